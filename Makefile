@@ -1,0 +1,56 @@
+# One-word entry points. Each target creates .venv and installs what it needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SITE = $(shell $(BIN)/python -c 'import sysconfig;print(sysconfig.get_path("purelib"))')
+PROTOS := $(shell find proto/payloops -name '*.proto' | sort)
+
+.PHONY: setup dev test test-fast gen check-gen lint bench validate-envoy clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml sdk/pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]' -e ./sdk
+	touch $(STAMP)
+
+dev: $(STAMP)
+	$(BIN)/payloops dev
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m 'not e2e and not slow' tests
+
+# Regenerates gen/ (messages, gRPC stubs, .pyi stubs) and the descriptor set Envoy loads.
+gen: $(STAMP)
+	$(BIN)/buf lint
+	rm -rf gen/payloops && mkdir -p gen
+	$(BIN)/python -m grpc_tools.protoc -Iproto -I$(SITE)/grpc_tools/_proto \
+	  --python_out=gen --grpc_python_out=gen \
+	  --plugin=protoc-gen-mypy=$(BIN)/protoc-gen-mypy --mypy_out=gen \
+	  --plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc --mypy_grpc_out=gen \
+	  $(PROTOS)
+	$(BIN)/buf build --exclude-source-info -o gen/payloops.binpb
+
+# CI: fails when the committed gen/ differs from what the protos produce.
+check-gen: gen
+	git diff --exit-code -- gen
+	test -z "$$(git status --porcelain -- gen)"
+
+lint: $(STAMP)
+	$(BIN)/buf lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+validate-envoy: $(STAMP)
+	$(BIN)/python -m cli.envoy_config --validate
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .payloops
