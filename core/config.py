@@ -1,0 +1,56 @@
+"""Settings read once at start-up from the environment, then passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_TASK_QUEUE = "payments"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a PayLoops process needs to know about where it runs."""
+
+    database_url: str
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = DEFAULT_TASK_QUEUE
+    edge_host: str = "127.0.0.1"
+    edge_port: int = 50051
+    # Signs list page tokens so a client cannot forge a cursor or swap filters between pages.
+    page_token_secret: str = "payloops-dev-page-token-secret"
+    # How long PayOrder waits for the payment to settle before answering PROCESSING.
+    pay_wait_seconds: float = 10.0
+    # How long an unanswered 3-D Secure challenge may stay open before the order fails.
+    three_ds_timeout_seconds: float = 900.0
+    # How often the workflow asks the processor about an open challenge.
+    three_ds_poll_seconds: float = 1.0
+    # The processor a new merchant routes to.
+    default_processor: str = "sandbox"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        url = env.get("PAYLOOPS_DATABASE_URL")
+        if not url:
+            raise SystemExit("PAYLOOPS_DATABASE_URL is not set (payloops dev sets it for you)")
+        defaults = cls(database_url=url)
+        return cls(
+            database_url=url,
+            temporal_address=env.get("PAYLOOPS_TEMPORAL_ADDRESS", defaults.temporal_address),
+            temporal_namespace=env.get("PAYLOOPS_TEMPORAL_NAMESPACE", defaults.temporal_namespace),
+            task_queue=env.get("PAYLOOPS_TASK_QUEUE", defaults.task_queue),
+            edge_host=env.get("PAYLOOPS_EDGE_HOST", defaults.edge_host),
+            edge_port=int(env.get("PAYLOOPS_EDGE_PORT", defaults.edge_port)),
+            page_token_secret=env.get("PAYLOOPS_PAGE_TOKEN_SECRET", defaults.page_token_secret),
+            pay_wait_seconds=float(env.get("PAYLOOPS_PAY_WAIT_SECONDS", defaults.pay_wait_seconds)),
+            three_ds_timeout_seconds=float(
+                env.get("PAYLOOPS_THREE_DS_TIMEOUT_SECONDS", defaults.three_ds_timeout_seconds)
+            ),
+            three_ds_poll_seconds=float(
+                env.get("PAYLOOPS_THREE_DS_POLL_SECONDS", defaults.three_ds_poll_seconds)
+            ),
+            default_processor=env.get("PAYLOOPS_DEFAULT_PROCESSOR", defaults.default_processor),
+        )

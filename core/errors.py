@@ -1,0 +1,89 @@
+"""The error catalogue: every error a PayLoops API returns, with a stable reason and gRPC code.
+
+Handlers raise `PayLoopsError`; one interceptor in the edge turns it into a google.rpc.Status
+with an ErrorInfo (and a BadRequest for field violations). Nothing else builds Status objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+DOMAIN = "payloops.dev"
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    reason: str
+    code: grpc.StatusCode
+
+
+API_KEY_MISSING = ErrorKind("API_KEY_MISSING", grpc.StatusCode.UNAUTHENTICATED)
+API_KEY_INVALID = ErrorKind("API_KEY_INVALID", grpc.StatusCode.UNAUTHENTICATED)
+API_KEY_REVOKED = ErrorKind("API_KEY_REVOKED", grpc.StatusCode.UNAUTHENTICATED)
+INVALID_REQUEST = ErrorKind("INVALID_REQUEST", grpc.StatusCode.INVALID_ARGUMENT)
+PAGE_TOKEN_INVALID = ErrorKind("PAGE_TOKEN_INVALID", grpc.StatusCode.INVALID_ARGUMENT)
+ORDER_NOT_FOUND = ErrorKind("ORDER_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
+IDEMPOTENCY_KEY_INVALID = ErrorKind("IDEMPOTENCY_KEY_INVALID", grpc.StatusCode.INVALID_ARGUMENT)
+IDEMPOTENCY_KEY_REUSED = ErrorKind("IDEMPOTENCY_KEY_REUSED", grpc.StatusCode.INVALID_ARGUMENT)
+IDEMPOTENCY_KEY_IN_USE = ErrorKind("IDEMPOTENCY_KEY_IN_USE", grpc.StatusCode.ABORTED)
+DEPENDENCY_UNAVAILABLE = ErrorKind("DEPENDENCY_UNAVAILABLE", grpc.StatusCode.UNAVAILABLE)
+INTERNAL = ErrorKind("INTERNAL", grpc.StatusCode.INTERNAL)
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    field: str
+    reason: str  # stable UPPER_SNAKE, such as AMOUNT_NOT_POSITIVE
+    description: str
+
+
+class PayLoopsError(Exception):
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        field_violations: Iterable[FieldViolation] = (),
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.metadata = dict(metadata or {})
+        self.field_violations = tuple(field_violations)
+
+    def to_status(self) -> status_pb2.Status:
+        details = [_pack(error_details_pb2.ErrorInfo(reason=self.kind.reason, domain=DOMAIN,
+                                                     metadata=self.metadata))]
+        if self.field_violations:
+            details.append(_pack(error_details_pb2.BadRequest(field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, reason=v.reason, description=v.description)
+                for v in self.field_violations
+            ])))
+        return status_pb2.Status(code=_code_number(self.kind.code), message=self.message,
+                                 details=details)
+
+
+def invalid(violations: Iterable[FieldViolation]) -> PayLoopsError:
+    violations = tuple(violations)
+    summary = "; ".join(f"{v.field}: {v.description}" for v in violations)
+    return PayLoopsError(INVALID_REQUEST, f"invalid request: {summary}",
+                         field_violations=violations)
+
+
+def _pack(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)  # type: ignore[arg-type]
+    return packed
+
+
+def _code_number(code: grpc.StatusCode) -> int:
+    number: int = code.value[0]
+    assert code_pb2.Code.Name(number)  # every grpc.StatusCode is a google.rpc.Code
+    return number

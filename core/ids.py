@@ -1,0 +1,26 @@
+"""Opaque, prefixed identifiers and secret API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_id(prefix: str) -> str:
+    """`ord_…`, `mer_…`: 20 random base62 characters, about 119 bits."""
+    return f"{prefix}_{_random(20)}"
+
+
+def new_api_key(livemode: bool = False) -> str:
+    return f"sk_{'live' if livemode else 'test'}_{_random(32)}"
+
+
+def hash_api_key(api_key: str) -> str:
+    """Keys carry 190 random bits, so a plain SHA-256 is enough: no brute force can invert it."""
+    return hashlib.sha256(api_key.encode()).hexdigest()

@@ -1,0 +1,47 @@
+"""API-key authentication: `Authorization: Bearer sk_test_…` resolves to one merchant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core import errors, ids
+from core.db import models
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The merchant a request acts for. Every query the edge makes is scoped by it."""
+
+    merchant_id: str
+    livemode: bool
+
+
+def _bearer_token(context: grpc.aio.ServicerContext) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and isinstance(value, str):
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+            break
+    raise errors.PayLoopsError(errors.API_KEY_MISSING,
+                               "send your secret API key as 'Authorization: Bearer sk_…'")
+
+
+async def authenticate(sessions: async_sessionmaker[AsyncSession],
+                       context: grpc.aio.ServicerContext) -> Caller:
+    token = _bearer_token(context)
+    if not token.startswith(("sk_test_", "sk_live_")):
+        raise errors.PayLoopsError(errors.API_KEY_INVALID, "the API key is not valid")
+    async with sessions() as session:
+        key = (await session.execute(
+            select(models.ApiKey).where(models.ApiKey.key_hash == ids.hash_api_key(token))
+        )).scalar_one_or_none()
+    if key is None:
+        raise errors.PayLoopsError(errors.API_KEY_INVALID, "the API key is not valid")
+    if key.revoked_at is not None:
+        raise errors.PayLoopsError(errors.API_KEY_REVOKED, "the API key has been revoked")
+    return Caller(merchant_id=key.merchant_id, livemode=key.livemode)

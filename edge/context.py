@@ -1,0 +1,21 @@
+"""Per-request state the interceptor sets up and handlers add to: response headers."""
+
+from __future__ import annotations
+
+import contextvars
+
+# Headers a handler wants on its response; the interceptor sends them as initial metadata,
+# which Envoy turns into HTTP response headers (trailing metadata is dropped for REST).
+response_headers: contextvars.ContextVar[list[tuple[str, str]]] = contextvars.ContextVar(
+    "response_headers")
+
+
+def add_response_header(key: str, value: str) -> None:
+    response_headers.get().append((key, value))
+
+
+def request_header(metadata: object, name: str) -> str | None:
+    for key, value in metadata or ():  # type: ignore[attr-defined]
+        if key == name and isinstance(value, str):
+            return value
+    return None

@@ -1,0 +1,69 @@
+"""Starts and joins payment workflows in Temporal with update-with-start: one RPC that starts the
+order's workflow if it is not running yet and hands it the payment method. The workflow id is
+the order's, so a second PayOrder joins the payment already under way instead of starting one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from core import errors
+from core.db import models
+from core.payment_contract import (
+    PAY_UPDATE,
+    WORKFLOW_TYPE,
+    PaymentInput,
+    PaymentMethod,
+    PayRequest,
+    PayResult,
+    workflow_id,
+)
+
+log = logging.getLogger("payloops.edge")
+
+
+class Payments:
+    def __init__(self, client: Client, task_queue: str, wait_seconds: float) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._wait_seconds = wait_seconds
+
+    async def pay(self, order: models.Order, method: PaymentMethod) -> None:
+        """Returns once the payment reached a status PayOrder answers with, or after the bounded
+        wait while it is still processing. The read model holds the result either way."""
+        start = WithStartWorkflowOperation(
+            WORKFLOW_TYPE,
+            PaymentInput(order_id=order.id, merchant_id=order.merchant_id, amount=order.amount,
+                         currency=order.currency, capture_method=order.capture_method,
+                         livemode=order.livemode, description=order.description,
+                         return_url=order.return_url, metadata=dict(order.metadata_)),
+            id=workflow_id(order.id),
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # A finished payment is never run again under the same order.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        try:
+            await asyncio.wait_for(
+                self._client.execute_update_with_start_workflow(
+                    PAY_UPDATE, PayRequest(payment_method=method),
+                    start_workflow_operation=start, result_type=PayResult,
+                    rpc_timeout=timedelta(seconds=self._wait_seconds)),
+                timeout=self._wait_seconds)
+        except TimeoutError:
+            log.info("order %s still processing after %.1fs", order.id, self._wait_seconds)
+        except WorkflowAlreadyStartedError:
+            pass  # the order's payment already finished; the read model has its result
+        except WorkflowUpdateFailedError as error:
+            raise errors.PayLoopsError(errors.INTERNAL, "the payment could not be started") \
+                from error
+        except RPCError as error:
+            raise errors.PayLoopsError(errors.DEPENDENCY_UNAVAILABLE,
+                                       "payments are briefly unavailable; retry with the same "
+                                       "Idempotency-Key") from error

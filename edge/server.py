@@ -1,0 +1,100 @@
+"""The edge process: the public API over gRPC (Envoy transcodes REST to it)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from temporalio.client import Client
+
+from core.config import Settings
+from core.db.session import create_engine, session_factory
+from core.logs import configure_logging
+from edge.idempotency import Idempotency
+from edge.interceptors import EdgeInterceptor
+from edge.page_tokens import PageTokens
+from edge.payments import Payments
+from edge.services.health import HealthService
+from edge.services.orders import OrderService
+from payloops.v1 import health_pb2 as api_health_pb2
+from payloops.v1 import health_pb2_grpc as api_health_pb2_grpc
+from payloops.v1 import orders_pb2, orders_pb2_grpc
+
+log = logging.getLogger("payloops.edge")
+
+
+async def connect_temporal(settings: Settings, attempts: int = 100) -> Client:
+    for attempt in range(attempts):
+        try:
+            return await Client.connect(settings.temporal_address,
+                                        namespace=settings.temporal_namespace)
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
+async def serve(settings: Settings, port: int,
+                on_ready: Callable[[int], None] | None = None) -> None:
+    """Runs until cancelled or SIGTERM/SIGINT. Port 0 picks a free port."""
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    temporal = await connect_temporal(settings)
+    server = grpc.aio.server(interceptors=[EdgeInterceptor()])
+    orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderService(
+        sessions,
+        Payments(temporal, settings.task_queue, settings.pay_wait_seconds),
+        Idempotency(sessions, wait_seconds=settings.pay_wait_seconds + 5),
+        PageTokens(settings.page_token_secret),
+    ), server)
+    api_health_pb2_grpc.add_HealthServiceServicer_to_server(HealthService(sessions, temporal),
+                                                            server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection([
+        orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
+        api_health_pb2.DESCRIPTOR.services_by_name["HealthService"].full_name,
+        health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+        reflection.SERVICE_NAME,
+    ], server)
+    bound = server.add_insecure_port(f"{settings.edge_host}:{port}")
+    await server.start()
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    log.info("edge listening on %s:%d", settings.edge_host, bound)
+    if on_ready is not None:
+        on_ready(bound)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await health_servicer.enter_graceful_shutdown()
+        await server.stop(grace=5)
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="payloops serve edge")
+    parser.add_argument("--port", type=int, help="gRPC port (default PAYLOOPS_EDGE_PORT)")
+    args = parser.parse_args(argv)
+    configure_logging("edge")
+    settings = Settings.from_env()
+    asyncio.run(serve(settings, settings.edge_port if args.port is None else args.port))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # the Temporal bridge's threads can crash interpreter teardown (sdk-python#300)
+
+
+if __name__ == "__main__":
+    main()

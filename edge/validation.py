@@ -1,0 +1,111 @@
+"""Input checks for the public API. Each returns field violations with stable reasons; the
+services raise them together so a merchant sees every problem at once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from urllib.parse import urlparse
+
+from core import money
+from core.errors import FieldViolation
+from payloops.v1 import orders_pb2
+
+MAX_DESCRIPTION = 1000
+MAX_METADATA_KEYS = 50
+MAX_METADATA_KEY = 40
+MAX_METADATA_VALUE = 500
+MAX_URL = 2048
+CARD_NETWORKS = frozenset({"visa", "mastercard", "amex", "rupay", "discover", "jcb", "unionpay",
+                           "diners"})
+CARD_FUNDING = frozenset({"credit", "debit", "prepaid"})
+_TOKEN = re.compile(r"^pm_[A-Za-z0-9_]{1,96}$")
+# A whole run of 13 to 19 digits, optionally grouped by single spaces or dashes as card numbers
+# are written. Longer runs (timestamps, bank references) are not card numbers.
+_DIGIT_RUN = re.compile(r"(?<![\d-])(?<!\d )[1-9](?:[ -]?\d){12,18}(?![\d]|[ -]\d)")
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char)
+        if position % 2 == 1:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def looks_like_card_number(text: str) -> bool:
+    """True if the text holds a Luhn-valid run of 13-19 digits: a raw PAN must never be stored
+    or logged, wherever in the request it hides."""
+    return any(luhn_valid(re.sub(r"[ -]", "", match.group()))
+               for match in _DIGIT_RUN.finditer(text))
+
+
+def _card_numbers(fields: Iterable[tuple[str, str]]) -> Iterator[FieldViolation]:
+    for field, text in fields:
+        if looks_like_card_number(text):
+            yield FieldViolation(field, "CARD_NUMBER_NOT_ALLOWED",
+                                 "looks like a card number; send a payment method token instead")
+
+
+def order_violations(order: orders_pb2.Order) -> list[FieldViolation]:
+    found: list[FieldViolation] = []
+    currency = order.currency.upper()
+    if not order.currency:
+        found.append(FieldViolation("currency", "CURRENCY_REQUIRED", "is required"))
+    elif not money.is_currency(currency):
+        found.append(FieldViolation("currency", "CURRENCY_UNKNOWN",
+                                    f"{order.currency!r} is not an ISO 4217 currency code"))
+    if order.amount <= 0:
+        found.append(FieldViolation("amount", "AMOUNT_NOT_POSITIVE",
+                                    "must be a positive number of minor units"))
+    elif money.is_currency(currency) and order.amount > money.max_amount(currency):
+        found.append(FieldViolation("amount", "AMOUNT_TOO_LARGE",
+                                    f"must be at most {money.max_amount(currency)} for {currency}"))
+    if len(order.description) > MAX_DESCRIPTION:
+        found.append(FieldViolation("description", "DESCRIPTION_TOO_LONG",
+                                    f"must be at most {MAX_DESCRIPTION} characters"))
+    if len(order.metadata) > MAX_METADATA_KEYS:
+        found.append(FieldViolation("metadata", "METADATA_TOO_MANY_KEYS",
+                                    f"must have at most {MAX_METADATA_KEYS} keys"))
+    for key, value in order.metadata.items():
+        if not key or len(key) > MAX_METADATA_KEY:
+            found.append(FieldViolation(f"metadata.{key}", "METADATA_KEY_INVALID",
+                                        f"keys must be 1-{MAX_METADATA_KEY} characters"))
+        if len(value) > MAX_METADATA_VALUE:
+            found.append(FieldViolation(f"metadata.{key}", "METADATA_VALUE_TOO_LONG",
+                                        f"values must be at most {MAX_METADATA_VALUE} characters"))
+    if order.return_url:
+        parsed = urlparse(order.return_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc \
+                or len(order.return_url) > MAX_URL:
+            found.append(FieldViolation("return_url", "RETURN_URL_INVALID",
+                                        "must be an absolute http or https URL"))
+    found += _card_numbers([("description", order.description), ("return_url", order.return_url)]
+                           + [(f"metadata.{k}", k) for k in order.metadata]
+                           + [(f"metadata.{k}", v) for k, v in order.metadata.items()])
+    return found
+
+
+def payment_method_violations(method: orders_pb2.PaymentMethod) -> list[FieldViolation]:
+    found: list[FieldViolation] = []
+    if method.type.lower() != "card":
+        found.append(FieldViolation("payment_method.type", "PAYMENT_METHOD_TYPE_UNSUPPORTED",
+                                    "must be \"card\""))
+    if not _TOKEN.match(method.token):
+        found.append(FieldViolation("payment_method.token", "PAYMENT_METHOD_TOKEN_INVALID",
+                                    "must be a payment method token such as \"pm_card_visa\""))
+    card = method.card
+    if card.network and card.network.lower() not in CARD_NETWORKS:
+        found.append(FieldViolation("payment_method.card.network", "CARD_NETWORK_UNKNOWN",
+                                    f"must be one of {', '.join(sorted(CARD_NETWORKS))}"))
+    if card.funding and card.funding.lower() not in CARD_FUNDING:
+        found.append(FieldViolation("payment_method.card.funding", "CARD_FUNDING_UNKNOWN",
+                                    "must be credit, debit or prepaid"))
+    if card.country and not re.fullmatch(r"[A-Za-z]{2}", card.country):
+        found.append(FieldViolation("payment_method.card.country", "CARD_COUNTRY_INVALID",
+                                    "must be an ISO 3166-1 alpha-2 code"))
+    found += _card_numbers([("payment_method.token", method.token),
+                            ("payment_method.type", method.type)])
+    return found

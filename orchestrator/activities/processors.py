@@ -1,0 +1,143 @@
+"""Activities that call processor adapters over gRPC, with the processor's deadline, and classify
+what comes back per DESIGN.md §3-4: a result, a call that was provably not sent, or an unknown
+outcome (which is retried with the same attempt key, never treated as a failure)."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from orchestrator.activities.types import AuthorizeCall, GatewayResult, LookupCall, Route, VoidCall
+from payloops.processor.v1 import processor_pb2 as pb
+from payloops.processor.v1 import processor_pb2_grpc
+
+_OUTCOMES = {
+    pb.OUTCOME_SUCCEEDED: "succeeded",
+    pb.OUTCOME_AUTHORIZED: "authorized",
+    pb.OUTCOME_REQUIRES_ACTION: "requires_action",
+    pb.OUTCOME_DECLINED: "declined",
+    pb.OUTCOME_PENDING: "pending",
+    pb.OUTCOME_CANCELED: "canceled",
+}
+# The processor answered and nothing was charged: the request itself was refused.
+_REJECTED = frozenset({
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.OUT_OF_RANGE,
+    grpc.StatusCode.UNIMPLEMENTED,
+})
+
+
+class ProcessorActivities:
+    def __init__(self) -> None:
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    def _stub(self, route: Route) -> processor_pb2_grpc.ProcessorStub:
+        channel = self._channels.get(route.target)
+        if channel is None:
+            channel = grpc.aio.insecure_channel(route.target)
+            self._channels[route.target] = channel
+        return processor_pb2_grpc.ProcessorStub(channel)
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()
+
+    @activity.defn(name="authorize")
+    async def authorize(self, call: AuthorizeCall) -> GatewayResult:
+        payment, method = call.payment, call.payment_method
+        request = pb.AuthorizeRequest(
+            attempt_key=call.attempt_key,
+            order_id=payment.order_id,
+            merchant_id=payment.merchant_id,
+            amount=payment.amount,
+            currency=payment.currency,
+            capture_method=(pb.CAPTURE_METHOD_MANUAL if payment.capture_method == "manual"
+                            else pb.CAPTURE_METHOD_AUTOMATIC),
+            payment_method=pb.PaymentMethod(
+                type=method.type, token=method.token,
+                card=pb.Card(network=method.card.network, funding=method.card.funding,
+                             country=method.card.country)),
+            return_url=payment.return_url,
+            description=payment.description,
+            metadata=payment.metadata,
+            credentials=pb.Credentials(livemode=payment.livemode),
+        )
+        started = time.monotonic()
+        try:
+            response = await self._stub(call.route).Authorize(
+                request, timeout=call.route.deadline_ms / 1000)
+        except grpc.aio.AioRpcError as error:
+            return _rejected_or_raise(error, started)
+        return _result(response.payment, started)
+
+    @activity.defn(name="get_payment")
+    async def get_payment(self, call: LookupCall) -> GatewayResult:
+        started = time.monotonic()
+        try:
+            response = await self._stub(call.route).GetPayment(
+                pb.GetPaymentRequest(attempt_key=call.attempt_key),
+                timeout=call.route.deadline_ms / 1000)
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return GatewayResult(outcome="not_found")
+            return _rejected_or_raise(error, started)
+        return _result(response.payment, started)
+
+    @activity.defn(name="void_payment")
+    async def void_payment(self, call: VoidCall) -> GatewayResult:
+        started = time.monotonic()
+        try:
+            response = await self._stub(call.route).Void(
+                pb.VoidRequest(void_key=call.void_key,
+                               processor_reference=call.processor_reference),
+                timeout=call.route.deadline_ms / 1000)
+        except grpc.aio.AioRpcError as error:
+            return _rejected_or_raise(error, started)
+        return _result(response.payment, started)
+
+
+def _result(payment: pb.Payment, started: float) -> GatewayResult:
+    return GatewayResult(
+        outcome=_OUTCOMES.get(payment.outcome, "pending"),
+        processor_reference=payment.processor_reference,
+        decline_code=payment.decline.code,
+        decline_message=payment.decline.message,
+        soft_decline=payment.decline.soft,
+        redirect_url=payment.next_action.redirect_url,
+        latency_ms=_elapsed_ms(started),
+    )
+
+
+def _rejected_or_raise(error: grpc.aio.AioRpcError, started: float) -> GatewayResult:
+    reason = _error_reason(error)
+    if error.code() in _REJECTED:
+        return GatewayResult(outcome="failed", decline_code=(reason or error.code().name).lower(),
+                             decline_message=error.details() or "", latency_ms=_elapsed_ms(started))
+    # Temporal retries these with the same key; the adapter's idempotency makes that safe.
+    kind = "NotSent" if error.code() == grpc.StatusCode.UNAVAILABLE and reason == "NOT_SENT" \
+        else "OutcomeUnknown"
+    raise ApplicationError(f"{error.code().name}: {error.details()}", type=kind)
+
+
+def _error_reason(error: grpc.aio.AioRpcError) -> str:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    if status is None:
+        return ""
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.reason
+    return ""
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

@@ -1,0 +1,79 @@
+"""The orchestrator worker process: runs payment workflows and their activities."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from core.config import Settings
+from core.db.session import create_engine, session_factory
+from core.logs import configure_logging
+from orchestrator.activities.orders import OrderActivities
+from orchestrator.activities.processors import ProcessorActivities
+from orchestrator.workflows.payment import PaymentWorkflow
+
+log = logging.getLogger("payloops.worker")
+
+
+async def connect(settings: Settings, attempts: int = 100) -> Client:
+    """Temporal may still be starting (payloops dev starts everything together)."""
+    for attempt in range(attempts):
+        try:
+            return await Client.connect(settings.temporal_address,
+                                        namespace=settings.temporal_namespace)
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
+async def run(settings: Settings, ready_file: Path | None = None) -> None:
+    client = await connect(settings)
+    engine = create_engine(settings.database_url)
+    processors = ProcessorActivities()
+    orders = OrderActivities(session_factory(engine), settings)
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[PaymentWorkflow],
+        activities=[orders.route_payment, orders.record_progress, processors.authorize,
+                    processors.get_payment, processors.void_payment],
+        graceful_shutdown_timeout=timedelta(seconds=5),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        log.info("worker polling task queue %s", settings.task_queue)
+        if ready_file is not None:
+            await asyncio.to_thread(ready_file.touch)
+        await stop.wait()
+    await processors.close()
+    await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="payloops serve worker")
+    parser.add_argument("--ready-file", type=Path, help="touched once the worker polls")
+    args = parser.parse_args(argv)
+    configure_logging("worker")
+    asyncio.run(run(Settings.from_env(), args.ready_file))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The Temporal bridge's threads can crash interpreter teardown (sdk-python#300).
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
