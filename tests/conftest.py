@@ -1,0 +1,134 @@
+"""Shared fixtures. The e2e `mesh` is the real thing: `payloops dev` started in a temporary state
+dir on free ports (PostgreSQL, Temporal, Envoy, edge, worker, sandbox), stopped at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PAYLOOPS = [sys.executable, "-m", "cli.main"]
+# Short enough that the abandoned-challenge test is quick, long enough to click through one.
+THREE_DS_TIMEOUT_SECONDS = 6
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+@dataclass
+class Mesh:
+    state_dir: Path
+    api_url: str
+    grpc_target: str
+    api_key: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+
+    def pid_of(self, service: str) -> int:
+        return int((self.state_dir / "run" / f"{service}.pid").read_text().strip())
+
+    def new_merchant(self, name: str = "test merchant") -> tuple[str, str]:
+        out = subprocess.run(
+            [*PAYLOOPS, "merchants", "create", name, "--json", "--state-dir", str(self.state_dir)],
+            cwd=REPO, check=True, capture_output=True, text=True, timeout=60).stdout
+        created = json.loads(out)
+        return created["id"], created["api_key"]
+
+    def client(self, api_key: str | None = None, **headers: str) -> httpx.Client:
+        return httpx.Client(base_url=self.api_url, timeout=30, headers={
+            "Authorization": f"Bearer {api_key or self.api_key}", **headers})
+
+
+def start_mesh(extra_env: dict[str, str] | None = None) -> Mesh:
+    # /tmp keeps the PostgreSQL socket path under the 107-byte unix socket limit.
+    state_dir = Path(tempfile.mkdtemp(prefix="pl-", dir="/tmp"))
+    http_port, grpc_port = free_port(), free_port()
+    env = {**os.environ, "PAYLOOPS_THREE_DS_TIMEOUT_SECONDS": str(THREE_DS_TIMEOUT_SECONDS),
+           "PAYLOOPS_THREE_DS_POLL_SECONDS": "0.5", **(extra_env or {})}
+    env.pop("PAYLOOPS_DATABASE_URL", None)
+    env.pop("PAYLOOPS_TEMPORAL_ADDRESS", None)
+    log = (state_dir / "dev.out").open("wb")
+    process = subprocess.Popen(
+        [*PAYLOOPS, "dev", "--state-dir", str(state_dir), "--http-port", str(http_port),
+         "--grpc-port", str(grpc_port)],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    env_file = state_dir / "dev.env"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"payloops dev exited {process.returncode}: "
+                               f"{(state_dir / 'dev.out').read_text()[-3000:]}")
+        if env_file.exists():
+            try:
+                if httpx.get(f"http://127.0.0.1:{http_port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.2)
+    else:
+        stop_mesh_process(process)
+        raise RuntimeError("payloops dev did not become ready in 120 s")
+    values = read_env_file(env_file)
+    return Mesh(state_dir=state_dir, api_url=values["PAYLOOPS_API_URL"],
+                grpc_target=values["PAYLOOPS_GRPC_TARGET"], api_key=values["PAYLOOPS_API_KEY"],
+                env=values, process=process)
+
+
+def stop_mesh_process(process: subprocess.Popen[bytes]) -> int:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+@pytest.fixture(scope="session")
+def mesh() -> Iterator[Mesh]:
+    started = start_mesh()
+    try:
+        yield started
+    finally:
+        stop_mesh_process(started.process)
+        shutil.rmtree(started.state_dir, ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config._payloops_exitstatus = int(exitstatus)  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # The Temporal bridge's threads can crash interpreter teardown (sdk-python#300); fixtures
+    # are torn down by now, so leave with pytest's own exit status.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(getattr(config, "_payloops_exitstatus", 0))

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+
+from edge import validation
+from payloops.v1 import orders_pb2
+
+
+@pytest.mark.parametrize("text", [
+    "4242424242424242", "card 4242 4242 4242 4242 thanks", "4000-0566-5566-5556",
+    "amex 378282246310005", "x:6011111111111117;",
+])
+def test_card_numbers_are_found_wherever_they_hide(text: str) -> None:
+    assert validation.looks_like_card_number(text)
+
+
+@pytest.mark.parametrize("text", [
+    "order 12345", "4242424242424241",  # fails the Luhn check
+    "ts 20261126032800123456789",  # too long to be a card number
+    "00000000000000", "phone +1 415 555 0100", "",
+])
+def test_other_numbers_are_not_card_numbers(text: str) -> None:
+    assert not validation.looks_like_card_number(text)
+
+
+def test_every_violation_is_reported_at_once() -> None:
+    order = orders_pb2.Order(amount=-1, currency="usdd", description="x" * 1001,
+                             metadata={"": "v", "pan": "4242424242424242"})
+    found = {(v.field, v.reason) for v in validation.order_violations(order)}
+    assert found == {
+        ("amount", "AMOUNT_NOT_POSITIVE"), ("currency", "CURRENCY_UNKNOWN"),
+        ("description", "DESCRIPTION_TOO_LONG"), ("metadata.", "METADATA_KEY_INVALID"),
+        ("metadata.pan", "CARD_NUMBER_NOT_ALLOWED"),
+    }
+
+
+def test_a_valid_order_has_no_violations() -> None:
+    order = orders_pb2.Order(amount=99_999_999_999, currency="usd", metadata={"k": "v"},
+                             return_url="https://shop.example/done")
+    assert validation.order_violations(order) == []
+
+
+def test_currency_limits_follow_minor_units() -> None:
+    jpy = orders_pb2.Order(amount=999_999_999, currency="JPY")
+    too_much_jpy = orders_pb2.Order(amount=1_000_000_000, currency="JPY")
+    assert validation.order_violations(jpy) == []
+    assert [v.reason for v in validation.order_violations(too_much_jpy)] == ["AMOUNT_TOO_LARGE"]
