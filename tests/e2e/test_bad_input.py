@@ -25,7 +25,7 @@ def reason(response: httpx.Response) -> str:
 
 def violations(response: httpx.Response) -> dict[str, str]:
     details = response.json()["details"]
-    bad_request = [d for d in details if d["@type"].endswith("google.rpc.BadRequest")][0]
+    bad_request = next(d for d in details if d["@type"].endswith("google.rpc.BadRequest"))
     return {v["field"]: v["reason"] for v in bad_request["field_violations"]}
 
 

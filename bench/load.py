@@ -1,0 +1,137 @@
+"""Two ways to load a system, both bounded in time and in the number of operations:
+
+* closed loop: N clients, each sends its next operation when the previous one returns, for a
+  fixed duration. The rate they reach is the throughput at saturation.
+* open loop: operations start on a fixed schedule (R per second) whatever the latency, so a slow
+  reply cannot slow the arrivals down. Latency is measured from the scheduled start, so a
+  load generator that falls behind shows up in the figures instead of hiding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+Operation = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Throughput:
+    concurrency: int
+    completed: int
+    failed: int
+    seconds: float
+    p50_ms: float
+    first_error: str = ""
+
+    @property
+    def per_second(self) -> float:
+        return self.completed / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class Latency:
+    rate: float
+    completed: int
+    failed: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    first_error: str = ""
+
+
+@dataclass
+class _Tally:
+    latencies_ms: list[float]
+    failures: int = 0
+    first_error: str = ""
+
+    def fail(self, error: BaseException) -> None:
+        self.failures += 1
+        self.first_error = self.first_error or f"{type(error).__name__}: {error}"
+
+
+async def closed_loop(
+    operation: Operation, concurrency: int, seconds: float, op_timeout_s: float
+) -> Throughput:
+    tally = _Tally([])
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    async def client() -> None:
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            try:
+                await asyncio.wait_for(operation(), op_timeout_s)
+            except Exception as error:  # a failed operation is counted, not fatal
+                tally.fail(error)
+                continue
+            tally.latencies_ms.append((time.perf_counter() - began) * 1000)
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    # Includes the tail: operations started before the deadline are waited for and counted.
+    elapsed = time.perf_counter() - start
+    _raise_if_all_failed(tally)
+    return Throughput(
+        concurrency=concurrency,
+        completed=len(tally.latencies_ms),
+        failed=tally.failures,
+        seconds=elapsed,
+        p50_ms=_percentile(tally.latencies_ms, 50),
+        first_error=tally.first_error,
+    )
+
+
+async def open_loop(
+    operation: Operation, rate: float, seconds: float, op_timeout_s: float
+) -> Latency:
+    tally = _Tally([])
+    count = max(1, round(rate * seconds))
+    start = time.perf_counter()
+
+    async def one(scheduled: float) -> None:
+        try:
+            await asyncio.wait_for(operation(), op_timeout_s)
+        except Exception as error:
+            tally.fail(error)
+            return
+        tally.latencies_ms.append((time.perf_counter() - scheduled) * 1000)
+
+    tasks = []
+    for i in range(count):
+        scheduled = start + i / rate
+        await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(scheduled)))
+    await asyncio.gather(*tasks)
+    _raise_if_all_failed(tally)
+    return Latency(
+        rate=rate,
+        completed=len(tally.latencies_ms),
+        failed=tally.failures,
+        p50_ms=_percentile(tally.latencies_ms, 50),
+        p99_ms=_percentile(tally.latencies_ms, 99),
+        max_ms=max(tally.latencies_ms),
+        first_error=tally.first_error,
+    )
+
+
+async def warm_up(
+    operation: Operation, concurrency: int, seconds: float, op_timeout_s: float
+) -> None:
+    """Connections, caches and the workflow sandbox warmed; nothing is measured."""
+    if seconds > 0:
+        await closed_loop(operation, concurrency, seconds, op_timeout_s)
+
+
+def _percentile(values: list[float], pct: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
+
+
+def _raise_if_all_failed(tally: _Tally) -> None:
+    if not tally.latencies_ms:
+        raise RuntimeError(f"every operation failed ({tally.failures}); first: {tally.first_error}")

@@ -1,0 +1,287 @@
+"""`make bench` / `python -m bench.run [--quick]`: one run, one machine, three measurements.
+
+  (a) the sandbox processor's Authorize, directly over gRPC;
+  (b) the floor: a one-activity Temporal workflow on the mesh's Temporal server;
+  (c) a payment through the platform: create + pay over Envoy REST.
+
+Each gets a closed-loop throughput run (N clients for a fixed time), then, once all three are
+known, an open-loop latency run at one moderate rate for all (a quarter of the slowest
+throughput, at most 10/s, unless --rate says otherwise). Then (c) is compared with (b): the
+targets are (c) >= 50% of (b)'s throughput and (c)'s p50 within 25 ms of (b)'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench.floor import floor_workflow
+from bench.load import Latency, Operation, Throughput, closed_loop, open_loop, warm_up
+from bench.processor import authorize, sandbox
+from bench.rest import create_and_pay
+from tests.conftest import Mesh, free_port, start_mesh, stop_mesh_process
+
+THROUGHPUT_TARGET = 0.5  # (c) at least this share of (b)'s payments/s
+P50_TARGET_MS = 25.0  # (c)'s p50 at most this much above (b)'s
+AUTO_RATE_SHARE = 0.25
+MAX_AUTO_RATE = 10.0
+SETTLE_S = 3.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    concurrency: int
+    timeout: float
+    operation: Callable[[], AbstractAsyncContextManager[Operation]]
+
+
+@dataclass(frozen=True)
+class Result:
+    key: str
+    title: str
+    throughput: Throughput
+    latency: Latency
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="short runs (3 s throughput, 20 latency samples) for a smoke test",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=10.0,
+        help="seconds of each closed-loop throughput run (default 10)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="operations/s of the open-loop latency runs, the same for all "
+        f"(default: {AUTO_RATE_SHARE:.0%} of the lowest throughput "
+        f"measured, at most {MAX_AUTO_RATE:g}/s)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=100,
+        help="operations in each open-loop latency run (default 100)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=2.0,
+        help="seconds of unmeasured load before each run (default 2)",
+    )
+    parser.add_argument(
+        "--processor-concurrency",
+        type=int,
+        default=16,
+        help="closed-loop clients for (a) (default 16)",
+    )
+    parser.add_argument(
+        "--temporal-concurrency",
+        type=int,
+        default=32,
+        help="closed-loop clients for (b) (default 32)",
+    )
+    parser.add_argument(
+        "--rest-concurrency", type=int, default=32, help="closed-loop clients for (c) (default 32)"
+    )
+    parser.add_argument(
+        "--only", default="abc", help="which measurements to run, such as 'a' or 'bc' (default abc)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 when a (c)-vs-(b) target is missed"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.samples, args.warmup = 3.0, 20, 1.0
+    if not args.only or not set(args.only) <= set("abc"):
+        parser.error("--only takes letters from 'abc'")
+    if (args.rate is not None and args.rate <= 0) or args.samples < 2 or args.duration <= 0:
+        parser.error("--rate, --samples and --duration must be positive (samples >= 2)")
+    return args
+
+
+def scenarios(args: argparse.Namespace, mesh: Mesh | None, workdir: Path) -> list[Scenario]:
+    found = []
+    if "a" in args.only:
+
+        @contextlib.asynccontextmanager
+        async def processor() -> AsyncIterator[Operation]:
+            async with (
+                sandbox(free_port(), free_port(), workdir / "sandbox.log") as target,
+                authorize(target) as operation,
+            ):
+                yield operation
+
+        found.append(
+            Scenario("a", "(a) sandbox Authorize, gRPC", args.processor_concurrency, 5.0, processor)
+        )
+    if mesh is not None and "b" in args.only:
+        address = mesh.env["PAYLOOPS_TEMPORAL_ADDRESS"]
+        namespace = mesh.env.get("PAYLOOPS_TEMPORAL_NAMESPACE", "default")
+        found.append(
+            Scenario(
+                "b",
+                "(b) 1-activity workflow (floor)",
+                args.temporal_concurrency,
+                30.0,
+                lambda: floor_workflow(address, namespace),
+            )
+        )
+    if mesh is not None and "c" in args.only:
+        found.append(
+            Scenario(
+                "c",
+                "(c) create+pay via Envoy REST",
+                args.rest_concurrency,
+                35.0,
+                lambda: create_and_pay(mesh.api_url, mesh.api_key, args.rest_concurrency),
+            )
+        )
+    return found
+
+
+async def measure_throughput(scenario: Scenario, args: argparse.Namespace) -> Throughput:
+    print(
+        f"{scenario.title}: throughput, {scenario.concurrency} clients for {args.duration:g} s",
+        flush=True,
+    )
+    async with scenario.operation() as operation:
+        await warm_up(operation, min(4, scenario.concurrency), args.warmup, scenario.timeout)
+        return await closed_loop(operation, scenario.concurrency, args.duration, scenario.timeout)
+
+
+async def measure_latency(scenario: Scenario, rate: float, args: argparse.Namespace) -> Latency:
+    print(f"{scenario.title}: latency, {args.samples} at {rate:g}/s", flush=True)
+    async with scenario.operation() as operation:
+        await warm_up(operation, 1, min(args.warmup, 1.0), scenario.timeout)
+        return await open_loop(operation, rate, args.samples / rate, scenario.timeout)
+
+
+def latency_rate(throughputs: dict[str, Throughput]) -> float:
+    """A moderate rate: far enough below the slowest saturation point that the latency is the
+    system's and not its queue's. Two cores shared by the whole mesh saturate early."""
+    slowest = min(t.per_second for t in throughputs.values())
+    return max(0.5, min(MAX_AUTO_RATE, math.floor(slowest * AUTO_RATE_SHARE * 2) / 2))
+
+
+async def run_all(
+    args: argparse.Namespace, mesh: Mesh | None, workdir: Path
+) -> tuple[list[Result], float]:
+    chosen = scenarios(args, mesh, workdir)
+    throughputs = {s.key: await measure_throughput(s, args) for s in chosen}
+    rate = args.rate or latency_rate(throughputs)
+    # Let the work the saturation runs left behind (workflows finishing) drain first.
+    await asyncio.sleep(SETTLE_S)
+    results = [
+        Result(s.key, s.title, throughputs[s.key], await measure_latency(s, rate, args))
+        for s in chosen
+    ]
+    return results, rate
+
+
+def report(results: list[Result], rate: float) -> bool:
+    """Prints the figures; True when the (c)-vs-(b) targets hold (or cannot be checked)."""
+    print()
+    print(f"{'':34}{'throughput (closed loop)':>30}   {f'latency (open loop, {rate:g}/s)':>34}")
+    print(
+        f"{'measurement':34}{'N':>4}{'per s':>10}{'p50 ms':>9}{'failed':>7}   "
+        f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'failed':>7}"
+    )
+    for r in results:
+        t, lat = r.throughput, r.latency
+        print(
+            f"{r.title:34}{t.concurrency:>4}{t.per_second:>10.1f}{t.p50_ms:>9.1f}"
+            f"{t.failed:>7}   {lat.p50_ms:>9.1f}{lat.p99_ms:>9.1f}{lat.max_ms:>9.1f}"
+            f"{lat.failed:>7}"
+        )
+    for r in results:
+        for phase, error in (
+            ("throughput", r.throughput.first_error),
+            ("latency", r.latency.first_error),
+        ):
+            if error:
+                print(f"  {r.title}, {phase} run, first failure: {error}")
+    by_key = {r.key: r for r in results}
+    if "b" not in by_key or "c" not in by_key:
+        return True
+    b, c = by_key["b"], by_key["c"]
+    ratio = c.throughput.per_second / b.throughput.per_second
+    p50_gap = c.latency.p50_ms - b.latency.p50_ms
+    throughput_ok = ratio >= THROUGHPUT_TARGET
+    p50_ok = p50_gap <= P50_TARGET_MS
+    print()
+    print(
+        f"(c)/(b) throughput: {ratio:.2f}  (target >= {THROUGHPUT_TARGET:.2f}: "
+        f"{'met' if throughput_ok else 'MISSED'})"
+    )
+    print(
+        f"(c)-(b) p50:        {p50_gap:+.1f} ms  (target <= {P50_TARGET_MS:g} ms: "
+        f"{'met' if p50_ok else 'MISSED'})"
+    )
+    return throughput_ok and p50_ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    print(f"bench: {os.cpu_count()} CPUs; every process below shares them", flush=True)
+    workdir = Path(tempfile.mkdtemp(prefix="pl-bench-", dir="/tmp"))
+    mesh = None
+    try:
+        if set(args.only) & set("bc"):
+            print("starting the mesh (payloops dev)…", flush=True)
+            mesh = start_mesh()
+        results, rate = asyncio.run(run_all(args, mesh, workdir))
+    finally:
+        if mesh is not None:
+            stop_mesh_process(mesh.process)
+            shutil.rmtree(mesh.state_dir, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+    ok = report(results, rate)
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "cpus": os.cpu_count(),
+                    "latency_rate": rate,
+                    "results": [
+                        {**asdict(r), "throughput_per_s": r.throughput.per_second} for r in results
+                    ],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    return 1 if args.strict and not ok else 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The Temporal bridge's threads can crash interpreter teardown (sdk-python#300).
+    os._exit(code)

@@ -1,0 +1,437 @@
+"""`payloops dev`: the whole mesh on one machine, no Docker.
+
+Start order: PostgreSQL (embedded) -> Temporal (dev server) -> migrations -> demo merchant ->
+sandbox gateway(s) -> edge -> worker -> Envoy, each waited for before the next. Then it
+supervises: a child that exits is restarted (the crash-safety tests kill the worker on
+purpose). SIGINT/SIGTERM stop everything in reverse order and exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import fcntl
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from cli import dev_db, dev_services, envoy_config, probes
+from cli.binaries import BinaryNotFound, find_binary
+from cli.ports import PortPicker, port_is_free
+from cli.postgres import EmbeddedPostgres, PostgresError
+from cli.procs import STATE_MARKER_VAR, is_alive, kill_stale
+from cli.state import StatePaths, format_env, write_secret
+
+# A child restarted this many times within the window is considered broken: give up.
+CRASH_LOOP_RESTARTS = 5
+CRASH_LOOP_WINDOW_S = 60.0
+STOP_GRACE_S = 10.0
+API_READY_TIMEOUT_S = 60.0
+
+
+class DevError(Exception):
+    """Start-up or supervision failed; the message is the one line the user sees."""
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived."""
+
+
+class StopFlag:
+    """Signal handlers only set a flag; the code polls it at safe points, so a signal never
+    lands in the middle of starting or stopping a process."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise Interrupted
+
+    def sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.check()
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        self.check()
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def status(name: str, text: str) -> None:
+    say(f"  {name:<16}{text}")
+
+
+@dataclass(frozen=True)
+class Options:
+    state: StatePaths
+    http_port: int
+    grpc_port: int
+
+
+class DevMesh:
+    def __init__(self, options: Options, stop: StopFlag) -> None:
+        self.options = options
+        self.state = options.state
+        self.stop = stop
+        self.ports = PortPicker(reserved={options.http_port, options.grpc_port})
+        self.services: list[dev_services.Service] = []  # started ones, in start order
+        self.postgres: EmbeddedPostgres | None = None
+        self.restarts: dict[str, collections.deque[float]] = {}
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.state.dev_env.unlink(missing_ok=True)  # written again once everything is ready
+        env = dict(os.environ)
+        envoy_bin = find_binary("envoy")
+        temporal_bin = None if env.get("PAYLOOPS_TEMPORAL_ADDRESS") else find_binary("temporal")
+
+        database_url = self._start_database(env)
+        # Every PAYLOOPS_* variable of our own environment reaches the children (they inherit
+        # it); these are the ones the mesh decides.
+        child_env = {
+            **env,
+            "PAYLOOPS_DATABASE_URL": database_url,
+            STATE_MARKER_VAR: str(self.state.root),
+            "PYTHONUNBUFFERED": "1",
+        }
+
+        if temporal_bin is None:
+            temporal_address = env["PAYLOOPS_TEMPORAL_ADDRESS"]
+            status("temporal", f"external  {temporal_address}  (PAYLOOPS_TEMPORAL_ADDRESS)")
+        else:
+            port = self.ports.pick(dev_services.PREFERRED_TEMPORAL_PORT)
+            temporal_address = f"127.0.0.1:{port}"
+            self._launch(dev_services.temporal(self.state, temporal_bin, port, child_env))
+        child_env["PAYLOOPS_TEMPORAL_ADDRESS"] = temporal_address
+
+        self._migrate(database_url)
+        api_key = self._demo_merchant(database_url)
+
+        sandboxes = {
+            name: dev_services.SandboxPorts(
+                grpc=self.ports.pick(dev_services.PREFERRED_SANDBOX_GRPC_PORT + index),
+                http=self.ports.pick(dev_services.PREFERRED_SANDBOX_HTTP_PORT + index),
+            )
+            for index, name in enumerate(dev_services.SANDBOXES)
+        }
+        child_env.update(dev_services.sandbox_env(sandboxes))
+        edge_port = self._edge_port(env)
+        child_env["PAYLOOPS_EDGE_PORT"] = str(edge_port)
+
+        for name, ports in sandboxes.items():
+            self._launch(dev_services.sandbox(self.state, name, ports, child_env))
+        self._register_processors(database_url, sandboxes)
+
+        self._launch(dev_services.edge(self.state, edge_port, child_env))
+        self._launch(dev_services.worker(self.state, temporal_address, child_env))
+        envoy_ports = dev_services.EnvoyPorts(
+            http=self.options.http_port,
+            grpc=self.options.grpc_port,
+            admin=self.ports.pick(dev_services.PREFERRED_ADMIN_PORT),
+        )
+        self._launch(dev_services.envoy(self.state, envoy_bin, envoy_ports, edge_port, child_env))
+        self._wait_for_api(envoy_ports.http)
+
+        api_url = f"http://127.0.0.1:{envoy_ports.http}"
+        grpc_target = f"127.0.0.1:{envoy_ports.grpc}"
+        write_secret(
+            self.state.dev_env,
+            format_env(
+                {
+                    "PAYLOOPS_API_URL": api_url,
+                    "PAYLOOPS_GRPC_TARGET": grpc_target,
+                    "PAYLOOPS_API_KEY": api_key,
+                    "PAYLOOPS_DATABASE_URL": database_url,
+                    "PAYLOOPS_TEMPORAL_ADDRESS": temporal_address,
+                    **dev_services.sandbox_env(sandboxes),
+                    "PAYLOOPS_EDGE_TARGET": f"127.0.0.1:{edge_port}",
+                    "PAYLOOPS_ENVOY_ADMIN_URL": f"http://127.0.0.1:{envoy_ports.admin}",
+                }
+            ),
+        )
+        say(
+            f"payloops dev ready: REST {api_url}  gRPC {grpc_target}  API key {api_key}  "
+            f"(settings in {self.state.dev_env}; Ctrl-C stops everything)"
+        )
+
+    def _start_database(self, env: dict[str, str]) -> str:
+        if env.get("PAYLOOPS_DATABASE_URL"):
+            status("postgres", "external  (PAYLOOPS_DATABASE_URL)")
+            return env["PAYLOOPS_DATABASE_URL"]
+        from cli import postgres
+
+        self.stop.check()
+        try:
+            self.postgres = postgres.start(self.state.pgdata)
+        except PostgresError as error:
+            raise DevError(str(error)) from error
+        note = "  (was still running; reused)" if self.postgres.reused else ""
+        status("postgres", f"ready  {self.postgres.url}{note}")
+        return self.postgres.url
+
+    def _migrate(self, database_url: str) -> None:
+        from core.db.migrate import upgrade
+
+        self.stop.check()
+        try:
+            upgrade(database_url)
+        except Exception as error:
+            raise DevError(f"database migrations failed: {_one_line(error)}") from error
+        status("migrations", "up to date")
+
+    def _demo_merchant(self, database_url: str) -> str:
+        self.stop.check()
+        try:
+            merchant = dev_db.ensure_demo_merchant(database_url, self.state.demo_api_key)
+        except Exception as error:
+            raise DevError(f"could not create the demo merchant: {_one_line(error)}") from error
+        how = "created" if merchant.created else "reused"
+        status("demo merchant", f"{how}  (API key in {self.state.demo_api_key})")
+        return merchant.api_key
+
+    def _register_processors(
+        self, database_url: str, sandboxes: dict[str, dev_services.SandboxPorts]
+    ) -> None:
+        self.stop.check()
+        targets = {name: f"127.0.0.1:{ports.grpc}" for name, ports in sandboxes.items()}
+        try:
+            dev_db.register_processors(database_url, targets)
+        except Exception as error:
+            raise DevError(f"could not register processors: {_one_line(error)}") from error
+        status("processors", "registered  " + ", ".join(f"{n} -> {t}" for n, t in targets.items()))
+
+    def _edge_port(self, env: dict[str, str]) -> int:
+        if not env.get("PAYLOOPS_EDGE_PORT"):
+            return self.ports.pick(dev_services.PREFERRED_EDGE_PORT)
+        port = int(env["PAYLOOPS_EDGE_PORT"])
+        if not port_is_free(port):
+            raise DevError(f"PAYLOOPS_EDGE_PORT={port} is already in use on 127.0.0.1")
+        return port
+
+    def _launch(self, service: dev_services.Service) -> None:
+        self.stop.check()
+        service.prepare()
+        service.child.start()
+        self.services.append(service)
+        self._wait_ready(service)
+        status(service.name, f"ready  {service.summary}")
+
+    def _wait_ready(self, service: dev_services.Service) -> None:
+        deadline = time.monotonic() + service.ready_timeout
+        while True:
+            self.stop.check()
+            code = service.child.exit_code()
+            if code is not None:
+                raise DevError(
+                    f"{service.name} exited with code {code} while starting; "
+                    f"see {service.child.log_path}"
+                )
+            if service.probe():
+                return
+            if time.monotonic() > deadline:
+                raise DevError(
+                    f"{service.name} was not ready after "
+                    f"{service.ready_timeout:.0f} s; see {service.child.log_path}"
+                )
+            self.stop.sleep(0.1)
+
+    def _wait_for_api(self, http_port: int) -> None:
+        url = f"http://127.0.0.1:{http_port}/health"
+        deadline = time.monotonic() + API_READY_TIMEOUT_S
+        while not probes.http_ok(url):
+            if time.monotonic() > deadline:
+                raise DevError(
+                    f"GET {url} did not answer 200 within {API_READY_TIMEOUT_S:.0f} s;"
+                    f" see {self.state.log('edge')} and {self.state.log('envoy')}"
+                )
+            self.stop.sleep(0.2)
+        status("api", f"ready  GET {url} -> 200")
+
+    # -- supervision ------------------------------------------------------------------------
+
+    def supervise(self) -> None:
+        """Restarts children that exit until a signal arrives (raises Interrupted)."""
+        while True:
+            for service in self.services:
+                code = service.child.exit_code()
+                if code is not None:
+                    self._restart(service, code)
+            self._check_postgres()
+            self.stop.sleep(0.25)
+
+    def _check_postgres(self) -> None:
+        """PostgreSQL is not our child (pg_ctl daemonizes it), so watch its pid instead."""
+        if self.postgres is None or is_alive(self.postgres.pid):
+            return
+        from cli import postgres
+
+        status("postgres", "stopped unexpectedly; restarting")
+        try:
+            self.postgres = postgres.start(self.state.pgdata)
+        except PostgresError as error:
+            raise DevError(str(error)) from error
+        status("postgres", f"ready again  (pid {self.postgres.pid})")
+
+    def _restart(self, service: dev_services.Service, code: int) -> None:
+        recent = self.restarts.setdefault(service.name, collections.deque())
+        now = time.monotonic()
+        while recent and now - recent[0] > CRASH_LOOP_WINDOW_S:
+            recent.popleft()
+        if len(recent) >= CRASH_LOOP_RESTARTS:
+            raise DevError(
+                f"{service.name} keeps exiting ({len(recent)} restarts in "
+                f"{CRASH_LOOP_WINDOW_S:.0f} s, last code {code}); "
+                f"see {service.child.log_path}"
+            )
+        recent.append(now)
+        status(service.name, f"exited with code {code}; restarting")
+        service.child.stop()  # reaps it and clears anything left in its process group
+        self.stop.sleep(min(0.25 * 2 ** (len(recent) - 1), 4.0))
+        service.prepare()
+        service.child.start()
+        try:
+            self._wait_ready(service)
+        except DevError as error:
+            status(service.name, f"restart failed: {error}")
+            service.child.stop()  # the next supervision round counts it and tries again
+            return
+        status(service.name, f"ready again  (pid {service.child.pid})")
+
+    # -- shutdown ---------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stops everything that was started, in reverse order. Never raises."""
+        for service in reversed(self.services):
+            try:
+                started = time.monotonic()
+                killed = service.child.stop(STOP_GRACE_S)
+                took = f"{time.monotonic() - started:.1f} s"
+                status(service.name, f"killed after {took}" if killed else f"stopped ({took})")
+            except Exception as error:
+                print(
+                    f"payloops dev: could not stop {service.name}: {_one_line(error)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        (self.state.run / "worker.ready").unlink(missing_ok=True)
+        # dev.env says where a running mesh listens; a stale one would send
+        # `payloops merchants create` and tests to a dead socket.
+        self.state.dev_env.unlink(missing_ok=True)
+        if self.postgres is not None:
+            try:
+                self.postgres.stop()
+            except Exception as error:
+                print(
+                    f"payloops dev: could not stop PostgreSQL: {_one_line(error)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """One `payloops dev` per state folder: a second one would kill the first one's children
+    as stale and share its database files."""
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DevError(
+                f"another `payloops dev` is running with state folder {lock_path.parent.parent}"
+            ) from None
+        yield
+
+
+def preflight(options: Options) -> None:
+    """The checks that must fail fast, before anything starts."""
+    if options.http_port == options.grpc_port:
+        raise DevError("--http-port and --grpc-port must differ")
+    for flag, port in (("--http-port", options.http_port), ("--grpc-port", options.grpc_port)):
+        if not port_is_free(port):
+            raise DevError(
+                f"port {port} ({flag}) is already in use on 127.0.0.1; "
+                f"stop what is using it or pass another {flag}"
+            )
+    try:
+        find_binary("envoy")
+        if not os.environ.get("PAYLOOPS_TEMPORAL_ADDRESS"):
+            find_binary("temporal")
+    except BinaryNotFound as error:
+        raise DevError(str(error)) from error
+    if not envoy_config.DEFAULT_DESCRIPTOR.is_file():
+        raise DevError(f"{envoy_config.DEFAULT_DESCRIPTOR} is missing (run `make gen`)")
+    # Paths end up in unix socket names (PostgreSQL) and command lines; keep them sane.
+    if re.search(r"\s", str(options.state.root)):
+        raise DevError(f"the state folder path must not contain spaces: {options.state.root}")
+
+
+def run(state_dir: str | Path, http_port: int, grpc_port: int) -> int:
+    stop = StopFlag()
+    stop.install()
+    options = Options(state=StatePaths.at(state_dir), http_port=http_port, grpc_port=grpc_port)
+    mesh: DevMesh | None = None
+    try:
+        options.state.create()
+        with _exclusive(options.state.lock):
+            for leftover in kill_stale(options.state.run, options.state.root):
+                say(f"payloops dev: stopped {leftover} left over from an earlier run")
+            preflight(options)
+            say(f"payloops dev: starting the mesh (state in {options.state.root})")
+            mesh = DevMesh(options, stop)
+            try:
+                mesh.start()
+                mesh.supervise()
+            finally:
+                if stop.requested:
+                    say("payloops dev: stopping")
+                mesh.shutdown()
+    except Interrupted:
+        say("payloops dev: stopped")
+        return 0
+    except (DevError, BinaryNotFound) as error:
+        print(f"payloops dev: error: {error}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-dir",
+        default=".payloops",
+        help="where data, logs and pid files live (default: .payloops)",
+    )
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        default=envoy_config.DEFAULT_HTTP_PORT,
+        help="public REST/JSON port (default: 8080)",
+    )
+    parser.add_argument(
+        "--grpc-port",
+        type=int,
+        default=envoy_config.DEFAULT_GRPC_PORT,
+        help="public native gRPC port (default: 8081)",
+    )

@@ -1,0 +1,102 @@
+"""Database steps of `payloops dev`: the demo merchant and processor registrations.
+
+Imports of core (SQLAlchemy, asyncpg) happen inside the functions so `payloops --help` stays
+fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from cli.state import write_secret
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+DEMO_MERCHANT_NAME = "Demo merchant"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DemoMerchant:
+    api_key: str
+    created: bool  # False when the key from an earlier run was reused
+
+
+def ensure_demo_merchant(database_url: str, key_file: Path) -> DemoMerchant:
+    """Reuses the key in key_file while the database still knows it (data survives restarts);
+    otherwise creates the demo merchant and stores its key, readable by the owner only."""
+
+    stored = key_file.read_text().strip() if key_file.is_file() else ""
+
+    async def run(sessions: async_sessionmaker[AsyncSession]) -> DemoMerchant:
+        from core.merchants import create_merchant
+
+        if stored and await _key_is_known(sessions, stored):
+            return DemoMerchant(api_key=stored, created=False)
+        merchant = await create_merchant(sessions, DEMO_MERCHANT_NAME)
+        return DemoMerchant(api_key=merchant.api_key, created=True)
+
+    merchant = _with_sessions(database_url, run)
+    if merchant.created:
+        write_secret(key_file, merchant.api_key + "\n")
+    return merchant
+
+
+def register_processors(database_url: str, targets: Mapping[str, str]) -> None:
+    """Points each processor name at its gRPC target (insert or update)."""
+
+    async def run(sessions: async_sessionmaker[AsyncSession]) -> None:
+        from core.merchants import register_processor
+
+        for name, target in targets.items():
+            await register_processor(sessions, name, target)
+
+    _with_sessions(database_url, run)
+
+
+def create_merchant(database_url: str, name: str) -> tuple[str, str]:
+    """(id, api_key) of a new merchant."""
+
+    async def run(sessions: async_sessionmaker[AsyncSession]) -> tuple[str, str]:
+        from core.merchants import create_merchant as create
+
+        merchant = await create(sessions, name)
+        return merchant.id, merchant.api_key
+
+    return _with_sessions(database_url, run)
+
+
+async def _key_is_known(sessions: async_sessionmaker[AsyncSession], api_key: str) -> bool:
+    from sqlalchemy import select
+
+    from core import ids
+    from core.db import models
+
+    async with sessions() as session:
+        found = await session.scalar(
+            select(models.ApiKey.id).where(
+                models.ApiKey.key_hash == ids.hash_api_key(api_key),
+                models.ApiKey.revoked_at.is_(None),
+            )
+        )
+    return found is not None
+
+
+def _with_sessions(
+    database_url: str, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
+) -> T:
+    from core.db.session import create_engine, session_factory
+
+    async def run() -> T:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            return await work(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())

@@ -1,0 +1,201 @@
+"""What `payloops dev` runs as child processes, how each is started and how it proves it is
+ready. Another sandbox instance (e.g. for failover tests) is one more entry in SANDBOXES."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cli import envoy_config, probes
+from cli.procs import Child
+from cli.state import StatePaths
+
+# Names of the sandbox gateways to run; each gets its own ports, ledger and processor entry.
+SANDBOXES: tuple[str, ...] = ("sandbox",)
+
+# Conventional ports, used when free (stable addresses across restarts); otherwise any.
+PREFERRED_TEMPORAL_PORT = 7233
+PREFERRED_EDGE_PORT = 50051
+PREFERRED_ADMIN_PORT = 9901
+PREFERRED_SANDBOX_GRPC_PORT = 50061  # + index
+PREFERRED_SANDBOX_HTTP_PORT = 8091  # + index
+
+# notes/temporal.md §5.1: the dev server's default history poll limits quantize every round
+# trip to ~50 ms; these remove that. Updates (PayOrder's `pay`) must be enabled explicitly,
+# and the version check would try to phone home from an offline machine.
+TEMPORAL_DYNAMIC_CONFIG = (
+    "history.transferProcessorMaxPollRPS=10000",
+    "history.transferProcessorMaxPollHostRPS=10000",
+    "history.timerProcessorMaxPollRPS=10000",
+    "history.timerProcessorMaxPollHostRPS=10000",
+    "history.visibilityProcessorMaxPollRPS=10000",
+    "history.visibilityProcessorMaxPollHostRPS=10000",
+    "frontend.enableUpdateWorkflowExecution=true",
+    "frontend.enableUpdateWorkflowExecutionAsyncAccepted=true",
+    "frontend.enableServerVersionCheck=false",
+)
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass
+class Service:
+    child: Child
+    probe: Callable[[], bool]  # "ready now?"
+    ready_timeout: float
+    summary: str  # printed after "ready"
+    prepare: Callable[[], None] = field(default=_nothing)  # before every (re)start
+
+    @property
+    def name(self) -> str:
+        return self.child.name
+
+
+@dataclass(frozen=True)
+class SandboxPorts:
+    grpc: int
+    http: int
+
+
+def env_name(name: str) -> str:
+    """`sandbox-b` -> `SANDBOX_B`, for PAYLOOPS_PROCESSOR_<NAME>_TARGET and the like."""
+    return name.upper().replace("-", "_")
+
+
+def sandbox_env(sandboxes: Mapping[str, SandboxPorts]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, ports in sandboxes.items():
+        values[f"PAYLOOPS_PROCESSOR_{env_name(name)}_TARGET"] = f"127.0.0.1:{ports.grpc}"
+        values[f"PAYLOOPS_SANDBOX_{env_name(name)}_HTTP"] = f"http://127.0.0.1:{ports.http}"
+    return values
+
+
+def _child(state: StatePaths, name: str, argv: list[str], env: dict[str, str]) -> Child:
+    return Child(
+        name=name, argv=argv, env=env, log_path=state.log(name), pid_path=state.pid_file(name)
+    )
+
+
+def _serve(*args: str) -> list[str]:
+    # The same interpreter and code as the supervisor; `payloops serve …` is also what
+    # containers run.
+    return [sys.executable, "-m", "cli.main", "serve", *args]
+
+
+def temporal(state: StatePaths, binary: Path, port: int, env: dict[str, str]) -> Service:
+    argv = [
+        str(binary),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--headless",
+        "--db-filename",
+        str(state.temporal_db),
+        "--log-level",
+        "warn",
+    ]
+    for value in TEMPORAL_DYNAMIC_CONFIG:
+        argv += ["--dynamic-config-value", value]
+    target = f"127.0.0.1:{port}"
+    return Service(
+        child=_child(state, "temporal", argv, env),
+        probe=lambda: probes.grpc_serving(target, probes.TEMPORAL_SERVICE),
+        ready_timeout=60,
+        summary=f"{target}  (history in {state.temporal_db})",
+    )
+
+
+def sandbox(state: StatePaths, name: str, ports: SandboxPorts, env: dict[str, str]) -> Service:
+    argv = _serve(
+        "processor",
+        "sandbox",
+        "--name",
+        name,
+        "--port",
+        str(ports.grpc),
+        "--http-port",
+        str(ports.http),
+        "--ledger",
+        str(state.ledger(name)),
+    )
+    target = f"127.0.0.1:{ports.grpc}"
+    return Service(
+        child=_child(state, f"sandbox-{name}", argv, env),
+        probe=lambda: probes.grpc_serving(target),
+        ready_timeout=60,
+        summary=f"gRPC {target}  3-D Secure pages http://127.0.0.1:{ports.http}",
+    )
+
+
+def edge(state: StatePaths, port: int, env: dict[str, str]) -> Service:
+    target = f"127.0.0.1:{port}"
+    return Service(
+        child=_child(state, "edge", _serve("edge", "--port", str(port)), env),
+        probe=lambda: probes.grpc_serving(target),
+        ready_timeout=60,
+        summary=f"gRPC {target}",
+    )
+
+
+def worker(state: StatePaths, temporal_address: str, env: dict[str, str]) -> Service:
+    ready_file = state.run / "worker.ready"
+    return Service(
+        child=_child(state, "worker", _serve("worker", "--ready-file", str(ready_file)), env),
+        probe=ready_file.exists,
+        ready_timeout=90,
+        summary=f"polling Temporal at {temporal_address}",
+        # A ready file from the previous run (or incarnation) must not count.
+        prepare=lambda: ready_file.unlink(missing_ok=True),
+    )
+
+
+@dataclass(frozen=True)
+class EnvoyPorts:
+    http: int
+    grpc: int
+    admin: int
+
+
+def envoy(
+    state: StatePaths, binary: Path, ports: EnvoyPorts, edge_port: int, env: dict[str, str]
+) -> Service:
+    def write_config() -> None:
+        state.envoy_config.write_text(
+            envoy_config.render(
+                http_port=ports.http,
+                grpc_port=ports.grpc,
+                admin_port=ports.admin,
+                edge_address=f"127.0.0.1:{edge_port}",
+                descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
+                access_log_path=state.log("envoy-access"),
+            )
+        )
+
+    # --disable-hot-restart: no shared-memory domain socket, so several Envoys (other state
+    # folders, other engineers) can run on one host.
+    argv = [
+        str(binary),
+        "-c",
+        str(state.envoy_config),
+        "--disable-hot-restart",
+        "--log-level",
+        "warn",
+    ]
+    admin_ready = f"http://127.0.0.1:{ports.admin}/ready"
+    return Service(
+        child=_child(state, "envoy", argv, env),
+        probe=lambda: probes.http_ok(admin_ready, expect_body="LIVE"),
+        ready_timeout=30,
+        summary=(
+            f"REST http://127.0.0.1:{ports.http}  gRPC 127.0.0.1:{ports.grpc}  "
+            f"admin http://127.0.0.1:{ports.admin}"
+        ),
+        prepare=write_config,
+    )

@@ -1,0 +1,203 @@
+"""The `payloops` command.
+
+    payloops dev [--state-dir DIR] [--http-port N] [--grpc-port N]
+    payloops serve edge|worker [ARGS...]
+    payloops serve processor NAME [ARGS...]
+    payloops migrate [--state-dir DIR]
+    payloops merchants create NAME [--json] [--state-dir DIR]
+
+Everything heavy is imported inside the subcommand that needs it, so `payloops --help` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+
+from cli.state import DEFAULT_STATE_DIR, NoDatabase, database_url
+
+EntryPoint = Callable[[list[str]], object]
+
+
+def _serve_edge(args: list[str]) -> object:
+    from edge.server import main
+
+    return main(args)
+
+
+def _serve_worker(args: list[str]) -> object:
+    from orchestrator.worker import main
+
+    return main(args)
+
+
+def _serve_processor(name: str, args: list[str]) -> object:
+    # processors/<name>/server.py with main(argv); the name is checked so it can only pick a
+    # module under processors/.
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise SystemExit(f"payloops serve processor: invalid processor name {name!r}")
+    try:
+        module = importlib.import_module(f"processors.{name}.server")
+    except ModuleNotFoundError as error:
+        if error.name in (f"processors.{name}", f"processors.{name}.server"):
+            raise SystemExit(
+                f"payloops serve processor: no processor named {name!r} "
+                f"(expected processors/{name}/server.py)"
+            ) from None
+        raise
+    entry: EntryPoint = module.main
+    return entry(args)
+
+
+def _cmd_serve(args: argparse.Namespace, rest: list[str]) -> int:
+    if args.component == "edge":
+        result = _serve_edge(rest)
+    elif args.component == "worker":
+        result = _serve_worker(rest)
+    else:
+        result = _serve_processor(args.processor, rest)
+    return result if isinstance(result, int) else 0
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from cli import dev
+
+    return dev.run(args.state_dir, args.http_port, args.grpc_port)
+
+
+def _database_url_or_exit(state_dir: str) -> str:
+    try:
+        return database_url(state_dir)
+    except NoDatabase as error:
+        print(f"payloops: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    url = _database_url_or_exit(args.state_dir)
+    from core.db.migrate import upgrade
+
+    try:
+        upgrade(url)
+    except Exception as error:
+        print(f"payloops migrate: error: {_one_line(error)}", file=sys.stderr)
+        return 1
+    print("database schema is up to date")
+    return 0
+
+
+def _cmd_merchants_create(args: argparse.Namespace) -> int:
+    url = _database_url_or_exit(args.state_dir)
+    from cli.dev_db import create_merchant
+
+    try:
+        merchant_id, api_key = create_merchant(url, args.name)
+    except Exception as error:
+        print(
+            f"payloops merchants create: error: {_one_line(error)} "
+            "(is the database up? `payloops dev` runs one)",
+            file=sys.stderr,
+        )
+        return 1
+    if args.json:
+        print(json.dumps({"id": merchant_id, "api_key": api_key}))
+    else:
+        print(f"id       {merchant_id}")
+        print(f"api_key  {api_key}")
+        print("The API key is shown only this once; store it now.", file=sys.stderr)
+    return 0
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="payloops", description="PayLoops payment orchestration: run and operate the mesh."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    from_state = argparse.ArgumentParser(add_help=False)
+    from_state.add_argument(
+        "--state-dir",
+        default=str(DEFAULT_STATE_DIR),
+        help="read PAYLOOPS_DATABASE_URL from DIR/dev.env when it is not set (default: .payloops)",
+    )
+
+    dev = commands.add_parser(
+        "dev",
+        help="run the whole mesh locally (PostgreSQL, Temporal, Envoy, edge, worker, "
+        "sandbox) until Ctrl-C",
+    )
+    # Same defaults as cli.dev, spelled out here so --help needs no import of the supervisor.
+    dev.add_argument(
+        "--state-dir",
+        default=str(DEFAULT_STATE_DIR),
+        help="where data, logs and pid files live (default: .payloops)",
+    )
+    dev.add_argument(
+        "--http-port", type=int, default=8080, help="public REST/JSON port (default: 8080)"
+    )
+    dev.add_argument(
+        "--grpc-port", type=int, default=8081, help="public native gRPC port (default: 8081)"
+    )
+
+    serve = commands.add_parser(
+        "serve", help="run one component in the foreground (what containers run)"
+    )
+    components = serve.add_subparsers(dest="component", required=True, metavar="COMPONENT")
+    # add_help=False: `payloops serve edge --help` is passed on to the component's own parser.
+    components.add_parser("edge", add_help=False, help="the public gRPC API (args: --port N)")
+    components.add_parser(
+        "worker", add_help=False, help="the Temporal worker (args: --ready-file PATH)"
+    )
+    processor = components.add_parser(
+        "processor",
+        add_help=False,
+        help="a processor adapter, e.g. `sandbox` (args: --name --port --http-port --ledger)",
+    )
+    processor.add_argument("processor", metavar="NAME")
+
+    commands.add_parser(
+        "migrate", parents=[from_state], help="bring the database schema to the newest migration"
+    )
+
+    merchants = commands.add_parser("merchants", help="manage merchants")
+    merchant_commands = merchants.add_subparsers(
+        dest="merchants_command", required=True, metavar="ACTION"
+    )
+    create = merchant_commands.add_parser(
+        "create", parents=[from_state], help="create a merchant and print its API key once"
+    )
+    create.add_argument("name")
+    create.add_argument("--json", action="store_true", help='print {"id": ..., "api_key": ...}')
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # Only `serve` takes arguments meant for someone else.
+    if argv[:1] == ["serve"]:
+        args, rest = parser.parse_known_args(argv)
+    else:
+        args, rest = parser.parse_args(argv), []
+
+    if args.command == "serve":
+        code = _cmd_serve(args, rest)
+    elif args.command == "dev":
+        code = _cmd_dev(args)
+    elif args.command == "migrate":
+        code = _cmd_migrate(args)
+    else:
+        code = _cmd_merchants_create(args)
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Readiness probes: each answers "ready now?" quickly and never raises."""
+
+from __future__ import annotations
+
+import contextlib
+import urllib.error
+import urllib.request
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+TEMPORAL_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
+
+# Everything probed is on loopback: an http_proxy in the environment must not be used.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
+
+
+def grpc_serving(target: str, service: str = "", timeout: float = 1.0) -> bool:
+    """grpc.health.v1 Check answers SERVING."""
+    with grpc.insecure_channel(target, options=_CHANNEL_OPTIONS) as channel:
+        try:
+            response = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=timeout
+            )
+        except grpc.RpcError:
+            return False
+    return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def http_ok(url: str, expect_body: str | None = None, timeout: float = 2.0) -> bool:
+    """GET answers 200 (and, if given, the body starts with expect_body)."""
+    with (
+        contextlib.suppress(OSError, urllib.error.URLError),
+        _OPENER.open(url, timeout=timeout) as response,
+    ):
+        body = response.read().decode(errors="replace")
+        return bool(
+            response.status == 200 and (expect_body is None or body.startswith(expect_body))
+        )
+    return False

@@ -1,0 +1,134 @@
+"""The dev state folder (default `.payloops`): where `payloops dev` keeps data between runs.
+
+<state>/pgdata/            embedded PostgreSQL
+<state>/temporal.db        Temporal dev server (SQLite)
+<state>/sandbox-<name>.sqlite  sandbox ledgers
+<state>/demo_api_key       the demo merchant's key (0600), reused on later starts
+<state>/dev.env            where everything listens (0600: it holds the API key)
+<state>/envoy.yaml         rendered Envoy config
+<state>/logs/<name>.log    each child's stdout and stderr
+<state>/run/<name>.pid     each running child's pid
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_STATE_DIR = Path(".payloops")
+DATABASE_URL_VAR = "PAYLOOPS_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | Path) -> StatePaths:
+        # Absolute: children get these paths, and their cwd may differ.
+        return cls(Path(root).expanduser().absolute())
+
+    @property
+    def pgdata(self) -> Path:
+        return self.root / "pgdata"
+
+    @property
+    def temporal_db(self) -> Path:
+        return self.root / "temporal.db"
+
+    @property
+    def demo_api_key(self) -> Path:
+        return self.root / "demo_api_key"
+
+    @property
+    def dev_env(self) -> Path:
+        return self.root / "dev.env"
+
+    @property
+    def envoy_config(self) -> Path:
+        return self.root / "envoy.yaml"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def lock(self) -> Path:
+        return self.run / "dev.lock"
+
+    def log(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
+
+    def pid_file(self, name: str) -> Path:
+        return self.run / f"{name}.pid"
+
+    def ledger(self, sandbox_name: str) -> Path:
+        return self.root / f"sandbox-{sandbox_name}.sqlite"
+
+    def create(self) -> None:
+        for folder in (self.root, self.logs, self.run):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+def write_secret(path: Path, text: str) -> None:
+    """Writes a file only its owner can read, without a window where it is world-readable."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+# Values made only of these need no quoting in sh assignments (no globbing happens there).
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_@%+=:,./?-]*")
+
+
+def format_env(values: Mapping[str, str]) -> str:
+    """KEY=value lines that `source` (sh), docker's env_file and a naive `partition("=")`
+    reader all understand; values are quoted only when they must be."""
+    return "".join(
+        f"{key}={value if _PLAIN_VALUE.fullmatch(value) else shlex.quote(value)}\n"
+        for key, value in values.items()
+    )
+
+
+def read_env(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, raw = line.partition("=")
+        parts = shlex.split(raw)
+        values[key.strip()] = parts[0] if parts else ""
+    return values
+
+
+class NoDatabase(Exception):
+    """Raised with a one-line, actionable message."""
+
+
+def database_url(state_dir: str | Path, env: Mapping[str, str] | None = None) -> str:
+    """PAYLOOPS_DATABASE_URL, else the one `payloops dev` wrote to <state>/dev.env."""
+    env = os.environ if env is None else env
+    if env.get(DATABASE_URL_VAR):
+        return env[DATABASE_URL_VAR]
+    dev_env = StatePaths.at(state_dir).dev_env
+    if dev_env.is_file():
+        url = read_env(dev_env).get(DATABASE_URL_VAR)
+        if url:
+            return url
+        raise NoDatabase(f"{dev_env} has no {DATABASE_URL_VAR}")
+    raise NoDatabase(
+        f"{DATABASE_URL_VAR} is not set and {dev_env} does not exist "
+        "(start `payloops dev`, or set PAYLOOPS_DATABASE_URL)"
+    )

@@ -1,0 +1,39 @@
+"""PayLoops Python SDK: `PayLoops("sk_test_…").orders.create(amount=4999, currency="USD")`.
+
+sdk/README.md shows the whole example; `__all__` is the public surface.
+"""
+
+from payloops.sdk._client import PayLoops
+from payloops.sdk._errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    ConflictError,
+    FieldViolation,
+    IdempotencyError,
+    InvalidRequestError,
+    NotFoundError,
+    PayLoopsError,
+    RateLimitError,
+)
+from payloops.sdk._types import Attempt, NextAction, Order, OrderPage
+from payloops.sdk._version import VERSION as __version__
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "Attempt",
+    "AuthenticationError",
+    "ConflictError",
+    "FieldViolation",
+    "IdempotencyError",
+    "InvalidRequestError",
+    "NextAction",
+    "NotFoundError",
+    "Order",
+    "OrderPage",
+    "PayLoops",
+    "PayLoopsError",
+    "RateLimitError",
+    "__version__",
+]

@@ -1,0 +1,225 @@
+"""envoy/envoy.yaml as rendered by cli.envoy_config: valid for the real Envoy, and every reply
+Envoy makes up itself is google.rpc.Status JSON."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from google.protobuf import json_format
+from google.rpc import error_details_pb2, status_pb2
+
+from cli import envoy_config
+from cli.binaries import find_binary
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _listeners(config: dict) -> dict[str, dict]:
+    return {item["name"]: item for item in config["static_resources"]["listeners"]}
+
+
+def _hcm(listener: dict) -> dict:
+    return listener["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def _http_filter(listener: dict, name: str) -> dict:
+    return next(f["typed_config"] for f in _hcm(listener)["http_filters"] if f["name"] == name)
+
+
+def test_render_fills_in_ports_addresses_and_paths(tmp_path: Path) -> None:
+    descriptor = tmp_path / "api.binpb"
+    config = yaml.safe_load(
+        envoy_config.render(
+            http_port=18080,
+            grpc_port=18081,
+            admin_port=19901,
+            edge_address="127.0.0.1:50999",
+            descriptor_path=descriptor,
+            access_log_path=tmp_path / "access.log",
+        )
+    )
+
+    assert config["admin"]["address"]["socket_address"] == {
+        "address": "127.0.0.1",
+        "port_value": 19901,
+    }
+    listeners = _listeners(config)
+    assert listeners["rest"]["address"]["socket_address"]["port_value"] == 18080
+    assert listeners["grpc"]["address"]["socket_address"]["port_value"] == 18081
+    for listener in listeners.values():
+        assert listener["address"]["socket_address"]["address"] == "127.0.0.1"
+        assert _hcm(listener)["access_log"][0]["typed_config"]["path"] == str(
+            tmp_path / "access.log"
+        )
+    edge = config["static_resources"]["clusters"][0]
+    endpoint = edge["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+    assert endpoint["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 50999}
+
+    transcoder = _http_filter(listeners["rest"], "envoy.filters.http.grpc_json_transcoder")
+    assert transcoder["proto_descriptor"] == str(descriptor)
+    assert transcoder["services"] == ["payloops.v1.OrderService", "payloops.v1.HealthService"]
+    assert transcoder["convert_grpc_status"] is True
+    assert transcoder["match_incoming_request_route"] is True
+    assert transcoder["auto_mapping"] is False
+    assert transcoder["case_insensitive_enum_parsing"] is True
+    assert transcoder["request_validation_options"] == {
+        "reject_unknown_method": True,
+        "reject_unknown_query_parameters": True,
+        "reject_binding_body_field_collisions": True,
+    }
+
+
+def test_rest_routes_have_payment_safe_timeouts_and_retries() -> None:
+    config = yaml.safe_load(envoy_config.render())
+    vhost = _hcm(_listeners(config)["rest"])["route_config"]["virtual_hosts"][0]
+    routes = {route["name"]: route for route in vhost["routes"]}
+    assert routes["pay_order"]["route"]["timeout"] == "30s"
+    for name in ("pay_order", "create_order"):
+        assert routes[name]["route"]["retry_policy"]["retry_on"] == (
+            "connect-failure,refused-stream,reset-before-request"
+        )
+        assert "per_try_timeout" not in routes[name]["route"]["retry_policy"]
+    # The header_mutation filter that strips grpc-status must come before the transcoder.
+    names = [f["name"] for f in _hcm(_listeners(config)["rest"])["http_filters"]]
+    assert names.index("envoy.filters.http.header_mutation") < names.index(
+        "envoy.filters.http.grpc_json_transcoder"
+    )
+    assert names[-1] == "envoy.filters.http.router"
+
+
+def test_rendered_config_passes_envoy_validate(tmp_path: Path) -> None:
+    path = tmp_path / "envoy.yaml"
+    path.write_text(
+        envoy_config.render(
+            http_port=free_port(),
+            grpc_port=free_port(),
+            admin_port=free_port(),
+            edge_address="127.0.0.1:50051",
+            descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
+            access_log_path=tmp_path / "access.log",
+        )
+    )
+    result = envoy_config.validate(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout
+
+
+def test_validate_command_exits_with_envoys_code() -> None:
+    assert envoy_config.main(["--validate"]) == 0
+
+
+@contextlib.contextmanager
+def running_envoy(tmp_path: Path) -> Iterator[str]:
+    """Real Envoy in front of an edge address where nothing listens."""
+    http_port, admin_port = free_port(), free_port()
+    config = tmp_path / "envoy.yaml"
+    config.write_text(
+        envoy_config.render(
+            http_port=http_port,
+            grpc_port=free_port(),
+            admin_port=admin_port,
+            edge_address=f"127.0.0.1:{free_port()}",
+            descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
+            access_log_path=tmp_path / "access.log",
+        )
+    )
+    log = (tmp_path / "envoy.log").open("wb")
+    process = subprocess.Popen(
+        [
+            str(find_binary("envoy")),
+            "-c",
+            str(config),
+            "--disable-hot-restart",
+            "--log-level",
+            "warn",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert process.poll() is None, (tmp_path / "envoy.log").read_text()
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(
+                    f"http://127.0.0.1:{admin_port}/ready", timeout=1, trust_env=False
+                ).text.startswith("LIVE"):
+                    break
+            assert time.monotonic() < deadline, "envoy not ready"
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{http_port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
+def _status(response: httpx.Response) -> tuple[status_pb2.Status, error_details_pb2.ErrorInfo]:
+    assert response.headers["content-type"] == "application/json"
+    assert "grpc-status" not in response.headers
+    status = json_format.Parse(response.text, status_pb2.Status())  # strict: no unknown fields
+    info = error_details_pb2.ErrorInfo()
+    assert status.details[0].Unpack(info)
+    assert info.domain == "payloops.dev"
+    return status, info
+
+
+def test_envoys_own_errors_are_rpc_status_json(tmp_path: Path) -> None:
+    with (
+        running_envoy(tmp_path) as base,
+        httpx.Client(base_url=base, timeout=10, trust_env=False) as api,
+    ):
+        cases = {
+            "unknown path": (api.get("/v1/nothing"), 404, 5, "ROUTE_NOT_FOUND"),
+            "wrong verb": (api.delete("/v1/orders/ord_1"), 404, 5, "ROUTE_NOT_FOUND"),
+            "bad JSON": (api.post("/v1/orders", content=b'{"amount": '), 400, 3, "INVALID_REQUEST"),
+            "wrong type": (
+                api.post("/v1/orders", json={"amount": "lots"}),
+                400,
+                3,
+                "INVALID_REQUEST",
+            ),
+            "unknown query parameter": (api.get("/v1/orders?bogus=1"), 400, 3, "INVALID_REQUEST"),
+            "too large": (
+                api.post("/v1/orders", json={"description": "x" * 70_000}),
+                413,
+                3,
+                "REQUEST_TOO_LARGE",
+            ),
+            "escaped slash": (api.get("/v1/orders/a%2Fb"), 400, 3, "INVALID_REQUEST"),
+            "edge down": (api.get("/health"), 503, 14, "SERVICE_UNAVAILABLE"),
+        }
+        for case, (response, http_status, code, reason) in cases.items():
+            assert response.status_code == http_status, (case, response.text)
+            status, info = _status(response)
+            assert (status.code, info.reason) == (code, reason), case
+            assert status.message, case
+
+
+def test_bin_headers_never_reach_the_edge_but_business_headers_do() -> None:
+    """Static check of the header rules (the e2e tests see the edge's side)."""
+    config = yaml.safe_load(envoy_config.render())
+    hcm = _hcm(_listeners(config)["rest"])
+    mutation = hcm["early_header_mutation_extensions"][0]["typed_config"]["mutations"]
+    assert {"remove_on_match": {"key_matcher": {"suffix": "-bin"}}} in mutation
+    text = yaml.safe_dump(hcm)
+    for header in ("authorization", "idempotency-key", "x-correlation-id"):
+        assert f"remove: {header}" not in text.lower()
+
+
+@pytest.mark.parametrize("edge_address", ["50051", "localhost:", ":50051"])
+def test_render_rejects_bad_edge_address(edge_address: str) -> None:
+    with pytest.raises(ValueError):
+        envoy_config.render(edge_address=edge_address)

@@ -1,0 +1,105 @@
+"""How the authorize activity classifies what a processor does, against the real sandbox on
+port 0 with its faults: a result, a call provably not sent, or an unknown outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+import pytest
+import pytest_asyncio
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from core.payment_contract import PaymentInput, PaymentMethod
+from orchestrator.activities.processors import ProcessorActivities
+from orchestrator.activities.types import AuthorizeCall, LookupCall, Route
+from payloops.sandbox.v1 import control_pb2, control_pb2_grpc
+from processors.sandbox.server import serve
+
+
+@dataclass
+class Sandbox:
+    route: Route
+    control: control_pb2_grpc.SandboxControlServiceStub
+
+    async def fault(self, mode: int, **kwargs: int) -> None:
+        await self.control.SetFault(control_pb2.SetFaultRequest(mode=mode, **kwargs))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def sandbox() -> AsyncIterator[Sandbox]:
+    ready: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(
+        serve("sandbox", 0, 0, on_ready=lambda g, h: ready.set_result((g, h))))
+    grpc_port, _ = await asyncio.wait_for(ready, 10)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}")
+    yield Sandbox(Route(processor="sandbox", target=f"127.0.0.1:{grpc_port}", deadline_ms=500,
+                        three_ds_timeout_seconds=5, three_ds_poll_seconds=1),
+                  control_pb2_grpc.SandboxControlServiceStub(channel))
+    await channel.close()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def call(sandbox: Sandbox, key: str, token: str = "pm_card_visa") -> AuthorizeCall:
+    return AuthorizeCall(
+        route=sandbox.route, attempt_key=key,
+        payment=PaymentInput(order_id="ord_t", merchant_id="mer_t", amount=1000, currency="USD",
+                             capture_method="automatic"),
+        payment_method=PaymentMethod(type="card", token=token))
+
+
+async def authorize(activities: ProcessorActivities, authorize_call: AuthorizeCall) -> object:
+    return await ActivityEnvironment().run(activities.authorize, authorize_call)
+
+
+@pytest.mark.parametrize(("token", "outcome", "code", "soft"), [
+    ("pm_card_visa", "succeeded", "", False),
+    ("pm_card_declined", "declined", "generic_decline", False),
+    ("pm_card_soft_decline", "declined", "try_again_later", True),
+    ("pm_card_3ds_required", "requires_action", "", False),
+    ("pm_card_unknown_token", "failed", "unknown_payment_method", False),
+])
+async def test_answers_are_results(sandbox: Sandbox, token: str, outcome: str, code: str,
+                                   soft: bool) -> None:
+    result = await authorize(ProcessorActivities(), call(sandbox, f"k-{token}", token))
+    assert (result.outcome, result.decline_code, result.soft_decline) == (outcome, code, soft)
+
+
+async def test_a_hanging_processor_is_an_unknown_outcome_not_a_failure(sandbox: Sandbox) -> None:
+    await sandbox.fault(control_pb2.FAULT_MODE_HANG, count=1)
+    with pytest.raises(ApplicationError) as raised:
+        await authorize(ProcessorActivities(), call(sandbox, "k-hang"))
+    assert raised.value.type == "OutcomeUnknown"
+
+
+async def test_unavailable_before_sending_is_not_sent(sandbox: Sandbox) -> None:
+    await sandbox.fault(control_pb2.FAULT_MODE_UNAVAILABLE, count=1)
+    with pytest.raises(ApplicationError) as raised:
+        await authorize(ProcessorActivities(), call(sandbox, "k-unavailable"))
+    assert raised.value.type == "NotSent"
+
+
+async def test_error_after_charge_is_unknown_and_the_retry_finds_the_charge(
+        sandbox: Sandbox) -> None:
+    activities = ProcessorActivities()
+    await sandbox.fault(control_pb2.FAULT_MODE_ERROR_AFTER_CHARGE, count=1)
+    with pytest.raises(ApplicationError) as raised:
+        await authorize(activities, call(sandbox, "k-ambiguous"))
+    assert raised.value.type == "OutcomeUnknown"
+    retried = await authorize(activities, call(sandbox, "k-ambiguous"))
+    looked_up = await ActivityEnvironment().run(
+        activities.get_payment, LookupCall(route=sandbox.route, attempt_key="k-ambiguous"))
+    assert retried.outcome == looked_up.outcome == "succeeded"
+    assert retried.processor_reference == looked_up.processor_reference
+    charges = await sandbox.control.ListCharges(control_pb2.ListChargesRequest())
+    assert [c.attempt_key for c in charges.charges].count("k-ambiguous") == 1
+
+
+async def test_lookup_of_an_attempt_never_sent_is_not_found(sandbox: Sandbox) -> None:
+    result = await ActivityEnvironment().run(
+        ProcessorActivities().get_payment, LookupCall(route=sandbox.route, attempt_key="k-none"))
+    assert result.outcome == "not_found"
