@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -121,9 +122,11 @@ async def open_loop(
 async def warm_up(
     operation: Operation, concurrency: int, seconds: float, op_timeout_s: float
 ) -> None:
-    """Connections, caches and the workflow sandbox warmed; nothing is measured."""
+    """Connections, caches and the workflow sandbox warmed; nothing is measured, and failures
+    here are left for the measured run to report."""
     if seconds > 0:
-        await closed_loop(operation, concurrency, seconds, op_timeout_s)
+        with contextlib.suppress(RuntimeError):
+            await closed_loop(operation, concurrency, seconds, op_timeout_s)
 
 
 def _percentile(values: list[float], pct: int) -> float:

@@ -113,6 +113,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
+        "--keep-state",
+        action="store_true",
+        help="keep the mesh's state dir (its logs explain failures)",
+    )
+    parser.add_argument(
         "--strict", action="store_true", help="exit 1 when a (c)-vs-(b) target is missed"
     )
     args = parser.parse_args(argv)
@@ -248,7 +253,10 @@ def report(results: list[Result], rate: float) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    print(f"bench: {os.cpu_count()} CPUs; every process below shares them", flush=True)
+    print(
+        f"bench: {os.cpu_count()} CPUs, shared by every process below; load average {_load()}",
+        flush=True,
+    )
     workdir = Path(tempfile.mkdtemp(prefix="pl-bench-", dir="/tmp"))
     mesh = None
     try:
@@ -259,14 +267,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if mesh is not None:
             stop_mesh_process(mesh.process)
-            shutil.rmtree(mesh.state_dir, ignore_errors=True)
+            if args.keep_state:
+                print(f"mesh state and logs kept in {mesh.state_dir}")
+            else:
+                shutil.rmtree(mesh.state_dir, ignore_errors=True)
         shutil.rmtree(workdir, ignore_errors=True)
     ok = report(results, rate)
+    print(f"load average at the end: {_load()}")
     if args.json is not None:
         args.json.write_text(
             json.dumps(
                 {
                     "cpus": os.cpu_count(),
+                    "load_average_end": os.getloadavg(),
                     "latency_rate": rate,
                     "results": [
                         {**asdict(r), "throughput_per_s": r.throughput.per_second} for r in results
@@ -277,6 +290,11 @@ def main(argv: list[str] | None = None) -> int:
             + "\n"
         )
     return 1 if args.strict and not ok else 0
+
+
+def _load() -> str:
+    """Other work on the machine skews every figure; the load average shows how much."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 PAYLOOPS = [sys.executable, "-m", "cli.main"]
 # Short enough that the abandoned-challenge test is quick, long enough to click through one.
 THREE_DS_TIMEOUT_SECONDS = 6
+# How long PayOrder waits before answering PROCESSING: short, so the bounded wait is testable.
+PAY_WAIT_SECONDS = 3
 
 
 def free_port() -> int:
@@ -69,7 +71,8 @@ def start_mesh(extra_env: dict[str, str] | None = None) -> Mesh:
     state_dir = Path(tempfile.mkdtemp(prefix="pl-", dir="/tmp"))
     http_port, grpc_port = free_port(), free_port()
     env = {**os.environ, "PAYLOOPS_THREE_DS_TIMEOUT_SECONDS": str(THREE_DS_TIMEOUT_SECONDS),
-           "PAYLOOPS_THREE_DS_POLL_SECONDS": "0.5", **(extra_env or {})}
+           "PAYLOOPS_THREE_DS_POLL_SECONDS": "0.5",
+           "PAYLOOPS_PAY_WAIT_SECONDS": str(PAY_WAIT_SECONDS), **(extra_env or {})}
     env.pop("PAYLOOPS_DATABASE_URL", None)
     env.pop("PAYLOOPS_TEMPORAL_ADDRESS", None)
     log = (state_dir / "dev.out").open("wb")

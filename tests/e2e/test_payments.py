@@ -7,8 +7,9 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import THREE_DS_TIMEOUT_SECONDS, Mesh
-from tests.e2e.sandbox_control import live_charges
+from payloops.sandbox.v1 import control_pb2
+from tests.conftest import PAY_WAIT_SECONDS, THREE_DS_TIMEOUT_SECONDS, Mesh
+from tests.e2e.sandbox_control import live_charges, set_fault
 
 pytestmark = pytest.mark.e2e
 
@@ -150,3 +151,20 @@ def test_list_orders_pages_newest_first_and_filters_by_status(mesh: Mesh) -> Non
     assert [o["id"] for o in succeeded["orders"]] == [created[0]]
     assert forged.status_code == 400
     assert forged.json()["details"][0]["reason"] == "PAGE_TOKEN_INVALID"
+
+
+def test_a_slow_processor_answers_processing_within_the_bounded_wait(mesh: Mesh) -> None:
+    with mesh.client() as api:
+        order = create_order(api)
+        set_fault(mesh, control_pb2.FAULT_MODE_LATENCY, count=1,
+                  latency_ms=int((PAY_WAIT_SECONDS + 1.5) * 1000))
+        try:
+            paid = pay(api, order["id"], "pm_card_visa")
+        finally:
+            set_fault(mesh, control_pb2.FAULT_MODE_CLEAR)
+        settled = wait_for_status(api, order["id"], {"SUCCEEDED", "FAILED"})
+    # Without the bound, PayOrder would have waited for the processor and said SUCCEEDED.
+    assert paid["status"] == "PROCESSING"
+    assert [a["outcome"] for a in paid["attempts"]] == ["PENDING"]
+    assert settled["status"] == "SUCCEEDED"
+    assert len(live_charges(mesh, order["id"])) == 1
