@@ -52,7 +52,8 @@ async def serve(name: str, grpc_port: int, http_port: int, ledger_path: str | No
                 on_ready: Callable[[int, int], None] | None = None) -> None:
     """Runs until cancelled. Port 0 = pick a free one; on_ready(grpc_port, http_port) once
     listening."""
-    with contextlib.ExitStack() as cleanup:
+    # Every cleanup step runs even when an earlier one fails or the task is cancelled again.
+    async with contextlib.AsyncExitStack() as cleanup:
         ledger = Ledger(ledger_path)
         cleanup.callback(ledger.close)
         faults = Faults()
@@ -77,22 +78,27 @@ async def serve(name: str, grpc_port: int, http_port: int, ledger_path: str | No
         grpc_port = server.add_insecure_port(f"{_bind_host(host)}:{grpc_port}")
 
         await server.start()
+        cleanup.push_async_callback(server.stop, _STOP_GRACE_S)
         # A daemon thread of its own, not the loop's executor: asyncio.run() joins executor
-        # threads at exit, and a thread blocked in accept() would then hang the process.
+        # threads at exit, and a page that was somehow never shut down would hang the process.
         page_thread = threading.Thread(target=page.serve_forever, name="3ds-page", daemon=True)
         page_thread.start()
-        try:
-            log.info("sandbox %r listening: grpc %s:%d, 3ds page %s:%d",
-                     name, host, grpc_port, host, http_port)
-            if on_ready is not None:
-                on_ready(grpc_port, http_port)
-            await server.wait_for_termination()
-        finally:
-            await health.enter_graceful_shutdown()
-            await server.stop(_STOP_GRACE_S)
-            # shutdown() blocks until serve_forever's next poll (<= 0.5 s).
-            page.shutdown()
-            page_thread.join(timeout=2)
+        cleanup.push_async_callback(_stop_page, page, page_thread)
+        cleanup.push_async_callback(health.enter_graceful_shutdown)
+
+        log.info("sandbox %r listening: grpc %s:%d, 3ds page %s:%d",
+                 name, host, grpc_port, host, http_port)
+        if on_ready is not None:
+            on_ready(grpc_port, http_port)
+        # Not server.wait_for_termination(): cancelling it cancels grpc's own shutdown
+        # future, and the server.stop() that follows then fails with CancelledError.
+        await asyncio.Event().wait()
+
+
+async def _stop_page(page: ChallengePageServer, thread: threading.Thread) -> None:
+    # shutdown() blocks until serve_forever's next poll (<= 0.5 s): keep it off the loop.
+    await asyncio.to_thread(page.shutdown)
+    await asyncio.to_thread(thread.join, 2)
 
 
 async def _serve_until_signal(args: argparse.Namespace) -> None:

@@ -52,10 +52,10 @@ class Sandbox:
 
     async def authorize(self, token: str, amount: int = 1000, *, key: str | None = None,
                         currency: str = "USD", manual: bool = False, return_url: str = "",
-                        timeout: float = 5) -> pb.Payment:
+                        deadline_s: float = 5) -> pb.Payment:
         response = await self.processor.Authorize(
             authorize_request(token, amount, key=key, currency=currency, manual=manual,
-                              return_url=return_url), timeout=timeout)
+                              return_url=return_url), timeout=deadline_s)
         return response.payment
 
 
@@ -564,8 +564,12 @@ async def test_parse_webhook(sandbox: Sandbox) -> None:
 async def test_fault_hang_hits_deadline_without_leaking(sandbox: Sandbox) -> None:
     baseline = len(asyncio.all_tasks())
     await sandbox.set_fault(control_pb2.FAULT_MODE_HANG)
+    call = asyncio.create_task(sandbox.authorize("pm_card_visa", deadline_s=0.5))
+    await asyncio.sleep(0.2)
+    # Our call task plus the server's handler task for it.
+    assert len(asyncio.all_tasks()) >= baseline + 2
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await sandbox.authorize("pm_card_visa", timeout=0.5)
+        await call
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     # Reads hang too; the control service and capabilities do not.
     with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -574,8 +578,9 @@ async def test_fault_hang_hits_deadline_without_leaking(sandbox: Sandbox) -> Non
     await sandbox.processor.GetCapabilities(pb.GetCapabilitiesRequest(), timeout=2)
     await sandbox.set_fault(control_pb2.FAULT_MODE_CLEAR)
     # The hung handlers were cancelled with their calls: no task outlives them.
-    deadline = time.monotonic() + 3
-    while len(asyncio.all_tasks()) > baseline and time.monotonic() < deadline:
+    for _ in range(60):
+        if len(asyncio.all_tasks()) <= baseline:
+            break
         await asyncio.sleep(0.05)
     assert len(asyncio.all_tasks()) <= baseline
 
