@@ -81,6 +81,8 @@ class Order(Base):
     failure_code: Mapped[str] = mapped_column(String(64), default="")
     failure_message: Mapped[str] = mapped_column(Text, default="")
     next_action_url: Mapped[str] = mapped_column(Text, default="")
+    # The RoutingDecision: config version, rule, candidates with reasons.
+    routing: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -100,6 +102,8 @@ class Attempt(Base):
     decline_message: Mapped[str] = mapped_column(Text, default="")
     processor_reference: Mapped[str] = mapped_column(String(255), default="")
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    failover_reason: Mapped[str] = mapped_column(String(64), default="")
+    compensation: Mapped[str] = mapped_column(String(32), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -119,3 +123,28 @@ class IdempotencyRecord(Base):
     response: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     locked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RoutingConfigVersion(Base):
+    """Every version of a merchant's routing configuration; the highest is current."""
+
+    __tablename__ = "routing_configs"
+
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    config: Mapped[dict[str, object]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ProcessorHealth(Base):
+    """A processor's circuit breaker, shared by every worker through the database."""
+
+    __tablename__ = "processor_health"
+
+    processor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="closed")
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    probe_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

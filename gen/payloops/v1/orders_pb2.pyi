@@ -131,6 +131,7 @@ class Order(_message.Message):
     LIVEMODE_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    ROUTING_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-generated identifier, `ord_…`."""
     amount: _builtins.int
@@ -179,6 +180,10 @@ class Order(_message.Message):
     def update_time(self) -> _timestamp_pb2.Timestamp:
         """When the order last changed."""
 
+    @_builtins.property
+    def routing(self) -> Global___RoutingDecision:
+        """How the payment was routed; empty until it is paid."""
+
     def __init__(
         self,
         *,
@@ -200,14 +205,79 @@ class Order(_message.Message):
         livemode: _builtins.bool = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        routing: Global___RoutingDecision | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "next_action", b"next_action", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "next_action", b"next_action", "routing", b"routing", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "attempts", b"attempts", "capture_method", b"capture_method", "create_time", b"create_time", "currency", b"currency", "description", b"description", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "livemode", b"livemode", "metadata", b"metadata", "next_action", b"next_action", "return_url", b"return_url", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "attempts", b"attempts", "capture_method", b"capture_method", "create_time", b"create_time", "currency", b"currency", "description", b"description", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "livemode", b"livemode", "metadata", b"metadata", "next_action", b"next_action", "return_url", b"return_url", "routing", b"routing", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Order: _TypeAlias = Order  # noqa: Y015
+
+@_typing.final
+class RoutingDecision(_message.Message):
+    """Which routing configuration and rule routed an order, and what became of each processor."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONFIG_VERSION_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    CANDIDATES_FIELD_NUMBER: _builtins.int
+    config_version: _builtins.int
+    """Version of the merchant's routing configuration."""
+    rule: _builtins.str
+    """Name of the rule that matched."""
+    @_builtins.property
+    def candidates(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoutingCandidate]:
+        """Every processor considered, in order."""
+
+    def __init__(
+        self,
+        *,
+        config_version: _builtins.int = ...,
+        rule: _builtins.str = ...,
+        candidates: _abc.Iterable[Global___RoutingCandidate] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "config_version", b"config_version", "rule", b"rule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RoutingDecision: _TypeAlias = RoutingDecision  # noqa: Y015
+
+@_typing.final
+class RoutingCandidate(_message.Message):
+    """One processor considered for a payment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROCESSOR_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    processor: _builtins.str
+    """Processor name."""
+    decision: _builtins.str
+    """"candidate" when it was in line to be tried, "skipped" when it was left out."""
+    reason: _builtins.str
+    """Why: "rule_order", "split_draw", "success_rate", "fallback", or for skipped ones
+    "not_configured", "disabled", "circuit_open", "currency_unsupported".
+    """
+    def __init__(
+        self,
+        *,
+        processor: _builtins.str = ...,
+        decision: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "processor", b"processor", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RoutingCandidate: _TypeAlias = RoutingCandidate  # noqa: Y015
 
 @_typing.final
 class Attempt(_message.Message):
@@ -266,6 +336,8 @@ class Attempt(_message.Message):
     ATTEMPT_KEY_FIELD_NUMBER: _builtins.int
     PROCESSOR_REFERENCE_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    FAILOVER_REASON_FIELD_NUMBER: _builtins.int
+    COMPENSATION_FIELD_NUMBER: _builtins.int
     processor: _builtins.str
     """Processor name, such as "sandbox"."""
     outcome: Global___Attempt.Outcome.ValueType
@@ -280,6 +352,14 @@ class Attempt(_message.Message):
     """The idempotency key sent to the processor for this attempt."""
     processor_reference: _builtins.str
     """The processor's own reference for the payment, when it gave one."""
+    failover_reason: _builtins.str
+    """Why the payment moved on to another processor after this attempt, such as "soft_decline",
+    "not_sent", "outcome_unknown"; empty for the attempt that settled the order.
+    """
+    compensation: _builtins.str
+    """Set when this attempt was charged although another one won, and PayLoops undid it:
+    "voided" or "refunded".
+    """
     @_builtins.property
     def latency(self) -> _duration_pb2.Duration:
         """Time the processor took to answer the authorization."""
@@ -299,10 +379,12 @@ class Attempt(_message.Message):
         attempt_key: _builtins.str = ...,
         processor_reference: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        failover_reason: _builtins.str = ...,
+        compensation: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "latency", b"latency"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt_key", b"attempt_key", "create_time", b"create_time", "decline_code", b"decline_code", "decline_message", b"decline_message", "latency", b"latency", "outcome", b"outcome", "processor", b"processor", "processor_reference", b"processor_reference"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt_key", b"attempt_key", "compensation", b"compensation", "create_time", b"create_time", "decline_code", b"decline_code", "decline_message", b"decline_message", "failover_reason", b"failover_reason", "latency", b"latency", "outcome", b"outcome", "processor", b"processor", "processor_reference", b"processor_reference"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
