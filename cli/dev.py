@@ -200,7 +200,8 @@ class DevMesh:
     def _demo_merchant(self, database_url: str) -> str:
         self.stop.check()
         try:
-            merchant = dev_db.ensure_demo_merchant(database_url, self.state.demo_api_key)
+            merchant = dev_db.ensure_demo_merchant(database_url, self.state.demo_api_key,
+                                                   dev_services.SANDBOXES)
         except Exception as error:
             raise DevError(f"could not create the demo merchant: {_one_line(error)}") from error
         how = "created" if merchant.created else "reused"

@@ -7,7 +7,7 @@ fast.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -27,7 +27,8 @@ class DemoMerchant:
     created: bool  # False when the key from an earlier run was reused
 
 
-def ensure_demo_merchant(database_url: str, key_file: Path) -> DemoMerchant:
+def ensure_demo_merchant(database_url: str, key_file: Path,
+                         sandbox_names: Sequence[str]) -> DemoMerchant:
     """Reuses the key in key_file while the database still knows it (data survives restarts);
     otherwise creates the demo merchant and stores its key, readable by the owner only."""
 
@@ -35,10 +36,15 @@ def ensure_demo_merchant(database_url: str, key_file: Path) -> DemoMerchant:
 
     async def run(sessions: async_sessionmaker[AsyncSession]) -> DemoMerchant:
         from core.merchants import create_merchant
+        from core.routing import store
+        from core.routing.model import RoutingConfig, Rule
 
         if stored and await _key_is_known(sessions, stored):
             return DemoMerchant(api_key=stored, created=False)
         merchant = await create_merchant(sessions, DEMO_MERCHANT_NAME)
+        # The failover playground: every currency tries the sandboxes in order.
+        await store.save(sessions, merchant.id, RoutingConfig(rules=(
+            Rule(name="every_currency", failover=tuple(sandbox_names)),)))
         return DemoMerchant(api_key=merchant.api_key, created=True)
 
     merchant = _with_sessions(database_url, run)

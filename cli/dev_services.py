@@ -13,7 +13,7 @@ from cli.procs import Child
 from cli.state import StatePaths
 
 # Names of the sandbox gateways to run; each gets its own ports, ledger and processor entry.
-SANDBOXES: tuple[str, ...] = ("sandbox",)
+SANDBOXES: tuple[str, ...] = ("sandbox", "sandbox-b", "sandbox-c")
 
 # Conventional ports, used when free (stable addresses across restarts); otherwise any.
 PREFERRED_TEMPORAL_PORT = 7233

@@ -112,6 +112,26 @@ def _cmd_merchants_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    import grpc
+
+    from cli import sandbox_commands
+
+    try:
+        if args.sandbox_command == "fault":
+            sandbox_commands.set_fault(args.state_dir, args.name, args.mode, args.count,
+                                       args.latency_ms)
+            print(f"{args.name}: fault {args.mode}"
+                  + (f" for {args.count} calls" if args.count else ""))
+        else:
+            sandbox_commands.print_ledger(sandbox_commands.ledger(args.state_dir, args.name),
+                                          args.json)
+    except (sandbox_commands.SandboxNotFound, grpc.RpcError) as error:
+        print(f"payloops sandbox: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
@@ -176,6 +196,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("name")
     create.add_argument("--json", action="store_true", help='print {"id": ..., "api_key": ...}')
+
+    sandbox = commands.add_parser("sandbox", help="drive the sandbox gateways of `payloops dev`")
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True,
+                                              metavar="ACTION")
+    fault = sandbox_commands.add_parser(
+        "fault", parents=[from_state], help="switch a fault on (or off with `clear`)")
+    fault.add_argument("name", help="sandbox instance: sandbox, sandbox-b, sandbox-c")
+    fault.add_argument("mode", choices=["hang", "unavailable", "error_after_charge", "latency",
+                                        "clear"])
+    fault.add_argument("--count", type=int, default=0, help="next N calls only (default: all)")
+    fault.add_argument("--latency-ms", type=int, default=0, help="added latency for `latency`")
+    ledger = sandbox_commands.add_parser(
+        "ledger", parents=[from_state], help="print the charges a sandbox made")
+    ledger.add_argument("name")
+    ledger.add_argument("--json", action="store_true", help="as a JSON array")
     return parser
 
 
@@ -194,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = _cmd_dev(args)
     elif args.command == "migrate":
         code = _cmd_migrate(args)
+    elif args.command == "sandbox":
+        code = _cmd_sandbox(args)
     else:
         code = _cmd_merchants_create(args)
     raise SystemExit(code)

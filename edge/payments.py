@@ -8,7 +8,12 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -56,7 +61,7 @@ class Payments:
                     start_workflow_operation=start, result_type=PayResult,
                     rpc_timeout=timedelta(seconds=self._wait_seconds)),
                 timeout=self._wait_seconds)
-        except TimeoutError:
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             log.info("order %s still processing after %.1fs", order.id, self._wait_seconds)
         except WorkflowAlreadyStartedError:
             pass  # the order's payment already finished; the read model has its result

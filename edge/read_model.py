@@ -69,6 +69,12 @@ def _order_message(order: models.Order, attempts: list[models.Attempt]) -> order
     )
     if order.status == "requires_action" and order.next_action_url:
         message.next_action.redirect_url = order.next_action_url
+    if order.routing:
+        message.routing.CopyFrom(orders_pb2.RoutingDecision(
+            config_version=int(order.routing.get("config_version", 0)),  # type: ignore[call-overload]
+            rule=str(order.routing.get("rule", "")),
+            candidates=[orders_pb2.RoutingCandidate(**candidate)
+                        for candidate in order.routing.get("candidates", [])]))  # type: ignore[attr-defined]
     return message
 
 
@@ -84,6 +90,8 @@ def _attempt_message(attempt: models.Attempt) -> orders_pb2.Attempt:
         attempt_key=attempt.attempt_key,
         processor_reference=attempt.processor_reference,
         create_time=_timestamp(attempt.created_at),
+        failover_reason=attempt.failover_reason,
+        compensation=attempt.compensation,
     )
 
 

@@ -24,9 +24,10 @@ from edge.page_tokens import PageTokens
 from edge.payments import Payments
 from edge.services.health import HealthService
 from edge.services.orders import OrderService
+from edge.services.routing import RoutingService
 from payloops.v1 import health_pb2 as api_health_pb2
 from payloops.v1 import health_pb2_grpc as api_health_pb2_grpc
-from payloops.v1 import orders_pb2, orders_pb2_grpc
+from payloops.v1 import orders_pb2, orders_pb2_grpc, routing_pb2, routing_pb2_grpc
 
 log = logging.getLogger("payloops.edge")
 
@@ -56,12 +57,14 @@ async def serve(settings: Settings, port: int,
         Idempotency(sessions, wait_seconds=settings.pay_wait_seconds + 5),
         PageTokens(settings.page_token_secret),
     ), server)
+    routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingService(sessions), server)
     api_health_pb2_grpc.add_HealthServiceServicer_to_server(HealthService(sessions, temporal),
                                                             server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([
         orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
+        routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name,
         api_health_pb2.DESCRIPTOR.services_by_name["HealthService"].full_name,
         health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
         reflection.SERVICE_NAME,

@@ -19,6 +19,7 @@ from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
 from orchestrator.activities.orders import OrderActivities
 from orchestrator.activities.processors import ProcessorActivities
+from orchestrator.activities.routing import RoutingActivities
 from orchestrator.workflows.payment import PaymentWorkflow
 
 log = logging.getLogger("payloops.worker")
@@ -40,14 +41,17 @@ async def connect(settings: Settings, attempts: int = 100) -> Client:
 async def run(settings: Settings, ready_file: Path | None = None) -> None:
     client = await connect(settings)
     engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
     processors = ProcessorActivities()
-    orders = OrderActivities(session_factory(engine), settings)
+    orders = OrderActivities(sessions)
+    routing = RoutingActivities(sessions, settings)
     worker = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[PaymentWorkflow],
-        activities=[orders.route_payment, orders.record_progress, processors.authorize,
-                    processors.get_payment, processors.void_payment],
+        activities=[routing.route_payment, routing.report_processor_health,
+                    orders.record_attempt, orders.record_order, processors.authorize,
+                    processors.get_payment, processors.void_payment, processors.refund_payment],
         graceful_shutdown_timeout=timedelta(seconds=5),
     )
     stop = asyncio.Event()

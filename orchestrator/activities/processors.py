@@ -12,7 +12,7 @@ from grpc_status import rpc_status
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from orchestrator.activities.types import AuthorizeCall, GatewayResult, LookupCall, Route, VoidCall
+from orchestrator.activities.types import AuthorizeCall, GatewayResult, LookupCall, Route, UndoCall
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
 
@@ -73,7 +73,7 @@ class ProcessorActivities:
         started = time.monotonic()
         try:
             response = await self._stub(call.route).Authorize(
-                request, timeout=call.route.deadline_ms / 1000)
+                request, timeout=(call.deadline_ms or call.route.deadline_ms) / 1000)
         except grpc.aio.AioRpcError as error:
             return _rejected_or_raise(error, started)
         return _result(response.payment, started)
@@ -92,16 +92,32 @@ class ProcessorActivities:
         return _result(response.payment, started)
 
     @activity.defn(name="void_payment")
-    async def void_payment(self, call: VoidCall) -> GatewayResult:
+    async def void_payment(self, call: UndoCall) -> GatewayResult:
         started = time.monotonic()
         try:
             response = await self._stub(call.route).Void(
-                pb.VoidRequest(void_key=call.void_key,
-                               processor_reference=call.processor_reference),
+                pb.VoidRequest(void_key=call.key, processor_reference=call.processor_reference),
                 timeout=call.route.deadline_ms / 1000)
         except grpc.aio.AioRpcError as error:
             return _rejected_or_raise(error, started)
         return _result(response.payment, started)
+
+    @activity.defn(name="refund_payment")
+    async def refund_payment(self, call: UndoCall) -> GatewayResult:
+        """Refunds the whole charge. The result's outcome is "canceled" once refunded."""
+        started = time.monotonic()
+        try:
+            response = await self._stub(call.route).Refund(
+                pb.RefundRequest(refund_key=call.key,
+                                 processor_reference=call.processor_reference,
+                                 reason="duplicate charge undone by PayLoops"),
+                timeout=call.route.deadline_ms / 1000)
+        except grpc.aio.AioRpcError as error:
+            return _rejected_or_raise(error, started)
+        refunded = response.refund.status == pb.Refund.STATUS_SUCCEEDED
+        return GatewayResult(outcome="canceled" if refunded else "pending",
+                             processor_reference=call.processor_reference,
+                             latency_ms=_elapsed_ms(started))
 
 
 def _result(payment: pb.Payment, started: float) -> GatewayResult:

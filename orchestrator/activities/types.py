@@ -3,19 +3,49 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from core.payment_contract import PaymentInput, PaymentMethod
 
 
 @dataclass(frozen=True)
 class Route:
-    """Where a payment goes, and the timing rules the worker was configured with."""
+    """One processor a payment may go to."""
 
     processor: str
     target: str
     deadline_ms: int
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    payment: PaymentInput
+    payment_method: PaymentMethod
+
+
+@dataclass(frozen=True)
+class RoutedCandidate:
+    processor: str
+    decision: str  # "candidate" | "skipped"
+    reason: str
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """Where a payment goes, in order, and the merchant's failover rules for it."""
+
+    config_version: int
+    rule: str
+    routes: list[Route]
+    considered: list[RoutedCandidate]
+    unknown_outcome_policy: str  # "failover" | "wait"
+    max_attempts: int
+    payment_budget_seconds: float
+    resolution_budget_seconds: float
     three_ds_timeout_seconds: float
     three_ds_poll_seconds: float
+    # Why there is nothing to try, when `routes` is empty.
+    failure_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -24,6 +54,8 @@ class AuthorizeCall:
     attempt_key: str
     payment: PaymentInput
     payment_method: PaymentMethod
+    # Shorter than the route's deadline when the payment's time budget is nearly spent.
+    deadline_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -33,9 +65,11 @@ class LookupCall:
 
 
 @dataclass(frozen=True)
-class VoidCall:
+class UndoCall:
+    """Void or refund a charge that must not survive."""
+
     route: Route
-    void_key: str
+    key: str
     processor_reference: str
 
 
@@ -55,6 +89,7 @@ class GatewayResult:
 
 @dataclass(frozen=True)
 class AttemptRecord:
+    order_id: str
     seq: int
     processor: str
     attempt_key: str
@@ -63,17 +98,28 @@ class AttemptRecord:
     decline_message: str = ""
     processor_reference: str = ""
     latency_ms: int = 0
+    failover_reason: str = ""
+    compensation: str = ""
 
 
 @dataclass(frozen=True)
-class Progress:
-    """One step of a payment, written to the read model in one transaction."""
+class OrderUpdate:
+    """The order's status and amounts, written to the read model."""
 
     order_id: str
     status: str
-    attempt: AttemptRecord | None = None
     failure_code: str = ""
     failure_message: str = ""
     next_action_url: str = ""
     amount_capturable: int = 0
     amount_received: int = 0
+    routing: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    processor: str
+    # True when the processor answered (even a decline), False when it was unreachable or
+    # its outcome unknown.
+    answered: bool
+

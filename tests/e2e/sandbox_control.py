@@ -27,3 +27,14 @@ def set_fault(mesh: Mesh, mode: int, count: int = 0, latency_ms: int = 0,
               name: str = "sandbox") -> None:
     _stub(mesh, name).SetFault(
         control_pb2.SetFaultRequest(mode=mode, count=count, latency_ms=latency_ms), timeout=10)
+
+
+def charges_by_order(mesh: Mesh, names: tuple[str, ...],
+                     live_only: bool = False) -> dict[str, list[control_pb2.Charge]]:
+    found: dict[str, list[control_pb2.Charge]] = {}
+    for name in names:
+        listed = _stub(mesh, name).ListCharges(control_pb2.ListChargesRequest(), timeout=10)
+        for charge in listed.charges:
+            if not live_only or charge.state in ("authorized", "captured"):
+                found.setdefault(charge.order_id, []).append(charge)
+    return found

@@ -1,0 +1,80 @@
+"""Versioned routing configurations in `routing_configs`: every save is a new row, the highest
+version is current, and a merchant without rows has the default (version 0)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.db import models
+from core.routing.defaults import default_config
+from core.routing.model import RoutingConfig
+
+_UNIQUE_VIOLATION = "23505"
+# Concurrent saves for one merchant collide on (merchant_id, version); each retry sees the
+# winner's row, so this only runs out under dozens of simultaneous saves.
+_SAVE_TRIES = 20
+
+
+@dataclass(frozen=True)
+class StoredConfig:
+    version: int
+    config: RoutingConfig
+    # None for the built-in default.
+    update_time: datetime | None
+
+
+async def latest(sessions: async_sessionmaker[AsyncSession], merchant_id: str) -> StoredConfig:
+    table = models.RoutingConfigVersion
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(table)
+                .where(table.merchant_id == merchant_id)
+                .order_by(table.version.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+    if row is None:
+        return StoredConfig(0, default_config(), None)
+    return StoredConfig(row.version, RoutingConfig.from_json(row.config), row.created_at)
+
+
+async def load(
+    sessions: async_sessionmaker[AsyncSession], merchant_id: str
+) -> tuple[int, RoutingConfig]:
+    stored = await latest(sessions, merchant_id)
+    return stored.version, stored.config
+
+
+async def save(
+    sessions: async_sessionmaker[AsyncSession], merchant_id: str, config: RoutingConfig
+) -> tuple[int, datetime]:
+    """Stores `config` as the merchant's next version; returns that version and its time."""
+    table = models.RoutingConfigVersion
+    next_version = (
+        select(func.coalesce(func.max(table.version), 0) + 1)
+        .where(table.merchant_id == merchant_id)
+        .scalar_subquery()
+    )
+    statement = (
+        insert(table)
+        .values(merchant_id=merchant_id, version=next_version, config=config.to_json())
+        .returning(table.version, table.created_at)
+    )
+    for attempt in range(_SAVE_TRIES):
+        try:
+            async with sessions.begin() as session:
+                version, created_at = (await session.execute(statement)).one()
+            return int(version), created_at
+        except IntegrityError as error:
+            if (
+                getattr(error.orig, "sqlstate", None) != _UNIQUE_VIOLATION
+                or attempt == _SAVE_TRIES - 1
+            ):
+                raise
+    raise AssertionError("unreachable")

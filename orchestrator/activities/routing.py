@@ -1,0 +1,103 @@
+"""Activities that decide where a payment goes (the merchant's routing configuration, processor
+registrations, circuit breakers, recent success rates) and that report processor health."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from core.config import Settings
+from core.db import models
+from core.routing import store
+from orchestrator.activities.types import (
+    HealthReport,
+    Route,
+    RoutedCandidate,
+    RoutePlan,
+    RouteRequest,
+)
+from orchestrator.routing import breaker
+from orchestrator.routing.engine import ProcessorInfo, match, plan
+from orchestrator.routing.facts import facts_for
+
+# Success rates are computed over this much recent history, and need this many attempts to count.
+SUCCESS_RATE_WINDOW = timedelta(minutes=15)
+SUCCESS_RATE_MIN_ATTEMPTS = 5
+_ANSWERED_OK = ("succeeded", "authorized", "requires_action")
+
+
+class RoutingActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self._sessions = sessions
+        self._settings = settings
+
+    @activity.defn(name="route_payment")
+    async def route_payment(self, request: RouteRequest) -> RoutePlan:
+        payment = request.payment
+        version, config = await store.load(self._sessions, payment.merchant_id)
+        async with self._sessions.begin() as session:
+            registered = list((await session.execute(select(models.Processor))).scalars())
+            names = [p.name for p in registered]
+            unavailable = await breaker.blocked(session, names)
+            rates = (await _success_rates(session, names)
+                     if config.mode == "success_rate" else {})
+            rule = match(config, facts_for(payment, request.payment_method))
+            decided = plan(
+                config, rule,
+                processors={p.name: ProcessorInfo(enabled=p.enabled, currencies=frozenset())
+                            for p in registered} if rule else {},
+                health={name: "open" for name in unavailable},
+                success_rates=rates, draw=random.random(), explore=random.random(),
+                currency=payment.currency,
+            ) if rule else None
+            targets = {p.name: p for p in registered}
+            routes: list[Route] = []
+            considered: list[RoutedCandidate] = []
+            for candidate in decided.candidates if decided else []:
+                # A breaker past its cool-down lets exactly one payment through as its probe.
+                if not await breaker.claim_probe(session, candidate.processor):
+                    considered.append(RoutedCandidate(candidate.processor, "skipped",
+                                                      "circuit_open"))
+                    continue
+                processor = targets[candidate.processor]
+                routes.append(Route(processor=processor.name, target=processor.target,
+                                    deadline_ms=processor.deadline_ms))
+                considered.append(RoutedCandidate(candidate.processor, "candidate",
+                                                  candidate.reason))
+            considered += [RoutedCandidate(s.processor, "skipped", s.reason)
+                           for s in (decided.skipped if decided else [])]
+        failure = "" if routes else ("routing_no_match" if rule is None
+                                     else "no_processor_available")
+        return RoutePlan(
+            config_version=version, rule=rule.name if rule else "", routes=routes,
+            considered=considered, unknown_outcome_policy=config.unknown_outcome_policy,
+            max_attempts=config.max_attempts,
+            payment_budget_seconds=config.payment_budget_seconds,
+            resolution_budget_seconds=config.resolution_budget_seconds,
+            three_ds_timeout_seconds=self._settings.three_ds_timeout_seconds,
+            three_ds_poll_seconds=self._settings.three_ds_poll_seconds,
+            failure_code=failure)
+
+    @activity.defn(name="report_processor_health")
+    async def report_processor_health(self, report: HealthReport) -> None:
+        async with self._sessions.begin() as session:
+            await breaker.report(session, report.processor, report.answered)
+
+
+async def _success_rates(session: AsyncSession, names: list[str]) -> dict[str, float | None]:
+    ok = func.sum(case((models.Attempt.outcome.in_(_ANSWERED_OK), 1), else_=0))
+    rows = await session.execute(
+        select(models.Attempt.processor, ok, func.count())
+        .where(models.Attempt.processor.in_(names),
+               models.Attempt.outcome != "pending",
+               models.Attempt.created_at > func.now() - SUCCESS_RATE_WINDOW)
+        .group_by(models.Attempt.processor))
+    rates: dict[str, float | None] = dict.fromkeys(names)
+    for name, succeeded, total in rows:
+        if total >= SUCCESS_RATE_MIN_ATTEMPTS:
+            rates[name] = succeeded / total
+    return rates

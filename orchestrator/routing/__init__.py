@@ -1,0 +1,8 @@
+"""Routing inside the orchestrator: the facts a payment is routed on and the pure engine that
+picks its rule and orders its processors. Randomness comes in as arguments, so a workflow can
+draw it once, record it and replay the same plan."""
+
+from orchestrator.routing.engine import Candidate, Plan, ProcessorInfo, match, plan
+from orchestrator.routing.facts import PaymentFacts, facts_for
+
+__all__ = ["Candidate", "PaymentFacts", "Plan", "ProcessorInfo", "facts_for", "match", "plan"]

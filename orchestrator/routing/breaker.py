@@ -1,0 +1,103 @@
+"""Circuit breakers per processor, kept in PostgreSQL so every worker sees the same state.
+
+closed: calls flow. After `THRESHOLD` consecutive failures (unreachable or outcome unknown)
+within `WINDOW`, the breaker opens and routing skips the processor. After `COOL_DOWN` one
+worker claims a probe (half-open): that one payment may try the processor. An answer closes
+the breaker; another failure opens it again. A probe that never reports back expires after
+`PROBE_LEASE`, so a crashed worker cannot hold the breaker half-open forever.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import models
+
+THRESHOLD = 5
+WINDOW = timedelta(seconds=30)
+COOL_DOWN = timedelta(seconds=5)
+PROBE_LEASE = timedelta(seconds=30)
+
+_H = models.ProcessorHealth
+
+
+async def blocked(session: AsyncSession, processors: list[str]) -> set[str]:
+    """Processors whose breaker is open (cooling down) or whose probe is taken."""
+    now = func.now()
+    rows = await session.execute(
+        select(_H.processor).where(
+            _H.processor.in_(processors),
+            or_(
+                and_(_H.state == "open", _H.opened_at > now - COOL_DOWN),
+                and_(_H.state == "half_open", _H.probe_started_at > now - PROBE_LEASE),
+            ),
+        )
+    )
+    return set(rows.scalars())
+
+
+async def claim_probe(session: AsyncSession, processor: str) -> bool:
+    """True unless the breaker is open and ready for a probe that another worker took first.
+    For a closed (or unknown) breaker there is nothing to claim."""
+    now = func.now()
+    claimed = await session.execute(
+        update(_H)
+        .where(
+            _H.processor == processor,
+            or_(
+                and_(_H.state == "open", _H.opened_at <= now - COOL_DOWN),
+                and_(_H.state == "half_open", _H.probe_started_at <= now - PROBE_LEASE),
+            ),
+        )
+        .values(state="half_open", probe_started_at=now, updated_at=now)
+        .returning(_H.processor)
+    )
+    if claimed.first() is not None:
+        return True
+    state = (await session.execute(select(_H.state).where(_H.processor == processor))).scalar()
+    return state in (None, "closed")
+
+
+async def report(session: AsyncSession, processor: str, answered: bool) -> None:
+    now = func.now()
+    if answered:
+        statement = insert(_H).values(processor=processor, state="closed")
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[_H.processor],
+                set_={
+                    "state": "closed",
+                    "consecutive_failures": 0,
+                    "window_started_at": None,
+                    "opened_at": None,
+                    "probe_started_at": None,
+                    "updated_at": now,
+                },
+            )
+        )
+        return
+    # Columns on the right-hand side are the existing row's (ON CONFLICT DO UPDATE).
+    in_window = _H.window_started_at > now - WINDOW
+    failures = case((in_window, _H.consecutive_failures + 1), else_=1)
+    # A failed probe reopens at once; a closed breaker opens at the threshold; an open one keeps
+    # its opening time, so in-flight failures do not stretch the cool-down.
+    trips = or_(_H.state == "half_open", and_(_H.state == "closed", failures >= THRESHOLD))
+    statement = insert(_H).values(
+        processor=processor, state="closed", consecutive_failures=1, window_started_at=now
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[_H.processor],
+            set_={
+                "consecutive_failures": failures,
+                "window_started_at": case((in_window, _H.window_started_at), else_=now),
+                "state": case((trips, "open"), else_=_H.state),
+                "opened_at": case((trips, now), else_=_H.opened_at),
+                "updated_at": now,
+            },
+        )
+    )

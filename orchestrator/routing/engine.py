@@ -1,0 +1,196 @@
+"""The routing engine: which rule a payment matches and in which order its processors are
+tried. Pure and deterministic: the random numbers are arguments, so the workflow draws them
+once, records them, and a replay computes the same plan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from core.routing.model import ANY_PROCESSOR, SUCCESS_RATE, Conditions, RoutingConfig, Rule
+from orchestrator.routing.facts import PaymentFacts
+
+# Circuit-breaker states a processor may be tried in; any other state (open, a half-open
+# breaker whose probe is taken) skips it. A processor missing from `health` counts as closed.
+CLOSED = "closed"
+HALF_OPEN_PROBE_AVAILABLE = "half_open_probe_available"
+_TRYABLE_STATES = frozenset({CLOSED, HALF_OPEN_PROBE_AVAILABLE})
+# Share of success-rate routings that put a random non-first candidate in front, so a
+# processor whose rate is low (or unknown) keeps getting the traffic that shows it recovered.
+EXPLORATION_RATE = 0.1
+
+# Why a processor is in line (RoutingCandidate.reason, decision "candidate").
+RULE_ORDER = "rule_order"
+SPLIT_DRAW = "split_draw"
+FALLBACK = "fallback"
+BY_SUCCESS_RATE = "success_rate"
+# Why a processor was left out (decision "skipped").
+NOT_CONFIGURED = "not_configured"
+DISABLED = "disabled"
+CIRCUIT_OPEN = "circuit_open"
+CURRENCY_UNSUPPORTED = "currency_unsupported"
+
+
+@dataclass(frozen=True)
+class ProcessorInfo:
+    """A registered processor as routing sees it. `currencies` empty means unknown: no
+    currency is ruled out."""
+
+    enabled: bool = True
+    currencies: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    processor: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    rule_name: str
+    # In the order to try them.
+    candidates: list[Candidate]
+    skipped: list[Candidate]
+
+    @property
+    def processors(self) -> list[str]:
+        return [candidate.processor for candidate in self.candidates]
+
+
+def match(config: RoutingConfig, facts: PaymentFacts) -> Rule | None:
+    """The first rule whose conditions all hold, or None (the payment fails ROUTING_NO_MATCH)."""
+    return next((rule for rule in config.rules if _matches(rule.conditions, facts)), None)
+
+
+def plan(
+    config: RoutingConfig,
+    rule: Rule,
+    processors: Mapping[str, ProcessorInfo],
+    health: Mapping[str, str],
+    success_rates: Mapping[str, float | None],
+    draw: float,
+    explore: float,
+    *,
+    currency: str,
+) -> Plan:
+    """The processors `rule` sends a payment in `currency` to, in order, and those it leaves out.
+
+    `processors`: every registered processor by name. `health`: circuit-breaker state by name.
+    `success_rates`: recent authorization success rate (0 to 1) by name, None when unknown.
+    `draw`, `explore`: uniform in [0, 1); `draw` picks a split's processor (among the tryable
+    ones, in proportion to their weights) or, in success-rate mode, which candidate explores;
+    `explore` < EXPLORATION_RATE makes a success-rate plan explore. The plan is not cut to
+    `config.max_attempts`; the caller stops after that many.
+    """
+    currency = currency.upper()
+    skipped: list[Candidate] = []
+
+    def tryable(names: Iterable[str]) -> list[str]:
+        kept = []
+        for name in names:
+            reason = _skip_reason(name, processors, health, currency)
+            if reason is None:
+                kept.append(name)
+            else:
+                skipped.append(Candidate(name, reason))
+        return kept
+
+    if rule.split is not None:
+        weights: dict[str, int] = {}
+        for target in rule.split:
+            weights.setdefault(target.processor, target.weight)
+        available = tryable(weights)
+        # Highest weight first: the fallback order, and the tie order by success rate.
+        by_weight = sorted(available, key=lambda name: (-weights[name], name))
+        if config.mode == SUCCESS_RATE:
+            candidates = [Candidate(name, RULE_ORDER) for name in by_weight]
+        else:
+            drawn = _draw({name: weights[name] for name in available}, draw)
+            candidates = [
+                Candidate(name, SPLIT_DRAW if name == drawn else FALLBACK)
+                for name in sorted(by_weight, key=lambda name: name != drawn)
+            ]
+    else:
+        candidates = [
+            Candidate(name, RULE_ORDER)
+            for name in tryable(_expand(rule.failover or (), processors))
+        ]
+
+    if config.mode == SUCCESS_RATE:
+        candidates = _by_success_rate(candidates, success_rates, draw, explore)
+    return Plan(rule_name=rule.name, candidates=candidates, skipped=skipped)
+
+
+def _matches(c: Conditions, facts: PaymentFacts) -> bool:
+    return (
+        _one_of(facts.currency, c.currencies)
+        and facts.amount >= c.amount_min
+        and (c.amount_max == 0 or facts.amount <= c.amount_max)
+        and _one_of(facts.card_network, c.card_networks)
+        and _one_of(facts.card_funding, c.card_funding)
+        and _one_of(facts.card_country, c.card_countries)
+        and _one_of(facts.payment_method_type, c.payment_method_types)
+        and all(facts.metadata.get(key) == value for key, value in c.metadata.items())
+    )
+
+
+def _one_of(value: str, allowed: tuple[str, ...]) -> bool:
+    """No list: anything goes. A list: an unknown ("") value never matches it."""
+    if not allowed:
+        return True
+    return bool(value) and value.casefold() in {code.casefold() for code in allowed}
+
+
+def _expand(listed: tuple[str, ...], processors: Mapping[str, ProcessorInfo]) -> list[str]:
+    named = set(listed) - {ANY_PROCESSOR}
+    others = sorted(name for name, info in processors.items() if info.enabled and name not in named)
+    expanded: list[str] = []
+    for name in listed:
+        for each in others if name == ANY_PROCESSOR else [name]:
+            if each not in expanded:
+                expanded.append(each)
+    return expanded
+
+
+def _skip_reason(
+    name: str, processors: Mapping[str, ProcessorInfo], health: Mapping[str, str], currency: str
+) -> str | None:
+    info = processors.get(name)
+    if info is None:
+        return NOT_CONFIGURED
+    if not info.enabled:
+        return DISABLED
+    if health.get(name, CLOSED) not in _TRYABLE_STATES:
+        return CIRCUIT_OPEN
+    if info.currencies and currency not in {code.upper() for code in info.currencies}:
+        return CURRENCY_UNSUPPORTED
+    return None
+
+
+def _draw(weights: Mapping[str, int], draw: float) -> str | None:
+    """Walks the cumulative weights (in the given order) to where `draw` falls."""
+    total = sum(weights.values())
+    if total <= 0:
+        return None
+    point = draw * total
+    cumulative = 0
+    for name, weight in weights.items():
+        cumulative += weight
+        if point < cumulative:
+            return name
+    return list(weights)[-1]  # a draw of (almost) 1.0 rounding up
+
+
+def _by_success_rate(
+    candidates: list[Candidate], rates: Mapping[str, float | None], draw: float, explore: float
+) -> list[Candidate]:
+    def key(candidate: Candidate) -> tuple[int, float]:
+        rate = rates.get(candidate.processor)
+        return (1, 0.0) if rate is None else (0, -rate)
+
+    ordered = [Candidate(c.processor, BY_SUCCESS_RATE) for c in sorted(candidates, key=key)]
+    if explore < EXPLORATION_RATE and len(ordered) > 1:
+        pick = 1 + min(int(draw * (len(ordered) - 1)), len(ordered) - 2)
+        ordered.insert(0, ordered.pop(pick))
+    return ordered

@@ -1,0 +1,94 @@
+"""Chaos: hundreds of payments from concurrent clients while faults flip at random on every
+sandbox and the worker is killed and restarted. Afterwards every order is settled and the
+ledgers hold exactly one surviving charge per succeeded order and none for failed ones."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from payloops.sandbox.v1 import control_pb2
+from tests.conftest import Mesh
+from tests.e2e.failover_helpers import SANDBOXES, clean_processors, merchant_with_routing
+from tests.e2e.sandbox_control import charges_by_order, set_fault
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.usefixtures("clean_processors")]
+__all__ = ["clean_processors"]
+
+PAYMENTS = 300
+CLIENTS = 12
+FAULTS = [
+    (control_pb2.FAULT_MODE_HANG, {"count": 1}),
+    (control_pb2.FAULT_MODE_UNAVAILABLE, {"count": 3}),
+    (control_pb2.FAULT_MODE_ERROR_AFTER_CHARGE, {"count": 2}),
+    (control_pb2.FAULT_MODE_LATENCY, {"count": 5, "latency_ms": 300}),
+    (control_pb2.FAULT_MODE_CLEAR, {}),
+]
+
+
+def test_chaos_never_charges_twice_or_loses_a_payment(mesh: Mesh) -> None:
+    api = merchant_with_routing(mesh, resolution_budget="1s", max_attempts=3)
+    rng = random.Random(20261126)
+    stop = threading.Event()
+
+    def flip_faults() -> None:
+        while not stop.wait(0.3):
+            name = rng.choice(SANDBOXES)
+            mode, extra = rng.choice(FAULTS)
+            set_fault(mesh, mode, name=name, **extra)
+
+    tokens = ["pm_card_visa"] * 8 + ["pm_card_soft_decline", "pm_card_declined"]
+
+    def pay(index: int) -> str:
+        with mesh.client(api.headers["Authorization"].removeprefix("Bearer ")) as client:
+            order = client.post("/v1/orders", json={"amount": 1000 + index,
+                                                    "currency": "USD"}).json()
+            client.post(f"/v1/orders/{order['id']}:pay",
+                        json={"payment_method": {"type": "card",
+                                                 "token": tokens[index % len(tokens)]}})
+            return str(order["id"])
+
+    flipper = threading.Thread(target=flip_faults, daemon=True)
+    flipper.start()
+    killer = threading.Timer(8, lambda: os.kill(mesh.pid_of("worker"), signal.SIGKILL))
+    killer.start()
+    try:
+        with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+            order_ids = list(pool.map(pay, range(PAYMENTS)))
+    finally:
+        stop.set()
+        killer.cancel()
+        flipper.join()
+    for name in SANDBOXES:
+        set_fault(mesh, control_pb2.FAULT_MODE_CLEAR, name=name)
+
+    # Settled, and every unknown attempt resolved (its compensation done), within a bound.
+    deadline = time.monotonic() + 240
+    while True:
+        orders = {o: api.get(f"/v1/orders/{o}").json() for o in order_ids}
+        pending = [o for o in orders.values()
+                   if o["status"] not in ("SUCCEEDED", "FAILED")
+                   or any(a["outcome"] == "PENDING" for a in o["attempts"])]
+        if not pending or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+
+    live = charges_by_order(mesh, SANDBOXES, live_only=True)
+    statuses = Counter(o["status"] for o in orders.values())
+    surviving = Counter(len(live.get(o, [])) for o in order_ids)
+    compensated = sum(1 for o in orders.values() for a in o["attempts"] if a["compensation"])
+    failovers = sum(1 for o in orders.values() if len(o["attempts"]) > 1)
+    print(f"\nchaos: {PAYMENTS} payments, statuses {dict(statuses)}, orders by surviving "
+          f"charges {dict(surviving)}, failovers {failovers}, compensations {compensated}, "
+          f"still pending {len(pending)}")
+    assert not pending, [(o["id"], o["status"]) for o in pending[:5]]
+    for order_id, order in orders.items():
+        expected = 1 if order["status"] == "SUCCEEDED" else 0
+        assert len(live.get(order_id, [])) == expected, (order_id, order)
