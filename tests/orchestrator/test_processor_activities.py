@@ -36,8 +36,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
         serve("sandbox", 0, 0, on_ready=lambda g, h: ready.set_result((g, h))))
     grpc_port, _ = await asyncio.wait_for(ready, 10)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}")
-    yield Sandbox(Route(processor="sandbox", target=f"127.0.0.1:{grpc_port}", deadline_ms=500,
-                        three_ds_timeout_seconds=5, three_ds_poll_seconds=1),
+    yield Sandbox(Route(processor="sandbox", target=f"127.0.0.1:{grpc_port}", deadline_ms=500),
                   control_pb2_grpc.SandboxControlServiceStub(channel))
     await channel.close()
     task.cancel()
