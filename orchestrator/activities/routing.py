@@ -42,7 +42,7 @@ class RoutingActivities:
         async with self._sessions.begin() as session:
             registered = list((await session.execute(select(models.Processor))).scalars())
             names = [p.name for p in registered]
-            unavailable = await breaker.blocked(session, names)
+            breakers = await breaker.availability(session, names)
             rates = (await _success_rates(session, names)
                      if config.mode == "success_rate" else {})
             rule = match(config, facts_for(payment, request.payment_method))
@@ -50,7 +50,8 @@ class RoutingActivities:
                 config, rule,
                 processors={p.name: ProcessorInfo(enabled=p.enabled, currencies=frozenset())
                             for p in registered} if rule else {},
-                health={name: "open" for name in unavailable},
+                health={name: "open" for name, verdict in breakers.items()
+                        if verdict == "blocked"},
                 success_rates=rates, draw=random.random(), explore=random.random(),
                 currency=payment.currency,
             ) if rule else None
@@ -59,7 +60,8 @@ class RoutingActivities:
             considered: list[RoutedCandidate] = []
             for candidate in decided.candidates if decided else []:
                 # A breaker past its cool-down lets exactly one payment through as its probe.
-                if not await breaker.claim_probe(session, candidate.processor):
+                if breakers.get(candidate.processor) == "probe" \
+                        and not await breaker.claim_probe(session, candidate.processor):
                     considered.append(RoutedCandidate(candidate.processor, "skipped",
                                                       "circuit_open"))
                     continue

@@ -25,60 +25,44 @@ PROBE_LEASE = timedelta(seconds=30)
 _H = models.ProcessorHealth
 
 
-async def blocked(session: AsyncSession, processors: list[str]) -> set[str]:
-    """Processors whose breaker is open (cooling down) or whose probe is taken."""
+async def availability(session: AsyncSession, processors: list[str]) -> dict[str, str]:
+    """For each processor with a breaker row that is not closed: "blocked" (open and cooling
+    down, or its probe is taken) or "probe" (ready for one probe, to be claimed). Processors
+    not in the result are closed: one query, and no writes, in the common case."""
     now = func.now()
-    rows = await session.execute(
-        select(_H.processor).where(
-            _H.processor.in_(processors),
-            or_(
-                and_(_H.state == "open", _H.opened_at > now - COOL_DOWN),
-                and_(_H.state == "half_open", _H.probe_started_at > now - PROBE_LEASE),
-            ),
-        )
-    )
-    return set(rows.scalars())
+    rows = await session.execute(select(
+        _H.processor,
+        case((or_(and_(_H.state == "open", _H.opened_at > now - COOL_DOWN),
+                  and_(_H.state == "half_open", _H.probe_started_at > now - PROBE_LEASE)),
+              "blocked"), else_="probe"),
+    ).where(_H.processor.in_(processors), _H.state != "closed"))
+    return {name: verdict for name, verdict in rows.tuples()}
 
 
 async def claim_probe(session: AsyncSession, processor: str) -> bool:
-    """True unless the breaker is open and ready for a probe that another worker took first.
-    For a closed (or unknown) breaker there is nothing to claim."""
+    """Takes the one probe of a breaker past its cool-down; False if another worker took it."""
     now = func.now()
     claimed = await session.execute(
         update(_H)
-        .where(
-            _H.processor == processor,
-            or_(
-                and_(_H.state == "open", _H.opened_at <= now - COOL_DOWN),
-                and_(_H.state == "half_open", _H.probe_started_at <= now - PROBE_LEASE),
-            ),
-        )
+        .where(_H.processor == processor,
+               or_(and_(_H.state == "open", _H.opened_at <= now - COOL_DOWN),
+                   and_(_H.state == "half_open", _H.probe_started_at <= now - PROBE_LEASE)))
         .values(state="half_open", probe_started_at=now, updated_at=now)
-        .returning(_H.processor)
-    )
-    if claimed.first() is not None:
-        return True
-    state = (await session.execute(select(_H.state).where(_H.processor == processor))).scalar()
-    return state in (None, "closed")
+        .returning(_H.processor))
+    return claimed.first() is not None
 
 
 async def report(session: AsyncSession, processor: str, answered: bool) -> None:
     now = func.now()
     if answered:
-        statement = insert(_H).values(processor=processor, state="closed")
+        # Only a breaker that is not already closed and clean is written: in steady state every
+        # payment answers, and a write per payment to one row would serialize them all.
         await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[_H.processor],
-                set_={
-                    "state": "closed",
-                    "consecutive_failures": 0,
-                    "window_started_at": None,
-                    "opened_at": None,
-                    "probe_started_at": None,
-                    "updated_at": now,
-                },
-            )
-        )
+            update(_H)
+            .where(_H.processor == processor,
+                   or_(_H.state != "closed", _H.consecutive_failures != 0))
+            .values(state="closed", consecutive_failures=0, window_started_at=None,
+                    opened_at=None, probe_started_at=None, updated_at=now))
         return
     # Columns on the right-hand side are the existing row's (ON CONFLICT DO UPDATE).
     in_window = _H.window_started_at > now - WINDOW

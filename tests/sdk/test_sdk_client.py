@@ -25,6 +25,8 @@ from payloops.sdk import (
     PayLoops,
     PayLoopsError,
     RateLimitError,
+    RoutingCandidate,
+    RoutingDecision,
     _http,
 )
 
@@ -148,6 +150,15 @@ def test_order_fields_are_typed(api: FakeAPI, client: PayLoops) -> None:
                 amount_capturable="12",
                 return_url="https://shop.example/back",
                 next_action={"redirect_url": "http://127.0.0.1:1/3ds/ch_1"},
+                routing={
+                    "config_version": "3",
+                    "rule": "default",
+                    "candidates": [
+                        {"processor": "sandbox", "decision": "candidate", "reason": "rule_order"},
+                        {"processor": "sandbox-b", "decision": "skipped", "reason": "circuit_open"},
+                    ],
+                },
+                attempts=[wire_attempt(outcome="FAILED", failover_reason="not_sent")],
             ),
         )
     )
@@ -163,6 +174,15 @@ def test_order_fields_are_typed(api: FakeAPI, client: PayLoops) -> None:
     assert order.livemode is False
     assert order.created == datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
     assert order.updated == datetime(2025, 3, 4, 5, 6, 8, tzinfo=UTC)
+    assert order.routing == RoutingDecision(
+        config_version=3,
+        rule="default",
+        candidates=[
+            RoutingCandidate("sandbox", "candidate", "rule_order"),
+            RoutingCandidate("sandbox-b", "skipped", "circuit_open"),
+        ],
+    )
+    assert (order.attempts[0].outcome, order.attempts[0].failover_reason) == ("failed", "not_sent")
     with pytest.raises(dataclasses.FrozenInstanceError):
         order.status = "succeeded"  # type: ignore[misc]
 

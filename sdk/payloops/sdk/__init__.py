@@ -16,7 +16,14 @@ from payloops.sdk._errors import (
     PayLoopsError,
     RateLimitError,
 )
-from payloops.sdk._types import Attempt, NextAction, Order, OrderPage
+from payloops.sdk._types import (
+    Attempt,
+    NextAction,
+    Order,
+    OrderPage,
+    RoutingCandidate,
+    RoutingDecision,
+)
 from payloops.sdk._version import VERSION as __version__
 
 __all__ = [
@@ -35,5 +42,7 @@ __all__ = [
     "PayLoops",
     "PayLoopsError",
     "RateLimitError",
+    "RoutingCandidate",
+    "RoutingDecision",
     "__version__",
 ]

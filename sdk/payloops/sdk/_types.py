@@ -35,6 +35,29 @@ class Attempt:
     attempt_key: str
     processor_reference: str
     created: datetime | None = None
+    # Why the payment moved on to another processor after this attempt ("soft_decline",
+    # "not_sent", "outcome_unknown"); empty for the attempt that settled the order.
+    failover_reason: str = ""
+    # "voided" or "refunded" when this attempt was charged although another one won.
+    compensation: str = ""
+
+
+@dataclass(frozen=True)
+class RoutingCandidate:
+    """One processor considered for a payment: `decision` is "candidate" or "skipped"."""
+
+    processor: str
+    decision: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """Which routing configuration and rule routed the order, and each processor considered."""
+
+    config_version: int
+    rule: str
+    candidates: list[RoutingCandidate]
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,7 @@ class Order:
     livemode: bool
     created: datetime | None
     updated: datetime | None = None
+    routing: RoutingDecision | None = None  # set once the order is paid
 
 
 @dataclass(frozen=True)
@@ -116,6 +140,24 @@ def order_from_json(raw: Mapping[str, Any]) -> Order:
         livemode=bool(raw.get("livemode", False)),
         created=_timestamp(raw.get("create_time")),
         updated=_timestamp(raw.get("update_time")),
+        routing=_routing_from_json(raw.get("routing")),
+    )
+
+
+def _routing_from_json(raw: object) -> RoutingDecision | None:
+    if not isinstance(raw, Mapping) or not raw:
+        return None
+    return RoutingDecision(
+        config_version=_int(raw, "config_version"),
+        rule=_str(raw, "rule"),
+        candidates=[
+            RoutingCandidate(
+                processor=_str(c, "processor"),
+                decision=_str(c, "decision"),
+                reason=_str(c, "reason"),
+            )
+            for c in raw.get("candidates") or []
+        ],
     )
 
 
@@ -129,6 +171,8 @@ def _attempt_from_json(raw: Mapping[str, Any]) -> Attempt:
         attempt_key=_str(raw, "attempt_key"),
         processor_reference=_str(raw, "processor_reference"),
         created=_timestamp(raw.get("create_time")),
+        failover_reason=_str(raw, "failover_reason"),
+        compensation=_str(raw, "compensation"),
     )
 
 
