@@ -49,8 +49,7 @@ async def run(settings: Settings, ready_file: Path | None = None) -> None:
         client,
         task_queue=settings.task_queue,
         workflows=[PaymentWorkflow],
-        activities=[routing.route_payment, routing.report_processor_health,
-                    orders.record_attempt, orders.record_order, processors.authorize,
+        activities=[routing.route_payment, orders.record_progress, processors.authorize,
                     processors.get_payment, processors.void_payment, processors.refund_payment],
         graceful_shutdown_timeout=timedelta(seconds=5),
     )

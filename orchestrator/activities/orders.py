@@ -1,5 +1,7 @@
-"""Activities that write payment progress to the read model in PostgreSQL. Each is idempotent:
-a retried call writes the same row (attempts are keyed by attempt key) again."""
+"""The activity that writes payment progress to PostgreSQL: the read model (attempts, order
+status) and processor health. Idempotent: a retried call writes the same rows again (attempts
+are keyed by attempt key), except that a repeated health report counts twice, which at worst
+opens a breaker one failure early."""
 
 from __future__ import annotations
 
@@ -9,45 +11,53 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from core.db import models
-from orchestrator.activities.types import AttemptRecord, OrderUpdate
+from orchestrator.activities.types import AttemptRecord, OrderUpdate, Progress
+from orchestrator.routing import breaker
 
 
 class OrderActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    @activity.defn(name="record_attempt")
-    async def record_attempt(self, attempt: AttemptRecord) -> None:
-        values = {
-            "outcome": attempt.outcome,
-            "decline_code": attempt.decline_code,
-            "decline_message": attempt.decline_message,
-            "processor_reference": attempt.processor_reference,
-            "latency_ms": attempt.latency_ms,
-            "failover_reason": attempt.failover_reason,
-            "compensation": attempt.compensation,
-        }
+    @activity.defn(name="record_progress")
+    async def record_progress(self, progress: Progress) -> None:
         async with self._sessions.begin() as session:
-            await session.execute(
-                insert(models.Attempt)
-                .values(order_id=attempt.order_id, seq=attempt.seq, processor=attempt.processor,
-                        attempt_key=attempt.attempt_key, **values)
-                .on_conflict_do_update(index_elements=[models.Attempt.attempt_key],
-                                       set_=values))
+            if progress.attempt is not None:
+                await _write_attempt(session, progress.attempt)
+            if progress.order is not None:
+                await _write_order(session, progress.order)
+            if progress.health is not None:
+                await breaker.report(session, progress.health.processor, progress.health.answered)
 
-    @activity.defn(name="record_order")
-    async def record_order(self, order: OrderUpdate) -> None:
-        values: dict[str, object] = {
-            "status": order.status,
-            "failure_code": order.failure_code,
-            "failure_message": order.failure_message,
-            "next_action_url": order.next_action_url,
-            "amount_capturable": order.amount_capturable,
-            "amount_received": order.amount_received,
-            "updated_at": func.now(),
-        }
-        if order.routing is not None:
-            values["routing"] = order.routing
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(models.Order).where(models.Order.id == order.order_id).values(**values))
+
+async def _write_attempt(session: AsyncSession, attempt: AttemptRecord) -> None:
+    values = {
+        "outcome": attempt.outcome,
+        "decline_code": attempt.decline_code,
+        "decline_message": attempt.decline_message,
+        "processor_reference": attempt.processor_reference,
+        "latency_ms": attempt.latency_ms,
+        "failover_reason": attempt.failover_reason,
+        "compensation": attempt.compensation,
+    }
+    await session.execute(
+        insert(models.Attempt)
+        .values(order_id=attempt.order_id, seq=attempt.seq, processor=attempt.processor,
+                attempt_key=attempt.attempt_key, **values)
+        .on_conflict_do_update(index_elements=[models.Attempt.attempt_key], set_=values))
+
+
+async def _write_order(session: AsyncSession, order: OrderUpdate) -> None:
+    values: dict[str, object] = {
+        "status": order.status,
+        "failure_code": order.failure_code,
+        "failure_message": order.failure_message,
+        "next_action_url": order.next_action_url,
+        "amount_capturable": order.amount_capturable,
+        "amount_received": order.amount_received,
+        "updated_at": func.now(),
+    }
+    if order.routing is not None:
+        values["routing"] = order.routing
+    await session.execute(
+        update(models.Order).where(models.Order.id == order.order_id).values(**values))

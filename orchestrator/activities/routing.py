@@ -1,5 +1,5 @@
-"""Activities that decide where a payment goes (the merchant's routing configuration, processor
-registrations, circuit breakers, recent success rates) and that report processor health."""
+"""The activity that decides where a payment goes: the merchant's routing configuration,
+processor registrations, circuit breakers and recent success rates."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from core.config import Settings
 from core.db import models
 from core.routing import store
 from orchestrator.activities.types import (
-    HealthReport,
     Route,
     RoutedCandidate,
     RoutePlan,
@@ -83,11 +82,6 @@ class RoutingActivities:
             three_ds_timeout_seconds=self._settings.three_ds_timeout_seconds,
             three_ds_poll_seconds=self._settings.three_ds_poll_seconds,
             failure_code=failure)
-
-    @activity.defn(name="report_processor_health")
-    async def report_processor_health(self, report: HealthReport) -> None:
-        async with self._sessions.begin() as session:
-            await breaker.report(session, report.processor, report.answered)
 
 
 async def _success_rates(session: AsyncSession, names: list[str]) -> dict[str, float | None]:

@@ -123,3 +123,13 @@ class HealthReport:
     # its outcome unknown.
     answered: bool
 
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One write to the read model: any of an attempt, the order, and a processor's health,
+    in a single transaction."""
+
+    attempt: AttemptRecord | None = None
+    order: OrderUpdate | None = None
+    health: HealthReport | None = None

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -45,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         HealthReport,
         LookupCall,
         OrderUpdate,
+        Progress,
         Route,
         RoutePlan,
         RouteRequest,
@@ -88,6 +90,7 @@ class PaymentWorkflow:
         self._deciding = True
         self._open_obligations = 0
         self._obligations: list[asyncio.Task[None]] = []
+        self._unreported_health: HealthReport | None = None
 
     @workflow.update(name=PAY_UPDATE)
     async def pay(self, request: PayRequest) -> PayResult:
@@ -120,14 +123,12 @@ class PaymentWorkflow:
                            for c in plan.considered],
         }
         if not plan.routes:
-            await self._record_order(OrderUpdate(
+            await self._record(order=OrderUpdate(
                 order_id=payment.order_id, status="failed", failure_code=plan.failure_code,
                 failure_message="no processor can take this payment", routing=routing))
             return PaymentOutcome(status="failed", failure_code=plan.failure_code)
-        await self._record_order(OrderUpdate(order_id=payment.order_id, status="processing",
-                                             routing=routing))
 
-        last = await self._try_processors(plan)
+        last = await self._try_processors(plan, routing)
         self._deciding = False
         if self._winner is None and self._open_obligations:
             # Nothing won, but an earlier attempt may still turn out charged: until it is known,
@@ -135,7 +136,7 @@ class PaymentWorkflow:
             await workflow.wait_condition(
                 lambda: self._winner is not None or not self._open_obligations)
         if self._winner is None and self._status != "failed":
-            await self._record_order(OrderUpdate(
+            await self._record(order=OrderUpdate(
                 order_id=payment.order_id, status="failed",
                 failure_code=last.decline_code or "processor_unavailable",
                 failure_message=last.decline_message or "no processor could take the payment"))
@@ -144,7 +145,7 @@ class PaymentWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return PaymentOutcome(status=self._status, failure_code=last.decline_code)
 
-    async def _try_processors(self, plan: RoutePlan) -> GatewayResult:
+    async def _try_processors(self, plan: RoutePlan, routing: dict[str, Any]) -> GatewayResult:
         """Tries the plan's processors in order; returns the last result. Sets the winner."""
         payment = self._payment
         budget_end = workflow.now() + timedelta(seconds=plan.payment_budget_seconds)
@@ -158,7 +159,10 @@ class PaymentWorkflow:
                                     processor=route.processor,
                                     attempt_key=attempt_key(payment.order_id, route.processor, seq),
                                     outcome="pending")
-            await self._record_attempt(attempt)
+            # The first attempt also moves the order to PROCESSING, in the same write.
+            await self._record(attempt=attempt, order=OrderUpdate(
+                order_id=payment.order_id, status="processing", routing=routing)
+                if seq == 1 else None)
             last = await self._authorize(plan, route, attempt, remaining)
             if last.outcome in _WAITING_OUTCOMES:
                 await self._settle_attempt(attempt, last)
@@ -174,7 +178,7 @@ class PaymentWorkflow:
             if last.outcome == "unknown":
                 self._open_obligation(plan, route, replace(attempt, failover_reason=reason))
             else:
-                await self._record_attempt(replace(attempt, **_attempt_fields(last),
+                await self._record(attempt=replace(attempt, **_attempt_fields(last),
                                                    failover_reason=reason))
         return last
 
@@ -185,10 +189,9 @@ class PaymentWorkflow:
                              payment_method=self._payment_method,
                              deadline_ms=_bounded_ms(route.deadline_ms, remaining))
         result = await self._call_authorize(call)
-        healthy = result.outcome not in ("not_sent", "unknown")
-        await workflow.execute_local_activity_method(
-            RoutingActivities.report_processor_health, HealthReport(route.processor, healthy),
-            start_to_close_timeout=timedelta(seconds=10), retry_policy=_DB_RETRY)
+        # Rides along with the next write of the read model (one transaction, no extra step).
+        self._unreported_health = HealthReport(
+            route.processor, answered=result.outcome not in ("not_sent", "unknown"))
         if result.outcome != "unknown":
             return result
         # The processor may have charged. Ask it again, with the same key, before anything else.
@@ -234,7 +237,7 @@ class PaymentWorkflow:
         """Looks an unknown attempt up until the processor knows it, then keeps it (when nothing
         else won) or undoes it (when another attempt won)."""
         try:
-            await self._record_attempt(attempt)
+            await self._record(attempt=attempt)
             horizon = workflow.now() + timedelta(seconds=10 * plan.resolution_budget_seconds)
             result = await self._lookup_until_known(route, attempt.attempt_key, horizon)
             if result.outcome in _WAITING_OUTCOMES:
@@ -250,7 +253,7 @@ class PaymentWorkflow:
                 attempt = replace(attempt, compensation="voided" if undo == "void"
                                   else "refunded")
                 result = replace(result, outcome=undone.outcome)
-            await self._record_attempt(replace(attempt, **_attempt_fields(result)))
+            await self._record(attempt=replace(attempt, **_attempt_fields(result)))
         finally:
             self._open_obligations -= 1
 
@@ -315,14 +318,16 @@ class PaymentWorkflow:
         if result.outcome in _CHARGED:
             # Claimed before any await, so two attempts can never both become the payment.
             self._winner = attempt
-        await self._record_attempt(replace(attempt, **_attempt_fields(result)))
         payment = self._payment
         status = {"succeeded": "succeeded", "authorized": "requires_capture",
                   "requires_action": "requires_action", "pending": "processing"
                   }.get(result.outcome, "failed")
+        recorded = replace(attempt, **_attempt_fields(result))
         if status == "failed" and self._open_obligations:
-            return  # decided once the open obligations are known (see run)
-        await self._record_order(OrderUpdate(
+            # Decided once the open obligations are known (see run).
+            await self._record(attempt=recorded)
+            return
+        await self._record(attempt=recorded, order=OrderUpdate(
             order_id=payment.order_id, status=status,
             failure_code=result.decline_code if status == "failed" else "",
             failure_message=result.decline_message if status == "failed" else "",
@@ -330,17 +335,17 @@ class PaymentWorkflow:
             amount_capturable=payment.amount if status == "requires_capture" else 0,
             amount_received=payment.amount if status == "succeeded" else 0))
 
-    async def _record_attempt(self, attempt: AttemptRecord) -> None:
+    async def _record(self, attempt: AttemptRecord | None = None,
+                      order: OrderUpdate | None = None) -> None:
+        """One write to the read model (a local activity: no round trip through the server)."""
+        progress = Progress(attempt=attempt, order=order, health=self._unreported_health)
+        self._unreported_health = None
         await workflow.execute_local_activity_method(
-            OrderActivities.record_attempt, attempt,
+            OrderActivities.record_progress, progress,
             start_to_close_timeout=timedelta(seconds=10), retry_policy=_DB_RETRY)
-
-    async def _record_order(self, update: OrderUpdate) -> None:
-        await workflow.execute_local_activity_method(
-            OrderActivities.record_order, update,
-            start_to_close_timeout=timedelta(seconds=10), retry_policy=_DB_RETRY)
-        # The read model is written first, so whoever the `pay` update wakes reads this status.
-        self._status = update.status
+        if order is not None:
+            # The read model is written first, so whoever the `pay` update wakes reads this.
+            self._status = order.status
 
 
 # Outcomes only the workflow knows, as the read model shows them.
