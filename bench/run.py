@@ -7,7 +7,7 @@
 Each gets a closed-loop throughput run (N clients for a fixed time), then, once all three are
 known, an open-loop latency run at one moderate rate for all (a quarter of the slowest
 throughput, at most 10/s, unless --rate says otherwise). Then (c) is compared with (b): the
-targets are (c) >= 50% of (b)'s throughput and (c)'s p50 within 25 ms of (b)'s.
+targets are (c) >= 50 percent of (b)'s throughput and (c)'s p50 within 25 ms of (b)'s.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=None,
         help="operations/s of the open-loop latency runs, the same for all "
-        f"(default: {AUTO_RATE_SHARE:.0%} of the lowest throughput "
+        f"(default: {AUTO_RATE_SHARE * 100:.0f} percent of the lowest throughput "
         f"measured, at most {MAX_AUTO_RATE:g}/s)",
     )
     parser.add_argument(

@@ -39,9 +39,10 @@ class Payments:
         self._task_queue = task_queue
         self._wait_seconds = wait_seconds
 
-    async def pay(self, order: models.Order, method: PaymentMethod) -> None:
+    async def pay(self, order: models.Order, method: PaymentMethod) -> bool:
         """Returns once the payment reached a status PayOrder answers with, or after the bounded
-        wait while it is still processing. The read model holds the result either way."""
+        wait while it is still processing. The read model holds the result either way. True when
+        the payment is known to be under way (or done), False when Temporal never got it."""
         start = WithStartWorkflowOperation(
             WORKFLOW_TYPE,
             PaymentInput(order_id=order.id, merchant_id=order.merchant_id, amount=order.amount,
@@ -63,6 +64,7 @@ class Payments:
                 timeout=self._wait_seconds)
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             log.info("order %s still processing after %.1fs", order.id, self._wait_seconds)
+            return await self._started(order.id)
         except WorkflowAlreadyStartedError:
             pass  # the order's payment already finished; the read model has its result
         except WorkflowUpdateFailedError as error:
@@ -72,3 +74,14 @@ class Payments:
             raise errors.PayLoopsError(errors.DEPENDENCY_UNAVAILABLE,
                                        "payments are briefly unavailable; retry with the same "
                                        "Idempotency-Key") from error
+        return True
+
+    async def _started(self, order_id: str) -> bool:
+        """Whether the order's workflow exists: the update travels with its start, so a started
+        workflow will take the payment method even if its first step has not run yet."""
+        try:
+            await asyncio.wait_for(
+                self._client.get_workflow_handle(workflow_id(order_id)).describe(), timeout=2)
+        except (TimeoutError, RPCError):
+            return False
+        return True

@@ -93,14 +93,19 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         if order is None:
             raise _not_found(request.order)
         # Only an unpaid order starts a payment; any other is returned as it stands.
+        started = False
         if order.status == "requires_payment_method":
             method = request.payment_method
-            await self._payments.pay(order, PaymentMethod(
+            started = await self._payments.pay(order, PaymentMethod(
                 type=method.type.lower(), token=method.token,
                 card=CardHints(network=method.card.network.lower(),
                                funding=method.card.funding.lower(),
                                country=method.card.country.upper())))
-        return await self._read(caller, request.order)
+        paid = await self._read(caller, request.order)
+        if started and paid.status == orders_pb2.Order.REQUIRES_PAYMENT_METHOD:
+            # The workflow has the payment but has not written its first step yet.
+            paid.status = orders_pb2.Order.PROCESSING
+        return paid
 
     async def _read(self, caller: Caller, order_id: str) -> orders_pb2.Order:
         async with self._sessions() as session:

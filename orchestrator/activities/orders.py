@@ -23,14 +23,18 @@ class OrderActivities:
     async def record_progress(self, progress: Progress) -> None:
         async with self._sessions.begin() as session:
             if progress.attempt is not None:
-                await _write_attempt(session, progress.attempt)
+                await write_attempt(session, progress.attempt)
             if progress.order is not None:
-                await _write_order(session, progress.order)
+                await write_order(session, progress.order)
             if progress.health is not None:
                 await breaker.report(session, progress.health.processor, progress.health.answered)
 
 
-async def _write_attempt(session: AsyncSession, attempt: AttemptRecord) -> None:
+async def write_attempt(session: AsyncSession, attempt: AttemptRecord,
+                        replace_try: bool = False) -> None:
+    """Upserts by attempt key. With `replace_try`, by (order, try number) instead: for the first
+    try written by routing, which a replayed routing may have pointed at another processor
+    before anything was sent."""
     values = {
         "outcome": attempt.outcome,
         "decline_code": attempt.decline_code,
@@ -44,10 +48,14 @@ async def _write_attempt(session: AsyncSession, attempt: AttemptRecord) -> None:
         insert(models.Attempt)
         .values(order_id=attempt.order_id, seq=attempt.seq, processor=attempt.processor,
                 attempt_key=attempt.attempt_key, **values)
-        .on_conflict_do_update(index_elements=[models.Attempt.attempt_key], set_=values))
+        .on_conflict_do_update(
+            index_elements=([models.Attempt.order_id, models.Attempt.seq] if replace_try
+                            else [models.Attempt.attempt_key]),
+            set_=values | ({"processor": attempt.processor, "attempt_key": attempt.attempt_key}
+                           if replace_try else {})))
 
 
-async def _write_order(session: AsyncSession, order: OrderUpdate) -> None:
+async def write_order(session: AsyncSession, order: OrderUpdate) -> None:
     values: dict[str, object] = {
         "status": order.status,
         "failure_code": order.failure_code,

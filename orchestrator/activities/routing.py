@@ -1,10 +1,12 @@
-"""The activity that decides where a payment goes: the merchant's routing configuration,
-processor registrations, circuit breakers and recent success rates."""
+"""The activity that decides where a payment goes (the merchant's routing configuration,
+processor registrations, circuit breakers, recent success rates) and writes that decision and
+the payment's first step to the read model, in one transaction."""
 
 from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,12 +15,16 @@ from temporalio import activity
 from core.config import Settings
 from core.db import models
 from core.routing import store
+from orchestrator.activities.orders import write_attempt, write_order
 from orchestrator.activities.types import (
+    AttemptRecord,
+    OrderUpdate,
     Route,
     RoutedCandidate,
     RoutePlan,
     RouteRequest,
 )
+from orchestrator.keys import attempt_key
 from orchestrator.routing import breaker
 from orchestrator.routing.engine import ProcessorInfo, match, plan
 from orchestrator.routing.facts import facts_for
@@ -71,8 +77,20 @@ class RoutingActivities:
                                                   candidate.reason))
             considered += [RoutedCandidate(s.processor, "skipped", s.reason)
                            for s in (decided.skipped if decided else [])]
-        failure = "" if routes else ("routing_no_match" if rule is None
-                                     else "no_processor_available")
+            failure = "" if routes else ("routing_no_match" if rule is None
+                                         else "no_processor_available")
+            # The decision is written with the order's first step, in this same transaction:
+            # PROCESSING and the first attempt, or FAILED when nothing can take the payment.
+            await write_order(session, OrderUpdate(
+                order_id=payment.order_id, status="failed" if failure else "processing",
+                failure_code=failure,
+                failure_message="no processor can take this payment" if failure else "",
+                routing=routing_decision(version, rule.name if rule else "", considered)))
+            if routes:
+                await write_attempt(session, AttemptRecord(
+                    order_id=payment.order_id, seq=1, processor=routes[0].processor,
+                    attempt_key=attempt_key(payment.order_id, routes[0].processor, 1),
+                    outcome="pending"), replace_try=True)
         return RoutePlan(
             config_version=version, rule=rule.name if rule else "", routes=routes,
             considered=considered, unknown_outcome_policy=config.unknown_outcome_policy,
@@ -82,6 +100,14 @@ class RoutingActivities:
             three_ds_timeout_seconds=self._settings.three_ds_timeout_seconds,
             three_ds_poll_seconds=self._settings.three_ds_poll_seconds,
             failure_code=failure)
+
+
+def routing_decision(version: int, rule: str,
+                     considered: list[RoutedCandidate]) -> dict[str, Any]:
+    """The order's RoutingDecision, as the read model stores it."""
+    return {"config_version": version, "rule": rule,
+            "candidates": [{"processor": c.processor, "decision": c.decision,
+                            "reason": c.reason} for c in considered]}
 
 
 async def _success_rates(session: AsyncSession, names: list[str]) -> dict[str, float | None]:

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -52,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         RouteRequest,
         UndoCall,
     )
+    from orchestrator.keys import attempt_key
 
 # Database steps (local activities: they run in the worker, next to the workflow) are retried
 # until the database is back. Nothing is lost meanwhile.
@@ -69,12 +69,6 @@ _CHARGED = frozenset({"succeeded", "authorized"})
 # Why a payment moved on from an attempt, by the attempt's outcome.
 _FAILOVER_REASONS = {"declined": "soft_decline", "failed": "rejected", "not_sent": "not_sent",
                      "unknown": "outcome_unknown", "canceled": "canceled"}
-
-
-def attempt_key(order_id: str, processor: str, seq: int) -> str:
-    """Built from the order, processor and try number only, so a replayed, retried or
-    restarted workflow sends the same key for the same try."""
-    return f"{order_id}:authorize:{processor}:{seq}"
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -116,19 +110,13 @@ class PaymentWorkflow:
         plan = await workflow.execute_local_activity_method(
             RoutingActivities.route_payment, RouteRequest(payment, self._payment_method),
             start_to_close_timeout=timedelta(seconds=10), retry_policy=_DB_RETRY)
-        routing = {
-            "config_version": plan.config_version,
-            "rule": plan.rule,
-            "candidates": [{"processor": c.processor, "decision": c.decision, "reason": c.reason}
-                           for c in plan.considered],
-        }
+        # route_payment wrote the decision and the first step (PROCESSING, or FAILED).
         if not plan.routes:
-            await self._record(order=OrderUpdate(
-                order_id=payment.order_id, status="failed", failure_code=plan.failure_code,
-                failure_message="no processor can take this payment", routing=routing))
+            self._status = "failed"
             return PaymentOutcome(status="failed", failure_code=plan.failure_code)
+        self._status = "processing"
 
-        last = await self._try_processors(plan, routing)
+        last = await self._try_processors(plan)
         self._deciding = False
         if self._winner is None and self._open_obligations:
             # Nothing won, but an earlier attempt may still turn out charged: until it is known,
@@ -145,7 +133,7 @@ class PaymentWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return PaymentOutcome(status=self._status, failure_code=last.decline_code)
 
-    async def _try_processors(self, plan: RoutePlan, routing: dict[str, Any]) -> GatewayResult:
+    async def _try_processors(self, plan: RoutePlan) -> GatewayResult:
         """Tries the plan's processors in order; returns the last result. Sets the winner."""
         payment = self._payment
         budget_end = workflow.now() + timedelta(seconds=plan.payment_budget_seconds)
@@ -159,10 +147,8 @@ class PaymentWorkflow:
                                     processor=route.processor,
                                     attempt_key=attempt_key(payment.order_id, route.processor, seq),
                                     outcome="pending")
-            # The first attempt also moves the order to PROCESSING, in the same write.
-            await self._record(attempt=attempt, order=OrderUpdate(
-                order_id=payment.order_id, status="processing", routing=routing)
-                if seq == 1 else None)
+            if seq > 1:  # route_payment recorded the first one
+                await self._record(attempt=attempt)
             last = await self._authorize(plan, route, attempt, remaining)
             if last.outcome in _WAITING_OUTCOMES:
                 await self._settle_attempt(attempt, last)

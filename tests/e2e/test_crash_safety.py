@@ -81,3 +81,21 @@ def _restarted(mesh: Mesh, old_pid: int) -> bool:
         return mesh.pid_of("worker") != old_pid
     except (FileNotFoundError, ValueError):
         return False
+
+
+def test_pay_while_no_worker_runs_answers_processing_and_completes_later(mesh: Mesh) -> None:
+    with mesh.client() as api:
+        order = api.post("/v1/orders", json={"amount": 2200, "currency": "USD"}).json()
+        worker_pid = mesh.pid_of("worker")
+        os.kill(worker_pid, signal.SIGSTOP)  # alive but deaf: nothing takes the payment's task
+        try:
+            paid = api.post(f"/v1/orders/{order['id']}:pay",
+                            json={"payment_method": {"type": "card", "token": "pm_card_visa"}})
+        finally:
+            os.kill(worker_pid, signal.SIGCONT)
+    assert paid.status_code == 200, paid.text
+    # The payment is in Temporal's hands: PROCESSING, not "requires a payment method".
+    assert paid.json()["status"] == "PROCESSING"
+    final = settled(mesh, order["id"])
+    assert final["status"] == "SUCCEEDED"
+    assert len(charges(mesh, order["id"])) == 1
