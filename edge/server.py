@@ -13,11 +13,11 @@ from collections.abc import Callable
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from temporalio.client import Client
 
 from core.config import Settings
 from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
+from core.temporal import connect as connect_temporal
 from edge.idempotency import Idempotency
 from edge.interceptors import EdgeInterceptor
 from edge.page_tokens import PageTokens
@@ -30,18 +30,6 @@ from payloops.v1 import health_pb2_grpc as api_health_pb2_grpc
 from payloops.v1 import orders_pb2, orders_pb2_grpc, routing_pb2, routing_pb2_grpc
 
 log = logging.getLogger("payloops.edge")
-
-
-async def connect_temporal(settings: Settings, attempts: int = 100) -> Client:
-    for attempt in range(attempts):
-        try:
-            return await Client.connect(settings.temporal_address,
-                                        namespace=settings.temporal_namespace)
-        except RuntimeError:
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(0.2)
-    raise AssertionError("unreachable")
 
 
 async def serve(settings: Settings, port: int,

@@ -11,9 +11,9 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.client import Client
 from temporalio.worker import Worker
 
+from core import temporal
 from core.config import Settings
 from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
@@ -25,21 +25,8 @@ from orchestrator.workflows.payment import PaymentWorkflow
 log = logging.getLogger("payloops.worker")
 
 
-async def connect(settings: Settings, attempts: int = 100) -> Client:
-    """Temporal may still be starting (payloops dev starts everything together)."""
-    for attempt in range(attempts):
-        try:
-            return await Client.connect(settings.temporal_address,
-                                        namespace=settings.temporal_namespace)
-        except RuntimeError:
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(0.2)
-    raise AssertionError("unreachable")
-
-
 async def run(settings: Settings, ready_file: Path | None = None) -> None:
-    client = await connect(settings)
+    client = await temporal.connect(settings)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     processors = ProcessorActivities()
