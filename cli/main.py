@@ -118,14 +118,13 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     from cli import sandbox_commands
 
     try:
+        sandbox = sandbox_commands.control(args.state_dir, args.name)
         if args.sandbox_command == "fault":
-            sandbox_commands.set_fault(args.state_dir, args.name, args.mode, args.count,
-                                       args.latency_ms)
+            sandbox_commands.set_fault(sandbox, args.mode, args.count, args.latency_ms)
             print(f"{args.name}: fault {args.mode}"
                   + (f" for {args.count} calls" if args.count else ""))
         else:
-            sandbox_commands.print_ledger(sandbox_commands.ledger(args.state_dir, args.name),
-                                          args.json)
+            sandbox_commands.print_ledger(sandbox_commands.ledger(sandbox), args.json)
     except (sandbox_commands.SandboxNotFound, grpc.RpcError) as error:
         print(f"payloops sandbox: error: {_one_line(error)}", file=sys.stderr)
         return 2

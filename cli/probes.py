@@ -17,14 +17,18 @@ _CHANNEL_OPTIONS = [("grpc.enable_http_proxy", 0)]
 
 
 def grpc_serving(target: str, service: str = "", timeout: float = 1.0) -> bool:
-    """grpc.health.v1 Check answers SERVING."""
+    """grpc.health.v1 Check on `target` answers SERVING."""
     with grpc.insecure_channel(target, options=_CHANNEL_OPTIONS) as channel:
-        try:
-            response = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=service), timeout=timeout
-            )
-        except grpc.RpcError:
-            return False
+        return serving(channel, service, timeout)
+
+
+def serving(channel: grpc.Channel, service: str = "", timeout: float = 1.0) -> bool:
+    try:
+        response = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=service), timeout=timeout
+        )
+    except grpc.RpcError:
+        return False
     return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
 
 

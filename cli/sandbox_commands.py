@@ -25,7 +25,8 @@ class SandboxNotFound(Exception):
     pass
 
 
-def _control(state_dir: str | Path, name: str) -> control_pb2_grpc.SandboxControlServiceStub:
+def control(state_dir: str | Path, name: str) -> control_pb2_grpc.SandboxControlServiceStub:
+    """The control service of the dev stack's sandbox called `name`."""
     env_file = StatePaths.at(state_dir).dev_env
     if not env_file.exists():
         raise SandboxNotFound(f"no running dev stack in {state_dir} (start `payloops dev`)")
@@ -35,14 +36,15 @@ def _control(state_dir: str | Path, name: str) -> control_pb2_grpc.SandboxContro
     return control_pb2_grpc.SandboxControlServiceStub(grpc.insecure_channel(target))
 
 
-def set_fault(state_dir: str | Path, name: str, mode: str, count: int, latency_ms: int) -> None:
-    _control(state_dir, name).SetFault(
+def set_fault(sandbox: control_pb2_grpc.SandboxControlServiceStub, mode: str, count: int,
+              latency_ms: int) -> None:
+    sandbox.SetFault(
         control_pb2.SetFaultRequest(mode=FAULT_MODES[mode], count=count, latency_ms=latency_ms),
         timeout=10)
 
 
-def ledger(state_dir: str | Path, name: str) -> list[dict[str, object]]:
-    listed = _control(state_dir, name).ListCharges(control_pb2.ListChargesRequest(), timeout=10)
+def ledger(sandbox: control_pb2_grpc.SandboxControlServiceStub) -> list[dict[str, object]]:
+    listed = sandbox.ListCharges(control_pb2.ListChargesRequest(), timeout=10)
     return [{"attempt_key": c.attempt_key, "processor_reference": c.processor_reference,
              "order_id": c.order_id, "amount": c.amount, "currency": c.currency,
              "state": c.state, "amount_captured": c.amount_captured,

@@ -27,6 +27,8 @@ class JsonFormatter(logging.Formatter):
         }
         if cid := correlation_id.get():
             entry["correlation_id"] = cid
+        # log.info(msg, extra={"fields": {...}}) adds structured fields to the entry.
+        entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,6 +14,7 @@ from grpc_status import rpc_status
 
 from core import errors
 from core.logs import correlation_id
+from edge import validation
 from edge.context import request_header, response_headers
 
 log = logging.getLogger("payloops.edge")
@@ -40,24 +42,40 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
         method = details.method
 
         async def serve(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            given = request_header(context.invocation_metadata(), "x-correlation-id")
-            cid = given if given and _CORRELATION_ID.match(given) else uuid.uuid4().hex
+            metadata = context.invocation_metadata() or ()
+            card_numbers = validation.header_violations(metadata)
+            given = request_header(metadata, "x-correlation-id")
+            cid = given if given and _CORRELATION_ID.match(given) and not card_numbers \
+                else uuid.uuid4().hex
             correlation_id.set(cid)
             headers = [("x-correlation-id", cid)]
             response_headers.set(headers)
+            started = time.monotonic()
+            outcome = "OK"
             try:
+                if card_numbers:
+                    raise errors.invalid(card_numbers)
                 response = await inner(request, context)
             except errors.PayLoopsError as error:
+                outcome = error.kind.reason
                 await _abort(context, headers, error.to_status())
             except StoredStatus as stored:
+                outcome = "REPLAYED_ERROR"
                 await _abort(context, headers, stored.status)
             except grpc.aio.AbortError:
                 raise
             except Exception:
+                outcome = errors.INTERNAL.reason
                 log.exception("unhandled error in %s", method)
                 await _abort(context, headers, errors.PayLoopsError(
                     errors.INTERNAL, f"internal error; quote correlation id {cid}",
                     metadata={"correlationId": cid}).to_status())
+            finally:
+                # One line per call; request_id ties it to Envoy's access log line.
+                log.info("rpc %s %s", method, outcome, extra={"fields": {
+                    "rpc": method, "outcome": outcome,
+                    "request_id": request_header(metadata, "x-request-id") or "",
+                    "duration_ms": round((time.monotonic() - started) * 1000, 1)}})
             await context.send_initial_metadata(headers)
             return response
 

@@ -22,7 +22,9 @@ CARD_FUNDING = frozenset({"credit", "debit", "prepaid"})
 _TOKEN = re.compile(r"^pm_[A-Za-z0-9_]{1,96}$")
 # A whole run of 13 to 19 digits, optionally grouped by single spaces or dashes as card numbers
 # are written. Longer runs (timestamps, bank references) are not card numbers.
-_DIGIT_RUN = re.compile(r"(?<![\d-])(?<!\d )[1-9](?:[ -]?\d){12,18}(?![\d]|[ -]\d)")
+# A run starts after a non-digit that is not itself a separator inside a longer digit group
+# ("ref-4242…" is a run, "1234-4242…" is the middle of one).
+_DIGIT_RUN = re.compile(r"(?<!\d)(?<!\d[ -])[1-9](?:[ -]?\d){12,18}(?!\d|[ -]\d)")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -47,6 +49,16 @@ def _card_numbers(fields: Iterable[tuple[str, str]]) -> Iterator[FieldViolation]
         if looks_like_card_number(text):
             yield FieldViolation(field, "CARD_NUMBER_NOT_ALLOWED",
                                  "looks like a card number; send a payment method token instead")
+
+
+# Request headers the platform reads and logs or stores (Authorization is a key, never logged).
+SCANNED_HEADERS = ("idempotency-key", "x-correlation-id")
+
+
+def header_violations(metadata: Iterable[tuple[str, str | bytes]]) -> list[FieldViolation]:
+    """A card number in a header we keep would reach logs and the database like any other."""
+    return list(_card_numbers((f"header:{key}", value) for key, value in metadata
+                              if key in SCANNED_HEADERS and isinstance(value, str)))
 
 
 def order_violations(order: orders_pb2.Order) -> list[FieldViolation]:

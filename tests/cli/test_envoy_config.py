@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import httpx
 import pytest
 import yaml
@@ -18,6 +19,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from cli import envoy_config
 from cli.binaries import find_binary
+from payloops.v1 import orders_pb2, orders_pb2_grpc
 
 
 def free_port() -> int:
@@ -207,6 +209,16 @@ def test_envoys_own_errors_are_rpc_status_json(tmp_path: Path) -> None:
             status, info = _status(response)
             assert (status.code, info.reason) == (code, reason), case
             assert status.message, case
+
+
+def test_a_grpc_client_on_the_rest_listener_gets_a_grpc_error(tmp_path: Path) -> None:
+    """Not an empty 200: the REST listener strips grpc-status from its replies, except here."""
+    with running_envoy(tmp_path) as base:
+        stub = orders_pb2_grpc.OrderServiceStub(grpc.insecure_channel(base.removeprefix("http://")))
+        with pytest.raises(grpc.RpcError) as raised:
+            stub.GetOrder(orders_pb2.GetOrderRequest(order="ord_1"), timeout=10)
+    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert raised.value.details() == "native gRPC is served on the gRPC listener"
 
 
 def test_bin_headers_never_reach_the_edge_but_business_headers_do() -> None:

@@ -4,6 +4,7 @@ none is a 5xx."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 import httpx
 import pytest
@@ -133,10 +134,12 @@ def test_malformed_requests_are_rejected_by_envoy_as_status_json(mesh: Mesh) -> 
         unknown_query = api.get("/v1/orders", params={"bogus": "1"})
         too_big = api.post("/v1/orders", json={"amount": 1, "currency": "USD",
                                                "description": "x" * 100_000})
+        beyond_int64 = api.post("/v1/orders", content=b'{"amount": 9223372036854775808, '
+                                b'"currency": "USD"}', headers={"content-type": "application/json"})
         bin_header = api.get("/v1/orders", headers={"x-evil-bin": "!!not base64!!"})
     for response, status in [(bad_json, 400), (wrong_type, 400), (wrong_type_map, 400),
-                             (unknown_path, 404), (wrong_verb, 404), (unknown_query, 400),
-                             (too_big, 413)]:
+                             (beyond_int64, 400), (unknown_path, 404), (wrong_verb, 404),
+                             (unknown_query, 400), (too_big, 413)]:
         assert response.status_code == status, (response.request.url, response.text)
         assert reason(response)
     assert bin_header.status_code == 200
@@ -151,6 +154,43 @@ def test_correlation_id_is_echoed_or_generated(mesh: Mesh) -> None:
     assert len(generated.headers["x-correlation-id"]) >= 16
     assert on_error.status_code == 404
     assert on_error.headers["x-correlation-id"] == "err-1"
+
+
+def test_card_numbers_in_headers_are_rejected_and_never_echoed(mesh: Mesh) -> None:
+    pan = "4242424242424242"
+    _, key = mesh.new_merchant("card numbers in headers")
+    with mesh.client(key) as api:
+        as_key = api.post("/v1/orders", json={"amount": 100, "currency": "USD"},
+                          headers={"Idempotency-Key": f"order-{pan}"})
+        as_correlation = api.get("/v1/orders", headers={"X-Correlation-ID": f"cid-{pan}"})
+        created = api.get("/v1/orders").json()["orders"]
+    assert (as_key.status_code, reason(as_key)) == (400, "INVALID_REQUEST")
+    assert violations(as_key) == {"header:idempotency-key": "CARD_NUMBER_NOT_ALLOWED"}
+    assert (as_correlation.status_code, reason(as_correlation)) == (400, "INVALID_REQUEST")
+    assert violations(as_correlation) == {"header:x-correlation-id": "CARD_NUMBER_NOT_ALLOWED"}
+    for response in (as_key, as_correlation):
+        assert pan not in response.text
+        assert pan not in response.headers["x-correlation-id"]
+    assert created == []
+
+
+def test_api_keys_are_stored_only_as_hashes(mesh: Mesh) -> None:
+    merchant_id, key = mesh.new_merchant("hashed keys")
+
+    async def stored_rows() -> list[str]:
+        engine = create_async_engine(mesh.env["PAYLOOPS_DATABASE_URL"])
+        async with engine.connect() as connection:
+            rows = await connection.execute(text(
+                "select row_to_json(k)::text from api_keys k where merchant_id = :m"),
+                {"m": merchant_id})
+            found = [row[0] for row in rows]
+        await engine.dispose()
+        return found
+
+    rows = asyncio.run(stored_rows())
+    assert len(rows) == 1
+    assert key not in rows[0]
+    assert hashlib.sha256(key.encode()).hexdigest() in rows[0]
 
 
 def test_health_answers_through_envoy_without_a_key(mesh: Mesh) -> None:

@@ -8,7 +8,8 @@ from payloops.v1 import orders_pb2
 
 @pytest.mark.parametrize("text", [
     "4242424242424242", "card 4242 4242 4242 4242 thanks", "4000-0566-5566-5556",
-    "amex 378282246310005", "x:6011111111111117;",
+    "amex 378282246310005", "x:6011111111111117;", "order-4242424242424242",
+    "ref_4242424242424242", "4242424242424242-retry",
 ])
 def test_card_numbers_are_found_wherever_they_hide(text: str) -> None:
     assert validation.looks_like_card_number(text)
@@ -18,6 +19,7 @@ def test_card_numbers_are_found_wherever_they_hide(text: str) -> None:
     "order 12345", "4242424242424241",  # fails the Luhn check
     "ts 20261126032800123456789",  # too long to be a card number
     "00000000000000", "phone +1 415 555 0100", "",
+    "1234-4242424242424242",  # the tail of a 20-digit group, not a card number
 ])
 def test_other_numbers_are_not_card_numbers(text: str) -> None:
     assert not validation.looks_like_card_number(text)
