@@ -84,7 +84,7 @@ class ProcessorActivities:
         try:
             response = await self._stub(call.route).GetPayment(
                 pb.GetPaymentRequest(attempt_key=call.attempt_key),
-                timeout=call.route.deadline_ms / 1000)
+                timeout=(call.deadline_ms or call.route.deadline_ms) / 1000)
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return GatewayResult(outcome="not_found")
@@ -104,25 +104,47 @@ class ProcessorActivities:
 
     @activity.defn(name="refund_payment")
     async def refund_payment(self, call: UndoCall) -> GatewayResult:
-        """Refunds the whole charge. The result's outcome is "canceled" once refunded."""
+        """Refunds the whole charge under the call's key, or reports the refund already made
+        under it: outcome "canceled" once refunded, "pending" while the gateway works on it,
+        "failed" with decline code "refund_failed" when that refund is final and failed (a new
+        key is needed), or "failed" with the gateway's reason when it refused the request."""
         started = time.monotonic()
+        stub = self._stub(call.route)
+        timeout = call.route.deadline_ms / 1000
         try:
-            response = await self._stub(call.route).Refund(
-                pb.RefundRequest(refund_key=call.key,
-                                 processor_reference=call.processor_reference,
-                                 reason="duplicate charge undone by PayLoops"),
-                timeout=call.route.deadline_ms / 1000)
+            # Asked first, so a replay reports the refund's state now, not when it was made.
+            refund = (await stub.GetRefund(pb.GetRefundRequest(refund_key=call.key),
+                                           timeout=timeout)).refund
         except grpc.aio.AioRpcError as error:
-            return _rejected_or_raise(error, started)
-        refunded = response.refund.status == pb.Refund.STATUS_SUCCEEDED
-        return GatewayResult(outcome="canceled" if refunded else "pending",
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                return _rejected_or_raise(error, started)
+            try:
+                refund = (await stub.Refund(
+                    pb.RefundRequest(refund_key=call.key,
+                                     processor_reference=call.processor_reference,
+                                     reason="duplicate charge undone by PayLoops"),
+                    timeout=timeout)).refund
+            except grpc.aio.AioRpcError as refused:
+                return _rejected_or_raise(refused, started)
+        outcome, code = _REFUND_OUTCOMES.get(refund.status, ("pending", ""))
+        return GatewayResult(outcome=outcome, decline_code=code,
                              processor_reference=call.processor_reference,
                              latency_ms=_elapsed_ms(started))
 
 
+_REFUND_OUTCOMES = {
+    pb.Refund.STATUS_SUCCEEDED: ("canceled", ""),
+    pb.Refund.STATUS_PENDING: ("pending", ""),
+    pb.Refund.STATUS_FAILED: ("failed", "refund_failed"),
+}
+
+
 def _result(payment: pb.Payment, started: float) -> GatewayResult:
+    outcome = _OUTCOMES.get(payment.outcome, "pending")
+    if outcome == "succeeded" and 0 < payment.amount_captured <= payment.amount_refunded:
+        outcome = "refunded"  # no money held any more
     return GatewayResult(
-        outcome=_OUTCOMES.get(payment.outcome, "pending"),
+        outcome=outcome,
         processor_reference=payment.processor_reference,
         decline_code=payment.decline.code,
         decline_message=payment.decline.message,

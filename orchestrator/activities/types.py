@@ -62,6 +62,8 @@ class AuthorizeCall:
 class LookupCall:
     route: Route
     attempt_key: str
+    # Shorter than the route's deadline when the resolution budget is nearly spent.
+    deadline_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,8 @@ class UndoCall:
 @dataclass(frozen=True)
 class GatewayResult:
     """A processor's answer, classified. `outcome` is a lower-case Attempt.Outcome name, or
-    "not_found" when a lookup proves the processor never saw the attempt."""
+    "not_found" when a lookup proves the processor never saw the attempt, or "refunded" for a
+    charge that was captured and then refunded in full."""
 
     outcome: str
     processor_reference: str = ""

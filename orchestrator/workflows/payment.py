@@ -9,6 +9,10 @@ Money rules (DESIGN.md §4) as they appear here:
   other processor is charged; only when it stays unknown past the resolution budget may the
   merchant's policy move on, and then the attempt stays open as an obligation: it is looked up
   until known, and if it turns out charged while another attempt won, it is voided or refunded;
+- only an answer about the payment itself settles anything: a refused lookup, a refused re-send
+  or a refused void proves nothing and is asked again;
+- the first charge to claim the order is its payment; any other charge is undone, and the undo
+  is checked with the processor until it holds;
 - at most one charge survives per order.
 """
 
@@ -16,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -60,12 +66,27 @@ _DB_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_co
 # A processor call is tried once per activity: what to do after a failure depends on whether
 # it was sent, which the workflow decides.
 _ONCE = RetryPolicy(maximum_attempts=1)
-# Lookups and undo calls only read or release money: retried until the processor answers.
+# Undo calls only release money: retried until the processor answers.
 _PROCESSOR_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
                                backoff_coefficient=2, maximum_interval=timedelta(seconds=5))
 _MAX_BACKOFF = timedelta(seconds=5)
-_WAITING_OUTCOMES = frozenset({"requires_action", "pending"})
+# Undoing a charge never gives up; a processor that keeps refusing is asked less often.
+_MAX_UNDO_BACKOFF = timedelta(minutes=5)
+# After an unknown attempt is judged never to have reached the processor, it is still looked up
+# now and then for this long, and a charge that turns up after all is undone.
+LATE_CHARGE_WATCH = timedelta(hours=24)
+_FIRST_WATCH_POLL = timedelta(seconds=5)
+_MAX_WATCH_POLL = timedelta(minutes=10)
+# How long an unknown attempt may stay not found before it is judged never to have arrived,
+# in resolution budgets.
+_HORIZON_BUDGETS = 10
+
+_WAITING = frozenset({"requires_action", "pending"})
 _CHARGED = frozenset({"succeeded", "authorized"})
+# Answers about the payment itself. "failed" (the processor refused the request) and
+# "not_found" are not: they say nothing about an earlier request with the same key.
+_DEFINITE = _CHARGED | _WAITING | frozenset({"declined", "canceled", "refunded"})
+_RELEASED = frozenset({"canceled", "refunded"})
 # Why a payment moved on from an attempt, by the attempt's outcome.
 _FAILOVER_REASONS = {"declined": "soft_decline", "failed": "rejected", "not_sent": "not_sent",
                      "unknown": "outcome_unknown", "canceled": "canceled"}
@@ -79,11 +100,17 @@ class PaymentWorkflow:
         self._payment_method: PaymentMethod | None = None
         self._status = "requires_payment_method"
         self._gateway_event = False
-        # The attempt whose charge is the order's payment, once there is one.
+        # The attempt whose charge is the order's payment, once there is one. Claimed
+        # synchronously (no await between the check and the claim), so two attempts can never
+        # both become the payment.
         self._winner: AttemptRecord | None = None
-        self._deciding = True
+        # Unknown attempts that may still turn out charged: while any is open, the order cannot
+        # be FAILED.
         self._open_obligations = 0
-        self._obligations: list[asyncio.Task[None]] = []
+        # Work that keeps the workflow open after the order is decided: undoing charges,
+        # watching for late ones.
+        self._background = 0
+        self._tasks: list[asyncio.Task[None]] = []
         self._unreported_health: HealthReport | None = None
 
     @workflow.update(name=PAY_UPDATE)
@@ -117,7 +144,6 @@ class PaymentWorkflow:
         self._status = "processing"
 
         last = await self._try_processors(plan)
-        self._deciding = False
         if self._winner is None and self._open_obligations:
             # Nothing won, but an earlier attempt may still turn out charged: until it is known,
             # the honest status is PROCESSING, never FAILED.
@@ -128,20 +154,22 @@ class PaymentWorkflow:
                 order_id=payment.order_id, status="failed",
                 failure_code=last.decline_code or "processor_unavailable",
                 failure_message=last.decline_message or "no processor could take the payment"))
-        # Obligations keep the workflow open until every unknown attempt is known and undone.
-        await workflow.wait_condition(lambda: not self._open_obligations)
+        # Obligations, undo steps and late-charge watches keep the workflow open until done.
+        await workflow.wait_condition(
+            lambda: not self._open_obligations and not self._background)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return PaymentOutcome(status=self._status, failure_code=last.decline_code)
 
     async def _try_processors(self, plan: RoutePlan) -> GatewayResult:
-        """Tries the plan's processors in order; returns the last result. Sets the winner."""
+        """Tries the plan's processors in order; returns the last result."""
         payment = self._payment
         budget_end = workflow.now() + timedelta(seconds=plan.payment_budget_seconds)
         routes = plan.routes[:plan.max_attempts]
         last = GatewayResult(outcome="failed", decline_code="payment_budget_spent")
         for seq, route in enumerate(routes, start=1):
             remaining = budget_end - workflow.now()
-            if remaining <= timedelta(0):
+            if self._winner is not None or remaining <= timedelta(0):
+                # An earlier unknown attempt turned out charged, or time is up.
                 break
             attempt = AttemptRecord(order_id=payment.order_id, seq=seq,
                                     processor=route.processor,
@@ -149,22 +177,28 @@ class PaymentWorkflow:
                                     outcome="pending")
             if seq > 1:  # route_payment recorded the first one
                 await self._record(attempt=attempt)
-            last = await self._authorize(plan, route, attempt, remaining)
-            if last.outcome in _WAITING_OUTCOMES:
-                await self._settle_attempt(attempt, last)
-                last = await self._wait_for_challenge(plan, route, attempt, last)
-            final = seq == len(routes)
-            if last.outcome in _CHARGED or last.outcome in _WAITING_OUTCOMES \
-                    or last.decline_code.startswith("three_d_secure") \
-                    or (last.outcome == "declined" and not last.soft_decline):
-                # Charged, or the customer's own answer (hard decline, challenge): stop here.
-                await self._settle_attempt(attempt, last)
-                return last
-            reason = "" if final else _FAILOVER_REASONS.get(last.outcome, last.outcome)
-            if last.outcome == "unknown":
+            result = await self._authorize(plan, route, attempt, remaining)
+            if result.outcome in _WAITING:
+                if self._winner is None:
+                    await self._settle_attempt(attempt, result)
+                result = await self._wait_for_challenge(plan, route, attempt, result)
+            if result.outcome in _CHARGED:
+                await self._claim_or_undo(route, attempt, result)
+                return result
+            last = result
+            # The customer's own answer (hard decline, failed challenge) stops the payment...
+            stop = (result.outcome == "declined" and not result.soft_decline) \
+                or result.decline_code.startswith("three_d_secure")
+            if stop and self._winner is None:
+                await self._settle_attempt(attempt, result)
+                return result
+            # ...as does another attempt's charge that turned up meanwhile (loop top).
+            moving_on = not stop and self._winner is None and seq < len(routes)
+            reason = _FAILOVER_REASONS.get(result.outcome, result.outcome) if moving_on else ""
+            if result.outcome == "unknown":
                 self._open_obligation(plan, route, replace(attempt, failover_reason=reason))
             else:
-                await self._record(attempt=replace(attempt, **_attempt_fields(last),
+                await self._record(attempt=replace(attempt, **_attempt_fields(result),
                                                    failover_reason=reason))
         return last
 
@@ -179,8 +213,10 @@ class PaymentWorkflow:
         self._unreported_health = HealthReport(
             route.processor, answered=result.outcome not in ("not_sent", "unknown"))
         if result.outcome != "unknown":
+            # A first answer, even a refusal or a call never sent, settles this try.
             return result
-        # The processor may have charged. Ask it again, with the same key, before anything else.
+        # The processor may have charged. Ask it again, with the same key, and look the attempt
+        # up, before anything else.
         resolve_until = workflow.now() + timedelta(seconds=plan.resolution_budget_seconds)
         forever = plan.unknown_outcome_policy == "wait"
         backoff = timedelta(milliseconds=200)
@@ -193,8 +229,17 @@ class PaymentWorkflow:
             retry = replace(call, deadline_ms=route.deadline_ms if forever
                             else _bounded_ms(route.deadline_ms, left))
             result = await self._call_authorize(retry)
-            if result.outcome not in ("not_sent", "unknown"):
+            if result.outcome in _DEFINITE:
                 return result
+            # A refused or lost re-send proves nothing about the first request; the attempt
+            # may still be found by its key (a gateway whose answers fail after charging).
+            left = resolve_until - workflow.now()
+            if not forever and left <= timedelta(0):
+                break
+            found = await self._look_up_once(route, attempt.attempt_key, deadline_ms=(
+                route.deadline_ms if forever else _bounded_ms(route.deadline_ms, left)))
+            if found.outcome in _DEFINITE:
+                return found
         return GatewayResult(outcome="unknown", decline_code="processor_unavailable",
                              decline_message="the processor did not say whether it charged")
 
@@ -213,97 +258,201 @@ class PaymentWorkflow:
             return GatewayResult(outcome="unknown", decline_code="processor_unavailable",
                                  decline_message=str(cause or error))
 
-    def _open_obligation(self, plan: RoutePlan, route: Route, attempt: AttemptRecord) -> None:
-        self._open_obligations += 1
-        self._obligations.append(asyncio.create_task(
-            self._settle_obligation(plan, route, attempt)))
+    # -- charges that must not survive -----------------------------------------------------
 
-    async def _settle_obligation(self, plan: RoutePlan, route: Route,
-                                 attempt: AttemptRecord) -> None:
-        """Looks an unknown attempt up until the processor knows it, then keeps it (when nothing
-        else won) or undoes it (when another attempt won)."""
+    async def _claim_or_undo(self, route: Route, attempt: AttemptRecord,
+                             result: GatewayResult) -> None:
+        """A charge: the order's payment if nothing else claimed the order (and it was not
+        already failed), else undone."""
+        if self._winner is None and self._status != "failed":
+            self._winner = attempt
+            await self._settle_attempt(replace(attempt, failover_reason=""), result)
+            return
+        self._background += 1
         try:
-            await self._record(attempt=attempt)
-            horizon = workflow.now() + timedelta(seconds=10 * plan.resolution_budget_seconds)
-            result = await self._lookup_until_known(route, attempt.attempt_key, horizon)
-            if result.outcome in _WAITING_OUTCOMES:
-                result = await self._undo(route, attempt, result, "void")
-            if result.outcome in _CHARGED:
-                await workflow.wait_condition(lambda: not self._deciding)
-                if self._winner is None:
-                    # Nothing else won: this late charge is the order's payment.
-                    await self._settle_attempt(replace(attempt, failover_reason=""), result)
-                    return
-                undo = "void" if result.outcome == "authorized" else "refund"
-                undone = await self._undo(route, attempt, result, undo)
-                attempt = replace(attempt, compensation="voided" if undo == "void"
-                                  else "refunded")
-                result = replace(result, outcome=undone.outcome)
-            await self._record(attempt=replace(attempt, **_attempt_fields(result)))
+            charged = replace(attempt, **_attempt_fields(result))
+            await self._record(attempt=replace(charged, compensation="pending"))
+            how = await self._undo_until_done(route, attempt, result)
+            await self._record(attempt=replace(charged, outcome="canceled", compensation=how))
         finally:
-            self._open_obligations -= 1
+            self._background -= 1
 
-    async def _lookup_until_known(self, route: Route, key: str,
-                                  horizon: datetime) -> GatewayResult:
+    async def _undo_until_done(self, route: Route, attempt: AttemptRecord,
+                               result: GatewayResult) -> str:
+        """Voids (an authorization) or refunds (a capture) until the processor confirms it;
+        returns "voided" or "refunded". A refused undo is followed by a lookup, so a void that
+        lost the race with a capture becomes a refund."""
+        how = "refund" if result.outcome == "succeeded" else "void"
+        reference = result.processor_reference
+        refunds = 1
         backoff = timedelta(milliseconds=500)
         while True:
-            with contextlib.suppress(ActivityError):
-                result = await workflow.execute_activity_method(
-                    ProcessorActivities.get_payment, LookupCall(route=route, attempt_key=key),
-                    start_to_close_timeout=timedelta(milliseconds=route.deadline_ms + 1000),
-                    retry_policy=_ONCE)
-                if result.outcome != "not_found":
-                    return result
-                if workflow.now() >= horizon:
-                    # Past any request the processor could still be working on: never charged.
-                    return GatewayResult(outcome="failed", decline_code="processor_unavailable")
+            key = f"{attempt.attempt_key}:{how}" + (f":{refunds}" if refunds > 1 else "")
+            undone = await self._call_undo(route, how, key, reference)
+            if undone.outcome == "canceled":
+                return "voided" if how == "void" else "refunded"
+            if how == "refund" and undone.decline_code == "refund_failed":
+                refunds += 1  # that refund is final and failed: the next try needs a new key
+            current = await self._look_up_once(route, attempt.attempt_key)
+            if current.outcome in _RELEASED:
+                # Released meanwhile (by this undo's earlier try, or by someone else).
+                return "voided" if current.outcome == "canceled" else "refunded"
+            if current.outcome in _DEFINITE:
+                reference = current.processor_reference or reference
+                how = "refund" if current.outcome == "succeeded" else "void"
             await workflow.sleep(backoff)
-            backoff = min(backoff * 2, _MAX_BACKOFF)
+            backoff = min(backoff * 2, _MAX_UNDO_BACKOFF)
 
-    async def _undo(self, route: Route, attempt: AttemptRecord, result: GatewayResult,
-                    how: str) -> GatewayResult:
+    async def _release_challenge(self, route: Route, attempt: AttemptRecord,
+                                 result: GatewayResult) -> GatewayResult:
+        """Voids a payment still waiting on its customer. Returns it canceled, or as it ended
+        if the customer finished first (charged or declined): the caller decides what then."""
+        backoff = timedelta(milliseconds=500)
+        while True:
+            voided = await self._call_undo(route, "void", f"{attempt.attempt_key}:void",
+                                           result.processor_reference)
+            if voided.outcome == "canceled":
+                return voided
+            current = await self._look_up_once(route, attempt.attempt_key)
+            if current.outcome in _DEFINITE and current.outcome not in _WAITING:
+                return current
+            await workflow.sleep(backoff)
+            backoff = min(backoff * 2, _MAX_UNDO_BACKOFF)
+
+    async def _call_undo(self, route: Route, how: str, key: str,
+                         reference: str) -> GatewayResult:
         method = ProcessorActivities.void_payment if how == "void" \
             else ProcessorActivities.refund_payment
         return await workflow.execute_activity_method(
-            method, UndoCall(route=route, key=f"{attempt.attempt_key}:{how}",
-                             processor_reference=result.processor_reference),
-            start_to_close_timeout=timedelta(milliseconds=route.deadline_ms + 1000),
+            method, UndoCall(route=route, key=key, processor_reference=reference),
+            start_to_close_timeout=timedelta(milliseconds=route.deadline_ms * 2 + 1000),
             retry_policy=_PROCESSOR_RETRY)
+
+    # -- unknown outcomes --------------------------------------------------------------------
+
+    def _open_obligation(self, plan: RoutePlan, route: Route, attempt: AttemptRecord) -> None:
+        # Counted here, synchronously, so `run` can never see the count before it rises.
+        self._open_obligations += 1
+        self._tasks.append(asyncio.create_task(self._settle_obligation(plan, route, attempt)))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        self._background += 1
+
+        async def tracked() -> None:
+            try:
+                await work
+            finally:
+                self._background -= 1
+
+        self._tasks.append(asyncio.create_task(tracked()))
+
+    async def _settle_obligation(self, plan: RoutePlan, route: Route,
+                                 attempt: AttemptRecord) -> None:
+        """Looks an unknown attempt up until the processor knows it, then makes it the payment
+        (when nothing else won) or undoes it (when another attempt won). Started by
+        `_open_obligation`; closes the obligation when done."""
+        open_obligation = True
+        try:
+            await self._record(attempt=attempt)
+            horizon = workflow.now() + timedelta(
+                seconds=_HORIZON_BUDGETS * plan.resolution_budget_seconds)
+            result = await self._look_up_until_known(route, attempt.attempt_key, horizon)
+            if result.outcome == "not_found":
+                # Past any request the processor could still be working on: never charged. The
+                # order may be decided now; a charge that turns up after all is still undone.
+                await self._record(attempt=replace(
+                    attempt, outcome="failed", decline_code="processor_unavailable",
+                    decline_message="the processor never received this attempt"))
+                self._in_background(self._watch_for_late_charge(route, attempt))
+                self._open_obligations -= 1
+                open_obligation = False
+                return
+            if result.outcome in _WAITING:
+                # A challenge nobody was shown: release it (unless it ended meanwhile).
+                result = await self._release_challenge(route, attempt, result)
+            if result.outcome in _CHARGED:
+                await self._claim_or_undo(route, attempt, result)
+                return
+            await self._record(attempt=replace(attempt, **_attempt_fields(result)))
+        finally:
+            if open_obligation:
+                self._open_obligations -= 1
+
+    async def _watch_for_late_charge(self, route: Route, attempt: AttemptRecord) -> None:
+        """Looks up, less and less often, an attempt judged never to have arrived: a charge
+        that turns up after all is undone (the order was decided without it)."""
+        until = workflow.now() + LATE_CHARGE_WATCH
+        poll = _FIRST_WATCH_POLL
+        while workflow.now() < until:
+            await workflow.sleep(poll)
+            poll = min(poll * 2, _MAX_WATCH_POLL)
+            result = await self._look_up_once(route, attempt.attempt_key)
+            if result.outcome in _WAITING:
+                result = await self._release_challenge(route, attempt, result)
+            if result.outcome in _CHARGED:
+                await self._claim_or_undo(route, attempt, result)
+                return
+            if result.outcome in _DEFINITE:
+                return
+
+    async def _look_up_until_known(self, route: Route, key: str,
+                                   horizon: datetime) -> GatewayResult:
+        """A definite answer about the attempt, or "not_found" once past the horizon."""
+        backoff = timedelta(milliseconds=500)
+        while True:
+            result = await self._look_up_once(route, key)
+            if result.outcome in _DEFINITE:
+                return result
+            if result.outcome == "not_found" and workflow.now() >= horizon:
+                return result
+            await workflow.sleep(backoff)
+            backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    async def _look_up_once(self, route: Route, key: str,
+                            deadline_ms: int = 0) -> GatewayResult:
+        """GetPayment by attempt key; a transport failure is "unknown" (ask again later)."""
+        deadline_ms = deadline_ms or route.deadline_ms
+        try:
+            return await workflow.execute_activity_method(
+                ProcessorActivities.get_payment,
+                LookupCall(route=route, attempt_key=key, deadline_ms=deadline_ms),
+                start_to_close_timeout=timedelta(milliseconds=deadline_ms + 1000),
+                retry_policy=_ONCE)
+        except ActivityError:
+            return GatewayResult(outcome="unknown")
+
+    # -- 3-D Secure --------------------------------------------------------------------------
 
     async def _wait_for_challenge(self, plan: RoutePlan, route: Route, attempt: AttemptRecord,
                                   result: GatewayResult) -> GatewayResult:
-        """Polls the processor (or wakes on a gateway event) until the challenge is done; an
-        abandoned challenge is voided so no authorization is left hanging."""
+        """Polls the processor (or wakes on a gateway event) until the challenge is done. An
+        abandoned challenge is voided so no authorization is left hanging; so is one that
+        another attempt made moot by winning meanwhile."""
         deadline = workflow.now() + timedelta(seconds=plan.three_ds_timeout_seconds)
         poll = timedelta(seconds=plan.three_ds_poll_seconds)
-        while result.outcome in _WAITING_OUTCOMES:
+        while result.outcome in _WAITING:
             remaining = deadline - workflow.now()
-            if remaining <= timedelta(0):
-                voided = await self._undo(route, attempt, result, "void")
-                if voided.outcome != "canceled":
-                    return voided  # the customer finished just as it expired: keep the result
+            if self._winner is not None or remaining <= timedelta(0):
+                released = await self._release_challenge(route, attempt, result)
+                if released.outcome != "canceled" or self._winner is not None:
+                    return released  # the customer finished just as it expired: keep it
                 return replace(result, outcome="failed", decline_code="three_d_secure_timeout",
                                decline_message="the 3-D Secure challenge was not completed "
                                                "in time")
             self._gateway_event = False
             with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._gateway_event,
-                                              timeout=min(poll, remaining))
-            with contextlib.suppress(ActivityError):
-                looked_up = await workflow.execute_activity_method(
-                    ProcessorActivities.get_payment,
-                    LookupCall(route=route, attempt_key=attempt.attempt_key),
-                    start_to_close_timeout=timedelta(milliseconds=route.deadline_ms + 1000),
-                    retry_policy=_ONCE)
-                if looked_up.outcome != "not_found":
-                    result = replace(looked_up, latency_ms=result.latency_ms)
+                await workflow.wait_condition(
+                    lambda: self._gateway_event or self._winner is not None,
+                    timeout=min(poll, remaining))
+            looked_up = await self._look_up_once(route, attempt.attempt_key)
+            if looked_up.outcome in _DEFINITE:
+                result = replace(looked_up, latency_ms=result.latency_ms)
         return result
+
+    # -- the read model ----------------------------------------------------------------------
 
     async def _settle_attempt(self, attempt: AttemptRecord, result: GatewayResult) -> None:
         """Records an attempt that decides the order, and the order's status from it."""
-        if result.outcome in _CHARGED:
-            # Claimed before any await, so two attempts can never both become the payment.
-            self._winner = attempt
         payment = self._payment
         status = {"succeeded": "succeeded", "authorized": "requires_capture",
                   "requires_action": "requires_action", "pending": "processing"
@@ -335,7 +484,8 @@ class PaymentWorkflow:
 
 
 # Outcomes only the workflow knows, as the read model shows them.
-_RECORDED_OUTCOMES = {"unknown": "pending", "not_sent": "failed", "not_found": "failed"}
+_RECORDED_OUTCOMES = {"unknown": "pending", "not_sent": "failed", "not_found": "failed",
+                      "refunded": "canceled"}
 
 
 def _attempt_fields(result: GatewayResult) -> dict[str, object]:

@@ -39,7 +39,10 @@ def sandbox_cli(mesh: Mesh, *args: str) -> str:
 def test_unavailable_primary_fails_over_at_once(mesh: Mesh) -> None:
     api = merchant_with_routing(mesh)
     sandbox_cli(mesh, "fault", "sandbox", "unavailable")
+    started = time.monotonic()
     order = pay(api)
+    # Provably not sent: no deadline waited out, no resolution budget spent.
+    assert time.monotonic() - started < DEADLINE_SECONDS, "did not fail over at once"
     assert order["status"] == "SUCCEEDED"
     assert attempts(order) == [("sandbox", "FAILED", "not_sent"), ("sandbox-b", "SUCCEEDED", "")]
     assert charges(mesh, order["id"], "sandbox") == []
@@ -58,8 +61,9 @@ def test_hanging_primary_fails_over_within_deadline_plus_resolution_budget(mesh:
     assert order["status"] == "SUCCEEDED"
     assert [a["processor"] for a in order["attempts"]] == ["sandbox", "sandbox-b"]
     assert order["attempts"][0]["failover_reason"] == "outcome_unknown"
-    # The bound the merchant configured: primary deadline + resolution budget + a margin.
-    assert elapsed < DEADLINE_SECONDS + 2 + 4, elapsed
+    # The bound the merchant configured: primary deadline + resolution budget + a margin; and
+    # no sooner than the deadline plus the budget spent resolving the primary first.
+    assert DEADLINE_SECONDS + 2 - 0.5 < elapsed < DEADLINE_SECONDS + 2 + 4, elapsed
     assert len(live_charges(mesh, order["id"], "sandbox-b")) == 1
     assert live_charges(mesh, order["id"], "sandbox") == []
 
@@ -92,38 +96,37 @@ def test_charge_then_lost_response_is_found_and_used(mesh: Mesh) -> None:
     assert all(charges(mesh, order["id"], name) == [] for name in SANDBOXES[1:])
 
 
-def test_charge_that_stays_unknown_is_refunded_after_the_secondary_succeeds(mesh: Mesh) -> None:
-    api = merchant_with_routing(mesh, resolution_budget="1s")
-    # Every call to the primary charges (or replays its charge) and then fails: its outcome
-    # stays unknown past the budget, so the payment moves on and the primary owes a refund.
+def test_charge_whose_answers_keep_failing_is_found_by_lookup_and_used(mesh: Mesh) -> None:
+    """Every Authorize to the primary charges (or replays its charge) and then fails, so
+    re-sending never gets an answer; looking the attempt up by its key finds the charge within
+    the resolution budget, and no other processor is charged. (A charge that stays unknown past
+    the budget and is refunded after the secondary won: tests/e2e/test_gateway_misbehaviour.)"""
+    api = merchant_with_routing(mesh, resolution_budget="2s")
     set_fault(mesh, control_pb2.FAULT_MODE_ERROR_AFTER_CHARGE, name="sandbox")
-    paid = wait_for(api, pay(api)["id"], settled)
-    assert paid["status"] == "SUCCEEDED"
-    assert [a["processor"] for a in paid["attempts"]] == ["sandbox", "sandbox-b"]
-    # Once the primary answers again, the lookup finds its charge and it is refunded.
-    set_fault(mesh, control_pb2.FAULT_MODE_CLEAR, name="sandbox")
-    order = wait_for(api, paid["id"], lambda o: o["attempts"][0]["compensation"] == "refunded")
+    order = wait_for(api, pay(api)["id"], settled)
     assert order["status"] == "SUCCEEDED"
-    assert [a["processor"] for a in order["attempts"]] == ["sandbox", "sandbox-b"]
-    assert order["attempts"][0]["compensation"] == "refunded"
-    assert [c.state for c in charges(mesh, order["id"], "sandbox")] == ["refunded"]
-    assert len(live_charges(mesh, order["id"], "sandbox-b")) == 1
-    assert sum(len(live_charges(mesh, order["id"], n)) for n in SANDBOXES) == 1
+    assert attempts(order) == [("sandbox", "SUCCEEDED", "")]
+    assert len(live_charges(mesh, order["id"], "sandbox")) == 1
+    assert all(charges(mesh, order["id"], name) == [] for name in SANDBOXES[1:])
 
 
 def test_wait_policy_keeps_resolving_instead_of_failing_over(mesh: Mesh) -> None:
     api = merchant_with_routing(mesh, resolution_budget="1s", unknown_outcome_policy="WAIT")
-    set_fault(mesh, control_pb2.FAULT_MODE_ERROR_AFTER_CHARGE, name="sandbox")
+    # The primary answers nothing, neither the charge nor the lookups: its outcome is unknown.
+    set_fault(mesh, control_pb2.FAULT_MODE_HANG, name="sandbox")
     paid = pay(api)
     assert paid["status"] == "PROCESSING"
-    time.sleep(3)  # well past the resolution budget: still waiting on the primary
-    assert [a["processor"] for a in api.get(f"/v1/orders/{paid['id']}").json()["attempts"]] \
-        == ["sandbox"]
+    # Past the primary's deadline and well past the resolution budget: still on the primary.
+    time.sleep(DEADLINE_SECONDS + 3)
+    waiting = api.get(f"/v1/orders/{paid['id']}").json()
+    assert waiting["status"] == "PROCESSING"
+    assert [a["processor"] for a in waiting["attempts"]] == ["sandbox"]
     set_fault(mesh, control_pb2.FAULT_MODE_CLEAR, name="sandbox")
     order = wait_for(api, paid["id"], settled)
     assert order["status"] == "SUCCEEDED"
     assert attempts(order) == [("sandbox", "SUCCEEDED", "")]
     assert len(charges(mesh, order["id"], "sandbox")) == 1
+    assert all(charges(mesh, order["id"], name) == [] for name in SANDBOXES[1:])
 
 
 def test_routing_decision_is_recorded_on_the_order(mesh: Mesh) -> None:

@@ -1,0 +1,174 @@
+"""A third-party gateway that misbehaves on cue: a real Processor gRPC server on loopback whose
+answers each test scripts (refused lookups, refused voids and refunds, charges that show up
+late). Registered in the running mesh as one more processor, so the real worker calls it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from dataclasses import dataclass, field
+
+import grpc
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from payloops.processor.v1 import processor_pb2 as pb
+from payloops.processor.v1 import processor_pb2_grpc
+from tests.conftest import Mesh
+
+Answer = Callable[["ScriptedGateway", object, grpc.ServicerContext], object]
+
+
+class Refuse(Exception):
+    """Raised by a script to end the call with this gRPC status."""
+
+    def __init__(self, code: grpc.StatusCode, message: str = "scripted refusal") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class ScriptedGateway(processor_pb2_grpc.ProcessorServicer):
+    """One payment at a time is enough for these tests: `payment` is the gateway's truth about
+    it, None while the gateway has not charged anything."""
+
+    name: str = field(default_factory=lambda: f"scripted-{uuid.uuid4().hex[:6]}")
+    payment: pb.Payment | None = None
+    refunds: dict[str, pb.Refund] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    scripts: dict[str, Answer] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- what tests call ---------------------------------------------------------------------
+
+    def charge(self, attempt_key: str, outcome: int = pb.OUTCOME_SUCCEEDED,
+               amount: int = 1500) -> pb.Payment:
+        self.payment = pb.Payment(
+            attempt_key=attempt_key, processor_reference="sp_1", outcome=outcome,
+            amount=amount, currency="USD",
+            amount_captured=amount if outcome == pb.OUTCOME_SUCCEEDED else 0)
+        return self.payment
+
+    def live(self) -> bool:
+        """Whether the gateway holds the customer's money."""
+        payment = self.payment
+        return payment is not None and (
+            payment.outcome == pb.OUTCOME_AUTHORIZED
+            or (payment.outcome == pb.OUTCOME_SUCCEEDED
+                and payment.amount_refunded < payment.amount_captured))
+
+    def count(self, method: str) -> int:
+        return self.calls.count(method)
+
+    # -- the Processor service -----------------------------------------------------------------
+
+    def _answer(self, method: str, request: object, context: grpc.ServicerContext) -> object:
+        with self.lock:
+            self.calls.append(method)
+            script = self.scripts.get(method, _DEFAULTS[method])
+            try:
+                return script(self, request, context)
+            except Refuse as refusal:
+                context.abort(refusal.code, refusal.message)
+                raise AssertionError("abort returned") from None
+
+    def GetCapabilities(self, request, context):
+        return pb.GetCapabilitiesResponse(name=self.name)
+
+    def Authorize(self, request, context):
+        return self._answer("Authorize", request, context)
+
+    def GetPayment(self, request, context):
+        return self._answer("GetPayment", request, context)
+
+    def Void(self, request, context):
+        return self._answer("Void", request, context)
+
+    def Refund(self, request, context):
+        return self._answer("Refund", request, context)
+
+    def GetRefund(self, request, context):
+        return self._answer("GetRefund", request, context)
+
+
+# What an honest gateway answers, for the calls a test does not script.
+def _get_payment(gateway: ScriptedGateway, request, context) -> pb.GetPaymentResponse:
+    if gateway.payment is None:
+        raise Refuse(grpc.StatusCode.NOT_FOUND, "no such payment")
+    return pb.GetPaymentResponse(payment=gateway.payment)
+
+
+def _void(gateway: ScriptedGateway, request, context) -> pb.VoidResponse:
+    payment = gateway.payment
+    if payment is None or payment.outcome not in (pb.OUTCOME_AUTHORIZED,
+                                                  pb.OUTCOME_REQUIRES_ACTION,
+                                                  pb.OUTCOME_CANCELED):
+        raise Refuse(grpc.StatusCode.FAILED_PRECONDITION, "nothing to void")
+    payment.outcome = pb.OUTCOME_CANCELED
+    return pb.VoidResponse(payment=payment)
+
+
+def _refund(gateway: ScriptedGateway, request, context) -> pb.RefundResponse:
+    payment = gateway.payment
+    if payment is None or payment.outcome != pb.OUTCOME_SUCCEEDED \
+            or payment.amount_refunded >= payment.amount_captured:
+        raise Refuse(grpc.StatusCode.FAILED_PRECONDITION, "nothing to refund")
+    refund = pb.Refund(refund_key=request.refund_key, processor_reference="sr_1",
+                       payment_reference=payment.processor_reference,
+                       amount=payment.amount_captured, currency=payment.currency,
+                       status=pb.Refund.STATUS_SUCCEEDED)
+    payment.amount_refunded = payment.amount_captured
+    gateway.refunds[request.refund_key] = refund
+    return pb.RefundResponse(refund=refund)
+
+
+def _get_refund(gateway: ScriptedGateway, request, context) -> pb.GetRefundResponse:
+    if request.refund_key not in gateway.refunds:
+        raise Refuse(grpc.StatusCode.NOT_FOUND, "no such refund")
+    return pb.GetRefundResponse(refund=gateway.refunds[request.refund_key])
+
+
+def _authorize(gateway: ScriptedGateway, request, context) -> pb.AuthorizeResponse:
+    return pb.AuthorizeResponse(payment=gateway.charge(request.attempt_key,
+                                                       amount=request.amount))
+
+
+_DEFAULTS: dict[str, Answer] = {
+    "Authorize": _authorize, "GetPayment": _get_payment, "Void": _void, "Refund": _refund,
+    "GetRefund": _get_refund,
+}
+
+
+@contextlib.contextmanager
+def scripted_gateway(mesh: Mesh, deadline_ms: int = 2000) -> Iterator[ScriptedGateway]:
+    """Serves a ScriptedGateway on a free loopback port and registers it in the mesh under its
+    name for the length of the block (then removes it, so no other test routes to it)."""
+    gateway = ScriptedGateway()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    processor_pb2_grpc.add_ProcessorServicer_to_server(gateway, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        _sql(mesh, "insert into processors (name, target, deadline_ms, enabled) "
+                   "values (:name, :target, :deadline, true)",
+             name=gateway.name, target=f"127.0.0.1:{port}", deadline=deadline_ms)
+        yield gateway
+    finally:
+        _sql(mesh, "delete from processors where name = :name", name=gateway.name)
+        _sql(mesh, "delete from processor_health where processor = :name", name=gateway.name)
+        server.stop(grace=None)
+
+
+def _sql(mesh: Mesh, statement: str, **values: object) -> None:
+    async def run() -> None:
+        engine = create_async_engine(mesh.env["PAYLOOPS_DATABASE_URL"])
+        async with engine.begin() as connection:
+            await connection.execute(text(statement), values)
+        await engine.dispose()
+
+    asyncio.run(run())

@@ -1,0 +1,191 @@
+"""Money safety against a gateway that misbehaves in the ways real ones do: refusing lookups,
+refusing an undo, finishing a challenge just as it expires, charging long after it was asked.
+A scripted gateway (tests/e2e/scripted_gateway.py) is the primary, the sandbox `sandbox-b` the
+secondary; in every case at most one charge survives and the order says which."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import httpx
+import pytest
+
+from payloops.processor.v1 import processor_pb2 as pb
+from payloops.sandbox.v1 import control_pb2
+from tests.conftest import THREE_DS_TIMEOUT_SECONDS, Mesh
+from tests.e2e.failover_helpers import clean_processors, wait_for
+from tests.e2e.sandbox_control import charges, live_charges, set_fault
+from tests.e2e.scripted_gateway import Refuse, ScriptedGateway, scripted_gateway
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_processors")]
+__all__ = ["clean_processors"]
+
+RESOLUTION_BUDGET_S = 1.0
+# How long an unknown attempt may stay not found (10 resolution budgets), plus the first look
+# of the late-charge watch and a margin.
+LATE_CHARGE_WAIT_S = 10 * RESOLUTION_BUDGET_S + 5 + 15
+
+
+def routed_to(mesh: Mesh, gateway: ScriptedGateway) -> httpx.Client:
+    _, key = mesh.new_merchant("misbehaving gateway")
+    api = mesh.client(key)
+    response = api.put("/v1/routing", json={
+        "rules": [{"name": "all", "failover": {"processors": [gateway.name, "sandbox-b"]}}],
+        "resolution_budget": f"{RESOLUTION_BUDGET_S:g}s"})
+    assert response.status_code == 200, response.text
+    return api
+
+
+def pay(api: httpx.Client, token: str = "pm_card_visa") -> dict:
+    order = api.post("/v1/orders", json={"amount": 1500, "currency": "USD"}).json()
+    response = api.post(f"/v1/orders/{order['id']}:pay",
+                        json={"payment_method": {"type": "card", "token": token}})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def charge_then_lose_the_answer(gateway: ScriptedGateway, request, context):
+    """The gateway charges, then the answer is lost (an INTERNAL error: outcome unknown)."""
+    if gateway.payment is None:
+        gateway.charge(request.attempt_key, amount=request.amount)
+    raise Refuse(grpc.StatusCode.INTERNAL, "upstream reset after charging")
+
+
+def test_a_refused_lookup_is_not_taken_as_never_charged(mesh: Mesh) -> None:
+    """The primary charged but refuses lookups for a while (PERMISSION_DENIED, as a gateway
+    does while its credentials rotate); the secondary hard-declines. The primary's charge is
+    the payment: the order must not end FAILED while the primary holds the money."""
+    with scripted_gateway(mesh) as gateway:
+        gateway.scripts["Authorize"] = charge_then_lose_the_answer
+        refused_until = time.monotonic() + 4
+
+        def look_up(gateway, request, context):
+            if time.monotonic() < refused_until:
+                raise Refuse(grpc.StatusCode.PERMISSION_DENIED, "key rotating")
+            return pb.GetPaymentResponse(payment=gateway.payment)
+
+        gateway.scripts["GetPayment"] = look_up
+        api = routed_to(mesh, gateway)
+        paid = pay(api, "pm_card_insufficient_funds")
+        order = wait_for(api, paid["id"], lambda o: o["status"] in ("SUCCEEDED", "FAILED"))
+    assert order["status"] == "SUCCEEDED", order
+    assert [(a["processor"], a["outcome"]) for a in order["attempts"]] == [
+        (gateway.name, "SUCCEEDED"), ("sandbox-b", "DECLINED")]
+    assert gateway.live() and gateway.count("GetPayment") > 1
+    assert live_charges(mesh, order["id"], "sandbox-b") == []
+
+
+def test_a_refused_refund_is_retried_until_the_gateway_confirms_it(mesh: Mesh) -> None:
+    """The primary's unknown attempt turns out charged after the secondary won: its refund is
+    refused once, and the compensation is recorded only once a refund really went through."""
+    with scripted_gateway(mesh) as gateway:
+        gateway.scripts["Authorize"] = charge_then_lose_the_answer
+        hidden_until = time.monotonic() + 3
+
+        def look_up(gateway, request, context):
+            if time.monotonic() < hidden_until:
+                raise Refuse(grpc.StatusCode.UNAVAILABLE, "lookups down")
+            return pb.GetPaymentResponse(payment=gateway.payment)
+
+        refusals = []
+
+        def refund(gateway, request, context):
+            if not refusals:
+                refusals.append(request.refund_key)
+                raise Refuse(grpc.StatusCode.FAILED_PRECONDITION, "refunds paused")
+            return _honest("Refund")(gateway, request, context)
+
+        gateway.scripts["GetPayment"] = look_up
+        gateway.scripts["Refund"] = refund
+        api = routed_to(mesh, gateway)
+        paid = pay(api)
+        order = wait_for(api, paid["id"], lambda o: o["attempts"][0]["compensation"]
+                         == "refunded", timeout=60)
+    assert order["status"] == "SUCCEEDED"
+    assert [(a["processor"], a["compensation"]) for a in order["attempts"]] == [
+        (gateway.name, "refunded"), ("sandbox-b", "")]
+    assert refusals and gateway.count("Refund") >= 2
+    assert not gateway.live()
+    assert len(live_charges(mesh, order["id"], "sandbox-b")) == 1
+
+
+def test_a_challenge_finished_as_it_expires_is_kept_not_charged_again(mesh: Mesh) -> None:
+    """The customer completes 3-D Secure just as the challenge times out: the void PayLoops
+    sends is refused because the payment was captured. That capture is the payment; nothing
+    else is charged."""
+    with scripted_gateway(mesh) as gateway:
+
+        def challenge(gateway, request, context):
+            payment = gateway.charge(request.attempt_key, outcome=pb.OUTCOME_REQUIRES_ACTION,
+                                     amount=request.amount)
+            payment.next_action.redirect_url = "https://gateway.example/3ds/sp_1"
+            return pb.AuthorizeResponse(payment=payment)
+
+        def captured_first(gateway, request, context):
+            gateway.payment.outcome = pb.OUTCOME_SUCCEEDED  # the customer got there first
+            gateway.payment.amount_captured = gateway.payment.amount
+            raise Refuse(grpc.StatusCode.FAILED_PRECONDITION, "payment already captured")
+
+        gateway.scripts["Authorize"] = challenge
+        gateway.scripts["Void"] = captured_first
+        api = routed_to(mesh, gateway)
+        paid = pay(api)
+        assert paid["status"] == "REQUIRES_ACTION"
+        order = wait_for(api, paid["id"], lambda o: o["status"] != "REQUIRES_ACTION",
+                         timeout=THREE_DS_TIMEOUT_SECONDS + 30)
+    assert order["status"] == "SUCCEEDED", order
+    assert [(a["processor"], a["outcome"]) for a in order["attempts"]] == [
+        (gateway.name, "SUCCEEDED")]
+    assert gateway.live()
+    assert charges(mesh, order["id"], "sandbox-b") == []
+
+
+@pytest.mark.slow
+def test_a_charge_that_turns_up_after_the_order_failed_is_refunded(mesh: Mesh) -> None:
+    """The primary never answers and never shows the attempt, so after the horizon the order
+    fails (the secondary declined). Later the primary's charge appears after all: it is found
+    by the late-charge watch and refunded; the order stays FAILED."""
+    with scripted_gateway(mesh) as gateway:
+
+        def lost(gateway, request, context):
+            raise Refuse(grpc.StatusCode.INTERNAL, "upstream reset")
+
+        gateway.scripts["Authorize"] = lost
+        api = routed_to(mesh, gateway)
+        paid = pay(api, "pm_card_insufficient_funds")
+        failed = wait_for(api, paid["id"], lambda o: o["status"] == "FAILED",
+                          timeout=LATE_CHARGE_WAIT_S)
+        assert failed["status"] == "FAILED", failed
+        assert failed["attempts"][0]["outcome"] == "FAILED"
+        gateway.charge(failed["attempts"][0]["attempt_key"])  # processed very late after all
+        order = wait_for(api, paid["id"], lambda o: o["attempts"][0]["compensation"]
+                         == "refunded", timeout=LATE_CHARGE_WAIT_S)
+    assert order["status"] == "FAILED"
+    assert order["attempts"][0]["compensation"] == "refunded"
+    assert not gateway.live()
+
+
+def test_a_late_charge_claims_the_order_and_the_next_charge_is_undone(mesh: Mesh) -> None:
+    """The primary's unknown attempt turns out charged while the secondary is still working
+    (slowly) on its own charge: the first charge to claim the order is its payment, the
+    secondary's is refunded, and no third processor is tried."""
+    set_fault(mesh, control_pb2.FAULT_MODE_LATENCY, latency_ms=4000, name="sandbox-b")
+    with scripted_gateway(mesh) as gateway:
+        gateway.scripts["Authorize"] = charge_then_lose_the_answer
+        api = routed_to(mesh, gateway)
+        paid = pay(api)
+        order = wait_for(api, paid["id"], lambda o: len(o["attempts"]) == 2
+                         and o["attempts"][1]["compensation"] == "refunded", timeout=60)
+    assert order["status"] == "SUCCEEDED"
+    assert [(a["processor"], a["outcome"], a["compensation"]) for a in order["attempts"]] == [
+        (gateway.name, "SUCCEEDED", ""), ("sandbox-b", "CANCELED", "refunded")]
+    assert gateway.live()
+    assert live_charges(mesh, order["id"], "sandbox-b") == []
+    assert [c.state for c in charges(mesh, order["id"], "sandbox-b")] == ["refunded"]
+
+
+def _honest(method: str):
+    from tests.e2e.scripted_gateway import _DEFAULTS
+
+    return _DEFAULTS[method]
