@@ -129,6 +129,30 @@ async def warm_up(
             await closed_loop(operation, concurrency, seconds, op_timeout_s)
 
 
+@dataclass(frozen=True)
+class Spread:
+    """A set of timings in milliseconds, for measurements that are not a load run."""
+
+    count: int
+    mean_ms: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+def spread(values_ms: list[float]) -> Spread:
+    """With few values p99 is interpolated between the two largest, so it sits near the max."""
+    if not values_ms:
+        return Spread(0, 0.0, 0.0, 0.0, 0.0)
+    return Spread(
+        count=len(values_ms),
+        mean_ms=statistics.fmean(values_ms),
+        p50_ms=_percentile(values_ms, 50),
+        p99_ms=_percentile(values_ms, 99),
+        max_ms=max(values_ms),
+    )
+
+
 def _percentile(values: list[float], pct: int) -> float:
     if len(values) < 2:
         return values[0] if values else 0.0

@@ -23,7 +23,7 @@ import httpx
 from bench.load import Operation
 
 # What an order can still be in when PayOrder's wait ends before the workflow settles it.
-_IN_FLIGHT = frozenset({"PROCESSING", "REQUIRES_PAYMENT_METHOD"})
+IN_FLIGHT = frozenset({"PROCESSING", "REQUIRES_PAYMENT_METHOD"})
 _POLL_S = 0.2
 
 
@@ -44,7 +44,7 @@ async def create_and_pay(api_url: str, api_key: str, connections: int) -> AsyncI
 
         async def operation() -> None:
             began = time.perf_counter()
-            order = _body(
+            order = response_body(
                 await http.post(
                     "/v1/orders",
                     json={"amount": 4999, "currency": "USD"},
@@ -53,7 +53,7 @@ async def create_and_pay(api_url: str, api_key: str, connections: int) -> AsyncI
             )
             created = time.perf_counter()
             create_ms.append((created - began) * 1000)
-            paid = _body(
+            paid = response_body(
                 await http.post(
                     f"/v1/orders/{order['id']}:pay",
                     json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
@@ -63,12 +63,12 @@ async def create_and_pay(api_url: str, api_key: str, connections: int) -> AsyncI
             pay_ms.append((time.perf_counter() - created) * 1000)
             counts["payments"] += 1
             status = paid["status"]
-            if status in _IN_FLIGHT:
+            if status in IN_FLIGHT:
                 counts["late"] += 1
                 # Bounded by the load generator's per-operation timeout.
-                while status in _IN_FLIGHT:
+                while status in IN_FLIGHT:
                     await asyncio.sleep(_POLL_S)
-                    status = _body(await http.get(f"/v1/orders/{order['id']}"))["status"]
+                    status = response_body(await http.get(f"/v1/orders/{order['id']}"))["status"]
             if status != "SUCCEEDED":
                 raise RuntimeError(f"order {order['id']} ended {status}")
 
@@ -87,7 +87,7 @@ async def create_and_pay(api_url: str, api_key: str, connections: int) -> AsyncI
         )
 
 
-def _body(response: httpx.Response) -> dict[str, Any]:
+def response_body(response: httpx.Response) -> dict[str, Any]:
     if response.status_code != 200:
         raise RuntimeError(
             f"{response.request.method} {response.request.url.path}: "

@@ -1,13 +1,18 @@
-"""`make bench` / `python -m bench.run [--quick]`: one run, one machine, three measurements.
+"""`make bench` / `python -m bench.run [--quick]`: one run, one machine, five measurements.
 
   (a) the sandbox processor's Authorize, directly over gRPC;
   (b) the floor: a one-activity Temporal workflow on the mesh's Temporal server;
-  (c) a payment through the platform: create + pay over Envoy REST.
+  (c) a payment through the platform: create + pay over Envoy REST;
+  (r) the routing decision per payment: the pure engine, and the routing activity with its
+      database work;
+  (f) failover: time to success when the primary processor hangs, with its circuit breaker
+      closed and open.
 
-Each gets a closed-loop throughput run (N clients for a fixed time), then, once all three are
-known, an open-loop latency run at one moderate rate for all (a quarter of the slowest
-throughput, at most 10/s, unless --rate says otherwise). Then (c) is compared with (b): the
-targets are (c) >= 50 percent of (b)'s throughput and (c)'s p50 within 25 ms of (b)'s.
+(a)-(c) each get a closed-loop throughput run (N clients for a fixed time), then, once all
+three are known, an open-loop latency run at one moderate rate for all (a quarter of the
+slowest throughput, at most 10/s, unless --rate says otherwise). Then (c) is compared with (b):
+the targets are (c) >= 50 percent of (b)'s throughput and (c)'s p50 within 25 ms of (b)'s.
+(r) and (f) run after them, on the same mesh, and print tables of their own.
 """
 
 from __future__ import annotations
@@ -19,17 +24,21 @@ import json
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import FrameType
 
+from bench.failover import FailoverFigures, measure_failover
 from bench.floor import floor_workflow
 from bench.load import Latency, Operation, Throughput, closed_loop, open_loop, warm_up
 from bench.processor import authorize, sandbox
 from bench.rest import create_and_pay
+from bench.routing import RoutingRow, measure_activity, measure_engine
 from core.config import Settings
 from tests.conftest import Mesh, free_port, start_mesh, stop_mesh_process
 
@@ -40,6 +49,8 @@ MAX_AUTO_RATE = 10.0
 SETTLE_S = 3.0
 # The tests shorten PayOrder's wait to exercise it; the bench measures the platform as shipped.
 MESH_ENV = {"PAYLOOPS_PAY_WAIT_SECONDS": str(Settings(database_url="").pay_wait_seconds)}
+LETTERS = "abcrf"
+MESH_LETTERS = "bcrf"
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,15 @@ class Result:
     title: str
     throughput: Throughput
     latency: Latency
+
+
+@dataclass(frozen=True)
+class Figures:
+    results: list[Result]
+    # The open-loop rate of (a)-(c); 0 when none of them ran.
+    rate: float
+    routing: list[RoutingRow]
+    failover: FailoverFigures | None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -112,7 +132,41 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--rest-concurrency", type=int, default=32, help="closed-loop clients for (c) (default 32)"
     )
     parser.add_argument(
-        "--only", default="abc", help="which measurements to run, such as 'a' or 'bc' (default abc)"
+        "--routing-iterations",
+        type=int,
+        default=20_000,
+        help="(r) decisions timed per mode in the pure engine (default 20000)",
+    )
+    parser.add_argument(
+        "--routing-calls",
+        type=int,
+        default=200,
+        help="(r) route_payment activity calls per mode against PostgreSQL (default 200)",
+    )
+    parser.add_argument(
+        "--failover-samples",
+        type=int,
+        default=10,
+        help="(f) payments with the primary's breaker closed, each about its deadline + the "
+        "resolution budget long (default 10)",
+    )
+    parser.add_argument(
+        "--breaker-open-samples",
+        type=int,
+        default=60,
+        help="(f) payments once the primary's breaker is open, enough to span a cool-down or "
+        "two (default 60)",
+    )
+    parser.add_argument(
+        "--resolution-budget",
+        type=float,
+        default=1.0,
+        help="(f) the merchant's resolution budget, seconds, at least 1 (default 1)",
+    )
+    parser.add_argument(
+        "--only",
+        default=LETTERS,
+        help=f"which measurements to run, such as 'a' or 'bc' or 'fr' (default {LETTERS})",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
@@ -126,10 +180,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.samples, args.warmup = 3.0, 20, 1.0
-    if not args.only or not set(args.only) <= set("abc"):
-        parser.error("--only takes letters from 'abc'")
+        args.routing_iterations, args.routing_calls = 5_000, 50
+        args.failover_samples, args.breaker_open_samples = 3, 20
+    if not args.only or not set(args.only) <= set(LETTERS):
+        parser.error(f"--only takes letters from '{LETTERS}'")
     if (args.rate is not None and args.rate <= 0) or args.samples < 2 or args.duration <= 0:
         parser.error("--rate, --samples and --duration must be positive (samples >= 2)")
+    counts = (
+        args.routing_iterations,
+        args.routing_calls,
+        args.failover_samples,
+        args.breaker_open_samples,
+    )
+    if min(counts) < 1 or args.resolution_budget < 1:
+        parser.error("(r) and (f) counts must be positive and --resolution-budget at least 1")
     return args
 
 
@@ -197,23 +261,50 @@ def latency_rate(throughputs: dict[str, Throughput]) -> float:
     return max(0.5, min(MAX_AUTO_RATE, math.floor(slowest * AUTO_RATE_SHARE * 2) / 2))
 
 
-async def run_all(
-    args: argparse.Namespace, mesh: Mesh | None, workdir: Path
-) -> tuple[list[Result], float]:
+async def run_all(args: argparse.Namespace, mesh: Mesh | None, workdir: Path) -> Figures:
     chosen = scenarios(args, mesh, workdir)
-    throughputs = {s.key: await measure_throughput(s, args) for s in chosen}
-    rate = args.rate or latency_rate(throughputs)
-    # Let the work the saturation runs left behind (workflows finishing) drain first.
-    await asyncio.sleep(SETTLE_S)
-    results = [
-        Result(s.key, s.title, throughputs[s.key], await measure_latency(s, rate, args))
-        for s in chosen
-    ]
-    return results, rate
+    results: list[Result] = []
+    rate = 0.0
+    if chosen:
+        throughputs = {s.key: await measure_throughput(s, args) for s in chosen}
+        rate = args.rate or latency_rate(throughputs)
+        # Let the work the saturation runs left behind (workflows finishing) drain first.
+        await asyncio.sleep(SETTLE_S)
+        results = [
+            Result(s.key, s.title, throughputs[s.key], await measure_latency(s, rate, args))
+            for s in chosen
+        ]
+    routing: list[RoutingRow] = []
+    failover = None
+    if mesh is not None and "r" in args.only:
+        # Before (f): its payments leave workflows behind that keep asking the hung primary.
+        print(f"(r) routing: {args.routing_iterations} engine decisions per mode", flush=True)
+        routing = measure_engine(args.routing_iterations)
+        print(f"(r) routing: {args.routing_calls} route_payment calls per mode", flush=True)
+        routing += await measure_activity(mesh, args.routing_calls)
+    if mesh is not None and "f" in args.only:
+        print("(f) failover with the primary hanging", flush=True)
+        failover = await measure_failover(
+            mesh,
+            args.failover_samples,
+            args.breaker_open_samples,
+            args.resolution_budget,
+        )
+    return Figures(results, rate, routing, failover)
 
 
-def report(results: list[Result], rate: float) -> bool:
+def report(figures: Figures) -> bool:
     """Prints the figures; True when the (c)-vs-(b) targets hold (or cannot be checked)."""
+    ok = report_platform(figures.results, figures.rate) if figures.results else True
+    if figures.routing:
+        report_routing(figures.routing)
+    if figures.failover is not None:
+        report_failover(figures.failover)
+    return ok
+
+
+def report_platform(results: list[Result], rate: float) -> bool:
+    """(a)-(c), and (c) against (b)."""
     print()
     print(f"{'':34}{'throughput (closed loop)':>30}   {f'latency (open loop, {rate:g}/s)':>34}")
     print(
@@ -254,6 +345,50 @@ def report(results: list[Result], rate: float) -> bool:
     return throughput_ok and p50_ok
 
 
+def report_routing(rows: list[RoutingRow]) -> None:
+    print()
+    print(
+        f"{'(r) routing decision, per payment':40}{'N':>7}{'mean':>11}{'p50':>11}{'p99':>11}"
+        f"{'max':>11}"
+    )
+    for row in rows:
+        scale = 1000.0 if row.unit == "us" else 1.0
+        t = row.timings
+        figures = "".join(
+            f"{value * scale:>8.1f} {row.unit}"
+            for value in (t.mean_ms, t.p50_ms, t.p99_ms, t.max_ms)
+        )
+        print(f"{row.title:40}{t.count:>7}{figures}")
+
+
+def report_failover(f: FailoverFigures) -> None:
+    print()
+    print(
+        f"(f) failover, primary hanging: deadline {f.deadline_ms} ms + resolution budget "
+        f"{f.resolution_budget_s:g} s = {f.must_wait_ms:.0f} ms before sandbox-b"
+    )
+    print(
+        f"{'regime (time from pay request to SUCCEEDED)':48}{'N':>4}{'p50 ms':>10}"
+        f"{'p99 ms':>10}{'max ms':>10}"
+    )
+    for title, t in (
+        ("(i) breaker closed: tried the primary", f.closed),
+        ("(ii) breaker open: skipped the primary", f.open_skipped),
+        ("(ii) breaker open: half-open probes", f.open_probes),
+    ):
+        figures = "".join(
+            f"{v:>10.1f}" if t.count else f"{'-':>10}" for v in (t.p50_ms, t.p99_ms, t.max_ms)
+        )
+        print(f"{title:48}{t.count:>4}{figures}")
+    print(f"(i) overhead, p50 - (deadline + budget): {f.overhead_ms:+.1f} ms")
+    print(
+        f"(ii) {f.open_probes.count} probe(s) in {f.open_seconds:.1f} s with the breaker open "
+        f"(cool-down {f.cool_down_s:g} s)"
+    )
+    if f.failed:
+        print(f"  {f.failed} payment(s) failed; first: {f.first_error}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print(
@@ -262,11 +397,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     workdir = Path(tempfile.mkdtemp(prefix="pl-bench-", dir="/tmp"))
     mesh = None
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        if set(args.only) & set("bc"):
+        if set(args.only) & set(MESH_LETTERS):
             print("starting the mesh (payloops dev)…", flush=True)
-            mesh = start_mesh(extra_env=MESH_ENV)
-        results, rate = asyncio.run(run_all(args, mesh, workdir))
+            with _signals_held():
+                mesh = start_mesh(extra_env=MESH_ENV)
+        figures = asyncio.run(run_all(args, mesh, workdir))
     finally:
         if mesh is not None:
             stop_mesh_process(mesh.process)
@@ -275,24 +412,53 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 shutil.rmtree(mesh.state_dir, ignore_errors=True)
         shutil.rmtree(workdir, ignore_errors=True)
-    ok = report(results, rate)
+    ok = report(figures)
     print(f"load average at the end: {_load()}")
     if args.json is not None:
+        failover = figures.failover
         args.json.write_text(
             json.dumps(
                 {
                     "cpus": os.cpu_count(),
                     "load_average_end": os.getloadavg(),
-                    "latency_rate": rate,
+                    "latency_rate": figures.rate,
                     "results": [
-                        {**asdict(r), "throughput_per_s": r.throughput.per_second} for r in results
+                        {**asdict(r), "throughput_per_s": r.throughput.per_second}
+                        for r in figures.results
                     ],
+                    "routing": [asdict(row) for row in figures.routing],
+                    "failover": None
+                    if failover is None
+                    else {**asdict(failover), "overhead_ms": failover.overhead_ms},
                 },
                 indent=2,
             )
             + "\n"
         )
     return 1 if args.strict and not ok else 0
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM unwinds like an error, so the `finally` that stops the mesh runs."""
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """While the mesh starts there is no handle to stop it yet: SIGINT and SIGTERM wait until
+    start_mesh returns, then unwind as usual (and the mesh is stopped)."""
+    caught: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda signum, _frame: caught.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if caught:
+            raise SystemExit(128 + caught[0])
 
 
 def _load() -> str:
