@@ -1,4 +1,5 @@
-"""Database steps of `payloops dev`: the demo merchant and processor registrations.
+"""Database steps of `payloops dev` (the demo merchant, processor registrations) and of the
+commands that change the same rows (`payloops merchants create`, `payloops processors add`).
 
 Imports of core (SQLAlchemy, asyncpg) happen inside the functions so `payloops --help` stays
 fast.
@@ -16,6 +17,8 @@ from cli.state import write_secret
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from core.processors import Registration
 
 DEMO_MERCHANT_NAME = "Demo merchant"
 T = TypeVar("T")
@@ -54,15 +57,37 @@ def ensure_demo_merchant(database_url: str, key_file: Path,
 
 
 def register_processors(database_url: str, targets: Mapping[str, str]) -> None:
-    """Points each processor name at its gRPC target (insert or update)."""
+    """Points each processor name at its gRPC target (insert or update). Only the target: a
+    deadline or `enabled` someone set survives the next start."""
 
     async def run(sessions: async_sessionmaker[AsyncSession]) -> None:
-        from core.merchants import register_processor
+        from core.processors import register
 
         for name, target in targets.items():
-            await register_processor(sessions, name, target)
+            await register(sessions, name, target)
 
     _with_sessions(database_url, run)
+
+
+def add_processor(database_url: str, name: str, target: str,
+                  deadline_ms: int | None) -> Registration:
+    """`payloops processors add`: inserts or updates one registration."""
+
+    async def run(sessions: async_sessionmaker[AsyncSession]) -> Registration:
+        from core.processors import register
+
+        return await register(sessions, name, target, deadline_ms)
+
+    return _with_sessions(database_url, run)
+
+
+def list_processors(database_url: str) -> list[Registration]:
+    async def run(sessions: async_sessionmaker[AsyncSession]) -> list[Registration]:
+        from core.processors import registrations
+
+        return await registrations(sessions)
+
+    return _with_sessions(database_url, run)
 
 
 def create_merchant(database_url: str, name: str) -> tuple[str, str]:

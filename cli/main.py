@@ -5,6 +5,9 @@
     payloops serve processor NAME [ARGS...]
     payloops migrate [--state-dir DIR]
     payloops merchants create NAME [--json] [--state-dir DIR]
+    payloops processors add NAME TARGET [--deadline-ms MS] [--state-dir DIR]
+    payloops processors list [--json] [--state-dir DIR]
+    payloops sandbox fault|ledger NAME ... [--state-dir DIR]
 
 Everything heavy is imported inside the subcommand that needs it, so `payloops --help` is fast.
 """
@@ -112,6 +115,63 @@ def _cmd_merchants_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_processors_add(args: argparse.Namespace) -> int:
+    from core.processors import deadline_problem, name_problem, target_problem
+
+    deadline_ms = None
+    problems = [name_problem(args.name), target_problem(args.target)]
+    if args.deadline_ms is not None:
+        # Parsed here rather than by argparse, whose errors take two lines and a usage.
+        if re.fullmatch(r"[0-9]{1,9}", args.deadline_ms):
+            deadline_ms = int(args.deadline_ms)
+            problems.append(deadline_problem(deadline_ms))
+        else:
+            problems.append(f"--deadline-ms must be a whole number of milliseconds "
+                            f"(got {args.deadline_ms!r})")
+    if any(problems):
+        print(f"payloops processors add: error: {'; '.join(p for p in problems if p)}",
+              file=sys.stderr)
+        return 2
+    url = _database_url_or_exit(args.state_dir)
+    from cli.dev_db import add_processor
+
+    try:
+        added = add_processor(url, args.name, args.target, deadline_ms)
+    except Exception as error:
+        print(f"payloops processors add: error: {_one_line(error)} "
+              "(is the database up? `payloops dev` runs one)", file=sys.stderr)
+        return 1
+    print(f"{added.name}  {added.target}  deadline {added.deadline_ms} ms"
+          + ("" if added.enabled else "  (disabled)"))
+    return 0
+
+
+def _cmd_processors_list(args: argparse.Namespace) -> int:
+    url = _database_url_or_exit(args.state_dir)
+    from cli.dev_db import list_processors
+
+    try:
+        listed = list_processors(url)
+    except Exception as error:
+        print(f"payloops processors list: error: {_one_line(error)} "
+              "(is the database up? `payloops dev` runs one)", file=sys.stderr)
+        return 1
+    rows = [{"name": p.name, "target": p.target, "deadline_ms": p.deadline_ms,
+             "enabled": p.enabled} for p in listed]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = [("NAME", "TARGET", "DEADLINE_MS", "ENABLED")] + [
+        (str(r["name"]), str(r["target"]), str(r["deadline_ms"]), "yes" if r["enabled"] else "no")
+        for r in rows]
+    # Every column but the last padded to its widest cell.
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    for row in table:
+        print("  ".join([cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
+                        + [row[3]]))
+    return 0
+
+
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     import grpc
 
@@ -196,6 +256,25 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--json", action="store_true", help='print {"id": ..., "api_key": ...}')
 
+    processors = commands.add_parser(
+        "processors", help="manage processor registrations: where each listens, its deadline")
+    processor_commands = processors.add_subparsers(
+        dest="processors_command", required=True, metavar="ACTION")
+    add = processor_commands.add_parser(
+        "add", parents=[from_state],
+        help="register a processor, or change its target (and deadline); applies to the next "
+        "payment")
+    add.add_argument("name", help="processor name, as routing rules name it")
+    add.add_argument("target", help="host:port of its gRPC server")
+    # A string, checked by the command: one clear line on bad input (see _cmd_processors_add).
+    add.add_argument(
+        "--deadline-ms", metavar="MS",
+        help="how long one call may take, 50..120000 (a new processor gets 5000; an existing "
+        "one keeps its own unless given)")
+    listed = processor_commands.add_parser(
+        "list", parents=[from_state], help="registered processors: target, deadline, enabled")
+    listed.add_argument("--json", action="store_true", help="as a JSON array")
+
     sandbox = commands.add_parser("sandbox", help="drive the sandbox gateways of `payloops dev`")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True,
                                               metavar="ACTION")
@@ -230,6 +309,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = _cmd_migrate(args)
     elif args.command == "sandbox":
         code = _cmd_sandbox(args)
+    elif args.command == "processors":
+        code = (_cmd_processors_add(args) if args.processors_command == "add"
+                else _cmd_processors_list(args))
     else:
         code = _cmd_merchants_create(args)
     raise SystemExit(code)

@@ -1,10 +1,9 @@
-"""Creating merchants, their API keys and processor registrations (used by the CLI)."""
+"""Creating merchants and their API keys (used by the CLI)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import ids
@@ -32,15 +31,3 @@ async def create_merchant(
                                   livemode=False))
     return NewMerchant(id=merchant_id, name=name, api_key=api_key)
 
-
-async def register_processor(
-    sessions: async_sessionmaker[AsyncSession], name: str, target: str, deadline_ms: int = 5000
-) -> None:
-    """Adds a processor or points an existing one at a new target."""
-    statement = insert(models.Processor).values(
-        name=name, target=target, deadline_ms=deadline_ms, enabled=True)
-    statement = statement.on_conflict_do_update(
-        index_elements=[models.Processor.name],
-        set_={"target": target, "deadline_ms": deadline_ms, "enabled": True})
-    async with sessions.begin() as session:
-        await session.execute(statement)

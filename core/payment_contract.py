@@ -25,6 +25,9 @@ class CardHints:
     network: str = ""
     funding: str = ""
     country: str = ""
+    # First 6-8 digits of the card number. Defaulted, like every field added later, so the
+    # inputs of workflows started before it existed still deserialize.
+    bin: str = ""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,9 @@ CARD_NETWORKS = frozenset({"visa", "mastercard", "amex", "rupay", "discover", "j
                            "diners"})
 CARD_FUNDING = frozenset({"credit", "debit", "prepaid"})
 _TOKEN = re.compile(r"^pm_[A-Za-z0-9_]{1,96}$")
+# A BIN (IIN) is 6 digits, 8 on newer cards. Never more: nine or more digits are well on the
+# way to a card number, which must not reach us. ASCII only (str.isdigit takes any script).
+_BIN = re.compile(r"[0-9]{6,8}")
 # A whole run of 13 to 19 digits, optionally grouped by single spaces or dashes as card numbers
 # are written. Longer runs (timestamps, bank references) are not card numbers.
 # A run starts after a non-digit that is not itself a separator inside a longer digit group
@@ -118,6 +121,11 @@ def payment_method_violations(method: orders_pb2.PaymentMethod) -> list[FieldVio
     if card.country and not re.fullmatch(r"[A-Za-z]{2}", card.country):
         found.append(FieldViolation("payment_method.card.country", "CARD_COUNTRY_INVALID",
                                     "must be an ISO 3166-1 alpha-2 code"))
+    if card.bin and not _BIN.fullmatch(card.bin):
+        found.append(FieldViolation("payment_method.card.bin", "CARD_BIN_INVALID",
+                                    "must be the first 6 to 8 digits of the card number"))
+    # A BIN is too short to be taken for a card number; a whole one sent as `bin` is both.
     found += _card_numbers([("payment_method.token", method.token),
-                            ("payment_method.type", method.type)])
+                            ("payment_method.type", method.type),
+                            ("payment_method.card.bin", card.bin)])
     return found

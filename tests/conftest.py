@@ -123,6 +123,24 @@ def mesh() -> Iterator[Mesh]:
         shutil.rmtree(started.state_dir, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL of the tests' own (embedded, as `payloops dev` runs it), at the newest
+    schema: for tests of real SQL that need no Temporal or processors."""
+    from cli import postgres
+    from core.db.migrate import upgrade
+
+    # /tmp: the server's unix socket path must stay under 107 bytes.
+    root = Path(tempfile.mkdtemp(prefix="pl-db-", dir="/tmp"))
+    server = postgres.start(root / "pgdata")
+    try:
+        upgrade(server.url)
+        yield server.url
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.config._payloops_exitstatus = int(exitstatus)  # type: ignore[attr-defined]

@@ -100,7 +100,8 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                 type=method.type.lower(), token=method.token,
                 card=CardHints(network=method.card.network.lower(),
                                funding=method.card.funding.lower(),
-                               country=method.card.country.upper())))
+                               country=method.card.country.upper(),
+                               bin=method.card.bin)))
         paid = await self._read(caller, request.order)
         if started and paid.status == orders_pb2.Order.REQUIRES_PAYMENT_METHOD:
             # The workflow has the payment but has not written its first step yet.

@@ -26,7 +26,7 @@ from orchestrator.activities.types import (
 )
 from orchestrator.keys import attempt_key
 from orchestrator.routing import breaker
-from orchestrator.routing.engine import ProcessorInfo, match, plan
+from orchestrator.routing.engine import CIRCUIT_HALF_OPEN, ProcessorInfo, match, plan
 from orchestrator.routing.facts import facts_for
 
 # Success rates are computed over this much recent history, and need this many attempts to count.
@@ -48,7 +48,7 @@ class RoutingActivities:
             registered = list((await session.execute(select(models.Processor))).scalars())
             names = [p.name for p in registered]
             breakers = await breaker.availability(session, names)
-            rates = (await _success_rates(session, names)
+            rates = (await success_rates(session, names)
                      if config.mode == "success_rate" else {})
             rule = match(config, facts_for(payment, request.payment_method))
             decided = plan(
@@ -64,17 +64,25 @@ class RoutingActivities:
             routes: list[Route] = []
             considered: list[RoutedCandidate] = []
             for candidate in decided.candidates if decided else []:
-                # A breaker past its cool-down lets exactly one payment through as its probe.
-                if breakers.get(candidate.processor) == "probe" \
-                        and not await breaker.claim_probe(session, candidate.processor):
-                    considered.append(RoutedCandidate(candidate.processor, "skipped",
-                                                      "circuit_open"))
-                    continue
+                reason = candidate.reason
+                if breakers.get(candidate.processor) == "probe":
+                    if routes:
+                        # A fallback is called only if everything before it fails, so it
+                        # claims nothing: a claim would lease the breaker half-open for
+                        # PROBE_LEASE and block the processor for every other payment. The
+                        # payment that does reach it reports the answer, which closes the
+                        # breaker (or reopens it).
+                        reason = CIRCUIT_HALF_OPEN
+                    elif not await breaker.claim_probe(session, candidate.processor):
+                        # The first route is called for sure: it is the one probe a breaker
+                        # past its cool-down lets through, and another payment got there first.
+                        considered.append(RoutedCandidate(candidate.processor, "skipped",
+                                                          "circuit_open"))
+                        continue
                 processor = targets[candidate.processor]
                 routes.append(Route(processor=processor.name, target=processor.target,
                                     deadline_ms=processor.deadline_ms))
-                considered.append(RoutedCandidate(candidate.processor, "candidate",
-                                                  candidate.reason))
+                considered.append(RoutedCandidate(candidate.processor, "candidate", reason))
             considered += [RoutedCandidate(s.processor, "skipped", s.reason)
                            for s in (decided.skipped if decided else [])]
             failure = "" if routes else ("routing_no_match" if rule is None
@@ -110,7 +118,9 @@ def routing_decision(version: int, rule: str,
                             "reason": c.reason} for c in considered]}
 
 
-async def _success_rates(session: AsyncSession, names: list[str]) -> dict[str, float | None]:
+async def success_rates(session: AsyncSession, names: list[str]) -> dict[str, float | None]:
+    """Each processor's share of answered-OK attempts over SUCCESS_RATE_WINDOW, across every
+    merchant; None below SUCCESS_RATE_MIN_ATTEMPTS."""
     ok = func.sum(case((models.Attempt.outcome.in_(_ANSWERED_OK), 1), else_=0))
     rows = await session.execute(
         select(models.Attempt.processor, ok, func.count())

@@ -1,10 +1,13 @@
 """Circuit breakers per processor, kept in PostgreSQL so every worker sees the same state.
 
 closed: calls flow. After `THRESHOLD` consecutive failures (unreachable or outcome unknown)
-within `WINDOW`, the breaker opens and routing skips the processor. After `COOL_DOWN` one
-worker claims a probe (half-open): that one payment may try the processor. An answer closes
-the breaker; another failure opens it again. A probe that never reports back expires after
-`PROBE_LEASE`, so a crashed worker cannot hold the breaker half-open forever.
+within `WINDOW`, the breaker opens and routing skips the processor. After `COOL_DOWN` the
+processor may be tried again: a payment that routes to it first claims the probe (half-open),
+so exactly one such payment goes; as a fallback it stays in line without a claim, because
+most payments never reach their fallbacks and a claim would block it for everyone. Any answer
+closes the breaker; a failure after the cool-down opens it again at once. A probe that never
+reports back expires after `PROBE_LEASE`, so a crashed worker cannot hold the breaker
+half-open forever.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ async def availability(session: AsyncSession, processors: list[str]) -> dict[str
                   and_(_H.state == "half_open", _H.probe_started_at > now - PROBE_LEASE)),
               "blocked"), else_="probe"),
     ).where(_H.processor.in_(processors), _H.state != "closed"))
-    return {name: verdict for name, verdict in rows.tuples()}
+    return {name: verdict for name, verdict in rows}
 
 
 async def claim_probe(session: AsyncSession, processor: str) -> bool:
@@ -67,9 +70,12 @@ async def report(session: AsyncSession, processor: str, answered: bool) -> None:
     # Columns on the right-hand side are the existing row's (ON CONFLICT DO UPDATE).
     in_window = _H.window_started_at > now - WINDOW
     failures = case((in_window, _H.consecutive_failures + 1), else_=1)
-    # A failed probe reopens at once; a closed breaker opens at the threshold; an open one keeps
-    # its opening time, so in-flight failures do not stretch the cool-down.
-    trips = or_(_H.state == "half_open", and_(_H.state == "closed", failures >= THRESHOLD))
+    # A failed probe reopens at once, whether it was claimed (half-open) or a fallback tried
+    # past the cool-down (still open); a closed breaker opens at the threshold; an open one in
+    # its cool-down keeps its opening time, so in-flight failures do not stretch it.
+    trips = or_(_H.state == "half_open",
+                and_(_H.state == "open", _H.opened_at <= now - COOL_DOWN),
+                and_(_H.state == "closed", failures >= THRESHOLD))
     statement = insert(_H).values(
         processor=processor, state="closed", consecutive_failures=1, window_started_at=now
     )

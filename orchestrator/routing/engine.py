@@ -24,6 +24,9 @@ RULE_ORDER = "rule_order"
 SPLIT_DRAW = "split_draw"
 FALLBACK = "fallback"
 BY_SUCCESS_RATE = "success_rate"
+# A fallback whose breaker is past its cool-down: in line, but it claims no probe (the routing
+# activity decides this; the engine sees such a processor as tryable).
+CIRCUIT_HALF_OPEN = "circuit_half_open"
 # Why a processor was left out (decision "skipped").
 NOT_CONFIGURED = "not_configured"
 DISABLED = "disabled"

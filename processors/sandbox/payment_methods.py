@@ -60,7 +60,7 @@ TEST_CARDS: dict[str, TestCard] = {
                  "Mastercard, succeeds"),
         TestCard("pm_card_amex", Behaviour.SUCCEED, "amex", "US", "8431", "Amex, succeeds"),
         TestCard("pm_card_rupay", Behaviour.SUCCEED, "rupay", "IN", "0005",
-                 "RuPay (India), succeeds"),
+                 "RuPay (India) debit, succeeds", funding="debit"),
         TestCard("pm_card_declined", Behaviour.DECLINE, "visa", "US", "0002",
                  "Hard decline: generic_decline", decline_code="generic_decline"),
         TestCard("pm_card_insufficient_funds", Behaviour.DECLINE, "visa", "US", "9995",

@@ -47,3 +47,30 @@ def test_currency_limits_follow_minor_units() -> None:
     too_much_jpy = orders_pb2.Order(amount=1_000_000_000, currency="JPY")
     assert validation.order_violations(jpy) == []
     assert [v.reason for v in validation.order_violations(too_much_jpy)] == ["AMOUNT_TOO_LARGE"]
+
+
+def card_method(bin_: str) -> orders_pb2.PaymentMethod:
+    return orders_pb2.PaymentMethod(type="card", token="pm_card_visa",
+                                    card=orders_pb2.CardHints(bin=bin_))
+
+
+@pytest.mark.parametrize("bin_", ["", "424242", "5555555", "45717360"])
+def test_a_bin_of_6_to_8_digits_is_accepted(bin_: str) -> None:
+    # Too short for the card-number scan, whatever its digits: a BIN is not a card number.
+    assert validation.payment_method_violations(card_method(bin_)) == []
+
+
+@pytest.mark.parametrize("bin_", ["42424", "424242424", "4242a2", " 424242", "4242-42",
+                                  "٤٢٤٢٤٢"])  # Arabic-Indic digits are digits, not ASCII ones
+def test_a_bin_that_is_not_6_to_8_digits_is_card_bin_invalid(bin_: str) -> None:
+    found = [(v.field, v.reason) for v in validation.payment_method_violations(card_method(bin_))]
+    assert found == [("payment_method.card.bin", "CARD_BIN_INVALID")]
+
+
+def test_a_card_number_sent_as_bin_is_rejected_as_one_and_never_echoed() -> None:
+    found = validation.payment_method_violations(card_method("4242424242424242"))
+    assert {(v.field, v.reason) for v in found} == {
+        ("payment_method.card.bin", "CARD_BIN_INVALID"),
+        ("payment_method.card.bin", "CARD_NUMBER_NOT_ALLOWED"),
+    }
+    assert not any("4242" in v.description for v in found)

@@ -162,13 +162,14 @@ async def test_reflection_lists_services(sandbox: Sandbox) -> None:
 # -- test payment methods --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("token", "network", "country"), [
-    ("pm_card_visa", "visa", "US"),
-    ("pm_card_mastercard", "mastercard", "US"),
-    ("pm_card_amex", "amex", "US"),
-    ("pm_card_rupay", "rupay", "IN"),
+@pytest.mark.parametrize(("token", "network", "funding", "country"), [
+    ("pm_card_visa", "visa", "credit", "US"),
+    ("pm_card_mastercard", "mastercard", "credit", "US"),
+    ("pm_card_amex", "amex", "credit", "US"),
+    ("pm_card_rupay", "rupay", "debit", "IN"),
 ])
-async def test_success_tokens(sandbox: Sandbox, token: str, network: str, country: str) -> None:
+async def test_success_tokens(sandbox: Sandbox, token: str, network: str, funding: str,
+                              country: str) -> None:
     key = new_key()
     payment = await sandbox.authorize(token, 1234, key=key)
     assert payment.outcome == pb.OUTCOME_SUCCEEDED
@@ -176,7 +177,7 @@ async def test_success_tokens(sandbox: Sandbox, token: str, network: str, countr
     assert payment.processor_reference.startswith("ch_")
     assert (payment.amount, payment.currency, payment.amount_captured) == (1234, "USD", 1234)
     assert (payment.card.network, payment.card.funding, payment.card.country) == (
-        network, "credit", country)
+        network, funding, country)
     [charge] = await sandbox.charges_for(key)
     assert (charge.state, charge.amount_captured, charge.order_id) == ("captured", 1234,
                                                                       "ord_test")

@@ -300,7 +300,8 @@ ORDER = PaymentInput(
         ("pm_card_mastercard", "mastercard", "credit", "US"),
         ("pm_card_amex", "amex", "credit", "US"),
         ("pm_card_rupay", "rupay", "debit", "IN"),
-        ("pm_card_declined", "", "", ""),
+        ("pm_card_declined", "visa", "credit", "US"),
+        ("pm_card_3ds_required", "visa", "credit", "US"),
         ("pm_unknown", "", "", ""),
     ],
 )

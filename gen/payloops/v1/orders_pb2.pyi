@@ -261,8 +261,10 @@ class RoutingCandidate(_message.Message):
     decision: _builtins.str
     """"candidate" when it was in line to be tried, "skipped" when it was left out."""
     reason: _builtins.str
-    """Why: "rule_order", "split_draw", "success_rate", "fallback", or for skipped ones
-    "not_configured", "disabled", "circuit_open", "currency_unsupported".
+    """Why: "rule_order", "split_draw", "success_rate", "fallback", "circuit_half_open" (a
+    fallback whose circuit breaker is past its cool-down: tried only if reached, and its
+    answer closes the breaker), or for skipped ones "not_configured", "disabled",
+    "circuit_open", "currency_unsupported".
     """
     def __init__(
         self,
@@ -453,22 +455,28 @@ class CardHints(_message.Message):
     NETWORK_FIELD_NUMBER: _builtins.int
     FUNDING_FIELD_NUMBER: _builtins.int
     COUNTRY_FIELD_NUMBER: _builtins.int
+    BIN_FIELD_NUMBER: _builtins.int
     network: _builtins.str
     """Card network in lower case: visa, mastercard, amex, rupay, discover, jcb, unionpay, diners."""
     funding: _builtins.str
     """credit, debit or prepaid."""
     country: _builtins.str
     """ISO 3166-1 alpha-2 code of the issuing country, such as "US"."""
+    bin: _builtins.str
+    """Bank identification number: the first 6 to 8 digits of the card number, such as
+    "424242", never more. When `network` is empty, routing derives the network from it.
+    """
     def __init__(
         self,
         *,
         network: _builtins.str = ...,
         funding: _builtins.str = ...,
         country: _builtins.str = ...,
+        bin: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["country", b"country", "funding", b"funding", "network", b"network"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bin", b"bin", "country", b"country", "funding", b"funding", "network", b"network"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
