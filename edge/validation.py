@@ -26,8 +26,11 @@ _BIN = re.compile(r"[0-9]{6,8}")
 # A whole run of 13 to 19 digits, optionally grouped by single spaces or dashes as card numbers
 # are written. Longer runs (timestamps, bank references) are not card numbers.
 # A run starts after a non-digit that is not itself a separator inside a longer digit group
-# ("ref-4242…" is a run, "1234-4242…" is the middle of one).
-_DIGIT_RUN = re.compile(r"(?<!\d)(?<!\d[ -])[1-9](?:[ -]?\d){12,18}(?!\d|[ -]\d)")
+# ("ref-4242…" is a run, "1234-4242…" is the middle of one), and with a digit a payment card
+# starts with: 2-6 for the networks PayLoops routes, 81/82 for RuPay. Epoch timestamps in
+# milliseconds or nanoseconds (an Idempotency-Key such as "order-1764475367123") start with 1
+# and would otherwise pass the Luhn check one time in ten.
+_DIGIT_RUN = re.compile(r"(?<!\d)(?<!\d[ -])(?:[2-6]\d|8[12])(?:[ -]?\d){11,17}(?!\d|[ -]\d)")
 
 
 def luhn_valid(digits: str) -> bool:

@@ -9,7 +9,7 @@ from payloops.v1 import orders_pb2
 @pytest.mark.parametrize("text", [
     "4242424242424242", "card 4242 4242 4242 4242 thanks", "4000-0566-5566-5556",
     "amex 378282246310005", "x:6011111111111117;", "order-4242424242424242",
-    "ref_4242424242424242", "4242424242424242-retry",
+    "ref_4242424242424242", "4242424242424242-retry", "rupay 8171999927660000",
 ])
 def test_card_numbers_are_found_wherever_they_hide(text: str) -> None:
     assert validation.looks_like_card_number(text)
@@ -20,6 +20,7 @@ def test_card_numbers_are_found_wherever_they_hide(text: str) -> None:
     "ts 20261126032800123456789",  # too long to be a card number
     "00000000000000", "phone +1 415 555 0100", "",
     "1234-4242424242424242",  # the tail of a 20-digit group, not a card number
+    "order-1764475367124", "k1764475367123456781",  # Luhn-valid timestamps (ms, ns)
 ])
 def test_other_numbers_are_not_card_numbers(text: str) -> None:
     assert not validation.looks_like_card_number(text)
