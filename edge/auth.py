@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import grpc
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import errors, ids
 from core.db import models
@@ -31,15 +31,15 @@ def _bearer_token(context: grpc.aio.ServicerContext) -> str:
                                "send your secret API key as 'Authorization: Bearer sk_…'")
 
 
-async def authenticate(sessions: async_sessionmaker[AsyncSession],
-                       context: grpc.aio.ServicerContext) -> Caller:
+async def authenticate(session: AsyncSession, context: grpc.aio.ServicerContext) -> Caller:
+    """The caller, looked up in the session the request's own work uses (one connection per
+    request, not one per step)."""
     token = _bearer_token(context)
     if not token.startswith(("sk_test_", "sk_live_")):
         raise errors.PayLoopsError(errors.API_KEY_INVALID, "the API key is not valid")
-    async with sessions() as session:
-        key = (await session.execute(
-            select(models.ApiKey).where(models.ApiKey.key_hash == ids.hash_api_key(token))
-        )).scalar_one_or_none()
+    key = (await session.execute(
+        select(models.ApiKey).where(models.ApiKey.key_hash == ids.hash_api_key(token))
+    )).scalar_one_or_none()
     if key is None:
         raise errors.PayLoopsError(errors.API_KEY_INVALID, "the API key is not valid")
     if key.revoked_at is not None:

@@ -8,6 +8,13 @@
 
 Requests that fail validation never claim a key (they did nothing). A call that fails because a
 dependency is down releases its key, so the merchant can simply retry.
+
+The claim and the stored response are written in transactions the caller already has open, so
+an idempotent call costs no extra database round trips of its own:
+- a call whose work is one database transaction (CreateOrder) claims, works and stores in that
+  transaction; a concurrent duplicate's claim waits on the row lock until it commits;
+- a call whose work is long and outside the database (PayOrder waits on Temporal) claims in one
+  transaction, commits so duplicates see the claim, works, and stores in a second one.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
@@ -36,8 +43,8 @@ MAX_KEY_LENGTH = 255
 # Safe because the work behind it (order creation, payment workflow) is idempotent itself.
 STALE_CLAIM = timedelta(seconds=60)
 # Results that are facts about the request and would be the same on retry: stored and replayed.
-_STORED_ERROR_CODES = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
-                                 grpc.StatusCode.FAILED_PRECONDITION})
+STORED_ERROR_CODES = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
+                                grpc.StatusCode.FAILED_PRECONDITION})
 
 M = TypeVar("M", bound=Message)
 
@@ -49,101 +56,126 @@ def validate_key(key: str) -> None:
             f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters")
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A key this call owns until it stores a response or releases it."""
+
+    merchant_id: str
+    key: str
+
+
 class Idempotency:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], wait_seconds: float) -> None:
         self._sessions = sessions
         self._wait_seconds = wait_seconds
 
-    async def run(self, merchant_id: str, key: str, method: str, request: Message,
-                  response_type: type[M], call: Callable[[], Awaitable[M]]) -> M:
+    async def claim(self, session: AsyncSession, merchant_id: str, key: str, method: str,
+                    request: Message, response_type: type[M]) -> Claim | M:
+        """Claims the key in the caller's open transaction, or returns the stored response of
+        the call that claimed it first (waiting for that call if it is still running). Raises
+        the stored error, or IDEMPOTENCY_KEY_REUSED / _IN_USE."""
         validate_key(key)
         request_hash = hashlib.sha256(
             method.encode() + b"\0" + request.SerializeToString(deterministic=True)).hexdigest()
+        if await _insert_claim(session, merchant_id, key, method, request_hash):
+            return Claim(merchant_id, key)
         deadline = time.monotonic() + self._wait_seconds
         while True:
-            if await self._claim(merchant_id, key, method, request_hash):
-                return await self._run_claimed(merchant_id, key, call)
-            record = await self._load(merchant_id, key)
-            if record is None:
-                continue  # released between our insert and our read: claim again
-            if record.request_hash != request_hash or record.method != method:
-                raise errors.PayLoopsError(
-                    errors.IDEMPOTENCY_KEY_REUSED,
-                    "this Idempotency-Key was used with a different request",
-                    metadata={"idempotencyKey": key})
-            if record.state == "done":
-                add_response_header("idempotent-replayed", "true")
-                if record.response_code == 0:
-                    return response_type.FromString(record.response)
-                raise StoredStatus(status_pb2.Status.FromString(record.response))
-            if await self._take_over_stale(merchant_id, key, record.locked_at):
-                return await self._run_claimed(merchant_id, key, call)
+            record = await _load(session, merchant_id, key)
+            if record is not None:
+                if record.request_hash != request_hash or record.method != method:
+                    raise errors.PayLoopsError(
+                        errors.IDEMPOTENCY_KEY_REUSED,
+                        "this Idempotency-Key was used with a different request",
+                        metadata={"idempotencyKey": key})
+                if record.state == "done":
+                    return _replay(record, response_type)
+                if await _take_over_stale(session, merchant_id, key, record.locked_at):
+                    return Claim(merchant_id, key)
+            elif await _insert_claim(session, merchant_id, key, method, request_hash):
+                return Claim(merchant_id, key)  # released meanwhile: ours now
             if time.monotonic() >= deadline:
                 raise errors.PayLoopsError(
                     errors.IDEMPOTENCY_KEY_IN_USE,
                     "a request with this Idempotency-Key is still in progress; retry shortly",
                     metadata={"idempotencyKey": key})
+            # Let go of this transaction's snapshot and locks while the first call finishes.
+            await session.commit()
             await asyncio.sleep(0.05)
 
-    async def _run_claimed(self, merchant_id: str, key: str,
-                           call: Callable[[], Awaitable[M]]) -> M:
-        try:
-            response = await call()
-        except errors.PayLoopsError as error:
-            if error.kind.code in _STORED_ERROR_CODES:
-                await self._store(merchant_id, key, error.kind.code.value[0],
-                                  error.to_status().SerializeToString())
+    async def store(self, session: AsyncSession, claim: Claim, response: Message) -> None:
+        """Stores the response of a claimed call, in the caller's transaction."""
+        await _store(session, claim, 0, response.SerializeToString())
+
+    async def store_error(self, claim: Claim, error: errors.PayLoopsError) -> None:
+        """Stores a failure that would be the same on retry, or releases the key so a retry
+        runs afresh (a dependency was down, nothing was decided)."""
+        async with self._sessions.begin() as session:
+            if error.kind.code in STORED_ERROR_CODES:
+                await _store(session, claim, error.kind.code.value[0],
+                             error.to_status().SerializeToString())
             else:
-                await self._release(merchant_id, key)
-            raise
-        except BaseException:
-            await asyncio.shield(self._release(merchant_id, key))
-            raise
-        await self._store(merchant_id, key, 0, response.SerializeToString())
-        return response
+                await _release(session, claim)
 
-    async def _claim(self, merchant_id: str, key: str, method: str, request_hash: str) -> bool:
+    async def release(self, claim: Claim) -> None:
         async with self._sessions.begin() as session:
-            inserted = await session.execute(
-                insert(models.IdempotencyRecord)
-                .values(merchant_id=merchant_id, key=key, method=method,
-                        request_hash=request_hash, state="in_progress")
-                .on_conflict_do_nothing()
-                .returning(models.IdempotencyRecord.key))
-            return inserted.first() is not None
+            await _release(session, claim)
 
-    async def _load(self, merchant_id: str, key: str) -> models.IdempotencyRecord | None:
-        async with self._sessions() as session:
-            return (await session.execute(
-                select(models.IdempotencyRecord).where(
-                    models.IdempotencyRecord.merchant_id == merchant_id,
-                    models.IdempotencyRecord.key == key))).scalar_one_or_none()
 
-    async def _take_over_stale(self, merchant_id: str, key: str, locked_at: object) -> bool:
-        async with self._sessions.begin() as session:
-            taken = await session.execute(
-                update(models.IdempotencyRecord)
-                .where(models.IdempotencyRecord.merchant_id == merchant_id,
-                       models.IdempotencyRecord.key == key,
-                       models.IdempotencyRecord.state == "in_progress",
-                       models.IdempotencyRecord.locked_at == locked_at,
-                       models.IdempotencyRecord.locked_at < func.now() - STALE_CLAIM)
-                .values(locked_at=func.now())
-                .returning(models.IdempotencyRecord.key))
-            return taken.first() is not None
+def _replay(record: models.IdempotencyRecord, response_type: type[M]) -> M:
+    add_response_header("idempotent-replayed", "true")
+    if record.response_code == 0:
+        return response_type.FromString(record.response)
+    raise StoredStatus(status_pb2.Status.FromString(record.response))
 
-    async def _store(self, merchant_id: str, key: str, code: int, response: bytes) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(models.IdempotencyRecord)
-                .where(models.IdempotencyRecord.merchant_id == merchant_id,
-                       models.IdempotencyRecord.key == key)
-                .values(state="done", response_code=code, response=response))
 
-    async def _release(self, merchant_id: str, key: str) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                delete(models.IdempotencyRecord).where(
-                    models.IdempotencyRecord.merchant_id == merchant_id,
-                    models.IdempotencyRecord.key == key,
-                    models.IdempotencyRecord.state == "in_progress"))
+async def _insert_claim(session: AsyncSession, merchant_id: str, key: str, method: str,
+                        request_hash: str) -> bool:
+    # A concurrent claim of the same key that is not committed yet makes this wait on the row
+    # lock, then see it: no duplicate ever runs beside the first.
+    inserted = await session.execute(
+        insert(models.IdempotencyRecord)
+        .values(merchant_id=merchant_id, key=key, method=method, request_hash=request_hash,
+                state="in_progress")
+        .on_conflict_do_nothing()
+        .returning(models.IdempotencyRecord.key))
+    return inserted.first() is not None
+
+
+async def _load(session: AsyncSession, merchant_id: str,
+                key: str) -> models.IdempotencyRecord | None:
+    return (await session.execute(
+        select(models.IdempotencyRecord)
+        .where(models.IdempotencyRecord.merchant_id == merchant_id,
+               models.IdempotencyRecord.key == key)
+        .execution_options(populate_existing=True))).scalar_one_or_none()
+
+
+async def _take_over_stale(session: AsyncSession, merchant_id: str, key: str,
+                           locked_at: object) -> bool:
+    taken = await session.execute(
+        update(models.IdempotencyRecord)
+        .where(models.IdempotencyRecord.merchant_id == merchant_id,
+               models.IdempotencyRecord.key == key,
+               models.IdempotencyRecord.state == "in_progress",
+               models.IdempotencyRecord.locked_at == locked_at,
+               models.IdempotencyRecord.locked_at < func.now() - STALE_CLAIM)
+        .values(locked_at=func.now())
+        .returning(models.IdempotencyRecord.key))
+    return taken.first() is not None
+
+
+async def _store(session: AsyncSession, claim: Claim, code: int, response: bytes) -> None:
+    await session.execute(
+        update(models.IdempotencyRecord)
+        .where(models.IdempotencyRecord.merchant_id == claim.merchant_id,
+               models.IdempotencyRecord.key == claim.key)
+        .values(state="done", response_code=code, response=response))
+
+
+async def _release(session: AsyncSession, claim: Claim) -> None:
+    await session.execute(
+        delete(models.IdempotencyRecord).where(
+            models.IdempotencyRecord.merchant_id == claim.merchant_id,
+            models.IdempotencyRecord.key == claim.key,
+            models.IdempotencyRecord.state == "in_progress"))

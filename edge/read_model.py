@@ -44,10 +44,10 @@ async def to_messages(session: AsyncSession,
             .order_by(models.Attempt.order_id, models.Attempt.seq))
         for attempt in rows.scalars():
             attempts[attempt.order_id].append(attempt)
-    return [_order_message(order, attempts[order.id]) for order in orders]
+    return [order_message(order, attempts[order.id]) for order in orders]
 
 
-def _order_message(order: models.Order, attempts: list[models.Attempt]) -> orders_pb2.Order:
+def order_message(order: models.Order, attempts: list[models.Attempt]) -> orders_pb2.Order:
     message = orders_pb2.Order(
         id=order.id,
         amount=order.amount,

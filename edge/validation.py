@@ -23,14 +23,18 @@ _TOKEN = re.compile(r"^pm_[A-Za-z0-9_]{1,96}$")
 # A BIN (IIN) is 6 digits, 8 on newer cards. Never more: nine or more digits are well on the
 # way to a card number, which must not reach us. ASCII only (str.isdigit takes any script).
 _BIN = re.compile(r"[0-9]{6,8}")
-# A whole run of 13 to 19 digits, optionally grouped by single spaces or dashes as card numbers
-# are written. Longer runs (timestamps, bank references) are not card numbers.
-# A run starts after a non-digit that is not itself a separator inside a longer digit group
-# ("ref-4242…" is a run, "1234-4242…" is the middle of one), and with a digit a payment card
-# starts with: 2-6 for the networks PayLoops routes, 81/82 for RuPay. Epoch timestamps in
-# milliseconds or nanoseconds (an Idempotency-Key such as "order-1764475367123") start with 1
-# and would otherwise pass the Luhn check one time in ten.
-_DIGIT_RUN = re.compile(r"(?<!\d)(?<!\d[ -])(?:[2-6]\d|8[12])(?:[ -]?\d){11,17}(?!\d|[ -]\d)")
+# A card number as people write it: 13 to 19 digits in one run, or in groups of 4 to 6
+# separated by single spaces or dashes ("4242 4242 4242 4242", "3782-822463-10005"). It starts
+# with a digit cards start with (2-6 for the networks PayLoops routes, 81/82 for RuPay): epoch
+# timestamps in ms or ns, which start with 1, would otherwise pass the Luhn check one time in
+# ten. A run must not continue a longer digit group on either side; a grouped one must also
+# not be glued to letters or dash-joined to them, or the digit groups inside UUIDs (the usual
+# idempotency keys) would match now and then ("cfac5110-1489-4464-8396-…").
+_CARD_START = r"(?:[2-6]\d|8[12])"
+_CARD_RUN = re.compile(
+    rf"(?<!\d)(?<!\d[ -]){_CARD_START}\d{{11,17}}(?!\d|[ -]\d)"
+    rf"|(?<![A-Za-z0-9])(?<![A-Za-z0-9]-)(?<!\d ){_CARD_START}\d{{2,4}}(?:[ -]\d{{4,6}}){{2,4}}"
+    r"(?![A-Za-z0-9]|-[A-Za-z0-9]| \d)")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -46,8 +50,11 @@ def luhn_valid(digits: str) -> bool:
 def looks_like_card_number(text: str) -> bool:
     """True if the text holds a Luhn-valid run of 13-19 digits: a raw PAN must never be stored
     or logged, wherever in the request it hides."""
-    return any(luhn_valid(re.sub(r"[ -]", "", match.group()))
-               for match in _DIGIT_RUN.finditer(text))
+    for match in _CARD_RUN.finditer(text):
+        digits = re.sub(r"[ -]", "", match.group())
+        if 13 <= len(digits) <= 19 and luhn_valid(digits):
+            return True
+    return False
 
 
 def _card_numbers(fields: Iterable[tuple[str, str]]) -> Iterator[FieldViolation]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors, ids
@@ -11,7 +14,7 @@ from core.payment_contract import CardHints, PaymentMethod
 from edge import read_model, validation
 from edge.auth import Caller, authenticate
 from edge.context import request_header
-from edge.idempotency import Idempotency
+from edge.idempotency import Claim, Idempotency
 from edge.page_tokens import Cursor, PageTokens
 from edge.payments import Payments
 from payloops.v1 import orders_pb2, orders_pb2_grpc
@@ -33,30 +36,44 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
 
     async def CreateOrder(self, request: orders_pb2.CreateOrderRequest,
                           context: grpc.aio.ServicerContext) -> orders_pb2.Order:
-        caller = await authenticate(self._sessions, context)
-        if violations := validation.order_violations(request.order):
-            raise errors.invalid(violations)
-        return await self._idempotent(caller, context, "CreateOrder", request,
-                                      lambda: self._create(caller, request.order))
+        key = request_header(context.invocation_metadata(), "idempotency-key")
+        # One transaction: who is calling, the key's claim, the order, the stored response. A
+        # failure anywhere leaves nothing behind, not even the claim.
+        async with self._sessions.begin() as session:
+            caller = await authenticate(session, context)
+            if violations := validation.order_violations(request.order):
+                raise errors.invalid(violations)
+            claim = None
+            if key is not None:
+                claimed = await self._idempotency.claim(session, caller.merchant_id, key,
+                                                        "CreateOrder", request, orders_pb2.Order)
+                if not isinstance(claimed, Claim):
+                    return claimed
+                claim = claimed
+            created = await self._create(session, caller, request.order)
+            if claim is not None:
+                await self._idempotency.store(session, claim, created)
+        return created
 
     async def GetOrder(self, request: orders_pb2.GetOrderRequest,
                        context: grpc.aio.ServicerContext) -> orders_pb2.Order:
-        caller = await authenticate(self._sessions, context)
-        return await self._read(caller, request.order)
+        async with self._sessions() as session:
+            caller = await authenticate(session, context)
+            return await _read(session, caller, request.order)
 
     async def ListOrders(self, request: orders_pb2.ListOrdersRequest,
                          context: grpc.aio.ServicerContext) -> orders_pb2.ListOrdersResponse:
-        caller = await authenticate(self._sessions, context)
-        if request.page_size < 0:
-            raise errors.invalid([errors.FieldViolation("page_size", "PAGE_SIZE_NEGATIVE",
-                                                        "must not be negative")])
-        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        status = (orders_pb2.Order.Status.Name(request.status).lower()
-                  if request.status else None)
-        scope = f"{caller.merchant_id}|{status or ''}"
-        after = self._page_tokens.decode(request.page_token, scope) if request.page_token \
-            else None
         async with self._sessions() as session:
+            caller = await authenticate(session, context)
+            if request.page_size < 0:
+                raise errors.invalid([errors.FieldViolation("page_size", "PAGE_SIZE_NEGATIVE",
+                                                            "must not be negative")])
+            size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+            status = (orders_pb2.Order.Status.Name(request.status).lower()
+                      if request.status else None)
+            scope = f"{caller.merchant_id}|{status or ''}"
+            after = self._page_tokens.decode(request.page_token, scope) if request.page_token \
+                else None
             rows = await read_model.list_orders(session, caller.merchant_id, status, after,
                                                 size + 1)
             page = rows[:size]
@@ -70,60 +87,71 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
 
     async def PayOrder(self, request: orders_pb2.PayOrderRequest,
                        context: grpc.aio.ServicerContext) -> orders_pb2.Order:
-        caller = await authenticate(self._sessions, context)
-        if violations := validation.payment_method_violations(request.payment_method):
-            raise errors.invalid(violations)
-        return await self._idempotent(caller, context, "PayOrder", request,
-                                      lambda: self._pay(caller, request))
-
-    async def _create(self, caller: Caller, order: orders_pb2.Order) -> orders_pb2.Order:
-        order_id = ids.new_id("ord")
+        key = request_header(context.invocation_metadata(), "idempotency-key")
+        # The claim is committed before the payment starts, so a duplicate sees it and waits.
         async with self._sessions.begin() as session:
-            session.add(models.Order(
-                id=order_id, merchant_id=caller.merchant_id, livemode=caller.livemode,
-                amount=order.amount, currency=order.currency.upper(),
-                capture_method=_CAPTURE_METHODS[order.capture_method],
-                description=order.description, metadata_=dict(order.metadata),
-                return_url=order.return_url, status="requires_payment_method"))
-        return await self._read(caller, order_id)
-
-    async def _pay(self, caller: Caller, request: orders_pb2.PayOrderRequest) -> orders_pb2.Order:
-        async with self._sessions() as session:
+            caller = await authenticate(session, context)
+            if violations := validation.payment_method_violations(request.payment_method):
+                raise errors.invalid(violations)
+            claim = None
+            if key is not None:
+                claimed = await self._idempotency.claim(session, caller.merchant_id, key,
+                                                        "PayOrder", request, orders_pb2.Order)
+                if not isinstance(claimed, Claim):
+                    return claimed
+                claim = claimed
             order = await read_model.get_order(session, caller.merchant_id, request.order)
-        if order is None:
-            raise _not_found(request.order)
+        try:
+            if order is None:
+                raise _not_found(request.order)
+            return await self._pay(caller, order, request.payment_method, claim)
+        except errors.PayLoopsError as error:
+            if claim is not None:
+                await self._idempotency.store_error(claim, error)
+            raise
+        except BaseException:
+            if claim is not None:
+                await asyncio.shield(self._idempotency.release(claim))
+            raise
+
+    async def _create(self, session: AsyncSession, caller: Caller,
+                      order: orders_pb2.Order) -> orders_pb2.Order:
+        row = (await session.execute(insert(models.Order).values(
+            id=ids.new_id("ord"), merchant_id=caller.merchant_id, livemode=caller.livemode,
+            amount=order.amount, currency=order.currency.upper(),
+            capture_method=_CAPTURE_METHODS[order.capture_method],
+            description=order.description, metadata_=dict(order.metadata),
+            return_url=order.return_url, status="requires_payment_method",
+        ).returning(models.Order))).scalar_one()
+        return read_model.order_message(row, attempts=[])
+
+    async def _pay(self, caller: Caller, order: models.Order,
+                   method: orders_pb2.PaymentMethod, claim: Claim | None) -> orders_pb2.Order:
         # Only an unpaid order starts a payment; any other is returned as it stands.
         started = False
         if order.status == "requires_payment_method":
-            method = request.payment_method
             started = await self._payments.pay(order, PaymentMethod(
                 type=method.type.lower(), token=method.token,
                 card=CardHints(network=method.card.network.lower(),
                                funding=method.card.funding.lower(),
                                country=method.card.country.upper(),
                                bin=method.card.bin)))
-        paid = await self._read(caller, request.order)
-        if started and paid.status == orders_pb2.Order.REQUIRES_PAYMENT_METHOD:
-            # The workflow has the payment but has not written its first step yet.
-            paid.status = orders_pb2.Order.PROCESSING
+        async with self._sessions.begin() as session:
+            paid = await _read(session, caller, order.id)
+            if started and paid.status == orders_pb2.Order.REQUIRES_PAYMENT_METHOD:
+                # The workflow has the payment but has not written its first step yet.
+                paid.status = orders_pb2.Order.PROCESSING
+            if claim is not None:
+                await self._idempotency.store(session, claim, paid)
         return paid
 
-    async def _read(self, caller: Caller, order_id: str) -> orders_pb2.Order:
-        async with self._sessions() as session:
-            order = await read_model.get_order(session, caller.merchant_id, order_id)
-            if order is None:
-                raise _not_found(order_id)
-            (message,) = await read_model.to_messages(session, [order])
-        return message
 
-    async def _idempotent(self, caller: Caller, context: grpc.aio.ServicerContext, method: str,
-                          request: orders_pb2.CreateOrderRequest | orders_pb2.PayOrderRequest,
-                          call: object) -> orders_pb2.Order:
-        key = request_header(context.invocation_metadata(), "idempotency-key")
-        if key is None:
-            return await call()  # type: ignore[operator,no-any-return]
-        return await self._idempotency.run(caller.merchant_id, key, method, request,
-                                           orders_pb2.Order, call)  # type: ignore[arg-type]
+async def _read(session: AsyncSession, caller: Caller, order_id: str) -> orders_pb2.Order:
+    order = await read_model.get_order(session, caller.merchant_id, order_id)
+    if order is None:
+        raise _not_found(order_id)
+    (message,) = await read_model.to_messages(session, [order])
+    return message
 
 
 def _not_found(order_id: str) -> errors.PayLoopsError:

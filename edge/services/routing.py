@@ -26,16 +26,17 @@ class RoutingService(routing_pb2_grpc.RoutingServiceServicer):
     async def GetRoutingConfig(
         self, request: routing_pb2.GetRoutingConfigRequest, context: grpc.aio.ServicerContext
     ) -> routing_pb2.RoutingConfig:
-        caller = await authenticate(self._sessions, context)
+        async with self._sessions() as session:
+            caller = await authenticate(session, context)
         stored = await store.latest(self._sessions, caller.merchant_id)
         return _message(stored.config, stored.version, stored.update_time)
 
     async def UpdateRoutingConfig(
         self, request: routing_pb2.UpdateRoutingConfigRequest, context: grpc.aio.ServicerContext
     ) -> routing_pb2.RoutingConfig:
-        caller = await authenticate(self._sessions, context)
         config = RoutingConfig.from_proto(request.routing_config)
         async with self._sessions() as session:
+            caller = await authenticate(session, context)
             known = set((await session.execute(select(models.Processor.name))).scalars())
         found = validation.violations(config, known) + list(_card_numbers(config))
         if found:

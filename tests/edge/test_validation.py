@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import random
+import uuid
+
 import pytest
 
 from edge import validation
@@ -21,6 +24,9 @@ def test_card_numbers_are_found_wherever_they_hide(text: str) -> None:
     "00000000000000", "phone +1 415 555 0100", "",
     "1234-4242424242424242",  # the tail of a 20-digit group, not a card number
     "order-1764475367124", "k1764475367123456781",  # Luhn-valid timestamps (ms, ns)
+    # UUIDs whose digit groups once looked like grouped card numbers:
+    "10e24160-1335-4978-b912-d069f2de587f", "cfac5110-1489-4464-8396-df145e612fc5",
+    "4c588740-8366-4804-b584-5cfd85ab1c1e", "50f36145-627d-4842-9191-151419d10351",
 ])
 def test_other_numbers_are_not_card_numbers(text: str) -> None:
     assert not validation.looks_like_card_number(text)
@@ -75,3 +81,11 @@ def test_a_card_number_sent_as_bin_is_rejected_as_one_and_never_echoed() -> None
         ("payment_method.card.bin", "CARD_NUMBER_NOT_ALLOWED"),
     }
     assert not any("4242" in v.description for v in found)
+
+
+def test_uuid_idempotency_keys_are_never_card_numbers() -> None:
+    """SDKs send UUID4 Idempotency-Keys; rejecting one would fail a merchant's request at
+    random. 50 000 of them, seeded so a failure reproduces."""
+    rng = random.Random(4242)
+    keys = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(50_000)]
+    assert [key for key in keys if validation.looks_like_card_number(key)] == []
