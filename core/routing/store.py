@@ -29,26 +29,24 @@ class StoredConfig:
 
 
 async def latest(sessions: async_sessionmaker[AsyncSession], merchant_id: str) -> StoredConfig:
-    table = models.RoutingConfigVersion
     async with sessions() as session:
-        row = (
-            await session.execute(
-                select(table)
-                .where(table.merchant_id == merchant_id)
-                .order_by(table.version.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
+        return await latest_in(session, merchant_id)
+
+
+async def latest_in(session: AsyncSession, merchant_id: str) -> StoredConfig:
+    """The merchant's current configuration, read in the caller's session."""
+    table = models.RoutingConfigVersion
+    row = (
+        await session.execute(
+            select(table)
+            .where(table.merchant_id == merchant_id)
+            .order_by(table.version.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
     if row is None:
         return StoredConfig(0, default_config(), None)
     return StoredConfig(row.version, RoutingConfig.from_json(row.config), row.created_at)
-
-
-async def load(
-    sessions: async_sessionmaker[AsyncSession], merchant_id: str
-) -> tuple[int, RoutingConfig]:
-    stored = await latest(sessions, merchant_id)
-    return stored.version, stored.config
 
 
 async def save(

@@ -43,8 +43,9 @@ class RoutingActivities:
     @activity.defn(name="route_payment")
     async def route_payment(self, request: RouteRequest) -> RoutePlan:
         payment = request.payment
-        version, config = await store.load(self._sessions, payment.merchant_id)
         async with self._sessions.begin() as session:
+            stored = await store.latest_in(session, payment.merchant_id)
+            version, config = stored.version, stored.config
             registered = list((await session.execute(select(models.Processor))).scalars())
             names = [p.name for p in registered]
             breakers = await breaker.availability(session, names)
