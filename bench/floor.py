@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from temporalio import activity, workflow
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench.load import Operation
 
@@ -52,6 +52,9 @@ async def floor_workflow(address: str, namespace: str) -> AsyncIterator[Operatio
         workflows=[FloorWorkflow],
         activities=[noop_authorize],
         graceful_shutdown_timeout=timedelta(seconds=2),
+        # The same runner as the orchestrator's worker (orchestrator/worker.py): the floor must
+        # not pay a sandbox cost the platform does not.
+        workflow_runner=UnsandboxedWorkflowRunner(),
     )
 
     async def operation() -> None:
