@@ -462,6 +462,7 @@ class GetCapabilitiesResponse(_message.Message):
     PARTIAL_REFUND_FIELD_NUMBER: _builtins.int
     THREE_D_SECURE_FIELD_NUMBER: _builtins.int
     TEST_PAYMENT_METHODS_FIELD_NUMBER: _builtins.int
+    CREDENTIAL_FIELDS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Processor name, lower case, such as "stripe"."""
     manual_capture: _builtins.bool
@@ -484,6 +485,14 @@ class GetCapabilitiesResponse(_message.Message):
     def test_payment_methods(self) -> _containers.RepeatedCompositeFieldContainer[Global___TestPaymentMethod]:
         """Test payment methods and their outcomes."""
 
+    @_builtins.property
+    def credential_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The keys of `Credentials.values` this gateway needs on every call, such as "secret_key"
+        and "webhook_secret". Empty when it needs none (the sandbox). PayLoops refuses to store a
+        merchant's processor account that lacks one of them, and does not route to the gateway
+        for a merchant without an account.
+        """
+
     def __init__(
         self,
         *,
@@ -495,10 +504,11 @@ class GetCapabilitiesResponse(_message.Message):
         partial_refund: _builtins.bool = ...,
         three_d_secure: _builtins.bool = ...,
         test_payment_methods: _abc.Iterable[Global___TestPaymentMethod] | None = ...,
+        credential_fields: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_networks", b"card_networks", "currencies", b"currencies", "manual_capture", b"manual_capture", "name", b"name", "partial_capture", b"partial_capture", "partial_refund", b"partial_refund", "test_payment_methods", b"test_payment_methods", "three_d_secure", b"three_d_secure"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_networks", b"card_networks", "credential_fields", b"credential_fields", "currencies", b"currencies", "manual_capture", b"manual_capture", "name", b"name", "partial_capture", b"partial_capture", "partial_refund", b"partial_refund", "test_payment_methods", b"test_payment_methods", "three_d_secure", b"three_d_secure"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
