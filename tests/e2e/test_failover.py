@@ -156,3 +156,30 @@ def test_circuit_breaker_skips_a_dead_processor_and_probes_it_after_recovery(
     after = pay(api)
     assert [a["processor"] for a in probe["attempts"]] == ["sandbox"]
     assert [a["processor"] for a in after["attempts"]] == ["sandbox"]
+
+
+def test_payment_budget_stops_trying_further_processors(mesh: Mesh) -> None:
+    """Every sandbox answers after 1.5 s with a soft decline; a 2 s budget leaves time for the
+    primary and part of the secondary (its deadline cut to what is left), never the third."""
+    api = merchant_with_routing(mesh, payment_budget="2s", resolution_budget="1s")
+    for name in SANDBOXES:
+        set_fault(mesh, control_pb2.FAULT_MODE_LATENCY, latency_ms=1500, name=name)
+    paid = pay(api, "pm_card_soft_decline")
+    order = wait_for(api, paid["id"], lambda o: o["status"] == "FAILED", timeout=60)
+    assert order["status"] == "FAILED"
+    assert [a["processor"] for a in order["attempts"]] == ["sandbox", "sandbox-b"]
+    assert charges(mesh, order["id"], "sandbox-c") == []
+
+
+def test_every_attempt_shows_its_key_latency_and_reason(mesh: Mesh) -> None:
+    api = merchant_with_routing(mesh)
+    set_fault(mesh, control_pb2.FAULT_MODE_LATENCY, count=1, latency_ms=300, name="sandbox")
+    order = pay(api, "pm_card_soft_decline")
+    first, second, third = order["attempts"]
+    for seq, attempt in enumerate(order["attempts"], start=1):
+        assert attempt["attempt_key"] == f"{order['id']}:authorize:{attempt['processor']}:{seq}"
+        assert attempt["latency"].endswith("s") and attempt["create_time"]
+    assert float(first["latency"].removesuffix("s")) >= 0.3  # the injected latency shows
+    assert [a["failover_reason"] for a in (first, second, third)] == [
+        "soft_decline", "soft_decline", ""]
+    assert {a["decline_code"] for a in order["attempts"]} == {"try_again_later"}
