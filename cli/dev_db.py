@@ -61,22 +61,34 @@ def register_processors(database_url: str, targets: Mapping[str, str]) -> None:
     deadline or `enabled` someone set survives the next start."""
 
     async def run(sessions: async_sessionmaker[AsyncSession]) -> None:
-        from core.processors import register
+        from core.processor_channels import ProcessorChannels
+        from core.processors import register_adapter
 
-        for name, target in targets.items():
-            await register(sessions, name, target)
+        channels = ProcessorChannels()
+        try:
+            for name, target in targets.items():
+                await register_adapter(sessions, channels, name, target)
+        finally:
+            await channels.close()
 
     _with_sessions(database_url, run)
 
 
-def add_processor(database_url: str, name: str, target: str,
-                  deadline_ms: int | None) -> Registration:
-    """`payloops processors add`: inserts or updates one registration."""
+def add_processor(database_url: str, name: str, target: str, deadline_ms: int | None,
+                  tls: bool = False, tls_ca_pem: str = "") -> Registration:
+    """`payloops processors add`: asks the adapter for its capabilities, then inserts or
+    updates its registration."""
 
     async def run(sessions: async_sessionmaker[AsyncSession]) -> Registration:
-        from core.processors import register
+        from core.processor_channels import ProcessorChannels
+        from core.processors import register_adapter
 
-        return await register(sessions, name, target, deadline_ms)
+        channels = ProcessorChannels()
+        try:
+            return await register_adapter(sessions, channels, name, target, deadline_ms,
+                                          tls=tls, tls_ca_pem=tls_ca_pem)
+        finally:
+            await channels.close()
 
     return _with_sessions(database_url, run)
 

@@ -133,10 +133,17 @@ def _cmd_processors_add(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     url = _database_url_or_exit(args.state_dir)
+    import grpc
+
     from cli.dev_db import add_processor
 
     try:
         added = add_processor(url, args.name, args.target, deadline_ms)
+    except grpc.aio.AioRpcError as error:
+        print(f"payloops processors add: error: {args.target} does not answer GetCapabilities "
+              f"({error.code().name}: {_one_line(error.details() or '')}); is the adapter "
+              "running there?", file=sys.stderr)
+        return 2
     except Exception as error:
         print(f"payloops processors add: error: {_one_line(error)} "
               "(is the database up? `payloops dev` runs one)", file=sys.stderr)

@@ -29,6 +29,10 @@ class Settings:
     three_ds_poll_seconds: float = 1.0
     # The processor a new merchant routes to.
     default_processor: str = "sandbox"
+    # Fernet keys that encrypt processor credentials at rest; the first encrypts (core.secrets).
+    secrets_keys: tuple[str, ...] = ()
+    # The platform operator's key for the admin API (processor registration); empty: disabled.
+    admin_api_key: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -53,4 +57,8 @@ class Settings:
                 env.get("PAYLOOPS_THREE_DS_POLL_SECONDS", defaults.three_ds_poll_seconds)
             ),
             default_processor=env.get("PAYLOOPS_DEFAULT_PROCESSOR", defaults.default_processor),
+            secrets_keys=tuple(
+                key.strip() for key in env.get("PAYLOOPS_SECRETS_KEYS", "").split(",")
+                if key.strip()),
+            admin_api_key=env.get("PAYLOOPS_ADMIN_API_KEY", ""),
         )

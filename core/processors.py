@@ -5,13 +5,18 @@ to the next payment without restarting anything."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import models
+from core.processor_channels import (
+    ProcessorChannels,
+    capabilities_to_json,
+    fetch_capabilities,
+)
 
 DEFAULT_DEADLINE_MS = 5000
 # Below 50 ms no gateway answers even when healthy; above two minutes a payment's own budget
@@ -33,6 +38,9 @@ class Registration:
     target: str
     deadline_ms: int
     enabled: bool
+    tls: bool = False
+    tls_ca_pem: str = ""
+    capabilities: dict[str, object] = field(default_factory=dict)
 
 
 def name_problem(name: str) -> str | None:
@@ -66,10 +74,15 @@ async def register(
     name: str,
     target: str,
     deadline_ms: int | None = None,
+    *,
+    capabilities: dict[str, object],
+    tls: bool = False,
+    tls_ca_pem: str = "",
 ) -> Registration:
-    """Adds a processor, or points an existing one at `target`. Its deadline changes only when
-    one is given (a new processor gets DEFAULT_DEADLINE_MS), and `enabled` never does: what an
-    operator set survives `payloops dev` registering its sandboxes again at every start."""
+    """Adds a processor, or points an existing one at `target`, with the capabilities its
+    adapter just reported. Its deadline changes only when one is given (a new processor gets
+    DEFAULT_DEADLINE_MS), and `enabled` never does: what an operator set survives `payloops
+    dev` registering its processors again at every start."""
     problems = [
         name_problem(name),
         target_problem(target),
@@ -78,9 +91,11 @@ async def register(
     if any(problems):
         raise ValueError("; ".join(p for p in problems if p))
     statement = insert(models.Processor).values(
-        name=name, target=target, deadline_ms=deadline_ms or DEFAULT_DEADLINE_MS, enabled=True
+        name=name, target=target, deadline_ms=deadline_ms or DEFAULT_DEADLINE_MS, enabled=True,
+        tls=tls, tls_ca_pem=tls_ca_pem, capabilities=capabilities,
     )
-    changes: dict[str, object] = {"target": target}
+    changes: dict[str, object] = {"target": target, "tls": tls, "tls_ca_pem": tls_ca_pem,
+                                  "capabilities": capabilities}
     if deadline_ms is not None:
         changes["deadline_ms"] = deadline_ms
     statement = statement.on_conflict_do_update(
@@ -101,5 +116,27 @@ async def registrations(sessions: async_sessionmaker[AsyncSession]) -> list[Regi
 
 def _registration(row: models.Processor) -> Registration:
     return Registration(
-        name=row.name, target=row.target, deadline_ms=row.deadline_ms, enabled=row.enabled
+        name=row.name, target=row.target, deadline_ms=row.deadline_ms, enabled=row.enabled,
+        tls=row.tls, tls_ca_pem=row.tls_ca_pem, capabilities=dict(row.capabilities),
     )
+
+
+async def register_adapter(
+    sessions: async_sessionmaker[AsyncSession],
+    channels: ProcessorChannels,
+    name: str,
+    target: str,
+    deadline_ms: int | None = None,
+    *,
+    tls: bool = False,
+    tls_ca_pem: str = "",
+) -> Registration:
+    """Asks the adapter at `target` for its capabilities, then registers it: an address that
+    does not answer GetCapabilities is never registered (raises grpc.aio.AioRpcError)."""
+    problem = target_problem(target)
+    if problem:
+        raise ValueError(problem)
+    capabilities = await fetch_capabilities(channels, target, tls, tls_ca_pem)
+    return await register(sessions, name, target, deadline_ms,
+                          capabilities=capabilities_to_json(capabilities), tls=tls,
+                          tls_ca_pem=tls_ca_pem)

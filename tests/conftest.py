@@ -141,6 +141,47 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def start_sandbox(name: str, workdir: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """A sandbox gateway of its own, as `payloops dev` runs it (`payloops serve processor
+    sandbox`), on free ports; returns its gRPC target once it answers, and the process."""
+    from cli import probes
+
+    grpc_port, http_port = free_port(), free_port()
+    log = (workdir / f"{name}.log").open("wb")
+    process = subprocess.Popen(
+        [*PAYLOOPS, "serve", "processor", "sandbox", "--name", name, "--port", str(grpc_port),
+         "--http-port", str(http_port), "--ledger", str(workdir / f"{name}.ledger")],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    target = f"127.0.0.1:{grpc_port}"
+    deadline = time.monotonic() + 30
+    while not probes.grpc_serving(target):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"sandbox {name} did not start: "
+                               f"{(workdir / f'{name}.log').read_text()[-2000:]}")
+        time.sleep(0.1)
+    return target, process
+
+
+@pytest.fixture(scope="session")
+def sandbox_targets() -> Iterator[list[str]]:
+    """Two running sandbox adapters (for tests that register processors: registration asks
+    the adapter for its capabilities, so something must answer at the target)."""
+    workdir = Path(tempfile.mkdtemp(prefix="pl-sbx-", dir="/tmp"))
+    started = [start_sandbox(f"sbx{index}", workdir) for index in range(2)]
+    try:
+        yield [target for target, _ in started]
+    finally:
+        for _, process in started:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.config._payloops_exitstatus = int(exitstatus)  # type: ignore[attr-defined]

@@ -57,7 +57,49 @@ class Processor(Base):
     target: Mapped[str] = mapped_column(String(255))
     deadline_ms: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    tls: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Extra CA certificates to trust for TLS (PEM), for an adapter with a private CA.
+    tls_ca_pem: Mapped[str] = mapped_column(Text, default="")
+    # GetCapabilities as the adapter answered it at registration (payloops.v1
+    # ProcessorCapabilities in JSON); credential_fields decides who may route to it.
+    capabilities: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ProcessorAccount(Base):
+    """A merchant's credentials at a processor (merchant_id NULL: the platform's own account,
+    used for merchants without one and for webhooks on the bare path). Encrypted at rest."""
+
+    __tablename__ = "processor_accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    merchant_id: Mapped[str | None] = mapped_column(ForeignKey("merchants.id"))
+    processor: Mapped[str] = mapped_column(String(64))
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    # core.secrets.SecretBox.seal of the credentials map.
+    credentials: Mapped[bytes] = mapped_column(LargeBinary)
+    # The keys of the credentials, shown instead of the values.
+    credential_fields: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    rotated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ProcessorEvent(Base):
+    """A verified gateway webhook, recorded once by the gateway's event id."""
+
+    __tablename__ = "processor_events"
+
+    processor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(32), default="")
+    event_type: Mapped[str] = mapped_column(String(100), default="")
+    attempt_key: Mapped[str] = mapped_column(String(255), default="")
+    order_id: Mapped[str] = mapped_column(String(32), default="")
+    # "delivered" (the payment's workflow was told), "unmatched" (no such payment here).
+    outcome: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())
 
 
 class Order(Base):

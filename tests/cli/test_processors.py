@@ -3,6 +3,7 @@ registration step of `payloops dev` that must not undo what they set."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -14,6 +15,9 @@ import pytest
 
 from cli.dev_db import register_processors
 from cli.state import format_env
+from core.db.session import create_engine, session_factory
+from core.processors import Registration, registrations
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PAYLOOPS = [sys.executable, "-m", "cli.main"]
@@ -40,61 +44,67 @@ def name() -> str:
 
 
 def test_add_registers_a_processor_with_the_default_deadline_and_list_shows_it(
-    postgres_url: str, name: str
+    postgres_url: str, name: str, sandbox_targets: list[str]
 ) -> None:
-    added = payloops("processors", "add", name, "127.0.0.1:50071", database_url=postgres_url)
+    target = sandbox_targets[0]
+    added = payloops("processors", "add", name, target, database_url=postgres_url)
     assert added.returncode == 0, added.stderr
-    assert added.stdout.split() == [name, "127.0.0.1:50071", "deadline", "5000", "ms"]
+    assert added.stdout.split() == [name, target, "deadline", "5000", "ms"]
     assert listed(postgres_url, name) == {
-        name: {"name": name, "target": "127.0.0.1:50071", "deadline_ms": 5000, "enabled": True}
+        name: {"name": name, "target": target, "deadline_ms": 5000, "enabled": True}
     }
     table = payloops("processors", "list", database_url=postgres_url).stdout.splitlines()
     assert table[0].split() == ["NAME", "TARGET", "DEADLINE_MS", "ENABLED"]
-    assert [name, "127.0.0.1:50071", "5000", "yes"] in [line.split() for line in table]
+    assert [name, target, "5000", "yes"] in [line.split() for line in table]
+
+
+def test_add_reads_the_adapters_capabilities(postgres_url: str, name: str,
+                                             sandbox_targets: list[str]) -> None:
+    added = payloops("processors", "add", name, sandbox_targets[0], database_url=postgres_url)
+    assert added.returncode == 0, added.stderr
+    [registration] = asyncio.run(_registrations(postgres_url, name))
+    assert registration.capabilities["manual_capture"] is True
+    assert registration.capabilities["credential_fields"] == []
+
+
+def test_a_target_that_does_not_answer_is_not_registered(postgres_url: str, name: str) -> None:
+    result = payloops("processors", "add", name, f"127.0.0.1:{free_port()}",
+                      database_url=postgres_url)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "does not answer GetCapabilities" in line
+    assert listed(postgres_url, name) == {}
 
 
 def test_add_again_updates_the_target_and_only_a_given_deadline(
-    postgres_url: str, name: str
+    postgres_url: str, name: str, sandbox_targets: list[str]
 ) -> None:
-    payloops(
-        "processors",
-        "add",
-        name,
-        "127.0.0.1:50071",
-        "--deadline-ms",
-        "750",
-        database_url=postgres_url,
-    )
-    moved = payloops("processors", "add", name, "gateway.internal:443", database_url=postgres_url)
+    first, second = sandbox_targets
+    payloops("processors", "add", name, first, "--deadline-ms", "750",
+             database_url=postgres_url)
+    moved = payloops("processors", "add", name, second, database_url=postgres_url)
     assert moved.returncode == 0, moved.stderr
     assert (
         listed(postgres_url, name)[name]["target"],
         listed(postgres_url, name)[name]["deadline_ms"],
-    ) == ("gateway.internal:443", 750)
-    payloops(
-        "processors",
-        "add",
-        name,
-        "[::1]:50071",
-        "--deadline-ms",
-        "120000",
-        database_url=postgres_url,
-    )
+    ) == (second, 750)
+    payloops("processors", "add", name, first, "--deadline-ms", "120000",
+             database_url=postgres_url)
     assert (
         listed(postgres_url, name)[name]["target"],
         listed(postgres_url, name)[name]["deadline_ms"],
-    ) == ("[::1]:50071", 120000)
+    ) == (first, 120000)
 
 
 def test_the_database_is_found_through_the_state_dir(
-    postgres_url: str, name: str, tmp_path: Path
+    postgres_url: str, name: str, tmp_path: Path, sandbox_targets: list[str]
 ) -> None:
     (tmp_path / "dev.env").write_text(format_env({"PAYLOOPS_DATABASE_URL": postgres_url}))
     added = payloops(
         "processors",
         "add",
         name,
-        "127.0.0.1:50072",
+        sandbox_targets[1],
         "--deadline-ms",
         "50",
         "--state-dir",
@@ -105,7 +115,7 @@ def test_the_database_is_found_through_the_state_dir(
     assert result.returncode == 0, result.stderr
     assert {
         "name": name,
-        "target": "127.0.0.1:50072",
+        "target": sandbox_targets[1],
         "deadline_ms": 50,
         "enabled": True,
     } in json.loads(result.stdout)
@@ -153,22 +163,24 @@ def test_without_a_database_it_says_so_in_one_line(tmp_path: Path) -> None:
 
 
 def test_payloops_dev_registering_again_keeps_a_deadline_someone_set(
-    postgres_url: str, name: str
+    postgres_url: str, name: str, sandbox_targets: list[str]
 ) -> None:
     fresh = f"{name}-new"
-    register_processors(postgres_url, {name: "127.0.0.1:50073"})
-    payloops(
-        "processors",
-        "add",
-        name,
-        "127.0.0.1:50073",
-        "--deadline-ms",
-        "300",
-        database_url=postgres_url,
-    )
+    first, second = sandbox_targets
+    register_processors(postgres_url, {name: first})
+    payloops("processors", "add", name, first, "--deadline-ms", "300",
+             database_url=postgres_url)
     # The next `payloops dev` start: the sandbox listens elsewhere now.
-    register_processors(postgres_url, {name: "127.0.0.1:50074", fresh: "127.0.0.1:50075"})
+    register_processors(postgres_url, {name: second, fresh: first})
     assert listed(postgres_url, name, fresh) == {
-        name: {"name": name, "target": "127.0.0.1:50074", "deadline_ms": 300, "enabled": True},
-        fresh: {"name": fresh, "target": "127.0.0.1:50075", "deadline_ms": 5000, "enabled": True},
+        name: {"name": name, "target": second, "deadline_ms": 300, "enabled": True},
+        fresh: {"name": fresh, "target": first, "deadline_ms": 5000, "enabled": True},
     }
+
+
+async def _registrations(database_url: str, name: str) -> list[Registration]:
+    engine = create_engine(database_url)
+    try:
+        return [r for r in await registrations(session_factory(engine)) if r.name == name]
+    finally:
+        await engine.dispose()

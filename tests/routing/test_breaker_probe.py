@@ -101,7 +101,7 @@ async def routing(postgres_url: str) -> AsyncIterator[Routing]:
     suffix = uuid.uuid4().hex[:8]
     primary, fallback = f"primary-{suffix}", f"fallback-{suffix}"
     for name, port in ((primary, 50061), (fallback, 50062)):
-        await register(sessions, name, f"127.0.0.1:{port}")
+        await register(sessions, name, f"127.0.0.1:{port}", capabilities={})
     merchant = await create_merchant(sessions, "breaker probe")
     await store.save(
         sessions,
