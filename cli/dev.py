@@ -27,7 +27,7 @@ from cli.binaries import BinaryNotFound, find_binary
 from cli.ports import PortPicker, port_is_free
 from cli.postgres import EmbeddedPostgres, PostgresError
 from cli.procs import STATE_MARKER_VAR, is_alive, kill_stale
-from cli.state import StatePaths, format_env, write_secret
+from cli.state import StatePaths, format_env, kept_secret, write_secret
 
 # A child restarted this many times within the window is considered broken: give up.
 CRASH_LOOP_RESTARTS = 5
@@ -111,6 +111,11 @@ class DevMesh:
             "PAYLOOPS_DATABASE_URL": database_url,
             STATE_MARKER_VAR: str(self.state.root),
             "PYTHONUNBUFFERED": "1",
+            # Kept in the state dir: credentials sealed with the key must open after a restart.
+            "PAYLOOPS_SECRETS_KEYS": env.get("PAYLOOPS_SECRETS_KEYS")
+            or kept_secret(self.state.secrets_keys, new_secrets_key),
+            "PAYLOOPS_ADMIN_API_KEY": env.get("PAYLOOPS_ADMIN_API_KEY")
+            or kept_secret(self.state.admin_api_key, new_admin_api_key),
         }
 
         if temporal_bin is None:
@@ -159,6 +164,7 @@ class DevMesh:
                     "PAYLOOPS_API_URL": api_url,
                     "PAYLOOPS_GRPC_TARGET": grpc_target,
                     "PAYLOOPS_API_KEY": api_key,
+                    "PAYLOOPS_ADMIN_API_KEY": child_env["PAYLOOPS_ADMIN_API_KEY"],
                     "PAYLOOPS_DATABASE_URL": database_url,
                     "PAYLOOPS_TEMPORAL_ADDRESS": temporal_address,
                     **dev_services.sandbox_env(sandboxes),
@@ -436,3 +442,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=envoy_config.DEFAULT_GRPC_PORT,
         help="public native gRPC port (default: 8081)",
     )
+
+
+def new_secrets_key() -> str:
+    from core.secrets import new_key
+
+    return new_key()
+
+
+def new_admin_api_key() -> str:
+    from core import ids
+
+    return ids.new_id("adm")

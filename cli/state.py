@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +43,15 @@ class StatePaths:
     @property
     def demo_api_key(self) -> Path:
         return self.root / "demo_api_key"
+
+    @property
+    def secrets_keys(self) -> Path:
+        """The Fernet key that encrypts processor credentials at rest (owner-only file)."""
+        return self.root / "secrets_keys"
+
+    @property
+    def admin_api_key(self) -> Path:
+        return self.root / "admin_api_key"
 
     @property
     def dev_env(self) -> Path:
@@ -132,3 +141,13 @@ def database_url(state_dir: str | Path, env: Mapping[str, str] | None = None) ->
         f"{DATABASE_URL_VAR} is not set and {dev_env} does not exist "
         "(start `payloops dev`, or set PAYLOOPS_DATABASE_URL)"
     )
+
+
+def kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """The secret stored at `path`, made (and stored, owner-only) on first use: data sealed
+    with a key must stay readable across restarts."""
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip()
+    value = make()
+    write_secret(path, value + "\n")
+    return value

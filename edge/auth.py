@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 
 import grpc
@@ -45,3 +46,12 @@ async def authenticate(session: AsyncSession, context: grpc.aio.ServicerContext)
     if key.revoked_at is not None:
         raise errors.PayLoopsError(errors.API_KEY_REVOKED, "the API key has been revoked")
     return Caller(merchant_id=key.merchant_id, livemode=key.livemode)
+
+
+def authenticate_admin(context: grpc.aio.ServicerContext, admin_api_key: str) -> None:
+    """The platform operator's calls (processor registration) carry the admin key, which no
+    merchant has. With no admin key configured, the admin API is closed."""
+    token = _bearer_token(context)
+    if not admin_api_key or not hmac.compare_digest(token.encode(), admin_api_key.encode()):
+        raise errors.PayLoopsError(errors.ADMIN_KEY_INVALID,
+                                   "this call needs the platform's admin key")

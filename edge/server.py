@@ -17,6 +17,8 @@ from grpc_reflection.v1alpha import reflection
 from core.config import Settings
 from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
+from core.processor_channels import ProcessorChannels
+from core.secrets import SecretBox
 from core.temporal import connect as connect_temporal
 from edge.idempotency import Idempotency
 from edge.interceptors import EdgeInterceptor
@@ -24,10 +26,20 @@ from edge.page_tokens import PageTokens
 from edge.payments import Payments
 from edge.services.health import HealthService
 from edge.services.orders import OrderService
+from edge.services.processor_accounts import ProcessorAccountService
+from edge.services.processor_webhooks import ProcessorWebhookService
+from edge.services.processors import ProcessorService
 from edge.services.routing import RoutingService
 from payloops.v1 import health_pb2 as api_health_pb2
 from payloops.v1 import health_pb2_grpc as api_health_pb2_grpc
-from payloops.v1 import orders_pb2, orders_pb2_grpc, routing_pb2, routing_pb2_grpc
+from payloops.v1 import (
+    orders_pb2,
+    orders_pb2_grpc,
+    processors_pb2,
+    processors_pb2_grpc,
+    routing_pb2,
+    routing_pb2_grpc,
+)
 
 log = logging.getLogger("payloops.edge")
 
@@ -38,6 +50,7 @@ async def serve(settings: Settings, port: int,
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     temporal = await connect_temporal(settings)
+    channels = ProcessorChannels()
     server = grpc.aio.server(interceptors=[EdgeInterceptor()])
     orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderService(
         sessions,
@@ -46,6 +59,13 @@ async def serve(settings: Settings, port: int,
         PageTokens(settings.page_token_secret),
     ), server)
     routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingService(sessions), server)
+    box = SecretBox(settings.secrets_keys)
+    processors_pb2_grpc.add_ProcessorServiceServicer_to_server(
+        ProcessorService(sessions, channels, settings.admin_api_key), server)
+    processors_pb2_grpc.add_ProcessorAccountServiceServicer_to_server(
+        ProcessorAccountService(sessions, box), server)
+    processors_pb2_grpc.add_ProcessorWebhookServiceServicer_to_server(
+        ProcessorWebhookService(sessions, box, channels, temporal), server)
     api_health_pb2_grpc.add_HealthServiceServicer_to_server(HealthService(sessions, temporal),
                                                             server)
     health_servicer = health.aio.HealthServicer()
@@ -53,6 +73,9 @@ async def serve(settings: Settings, port: int,
     reflection.enable_server_reflection([
         orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
         routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name,
+        *(processors_pb2.DESCRIPTOR.services_by_name[name].full_name
+          for name in ("ProcessorService", "ProcessorAccountService",
+                       "ProcessorWebhookService")),
         api_health_pb2.DESCRIPTOR.services_by_name["HealthService"].full_name,
         health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
         reflection.SERVICE_NAME,
@@ -72,6 +95,7 @@ async def serve(settings: Settings, port: int,
     finally:
         await health_servicer.enter_graceful_shutdown()
         await server.stop(grace=5)
+        await channels.close()
         await engine.dispose()
 
 

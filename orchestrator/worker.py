@@ -17,6 +17,8 @@ from core import temporal
 from core.config import Settings
 from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
+from core.processor_channels import ProcessorChannels
+from core.secrets import SecretBox
 from orchestrator.activities.orders import OrderActivities
 from orchestrator.activities.processors import ProcessorActivities
 from orchestrator.activities.routing import RoutingActivities
@@ -29,7 +31,8 @@ async def run(settings: Settings, ready_file: Path | None = None) -> None:
     client = await temporal.connect(settings)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    processors = ProcessorActivities()
+    channels = ProcessorChannels()
+    processors = ProcessorActivities(sessions, SecretBox(settings.secrets_keys), channels)
     orders = OrderActivities(sessions)
     routing = RoutingActivities(sessions, settings)
     worker = Worker(
@@ -54,7 +57,7 @@ async def run(settings: Settings, ready_file: Path | None = None) -> None:
         if ready_file is not None:
             await asyncio.to_thread(ready_file.touch)
         await stop.wait()
-    await processors.close()
+    await channels.close()
     await engine.dispose()
 
 

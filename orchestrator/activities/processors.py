@@ -9,9 +9,13 @@ import time
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core import processor_accounts
+from core.processor_channels import ProcessorChannels
+from core.secrets import SecretBox
 from orchestrator.activities.types import AuthorizeCall, GatewayResult, LookupCall, Route, UndoCall
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
@@ -36,19 +40,27 @@ _REJECTED = frozenset({
 
 
 class ProcessorActivities:
-    def __init__(self) -> None:
-        self._channels: dict[str, grpc.aio.Channel] = {}
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox,
+                 channels: ProcessorChannels) -> None:
+        self._sessions = sessions
+        self._box = box
+        self._channels = channels
 
     def _stub(self, route: Route) -> processor_pb2_grpc.ProcessorStub:
-        channel = self._channels.get(route.target)
-        if channel is None:
-            channel = grpc.aio.insecure_channel(route.target)
-            self._channels[route.target] = channel
-        return processor_pb2_grpc.ProcessorStub(channel)
+        return self._channels.stub(route.target, route.tls, route.tls_ca_pem)
 
-    async def close(self) -> None:
-        for channel in self._channels.values():
-            await channel.close()
+    async def _credentials(self, route: Route) -> pb.Credentials:
+        """The route's account credentials, opened for this one call."""
+        if not route.account_id:
+            return pb.Credentials(livemode=route.livemode)
+        async with self._sessions() as session:
+            values, livemode = await processor_accounts.credentials(session, self._box,
+                                                                    route.account_id)
+        if livemode != route.livemode:
+            # Never: routing picks accounts of the payment's mode. Refuse rather than cross.
+            raise ApplicationError("processor account mode does not match the payment",
+                                   type="NotSent", non_retryable=True)
+        return pb.Credentials(values=values, livemode=livemode)
 
     @activity.defn(name="authorize")
     async def authorize(self, call: AuthorizeCall) -> GatewayResult:
@@ -68,7 +80,7 @@ class ProcessorActivities:
             return_url=payment.return_url,
             description=payment.description,
             metadata=payment.metadata,
-            credentials=pb.Credentials(livemode=payment.livemode),
+            credentials=await self._credentials(call.route),
         )
         started = time.monotonic()
         try:
@@ -83,7 +95,8 @@ class ProcessorActivities:
         started = time.monotonic()
         try:
             response = await self._stub(call.route).GetPayment(
-                pb.GetPaymentRequest(attempt_key=call.attempt_key),
+                pb.GetPaymentRequest(attempt_key=call.attempt_key,
+                                     credentials=await self._credentials(call.route)),
                 timeout=(call.deadline_ms or call.route.deadline_ms) / 1000)
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
@@ -96,7 +109,8 @@ class ProcessorActivities:
         started = time.monotonic()
         try:
             response = await self._stub(call.route).Void(
-                pb.VoidRequest(void_key=call.key, processor_reference=call.processor_reference),
+                pb.VoidRequest(void_key=call.key, processor_reference=call.processor_reference,
+                               credentials=await self._credentials(call.route)),
                 timeout=call.route.deadline_ms / 1000)
         except grpc.aio.AioRpcError as error:
             return _rejected_or_raise(error, started)
@@ -111,9 +125,11 @@ class ProcessorActivities:
         started = time.monotonic()
         stub = self._stub(call.route)
         timeout = call.route.deadline_ms / 1000
+        credentials = await self._credentials(call.route)
         try:
             # Asked first, so a replay reports the refund's state now, not when it was made.
-            refund = (await stub.GetRefund(pb.GetRefundRequest(refund_key=call.key),
+            refund = (await stub.GetRefund(pb.GetRefundRequest(refund_key=call.key,
+                                                               credentials=credentials),
                                            timeout=timeout)).refund
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.NOT_FOUND:
@@ -122,7 +138,8 @@ class ProcessorActivities:
                 refund = (await stub.Refund(
                     pb.RefundRequest(refund_key=call.key,
                                      processor_reference=call.processor_reference,
-                                     reason="duplicate charge undone by PayLoops"),
+                                     reason="duplicate charge undone by PayLoops",
+                                     credentials=credentials),
                     timeout=timeout)).refund
             except grpc.aio.AioRpcError as refused:
                 return _rejected_or_raise(refused, started)

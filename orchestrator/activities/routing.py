@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from core import processor_accounts
 from core.config import Settings
 from core.db import models
 from core.routing import store
@@ -48,14 +49,18 @@ class RoutingActivities:
             version, config = stored.version, stored.config
             registered = list((await session.execute(select(models.Processor))).scalars())
             names = [p.name for p in registered]
+            accounts = await processor_accounts.usable(session, payment.merchant_id,
+                                                       payment.livemode, registered)
             breakers = await breaker.availability(session, names)
             rates = (await success_rates(session, names)
                      if config.mode == "success_rate" else {})
             rule = match(config, facts_for(payment, request.payment_method))
             decided = plan(
                 config, rule,
-                processors={p.name: ProcessorInfo(enabled=p.enabled, currencies=frozenset())
-                            for p in registered} if rule else {},
+                processors={p.name: ProcessorInfo(
+                    enabled=p.enabled,
+                    currencies=frozenset(map(str, p.capabilities.get("currencies", []))),
+                    has_account=p.name in accounts) for p in registered} if rule else {},
                 health={name: "open" for name, verdict in breakers.items()
                         if verdict == "blocked"},
                 success_rates=rates, draw=random.random(), explore=random.random(),
@@ -82,7 +87,10 @@ class RoutingActivities:
                         continue
                 processor = targets[candidate.processor]
                 routes.append(Route(processor=processor.name, target=processor.target,
-                                    deadline_ms=processor.deadline_ms))
+                                    deadline_ms=processor.deadline_ms,
+                                    account_id=accounts[processor.name] or "",
+                                    tls=processor.tls, tls_ca_pem=processor.tls_ca_pem,
+                                    livemode=payment.livemode))
                 considered.append(RoutedCandidate(candidate.processor, "candidate", reason))
             considered += [RoutedCandidate(s.processor, "skipped", s.reason)
                            for s in (decided.skipped if decided else [])]

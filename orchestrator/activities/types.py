@@ -15,6 +15,13 @@ class Route:
     processor: str
     target: str
     deadline_ms: int
+    # The processor account whose credentials the calls send (looked up by the activity, so
+    # no secret is ever in the workflow's history); "" when the processor needs none.
+    account_id: str = ""
+    tls: bool = False
+    tls_ca_pem: str = ""
+    # The payment's mode: a test payment only ever reaches test credentials.
+    livemode: bool = False
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ CIRCUIT_HALF_OPEN = "circuit_half_open"
 # Why a processor was left out (decision "skipped").
 NOT_CONFIGURED = "not_configured"
 DISABLED = "disabled"
+NO_ACCOUNT = "no_account"
 CIRCUIT_OPEN = "circuit_open"
 CURRENCY_UNSUPPORTED = "currency_unsupported"
 
@@ -41,6 +42,9 @@ class ProcessorInfo:
 
     enabled: bool = True
     currencies: frozenset[str] = frozenset()
+    # False when the processor needs credentials and the merchant has no account there (in
+    # the payment's mode), nor does the platform.
+    has_account: bool = True
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,8 @@ def _skip_reason(
         return NOT_CONFIGURED
     if not info.enabled:
         return DISABLED
+    if not info.has_account:
+        return NO_ACCOUNT
     if health.get(name, CLOSED) not in _TRYABLE_STATES:
         return CIRCUIT_OPEN
     if info.currencies and currency not in {code.upper() for code in info.currencies}:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -99,7 +99,8 @@ class PaymentWorkflow:
         self._payment = payment
         self._payment_method: PaymentMethod | None = None
         self._status = "requires_payment_method"
-        self._gateway_event = False
+        # Counts the gateway's webhooks about this payment: a waiting step wakes when it moves.
+        self._gateway_events = 0
         # The attempt whose charge is the order's payment, once there is one. Claimed
         # synchronously (no await between the check and the claim), so two attempts can never
         # both become the payment.
@@ -124,7 +125,7 @@ class PaymentWorkflow:
     @workflow.signal(name=GATEWAY_EVENT_SIGNAL)
     def gateway_event(self, processor_reference: str) -> None:
         """A processor said something changed (a webhook): look again now, not at the next poll."""
-        self._gateway_event = True
+        self._gateway_events += 1
 
     @workflow.query
     def status(self) -> str:
@@ -300,7 +301,7 @@ class PaymentWorkflow:
             if current.outcome in _DEFINITE:
                 reference = current.processor_reference or reference
                 how = "refund" if current.outcome == "succeeded" else "void"
-            await workflow.sleep(backoff)
+            await self._pause(backoff)
             backoff = min(backoff * 2, _MAX_UNDO_BACKOFF)
 
     async def _release_challenge(self, route: Route, attempt: AttemptRecord,
@@ -316,7 +317,7 @@ class PaymentWorkflow:
             current = await self._look_up_once(route, attempt.attempt_key)
             if current.outcome in _DEFINITE and current.outcome not in _WAITING:
                 return current
-            await workflow.sleep(backoff)
+            await self._pause(backoff)
             backoff = min(backoff * 2, _MAX_UNDO_BACKOFF)
 
     async def _call_undo(self, route: Route, how: str, key: str,
@@ -384,7 +385,7 @@ class PaymentWorkflow:
         until = workflow.now() + LATE_CHARGE_WATCH
         poll = _FIRST_WATCH_POLL
         while workflow.now() < until:
-            await workflow.sleep(poll)
+            await self._pause(poll)
             poll = min(poll * 2, _MAX_WATCH_POLL)
             result = await self._look_up_once(route, attempt.attempt_key)
             if result.outcome in _WAITING:
@@ -405,7 +406,7 @@ class PaymentWorkflow:
                 return result
             if result.outcome == "not_found" and workflow.now() >= horizon:
                 return result
-            await workflow.sleep(backoff)
+            await self._pause(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF)
 
     async def _look_up_once(self, route: Route, key: str,
@@ -439,15 +440,20 @@ class PaymentWorkflow:
                 return replace(result, outcome="failed", decline_code="three_d_secure_timeout",
                                decline_message="the 3-D Secure challenge was not completed "
                                                "in time")
-            self._gateway_event = False
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: self._gateway_event or self._winner is not None,
-                    timeout=min(poll, remaining))
+            await self._pause(min(poll, remaining), or_until=lambda: self._winner is not None)
             looked_up = await self._look_up_once(route, attempt.attempt_key)
             if looked_up.outcome in _DEFINITE:
                 result = replace(looked_up, latency_ms=result.latency_ms)
         return result
+
+    async def _pause(self, duration: timedelta,
+                     or_until: Callable[[], bool] = lambda: False) -> None:
+        """Waits `duration`, or less if the gateway sends news about this payment (a webhook)
+        or `or_until` comes true."""
+        seen = self._gateway_events
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: self._gateway_events != seen or or_until(),
+                                          timeout=duration)
 
     # -- the read model ----------------------------------------------------------------------
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -43,6 +46,9 @@ class ScriptedGateway(processor_pb2_grpc.ProcessorServicer):
     calls: list[str] = field(default_factory=list)
     scripts: dict[str, Answer] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # What GetCapabilities declares; the credentials each call carried, in order.
+    credential_fields: tuple[str, ...] = ()
+    credentials_seen: list[tuple[str, dict[str, str], bool]] = field(default_factory=list)
 
     # -- what tests call ---------------------------------------------------------------------
 
@@ -70,6 +76,8 @@ class ScriptedGateway(processor_pb2_grpc.ProcessorServicer):
     def _answer(self, method: str, request: object, context: grpc.ServicerContext) -> object:
         with self.lock:
             self.calls.append(method)
+            sent = request.credentials  # type: ignore[attr-defined]
+            self.credentials_seen.append((method, dict(sent.values), sent.livemode))
             script = self.scripts.get(method, _DEFAULTS[method])
             try:
                 return script(self, request, context)
@@ -78,7 +86,8 @@ class ScriptedGateway(processor_pb2_grpc.ProcessorServicer):
                 raise AssertionError("abort returned") from None
 
     def GetCapabilities(self, request, context):
-        return pb.GetCapabilitiesResponse(name=self.name)
+        return pb.GetCapabilitiesResponse(name=self.name,
+                                          credential_fields=list(self.credential_fields))
 
     def Authorize(self, request, context):
         return self._answer("Authorize", request, context)
@@ -94,6 +103,9 @@ class ScriptedGateway(processor_pb2_grpc.ProcessorServicer):
 
     def GetRefund(self, request, context):
         return self._answer("GetRefund", request, context)
+
+    def ParseWebhook(self, request, context):
+        return self._answer("ParseWebhook", request, context)
 
 
 # What an honest gateway answers, for the calls a test does not script.
@@ -138,30 +150,67 @@ def _authorize(gateway: ScriptedGateway, request, context) -> pb.AuthorizeRespon
                                                        amount=request.amount))
 
 
+SIGNATURE_HEADER = "x-scripted-signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _parse_webhook(gateway: ScriptedGateway, request, context) -> pb.ParseWebhookResponse:
+    """Body: {"id": …, "type": …, "attempt_key": …}; signed with the account's
+    webhook_secret."""
+    secret = request.credentials.values.get("webhook_secret", "")
+    given = request.headers.get(SIGNATURE_HEADER, "")
+    if not secret or not hmac.compare_digest(given, sign(secret, request.body)):
+        raise Refuse(grpc.StatusCode.UNAUTHENTICATED, "SIGNATURE_INVALID")
+    event = json.loads(request.body)
+    payment = pb.Payment(attempt_key=event.get("attempt_key", ""))
+    if gateway.payment is not None and gateway.payment.attempt_key == payment.attempt_key:
+        payment = gateway.payment
+    return pb.ParseWebhookResponse(event_id=event["id"], event_type=event["type"],
+                                   kind=pb.ParseWebhookResponse.KIND_PAYMENT, payment=payment)
+
+
 _DEFAULTS: dict[str, Answer] = {
     "Authorize": _authorize, "GetPayment": _get_payment, "Void": _void, "Refund": _refund,
-    "GetRefund": _get_refund,
+    "GetRefund": _get_refund, "ParseWebhook": _parse_webhook,
 }
 
 
 @contextlib.contextmanager
-def scripted_gateway(mesh: Mesh, deadline_ms: int = 2000) -> Iterator[ScriptedGateway]:
-    """Serves a ScriptedGateway on a free loopback port and registers it in the mesh under its
-    name for the length of the block (then removes it, so no other test routes to it)."""
-    gateway = ScriptedGateway()
+def serving(gateway: ScriptedGateway) -> Iterator[str]:
+    """Serves a ScriptedGateway on a free loopback port; yields its target."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     processor_pb2_grpc.add_ProcessorServicer_to_server(gateway, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        _sql(mesh, "insert into processors (name, target, deadline_ms, enabled) "
-                   "values (:name, :target, :deadline, true)",
-             name=gateway.name, target=f"127.0.0.1:{port}", deadline=deadline_ms)
-        yield gateway
+        yield f"127.0.0.1:{port}"
     finally:
-        _sql(mesh, "delete from processors where name = :name", name=gateway.name)
-        _sql(mesh, "delete from processor_health where processor = :name", name=gateway.name)
         server.stop(grace=None)
+
+
+@contextlib.contextmanager
+def scripted_gateway(mesh: Mesh, deadline_ms: int = 2000) -> Iterator[ScriptedGateway]:
+    """Serves a ScriptedGateway and registers it in the mesh under its name for the length of
+    the block (then removes it, so no other test routes to it)."""
+    gateway = ScriptedGateway()
+    with serving(gateway) as target:
+        try:
+            _sql(mesh, "insert into processors (name, target, deadline_ms, enabled) "
+                       "values (:name, :target, :deadline, true)",
+                 name=gateway.name, target=target, deadline=deadline_ms)
+            yield gateway
+        finally:
+            forget(mesh, gateway.name)
+
+
+def forget(mesh: Mesh, name: str) -> None:
+    """Removes a processor registered by a test, with its accounts and breaker."""
+    _sql(mesh, "delete from processor_accounts where processor = :name", name=name)
+    _sql(mesh, "delete from processors where name = :name", name=name)
+    _sql(mesh, "delete from processor_health where processor = :name", name=name)
 
 
 def _sql(mesh: Mesh, statement: str, **values: object) -> None:

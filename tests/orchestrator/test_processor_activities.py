@@ -14,6 +14,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from core.payment_contract import PaymentInput, PaymentMethod
+from core.processor_channels import ProcessorChannels
+from core.secrets import SecretBox
 from orchestrator.activities.processors import ProcessorActivities
 from orchestrator.activities.types import AuthorizeCall, LookupCall, Route
 from payloops.sandbox.v1 import control_pb2, control_pb2_grpc
@@ -64,27 +66,27 @@ async def authorize(activities: ProcessorActivities, authorize_call: AuthorizeCa
 ])
 async def test_answers_are_results(sandbox: Sandbox, token: str, outcome: str, code: str,
                                    soft: bool) -> None:
-    result = await authorize(ProcessorActivities(), call(sandbox, f"k-{token}", token))
+    result = await authorize(_activities(), call(sandbox, f"k-{token}", token))
     assert (result.outcome, result.decline_code, result.soft_decline) == (outcome, code, soft)
 
 
 async def test_a_hanging_processor_is_an_unknown_outcome_not_a_failure(sandbox: Sandbox) -> None:
     await sandbox.fault(control_pb2.FAULT_MODE_HANG, count=1)
     with pytest.raises(ApplicationError) as raised:
-        await authorize(ProcessorActivities(), call(sandbox, "k-hang"))
+        await authorize(_activities(), call(sandbox, "k-hang"))
     assert raised.value.type == "OutcomeUnknown"
 
 
 async def test_unavailable_before_sending_is_not_sent(sandbox: Sandbox) -> None:
     await sandbox.fault(control_pb2.FAULT_MODE_UNAVAILABLE, count=1)
     with pytest.raises(ApplicationError) as raised:
-        await authorize(ProcessorActivities(), call(sandbox, "k-unavailable"))
+        await authorize(_activities(), call(sandbox, "k-unavailable"))
     assert raised.value.type == "NotSent"
 
 
 async def test_error_after_charge_is_unknown_and_the_retry_finds_the_charge(
         sandbox: Sandbox) -> None:
-    activities = ProcessorActivities()
+    activities = _activities()
     await sandbox.fault(control_pb2.FAULT_MODE_ERROR_AFTER_CHARGE, count=1)
     with pytest.raises(ApplicationError) as raised:
         await authorize(activities, call(sandbox, "k-ambiguous"))
@@ -100,5 +102,10 @@ async def test_error_after_charge_is_unknown_and_the_retry_finds_the_charge(
 
 async def test_lookup_of_an_attempt_never_sent_is_not_found(sandbox: Sandbox) -> None:
     result = await ActivityEnvironment().run(
-        ProcessorActivities().get_payment, LookupCall(route=sandbox.route, attempt_key="k-none"))
+        _activities().get_payment, LookupCall(route=sandbox.route, attempt_key="k-none"))
     assert result.outcome == "not_found"
+
+
+def _activities() -> ProcessorActivities:
+    # The sandbox needs no credentials: routes without an account never open a session.
+    return ProcessorActivities(None, SecretBox(()), ProcessorChannels())  # type: ignore[arg-type]
