@@ -7,6 +7,8 @@
     payloops merchants create NAME [--json] [--state-dir DIR]
     payloops processors add NAME TARGET [--deadline-ms MS] [--state-dir DIR]
     payloops processors list [--json] [--state-dir DIR]
+    payloops processor-check TARGET [--credential KEY=VALUE ...] [--deadline-ms MS] [--json]
+                             [--only CHECK ...] [--tls] [--tls-ca FILE]
     payloops sandbox fault|ledger NAME ... [--state-dir DIR]
 
 Everything heavy is imported inside the subcommand that needs it, so `payloops --help` is fast.
@@ -198,6 +200,13 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_processor_check(args: argparse.Namespace) -> int:
+    from cli import processor_check
+
+    return processor_check.main(args.target, args.credential, args.deadline_ms, args.json,
+                                args.only, args.tls, args.tls_ca)
+
+
 def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
@@ -282,6 +291,25 @@ def build_parser() -> argparse.ArgumentParser:
         "list", parents=[from_state], help="registered processors: target, deadline, enabled")
     listed.add_argument("--json", action="store_true", help="as a JSON array")
 
+    check = commands.add_parser(
+        "processor-check",
+        help="check that a Processor gRPC server honours the contract (docs/processors.md)")
+    check.add_argument("target", help="host:port of the Processor server")
+    check.add_argument(
+        "--credential", action="append", default=[], metavar="KEY=VALUE",
+        help="a Credentials.values entry sent on every call (test mode), such as "
+        "secret_key=sk_test_…; repeat for each field GetCapabilities lists")
+    # A string, checked by the command: one clear line on bad input.
+    check.add_argument("--deadline-ms", metavar="MS",
+                       help="deadline of each call, 50..120000 (default: 5000)")
+    check.add_argument("--json", action="store_true", help="print the results as JSON")
+    check.add_argument("--only", action="extend", nargs="+", default=[], metavar="CHECK",
+                       help="run only these checks, by name or area (e.g. refund)")
+    check.add_argument("--tls", action="store_true",
+                       help="connect with TLS, trusting the system's CA certificates")
+    check.add_argument("--tls-ca", metavar="FILE",
+                       help="connect with TLS, trusting the PEM CA certificate(s) in FILE")
+
     sandbox = commands.add_parser("sandbox", help="drive the sandbox gateways of `payloops dev`")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True,
                                               metavar="ACTION")
@@ -316,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = _cmd_migrate(args)
     elif args.command == "sandbox":
         code = _cmd_sandbox(args)
+    elif args.command == "processor-check":
+        code = _cmd_processor_check(args)
     elif args.command == "processors":
         code = (_cmd_processors_add(args) if args.processors_command == "add"
                 else _cmd_processors_list(args))
