@@ -138,12 +138,20 @@ class DevMesh:
             for index, name in enumerate(dev_services.SANDBOXES)
         }
         child_env.update(dev_services.sandbox_env(sandboxes))
+        gateways = {name: self.ports.pick(dev_services.PREFERRED_GATEWAY_PORT + index)
+                    for index, name in enumerate(dev_services.GATEWAYS)}
+        processor_targets = {
+            **{name: f"127.0.0.1:{ports.grpc}" for name, ports in sandboxes.items()},
+            **{name: f"127.0.0.1:{port}" for name, port in gateways.items()},
+        }
         edge_port = self._edge_port(env)
         child_env["PAYLOOPS_EDGE_PORT"] = str(edge_port)
 
         for name, ports in sandboxes.items():
             self._launch(dev_services.sandbox(self.state, name, ports, child_env))
-        self._register_processors(database_url, sandboxes)
+        for name, port in gateways.items():
+            self._launch(dev_services.gateway(self.state, name, port, child_env))
+        self._register_processors(database_url, processor_targets)
 
         self._launch(dev_services.edge(self.state, edge_port, child_env))
         self._launch(dev_services.worker(self.state, temporal_address, child_env))
@@ -168,6 +176,8 @@ class DevMesh:
                     "PAYLOOPS_DATABASE_URL": database_url,
                     "PAYLOOPS_TEMPORAL_ADDRESS": temporal_address,
                     **dev_services.sandbox_env(sandboxes),
+                    **{f"PAYLOOPS_PROCESSOR_{dev_services.env_name(name)}_TARGET": target
+                       for name, target in processor_targets.items()},
                     "PAYLOOPS_EDGE_TARGET": f"127.0.0.1:{edge_port}",
                     "PAYLOOPS_ENVOY_ADMIN_URL": f"http://127.0.0.1:{envoy_ports.admin}",
                 }
@@ -214,11 +224,8 @@ class DevMesh:
         status("demo merchant", f"{how}  (API key in {self.state.demo_api_key})")
         return merchant.api_key
 
-    def _register_processors(
-        self, database_url: str, sandboxes: dict[str, dev_services.SandboxPorts]
-    ) -> None:
+    def _register_processors(self, database_url: str, targets: dict[str, str]) -> None:
         self.stop.check()
-        targets = {name: f"127.0.0.1:{ports.grpc}" for name, ports in sandboxes.items()}
         try:
             dev_db.register_processors(database_url, targets)
         except Exception as error:

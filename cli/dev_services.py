@@ -15,12 +15,19 @@ from cli.state import StatePaths
 # Names of the sandbox gateways to run; each gets its own ports, ledger and processor entry.
 SANDBOXES: tuple[str, ...] = ("sandbox", "sandbox-b", "sandbox-c")
 
+# Adapters of real gateways, run next to the sandboxes. Each talks to its gateway's API at the
+# address in the named variable (the gateway's own by default; a local fake in the tests).
+# Merchants route to them once they add a processor account with their credentials.
+GATEWAYS: dict[str, str] = {"stripe": "PAYLOOPS_STRIPE_API_BASE",
+                            "razorpay": "PAYLOOPS_RAZORPAY_API_BASE"}
+
 # Conventional ports, used when free (stable addresses across restarts); otherwise any.
 PREFERRED_TEMPORAL_PORT = 7233
 PREFERRED_EDGE_PORT = 50051
 PREFERRED_ADMIN_PORT = 9901
 PREFERRED_SANDBOX_GRPC_PORT = 50061  # + index
 PREFERRED_SANDBOX_HTTP_PORT = 8091  # + index
+PREFERRED_GATEWAY_PORT = 50071  # + index
 
 # notes/temporal.md §5.1: the dev server's default history poll limits quantize every round
 # trip to ~50 ms; these remove that. Updates (PayOrder's `pay`) must be enabled explicitly,
@@ -131,6 +138,19 @@ def sandbox(state: StatePaths, name: str, ports: SandboxPorts, env: dict[str, st
         probe=lambda: probes.grpc_serving(target),
         ready_timeout=60,
         summary=f"gRPC {target}  3-D Secure pages http://127.0.0.1:{ports.http}",
+    )
+
+
+def gateway(state: StatePaths, name: str, port: int, env: dict[str, str]) -> Service:
+    argv = _serve("processor", name, "--port", str(port))
+    if api_base := env.get(GATEWAYS[name]):
+        argv += ["--api-base", api_base]
+    target = f"127.0.0.1:{port}"
+    return Service(
+        child=_child(state, name, argv, env),
+        probe=lambda: probes.grpc_serving(target),
+        ready_timeout=60,
+        summary=f"gRPC {target}  API {api_base or 'the real one'}",
     )
 
 

@@ -19,6 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fakes.razorpay_api import RazorpayFake
+from tests.fakes.stripe_api import FakeStripe
+
 REPO = Path(__file__).resolve().parents[1]
 PAYLOOPS = [sys.executable, "-m", "cli.main"]
 # Short enough that the abandoned-challenge test is quick, long enough to click through one.
@@ -50,6 +53,9 @@ class Mesh:
     api_key: str
     env: dict[str, str]
     process: subprocess.Popen[bytes]
+    # The gateways' wire-level fakes the mesh's stripe and razorpay adapters talk to.
+    stripe: FakeStripe | None = None
+    razorpay: RazorpayFake | None = None
 
     def pid_of(self, service: str) -> int:
         return int((self.state_dir / "run" / f"{service}.pid").read_text().strip())
@@ -115,12 +121,17 @@ def stop_mesh_process(process: subprocess.Popen[bytes]) -> int:
 
 @pytest.fixture(scope="session")
 def mesh() -> Iterator[Mesh]:
-    started = start_mesh()
-    try:
-        yield started
-    finally:
-        stop_mesh_process(started.process)
-        shutil.rmtree(started.state_dir, ignore_errors=True)
+    # The real gateways are out of reach (and must never be charged by tests): the adapters of
+    # the mesh talk to wire-level fakes of their HTTP APIs instead.
+    with FakeStripe() as stripe, RazorpayFake() as razorpay:
+        started = start_mesh({"PAYLOOPS_STRIPE_API_BASE": stripe.base_url,
+                              "PAYLOOPS_RAZORPAY_API_BASE": razorpay.url})
+        started.stripe, started.razorpay = stripe, razorpay
+        try:
+            yield started
+        finally:
+            stop_mesh_process(started.process)
+            shutil.rmtree(started.state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

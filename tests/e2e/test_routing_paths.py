@@ -28,7 +28,7 @@ __all__ = ["clean_processors"]
         ("INR", "razorpay", "stripe"),
     ],
 )
-def test_the_default_config_skips_unregistered_gateways_and_pays_on_a_sandbox(
+def test_the_default_config_skips_gateways_without_an_account_and_pays_on_a_sandbox(
     mesh: Mesh, currency: str, preferred: str, absent: str
 ) -> None:
     _, key = mesh.new_merchant("default routing")
@@ -46,9 +46,14 @@ def test_the_default_config_skips_unregistered_gateways_and_pays_on_a_sandbox(
         "usd_eur" if currency == "USD" else "inr",
     )
     candidates = routing["candidates"]
-    # The rule's first choice is not registered in `payloops dev`; "*" brings in the sandboxes.
-    assert {"processor": preferred, "decision": "skipped", "reason": "not_configured"} in candidates
-    assert absent not in [c["processor"] for c in candidates]
+    # `payloops dev` runs the stripe and razorpay adapters, but this merchant has no account
+    # at either: both are skipped with that reason; "*" brings in the sandboxes.
+    for gateway in (preferred, absent):
+        assert {"processor": gateway, "decision": "skipped", "reason": "no_account"} \
+            in candidates
+    assert candidates.index(
+        {"processor": preferred, "decision": "skipped", "reason": "no_account"}) < \
+        candidates.index({"processor": absent, "decision": "skipped", "reason": "no_account"})
     in_line = {c["processor"]: c["reason"] for c in candidates if c["decision"] == "candidate"}
     assert {name: in_line.get(name) for name in SANDBOXES} == dict.fromkeys(SANDBOXES, "rule_order")
     [attempt] = order["attempts"]
