@@ -93,6 +93,32 @@ def add_processor(database_url: str, name: str, target: str, deadline_ms: int | 
     return _with_sessions(database_url, run)
 
 
+def set_platform_account(database_url: str, secrets_keys: tuple[str, ...], processor: str,
+                         livemode: bool, credentials: dict[str, str]) -> str:
+    """`payloops processors account`: the platform's own account at a processor (replacing
+    the enabled one of that mode, if any). Returns its id."""
+
+    async def run(sessions: async_sessionmaker[AsyncSession]) -> str:
+        from sqlalchemy import update
+
+        from core import processor_accounts
+        from core.db import models
+        from core.secrets import SecretBox
+
+        async with sessions.begin() as session:
+            await session.execute(
+                update(models.ProcessorAccount)
+                .where(models.ProcessorAccount.merchant_id.is_(None),
+                       models.ProcessorAccount.processor == processor,
+                       models.ProcessorAccount.livemode == livemode)
+                .values(enabled=False))
+            account = await processor_accounts.create(session, SecretBox(secrets_keys), None,
+                                                      processor, livemode, credentials)
+            return account.id
+
+    return _with_sessions(database_url, run)
+
+
 def list_processors(database_url: str) -> list[Registration]:
     async def run(sessions: async_sessionmaker[AsyncSession]) -> list[Registration]:
         from core.processors import registrations

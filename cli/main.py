@@ -5,7 +5,8 @@
     payloops serve processor NAME [ARGS...]
     payloops migrate [--state-dir DIR]
     payloops merchants create NAME [--json] [--state-dir DIR]
-    payloops processors add NAME TARGET [--deadline-ms MS] [--state-dir DIR]
+    payloops processors add NAME TARGET [--deadline-ms MS] [--tls] [--tls-ca FILE] [--state-dir DIR]
+    payloops processors account NAME --credential KEY=VALUE ... [--live] [--state-dir DIR]
     payloops processors list [--json] [--state-dir DIR]
     payloops processor-check TARGET [--credential KEY=VALUE ...] [--deadline-ms MS] [--json]
                              [--only CHECK ...] [--tls] [--tls-ca FILE]
@@ -19,9 +20,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from cli.state import DEFAULT_STATE_DIR, NoDatabase, database_url
 
@@ -130,6 +133,12 @@ def _cmd_processors_add(args: argparse.Namespace) -> int:
         else:
             problems.append(f"--deadline-ms must be a whole number of milliseconds "
                             f"(got {args.deadline_ms!r})")
+    tls_ca_pem = ""
+    if args.tls_ca is not None:
+        try:
+            tls_ca_pem = Path(args.tls_ca).read_text()
+        except OSError as error:
+            problems.append(f"--tls-ca: {_one_line(error)}")
     if any(problems):
         print(f"payloops processors add: error: {'; '.join(p for p in problems if p)}",
               file=sys.stderr)
@@ -140,7 +149,8 @@ def _cmd_processors_add(args: argparse.Namespace) -> int:
     from cli.dev_db import add_processor
 
     try:
-        added = add_processor(url, args.name, args.target, deadline_ms)
+        added = add_processor(url, args.name, args.target, deadline_ms,
+                              tls=args.tls or bool(tls_ca_pem), tls_ca_pem=tls_ca_pem)
     except grpc.aio.AioRpcError as error:
         print(f"payloops processors add: error: {args.target} does not answer GetCapabilities "
               f"({error.code().name}: {_one_line(error.details() or '')}); is the adapter "
@@ -153,6 +163,36 @@ def _cmd_processors_add(args: argparse.Namespace) -> int:
     print(f"{added.name}  {added.target}  deadline {added.deadline_ms} ms"
           + ("" if added.enabled else "  (disabled)"))
     return 0
+
+
+def _cmd_processors_account(args: argparse.Namespace) -> int:
+    values = dict(entry.partition("=")[::2] for entry in args.credential)
+    if any("=" not in entry or not entry.partition("=")[0] for entry in args.credential):
+        print("payloops processors account: error: --credential takes KEY=VALUE",
+              file=sys.stderr)
+        return 2
+    url = _database_url_or_exit(args.state_dir)
+    keys = _secrets_keys(args.state_dir)
+    from cli.dev_db import set_platform_account
+
+    try:
+        account_id = set_platform_account(url, keys, args.name, args.live, values)
+    except Exception as error:
+        print(f"payloops processors account: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    # Field names only: the values are secrets.
+    print(f"{account_id}  {args.name}  {'live' if args.live else 'test'}  "
+          f"fields {', '.join(sorted(values))}")
+    return 0
+
+
+def _secrets_keys(state_dir: str) -> tuple[str, ...]:
+    from cli.state import StatePaths
+
+    given = os.environ.get("PAYLOOPS_SECRETS_KEYS", "")
+    if not given and StatePaths.at(state_dir).secrets_keys.is_file():
+        given = StatePaths.at(state_dir).secrets_keys.read_text()
+    return tuple(key.strip() for key in given.split(",") if key.strip())
 
 
 def _cmd_processors_list(args: argparse.Namespace) -> int:
@@ -287,6 +327,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--deadline-ms", metavar="MS",
         help="how long one call may take, 50..120000 (a new processor gets 5000; an existing "
         "one keeps its own unless given)")
+    add.add_argument("--tls", action="store_true",
+                     help="connect with TLS, trusting the system's certificate authorities")
+    add.add_argument("--tls-ca", metavar="FILE",
+                     help="connect with TLS, trusting the CA certificate(s) in this PEM file")
+    account = processor_commands.add_parser(
+        "account", parents=[from_state],
+        help="set the platform's own account at a processor: used for merchants without one, "
+        "and to verify webhooks posted to /v1/processor_webhooks/NAME")
+    account.add_argument("name", help="processor name")
+    account.add_argument("--credential", action="append", default=[], metavar="KEY=VALUE",
+                         required=True, help="a credentials entry, such as secret_key=sk_test_…")
+    account.add_argument("--live", action="store_true", help="live credentials (default: test)")
     listed = processor_commands.add_parser(
         "list", parents=[from_state], help="registered processors: target, deadline, enabled")
     listed.add_argument("--json", action="store_true", help="as a JSON array")
@@ -347,8 +399,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "processor-check":
         code = _cmd_processor_check(args)
     elif args.command == "processors":
-        code = (_cmd_processors_add(args) if args.processors_command == "add"
-                else _cmd_processors_list(args))
+        code = {"add": _cmd_processors_add, "list": _cmd_processors_list,
+                "account": _cmd_processors_account}[args.processors_command](args)
     else:
         code = _cmd_merchants_create(args)
     raise SystemExit(code)

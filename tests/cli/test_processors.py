@@ -17,6 +17,7 @@ from cli.dev_db import register_processors
 from cli.state import format_env
 from core.db.session import create_engine, session_factory
 from core.processors import Registration, registrations
+from tests.cli.broken_processor import running, self_signed_for_127_0_0_1
 from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -184,3 +185,19 @@ async def _registrations(database_url: str, name: str) -> list[Registration]:
         return [r for r in await registrations(session_factory(engine)) if r.name == name]
     finally:
         await engine.dispose()
+
+
+def test_a_tls_adapter_is_registered_with_its_ca_and_refused_without_it(
+    postgres_url: str, name: str, tmp_path: Path
+) -> None:
+    key, cert = self_signed_for_127_0_0_1()
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(cert)
+    with running(tls_key_and_cert=(key, cert)) as target:
+        plain = payloops("processors", "add", name, target, database_url=postgres_url)
+        secured = payloops("processors", "add", name, target, "--tls-ca", str(ca),
+                           database_url=postgres_url)
+    assert plain.returncode == 2 and "does not answer GetCapabilities" in plain.stderr
+    assert secured.returncode == 0, secured.stderr
+    [registration] = asyncio.run(_registrations(postgres_url, name))
+    assert (registration.tls, registration.tls_ca_pem) == (True, cert.decode())

@@ -6,15 +6,18 @@ the gateways' HTTP APIs (tests/fakes/)."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from core.payment_contract import workflow_id
-from tests.conftest import Mesh
+from tests.conftest import PAYLOOPS, REPO, Mesh
 from tests.e2e.failover_helpers import wait_for
 from tests.fakes import razorpay_api, stripe_api
 
@@ -122,3 +125,53 @@ def razorpay_receipt(attempt_key: str) -> str:
     from processors.razorpay.keys import order_receipt
 
     return order_receipt(attempt_key)
+
+
+@pytest.fixture
+def platform_stripe_account(mesh: Mesh) -> Iterator[str]:
+    """The platform's own Stripe test account, set with the CLI; removed afterwards, or every
+    other test's merchant would start routing USD to stripe."""
+    result = subprocess.run(
+        [*PAYLOOPS, "processors", "account", "stripe", "--state-dir", str(mesh.state_dir),
+         f"--credential=secret_key={stripe_api.SECRET_KEY}",
+         f"--credential=webhook_secret={stripe_api.WEBHOOK_SECRET}"],
+        cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert stripe_api.SECRET_KEY not in result.stdout  # field names only, never the values
+    account_id = result.stdout.split()[0]
+    try:
+        yield account_id
+    finally:
+        _sql(mesh, "delete from processor_accounts where id = :id", id=account_id)
+
+
+def test_the_platform_account_serves_merchants_without_one_and_the_bare_webhook_path(
+        mesh: Mesh, platform_stripe_account: str) -> None:
+    assert mesh.stripe is not None
+    _, key = mesh.new_merchant("no account of its own")
+    with mesh.client(key) as api:
+        assert api.get("/v1/processor_accounts").json()["processor_accounts"] == []
+        mesh.stripe.webhook_url = f"{mesh.api_url}/v1/processor_webhooks/stripe"
+        try:
+            paid = pay(api, "USD", "pm_card_threeDSecure2Required")
+            assert [a["processor"] for a in paid["attempts"]] == ["stripe"]
+            httpx.post(paid["next_action"]["redirect_url"], data={"outcome": "succeed"})
+            order = wait_for(api, paid["id"], lambda o: o["status"] != "REQUIRES_ACTION")
+        finally:
+            mesh.stripe.webhook_url = None
+    assert order["status"] == "SUCCEEDED"
+    assert asyncio.run(signals(mesh, paid["id"])) >= 1
+    # A webhook signed with anything else is refused on the bare path too.
+    forged = httpx.post(f"{mesh.api_url}/v1/processor_webhooks/stripe", content=b"{}",
+                        headers={"Stripe-Signature": "t=1,v1=00"})
+    assert forged.status_code == 400
+
+
+def _sql(mesh: Mesh, statement: str, **values: object) -> None:
+    async def run() -> None:
+        engine = create_async_engine(mesh.env["PAYLOOPS_DATABASE_URL"])
+        async with engine.begin() as connection:
+            await connection.execute(text(statement), values)
+        await engine.dispose()
+
+    asyncio.run(run())
