@@ -120,6 +120,11 @@ class Order(Base):
     amount_capturable: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_received: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Reserved by refunds in flight; amount_refunded + amount_refund_pending <= amount_received
+    # is a CHECK constraint, so concurrent refunds can never overshoot.
+    amount_refund_pending: Mapped[int] = mapped_column(BigInteger, default=0)
+    capture_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancellation_reason: Mapped[str] = mapped_column(String(64), default="")
     failure_code: Mapped[str] = mapped_column(String(64), default="")
     failure_message: Mapped[str] = mapped_column(Text, default="")
     next_action_url: Mapped[str] = mapped_column(Text, default="")
@@ -190,3 +195,80 @@ class ProcessorHealth(Base):
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     probe_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(32))
+    # pending | succeeded | failed
+    status: Mapped[str] = mapped_column(String(16))
+    failure_code: Mapped[str] = mapped_column(String(64), default="")
+    failure_message: Mapped[str] = mapped_column(Text, default="")
+    processor: Mapped[str] = mapped_column(String(64))
+    processor_reference: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Event(Base):
+    """Something that happened to a merchant's object, with the object as the API shows it."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    type: Mapped[str] = mapped_column(String(64))
+    object: Mapped[dict[str, object]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    url: Mapped[str] = mapped_column(Text)
+    enabled_events: Mapped[list[str]] = mapped_column(JSONB)
+    # enabled | disabled | deleted
+    status: Mapped[str] = mapped_column(String(16))
+    disabled_reason: Mapped[str] = mapped_column(String(100), default="")
+    # core.secrets.SecretBox.seal({"current": …, "previous": …})
+    secrets: Mapped[bytes] = mapped_column(LargeBinary)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class EventDelivery(Base):
+    """One event's way to one endpoint (a durable delivery workflow drives it)."""
+
+    __tablename__ = "event_deliveries"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id"))
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    # pending | succeeded | failed
+    status: Mapped[str] = mapped_column(String(16))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempts"
+
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("event_deliveries.id"),
+                                             primary_key=True)
+    attempt_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    http_status: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -8,7 +8,7 @@ import grpc
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import errors, ids
+from core import errors, ids, views
 from core.db import models
 from core.payment_contract import CardHints, PaymentMethod
 from edge import read_model, validation
@@ -78,7 +78,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                                                 size + 1)
             page = rows[:size]
             response = orders_pb2.ListOrdersResponse(
-                orders=await read_model.to_messages(session, page))
+                orders=await views.to_messages(session, page))
         if len(rows) > size:
             last = page[-1]
             response.next_page_token = self._page_tokens.encode(
@@ -123,7 +123,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             description=order.description, metadata_=dict(order.metadata),
             return_url=order.return_url, status="requires_payment_method",
         ).returning(models.Order))).scalar_one()
-        return read_model.order_message(row, attempts=[])
+        return views.order_message(row, attempts=[])
 
     async def _pay(self, caller: Caller, order: models.Order,
                    method: orders_pb2.PaymentMethod, claim: Claim | None) -> orders_pb2.Order:
@@ -150,7 +150,7 @@ async def _read(session: AsyncSession, caller: Caller, order_id: str) -> orders_
     order = await read_model.get_order(session, caller.merchant_id, order_id)
     if order is None:
         raise _not_found(order_id)
-    (message,) = await read_model.to_messages(session, [order])
+    (message,) = await views.to_messages(session, [order])
     return message
 
 

@@ -74,7 +74,8 @@ def test_render_fills_in_ports_addresses_and_paths(tmp_path: Path) -> None:
     assert transcoder["services"] == [
         "payloops.v1.OrderService", "payloops.v1.RoutingService", "payloops.v1.HealthService",
         "payloops.v1.ProcessorService", "payloops.v1.ProcessorAccountService",
-        "payloops.v1.ProcessorWebhookService"]
+        "payloops.v1.ProcessorWebhookService", "payloops.v1.RefundService",
+        "payloops.v1.WebhookEndpointService", "payloops.v1.EventService"]
     assert transcoder["convert_grpc_status"] is True
     assert transcoder["match_incoming_request_route"] is True
     assert transcoder["auto_mapping"] is False

@@ -132,6 +132,9 @@ class Order(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     ROUTING_FIELD_NUMBER: _builtins.int
+    AMOUNT_REFUND_PENDING_FIELD_NUMBER: _builtins.int
+    CAPTURE_BEFORE_FIELD_NUMBER: _builtins.int
+    CANCELLATION_REASON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-generated identifier, `ord_…`."""
     amount: _builtins.int
@@ -158,6 +161,12 @@ class Order(_message.Message):
     """Human-readable explanation of `failure_code`."""
     livemode: _builtins.bool
     """True for orders made with a live key, false for test keys."""
+    amount_refund_pending: _builtins.int
+    """Amount of refunds still in progress, in minor units: reserved, so that refunds never add
+    up to more than `amount_received`.
+    """
+    cancellation_reason: _builtins.str
+    """Why the order was canceled: "requested_by_merchant", "authorization_expired", …."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Merchant's own key/value pairs: at most 50 keys, keys up to 40 characters, values up
@@ -184,6 +193,10 @@ class Order(_message.Message):
     def routing(self) -> Global___RoutingDecision:
         """How the payment was routed; empty until it is paid."""
 
+    @_builtins.property
+    def capture_before(self) -> _timestamp_pb2.Timestamp:
+        """In REQUIRES_CAPTURE: when the authorization is voided if not captured."""
+
     def __init__(
         self,
         *,
@@ -206,10 +219,13 @@ class Order(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         routing: Global___RoutingDecision | None = ...,
+        amount_refund_pending: _builtins.int = ...,
+        capture_before: _timestamp_pb2.Timestamp | None = ...,
+        cancellation_reason: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "next_action", b"next_action", "routing", b"routing", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["capture_before", b"capture_before", "create_time", b"create_time", "next_action", b"next_action", "routing", b"routing", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refunded", b"amount_refunded", "attempts", b"attempts", "capture_method", b"capture_method", "create_time", b"create_time", "currency", b"currency", "description", b"description", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "livemode", b"livemode", "metadata", b"metadata", "next_action", b"next_action", "return_url", b"return_url", "routing", b"routing", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refund_pending", b"amount_refund_pending", "amount_refunded", b"amount_refunded", "attempts", b"attempts", "cancellation_reason", b"cancellation_reason", "capture_before", b"capture_before", "capture_method", b"capture_method", "create_time", b"create_time", "currency", b"currency", "description", b"description", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "livemode", b"livemode", "metadata", b"metadata", "next_action", b"next_action", "return_url", b"return_url", "routing", b"routing", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -537,22 +553,50 @@ class ListOrdersRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    PROCESSOR_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    CREATED_AFTER_FIELD_NUMBER: _builtins.int
+    CREATED_BEFORE_FIELD_NUMBER: _builtins.int
+    METADATA_KEY_FIELD_NUMBER: _builtins.int
+    METADATA_VALUE_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """Maximum number of orders to return: default 20, at most 100."""
     page_token: _builtins.str
     """`next_page_token` of the previous page. Other parameters must stay the same."""
     status: Global___Order.Status.ValueType
     """Only orders in this status, when set."""
+    processor: _builtins.str
+    """Only orders with an attempt at this processor, such as "stripe"."""
+    currency: _builtins.str
+    """Only orders in this currency (ISO 4217)."""
+    metadata_key: _builtins.str
+    """Only orders whose metadata has this key (with `metadata_value`, this value)."""
+    metadata_value: _builtins.str
+    """With `metadata_key`: the value it must have."""
+    @_builtins.property
+    def created_after(self) -> _timestamp_pb2.Timestamp:
+        """Only orders created at or after this time."""
+
+    @_builtins.property
+    def created_before(self) -> _timestamp_pb2.Timestamp:
+        """Only orders created before this time."""
+
     def __init__(
         self,
         *,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
         status: Global___Order.Status.ValueType = ...,
+        processor: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        created_after: _timestamp_pb2.Timestamp | None = ...,
+        created_before: _timestamp_pb2.Timestamp | None = ...,
+        metadata_key: _builtins.str = ...,
+        metadata_value: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_after", b"created_after", "created_before", b"created_before"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_after", b"created_after", "created_before", b"created_before", "currency", b"currency", "metadata_key", b"metadata_key", "metadata_value", b"metadata_value", "page_size", b"page_size", "page_token", b"page_token", "processor", b"processor", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -613,3 +657,51 @@ class PayOrderRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PayOrderRequest: _TypeAlias = PayOrderRequest  # noqa: Y015
+
+@_typing.final
+class CaptureOrderRequest(_message.Message):
+    """Request for OrderService.CaptureOrder."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    order: _builtins.str
+    """The order's id, `ord_…`."""
+    amount: _builtins.int
+    """Minor units to capture, at most `amount_capturable`; 0 captures all of it."""
+    def __init__(
+        self,
+        *,
+        order: _builtins.str = ...,
+        amount: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "order", b"order"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaptureOrderRequest: _TypeAlias = CaptureOrderRequest  # noqa: Y015
+
+@_typing.final
+class CancelOrderRequest(_message.Message):
+    """Request for OrderService.CancelOrder."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORDER_FIELD_NUMBER: _builtins.int
+    order: _builtins.str
+    """The order's id, `ord_…`."""
+    def __init__(
+        self,
+        *,
+        order: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelOrderRequest: _TypeAlias = CancelOrderRequest  # noqa: Y015

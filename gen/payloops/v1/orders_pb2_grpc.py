@@ -61,6 +61,16 @@ class OrderServiceStub:
                 request_serializer=payloops_dot_v1_dot_orders__pb2.PayOrderRequest.SerializeToString,
                 response_deserializer=payloops_dot_v1_dot_orders__pb2.Order.FromString,
                 _registered_method=True)
+        self.CaptureOrder = channel.unary_unary(
+                '/payloops.v1.OrderService/CaptureOrder',
+                request_serializer=payloops_dot_v1_dot_orders__pb2.CaptureOrderRequest.SerializeToString,
+                response_deserializer=payloops_dot_v1_dot_orders__pb2.Order.FromString,
+                _registered_method=True)
+        self.CancelOrder = channel.unary_unary(
+                '/payloops.v1.OrderService/CancelOrder',
+                request_serializer=payloops_dot_v1_dot_orders__pb2.CancelOrderRequest.SerializeToString,
+                response_deserializer=payloops_dot_v1_dot_orders__pb2.Order.FromString,
+                _registered_method=True)
 
 
 class OrderServiceServicer:
@@ -104,6 +114,26 @@ class OrderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CaptureOrder(self, request, context):
+        """Captures an order in REQUIRES_CAPTURE, at the processor that holds the authorization: all
+        of it, or `amount` of it (partial capture, where the processor supports it); the rest is
+        released. Any other status is FAILED_PRECONDITION with reason ORDER_NOT_CAPTURABLE and the
+        current status in its metadata.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelOrder(self, request, context):
+        """Cancels an order: an unpaid one (REQUIRES_PAYMENT_METHOD) is simply canceled; an
+        authorized one (REQUIRES_CAPTURE) is voided at its processor; one waiting on 3-D Secure
+        (REQUIRES_ACTION) is voided too. Paid, failed or canceled orders are FAILED_PRECONDITION
+        with reason ORDER_NOT_CANCELABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OrderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -125,6 +155,16 @@ def add_OrderServiceServicer_to_server(servicer, server):
             'PayOrder': grpc.unary_unary_rpc_method_handler(
                     servicer.PayOrder,
                     request_deserializer=payloops_dot_v1_dot_orders__pb2.PayOrderRequest.FromString,
+                    response_serializer=payloops_dot_v1_dot_orders__pb2.Order.SerializeToString,
+            ),
+            'CaptureOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.CaptureOrder,
+                    request_deserializer=payloops_dot_v1_dot_orders__pb2.CaptureOrderRequest.FromString,
+                    response_serializer=payloops_dot_v1_dot_orders__pb2.Order.SerializeToString,
+            ),
+            'CancelOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelOrder,
+                    request_deserializer=payloops_dot_v1_dot_orders__pb2.CancelOrderRequest.FromString,
                     response_serializer=payloops_dot_v1_dot_orders__pb2.Order.SerializeToString,
             ),
     }
@@ -242,6 +282,60 @@ class OrderService:
             target,
             '/payloops.v1.OrderService/PayOrder',
             payloops_dot_v1_dot_orders__pb2.PayOrderRequest.SerializeToString,
+            payloops_dot_v1_dot_orders__pb2.Order.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CaptureOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payloops.v1.OrderService/CaptureOrder',
+            payloops_dot_v1_dot_orders__pb2.CaptureOrderRequest.SerializeToString,
+            payloops_dot_v1_dot_orders__pb2.Order.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payloops.v1.OrderService/CancelOrder',
+            payloops_dot_v1_dot_orders__pb2.CancelOrderRequest.SerializeToString,
             payloops_dot_v1_dot_orders__pb2.Order.FromString,
             options,
             channel_credentials,

@@ -52,6 +52,18 @@ class OrderServiceStub:
     status PROCESSING. Paying an order whose payment has already started never starts a
     second payment: the order is returned as it stands.
     """
+    CaptureOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.CaptureOrderRequest, _orders_pb2.Order]
+    """Captures an order in REQUIRES_CAPTURE, at the processor that holds the authorization: all
+    of it, or `amount` of it (partial capture, where the processor supports it); the rest is
+    released. Any other status is FAILED_PRECONDITION with reason ORDER_NOT_CAPTURABLE and the
+    current status in its metadata.
+    """
+    CancelOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.CancelOrderRequest, _orders_pb2.Order]
+    """Cancels an order: an unpaid one (REQUIRES_PAYMENT_METHOD) is simply canceled; an
+    authorized one (REQUIRES_CAPTURE) is voided at its processor; one waiting on 3-D Secure
+    (REQUIRES_ACTION) is voided too. Paid, failed or canceled orders are FAILED_PRECONDITION
+    with reason ORDER_NOT_CANCELABLE.
+    """
 
 @_typing.type_check_only
 class OrderServiceAsyncStub(OrderServiceStub):
@@ -76,6 +88,18 @@ class OrderServiceAsyncStub(OrderServiceStub):
     SUCCEEDED, FAILED, REQUIRES_ACTION or REQUIRES_CAPTURE, or after a bounded wait with
     status PROCESSING. Paying an order whose payment has already started never starts a
     second payment: the order is returned as it stands.
+    """
+    CaptureOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.CaptureOrderRequest, _orders_pb2.Order]  # type: ignore[assignment]
+    """Captures an order in REQUIRES_CAPTURE, at the processor that holds the authorization: all
+    of it, or `amount` of it (partial capture, where the processor supports it); the rest is
+    released. Any other status is FAILED_PRECONDITION with reason ORDER_NOT_CAPTURABLE and the
+    current status in its metadata.
+    """
+    CancelOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.CancelOrderRequest, _orders_pb2.Order]  # type: ignore[assignment]
+    """Cancels an order: an unpaid one (REQUIRES_PAYMENT_METHOD) is simply canceled; an
+    authorized one (REQUIRES_CAPTURE) is voided at its processor; one waiting on 3-D Secure
+    (REQUIRES_ACTION) is voided too. Paid, failed or canceled orders are FAILED_PRECONDITION
+    with reason ORDER_NOT_CANCELABLE.
     """
 
 class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -122,6 +146,30 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         SUCCEEDED, FAILED, REQUIRES_ACTION or REQUIRES_CAPTURE, or after a bounded wait with
         status PROCESSING. Paying an order whose payment has already started never starts a
         second payment: the order is returned as it stands.
+        """
+
+    @_abc_1.abstractmethod
+    def CaptureOrder(
+        self,
+        request: _orders_pb2.CaptureOrderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.Order, _abc.Awaitable[_orders_pb2.Order]]:
+        """Captures an order in REQUIRES_CAPTURE, at the processor that holds the authorization: all
+        of it, or `amount` of it (partial capture, where the processor supports it); the rest is
+        released. Any other status is FAILED_PRECONDITION with reason ORDER_NOT_CAPTURABLE and the
+        current status in its metadata.
+        """
+
+    @_abc_1.abstractmethod
+    def CancelOrder(
+        self,
+        request: _orders_pb2.CancelOrderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_orders_pb2.Order, _abc.Awaitable[_orders_pb2.Order]]:
+        """Cancels an order: an unpaid one (REQUIRES_PAYMENT_METHOD) is simply canceled; an
+        authorized one (REQUIRES_CAPTURE) is voided at its processor; one waiting on 3-D Secure
+        (REQUIRES_ACTION) is voided too. Paid, failed or canceled orders are FAILED_PRECONDITION
+        with reason ORDER_NOT_CANCELABLE.
         """
 
 def add_OrderServiceServicer_to_server(servicer: OrderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,55 @@
+"""Events: what happened to a merchant's objects, recorded in the same transaction as the
+change itself (an outbox), so an event exists exactly when its change does. Delivering them
+to the merchant's endpoints is the webhook delivery workflow's job.
+
+An event's id is derived from a key naming the change (such as "ord_1:order.succeeded:…"), so
+recording it again, as a retried activity does, finds the same event instead of a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import models
+
+ORDER_SUCCEEDED = "order.succeeded"
+ORDER_FAILED = "order.failed"
+ORDER_REQUIRES_ACTION = "order.requires_action"
+ORDER_REQUIRES_CAPTURE = "order.requires_capture"
+ORDER_CAPTURED = "order.captured"
+ORDER_CANCELED = "order.canceled"
+REFUND_SUCCEEDED = "refund.succeeded"
+REFUND_FAILED = "refund.failed"
+WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+TYPES = (ORDER_SUCCEEDED, ORDER_FAILED, ORDER_REQUIRES_ACTION, ORDER_REQUIRES_CAPTURE,
+         ORDER_CAPTURED, ORDER_CANCELED, REFUND_SUCCEEDED, REFUND_FAILED,
+         WEBHOOK_ENDPOINT_DISABLED)
+
+
+def event_id(key: str) -> str:
+    return "evt_" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+async def record(session: AsyncSession, *, merchant_id: str, livemode: bool, type: str,
+                 obj: dict[str, Any], key: str) -> str:
+    """Records the event in the caller's transaction (once per key); returns its id."""
+    new_id = event_id(key)
+    await session.execute(
+        insert(models.Event)
+        .values(id=new_id, merchant_id=merchant_id, livemode=livemode, type=type, object=obj)
+        .on_conflict_do_nothing())
+    return new_id
+
+
+async def anyone_listening(session: AsyncSession, merchant_id: str, livemode: bool) -> bool:
+    """Whether the merchant has an enabled endpoint in this mode: events are recorded either
+    way, but only then is there anything to deliver."""
+    return bool(await session.scalar(select(exists().where(
+        models.WebhookEndpoint.merchant_id == merchant_id,
+        models.WebhookEndpoint.livemode == livemode,
+        models.WebhookEndpoint.status == "enabled"))))
