@@ -27,12 +27,19 @@ class Settings:
     three_ds_timeout_seconds: float = 900.0
     # How often the workflow asks the processor about an open challenge.
     three_ds_poll_seconds: float = 1.0
+    # How long a manual-capture authorization waits for its capture before it is voided.
+    authorization_ttl_seconds: float = 7 * 24 * 3600.0
     # The processor a new merchant routes to.
     default_processor: str = "sandbox"
     # Fernet keys that encrypt processor credentials at rest; the first encrypts (core.secrets).
     secrets_keys: tuple[str, ...] = ()
     # The platform operator's key for the admin API (processor registration); empty: disabled.
     admin_api_key: str = ""
+    # Merchant webhooks: the first retry of a failed delivery waits this long, and each next
+    # one twice as long (capped at 6 h, for 3 days); tests shorten it.
+    webhook_retry_first_seconds: float = 30.0
+    # How long one POST to a merchant's endpoint may take before it counts as failed.
+    webhook_timeout_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,9 +63,16 @@ class Settings:
             three_ds_poll_seconds=float(
                 env.get("PAYLOOPS_THREE_DS_POLL_SECONDS", defaults.three_ds_poll_seconds)
             ),
+            authorization_ttl_seconds=float(
+                env.get("PAYLOOPS_AUTHORIZATION_TTL_SECONDS", defaults.authorization_ttl_seconds)
+            ),
             default_processor=env.get("PAYLOOPS_DEFAULT_PROCESSOR", defaults.default_processor),
             secrets_keys=tuple(
                 key.strip() for key in env.get("PAYLOOPS_SECRETS_KEYS", "").split(",")
                 if key.strip()),
             admin_api_key=env.get("PAYLOOPS_ADMIN_API_KEY", ""),
+            webhook_retry_first_seconds=float(env.get(
+                "PAYLOOPS_WEBHOOK_RETRY_FIRST_SECONDS", defaults.webhook_retry_first_seconds)),
+            webhook_timeout_seconds=float(env.get(
+                "PAYLOOPS_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds)),
         )

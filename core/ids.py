@@ -17,6 +17,13 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{_random(20)}"
 
 
+def derived_id(prefix: str, source: str) -> str:
+    """An id that follows from `source` (such as a merchant's idempotency key): the same
+    request retried names the same object."""
+    digest = hashlib.sha256(source.encode()).digest()
+    return f"{prefix}_" + "".join(_ALPHABET[byte % len(_ALPHABET)] for byte in digest[:20])
+
+
 def new_api_key(livemode: bool = False) -> str:
     return f"sk_{'live' if livemode else 'test'}_{_random(32)}"
 

@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 
 WORKFLOW_TYPE = "PaymentWorkflow"
 PAY_UPDATE = "pay"
+CAPTURE_UPDATE = "capture"
+CANCEL_UPDATE = "cancel"
 GATEWAY_EVENT_SIGNAL = "gateway_event"
+REFUND_WORKFLOW_TYPE = "RefundWorkflow"
+RESERVE_UPDATE = "reserve"
 
 # Order statuses (lower-case names of payloops.v1.Order.Status) at which PayOrder answers.
 ANSWERABLE_STATUSES = frozenset({"succeeded", "failed", "requires_action", "requires_capture",
@@ -18,6 +22,10 @@ ANSWERABLE_STATUSES = frozenset({"succeeded", "failed", "requires_action", "requ
 def workflow_id(order_id: str) -> str:
     """One payment workflow per order, ever: the id is the order's."""
     return f"payment-{order_id}"
+
+
+def refund_workflow_id(refund_id: str) -> str:
+    return f"refund-{refund_id}"
 
 
 @dataclass(frozen=True)
@@ -68,3 +76,50 @@ class PaymentOutcome:
 
     status: str
     failure_code: str = ""
+
+
+@dataclass(frozen=True)
+class CaptureRequest:
+    """Capture `amount` minor units of the authorization; 0 captures all of it."""
+
+    amount: int = 0
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    reason: str = "requested_by_merchant"
+
+
+@dataclass(frozen=True)
+class LifecycleResult:
+    """What a capture or cancel did: the order's status after it, or why it was refused
+    (`error` is a stable reason, such as a processor's refusal code)."""
+
+    status: str
+    error: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RefundInput:
+    refund_id: str
+    order_id: str
+    merchant_id: str
+    livemode: bool
+    amount: int  # 0: all that remains refundable
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReserveRequest:
+    pass
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The refund's amount, reserved against the order's captured amount, or why not."""
+
+    ok: bool
+    amount: int = 0
+    error: str = ""
+    message: str = ""

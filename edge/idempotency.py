@@ -20,8 +20,10 @@ an idempotent call costs no extra database round trips of its own:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -120,6 +122,21 @@ class Idempotency:
     async def release(self, claim: Claim) -> None:
         async with self._sessions.begin() as session:
             await _release(session, claim)
+
+    @contextlib.asynccontextmanager
+    async def settling(self, claim: Claim | None) -> AsyncIterator[None]:
+        """Around work done after the claim was committed: an error that would be the same on
+        retry is stored for replay; anything else gives the key back."""
+        try:
+            yield
+        except errors.PayLoopsError as error:
+            if claim is not None:
+                await self.store_error(claim, error)
+            raise
+        except BaseException:
+            if claim is not None:
+                await asyncio.shield(self.release(claim))
+            raise
 
 
 def _replay(record: models.IdempotencyRecord, response_type: type[M]) -> M:

@@ -45,10 +45,7 @@ class Payments:
         the payment is known to be under way (or done), False when Temporal never got it."""
         start = WithStartWorkflowOperation(
             WORKFLOW_TYPE,
-            PaymentInput(order_id=order.id, merchant_id=order.merchant_id, amount=order.amount,
-                         currency=order.currency, capture_method=order.capture_method,
-                         livemode=order.livemode, description=order.description,
-                         return_url=order.return_url, metadata=dict(order.metadata_)),
+            payment_input(order),
             id=workflow_id(order.id),
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -85,3 +82,11 @@ class Payments:
         except (TimeoutError, RPCError):
             return False
         return True
+
+
+def payment_input(order: models.Order) -> PaymentInput:
+    """The payment workflow's input: the order as it was created."""
+    return PaymentInput(order_id=order.id, merchant_id=order.merchant_id, amount=order.amount,
+                        currency=order.currency, capture_method=order.capture_method,
+                        livemode=order.livemode, description=order.description,
+                        return_url=order.return_url, metadata=dict(order.metadata_))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, tuple_
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import models
@@ -17,13 +20,49 @@ async def get_order(session: AsyncSession, merchant_id: str, order_id: str) -> m
     )).scalar_one_or_none()
 
 
-async def list_orders(session: AsyncSession, merchant_id: str, status: str | None,
+@dataclass(frozen=True)
+class OrderFilter:
+    """ListOrders' filters; every one given must hold."""
+
+    status: str | None = None
+    processor: str = ""
+    currency: str = ""
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    metadata_key: str = ""
+    metadata_value: str = ""
+
+    def scope(self, merchant_id: str) -> str:
+        """What a page token is bound to: the next page must use the same filters."""
+        return "|".join((merchant_id, self.status or "", self.processor, self.currency,
+                         self.created_after.isoformat() if self.created_after else "",
+                         self.created_before.isoformat() if self.created_before else "",
+                         self.metadata_key, self.metadata_value))
+
+
+async def list_orders(session: AsyncSession, merchant_id: str, wanted: OrderFilter,
                       after: Cursor | None, limit: int) -> list[models.Order]:
-    query = select(models.Order).where(models.Order.merchant_id == merchant_id)
-    if status:
-        query = query.where(models.Order.status == status)
+    """Newest first, by (created_at, id): a keyset, so orders created while a client pages
+    land before its first page and never shift the pages it has not read yet."""
+    order = models.Order
+    query = select(order).where(order.merchant_id == merchant_id)
+    if wanted.status:
+        query = query.where(order.status == wanted.status)
+    if wanted.currency:
+        query = query.where(order.currency == wanted.currency.upper())
+    if wanted.created_after is not None:
+        query = query.where(order.created_at >= wanted.created_after)
+    if wanted.created_before is not None:
+        query = query.where(order.created_at < wanted.created_before)
+    if wanted.processor:
+        query = query.where(exists().where(models.Attempt.order_id == order.id,
+                                           models.Attempt.processor == wanted.processor))
+    if wanted.metadata_key:
+        query = query.where(order.metadata_.has_key(wanted.metadata_key) if not
+                            wanted.metadata_value else
+                            order.metadata_[wanted.metadata_key].astext == wanted.metadata_value)
     if after is not None:
-        query = query.where(tuple_(models.Order.created_at, models.Order.id)
+        query = query.where(tuple_(order.created_at, order.id)
                             < tuple_(after.created_at, after.order_id))
-    query = query.order_by(models.Order.created_at.desc(), models.Order.id.desc()).limit(limit)
+    query = query.order_by(order.created_at.desc(), order.id.desc()).limit(limit)
     return list((await session.execute(query)).scalars())

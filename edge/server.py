@@ -20,16 +20,21 @@ from core.logs import configure_logging
 from core.processor_channels import ProcessorChannels
 from core.secrets import SecretBox
 from core.temporal import connect as connect_temporal
+from core.webhook_deliveries import RetrySchedule
 from edge.idempotency import Idempotency
 from edge.interceptors import EdgeInterceptor
+from edge.lifecycle import Lifecycle
 from edge.page_tokens import PageTokens
 from edge.payments import Payments
+from edge.services.events import EventService
 from edge.services.health import HealthService
 from edge.services.orders import OrderService
 from edge.services.processor_accounts import ProcessorAccountService
 from edge.services.processor_webhooks import ProcessorWebhookService
 from edge.services.processors import ProcessorService
+from edge.services.refunds import RefundService
 from edge.services.routing import RoutingService
+from edge.services.webhook_endpoints import WebhookEndpointService
 from payloops.v1 import health_pb2 as api_health_pb2
 from payloops.v1 import health_pb2_grpc as api_health_pb2_grpc
 from payloops.v1 import (
@@ -37,8 +42,12 @@ from payloops.v1 import (
     orders_pb2_grpc,
     processors_pb2,
     processors_pb2_grpc,
+    refunds_pb2,
+    refunds_pb2_grpc,
     routing_pb2,
     routing_pb2_grpc,
+    webhooks_pb2,
+    webhooks_pb2_grpc,
 )
 
 log = logging.getLogger("payloops.edge")
@@ -52,12 +61,17 @@ async def serve(settings: Settings, port: int,
     temporal = await connect_temporal(settings)
     channels = ProcessorChannels()
     server = grpc.aio.server(interceptors=[EdgeInterceptor()])
+    idempotency = Idempotency(sessions, wait_seconds=settings.pay_wait_seconds + 5)
+    lifecycle = Lifecycle(temporal, settings.task_queue, settings.pay_wait_seconds)
     orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderService(
         sessions,
         Payments(temporal, settings.task_queue, settings.pay_wait_seconds),
-        Idempotency(sessions, wait_seconds=settings.pay_wait_seconds + 5),
+        lifecycle,
+        idempotency,
         PageTokens(settings.page_token_secret),
     ), server)
+    refunds_pb2_grpc.add_RefundServiceServicer_to_server(
+        RefundService(sessions, lifecycle, idempotency), server)
     routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingService(sessions), server)
     box = SecretBox(settings.secrets_keys)
     processors_pb2_grpc.add_ProcessorServiceServicer_to_server(
@@ -66,6 +80,11 @@ async def serve(settings: Settings, port: int,
         ProcessorAccountService(sessions, box), server)
     processors_pb2_grpc.add_ProcessorWebhookServiceServicer_to_server(
         ProcessorWebhookService(sessions, box, channels, temporal), server)
+    webhooks_pb2_grpc.add_WebhookEndpointServiceServicer_to_server(
+        WebhookEndpointService(sessions, box), server)
+    webhooks_pb2_grpc.add_EventServiceServicer_to_server(EventService(
+        sessions, PageTokens(settings.page_token_secret), temporal, settings.task_queue,
+        RetrySchedule.from_settings(settings)), server)
     api_health_pb2_grpc.add_HealthServiceServicer_to_server(HealthService(sessions, temporal),
                                                             server)
     health_servicer = health.aio.HealthServicer()
@@ -73,9 +92,12 @@ async def serve(settings: Settings, port: int,
     reflection.enable_server_reflection([
         orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
         routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name,
+        refunds_pb2.DESCRIPTOR.services_by_name["RefundService"].full_name,
         *(processors_pb2.DESCRIPTOR.services_by_name[name].full_name
           for name in ("ProcessorService", "ProcessorAccountService",
                        "ProcessorWebhookService")),
+        *(webhooks_pb2.DESCRIPTOR.services_by_name[name].full_name
+          for name in ("WebhookEndpointService", "EventService")),
         api_health_pb2.DESCRIPTOR.services_by_name["HealthService"].full_name,
         health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
         reflection.SERVICE_NAME,

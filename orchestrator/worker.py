@@ -21,8 +21,12 @@ from core.processor_channels import ProcessorChannels
 from core.secrets import SecretBox
 from orchestrator.activities.orders import OrderActivities
 from orchestrator.activities.processors import ProcessorActivities
+from orchestrator.activities.refunds import RefundActivities
 from orchestrator.activities.routing import RoutingActivities
+from orchestrator.activities.webhooks import WebhookActivities
 from orchestrator.workflows.payment import PaymentWorkflow
+from orchestrator.workflows.refund import RefundWorkflow
+from orchestrator.workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 log = logging.getLogger("payloops.worker")
 
@@ -33,14 +37,20 @@ async def run(settings: Settings, ready_file: Path | None = None) -> None:
     sessions = session_factory(engine)
     channels = ProcessorChannels()
     processors = ProcessorActivities(sessions, SecretBox(settings.secrets_keys), channels)
+    webhooks = WebhookActivities(sessions, SecretBox(settings.secrets_keys), settings)
     orders = OrderActivities(sessions)
     routing = RoutingActivities(sessions, settings)
+    refunds = RefundActivities(sessions)
     worker = Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[PaymentWorkflow],
+        workflows=[PaymentWorkflow, RefundWorkflow, WebhookDeliveryWorkflow],
         activities=[routing.route_payment, orders.record_progress, processors.authorize,
-                    processors.get_payment, processors.void_payment, processors.refund_payment],
+                    processors.get_payment, processors.void_payment, processors.refund_payment,
+                    processors.capture_payment, processors.refund, refunds.reserve_refund,
+                    refunds.finish_refund,
+                    webhooks.dispatch_event, webhooks.begin_delivery, webhooks.attempt_delivery,
+                    webhooks.record_lost_attempt, webhooks.give_up_delivery],
         graceful_shutdown_timeout=timedelta(seconds=5),
         # The sandbox re-imports the workflow module for every run and proxies its calls: about
         # half of a workflow task's CPU here, 15 ms of every payment. Determinism is checked

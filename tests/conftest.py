@@ -28,6 +28,11 @@ PAYLOOPS = [sys.executable, "-m", "cli.main"]
 THREE_DS_TIMEOUT_SECONDS = 6
 # How long PayOrder waits before answering PROCESSING: short, so the bounded wait is testable.
 PAY_WAIT_SECONDS = 3
+# The first retry of a failed webhook delivery (30 s in production): short, so retries are
+# testable; the whole schedule runs under time skipping in tests/orchestrator.
+WEBHOOK_RETRY_FIRST_SECONDS = 1
+# How long an uncaptured authorization lives: short, so its expiry is testable.
+AUTHORIZATION_TTL_SECONDS = 12
 
 
 def free_port() -> int:
@@ -78,7 +83,10 @@ def start_mesh(extra_env: dict[str, str] | None = None) -> Mesh:
     http_port, grpc_port = free_port(), free_port()
     env = {**os.environ, "PAYLOOPS_THREE_DS_TIMEOUT_SECONDS": str(THREE_DS_TIMEOUT_SECONDS),
            "PAYLOOPS_THREE_DS_POLL_SECONDS": "0.5",
-           "PAYLOOPS_PAY_WAIT_SECONDS": str(PAY_WAIT_SECONDS), **(extra_env or {})}
+           "PAYLOOPS_PAY_WAIT_SECONDS": str(PAY_WAIT_SECONDS),
+           "PAYLOOPS_WEBHOOK_RETRY_FIRST_SECONDS": str(WEBHOOK_RETRY_FIRST_SECONDS),
+           "PAYLOOPS_AUTHORIZATION_TTL_SECONDS": str(AUTHORIZATION_TTL_SECONDS),
+           **(extra_env or {})}
     env.pop("PAYLOOPS_DATABASE_URL", None)
     env.pop("PAYLOOPS_TEMPORAL_ADDRESS", None)
     log = (state_dir / "dev.out").open("wb")

@@ -151,6 +151,7 @@ class Attempt(Base):
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
     failover_reason: Mapped[str] = mapped_column(String(64), default="")
     compensation: Mapped[str] = mapped_column(String(32), default="")
+    account_id: Mapped[str] = mapped_column(String(32), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC
+from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,6 +18,7 @@ from edge import read_model, validation
 from edge.auth import Caller, authenticate
 from edge.context import request_header
 from edge.idempotency import Claim, Idempotency
+from edge.lifecycle import Lifecycle
 from edge.page_tokens import Cursor, PageTokens
 from edge.payments import Payments
 from payloops.v1 import orders_pb2, orders_pb2_grpc
@@ -28,9 +32,11 @@ _CAPTURE_METHODS = {orders_pb2.Order.CAPTURE_METHOD_UNSPECIFIED: "automatic",
 
 class OrderService(orders_pb2_grpc.OrderServiceServicer):
     def __init__(self, sessions: async_sessionmaker[AsyncSession], payments: Payments,
-                 idempotency: Idempotency, page_tokens: PageTokens) -> None:
+                 lifecycle: Lifecycle, idempotency: Idempotency,
+                 page_tokens: PageTokens) -> None:
         self._sessions = sessions
         self._payments = payments
+        self._lifecycle = lifecycle
         self._idempotency = idempotency
         self._page_tokens = page_tokens
 
@@ -69,12 +75,22 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                 raise errors.invalid([errors.FieldViolation("page_size", "PAGE_SIZE_NEGATIVE",
                                                             "must not be negative")])
             size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-            status = (orders_pb2.Order.Status.Name(request.status).lower()
-                      if request.status else None)
-            scope = f"{caller.merchant_id}|{status or ''}"
+            wanted = read_model.OrderFilter(
+                status=(orders_pb2.Order.Status.Name(request.status).lower()
+                        if request.status else None),
+                processor=request.processor, currency=request.currency,
+                created_after=(request.created_after.ToDatetime(tzinfo=UTC)
+                               if request.HasField("created_after") else None),
+                created_before=(request.created_before.ToDatetime(tzinfo=UTC)
+                                if request.HasField("created_before") else None),
+                metadata_key=request.metadata_key, metadata_value=request.metadata_value)
+            if request.metadata_value and not request.metadata_key:
+                raise errors.invalid([errors.FieldViolation(
+                    "metadata_value", "METADATA_KEY_REQUIRED", "give metadata_key with it")])
+            scope = wanted.scope(caller.merchant_id)
             after = self._page_tokens.decode(request.page_token, scope) if request.page_token \
                 else None
-            rows = await read_model.list_orders(session, caller.merchant_id, status, after,
+            rows = await read_model.list_orders(session, caller.merchant_id, wanted, after,
                                                 size + 1)
             page = rows[:size]
             response = orders_pb2.ListOrdersResponse(
@@ -87,32 +103,74 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
 
     async def PayOrder(self, request: orders_pb2.PayOrderRequest,
                        context: grpc.aio.ServicerContext) -> orders_pb2.Order:
+        return await self._transition(
+            context, "PayOrder", request, self._pay,
+            violations=lambda: validation.payment_method_violations(request.payment_method))
+
+    async def CaptureOrder(self, request: orders_pb2.CaptureOrderRequest,
+                           context: grpc.aio.ServicerContext) -> orders_pb2.Order:
+        return await self._transition(context, "CaptureOrder", request, self._capture)
+
+    async def CancelOrder(self, request: orders_pb2.CancelOrderRequest,
+                          context: grpc.aio.ServicerContext) -> orders_pb2.Order:
+        return await self._transition(context, "CancelOrder", request, self._cancel)
+
+    async def _pay(self, order: models.Order, request: orders_pb2.PayOrderRequest) -> bool:
+        # Only an unpaid order starts a payment; any other is returned as it stands.
+        if order.status != "requires_payment_method":
+            return False
+        method = request.payment_method
+        return await self._payments.pay(order, PaymentMethod(
+            type=method.type.lower(), token=method.token,
+            card=CardHints(network=method.card.network.lower(),
+                           funding=method.card.funding.lower(),
+                           country=method.card.country.upper(), bin=method.card.bin)))
+
+    async def _capture(self, order: models.Order,
+                       request: orders_pb2.CaptureOrderRequest) -> None:
+        if not 0 <= request.amount <= order.amount:
+            raise errors.invalid([errors.FieldViolation(
+                "amount", "CAPTURE_AMOUNT_INVALID",
+                f"capture 1 to {order.amount} (or 0 for all that is authorized)")])
+        await self._lifecycle.capture(order, request.amount)
+
+    async def _cancel(self, order: models.Order,
+                      request: orders_pb2.CancelOrderRequest) -> None:
+        await self._lifecycle.cancel(order)
+
+    async def _transition(self, context: grpc.aio.ServicerContext, method: str,
+                          request: Message, act: Callable[[models.Order, Any], Awaitable[Any]],
+                          violations: Callable[[], list[errors.FieldViolation]] = list,
+                          ) -> orders_pb2.Order:
+        """Pay, capture or cancel: idempotent (the claim is committed before the work, so a
+        duplicate sees it and waits), done by the order's payment workflow, answered with the
+        order as it then stands."""
         key = request_header(context.invocation_metadata(), "idempotency-key")
-        # The claim is committed before the payment starts, so a duplicate sees it and waits.
         async with self._sessions.begin() as session:
             caller = await authenticate(session, context)
-            if violations := validation.payment_method_violations(request.payment_method):
-                raise errors.invalid(violations)
+            if found := violations():
+                raise errors.invalid(found)
             claim = None
             if key is not None:
                 claimed = await self._idempotency.claim(session, caller.merchant_id, key,
-                                                        "PayOrder", request, orders_pb2.Order)
+                                                        method, request, orders_pb2.Order)
                 if not isinstance(claimed, Claim):
                     return claimed
                 claim = claimed
-            order = await read_model.get_order(session, caller.merchant_id, request.order)
-        try:
+            order = await read_model.get_order(session, caller.merchant_id,
+                                               request.order)  # type: ignore[attr-defined]
+        async with self._idempotency.settling(claim):
             if order is None:
-                raise _not_found(request.order)
-            return await self._pay(caller, order, request.payment_method, claim)
-        except errors.PayLoopsError as error:
-            if claim is not None:
-                await self._idempotency.store_error(claim, error)
-            raise
-        except BaseException:
-            if claim is not None:
-                await asyncio.shield(self._idempotency.release(claim))
-            raise
+                raise _not_found(request.order)  # type: ignore[attr-defined]
+            started = await act(order, request)
+            async with self._sessions.begin() as session:
+                answer = await _read(session, caller, order.id)
+                if started is True and answer.status == orders_pb2.Order.REQUIRES_PAYMENT_METHOD:
+                    # The workflow has the payment but has not written its first step yet.
+                    answer.status = orders_pb2.Order.PROCESSING
+                if claim is not None:
+                    await self._idempotency.store(session, claim, answer)
+            return answer
 
     async def _create(self, session: AsyncSession, caller: Caller,
                       order: orders_pb2.Order) -> orders_pb2.Order:
@@ -124,26 +182,6 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             return_url=order.return_url, status="requires_payment_method",
         ).returning(models.Order))).scalar_one()
         return views.order_message(row, attempts=[])
-
-    async def _pay(self, caller: Caller, order: models.Order,
-                   method: orders_pb2.PaymentMethod, claim: Claim | None) -> orders_pb2.Order:
-        # Only an unpaid order starts a payment; any other is returned as it stands.
-        started = False
-        if order.status == "requires_payment_method":
-            started = await self._payments.pay(order, PaymentMethod(
-                type=method.type.lower(), token=method.token,
-                card=CardHints(network=method.card.network.lower(),
-                               funding=method.card.funding.lower(),
-                               country=method.card.country.upper(),
-                               bin=method.card.bin)))
-        async with self._sessions.begin() as session:
-            paid = await _read(session, caller, order.id)
-            if started and paid.status == orders_pb2.Order.REQUIRES_PAYMENT_METHOD:
-                # The workflow has the payment but has not written its first step yet.
-                paid.status = orders_pb2.Order.PROCESSING
-            if claim is not None:
-                await self._idempotency.store(session, claim, paid)
-        return paid
 
 
 async def _read(session: AsyncSession, caller: Caller, order_id: str) -> orders_pb2.Order:

@@ -16,7 +16,16 @@ from temporalio.exceptions import ApplicationError
 from core import processor_accounts
 from core.processor_channels import ProcessorChannels
 from core.secrets import SecretBox
-from orchestrator.activities.types import AuthorizeCall, GatewayResult, LookupCall, Route, UndoCall
+from orchestrator.activities.types import (
+    AuthorizeCall,
+    CaptureCall,
+    GatewayResult,
+    LookupCall,
+    RefundCall,
+    RefundResult,
+    Route,
+    UndoCall,
+)
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
 
@@ -118,42 +127,78 @@ class ProcessorActivities:
 
     @activity.defn(name="refund_payment")
     async def refund_payment(self, call: UndoCall) -> GatewayResult:
-        """Refunds the whole charge under the call's key, or reports the refund already made
-        under it: outcome "canceled" once refunded, "pending" while the gateway works on it,
-        "failed" with decline code "refund_failed" when that refund is final and failed (a new
-        key is needed), or "failed" with the gateway's reason when it refused the request."""
+        """Refunds a whole charge that must not survive: outcome "canceled" once refunded,
+        "pending" while the gateway works on it, "failed" with decline code "refund_failed"
+        when that refund is final and failed (a new key is needed), or "failed" with the
+        gateway's reason when it refused the request."""
         started = time.monotonic()
+        result = await self.refund(RefundCall(
+            route=call.route, key=call.key, processor_reference=call.processor_reference,
+            amount=0, reason="duplicate charge undone by PayLoops"))
+        outcome = {"succeeded": "canceled", "pending": "pending"}.get(result.status, "failed")
+        code = "" if result.status != "failed" \
+            else result.failure_code if result.refused else "refund_failed"
+        return GatewayResult(outcome=outcome, decline_code=code,
+                             processor_reference=call.processor_reference,
+                             latency_ms=_elapsed_ms(started))
+
+    @activity.defn(name="capture_payment")
+    async def capture_payment(self, call: CaptureCall) -> GatewayResult:
+        """Captures (part of) an authorization; a refusal is outcome "failed" with the
+        processor's reason, a lost answer raises (retried with the same key)."""
+        started = time.monotonic()
+        try:
+            response = await self._stub(call.route).Capture(
+                pb.CaptureRequest(capture_key=call.key,
+                                  processor_reference=call.processor_reference,
+                                  amount=call.amount,
+                                  credentials=await self._credentials(call.route)),
+                timeout=call.route.deadline_ms / 1000)
+        except grpc.aio.AioRpcError as error:
+            return _rejected_or_raise(error, started)
+        return _result(response.payment, started)
+
+    @activity.defn(name="refund")
+    async def refund(self, call: RefundCall) -> RefundResult:
+        """A merchant's refund under its key: the refund already made under it, or a new one.
+        A refusal is a failed refund with the processor's reason; a lost answer raises."""
         stub = self._stub(call.route)
         timeout = call.route.deadline_ms / 1000
         credentials = await self._credentials(call.route)
         try:
-            # Asked first, so a replay reports the refund's state now, not when it was made.
             refund = (await stub.GetRefund(pb.GetRefundRequest(refund_key=call.key,
                                                                credentials=credentials),
                                            timeout=timeout)).refund
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.NOT_FOUND:
-                return _rejected_or_raise(error, started)
+                _raise_unless_refused(error)
+                return RefundResult(status="failed", failure_code=_refusal_code(error),
+                                    failure_message=error.details() or "", refused=True)
             try:
                 refund = (await stub.Refund(
                     pb.RefundRequest(refund_key=call.key,
                                      processor_reference=call.processor_reference,
-                                     reason="duplicate charge undone by PayLoops",
+                                     amount=call.amount, reason=call.reason,
                                      credentials=credentials),
                     timeout=timeout)).refund
             except grpc.aio.AioRpcError as refused:
-                return _rejected_or_raise(refused, started)
-        outcome, code = _REFUND_OUTCOMES.get(refund.status, ("pending", ""))
-        return GatewayResult(outcome=outcome, decline_code=code,
-                             processor_reference=call.processor_reference,
-                             latency_ms=_elapsed_ms(started))
+                _raise_unless_refused(refused)
+                return RefundResult(status="failed", failure_code=_refusal_code(refused),
+                                    failure_message=refused.details() or "", refused=True)
+        status = {pb.Refund.STATUS_SUCCEEDED: "succeeded",
+                  pb.Refund.STATUS_FAILED: "failed"}.get(refund.status, "pending")
+        return RefundResult(status=status, failure_code=refund.failure_code,
+                            processor_reference=refund.processor_reference)
 
 
-_REFUND_OUTCOMES = {
-    pb.Refund.STATUS_SUCCEEDED: ("canceled", ""),
-    pb.Refund.STATUS_PENDING: ("pending", ""),
-    pb.Refund.STATUS_FAILED: ("failed", "refund_failed"),
-}
+def _raise_unless_refused(error: grpc.aio.AioRpcError) -> None:
+    """A refusal (the processor answered no) is a result; anything else is retried."""
+    if error.code() not in _REJECTED:
+        raise ApplicationError(f"{error.code().name}: {error.details()}", type="OutcomeUnknown")
+
+
+def _refusal_code(error: grpc.aio.AioRpcError) -> str:
+    return (_error_reason(error) or error.code().name).lower()
 
 
 def _result(payment: pb.Payment, started: float) -> GatewayResult:

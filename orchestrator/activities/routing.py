@@ -12,11 +12,11 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from core import processor_accounts
+from core import events, processor_accounts
 from core.config import Settings
 from core.db import models
 from core.routing import store
-from orchestrator.activities.orders import write_attempt, write_order
+from orchestrator.activities.orders import record_order_event, write_attempt, write_order
 from orchestrator.activities.types import (
     AttemptRecord,
     OrderUpdate,
@@ -98,16 +98,19 @@ class RoutingActivities:
                                          else "no_processor_available")
             # The decision is written with the order's first step, in this same transaction:
             # PROCESSING and the first attempt, or FAILED when nothing can take the payment.
-            await write_order(session, OrderUpdate(
+            change = OrderUpdate(
                 order_id=payment.order_id, status="failed" if failure else "processing",
                 failure_code=failure,
                 failure_message="no processor can take this payment" if failure else "",
-                routing=routing_decision(version, rule.name if rule else "", considered)))
+                routing=routing_decision(version, rule.name if rule else "", considered),
+                event=events.ORDER_FAILED if failure else "")
+            await write_order(session, change)
+            event_id = await record_order_event(session, change) if failure else None
             if routes:
                 await write_attempt(session, AttemptRecord(
                     order_id=payment.order_id, seq=1, processor=routes[0].processor,
                     attempt_key=attempt_key(payment.order_id, routes[0].processor, 1),
-                    outcome="pending"), replace_try=True)
+                    outcome="pending", account_id=routes[0].account_id), replace_try=True)
         return RoutePlan(
             config_version=version, rule=rule.name if rule else "", routes=routes,
             considered=considered, unknown_outcome_policy=config.unknown_outcome_policy,
@@ -116,6 +119,8 @@ class RoutingActivities:
             resolution_budget_seconds=config.resolution_budget_seconds,
             three_ds_timeout_seconds=self._settings.three_ds_timeout_seconds,
             three_ds_poll_seconds=self._settings.three_ds_poll_seconds,
+            authorization_ttl_seconds=self._settings.authorization_ttl_seconds,
+            event_id=event_id,
             failure_code=failure)
 
 

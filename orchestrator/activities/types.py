@@ -53,6 +53,11 @@ class RoutePlan:
     three_ds_poll_seconds: float
     # Why there is nothing to try, when `routes` is empty.
     failure_code: str = ""
+    # How long an authorization (manual capture) waits for its capture before it is voided.
+    authorization_ttl_seconds: float = 7 * 24 * 3600
+    # The order.failed event routing recorded when nothing could take the payment, if anyone
+    # listens for it.
+    event_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,8 @@ class AttemptRecord:
     latency_ms: int = 0
     failover_reason: str = ""
     compensation: str = ""
+    # The processor account whose credentials this attempt used (refunds go through it).
+    account_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,13 @@ class OrderUpdate:
     amount_capturable: int = 0
     amount_received: int = 0
     routing: dict[str, Any] | None = None
+    # ISO 8601, when an authorization (REQUIRES_CAPTURE) is voided if not captured.
+    capture_before: str = ""
+    cancellation_reason: str = ""
+    # The event this change is (core.events: "order.succeeded", …), recorded with it, and the
+    # key that names the change (so a retried write records it once); "" for none.
+    event: str = ""
+    event_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,3 +157,57 @@ class Progress:
     attempt: AttemptRecord | None = None
     order: OrderUpdate | None = None
     health: HealthReport | None = None
+
+
+@dataclass(frozen=True)
+class CaptureCall:
+    route: Route
+    key: str
+    processor_reference: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class RefundCall:
+    """A merchant's refund at the processor holding the payment."""
+
+    route: Route
+    key: str
+    processor_reference: str
+    amount: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """pending (not final yet), succeeded, or failed with the processor's code."""
+
+    status: str
+    failure_code: str = ""
+    failure_message: str = ""
+    processor_reference: str = ""
+    # Failed because the processor refused the request: no refund exists under the key (as
+    # opposed to a refund that was made and failed, which holds the key for good).
+    refused: bool = False
+
+
+@dataclass(frozen=True)
+class RefundPlan:
+    """A reserved refund: where and how to send it."""
+
+    reserved: bool
+    amount: int = 0
+    route: Route | None = None
+    key: str = ""
+    payment_reference: str = ""
+    error: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    refund_id: str
+    status: str  # succeeded | failed
+    failure_code: str = ""
+    failure_message: str = ""
+    processor_reference: str = ""

@@ -26,15 +26,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from core import events
     from core.payment_contract import (
         ANSWERABLE_STATUSES,
+        CANCEL_UPDATE,
+        CAPTURE_UPDATE,
         GATEWAY_EVENT_SIGNAL,
         PAY_UPDATE,
         WORKFLOW_TYPE,
+        CancelRequest,
+        CaptureRequest,
+        LifecycleResult,
         PaymentInput,
         PaymentMethod,
         PaymentOutcome,
@@ -47,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.activities.types import (
         AttemptRecord,
         AuthorizeCall,
+        CaptureCall,
         GatewayResult,
         HealthReport,
         LookupCall,
@@ -58,17 +64,8 @@ with workflow.unsafe.imports_passed_through():
         UndoCall,
     )
     from orchestrator.keys import attempt_key
+    from orchestrator.workflows.policies import DB_RETRY, ONCE, PROCESSOR_RETRY
 
-# Database steps (local activities: they run in the worker, next to the workflow) are retried
-# until the database is back. Nothing is lost meanwhile.
-_DB_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2,
-                        maximum_interval=timedelta(seconds=10))
-# A processor call is tried once per activity: what to do after a failure depends on whether
-# it was sent, which the workflow decides.
-_ONCE = RetryPolicy(maximum_attempts=1)
-# Undo calls only release money: retried until the processor answers.
-_PROCESSOR_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
-                               backoff_coefficient=2, maximum_interval=timedelta(seconds=5))
 _MAX_BACKOFF = timedelta(seconds=5)
 # Undoing a charge never gives up; a processor that keeps refusing is asked less often.
 _MAX_UNDO_BACKOFF = timedelta(minutes=5)
@@ -113,14 +110,58 @@ class PaymentWorkflow:
         self._background = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._unreported_health: HealthReport | None = None
+        # The route and answer of the winner, for capturing or voiding its authorization.
+        self._winning_route: Route | None = None
+        self._winning_result: GatewayResult | None = None
+        # A capture or cancel the merchant asked for, and what became of it.
+        self._action: CaptureRequest | CancelRequest | None = None
+        self._action_result: LifecycleResult | None = None
+        self._captures = 0
+        self._plan: RoutePlan | None = None
 
     @workflow.update(name=PAY_UPDATE)
     async def pay(self, request: PayRequest) -> PayResult:
-        # The first payment method wins; later calls join the payment already under way.
-        if self._payment_method is None:
+        # The first payment method wins; later calls join the payment already under way. A
+        # canceled order is never paid.
+        if self._payment_method is None and self._action is None:
             self._payment_method = request.payment_method
         await workflow.wait_condition(lambda: self._status in ANSWERABLE_STATUSES)
         return PayResult(status=self._status)
+
+    @workflow.update(name=CAPTURE_UPDATE)
+    async def capture(self, request: CaptureRequest) -> LifecycleResult:
+        return await self._act(request)
+
+    @capture.validator
+    def _capture_allowed(self, request: CaptureRequest) -> None:
+        if self._status != "requires_capture" or self._action is not None:
+            raise ApplicationError(
+                f"an order in status {self._status.upper()} cannot be captured",
+                self._status, type="ORDER_NOT_CAPTURABLE")
+        if not 0 <= request.amount <= self._payment.amount:
+            raise ApplicationError(
+                f"capture 1 to {self._payment.amount} (or 0 for all of it)", self._status,
+                type="CAPTURE_AMOUNT_INVALID")
+
+    @workflow.update(name=CANCEL_UPDATE)
+    async def cancel(self, request: CancelRequest) -> LifecycleResult:
+        return await self._act(request)
+
+    @cancel.validator
+    def _cancel_allowed(self, request: CancelRequest) -> None:
+        unpaid = self._status == "requires_payment_method" and self._payment_method is None
+        if not (unpaid or self._status in ("requires_capture", "requires_action")) \
+                or self._action is not None:
+            raise ApplicationError(
+                f"an order in status {self._status.upper()} cannot be canceled",
+                self._status, type="ORDER_NOT_CANCELABLE")
+
+    async def _act(self, request: CaptureRequest | CancelRequest) -> LifecycleResult:
+        """Hands a capture or cancel to the payment (run does it) and waits for the result."""
+        self._action, self._action_result = request, None
+        await workflow.wait_condition(lambda: self._action_result is not None)
+        assert self._action_result is not None
+        return self._action_result
 
     @workflow.signal(name=GATEWAY_EVENT_SIGNAL)
     def gateway_event(self, processor_reference: str) -> None:
@@ -133,14 +174,24 @@ class PaymentWorkflow:
 
     @workflow.run
     async def run(self, payment: PaymentInput) -> PaymentOutcome:
-        await workflow.wait_condition(lambda: self._payment_method is not None)
-        assert self._payment_method is not None
+        await workflow.wait_condition(
+            lambda: self._payment_method is not None or self._action is not None)
+        if self._payment_method is None:
+            # Canceled before it was ever paid.
+            await self._cancel_order("requested_by_merchant")
+            await workflow.wait_condition(lambda: not self._background)
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return PaymentOutcome(status=self._status)
         plan = await workflow.execute_local_activity_method(
             RoutingActivities.route_payment, RouteRequest(payment, self._payment_method),
-            start_to_close_timeout=timedelta(seconds=10), retry_policy=_DB_RETRY)
+            start_to_close_timeout=timedelta(seconds=10), retry_policy=DB_RETRY)
+        self._plan = plan
         # route_payment wrote the decision and the first step (PROCESSING, or FAILED).
         if not plan.routes:
             self._status = "failed"
+            if plan.event_id:
+                self._in_background(self._dispatch(plan.event_id))
+            await workflow.wait_condition(lambda: not self._background)
             return PaymentOutcome(status="failed", failure_code=plan.failure_code)
         self._status = "processing"
 
@@ -150,11 +201,16 @@ class PaymentWorkflow:
             # the honest status is PROCESSING, never FAILED.
             await workflow.wait_condition(
                 lambda: self._winner is not None or not self._open_obligations)
-        if self._winner is None and self._status != "failed":
+        if self._winner is None and self._status not in ("failed", "canceled"):
             await self._record(order=OrderUpdate(
                 order_id=payment.order_id, status="failed",
                 failure_code=last.decline_code or "processor_unavailable",
-                failure_message=last.decline_message or "no processor could take the payment"))
+                failure_message=last.decline_message or "no processor could take the payment",
+                event=events.ORDER_FAILED, event_key=f"{payment.order_id}:{events.ORDER_FAILED}"))
+        # Payments authorized before authorizations were held ended here (their histories
+        # must still replay); every new one waits for its capture, cancel or expiry.
+        if self._status == "requires_capture" and workflow.patched("hold-authorization"):
+            await self._hold_authorization(plan)
         # Obligations, undo steps and late-charge watches keep the workflow open until done.
         await workflow.wait_condition(
             lambda: not self._open_obligations and not self._background)
@@ -175,7 +231,7 @@ class PaymentWorkflow:
             attempt = AttemptRecord(order_id=payment.order_id, seq=seq,
                                     processor=route.processor,
                                     attempt_key=attempt_key(payment.order_id, route.processor, seq),
-                                    outcome="pending")
+                                    outcome="pending", account_id=route.account_id)
             if seq > 1:  # route_payment recorded the first one
                 await self._record(attempt=attempt)
             result = await self._authorize(plan, route, attempt, remaining)
@@ -183,8 +239,18 @@ class PaymentWorkflow:
                 if self._winner is None:
                     await self._settle_attempt(attempt, result)
                 result = await self._wait_for_challenge(plan, route, attempt, result)
+                if self._cancel_requested() and result.outcome not in _CHARGED:
+                    # The merchant canceled while the customer was challenged: released.
+                    await self._record(attempt=replace(attempt, **_attempt_fields(result)))
+                    await self._cancel_order(self._cancel_reason())
+                    return result
             if result.outcome in _CHARGED:
                 await self._claim_or_undo(route, attempt, result)
+                if self._cancel_requested() and self._action_result is None:
+                    # The customer finished paying as the merchant canceled: paid stands.
+                    self._action_result = LifecycleResult(
+                        status=self._status, error="ORDER_NOT_CANCELABLE",
+                        message="the customer completed the payment first")
                 return result
             last = result
             # The customer's own answer (hard decline, failed challenge) stops the payment...
@@ -249,7 +315,7 @@ class PaymentWorkflow:
             return await workflow.execute_activity_method(
                 ProcessorActivities.authorize, call,
                 start_to_close_timeout=timedelta(milliseconds=call.deadline_ms + 1000),
-                retry_policy=_ONCE)
+                retry_policy=ONCE)
         except ActivityError as error:
             cause = error.cause
             if isinstance(cause, ApplicationError) and cause.type == "NotSent":
@@ -265,8 +331,9 @@ class PaymentWorkflow:
                              result: GatewayResult) -> None:
         """A charge: the order's payment if nothing else claimed the order (and it was not
         already failed), else undone."""
-        if self._winner is None and self._status != "failed":
+        if self._winner is None and self._status not in ("failed", "canceled"):
             self._winner = attempt
+            self._winning_route, self._winning_result = route, result
             await self._settle_attempt(replace(attempt, failover_reason=""), result)
             return
         self._background += 1
@@ -327,7 +394,7 @@ class PaymentWorkflow:
         return await workflow.execute_activity_method(
             method, UndoCall(route=route, key=key, processor_reference=reference),
             start_to_close_timeout=timedelta(milliseconds=route.deadline_ms * 2 + 1000),
-            retry_policy=_PROCESSOR_RETRY)
+            retry_policy=PROCESSOR_RETRY)
 
     # -- unknown outcomes --------------------------------------------------------------------
 
@@ -418,9 +485,88 @@ class PaymentWorkflow:
                 ProcessorActivities.get_payment,
                 LookupCall(route=route, attempt_key=key, deadline_ms=deadline_ms),
                 start_to_close_timeout=timedelta(milliseconds=deadline_ms + 1000),
-                retry_policy=_ONCE)
+                retry_policy=ONCE)
         except ActivityError:
             return GatewayResult(outcome="unknown")
+
+    # -- the merchant's capture or cancel --------------------------------------------------
+
+    def _cancel_requested(self) -> bool:
+        return isinstance(self._action, CancelRequest)
+
+    def _cancel_reason(self) -> str:
+        return self._action.reason if isinstance(self._action, CancelRequest) \
+            else "requested_by_merchant"
+
+    async def _cancel_order(self, reason: str) -> None:
+        payment = self._payment
+        await self._record(order=OrderUpdate(
+            order_id=payment.order_id, status="canceled", cancellation_reason=reason,
+            event=events.ORDER_CANCELED, event_key=f"{payment.order_id}:{events.ORDER_CANCELED}"))
+        if self._action is not None:
+            self._action_result = LifecycleResult(status="canceled")
+
+    async def _hold_authorization(self, plan: RoutePlan) -> None:
+        """An authorization (manual capture) waits for the merchant's capture or cancel; one
+        never captured is voided when it expires, so no hold outlives its use."""
+        route, result, attempt = self._winning_route, self._winning_result, self._winner
+        assert route is not None and result is not None and attempt is not None
+        expires = workflow.now() + timedelta(seconds=plan.authorization_ttl_seconds)
+        while self._status == "requires_capture":
+            remaining = expires - workflow.now()
+            try:
+                await workflow.wait_condition(lambda: self._action is not None,
+                                              timeout=max(remaining, timedelta(seconds=1)))
+            except TimeoutError:
+                if self._action is None:
+                    await self._void_authorization(route, attempt, result,
+                                                   "authorization_expired")
+                    return
+            action = self._action
+            if isinstance(action, CancelRequest):
+                await self._void_authorization(route, attempt, result, action.reason)
+            elif isinstance(action, CaptureRequest):
+                await self._capture(route, attempt, result, action.amount)
+
+    async def _void_authorization(self, route: Route, attempt: AttemptRecord,
+                                  result: GatewayResult, reason: str) -> None:
+        released = await self._release_challenge(route, attempt, result)
+        if released.outcome in _CHARGED and released.outcome == "succeeded":
+            # Captured at the gateway meanwhile (not by PayLoops): that is the payment now.
+            await self._settle_attempt(attempt, released)
+            if self._action is not None:
+                self._action_result = LifecycleResult(
+                    status=self._status, error="ORDER_NOT_CANCELABLE",
+                    message="the payment was captured at the processor")
+            return
+        await self._record(attempt=replace(attempt, **_attempt_fields(released)))
+        await self._cancel_order(reason)
+
+    async def _capture(self, route: Route, attempt: AttemptRecord, result: GatewayResult,
+                       amount: int) -> None:
+        payment = self._payment
+        self._captures += 1
+        captured = await workflow.execute_activity_method(
+            ProcessorActivities.capture_payment,
+            CaptureCall(route=route, key=f"{attempt.attempt_key}:capture:{self._captures}",
+                        processor_reference=result.processor_reference, amount=amount),
+            start_to_close_timeout=timedelta(milliseconds=route.deadline_ms * 2 + 1000),
+            retry_policy=PROCESSOR_RETRY)
+        if captured.outcome != "succeeded":
+            # Refused (a partial capture the processor does not do, say): still authorized,
+            # and the merchant may try again.
+            self._action = None
+            self._action_result = LifecycleResult(
+                status=self._status, error=captured.decline_code or "capture_failed",
+                message=captured.decline_message or "the processor refused the capture")
+            return
+        received = amount or payment.amount
+        await self._record(attempt=replace(attempt, **_attempt_fields(captured)),
+                           order=OrderUpdate(
+                               order_id=payment.order_id, status="succeeded",
+                               amount_received=received, event=events.ORDER_CAPTURED,
+                               event_key=f"{payment.order_id}:{events.ORDER_CAPTURED}"))
+        self._action_result = LifecycleResult(status="succeeded")
 
     # -- 3-D Secure --------------------------------------------------------------------------
 
@@ -433,14 +579,17 @@ class PaymentWorkflow:
         poll = timedelta(seconds=plan.three_ds_poll_seconds)
         while result.outcome in _WAITING:
             remaining = deadline - workflow.now()
-            if self._winner is not None or remaining <= timedelta(0):
+            if self._winner is not None or remaining <= timedelta(0) \
+                    or self._cancel_requested():
                 released = await self._release_challenge(route, attempt, result)
-                if released.outcome != "canceled" or self._winner is not None:
+                if released.outcome != "canceled" or self._winner is not None \
+                        or self._cancel_requested():
                     return released  # the customer finished just as it expired: keep it
                 return replace(result, outcome="failed", decline_code="three_d_secure_timeout",
                                decline_message="the 3-D Secure challenge was not completed "
                                                "in time")
-            await self._pause(min(poll, remaining), or_until=lambda: self._winner is not None)
+            await self._pause(min(poll, remaining), or_until=lambda: self._winner is not None
+                              or self._cancel_requested())
             looked_up = await self._look_up_once(route, attempt.attempt_key)
             if looked_up.outcome in _DEFINITE:
                 result = replace(looked_up, latency_ms=result.latency_ms)
@@ -468,26 +617,44 @@ class PaymentWorkflow:
             # Decided once the open obligations are known (see run).
             await self._record(attempt=recorded)
             return
+        event = _STATUS_EVENTS.get(status, "")
+        ttl = self._plan.authorization_ttl_seconds if self._plan else 0
         await self._record(attempt=recorded, order=OrderUpdate(
             order_id=payment.order_id, status=status,
             failure_code=result.decline_code if status == "failed" else "",
             failure_message=result.decline_message if status == "failed" else "",
             next_action_url=result.redirect_url if status == "requires_action" else "",
             amount_capturable=payment.amount if status == "requires_capture" else 0,
-            amount_received=payment.amount if status == "succeeded" else 0))
+            amount_received=payment.amount if status == "succeeded" else 0,
+            capture_before=(workflow.now() + timedelta(seconds=ttl)).isoformat()
+            if status == "requires_capture" else "",
+            event=event, event_key=f"{payment.order_id}:{event}:{attempt.attempt_key}"))
 
     async def _record(self, attempt: AttemptRecord | None = None,
                       order: OrderUpdate | None = None) -> None:
         """One write to the read model (a local activity: no round trip through the server)."""
         progress = Progress(attempt=attempt, order=order, health=self._unreported_health)
         self._unreported_health = None
-        await workflow.execute_local_activity_method(
+        event_id = await workflow.execute_local_activity_method(
             OrderActivities.record_progress, progress,
-            start_to_close_timeout=timedelta(seconds=10), retry_policy=_DB_RETRY)
+            start_to_close_timeout=timedelta(seconds=10), retry_policy=DB_RETRY)
         if order is not None:
             # The read model is written first, so whoever the `pay` update wakes reads this.
             self._status = order.status
+        if event_id:
+            self._in_background(self._dispatch(event_id))
 
+    async def _dispatch(self, event_id: str) -> None:
+        """Hands a recorded event to the webhook deliveries (the merchant is listening)."""
+        await workflow.execute_activity(
+            "dispatch_event", event_id, result_type=int,
+            start_to_close_timeout=timedelta(seconds=30), retry_policy=DB_RETRY)
+
+
+# The event of each order status a payment settles in.
+_STATUS_EVENTS = {"succeeded": events.ORDER_SUCCEEDED, "failed": events.ORDER_FAILED,
+                  "requires_action": events.ORDER_REQUIRES_ACTION,
+                  "requires_capture": events.ORDER_REQUIRES_CAPTURE}
 
 # Outcomes only the workflow knows, as the read model shows them.
 _RECORDED_OUTCOMES = {"unknown": "pending", "not_sent": "failed", "not_found": "failed",

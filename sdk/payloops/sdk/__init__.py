@@ -1,8 +1,10 @@
-"""PayLoops Python SDK: `PayLoops("sk_test_…").orders.create(amount=4999, currency="USD")`.
+"""PayLoops Python SDK: `PayLoops("sk_test_…").orders.create(amount=4999, currency="USD")`;
+`webhooks.verify(body, signature_header, secret)` on the receiving end of webhooks.
 
 sdk/README.md shows the whole example; `__all__` is the public surface.
 """
 
+from payloops.sdk import webhooks
 from payloops.sdk._client import PayLoops
 from payloops.sdk._errors import (
     APIConnectionError,
@@ -15,6 +17,7 @@ from payloops.sdk._errors import (
     NotFoundError,
     PayLoopsError,
     RateLimitError,
+    SignatureVerificationError,
 )
 from payloops.sdk._types import (
     Attempt,
@@ -44,5 +47,7 @@ __all__ = [
     "RateLimitError",
     "RoutingCandidate",
     "RoutingDecision",
+    "SignatureVerificationError",
     "__version__",
+    "webhooks",
 ]

@@ -100,6 +100,12 @@ class APIConnectionError(PayLoopsError):
     """No response: connection refused or reset, DNS failure, or timeout."""
 
 
+class SignatureVerificationError(PayLoopsError):
+    """A webhook's PayLoops-Signature is missing, malformed, does not match the payload and
+    secret, or carries a timestamp outside the tolerance (a replay). Answer such a request
+    with 400 and do not act on it."""
+
+
 def error_from_response(http_status: int, body: bytes, headers: Mapping[str, str]) -> PayLoopsError:
     """The error for a non-2xx response. Never raises, whatever the body holds."""
     correlation_id = headers.get("x-correlation-id")

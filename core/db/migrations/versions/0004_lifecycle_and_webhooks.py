@@ -25,6 +25,9 @@ def upgrade() -> None:
     op.add_column("orders", sa.Column("capture_before", _TS))
     op.add_column("orders", sa.Column("cancellation_reason", sa.String(64), nullable=False,
                                       server_default=""))
+    # Refunds, captures and voids go through the account that charged.
+    op.add_column("attempts", sa.Column("account_id", sa.String(32), nullable=False,
+                                        server_default=""))
     # Refunds can never add up to more than was captured: the database holds the line.
     op.create_check_constraint(
         "orders_refunds_within_captured", "orders",
@@ -109,6 +112,7 @@ def downgrade() -> None:
     op.drop_table("events")
     op.drop_table("refunds")
     op.drop_constraint("orders_refunds_within_captured", "orders")
+    op.drop_column("attempts", "account_id")
     op.drop_column("orders", "cancellation_reason")
     op.drop_column("orders", "capture_before")
     op.drop_column("orders", "amount_refund_pending")
