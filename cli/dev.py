@@ -90,7 +90,9 @@ class DevMesh:
         self.options = options
         self.state = options.state
         self.stop = stop
-        self.ports = PortPicker(reserved={options.http_port, options.grpc_port})
+        self.ports = PortPicker(
+            reserved={options.http_port, options.grpc_port},
+            ephemeral_only=os.environ.get("PAYLOOPS_DEV_EPHEMERAL_PORTS") == "1")
         self.services: list[dev_services.Service] = []  # started ones, in start order
         self.postgres: EmbeddedPostgres | None = None
         self.restarts: dict[str, collections.deque[float]] = {}

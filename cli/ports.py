@@ -34,13 +34,17 @@ def free_port(host: str = HOST) -> int:
 class PortPicker:
     """Hands out ports for internal services: the conventional one when it is free (stable
     addresses across restarts are friendlier to humans and to 3-D Secure links already handed
-    out), otherwise an ephemeral one; never the same port twice."""
+    out), otherwise an ephemeral one; never the same port twice. With `ephemeral_only`, never
+    the conventional ones: several stacks starting at once on one host (test runs) would race
+    for them."""
 
-    def __init__(self, reserved: set[int] | None = None) -> None:
+    def __init__(self, reserved: set[int] | None = None, ephemeral_only: bool = False) -> None:
         self._taken: set[int] = set(reserved or ())
+        self._ephemeral_only = ephemeral_only
 
     def pick(self, preferred: int | None = None) -> int:
-        if preferred and preferred not in self._taken and port_is_free(preferred):
+        if preferred and not self._ephemeral_only and preferred not in self._taken \
+                and port_is_free(preferred):
             port = preferred
         else:
             port = free_port()

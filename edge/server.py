@@ -60,7 +60,10 @@ async def serve(settings: Settings, port: int,
     sessions = session_factory(engine)
     temporal = await connect_temporal(settings)
     channels = ProcessorChannels()
-    server = grpc.aio.server(interceptors=[EdgeInterceptor()])
+    # grpcio shares ports (SO_REUSEPORT) by default: a second server on the same port would
+    # silently take half the calls. A port in use must fail the start instead.
+    server = grpc.aio.server(interceptors=[EdgeInterceptor()],
+                             options=[("grpc.so_reuseport", 0)])
     idempotency = Idempotency(sessions, wait_seconds=settings.pay_wait_seconds + 5)
     lifecycle = Lifecycle(temporal, settings.task_queue, settings.pay_wait_seconds)
     orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderService(

@@ -86,6 +86,8 @@ def start_mesh(extra_env: dict[str, str] | None = None) -> Mesh:
            "PAYLOOPS_PAY_WAIT_SECONDS": str(PAY_WAIT_SECONDS),
            "PAYLOOPS_WEBHOOK_RETRY_FIRST_SECONDS": str(WEBHOOK_RETRY_FIRST_SECONDS),
            "PAYLOOPS_AUTHORIZATION_TTL_SECONDS": str(AUTHORIZATION_TTL_SECONDS),
+           # The tests run several stacks at once (this one, test_dev's): no fixed ports.
+           "PAYLOOPS_DEV_EPHEMERAL_PORTS": "1",
            **(extra_env or {})}
     env.pop("PAYLOOPS_DATABASE_URL", None)
     env.pop("PAYLOOPS_TEMPORAL_ADDRESS", None)

@@ -37,6 +37,10 @@ DEFAULT_WORKERS = 32
 # In-flight calls get this long to finish on shutdown.
 _STOP_GRACE_S = 2.0
 
+# grpcio shares ports (SO_REUSEPORT) by default: a second server on the same port would
+# silently take half the calls (another dev stack's, say). A port in use must fail the start.
+NO_SHARED_PORT = [("grpc.so_reuseport", 0)]
+
 
 def _bind_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
@@ -60,7 +64,7 @@ async def serve(
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="razorpay")
         cleanup.callback(pool.shutdown, wait=False, cancel_futures=True)
 
-        server = grpc.aio.server(interceptors=[StatusInterceptor()])
+        server = grpc.aio.server(interceptors=[StatusInterceptor()], options=NO_SHARED_PORT)
         processor_pb2_grpc.add_ProcessorServicer_to_server(
             RazorpayServicer(name, ClientFactory(api_base, timeout_ms / 1000), pool), server
         )

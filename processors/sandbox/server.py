@@ -35,6 +35,10 @@ HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 # In-flight calls get this long to finish on shutdown; hung (fault) calls are then cancelled.
 _STOP_GRACE_S = 1.0
 
+# grpcio shares ports (SO_REUSEPORT) by default: a second server on the same port would
+# silently take half the calls (another dev stack's, say). A port in use must fail the start.
+NO_SHARED_PORT = [("grpc.so_reuseport", 0)]
+
 
 def _url_host(host: str) -> str:
     """A host a browser on this machine can reach the page at."""
@@ -63,7 +67,7 @@ async def serve(name: str, grpc_port: int, http_port: int, ledger_path: str | No
         cleanup.callback(page.server_close)
         http_port = page.port
 
-        server = grpc.aio.server()
+        server = grpc.aio.server(options=NO_SHARED_PORT)
         processor_pb2_grpc.add_ProcessorServicer_to_server(
             ProcessorServicer(name, ledger, faults, f"http://{_url_host(host)}:{http_port}"),
             server)

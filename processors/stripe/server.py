@@ -35,6 +35,10 @@ DEFAULT_API_BASE = "https://api.stripe.com"
 # requests) and PayLoops, seeing an unknown outcome, resolves them by attempt key.
 _STOP_GRACE_S = 5.0
 
+# grpcio shares ports (SO_REUSEPORT) by default: a second server on the same port would
+# silently take half the calls (another dev stack's, say). A port in use must fail the start.
+NO_SHARED_PORT = [("grpc.so_reuseport", 0)]
+
 
 @dataclass(frozen=True)
 class StripeAdapterConfig:
@@ -69,7 +73,7 @@ async def serve(config: StripeAdapterConfig,
                                 config.max_network_retries)
         cleanup.push_async_callback(clients.close)
 
-        server = grpc.aio.server(interceptors=[ErrorInterceptor()])
+        server = grpc.aio.server(interceptors=[ErrorInterceptor()], options=NO_SHARED_PORT)
         processor_pb2_grpc.add_ProcessorServicer_to_server(
             StripeServicer(config.name, clients), server)
         health = health_aio.HealthServicer()

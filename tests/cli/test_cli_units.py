@@ -181,3 +181,33 @@ def test_kill_stale_only_kills_processes_of_this_state_dir(tmp_path: Path) -> No
         for process in (ours, other_state, unrelated):
             process.kill()
             process.wait()
+
+
+def test_ephemeral_only_never_hands_out_the_conventional_port() -> None:
+    """Test runs start several stacks at once: they must not race for the fixed ports."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        preferred = sock.getsockname()[1]
+    assert port_is_free(preferred)
+    assert PortPicker().pick(preferred) == preferred
+    assert PortPicker(ephemeral_only=True).pick(preferred) != preferred
+
+
+def test_an_adapter_cannot_share_a_port_another_server_listens_on(tmp_path) -> None:
+    """grpcio's default SO_REUSEPORT would let two sandboxes split one port's calls; ours
+    refuse to start instead."""
+    from tests.conftest import start_sandbox
+
+    target, first = start_sandbox("first", tmp_path)
+    try:
+        port = target.rsplit(":", 1)[1]
+        second = subprocess.run(
+            [sys.executable, "-m", "cli.main", "serve", "processor", "sandbox", "--name",
+             "second", "--port", port, "--http-port", "0", "--ledger",
+             str(tmp_path / "second.sqlite")],
+            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+            timeout=60)
+        assert second.returncode != 0
+    finally:
+        first.terminate()
+        first.wait(10)

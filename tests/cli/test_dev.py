@@ -47,7 +47,8 @@ def dev_env(**extra: str) -> dict[str, str]:
             "PAYLOOPS_TEMPORAL_BIN",
         )
     }
-    return {**env, **extra}
+    # Other stacks of this test run are up meanwhile: no fixed ports to race them for.
+    return {**env, "PAYLOOPS_DEV_EPHEMERAL_PORTS": "1", **extra}
 
 
 @pytest.fixture

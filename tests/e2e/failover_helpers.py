@@ -3,17 +3,15 @@ the failover and chaos tests (all three sandboxes of `payloops dev` act as proce
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from payloops.sandbox.v1 import control_pb2
 from tests.conftest import Mesh
+from tests.e2e.mesh_db import sql
 from tests.e2e.sandbox_control import set_fault
 
 SANDBOXES = ("sandbox", "sandbox-b", "sandbox-c")
@@ -31,13 +29,7 @@ def merchant_with_routing(mesh: Mesh, **config: object) -> httpx.Client:
 
 
 def reset_breakers(mesh: Mesh) -> None:
-    async def reset() -> None:
-        engine = create_async_engine(mesh.env["PAYLOOPS_DATABASE_URL"])
-        async with engine.begin() as connection:
-            await connection.execute(text("delete from processor_health"))
-        await engine.dispose()
-
-    asyncio.run(reset())
+    sql(mesh, "delete from processor_health")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ late). Registered in the running mesh as one more processor, so the real worker 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -16,12 +15,11 @@ from concurrent import futures
 from dataclasses import dataclass, field
 
 import grpc
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
 from tests.conftest import Mesh
+from tests.e2e.mesh_db import sql
 
 Answer = Callable[["ScriptedGateway", object, grpc.ServicerContext], object]
 
@@ -198,7 +196,7 @@ def scripted_gateway(mesh: Mesh, deadline_ms: int = 2000) -> Iterator[ScriptedGa
     gateway = ScriptedGateway()
     with serving(gateway) as target:
         try:
-            _sql(mesh, "insert into processors (name, target, deadline_ms, enabled) "
+            sql(mesh, "insert into processors (name, target, deadline_ms, enabled) "
                        "values (:name, :target, :deadline, true)",
                  name=gateway.name, target=target, deadline=deadline_ms)
             yield gateway
@@ -208,16 +206,6 @@ def scripted_gateway(mesh: Mesh, deadline_ms: int = 2000) -> Iterator[ScriptedGa
 
 def forget(mesh: Mesh, name: str) -> None:
     """Removes a processor registered by a test, with its accounts and breaker."""
-    _sql(mesh, "delete from processor_accounts where processor = :name", name=name)
-    _sql(mesh, "delete from processors where name = :name", name=name)
-    _sql(mesh, "delete from processor_health where processor = :name", name=name)
-
-
-def _sql(mesh: Mesh, statement: str, **values: object) -> None:
-    async def run() -> None:
-        engine = create_async_engine(mesh.env["PAYLOOPS_DATABASE_URL"])
-        async with engine.begin() as connection:
-            await connection.execute(text(statement), values)
-        await engine.dispose()
-
-    asyncio.run(run())
+    sql(mesh, "delete from processor_accounts where processor = :name", name=name)
+    sql(mesh, "delete from processors where name = :name", name=name)
+    sql(mesh, "delete from processor_health where processor = :name", name=name)

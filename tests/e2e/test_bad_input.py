@@ -3,15 +3,13 @@ none is a 5xx."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import Mesh
+from tests.e2e.mesh_db import sql
 
 pytestmark = pytest.mark.e2e
 
@@ -32,16 +30,7 @@ def violations(response: httpx.Response) -> dict[str, str]:
 
 def revoke_keys(mesh: Mesh, merchant_id: str) -> None:
     """What an operator does to a leaked key (there is no public API for it yet)."""
-
-    async def revoke() -> None:
-        engine = create_async_engine(mesh.env["PAYLOOPS_DATABASE_URL"])
-        async with engine.begin() as connection:
-            await connection.execute(text(
-                "update api_keys set revoked_at = now() where merchant_id = :m"),
-                {"m": merchant_id})
-        await engine.dispose()
-
-    asyncio.run(revoke())
+    sql(mesh, "update api_keys set revoked_at = now() where merchant_id = :m", m=merchant_id)
 
 
 def test_missing_invalid_and_revoked_keys_are_401(mesh: Mesh) -> None:
@@ -177,17 +166,9 @@ def test_card_numbers_in_headers_are_rejected_and_never_echoed(mesh: Mesh) -> No
 def test_api_keys_are_stored_only_as_hashes(mesh: Mesh) -> None:
     merchant_id, key = mesh.new_merchant("hashed keys")
 
-    async def stored_rows() -> list[str]:
-        engine = create_async_engine(mesh.env["PAYLOOPS_DATABASE_URL"])
-        async with engine.connect() as connection:
-            rows = await connection.execute(text(
-                "select row_to_json(k)::text from api_keys k where merchant_id = :m"),
-                {"m": merchant_id})
-            found = [row[0] for row in rows]
-        await engine.dispose()
-        return found
-
-    rows = asyncio.run(stored_rows())
+    rows = [row[0] for row in sql(
+        mesh, "select row_to_json(k)::text from api_keys k where merchant_id = :m",
+        m=merchant_id)]
     assert len(rows) == 1
     assert key not in rows[0]
     assert hashlib.sha256(key.encode()).hexdigest() in rows[0]

@@ -11,14 +11,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from core.payment_contract import workflow_id
 from tests.conftest import PAYLOOPS, REPO, Mesh
 from tests.e2e.failover_helpers import wait_for
+from tests.e2e.mesh_db import sql
 from tests.fakes import razorpay_api, stripe_api
 
 pytestmark = pytest.mark.e2e
@@ -142,7 +141,7 @@ def platform_stripe_account(mesh: Mesh) -> Iterator[str]:
     try:
         yield account_id
     finally:
-        _sql(mesh, "delete from processor_accounts where id = :id", id=account_id)
+        sql(mesh, "delete from processor_accounts where id = :id", id=account_id)
 
 
 def test_the_platform_account_serves_merchants_without_one_and_the_bare_webhook_path(
@@ -165,13 +164,3 @@ def test_the_platform_account_serves_merchants_without_one_and_the_bare_webhook_
     forged = httpx.post(f"{mesh.api_url}/v1/processor_webhooks/stripe", content=b"{}",
                         headers={"Stripe-Signature": "t=1,v1=00"})
     assert forged.status_code == 400
-
-
-def _sql(mesh: Mesh, statement: str, **values: object) -> None:
-    async def run() -> None:
-        engine = create_async_engine(mesh.env["PAYLOOPS_DATABASE_URL"])
-        async with engine.begin() as connection:
-            await connection.execute(text(statement), values)
-        await engine.dispose()
-
-    asyncio.run(run())

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
@@ -21,6 +19,7 @@ from core.payment_contract import workflow_id
 from payloops.processor.v1 import processor_pb2 as pb
 from tests.conftest import Mesh, free_port
 from tests.e2e.failover_helpers import clean_processors, wait_for
+from tests.e2e.mesh_db import sql
 from tests.e2e.scripted_gateway import (
     SIGNATURE_HEADER,
     ScriptedGateway,
@@ -212,21 +211,21 @@ def live_key_for(mesh: Mesh, api: httpx.Client) -> str:
     from core import ids
 
     key = ids.new_api_key(livemode=True)
-    merchant_id = _sql(mesh, "select merchant_id from api_keys where key_hash = :h",
+    merchant_id = sql(mesh, "select merchant_id from api_keys where key_hash = :h",
                        h=ids.hash_api_key(api.headers["Authorization"].split()[1]))[0][0]
-    _sql(mesh, "insert into api_keys (id, merchant_id, key_hash, prefix, livemode) values "
+    sql(mesh, "insert into api_keys (id, merchant_id, key_hash, prefix, livemode) values "
                "(:id, :m, :h, 'sk_live_', true)", id=ids.new_id("key"), m=merchant_id,
          h=ids.hash_api_key(key))
     return key
 
 
 def stored_credentials(mesh: Mesh, account_id: str) -> bytes:
-    return bytes(_sql(mesh, "select credentials from processor_accounts where id = :id",
+    return bytes(sql(mesh, "select credentials from processor_accounts where id = :id",
                       id=account_id)[0][0])
 
 
 def events(mesh: Mesh, attempt_key: str) -> list[str]:
-    return [row[0] for row in _sql(
+    return [row[0] for row in sql(
         mesh, "select outcome from processor_events where attempt_key = :k", k=attempt_key)]
 
 
@@ -235,15 +234,3 @@ async def signals(mesh: Mesh, order_id: str) -> int:
     history = await client.get_workflow_handle(workflow_id(order_id)).fetch_history()
     return sum(1 for event in history.events
                if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
-
-
-def _sql(mesh: Mesh, statement: str, **values: object) -> list[tuple]:
-    async def run() -> list[tuple]:
-        engine = create_async_engine(mesh.env["PAYLOOPS_DATABASE_URL"])
-        async with engine.begin() as connection:
-            result = await connection.execute(text(statement), values)
-            rows = [tuple(row) for row in result] if result.returns_rows else []
-        await engine.dispose()
-        return rows
-
-    return asyncio.run(run())

@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
@@ -34,6 +33,7 @@ from core.secrets import SecretBox
 from orchestrator.activities.webhooks import WebhookActivities
 from payloops.sdk import SignatureVerificationError, webhooks
 from tests.conftest import WEBHOOK_RETRY_FIRST_SECONDS, Mesh, free_port
+from tests.e2e.mesh_db import sql
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -132,16 +132,6 @@ def eventually(check: Callable[[], Any], timeout: float = 60, every: float = 0.2
         time.sleep(every)
 
 
-def sql(mesh: Mesh, statement: str, **values: object) -> list[tuple]:
-    async def run() -> list[tuple]:
-        engine = create_async_engine(mesh.env["PAYLOOPS_DATABASE_URL"])
-        async with engine.begin() as connection:
-            result = await connection.execute(text(statement), values)
-            rows = [tuple(row) for row in result] if result.returns_rows else []
-        await engine.dispose()
-        return rows
-
-    return asyncio.run(run())
 
 
 def merchant_of(mesh: Mesh, api: httpx.Client) -> str:

@@ -1,0 +1,26 @@
+"""Reads and writes the running mesh's PostgreSQL directly, for what a test must set up or
+check behind the API (an operator's action, a stored secret's ciphertext)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.conftest import Mesh
+
+
+def sql(mesh: Mesh, statement: str, **values: object) -> list[tuple]:
+    """Runs one statement in its own transaction; returns its rows, if any."""
+
+    async def run() -> list[tuple]:
+        engine = create_async_engine(mesh.env["PAYLOOPS_DATABASE_URL"])
+        try:
+            async with engine.begin() as connection:
+                result = await connection.execute(text(statement), values)
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
