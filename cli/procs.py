@@ -10,10 +10,10 @@ start (kill_stale).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,13 +25,8 @@ STATE_MARKER_VAR = "PAYLOOPS_DEV_STATE_DIR"
 # What a child of `payloops dev` has in its command line (python children, Temporal, Envoy).
 _CMDLINE_SIGNATURES = ("cli.main", "start-dev", "envoy")
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:  # runs in the forked child, before exec
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+# Execs the child with PR_SET_PDEATHSIG set (no preexec_fn: see the module's docstring).
+_DIE_WITH_PARENT = str(Path(__file__).with_name("die_with_parent.py"))
 
 
 @dataclass
@@ -54,16 +49,14 @@ class Child:
                 f"\n=== {stamp} payloops dev starts {self.name}: {' '.join(self.argv)}\n".encode()
             )
             log.flush()
-            # preexec_fn forks without exec-ing first; fine here, it only calls prctl().
             self.popen = subprocess.Popen(
-                list(self.argv),
+                [sys.executable, "-S", _DIE_WITH_PARENT, str(os.getpid()), *self.argv],
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
-                preexec_fn=_die_with_parent,
             )
         self.pid_path.write_text(f"{self.popen.pid}\n")
 

@@ -211,3 +211,30 @@ def test_an_adapter_cannot_share_a_port_another_server_listens_on(tmp_path) -> N
     finally:
         first.terminate()
         first.wait(10)
+
+
+def test_a_child_dies_with_a_killed_supervisor(tmp_path: Path) -> None:
+    """`kill -9` of `payloops dev` must leave nothing running: each child is armed with
+    PR_SET_PDEATHSIG (set before exec by cli/die_with_parent.py)."""
+    supervisor = subprocess.Popen([sys.executable, "-c", f"""
+import os, sys, time
+sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+from pathlib import Path
+from cli import procs
+root = Path({str(tmp_path)!r})
+child = procs.Child(name="sleeper", argv=[sys.executable, "-c", "import time; time.sleep(60)"],
+                    env=dict(os.environ), log_path=root / "sleeper.log",
+                    pid_path=root / "sleeper.pid")
+child.start()
+print(child.pid, flush=True)
+time.sleep(60)
+"""], stdout=subprocess.PIPE, text=True)
+    assert supervisor.stdout is not None
+    child_pid = int(supervisor.stdout.readline())
+    assert procs.is_alive(child_pid)
+    supervisor.kill()
+    supervisor.wait(10)
+    deadline = time.monotonic() + 10
+    while procs.is_alive(child_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not procs.is_alive(child_pid)
