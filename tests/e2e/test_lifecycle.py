@@ -238,3 +238,29 @@ def test_cancel_releases_a_payment_waiting_on_3d_secure(mesh: Mesh) -> None:
     assert canceled.status_code == 200, canceled.text
     assert final["status"] == "CANCELED"
     assert [c.state for c in charges(mesh, created["id"])] == ["voided"]
+
+
+def test_every_transition_is_an_event_with_the_object_as_the_api_shows_it(mesh: Mesh) -> None:
+    _, key = mesh.new_merchant("events")
+    with mesh.client(key) as api:
+        captured = paid(api, capture_method="MANUAL")
+        api.post(f"/v1/orders/{captured['id']}:capture", json={"amount": 4000})
+        made = refund(api, captured["id"], 1000).json()
+        canceled = paid(api, capture_method="MANUAL")
+        api.post(f"/v1/orders/{canceled['id']}:cancel", json={})
+        events = api.get("/v1/events", params={"page_size": 100}).json()["events"]
+        order_now = api.get(f"/v1/orders/{captured['id']}").json()
+    by_type = {}
+    for event in events:
+        by_type.setdefault(event["type"], []).append(event)
+    assert [e["object"]["id"] for e in by_type["order.requires_capture"]] == [
+        canceled["id"], captured["id"]]
+    [captured_event] = by_type["order.captured"]
+    assert captured_event["object"]["amount_received"] == "4000"
+    assert captured_event["object"]["status"] == "SUCCEEDED"
+    [refunded] = by_type["refund.succeeded"]
+    assert refunded["object"]["id"] == made["id"] and refunded["object"]["amount"] == "1000"
+    [cancel_event] = by_type["order.canceled"]
+    assert cancel_event["object"]["cancellation_reason"] == "requested_by_merchant"
+    # The event carries the order as it was when the event happened, in the API's own shape.
+    assert set(captured_event["object"]) == set(order_now)
