@@ -530,16 +530,12 @@ class PaymentWorkflow:
 
     async def _void_authorization(self, route: Route, attempt: AttemptRecord,
                                   result: GatewayResult, reason: str) -> None:
-        released = await self._release_challenge(route, attempt, result)
-        if released.outcome in _CHARGED and released.outcome == "succeeded":
-            # Captured at the gateway meanwhile (not by PayLoops): that is the payment now.
-            await self._settle_attempt(attempt, released)
-            if self._action is not None:
-                self._action_result = LifecycleResult(
-                    status=self._status, error="ORDER_NOT_CANCELABLE",
-                    message="the payment was captured at the processor")
-            return
-        await self._record(attempt=replace(attempt, **_attempt_fields(released)))
+        """Releases the held authorization until the processor confirms it (one captured
+        meanwhile outside PayLoops is refunded: the merchant asked for no payment), then
+        cancels the order."""
+        await self._undo_until_done(route, attempt, result)
+        released = replace(attempt, **_attempt_fields(result))
+        await self._record(attempt=replace(released, outcome="canceled"))
         await self._cancel_order(reason)
 
     async def _capture(self, route: Route, attempt: AttemptRecord, result: GatewayResult,
