@@ -7,7 +7,6 @@ from datetime import UTC
 from typing import Any
 
 import grpc
-from google.protobuf.message import Message
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,6 +24,9 @@ from payloops.v1 import orders_pb2, orders_pb2_grpc
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# The requests that move an order along; each names it in `order`.
+_Transition = (orders_pb2.PayOrderRequest | orders_pb2.CaptureOrderRequest
+               | orders_pb2.CancelOrderRequest)
 _CAPTURE_METHODS = {orders_pb2.Order.CAPTURE_METHOD_UNSPECIFIED: "automatic",
                     orders_pb2.Order.AUTOMATIC: "automatic",
                     orders_pb2.Order.MANUAL: "manual"}
@@ -139,7 +141,8 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         await self._lifecycle.cancel(order)
 
     async def _transition(self, context: grpc.aio.ServicerContext, method: str,
-                          request: Message, act: Callable[[models.Order, Any], Awaitable[Any]],
+                          request: _Transition,
+                          act: Callable[[models.Order, Any], Awaitable[Any]],
                           violations: Callable[[], list[errors.FieldViolation]] = list,
                           ) -> orders_pb2.Order:
         """Pay, capture or cancel: idempotent (the claim is committed before the work, so a
@@ -157,11 +160,10 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                 if not isinstance(claimed, Claim):
                     return claimed
                 claim = claimed
-            order = await read_model.get_order(session, caller.merchant_id,
-                                               request.order)  # type: ignore[attr-defined]
+            order = await read_model.get_order(session, caller.merchant_id, request.order)
         async with self._idempotency.settling(claim):
             if order is None:
-                raise _not_found(request.order)  # type: ignore[attr-defined]
+                raise _not_found(request.order)
             started = await act(order, request)
             async with self._sessions.begin() as session:
                 answer = await _read(session, caller, order.id)
