@@ -406,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         figures = asyncio.run(run_all(args, mesh, workdir))
     finally:
         if mesh is not None:
-            stop_mesh_process(mesh.process)
+            stop_mesh_process(mesh.process, mesh.state_dir)
             if args.keep_state:
                 print(f"mesh state and logs kept in {mesh.state_dir}")
             else:

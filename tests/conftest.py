@@ -3,6 +3,7 @@ dir on free ports (PostgreSQL, Temporal, Envoy, edge, worker, sandbox), stopped 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -110,7 +111,7 @@ def start_mesh(extra_env: dict[str, str] | None = None) -> Mesh:
                 pass
         time.sleep(0.2)
     else:
-        stop_mesh_process(process)
+        stop_mesh_process(process, state_dir)
         raise RuntimeError("payloops dev did not become ready in 120 s")
     values = read_env_file(env_file)
     return Mesh(state_dir=state_dir, api_url=values["PAYLOOPS_API_URL"],
@@ -118,7 +119,10 @@ def start_mesh(extra_env: dict[str, str] | None = None) -> Mesh:
                 env=values, process=process)
 
 
-def stop_mesh_process(process: subprocess.Popen[bytes]) -> int:
+def stop_mesh_process(process: subprocess.Popen[bytes], state_dir: Path | None = None) -> int:
+    """Stops `payloops dev` (SIGTERM, then SIGKILL). Its children die with it, but its
+    PostgreSQL is a daemon (pg_ctl detaches it): if dev could not stop it, stop it here by the
+    pid in its postmaster.pid, so no test run leaves a database server behind."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -126,6 +130,10 @@ def stop_mesh_process(process: subprocess.Popen[bytes]) -> int:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    postmaster = state_dir / "pgdata" / "postmaster.pid" if state_dir else None
+    if postmaster is not None and postmaster.exists():
+        with contextlib.suppress(ValueError, IndexError, ProcessLookupError, OSError):
+            os.kill(int(postmaster.read_text().split()[0]), signal.SIGTERM)
     return process.returncode
 
 
@@ -140,7 +148,7 @@ def mesh() -> Iterator[Mesh]:
         try:
             yield started
         finally:
-            stop_mesh_process(started.process)
+            stop_mesh_process(started.process, started.state_dir)
             shutil.rmtree(started.state_dir, ignore_errors=True)
 
 

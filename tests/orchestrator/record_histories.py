@@ -79,7 +79,7 @@ def main() -> None:
         time.sleep(1)
         asyncio.run(save(mesh, made))
     finally:
-        stop_mesh_process(mesh.process)
+        stop_mesh_process(mesh.process, mesh.state_dir)
         shutil.rmtree(mesh.state_dir, ignore_errors=True)
     sys.stdout.flush()
     os._exit(0)  # the Temporal bridge's threads can crash interpreter teardown (sdk-python#300)
