@@ -104,6 +104,8 @@ def test_a_bin_hint_routes_by_the_network_it_belongs_to(mesh: Mesh) -> None:
 
 # sandbox-c is the one other tests use least: the fewest past attempts to outweigh.
 HEALTHY, FAILING = "sandbox-b", "sandbox-c"
+# Declines the failing processor gets at least, so a few lucky explorations cannot outweigh them.
+MIN_ROUNDS = 15
 
 
 def rates(mesh: Mesh) -> dict[str, float | None]:
@@ -145,12 +147,16 @@ def test_success_rate_mode_puts_the_healthier_processor_first(mesh: Mesh) -> Non
     )
     # Other tests' attempts of the last 15 minutes count too, and each processor needs
     # SUCCESS_RATE_MIN_ATTEMPTS to have a rate at all: keep going until the gap shows.
-    for _ in range(150):
+    # The gap must survive the measurement below, where every payment that explores the
+    # failing processor succeeds and lifts its rate: with a gap of at least 0.5 over at least
+    # MIN_ROUNDS declines, it would take more successful explorations than declines to flip.
+    for round_ in range(200):
         now = rates(mesh)
         if (
-            now[HEALTHY] is not None
+            round_ >= MIN_ROUNDS
+            and now[HEALTHY] is not None
             and now[FAILING] is not None
-            and now[HEALTHY] - now[FAILING] >= 0.3
+            and now[HEALTHY] - now[FAILING] >= 0.5
         ):
             break
         assert pay_in_lane(history, "failing", "pm_card_declined")["status"] == "FAILED"
@@ -172,8 +178,9 @@ def test_success_rate_mode_puts_the_healthier_processor_first(mesh: Mesh) -> Non
         assert first["reason"] == "success_rate"
         firsts[first["processor"]] += 1
         assert order["attempts"][0]["processor"] == first["processor"]
-    # One payment in ten explores the other processor; 15 of 20 leaves room for that.
-    assert firsts[HEALTHY] >= 15, firsts
+    # One payment in ten explores the other processor (priority order alone would give 0 of
+    # 20): 13 of 20 leaves room for that, failing by chance about once in 2 500 runs.
+    assert firsts[HEALTHY] >= 13, firsts
 
 
 def sandbox_cli(mesh: Mesh, *args: str) -> subprocess.CompletedProcess[str]:
