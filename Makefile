@@ -45,6 +45,7 @@ lint: $(STAMP)
 	$(BIN)/buf lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 validate-envoy: $(STAMP)
 	$(BIN)/python -m cli.envoy_config --validate

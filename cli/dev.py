@@ -92,7 +92,8 @@ class DevMesh:
         self.stop = stop
         self.ports = PortPicker(
             reserved={options.http_port, options.grpc_port},
-            ephemeral_only=os.environ.get("PAYLOOPS_DEV_EPHEMERAL_PORTS") == "1")
+            ephemeral_only=os.environ.get("PAYLOOPS_DEV_EPHEMERAL_PORTS") == "1",
+        )
         self.services: list[dev_services.Service] = []  # started ones, in start order
         self.postgres: EmbeddedPostgres | None = None
         self.restarts: dict[str, collections.deque[float]] = {}
@@ -140,8 +141,10 @@ class DevMesh:
             for index, name in enumerate(dev_services.SANDBOXES)
         }
         child_env.update(dev_services.sandbox_env(sandboxes))
-        gateways = {name: self.ports.pick(dev_services.PREFERRED_GATEWAY_PORT + index)
-                    for index, name in enumerate(dev_services.GATEWAYS)}
+        gateways = {
+            name: self.ports.pick(dev_services.PREFERRED_GATEWAY_PORT + index)
+            for index, name in enumerate(dev_services.GATEWAYS)
+        }
         processor_targets = {
             **{name: f"127.0.0.1:{ports.grpc}" for name, ports in sandboxes.items()},
             **{name: f"127.0.0.1:{port}" for name, port in gateways.items()},
@@ -178,8 +181,10 @@ class DevMesh:
                     "PAYLOOPS_DATABASE_URL": database_url,
                     "PAYLOOPS_TEMPORAL_ADDRESS": temporal_address,
                     **dev_services.sandbox_env(sandboxes),
-                    **{f"PAYLOOPS_PROCESSOR_{dev_services.env_name(name)}_TARGET": target
-                       for name, target in processor_targets.items()},
+                    **{
+                        f"PAYLOOPS_PROCESSOR_{dev_services.env_name(name)}_TARGET": target
+                        for name, target in processor_targets.items()
+                    },
                     "PAYLOOPS_EDGE_TARGET": f"127.0.0.1:{edge_port}",
                     "PAYLOOPS_ENVOY_ADMIN_URL": f"http://127.0.0.1:{envoy_ports.admin}",
                 }
@@ -218,8 +223,9 @@ class DevMesh:
     def _demo_merchant(self, database_url: str) -> str:
         self.stop.check()
         try:
-            merchant = dev_db.ensure_demo_merchant(database_url, self.state.demo_api_key,
-                                                   dev_services.SANDBOXES)
+            merchant = dev_db.ensure_demo_merchant(
+                database_url, self.state.demo_api_key, dev_services.SANDBOXES
+            )
         except Exception as error:
             raise DevError(f"could not create the demo merchant: {_one_line(error)}") from error
         how = "created" if merchant.created else "reused"

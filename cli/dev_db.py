@@ -30,8 +30,9 @@ class DemoMerchant:
     created: bool  # False when the key from an earlier run was reused
 
 
-def ensure_demo_merchant(database_url: str, key_file: Path,
-                         sandbox_names: Sequence[str]) -> DemoMerchant:
+def ensure_demo_merchant(
+    database_url: str, key_file: Path, sandbox_names: Sequence[str]
+) -> DemoMerchant:
     """Reuses the key in key_file while the database still knows it (data survives restarts);
     otherwise creates the demo merchant and stores its key, readable by the owner only."""
 
@@ -46,8 +47,11 @@ def ensure_demo_merchant(database_url: str, key_file: Path,
             return DemoMerchant(api_key=stored, created=False)
         merchant = await create_merchant(sessions, DEMO_MERCHANT_NAME)
         # The failover playground: every currency tries the sandboxes in order.
-        await store.save(sessions, merchant.id, RoutingConfig(rules=(
-            Rule(name="every_currency", failover=tuple(sandbox_names)),)))
+        await store.save(
+            sessions,
+            merchant.id,
+            RoutingConfig(rules=(Rule(name="every_currency", failover=tuple(sandbox_names)),)),
+        )
         return DemoMerchant(api_key=merchant.api_key, created=True)
 
     merchant = _with_sessions(database_url, run)
@@ -74,8 +78,14 @@ def register_processors(database_url: str, targets: Mapping[str, str]) -> None:
     _with_sessions(database_url, run)
 
 
-def add_processor(database_url: str, name: str, target: str, deadline_ms: int | None,
-                  tls: bool = False, tls_ca_pem: str = "") -> Registration:
+def add_processor(
+    database_url: str,
+    name: str,
+    target: str,
+    deadline_ms: int | None,
+    tls: bool = False,
+    tls_ca_pem: str = "",
+) -> Registration:
     """`payloops processors add`: asks the adapter for its capabilities, then inserts or
     updates its registration."""
 
@@ -85,16 +95,22 @@ def add_processor(database_url: str, name: str, target: str, deadline_ms: int | 
 
         channels = ProcessorChannels()
         try:
-            return await register_adapter(sessions, channels, name, target, deadline_ms,
-                                          tls=tls, tls_ca_pem=tls_ca_pem)
+            return await register_adapter(
+                sessions, channels, name, target, deadline_ms, tls=tls, tls_ca_pem=tls_ca_pem
+            )
         finally:
             await channels.close()
 
     return _with_sessions(database_url, run)
 
 
-def set_platform_account(database_url: str, secrets_keys: tuple[str, ...], processor: str,
-                         livemode: bool, credentials: dict[str, str]) -> str:
+def set_platform_account(
+    database_url: str,
+    secrets_keys: tuple[str, ...],
+    processor: str,
+    livemode: bool,
+    credentials: dict[str, str],
+) -> str:
     """`payloops processors account`: the platform's own account at a processor (replacing
     the enabled one of that mode, if any). Returns its id."""
 
@@ -108,12 +124,16 @@ def set_platform_account(database_url: str, secrets_keys: tuple[str, ...], proce
         async with sessions.begin() as session:
             await session.execute(
                 update(models.ProcessorAccount)
-                .where(models.ProcessorAccount.merchant_id.is_(None),
-                       models.ProcessorAccount.processor == processor,
-                       models.ProcessorAccount.livemode == livemode)
-                .values(enabled=False))
-            account = await processor_accounts.create(session, SecretBox(secrets_keys), None,
-                                                      processor, livemode, credentials)
+                .where(
+                    models.ProcessorAccount.merchant_id.is_(None),
+                    models.ProcessorAccount.processor == processor,
+                    models.ProcessorAccount.livemode == livemode,
+                )
+                .values(enabled=False)
+            )
+            account = await processor_accounts.create(
+                session, SecretBox(secrets_keys), None, processor, livemode, credentials
+            )
             return account.id
 
     return _with_sessions(database_url, run)

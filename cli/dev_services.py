@@ -18,8 +18,10 @@ SANDBOXES: tuple[str, ...] = ("sandbox", "sandbox-b", "sandbox-c")
 # Adapters of real gateways, run next to the sandboxes. Each talks to its gateway's API at the
 # address in the named variable (the gateway's own by default; a local fake in the tests).
 # Merchants route to them once they add a processor account with their credentials.
-GATEWAYS: dict[str, str] = {"stripe": "PAYLOOPS_STRIPE_API_BASE",
-                            "razorpay": "PAYLOOPS_RAZORPAY_API_BASE"}
+GATEWAYS: dict[str, str] = {
+    "stripe": "PAYLOOPS_STRIPE_API_BASE",
+    "razorpay": "PAYLOOPS_RAZORPAY_API_BASE",
+}
 
 # Conventional ports, used when free (stable addresses across restarts); otherwise any.
 PREFERRED_TEMPORAL_PORT = 7233

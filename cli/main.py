@@ -34,13 +34,15 @@ EntryPoint = Callable[[list[str]], object]
 def _serve_edge(args: list[str]) -> object:
     from edge.server import main
 
-    return main(args)
+    main(args)
+    return 0
 
 
 def _serve_worker(args: list[str]) -> object:
     from orchestrator.worker import main
 
-    return main(args)
+    main(args)
+    return 0
 
 
 def _serve_processor(name: str, args: list[str]) -> object:
@@ -131,8 +133,9 @@ def _cmd_processors_add(args: argparse.Namespace) -> int:
             deadline_ms = int(args.deadline_ms)
             problems.append(deadline_problem(deadline_ms))
         else:
-            problems.append(f"--deadline-ms must be a whole number of milliseconds "
-                            f"(got {args.deadline_ms!r})")
+            problems.append(
+                f"--deadline-ms must be a whole number of milliseconds (got {args.deadline_ms!r})"
+            )
     tls_ca_pem = ""
     if args.tls_ca is not None:
         try:
@@ -140,8 +143,10 @@ def _cmd_processors_add(args: argparse.Namespace) -> int:
         except OSError as error:
             problems.append(f"--tls-ca: {_one_line(error)}")
     if any(problems):
-        print(f"payloops processors add: error: {'; '.join(p for p in problems if p)}",
-              file=sys.stderr)
+        print(
+            f"payloops processors add: error: {'; '.join(p for p in problems if p)}",
+            file=sys.stderr,
+        )
         return 2
     url = _database_url_or_exit(args.state_dir)
     import grpc
@@ -149,27 +154,40 @@ def _cmd_processors_add(args: argparse.Namespace) -> int:
     from cli.dev_db import add_processor
 
     try:
-        added = add_processor(url, args.name, args.target, deadline_ms,
-                              tls=args.tls or bool(tls_ca_pem), tls_ca_pem=tls_ca_pem)
+        added = add_processor(
+            url,
+            args.name,
+            args.target,
+            deadline_ms,
+            tls=args.tls or bool(tls_ca_pem),
+            tls_ca_pem=tls_ca_pem,
+        )
     except grpc.aio.AioRpcError as error:
-        print(f"payloops processors add: error: {args.target} does not answer GetCapabilities "
-              f"({error.code().name}: {_one_line(error.details() or '')}); is the adapter "
-              "running there?", file=sys.stderr)
+        print(
+            f"payloops processors add: error: {args.target} does not answer GetCapabilities "
+            f"({error.code().name}: {_one_line(error.details() or '')}); is the adapter "
+            "running there?",
+            file=sys.stderr,
+        )
         return 2
     except Exception as error:
-        print(f"payloops processors add: error: {_one_line(error)} "
-              "(is the database up? `payloops dev` runs one)", file=sys.stderr)
+        print(
+            f"payloops processors add: error: {_one_line(error)} "
+            "(is the database up? `payloops dev` runs one)",
+            file=sys.stderr,
+        )
         return 1
-    print(f"{added.name}  {added.target}  deadline {added.deadline_ms} ms"
-          + ("" if added.enabled else "  (disabled)"))
+    print(
+        f"{added.name}  {added.target}  deadline {added.deadline_ms} ms"
+        + ("" if added.enabled else "  (disabled)")
+    )
     return 0
 
 
 def _cmd_processors_account(args: argparse.Namespace) -> int:
     values = dict(entry.partition("=")[::2] for entry in args.credential)
     if any("=" not in entry or not entry.partition("=")[0] for entry in args.credential):
-        print("payloops processors account: error: --credential takes KEY=VALUE",
-              file=sys.stderr)
+        print("payloops processors account: error: --credential takes KEY=VALUE", file=sys.stderr)
         return 2
     url = _database_url_or_exit(args.state_dir)
     keys = _secrets_keys(args.state_dir)
@@ -181,8 +199,10 @@ def _cmd_processors_account(args: argparse.Namespace) -> int:
         print(f"payloops processors account: error: {_one_line(error)}", file=sys.stderr)
         return 2
     # Field names only: the values are secrets.
-    print(f"{account_id}  {args.name}  {'live' if args.live else 'test'}  "
-          f"fields {', '.join(sorted(values))}")
+    print(
+        f"{account_id}  {args.name}  {'live' if args.live else 'test'}  "
+        f"fields {', '.join(sorted(values))}"
+    )
     return 0
 
 
@@ -202,22 +222,31 @@ def _cmd_processors_list(args: argparse.Namespace) -> int:
     try:
         listed = list_processors(url)
     except Exception as error:
-        print(f"payloops processors list: error: {_one_line(error)} "
-              "(is the database up? `payloops dev` runs one)", file=sys.stderr)
+        print(
+            f"payloops processors list: error: {_one_line(error)} "
+            "(is the database up? `payloops dev` runs one)",
+            file=sys.stderr,
+        )
         return 1
-    rows = [{"name": p.name, "target": p.target, "deadline_ms": p.deadline_ms,
-             "enabled": p.enabled} for p in listed]
+    rows = [
+        {"name": p.name, "target": p.target, "deadline_ms": p.deadline_ms, "enabled": p.enabled}
+        for p in listed
+    ]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     table = [("NAME", "TARGET", "DEADLINE_MS", "ENABLED")] + [
         (str(r["name"]), str(r["target"]), str(r["deadline_ms"]), "yes" if r["enabled"] else "no")
-        for r in rows]
+        for r in rows
+    ]
     # Every column but the last padded to its widest cell.
     widths = [max(len(row[i]) for row in table) for i in range(3)]
     for row in table:
-        print("  ".join([cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
-                        + [row[3]]))
+        print(
+            "  ".join(
+                [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)] + [row[3]]
+            )
+        )
     return 0
 
 
@@ -230,8 +259,10 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
         sandbox = sandbox_commands.control(args.state_dir, args.name)
         if args.sandbox_command == "fault":
             sandbox_commands.set_fault(sandbox, args.mode, args.count, args.latency_ms)
-            print(f"{args.name}: fault {args.mode}"
-                  + (f" for {args.count} calls" if args.count else ""))
+            print(
+                f"{args.name}: fault {args.mode}"
+                + (f" for {args.count} calls" if args.count else "")
+            )
         else:
             sandbox_commands.print_ledger(sandbox_commands.ledger(sandbox), args.json)
     except (sandbox_commands.SandboxNotFound, grpc.RpcError) as error:
@@ -243,12 +274,16 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
 def _cmd_processor_check(args: argparse.Namespace) -> int:
     from cli import processor_check
 
-    return processor_check.main(args.target, args.credential, args.deadline_ms, args.json,
-                                args.only, args.tls, args.tls_ca)
+    return processor_check.main(
+        args.target, args.credential, args.deadline_ms, args.json, args.only, args.tls, args.tls_ca
+    )
 
 
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
+def _one_line(error: BaseException | str) -> str:
+    text = " ".join(str(error).split())
+    if text:
+        return text
+    return "no details" if isinstance(error, str) else type(error).__name__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -313,67 +348,108 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--json", action="store_true", help='print {"id": ..., "api_key": ...}')
 
     processors = commands.add_parser(
-        "processors", help="manage processor registrations: where each listens, its deadline")
+        "processors", help="manage processor registrations: where each listens, its deadline"
+    )
     processor_commands = processors.add_subparsers(
-        dest="processors_command", required=True, metavar="ACTION")
+        dest="processors_command", required=True, metavar="ACTION"
+    )
     add = processor_commands.add_parser(
-        "add", parents=[from_state],
+        "add",
+        parents=[from_state],
         help="register a processor, or change its target (and deadline); applies to the next "
-        "payment")
+        "payment",
+    )
     add.add_argument("name", help="processor name, as routing rules name it")
     add.add_argument("target", help="host:port of its gRPC server")
     # A string, checked by the command: one clear line on bad input (see _cmd_processors_add).
     add.add_argument(
-        "--deadline-ms", metavar="MS",
+        "--deadline-ms",
+        metavar="MS",
         help="how long one call may take, 50..120000 (a new processor gets 5000; an existing "
-        "one keeps its own unless given)")
-    add.add_argument("--tls", action="store_true",
-                     help="connect with TLS, trusting the system's certificate authorities")
-    add.add_argument("--tls-ca", metavar="FILE",
-                     help="connect with TLS, trusting the CA certificate(s) in this PEM file")
+        "one keeps its own unless given)",
+    )
+    add.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect with TLS, trusting the system's certificate authorities",
+    )
+    add.add_argument(
+        "--tls-ca",
+        metavar="FILE",
+        help="connect with TLS, trusting the CA certificate(s) in this PEM file",
+    )
     account = processor_commands.add_parser(
-        "account", parents=[from_state],
+        "account",
+        parents=[from_state],
         help="set the platform's own account at a processor: used for merchants without one, "
-        "and to verify webhooks posted to /v1/processor_webhooks/NAME")
+        "and to verify webhooks posted to /v1/processor_webhooks/NAME",
+    )
     account.add_argument("name", help="processor name")
-    account.add_argument("--credential", action="append", default=[], metavar="KEY=VALUE",
-                         required=True, help="a credentials entry, such as secret_key=sk_test_…")
+    account.add_argument(
+        "--credential",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        required=True,
+        help="a credentials entry, such as secret_key=sk_test_…",
+    )
     account.add_argument("--live", action="store_true", help="live credentials (default: test)")
     listed = processor_commands.add_parser(
-        "list", parents=[from_state], help="registered processors: target, deadline, enabled")
+        "list", parents=[from_state], help="registered processors: target, deadline, enabled"
+    )
     listed.add_argument("--json", action="store_true", help="as a JSON array")
 
     check = commands.add_parser(
         "processor-check",
-        help="check that a Processor gRPC server honours the contract (docs/processors.md)")
+        help="check that a Processor gRPC server honours the contract (docs/processors.md)",
+    )
     check.add_argument("target", help="host:port of the Processor server")
     check.add_argument(
-        "--credential", action="append", default=[], metavar="KEY=VALUE",
+        "--credential",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="a Credentials.values entry sent on every call (test mode), such as "
-        "secret_key=sk_test_…; repeat for each field GetCapabilities lists")
+        "secret_key=sk_test_…; repeat for each field GetCapabilities lists",
+    )
     # A string, checked by the command: one clear line on bad input.
-    check.add_argument("--deadline-ms", metavar="MS",
-                       help="deadline of each call, 50..120000 (default: 5000)")
+    check.add_argument(
+        "--deadline-ms", metavar="MS", help="deadline of each call, 50..120000 (default: 5000)"
+    )
     check.add_argument("--json", action="store_true", help="print the results as JSON")
-    check.add_argument("--only", action="extend", nargs="+", default=[], metavar="CHECK",
-                       help="run only these checks, by name or area (e.g. refund)")
-    check.add_argument("--tls", action="store_true",
-                       help="connect with TLS, trusting the system's CA certificates")
-    check.add_argument("--tls-ca", metavar="FILE",
-                       help="connect with TLS, trusting the PEM CA certificate(s) in FILE")
+    check.add_argument(
+        "--only",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="CHECK",
+        help="run only these checks, by name or area (e.g. refund)",
+    )
+    check.add_argument(
+        "--tls", action="store_true", help="connect with TLS, trusting the system's CA certificates"
+    )
+    check.add_argument(
+        "--tls-ca",
+        metavar="FILE",
+        help="connect with TLS, trusting the PEM CA certificate(s) in FILE",
+    )
 
     sandbox = commands.add_parser("sandbox", help="drive the sandbox gateways of `payloops dev`")
-    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True,
-                                              metavar="ACTION")
+    sandbox_commands = sandbox.add_subparsers(
+        dest="sandbox_command", required=True, metavar="ACTION"
+    )
     fault = sandbox_commands.add_parser(
-        "fault", parents=[from_state], help="switch a fault on (or off with `clear`)")
+        "fault", parents=[from_state], help="switch a fault on (or off with `clear`)"
+    )
     fault.add_argument("name", help="sandbox instance: sandbox, sandbox-b, sandbox-c")
-    fault.add_argument("mode", choices=["hang", "unavailable", "error_after_charge", "latency",
-                                        "clear"])
+    fault.add_argument(
+        "mode", choices=["hang", "unavailable", "error_after_charge", "latency", "clear"]
+    )
     fault.add_argument("--count", type=int, default=0, help="next N calls only (default: all)")
     fault.add_argument("--latency-ms", type=int, default=0, help="added latency for `latency`")
     ledger = sandbox_commands.add_parser(
-        "ledger", parents=[from_state], help="print the charges a sandbox made")
+        "ledger", parents=[from_state], help="print the charges a sandbox made"
+    )
     ledger.add_argument("name")
     ledger.add_argument("--json", action="store_true", help="as a JSON array")
     return parser
@@ -399,8 +475,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "processor-check":
         code = _cmd_processor_check(args)
     elif args.command == "processors":
-        code = {"add": _cmd_processors_add, "list": _cmd_processors_list,
-                "account": _cmd_processors_account}[args.processors_command](args)
+        code = {
+            "add": _cmd_processors_add,
+            "list": _cmd_processors_list,
+            "account": _cmd_processors_account,
+        }[args.processors_command](args)
     else:
         code = _cmd_merchants_create(args)
     raise SystemExit(code)

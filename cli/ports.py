@@ -43,8 +43,12 @@ class PortPicker:
         self._ephemeral_only = ephemeral_only
 
     def pick(self, preferred: int | None = None) -> int:
-        if preferred and not self._ephemeral_only and preferred not in self._taken \
-                and port_is_free(preferred):
+        if (
+            preferred
+            and not self._ephemeral_only
+            and preferred not in self._taken
+            and port_is_free(preferred)
+        ):
             port = preferred
         else:
             port = free_port()

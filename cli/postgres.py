@@ -27,7 +27,8 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Fast shutdown (disconnects clients, no crash recovery needed at next start)."""
-        from pgserver._commands import pg_ctl
+        # pgserver defines one function per bundled binary at import time.
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
         try:
             pg_ctl(
@@ -44,8 +45,7 @@ def start(pgdata: Path) -> EmbeddedPostgres:
     logging.getLogger("pgserver").disabled = True
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pgserver
-        from pgserver.postgres_server import PostgresServer
+        from pgserver.postgres_server import PostgresServer, get_server
         from pgserver.utils import PostmasterInfo
 
         # get_server() caches one handle per pgdata for the life of the process, including
@@ -54,7 +54,7 @@ def start(pgdata: Path) -> EmbeddedPostgres:
         previous = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.is_dir() else None
         reused = previous is not None and previous.is_running()
         try:
-            server = pgserver.get_server(pgdata, cleanup_mode=None)
+            server = get_server(pgdata, cleanup_mode=None)
             info = server.get_postmaster_info()
         except Exception as error:
             raise PostgresError(

@@ -36,19 +36,30 @@ def control(state_dir: str | Path, name: str) -> control_pb2_grpc.SandboxControl
     return control_pb2_grpc.SandboxControlServiceStub(grpc.insecure_channel(target))
 
 
-def set_fault(sandbox: control_pb2_grpc.SandboxControlServiceStub, mode: str, count: int,
-              latency_ms: int) -> None:
+def set_fault(
+    sandbox: control_pb2_grpc.SandboxControlServiceStub, mode: str, count: int, latency_ms: int
+) -> None:
     sandbox.SetFault(
         control_pb2.SetFaultRequest(mode=FAULT_MODES[mode], count=count, latency_ms=latency_ms),
-        timeout=10)
+        timeout=10,
+    )
 
 
 def ledger(sandbox: control_pb2_grpc.SandboxControlServiceStub) -> list[dict[str, object]]:
     listed = sandbox.ListCharges(control_pb2.ListChargesRequest(), timeout=10)
-    return [{"attempt_key": c.attempt_key, "processor_reference": c.processor_reference,
-             "order_id": c.order_id, "amount": c.amount, "currency": c.currency,
-             "state": c.state, "amount_captured": c.amount_captured,
-             "amount_refunded": c.amount_refunded} for c in listed.charges]
+    return [
+        {
+            "attempt_key": c.attempt_key,
+            "processor_reference": c.processor_reference,
+            "order_id": c.order_id,
+            "amount": c.amount,
+            "currency": c.currency,
+            "state": c.state,
+            "amount_captured": c.amount_captured,
+            "amount_refunded": c.amount_refunded,
+        }
+        for c in listed.charges
+    ]
 
 
 def print_ledger(charges: list[dict[str, object]], as_json: bool) -> None:
@@ -56,5 +67,7 @@ def print_ledger(charges: list[dict[str, object]], as_json: bool) -> None:
         print(json.dumps(charges, indent=2))
         return
     for charge in charges:
-        print(f"{charge['processor_reference']}  {charge['state']:<15} {charge['amount']:>12} "
-              f"{charge['currency']}  {charge['order_id']}  {charge['attempt_key']}")
+        print(
+            f"{charge['processor_reference']}  {charge['state']:<15} {charge['amount']:>12} "
+            f"{charge['currency']}  {charge['order_id']}  {charge['attempt_key']}"
+        )

@@ -68,11 +68,17 @@ class Settings:
             ),
             default_processor=env.get("PAYLOOPS_DEFAULT_PROCESSOR", defaults.default_processor),
             secrets_keys=tuple(
-                key.strip() for key in env.get("PAYLOOPS_SECRETS_KEYS", "").split(",")
-                if key.strip()),
+                key.strip()
+                for key in env.get("PAYLOOPS_SECRETS_KEYS", "").split(",")
+                if key.strip()
+            ),
             admin_api_key=env.get("PAYLOOPS_ADMIN_API_KEY", ""),
-            webhook_retry_first_seconds=float(env.get(
-                "PAYLOOPS_WEBHOOK_RETRY_FIRST_SECONDS", defaults.webhook_retry_first_seconds)),
-            webhook_timeout_seconds=float(env.get(
-                "PAYLOOPS_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds)),
+            webhook_retry_first_seconds=float(
+                env.get(
+                    "PAYLOOPS_WEBHOOK_RETRY_FIRST_SECONDS", defaults.webhook_retry_first_seconds
+                )
+            ),
+            webhook_timeout_seconds=float(
+                env.get("PAYLOOPS_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds)
+            ),
         )

@@ -35,8 +35,7 @@ DEPENDENCY_UNAVAILABLE = ErrorKind("DEPENDENCY_UNAVAILABLE", grpc.StatusCode.UNA
 ORDER_NOT_CAPTURABLE = ErrorKind("ORDER_NOT_CAPTURABLE", grpc.StatusCode.FAILED_PRECONDITION)
 ORDER_NOT_CANCELABLE = ErrorKind("ORDER_NOT_CANCELABLE", grpc.StatusCode.FAILED_PRECONDITION)
 ORDER_NOT_REFUNDABLE = ErrorKind("ORDER_NOT_REFUNDABLE", grpc.StatusCode.FAILED_PRECONDITION)
-REFUND_EXCEEDS_CAPTURED = ErrorKind("REFUND_EXCEEDS_CAPTURED",
-                                    grpc.StatusCode.FAILED_PRECONDITION)
+REFUND_EXCEEDS_CAPTURED = ErrorKind("REFUND_EXCEEDS_CAPTURED", grpc.StatusCode.FAILED_PRECONDITION)
 REFUND_NOT_FOUND = ErrorKind("REFUND_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
 # The processor refused the capture (its reason is in the metadata); still authorized.
 CAPTURE_REFUSED = ErrorKind("CAPTURE_REFUSED", grpc.StatusCode.FAILED_PRECONDITION)
@@ -44,15 +43,16 @@ ADMIN_KEY_INVALID = ErrorKind("ADMIN_KEY_INVALID", grpc.StatusCode.UNAUTHENTICAT
 PROCESSOR_NOT_FOUND = ErrorKind("PROCESSOR_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
 PROCESSOR_UNREACHABLE = ErrorKind("PROCESSOR_UNREACHABLE", grpc.StatusCode.FAILED_PRECONDITION)
 PROCESSOR_ACCOUNT_NOT_FOUND = ErrorKind("PROCESSOR_ACCOUNT_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
-PROCESSOR_ACCOUNT_EXISTS = ErrorKind("PROCESSOR_ACCOUNT_EXISTS",
-                                     grpc.StatusCode.FAILED_PRECONDITION)
+PROCESSOR_ACCOUNT_EXISTS = ErrorKind(
+    "PROCESSOR_ACCOUNT_EXISTS", grpc.StatusCode.FAILED_PRECONDITION
+)
 SECRETS_NOT_CONFIGURED = ErrorKind("SECRETS_NOT_CONFIGURED", grpc.StatusCode.FAILED_PRECONDITION)
-WEBHOOK_SIGNATURE_INVALID = ErrorKind("WEBHOOK_SIGNATURE_INVALID",
-                                      grpc.StatusCode.INVALID_ARGUMENT)
+WEBHOOK_SIGNATURE_INVALID = ErrorKind("WEBHOOK_SIGNATURE_INVALID", grpc.StatusCode.INVALID_ARGUMENT)
 WEBHOOK_ENDPOINT_NOT_FOUND = ErrorKind("WEBHOOK_ENDPOINT_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
 # Redelivery to an endpoint that receives nothing: enable it first.
-WEBHOOK_ENDPOINT_DISABLED = ErrorKind("WEBHOOK_ENDPOINT_DISABLED",
-                                      grpc.StatusCode.FAILED_PRECONDITION)
+WEBHOOK_ENDPOINT_DISABLED = ErrorKind(
+    "WEBHOOK_ENDPOINT_DISABLED", grpc.StatusCode.FAILED_PRECONDITION
+)
 EVENT_NOT_FOUND = ErrorKind("EVENT_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
 INTERNAL = ErrorKind("INTERNAL", grpc.StatusCode.INTERNAL)
 
@@ -80,23 +80,37 @@ class PayLoopsError(Exception):
         self.field_violations = tuple(field_violations)
 
     def to_status(self) -> status_pb2.Status:
-        details = [_pack(error_details_pb2.ErrorInfo(reason=self.kind.reason, domain=DOMAIN,
-                                                     metadata=self.metadata))]
+        details = [
+            _pack(
+                error_details_pb2.ErrorInfo(
+                    reason=self.kind.reason, domain=DOMAIN, metadata=self.metadata
+                )
+            )
+        ]
         if self.field_violations:
-            details.append(_pack(error_details_pb2.BadRequest(field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(
-                    field=v.field, reason=v.reason, description=v.description)
-                for v in self.field_violations
-            ])))
-        return status_pb2.Status(code=_code_number(self.kind.code), message=self.message,
-                                 details=details)
+            details.append(
+                _pack(
+                    error_details_pb2.BadRequest(
+                        field_violations=[
+                            error_details_pb2.BadRequest.FieldViolation(
+                                field=v.field, reason=v.reason, description=v.description
+                            )
+                            for v in self.field_violations
+                        ]
+                    )
+                )
+            )
+        return status_pb2.Status(
+            code=_code_number(self.kind.code), message=self.message, details=details
+        )
 
 
 def invalid(violations: Iterable[FieldViolation]) -> PayLoopsError:
     violations = tuple(violations)
     summary = "; ".join(f"{v.field}: {v.description}" for v in violations)
-    return PayLoopsError(INVALID_REQUEST, f"invalid request: {summary}",
-                         field_violations=violations)
+    return PayLoopsError(
+        INVALID_REQUEST, f"invalid request: {summary}", field_violations=violations
+    )
 
 
 def _pack(message: object) -> any_pb2.Any:

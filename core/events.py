@@ -26,30 +26,53 @@ ORDER_CANCELED = "order.canceled"
 REFUND_SUCCEEDED = "refund.succeeded"
 REFUND_FAILED = "refund.failed"
 WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
-TYPES = (ORDER_SUCCEEDED, ORDER_FAILED, ORDER_REQUIRES_ACTION, ORDER_REQUIRES_CAPTURE,
-         ORDER_CAPTURED, ORDER_CANCELED, REFUND_SUCCEEDED, REFUND_FAILED,
-         WEBHOOK_ENDPOINT_DISABLED)
+TYPES = (
+    ORDER_SUCCEEDED,
+    ORDER_FAILED,
+    ORDER_REQUIRES_ACTION,
+    ORDER_REQUIRES_CAPTURE,
+    ORDER_CAPTURED,
+    ORDER_CANCELED,
+    REFUND_SUCCEEDED,
+    REFUND_FAILED,
+    WEBHOOK_ENDPOINT_DISABLED,
+)
 
 
 def event_id(key: str) -> str:
     return "evt_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-async def record(session: AsyncSession, *, merchant_id: str, livemode: bool, type: str,
-                 obj: dict[str, Any], key: str) -> str:
+async def record(
+    session: AsyncSession,
+    *,
+    merchant_id: str,
+    livemode: bool,
+    type: str,
+    obj: dict[str, Any],
+    key: str,
+) -> str:
     """Records the event in the caller's transaction (once per key); returns its id."""
     new_id = event_id(key)
     await session.execute(
         insert(models.Event)
         .values(id=new_id, merchant_id=merchant_id, livemode=livemode, type=type, object=obj)
-        .on_conflict_do_nothing())
+        .on_conflict_do_nothing()
+    )
     return new_id
 
 
 async def anyone_listening(session: AsyncSession, merchant_id: str, livemode: bool) -> bool:
     """Whether the merchant has an enabled endpoint in this mode: events are recorded either
     way, but only then is there anything to deliver."""
-    return bool(await session.scalar(select(exists().where(
-        models.WebhookEndpoint.merchant_id == merchant_id,
-        models.WebhookEndpoint.livemode == livemode,
-        models.WebhookEndpoint.status == "enabled"))))
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    models.WebhookEndpoint.merchant_id == merchant_id,
+                    models.WebhookEndpoint.livemode == livemode,
+                    models.WebhookEndpoint.status == "enabled",
+                )
+            )
+        )
+    )

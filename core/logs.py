@@ -8,8 +8,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id",
-                                                                     default="")
+correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
 
 
 class JsonFormatter(logging.Formatter):

@@ -23,11 +23,15 @@ async def create_merchant(
     merchant_id = ids.new_id("mer")
     api_key = ids.new_api_key(livemode=False)
     async with sessions.begin() as session:
-        session.add(models.Merchant(id=merchant_id, name=name,
-                                    default_processor=default_processor))
+        session.add(models.Merchant(id=merchant_id, name=name, default_processor=default_processor))
         await session.flush()
-        session.add(models.ApiKey(id=ids.new_id("key"), merchant_id=merchant_id,
-                                  key_hash=ids.hash_api_key(api_key), prefix=api_key[:12],
-                                  livemode=False))
+        session.add(
+            models.ApiKey(
+                id=ids.new_id("key"),
+                merchant_id=merchant_id,
+                key_hash=ids.hash_api_key(api_key),
+                prefix=api_key[:12],
+                livemode=False,
+            )
+        )
     return NewMerchant(id=merchant_id, name=name, api_key=api_key)
-

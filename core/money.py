@@ -31,4 +31,5 @@ def max_amount(code: str) -> int:
     exponent = minor_unit_exponent(code)
     if exponent is None:
         raise ValueError(f"not a currency: {code}")
-    return min(INT64_MAX, (MAX_MAJOR_UNITS + 1) * 10**exponent - 1)
+    scale: int = 10**exponent
+    return min(INT64_MAX, (MAX_MAJOR_UNITS + 1) * scale - 1)

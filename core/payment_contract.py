@@ -17,8 +17,9 @@ REFUND_WORKFLOW_TYPE = "RefundWorkflow"
 RESERVE_UPDATE = "reserve"
 
 # Order statuses (lower-case names of payloops.v1.Order.Status) at which PayOrder answers.
-ANSWERABLE_STATUSES = frozenset({"succeeded", "failed", "requires_action", "requires_capture",
-                                 "canceled"})
+ANSWERABLE_STATUSES = frozenset(
+    {"succeeded", "failed", "requires_action", "requires_capture", "canceled"}
+)
 
 
 def workflow_id(order_id: str) -> str:

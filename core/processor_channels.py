@@ -19,14 +19,16 @@ class ProcessorChannels:
     def __init__(self) -> None:
         self._channels: dict[tuple[str, bool, str], grpc.aio.Channel] = {}
 
-    def stub(self, target: str, tls: bool = False,
-             tls_ca_pem: str = "") -> processor_pb2_grpc.ProcessorStub:
+    def stub(
+        self, target: str, tls: bool = False, tls_ca_pem: str = ""
+    ) -> processor_pb2_grpc.ProcessorAsyncStub:
         key = (target, tls, hashlib.sha256(tls_ca_pem.encode()).hexdigest() if tls_ca_pem else "")
         channel = self._channels.get(key)
         if channel is None:
             if tls:
                 credentials = grpc.ssl_channel_credentials(
-                    root_certificates=tls_ca_pem.encode() if tls_ca_pem else None)
+                    root_certificates=tls_ca_pem.encode() if tls_ca_pem else None
+                )
                 channel = grpc.aio.secure_channel(target, credentials)
             else:
                 channel = grpc.aio.insecure_channel(target)
@@ -39,24 +41,32 @@ class ProcessorChannels:
         self._channels.clear()
 
 
-async def fetch_capabilities(channels: ProcessorChannels, target: str, tls: bool = False,
-                             tls_ca_pem: str = "") -> processors_pb2.ProcessorCapabilities:
+async def fetch_capabilities(
+    channels: ProcessorChannels, target: str, tls: bool = False, tls_ca_pem: str = ""
+) -> processors_pb2.ProcessorCapabilities:
     """What the adapter at `target` says it supports (raises grpc.aio.AioRpcError if it does
     not answer GetCapabilities)."""
     answer = await channels.stub(target, tls, tls_ca_pem).GetCapabilities(
-        processor_pb2.GetCapabilitiesRequest(), timeout=CAPABILITIES_TIMEOUT_S)
+        processor_pb2.GetCapabilitiesRequest(), timeout=CAPABILITIES_TIMEOUT_S
+    )
     return processors_pb2.ProcessorCapabilities(
-        currencies=answer.currencies, card_networks=answer.card_networks,
-        manual_capture=answer.manual_capture, partial_capture=answer.partial_capture,
-        partial_refund=answer.partial_refund, three_d_secure=answer.three_d_secure,
-        credential_fields=answer.credential_fields)
+        currencies=answer.currencies,
+        card_networks=answer.card_networks,
+        manual_capture=answer.manual_capture,
+        partial_capture=answer.partial_capture,
+        partial_refund=answer.partial_refund,
+        three_d_secure=answer.three_d_secure,
+        credential_fields=answer.credential_fields,
+    )
 
 
 def capabilities_to_json(capabilities: processors_pb2.ProcessorCapabilities) -> dict[str, object]:
-    return json_format.MessageToDict(capabilities, preserving_proto_field_name=True,
-                                     always_print_fields_with_no_presence=True)
+    return json_format.MessageToDict(
+        capabilities, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
 
 
 def capabilities_from_json(stored: dict[str, object]) -> processors_pb2.ProcessorCapabilities:
-    return json_format.ParseDict(stored, processors_pb2.ProcessorCapabilities(),
-                                 ignore_unknown_fields=True)
+    return json_format.ParseDict(
+        stored, processors_pb2.ProcessorCapabilities(), ignore_unknown_fields=True
+    )

@@ -91,19 +91,28 @@ async def register(
     if any(problems):
         raise ValueError("; ".join(p for p in problems if p))
     statement = insert(models.Processor).values(
-        name=name, target=target, deadline_ms=deadline_ms or DEFAULT_DEADLINE_MS, enabled=True,
-        tls=tls, tls_ca_pem=tls_ca_pem, capabilities=capabilities,
+        name=name,
+        target=target,
+        deadline_ms=deadline_ms or DEFAULT_DEADLINE_MS,
+        enabled=True,
+        tls=tls,
+        tls_ca_pem=tls_ca_pem,
+        capabilities=capabilities,
     )
-    changes: dict[str, object] = {"target": target, "tls": tls, "tls_ca_pem": tls_ca_pem,
-                                  "capabilities": capabilities}
+    changes: dict[str, object] = {
+        "target": target,
+        "tls": tls,
+        "tls_ca_pem": tls_ca_pem,
+        "capabilities": capabilities,
+    }
     if deadline_ms is not None:
         changes["deadline_ms"] = deadline_ms
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=[models.Processor.name],
         set_=changes,
     ).returning(models.Processor)
     async with sessions.begin() as session:
-        row = (await session.execute(statement)).scalar_one()
+        row = (await session.execute(upsert)).scalar_one()
         return _registration(row)
 
 
@@ -116,8 +125,13 @@ async def registrations(sessions: async_sessionmaker[AsyncSession]) -> list[Regi
 
 def _registration(row: models.Processor) -> Registration:
     return Registration(
-        name=row.name, target=row.target, deadline_ms=row.deadline_ms, enabled=row.enabled,
-        tls=row.tls, tls_ca_pem=row.tls_ca_pem, capabilities=dict(row.capabilities),
+        name=row.name,
+        target=row.target,
+        deadline_ms=row.deadline_ms,
+        enabled=row.enabled,
+        tls=row.tls,
+        tls_ca_pem=row.tls_ca_pem,
+        capabilities=dict(row.capabilities),
     )
 
 
@@ -137,6 +151,12 @@ async def register_adapter(
     if problem:
         raise ValueError(problem)
     capabilities = await fetch_capabilities(channels, target, tls, tls_ca_pem)
-    return await register(sessions, name, target, deadline_ms,
-                          capabilities=capabilities_to_json(capabilities), tls=tls,
-                          tls_ca_pem=tls_ca_pem)
+    return await register(
+        sessions,
+        name,
+        target,
+        deadline_ms,
+        capabilities=capabilities_to_json(capabilities),
+        tls=tls,
+        tls_ca_pem=tls_ca_pem,
+    )

@@ -26,8 +26,9 @@ class SecretBox:
             values: dict[str, str] = json.loads(self._box().decrypt(sealed))
         except InvalidToken as error:
             # Never say more: the message may end up in a log.
-            raise SecretsNotConfigured("stored credentials cannot be decrypted with the "
-                                       "configured keys") from error
+            raise SecretsNotConfigured(
+                "stored credentials cannot be decrypted with the configured keys"
+            ) from error
         return values
 
     def _box(self) -> MultiFernet:

@@ -12,8 +12,9 @@ from core.config import Settings
 async def connect(settings: Settings, attempts: int = 100) -> Client:
     for attempt in range(attempts):
         try:
-            return await Client.connect(settings.temporal_address,
-                                        namespace=settings.temporal_namespace)
+            return await Client.connect(
+                settings.temporal_address, namespace=settings.temporal_namespace
+            )
         except RuntimeError:
             if attempt == attempts - 1:
                 raise

@@ -18,13 +18,16 @@ from payloops.v1 import orders_pb2, refunds_pb2
 _CAPTURE = {"automatic": orders_pb2.Order.AUTOMATIC, "manual": orders_pb2.Order.MANUAL}
 
 
-async def to_messages(session: AsyncSession,
-                      orders: Sequence[models.Order]) -> list[orders_pb2.Order]:
+async def to_messages(
+    session: AsyncSession, orders: Sequence[models.Order]
+) -> list[orders_pb2.Order]:
     attempts: dict[str, list[models.Attempt]] = {order.id: [] for order in orders}
     if orders:
         rows = await session.execute(
-            select(models.Attempt).where(models.Attempt.order_id.in_(attempts))
-            .order_by(models.Attempt.order_id, models.Attempt.seq))
+            select(models.Attempt)
+            .where(models.Attempt.order_id.in_(attempts))
+            .order_by(models.Attempt.order_id, models.Attempt.seq)
+        )
         for attempt in rows.scalars():
             attempts[attempt.order_id].append(attempt)
     return [order_message(order, attempts[order.id]) for order in orders]
@@ -57,11 +60,16 @@ def order_message(order: models.Order, attempts: list[models.Attempt]) -> orders
     if order.status == "requires_capture" and order.capture_before is not None:
         message.capture_before.CopyFrom(_timestamp(order.capture_before))
     if order.routing:
-        message.routing.CopyFrom(orders_pb2.RoutingDecision(
-            config_version=int(order.routing.get("config_version", 0)),  # type: ignore[call-overload]
-            rule=str(order.routing.get("rule", "")),
-            candidates=[orders_pb2.RoutingCandidate(**candidate)
-                        for candidate in order.routing.get("candidates", [])]))  # type: ignore[attr-defined]
+        message.routing.CopyFrom(
+            orders_pb2.RoutingDecision(
+                config_version=int(order.routing.get("config_version", 0)),  # type: ignore[call-overload]
+                rule=str(order.routing.get("rule", "")),
+                candidates=[
+                    orders_pb2.RoutingCandidate(**candidate)
+                    for candidate in order.routing.get("candidates", [])  # type: ignore[attr-defined]
+                ],
+            )
+        )
     return message
 
 
@@ -90,15 +98,24 @@ def _timestamp(value: object) -> timestamp_pb2.Timestamp:
 
 def refund_message(refund: models.Refund) -> refunds_pb2.Refund:
     return refunds_pb2.Refund(
-        id=refund.id, order=refund.order_id, amount=refund.amount, currency=refund.currency,
-        reason=refund.reason, status=refunds_pb2.Refund.Status.Value(refund.status.upper()),
-        failure_code=refund.failure_code, failure_message=refund.failure_message,
-        processor=refund.processor, processor_reference=refund.processor_reference,
-        create_time=_timestamp(refund.created_at), update_time=_timestamp(refund.updated_at))
+        id=refund.id,
+        order=refund.order_id,
+        amount=refund.amount,
+        currency=refund.currency,
+        reason=refund.reason,
+        status=refunds_pb2.Refund.Status.Value(refund.status.upper()),
+        failure_code=refund.failure_code,
+        failure_message=refund.failure_message,
+        processor=refund.processor,
+        processor_reference=refund.processor_reference,
+        create_time=_timestamp(refund.created_at),
+        update_time=_timestamp(refund.updated_at),
+    )
 
 
 def as_json(message: Message) -> dict[str, Any]:
     """The JSON the REST API returns for `message` (Envoy's transcoder print options: proto
     field names, every field, int64 as strings, enums as names)."""
-    return json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                     always_print_fields_with_no_presence=True)
+    return json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )

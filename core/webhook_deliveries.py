@@ -64,8 +64,10 @@ class RetrySchedule:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetrySchedule:
-        return cls(first_retry_seconds=settings.webhook_retry_first_seconds,
-                   timeout_seconds=settings.webhook_timeout_seconds)
+        return cls(
+            first_retry_seconds=settings.webhook_retry_first_seconds,
+            timeout_seconds=settings.webhook_timeout_seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -94,49 +96,74 @@ def takes(endpoint: models.WebhookEndpoint, event_type: str) -> bool:
     return ALL_EVENTS in endpoint.enabled_events or event_type in endpoint.enabled_events
 
 
-async def listening_endpoints(session: AsyncSession,
-                              event: models.Event) -> list[models.WebhookEndpoint]:
+async def listening_endpoints(
+    session: AsyncSession, event: models.Event
+) -> list[models.WebhookEndpoint]:
     """The merchant's enabled endpoints, in the event's mode, that take its type."""
     rows = await session.execute(
         select(models.WebhookEndpoint)
-        .where(models.WebhookEndpoint.merchant_id == event.merchant_id,
-               models.WebhookEndpoint.livemode == event.livemode,
-               models.WebhookEndpoint.status == "enabled")
-        .order_by(models.WebhookEndpoint.created_at, models.WebhookEndpoint.id))
+        .where(
+            models.WebhookEndpoint.merchant_id == event.merchant_id,
+            models.WebhookEndpoint.livemode == event.livemode,
+            models.WebhookEndpoint.status == "enabled",
+        )
+        .order_by(models.WebhookEndpoint.created_at, models.WebhookEndpoint.id)
+    )
     return [endpoint for endpoint in rows.scalars() if takes(endpoint, event.type)]
 
 
-async def ensure_deliveries(session: AsyncSession, event: models.Event,
-                            endpoints: Sequence[models.WebhookEndpoint],
-                            ) -> list[models.EventDelivery]:
+async def ensure_deliveries(
+    session: AsyncSession,
+    event: models.Event,
+    endpoints: Sequence[models.WebhookEndpoint],
+) -> list[models.EventDelivery]:
     """The event's delivery to each endpoint, created if it is not there yet."""
     if not endpoints:
         return []
     ids = [delivery_id(event.id, endpoint.id) for endpoint in endpoints]
     await session.execute(
         insert(models.EventDelivery)
-        .values([{"id": new_id, "event_id": event.id, "endpoint_id": endpoint.id,
-                  "status": "pending"} for new_id, endpoint in zip(ids, endpoints, strict=True)])
-        .on_conflict_do_nothing())
+        .values(
+            [
+                {
+                    "id": new_id,
+                    "event_id": event.id,
+                    "endpoint_id": endpoint.id,
+                    "status": "pending",
+                }
+                for new_id, endpoint in zip(ids, endpoints, strict=True)
+            ]
+        )
+        .on_conflict_do_nothing()
+    )
     rows = await session.execute(
-        select(models.EventDelivery).where(models.EventDelivery.id.in_(ids))
-        .execution_options(populate_existing=True))
+        select(models.EventDelivery)
+        .where(models.EventDelivery.id.in_(ids))
+        .execution_options(populate_existing=True)
+    )
     by_id = {row.id: row for row in rows.scalars()}
     return [by_id[new_id] for new_id in ids]
 
 
-async def start(client: Client, task_queue: str, schedule: RetrySchedule,
-                deliveries: Sequence[models.EventDelivery]) -> int:
+async def start(
+    client: Client,
+    task_queue: str,
+    schedule: RetrySchedule,
+    deliveries: Sequence[models.EventDelivery],
+) -> int:
     """Starts the workflow of each delivery that has none running; returns how many are under
     way now (started here or already running). Idempotent."""
     under_way = 0
     for delivery in deliveries:
         try:
             await client.start_workflow(
-                WORKFLOW_TYPE, _input(delivery, schedule), id=workflow_id(delivery.id),
+                WORKFLOW_TYPE,
+                _input(delivery, schedule),
+                id=workflow_id(delivery.id),
                 task_queue=task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
         except WorkflowAlreadyStartedError:
             log.info("delivery %s already ran; not started again", delivery.id)
             continue
@@ -144,17 +171,29 @@ async def start(client: Client, task_queue: str, schedule: RetrySchedule,
     return under_way
 
 
-async def redeliver(client: Client, task_queue: str, schedule: RetrySchedule,
-                    deliveries: Sequence[models.EventDelivery]) -> None:
+async def redeliver(
+    client: Client,
+    task_queue: str,
+    schedule: RetrySchedule,
+    deliveries: Sequence[models.EventDelivery],
+) -> None:
     """Sends each delivery again now: a new run of its workflow, or an attempt now by the run
     that is still retrying."""
     for delivery in deliveries:
         await client.start_workflow(
-            WORKFLOW_TYPE, _input(delivery, schedule), id=workflow_id(delivery.id),
-            task_queue=task_queue, id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            start_signal=REDELIVER_SIGNAL)
+            WORKFLOW_TYPE,
+            _input(delivery, schedule),
+            id=workflow_id(delivery.id),
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            start_signal=REDELIVER_SIGNAL,
+        )
 
 
 def _input(delivery: models.EventDelivery, schedule: RetrySchedule) -> DeliveryInput:
-    return DeliveryInput(delivery_id=delivery.id, event_id=delivery.event_id,
-                         endpoint_id=delivery.endpoint_id, schedule=schedule)
+    return DeliveryInput(
+        delivery_id=delivery.id,
+        event_id=delivery.event_id,
+        endpoint_id=delivery.endpoint_id,
+        schedule=schedule,
+    )

@@ -36,5 +36,6 @@ def signature_header(secrets_: Sequence[str], timestamp: int, body: bytes) -> st
     """The header value: one v1 per secret, in the order given (current first)."""
     if not secrets_:
         raise ValueError("an endpoint always has a signing secret")
-    return ",".join([f"t={timestamp}",
-                     *(f"v1={signature(secret, timestamp, body)}" for secret in secrets_)])
+    return ",".join(
+        [f"t={timestamp}", *(f"v1={signature(secret, timestamp, body)}" for secret in secrets_)]
+    )

@@ -61,8 +61,10 @@ def check_form(url: str, livemode: bool) -> Problem | None:
     if parts.fragment:
         return Problem("URL_INVALID", "must not contain a fragment (#…)")
     if parts.scheme == "http" and (livemode or not _is_loopback_host(parts.hostname)):
-        return Problem("URL_NOT_HTTPS", "must use https (http is accepted only for loopback "
-                                        "addresses, with a test key)")
+        return Problem(
+            "URL_NOT_HTTPS",
+            "must use https (http is accepted only for loopback addresses, with a test key)",
+        )
     return None
 
 
@@ -94,17 +96,22 @@ async def public_addresses(parts: SplitResult) -> list[IPAddress]:
             async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, TimeoutError) as error:
-            raise UnsafeDestination(Problem(
-                "URL_UNRESOLVABLE", f"the host {host!r} does not resolve")) from error
+            raise UnsafeDestination(
+                Problem("URL_UNRESOLVABLE", f"the host {host!r} does not resolve")
+            ) from error
         found = [address for info in infos if (address := _ip(str(info[4][0]))) is not None]
         if not found:
-            raise UnsafeDestination(Problem(
-                "URL_UNRESOLVABLE", f"the host {host!r} does not resolve"))
+            raise UnsafeDestination(
+                Problem("URL_UNRESOLVABLE", f"the host {host!r} does not resolve")
+            )
     for address in found:
         if not is_public(address):
-            raise UnsafeDestination(Problem(
-                "URL_ADDRESS_NOT_ALLOWED",
-                f"the host {host!r} resolves to {address}, which is not a public address"))
+            raise UnsafeDestination(
+                Problem(
+                    "URL_ADDRESS_NOT_ALLOWED",
+                    f"the host {host!r} resolves to {address}, which is not a public address",
+                )
+            )
     return found
 
 
@@ -117,8 +124,13 @@ def is_public(address: IPAddress) -> bool:
         if address in _NAT64:
             return is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
     return address.is_global and not (
-        address.is_loopback or address.is_private or address.is_link_local
-        or address.is_multicast or address.is_reserved or address.is_unspecified)
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
 
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")

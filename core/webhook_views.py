@@ -15,20 +15,30 @@ from core.db import models
 from core.views import as_json
 from payloops.v1 import webhooks_pb2
 
-_ENDPOINT_STATUS = {"enabled": webhooks_pb2.WebhookEndpoint.ENABLED,
-                    "disabled": webhooks_pb2.WebhookEndpoint.DISABLED}
-_DELIVERY_STATUS = {"pending": webhooks_pb2.EventDelivery.PENDING,
-                    "succeeded": webhooks_pb2.EventDelivery.SUCCEEDED,
-                    "failed": webhooks_pb2.EventDelivery.FAILED}
+_ENDPOINT_STATUS = {
+    "enabled": webhooks_pb2.WebhookEndpoint.ENABLED,
+    "disabled": webhooks_pb2.WebhookEndpoint.DISABLED,
+}
+_DELIVERY_STATUS = {
+    "pending": webhooks_pb2.EventDelivery.PENDING,
+    "succeeded": webhooks_pb2.EventDelivery.SUCCEEDED,
+    "failed": webhooks_pb2.EventDelivery.FAILED,
+}
 
 
-def endpoint_message(endpoint: models.WebhookEndpoint,
-                     secret: str = "") -> webhooks_pb2.WebhookEndpoint:
+def endpoint_message(
+    endpoint: models.WebhookEndpoint, secret: str = ""
+) -> webhooks_pb2.WebhookEndpoint:
     """`secret` only in the answers of create and rotate_secret."""
     message = webhooks_pb2.WebhookEndpoint(
-        id=endpoint.id, url=endpoint.url, enabled_events=list(endpoint.enabled_events),
+        id=endpoint.id,
+        url=endpoint.url,
+        enabled_events=list(endpoint.enabled_events),
         status=_ENDPOINT_STATUS.get(endpoint.status, webhooks_pb2.WebhookEndpoint.DISABLED),
-        disabled_reason=endpoint.disabled_reason, secret=secret, livemode=endpoint.livemode)
+        disabled_reason=endpoint.disabled_reason,
+        secret=secret,
+        livemode=endpoint.livemode,
+    )
     message.create_time.FromDatetime(endpoint.created_at)
     message.update_time.FromDatetime(endpoint.updated_at)
     return message
@@ -57,34 +67,42 @@ def _integral(value: Any) -> Any:
     return value
 
 
-async def delivery_messages(session: AsyncSession, deliveries: Sequence[models.EventDelivery],
-                            ) -> list[webhooks_pb2.EventDelivery]:
+async def delivery_messages(
+    session: AsyncSession,
+    deliveries: Sequence[models.EventDelivery],
+) -> list[webhooks_pb2.EventDelivery]:
     """Each delivery with all its attempts, oldest first."""
     attempts: dict[str, list[models.DeliveryAttempt]] = {d.id: [] for d in deliveries}
     if deliveries:
         rows = await session.execute(
             select(models.DeliveryAttempt)
             .where(models.DeliveryAttempt.delivery_id.in_(attempts))
-            .order_by(models.DeliveryAttempt.delivery_id, models.DeliveryAttempt.attempt_number))
+            .order_by(models.DeliveryAttempt.delivery_id, models.DeliveryAttempt.attempt_number)
+        )
         for attempt in rows.scalars():
             attempts[attempt.delivery_id].append(attempt)
     return [delivery_message(d, attempts[d.id]) for d in deliveries]
 
 
-def delivery_message(delivery: models.EventDelivery,
-                     attempts: Sequence[models.DeliveryAttempt]) -> webhooks_pb2.EventDelivery:
+def delivery_message(
+    delivery: models.EventDelivery, attempts: Sequence[models.DeliveryAttempt]
+) -> webhooks_pb2.EventDelivery:
     message = webhooks_pb2.EventDelivery(
-        id=delivery.id, event=delivery.event_id, webhook_endpoint=delivery.endpoint_id,
+        id=delivery.id,
+        event=delivery.event_id,
+        webhook_endpoint=delivery.endpoint_id,
         status=_DELIVERY_STATUS[delivery.status],
-        attempts=[_attempt_message(a) for a in attempts])
+        attempts=[_attempt_message(a) for a in attempts],
+    )
     if delivery.status == "pending" and delivery.next_attempt_at is not None:
         message.next_attempt_time.FromDatetime(delivery.next_attempt_at)
     return message
 
 
 def _attempt_message(attempt: models.DeliveryAttempt) -> webhooks_pb2.DeliveryAttempt:
-    message = webhooks_pb2.DeliveryAttempt(attempt_number=attempt.attempt_number,
-                                           http_status=attempt.http_status, error=attempt.error)
+    message = webhooks_pb2.DeliveryAttempt(
+        attempt_number=attempt.attempt_number, http_status=attempt.http_status, error=attempt.error
+    )
     message.create_time.FromDatetime(attempt.created_at)
     message.latency.FromMilliseconds(attempt.latency_ms)
     return message

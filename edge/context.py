@@ -7,7 +7,8 @@ import contextvars
 # Headers a handler wants on its response; the interceptor sends them as initial metadata,
 # which Envoy turns into HTTP response headers (trailing metadata is dropped for REST).
 response_headers: contextvars.ContextVar[list[tuple[str, str]]] = contextvars.ContextVar(
-    "response_headers")
+    "response_headers"
+)
 
 
 def add_response_header(key: str, value: str) -> None:

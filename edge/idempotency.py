@@ -45,8 +45,13 @@ MAX_KEY_LENGTH = 255
 # Safe because the work behind it (order creation, payment workflow) is idempotent itself.
 STALE_CLAIM = timedelta(seconds=60)
 # Results that are facts about the request and would be the same on retry: stored and replayed.
-STORED_ERROR_CODES = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
-                                grpc.StatusCode.FAILED_PRECONDITION})
+STORED_ERROR_CODES = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.FAILED_PRECONDITION,
+    }
+)
 
 M = TypeVar("M", bound=Message)
 
@@ -55,7 +60,8 @@ def validate_key(key: str) -> None:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise errors.PayLoopsError(
             errors.IDEMPOTENCY_KEY_INVALID,
-            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters")
+            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters",
+        )
 
 
 @dataclass(frozen=True)
@@ -71,14 +77,22 @@ class Idempotency:
         self._sessions = sessions
         self._wait_seconds = wait_seconds
 
-    async def claim(self, session: AsyncSession, merchant_id: str, key: str, method: str,
-                    request: Message, response_type: type[M]) -> Claim | M:
+    async def claim(
+        self,
+        session: AsyncSession,
+        merchant_id: str,
+        key: str,
+        method: str,
+        request: Message,
+        response_type: type[M],
+    ) -> Claim | M:
         """Claims the key in the caller's open transaction, or returns the stored response of
         the call that claimed it first (waiting for that call if it is still running). Raises
         the stored error, or IDEMPOTENCY_KEY_REUSED / _IN_USE."""
         validate_key(key)
         request_hash = hashlib.sha256(
-            method.encode() + b"\0" + request.SerializeToString(deterministic=True)).hexdigest()
+            method.encode() + b"\0" + request.SerializeToString(deterministic=True)
+        ).hexdigest()
         if await _insert_claim(session, merchant_id, key, method, request_hash):
             return Claim(merchant_id, key)
         deadline = time.monotonic() + self._wait_seconds
@@ -89,7 +103,8 @@ class Idempotency:
                     raise errors.PayLoopsError(
                         errors.IDEMPOTENCY_KEY_REUSED,
                         "this Idempotency-Key was used with a different request",
-                        metadata={"idempotencyKey": key})
+                        metadata={"idempotencyKey": key},
+                    )
                 if record.state == "done":
                     return _replay(record, response_type)
                 if await _take_over_stale(session, merchant_id, key, record.locked_at):
@@ -100,7 +115,8 @@ class Idempotency:
                 raise errors.PayLoopsError(
                     errors.IDEMPOTENCY_KEY_IN_USE,
                     "a request with this Idempotency-Key is still in progress; retry shortly",
-                    metadata={"idempotencyKey": key})
+                    metadata={"idempotencyKey": key},
+                )
             # Let go of this transaction's snapshot and locks while the first call finishes.
             await session.commit()
             await asyncio.sleep(0.05)
@@ -114,8 +130,9 @@ class Idempotency:
         runs afresh (a dependency was down, nothing was decided)."""
         async with self._sessions.begin() as session:
             if error.kind.code in STORED_ERROR_CODES:
-                await _store(session, claim, error.kind.code.value[0],
-                             error.to_status().SerializeToString())
+                await _store(
+                    session, claim, error.kind.code.value[0], error.to_status().SerializeToString()
+                )
             else:
                 await _release(session, claim)
 
@@ -146,48 +163,68 @@ def _replay(record: models.IdempotencyRecord, response_type: type[M]) -> M:
     raise StoredStatus(status_pb2.Status.FromString(record.response))
 
 
-async def _insert_claim(session: AsyncSession, merchant_id: str, key: str, method: str,
-                        request_hash: str) -> bool:
+async def _insert_claim(
+    session: AsyncSession, merchant_id: str, key: str, method: str, request_hash: str
+) -> bool:
     # A concurrent claim of the same key that is not committed yet makes this wait on the row
     # lock, then see it: no duplicate ever runs beside the first.
     inserted = await session.execute(
         insert(models.IdempotencyRecord)
-        .values(merchant_id=merchant_id, key=key, method=method, request_hash=request_hash,
-                state="in_progress")
+        .values(
+            merchant_id=merchant_id,
+            key=key,
+            method=method,
+            request_hash=request_hash,
+            state="in_progress",
+        )
         .on_conflict_do_nothing()
-        .returning(models.IdempotencyRecord.key))
+        .returning(models.IdempotencyRecord.key)
+    )
     return inserted.first() is not None
 
 
-async def _load(session: AsyncSession, merchant_id: str,
-                key: str) -> models.IdempotencyRecord | None:
-    return (await session.execute(
-        select(models.IdempotencyRecord)
-        .where(models.IdempotencyRecord.merchant_id == merchant_id,
-               models.IdempotencyRecord.key == key)
-        .execution_options(populate_existing=True))).scalar_one_or_none()
+async def _load(
+    session: AsyncSession, merchant_id: str, key: str
+) -> models.IdempotencyRecord | None:
+    return (
+        await session.execute(
+            select(models.IdempotencyRecord)
+            .where(
+                models.IdempotencyRecord.merchant_id == merchant_id,
+                models.IdempotencyRecord.key == key,
+            )
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
 
 
-async def _take_over_stale(session: AsyncSession, merchant_id: str, key: str,
-                           locked_at: object) -> bool:
+async def _take_over_stale(
+    session: AsyncSession, merchant_id: str, key: str, locked_at: object
+) -> bool:
     taken = await session.execute(
         update(models.IdempotencyRecord)
-        .where(models.IdempotencyRecord.merchant_id == merchant_id,
-               models.IdempotencyRecord.key == key,
-               models.IdempotencyRecord.state == "in_progress",
-               models.IdempotencyRecord.locked_at == locked_at,
-               models.IdempotencyRecord.locked_at < func.now() - STALE_CLAIM)
+        .where(
+            models.IdempotencyRecord.merchant_id == merchant_id,
+            models.IdempotencyRecord.key == key,
+            models.IdempotencyRecord.state == "in_progress",
+            models.IdempotencyRecord.locked_at == locked_at,
+            models.IdempotencyRecord.locked_at < func.now() - STALE_CLAIM,
+        )
         .values(locked_at=func.now())
-        .returning(models.IdempotencyRecord.key))
+        .returning(models.IdempotencyRecord.key)
+    )
     return taken.first() is not None
 
 
 async def _store(session: AsyncSession, claim: Claim, code: int, response: bytes) -> None:
     await session.execute(
         update(models.IdempotencyRecord)
-        .where(models.IdempotencyRecord.merchant_id == claim.merchant_id,
-               models.IdempotencyRecord.key == claim.key)
-        .values(state="done", response_code=code, response=response))
+        .where(
+            models.IdempotencyRecord.merchant_id == claim.merchant_id,
+            models.IdempotencyRecord.key == claim.key,
+        )
+        .values(state="done", response_code=code, response=response)
+    )
 
 
 async def _release(session: AsyncSession, claim: Claim) -> None:
@@ -195,4 +232,6 @@ async def _release(session: AsyncSession, claim: Claim) -> None:
         delete(models.IdempotencyRecord).where(
             models.IdempotencyRecord.merchant_id == claim.merchant_id,
             models.IdempotencyRecord.key == claim.key,
-            models.IdempotencyRecord.state == "in_progress"))
+            models.IdempotencyRecord.state == "in_progress",
+        )
+    )

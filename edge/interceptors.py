@@ -7,12 +7,13 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from grpc_status import rpc_status
 
 from core import errors
+from core.grpc_context import ServicerContext
 from core.logs import correlation_id
 from edge import validation
 from edge.context import request_header, response_headers
@@ -32,21 +33,27 @@ class StoredStatus(Exception):
 class EdgeInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(details)
         if handler is None or handler.unary_unary is None:
             return handler
-        inner = handler.unary_unary
+        # grpc's stubs type handlers as plain functions; under grpc.aio they are coroutines.
+        inner = cast(Callable[[Any, ServicerContext], Awaitable[Any]], handler.unary_unary)
         method = details.method
 
-        async def serve(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def serve(request: Any, context: ServicerContext) -> Any:
             metadata = context.invocation_metadata() or ()
             card_numbers = validation.header_violations(metadata)
             given = request_header(metadata, "x-correlation-id")
-            cid = given if given and _CORRELATION_ID.match(given) and not card_numbers \
+            cid = (
+                given
+                if given and _CORRELATION_ID.match(given) and not card_numbers
                 else uuid.uuid4().hex
+            )
             correlation_id.set(cid)
             headers = [("x-correlation-id", cid)]
             response_headers.set(headers)
@@ -67,25 +74,41 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
             except Exception:
                 outcome = errors.INTERNAL.reason
                 log.exception("unhandled error in %s", method)
-                await _abort(context, headers, errors.PayLoopsError(
-                    errors.INTERNAL, f"internal error; quote correlation id {cid}",
-                    metadata={"correlationId": cid}).to_status())
+                await _abort(
+                    context,
+                    headers,
+                    errors.PayLoopsError(
+                        errors.INTERNAL,
+                        f"internal error; quote correlation id {cid}",
+                        metadata={"correlationId": cid},
+                    ).to_status(),
+                )
             finally:
                 # One line per call; request_id ties it to Envoy's access log line.
-                log.info("rpc %s %s", method, outcome, extra={"fields": {
-                    "rpc": method, "outcome": outcome,
-                    "request_id": request_header(metadata, "x-request-id") or "",
-                    "duration_ms": round((time.monotonic() - started) * 1000, 1)}})
+                log.info(
+                    "rpc %s %s",
+                    method,
+                    outcome,
+                    extra={
+                        "fields": {
+                            "rpc": method,
+                            "outcome": outcome,
+                            "request_id": request_header(metadata, "x-request-id") or "",
+                            "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                        }
+                    },
+                )
             await context.send_initial_metadata(headers)
             return response
 
         return grpc.unary_unary_rpc_method_handler(
-            serve, request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer)
+            serve,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
 
-async def _abort(context: grpc.aio.ServicerContext, headers: list[tuple[str, str]],
-                 status: Any) -> None:
+async def _abort(context: ServicerContext, headers: list[tuple[str, str]], status: Any) -> None:
     await context.send_initial_metadata(headers)
     converted = rpc_status.to_status(status)
     await context.abort(converted.code, converted.details, converted.trailing_metadata)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -45,11 +46,13 @@ from edge.payments import payment_input
 # Just inside Envoy's 30 s route timeout for refunds.
 RESERVE_WAIT_SECONDS = 25.0
 
-_REFUSALS = {"ORDER_NOT_CAPTURABLE": errors.ORDER_NOT_CAPTURABLE,
-             "ORDER_NOT_CANCELABLE": errors.ORDER_NOT_CANCELABLE,
-             "ORDER_NOT_REFUNDABLE": errors.ORDER_NOT_REFUNDABLE,
-             "REFUND_EXCEEDS_CAPTURED": errors.REFUND_EXCEEDS_CAPTURED,
-             "ORDER_NOT_FOUND": errors.ORDER_NOT_FOUND}
+_REFUSALS = {
+    "ORDER_NOT_CAPTURABLE": errors.ORDER_NOT_CAPTURABLE,
+    "ORDER_NOT_CANCELABLE": errors.ORDER_NOT_CANCELABLE,
+    "ORDER_NOT_REFUNDABLE": errors.ORDER_NOT_REFUNDABLE,
+    "REFUND_EXCEEDS_CAPTURED": errors.REFUND_EXCEEDS_CAPTURED,
+    "ORDER_NOT_FOUND": errors.ORDER_NOT_FOUND,
+}
 
 
 class Lifecycle:
@@ -64,67 +67,92 @@ class Lifecycle:
         result = await self._update(order, CAPTURE_UPDATE, CaptureRequest(amount=amount))
         if result is not None and result.error:
             raise errors.PayLoopsError(
-                errors.CAPTURE_REFUSED, f"the processor refused the capture: {result.message}",
-                metadata={"processorReason": result.error, "status": result.status})
+                errors.CAPTURE_REFUSED,
+                f"the processor refused the capture: {result.message}",
+                metadata={"processorReason": result.error, "status": result.status},
+            )
 
     async def cancel(self, order: models.Order) -> None:
-        if order.status not in ("requires_payment_method", "requires_capture",
-                                "requires_action"):
+        if order.status not in ("requires_payment_method", "requires_capture", "requires_action"):
             raise _refused(errors.ORDER_NOT_CANCELABLE, order.status, "canceled")
-        result = await self._update(order, CANCEL_UPDATE, CancelRequest(),
-                                    start=order.status == "requires_payment_method")
+        result = await self._update(
+            order, CANCEL_UPDATE, CancelRequest(), start=order.status == "requires_payment_method"
+        )
         if result is not None and result.error:
-            raise errors.PayLoopsError(errors.ORDER_NOT_CANCELABLE, result.message,
-                                       metadata={"status": result.status})
+            raise errors.PayLoopsError(
+                errors.ORDER_NOT_CANCELABLE, result.message, metadata={"status": result.status}
+            )
 
     async def refund(self, refund: RefundInput) -> None:
         """Reserves and starts a refund; returns once it settled or after the bounded wait
         (it is PENDING then, and settles on its own)."""
-        start = WithStartWorkflowOperation(
-            REFUND_WORKFLOW_TYPE, refund, id=refund_workflow_id(refund.refund_id),
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            REFUND_WORKFLOW_TYPE,
+            refund,
+            id=refund_workflow_id(refund.refund_id),
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
         try:
             # Reserving is quick, but its answer is awaited for longer than a payment's: the
             # merchant must learn whether the refund exists, not "maybe".
             reservation = await asyncio.wait_for(
                 self._client.execute_update_with_start_workflow(
-                    RESERVE_UPDATE, ReserveRequest(), start_workflow_operation=start,
+                    RESERVE_UPDATE,
+                    ReserveRequest(),
+                    start_workflow_operation=start,
                     result_type=Reservation,
-                    rpc_timeout=timedelta(seconds=RESERVE_WAIT_SECONDS)),
-                timeout=RESERVE_WAIT_SECONDS)
+                    rpc_timeout=timedelta(seconds=RESERVE_WAIT_SECONDS),
+                ),
+                timeout=RESERVE_WAIT_SECONDS,
+            )
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as error:
-            raise errors.PayLoopsError(errors.DEPENDENCY_UNAVAILABLE,
-                                       "refunds are briefly unavailable; retry with the same "
-                                       "Idempotency-Key") from error
+            raise errors.PayLoopsError(
+                errors.DEPENDENCY_UNAVAILABLE,
+                "refunds are briefly unavailable; retry with the same Idempotency-Key",
+            ) from error
         if not reservation.ok:
-            raise errors.PayLoopsError(_REFUSALS.get(reservation.error, errors.INVALID_REQUEST),
-                                       reservation.message)
+            raise errors.PayLoopsError(
+                _REFUSALS.get(reservation.error, errors.INVALID_REQUEST), reservation.message
+            )
         handle = await start.workflow_handle()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(handle.result(), timeout=self._wait_seconds)
 
-    async def _update(self, order: models.Order, update: str,
-                      request: CaptureRequest | CancelRequest,
-                      start: bool = False) -> LifecycleResult | None:
+    async def _update(
+        self,
+        order: models.Order,
+        update: str,
+        request: CaptureRequest | CancelRequest,
+        start: bool = False,
+    ) -> LifecycleResult | None:
         """Sends the update to the order's payment workflow (starting it for a cancel of an
         unpaid order). None when the wait ran out: the workflow finishes it by itself."""
         try:
             if start:
-                operation = WithStartWorkflowOperation(
-                    WORKFLOW_TYPE, payment_input(order), id=workflow_id(order.id),
+                operation: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+                    WORKFLOW_TYPE,
+                    payment_input(order),
+                    id=workflow_id(order.id),
                     task_queue=self._task_queue,
                     id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
                 call = self._client.execute_update_with_start_workflow(
-                    update, request, start_workflow_operation=operation,
+                    update,
+                    request,
+                    start_workflow_operation=operation,
                     result_type=LifecycleResult,
-                    rpc_timeout=timedelta(seconds=self._wait_seconds))
+                    rpc_timeout=timedelta(seconds=self._wait_seconds),
+                )
             else:
                 call = self._client.get_workflow_handle(workflow_id(order.id)).execute_update(
-                    update, request, result_type=LifecycleResult,
-                    rpc_timeout=timedelta(seconds=self._wait_seconds))
+                    update,
+                    request,
+                    result_type=LifecycleResult,
+                    rpc_timeout=timedelta(seconds=self._wait_seconds),
+                )
             return await asyncio.wait_for(call, timeout=self._wait_seconds)
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             return None
@@ -132,17 +160,25 @@ class Lifecycle:
             cause = error.cause
             if isinstance(cause, ApplicationError) and cause.type in _REFUSALS:
                 status = str(cause.details[0]) if cause.details else order.status
-                raise errors.PayLoopsError(_REFUSALS[cause.type], cause.message,
-                                           metadata={"status": status.upper()}) from error
+                raise errors.PayLoopsError(
+                    _REFUSALS[cause.type], cause.message, metadata={"status": status.upper()}
+                ) from error
             raise errors.PayLoopsError(errors.INVALID_REQUEST, str(cause or error)) from error
         except (RPCError, WorkflowAlreadyStartedError) as error:
             # The payment's workflow has finished: the order is final, as the read model says.
-            kind = errors.ORDER_NOT_CAPTURABLE if update == CAPTURE_UPDATE \
+            kind = (
+                errors.ORDER_NOT_CAPTURABLE
+                if update == CAPTURE_UPDATE
                 else errors.ORDER_NOT_CANCELABLE
-            raise _refused(kind, order.status,
-                           "captured" if update == CAPTURE_UPDATE else "canceled") from error
+            )
+            raise _refused(
+                kind, order.status, "captured" if update == CAPTURE_UPDATE else "canceled"
+            ) from error
 
 
 def _refused(kind: errors.ErrorKind, status: str, verb: str) -> errors.PayLoopsError:
-    return errors.PayLoopsError(kind, f"an order in status {status.upper()} cannot be {verb}",
-                                metadata={"status": status.upper()})
+    return errors.PayLoopsError(
+        kind,
+        f"an order in status {status.upper()} cannot be {verb}",
+        metadata={"status": status.upper()},
+    )

@@ -27,8 +27,10 @@ class PageTokens:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
 
     def encode(self, cursor: Cursor, scope: str) -> str:
-        payload = json.dumps({"c": cursor.created_at.isoformat(), "i": cursor.order_id,
-                              "s": scope}, separators=(",", ":")).encode()
+        payload = json.dumps(
+            {"c": cursor.created_at.isoformat(), "i": cursor.order_id, "s": scope},
+            separators=(",", ":"),
+        ).encode()
         return base64.urlsafe_b64encode(self._sign(payload) + payload).decode().rstrip("=")
 
     def decode(self, token: str, scope: str) -> Cursor:
@@ -44,4 +46,5 @@ class PageTokens:
         except (ValueError, KeyError, TypeError) as error:
             raise errors.PayLoopsError(
                 errors.PAGE_TOKEN_INVALID,
-                "page_token is not valid for this request; start again without it") from error
+                "page_token is not valid for this request; start again without it",
+            ) from error

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -43,7 +44,7 @@ class Payments:
         """Returns once the payment reached a status PayOrder answers with, or after the bounded
         wait while it is still processing. The read model holds the result either way. True when
         the payment is known to be under way (or done), False when Temporal never got it."""
-        start = WithStartWorkflowOperation(
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             WORKFLOW_TYPE,
             payment_input(order),
             id=workflow_id(order.id),
@@ -55,22 +56,28 @@ class Payments:
         try:
             await asyncio.wait_for(
                 self._client.execute_update_with_start_workflow(
-                    PAY_UPDATE, PayRequest(payment_method=method),
-                    start_workflow_operation=start, result_type=PayResult,
-                    rpc_timeout=timedelta(seconds=self._wait_seconds)),
-                timeout=self._wait_seconds)
+                    PAY_UPDATE,
+                    PayRequest(payment_method=method),
+                    start_workflow_operation=start,
+                    result_type=PayResult,
+                    rpc_timeout=timedelta(seconds=self._wait_seconds),
+                ),
+                timeout=self._wait_seconds,
+            )
         except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
             log.info("order %s still processing after %.1fs", order.id, self._wait_seconds)
             return await self._started(order.id)
         except WorkflowAlreadyStartedError:
             pass  # the order's payment already finished; the read model has its result
         except WorkflowUpdateFailedError as error:
-            raise errors.PayLoopsError(errors.INTERNAL, "the payment could not be started") \
-                from error
+            raise errors.PayLoopsError(
+                errors.INTERNAL, "the payment could not be started"
+            ) from error
         except RPCError as error:
-            raise errors.PayLoopsError(errors.DEPENDENCY_UNAVAILABLE,
-                                       "payments are briefly unavailable; retry with the same "
-                                       "Idempotency-Key") from error
+            raise errors.PayLoopsError(
+                errors.DEPENDENCY_UNAVAILABLE,
+                "payments are briefly unavailable; retry with the same Idempotency-Key",
+            ) from error
         return True
 
     async def _started(self, order_id: str) -> bool:
@@ -78,7 +85,8 @@ class Payments:
         workflow will take the payment method even if its first step has not run yet."""
         try:
             await asyncio.wait_for(
-                self._client.get_workflow_handle(workflow_id(order_id)).describe(), timeout=2)
+                self._client.get_workflow_handle(workflow_id(order_id)).describe(), timeout=2
+            )
         except (TimeoutError, RPCError):
             return False
         return True
@@ -86,7 +94,14 @@ class Payments:
 
 def payment_input(order: models.Order) -> PaymentInput:
     """The payment workflow's input: the order as it was created."""
-    return PaymentInput(order_id=order.id, merchant_id=order.merchant_id, amount=order.amount,
-                        currency=order.currency, capture_method=order.capture_method,
-                        livemode=order.livemode, description=order.description,
-                        return_url=order.return_url, metadata=dict(order.metadata_))
+    return PaymentInput(
+        order_id=order.id,
+        merchant_id=order.merchant_id,
+        amount=order.amount,
+        currency=order.currency,
+        capture_method=order.capture_method,
+        livemode=order.livemode,
+        description=order.description,
+        return_url=order.return_url,
+        metadata=dict(order.metadata_),
+    )

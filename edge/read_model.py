@@ -14,10 +14,13 @@ from edge.page_tokens import Cursor
 
 async def get_order(session: AsyncSession, merchant_id: str, order_id: str) -> models.Order | None:
     # Scoped by merchant: another merchant's order looks exactly like a missing one.
-    return (await session.execute(
-        select(models.Order).where(models.Order.id == order_id,
-                                   models.Order.merchant_id == merchant_id)
-    )).scalar_one_or_none()
+    return (
+        await session.execute(
+            select(models.Order).where(
+                models.Order.id == order_id, models.Order.merchant_id == merchant_id
+            )
+        )
+    ).scalar_one_or_none()
 
 
 @dataclass(frozen=True)
@@ -34,14 +37,23 @@ class OrderFilter:
 
     def scope(self, merchant_id: str) -> str:
         """What a page token is bound to: the next page must use the same filters."""
-        return "|".join((merchant_id, self.status or "", self.processor, self.currency,
-                         self.created_after.isoformat() if self.created_after else "",
-                         self.created_before.isoformat() if self.created_before else "",
-                         self.metadata_key, self.metadata_value))
+        return "|".join(
+            (
+                merchant_id,
+                self.status or "",
+                self.processor,
+                self.currency,
+                self.created_after.isoformat() if self.created_after else "",
+                self.created_before.isoformat() if self.created_before else "",
+                self.metadata_key,
+                self.metadata_value,
+            )
+        )
 
 
-async def list_orders(session: AsyncSession, merchant_id: str, wanted: OrderFilter,
-                      after: Cursor | None, limit: int) -> list[models.Order]:
+async def list_orders(
+    session: AsyncSession, merchant_id: str, wanted: OrderFilter, after: Cursor | None, limit: int
+) -> list[models.Order]:
     """Newest first, by (created_at, id): a keyset, so orders created while a client pages
     land before its first page and never shift the pages it has not read yet."""
     order = models.Order
@@ -55,14 +67,20 @@ async def list_orders(session: AsyncSession, merchant_id: str, wanted: OrderFilt
     if wanted.created_before is not None:
         query = query.where(order.created_at < wanted.created_before)
     if wanted.processor:
-        query = query.where(exists().where(models.Attempt.order_id == order.id,
-                                           models.Attempt.processor == wanted.processor))
+        query = query.where(
+            exists().where(
+                models.Attempt.order_id == order.id, models.Attempt.processor == wanted.processor
+            )
+        )
     if wanted.metadata_key:
-        query = query.where(order.metadata_.has_key(wanted.metadata_key) if not
-                            wanted.metadata_value else
-                            order.metadata_[wanted.metadata_key].astext == wanted.metadata_value)
+        query = query.where(
+            order.metadata_.has_key(wanted.metadata_key)
+            if not wanted.metadata_value
+            else order.metadata_[wanted.metadata_key].astext == wanted.metadata_value
+        )
     if after is not None:
-        query = query.where(tuple_(order.created_at, order.id)
-                            < tuple_(after.created_at, after.order_id))
+        query = query.where(
+            tuple_(order.created_at, order.id) < tuple_(after.created_at, after.order_id)
+        )
     query = query.order_by(order.created_at.desc(), order.id.desc()).limit(limit)
     return list((await session.execute(query)).scalars())

@@ -53,8 +53,9 @@ from payloops.v1 import (
 log = logging.getLogger("payloops.edge")
 
 
-async def serve(settings: Settings, port: int,
-                on_ready: Callable[[int], None] | None = None) -> None:
+async def serve(
+    settings: Settings, port: int, on_ready: Callable[[int], None] | None = None
+) -> None:
     """Runs until cancelled or SIGTERM/SIGINT. Port 0 picks a free port."""
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
@@ -62,49 +63,74 @@ async def serve(settings: Settings, port: int,
     channels = ProcessorChannels()
     # grpcio shares ports (SO_REUSEPORT) by default: a second server on the same port would
     # silently take half the calls. A port in use must fail the start instead.
-    server = grpc.aio.server(interceptors=[EdgeInterceptor()],
-                             options=[("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(interceptors=[EdgeInterceptor()], options=[("grpc.so_reuseport", 0)])
     idempotency = Idempotency(sessions, wait_seconds=settings.pay_wait_seconds + 5)
     lifecycle = Lifecycle(temporal, settings.task_queue, settings.pay_wait_seconds)
-    orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderService(
-        sessions,
-        Payments(temporal, settings.task_queue, settings.pay_wait_seconds),
-        lifecycle,
-        idempotency,
-        PageTokens(settings.page_token_secret),
-    ), server)
+    orders_pb2_grpc.add_OrderServiceServicer_to_server(
+        OrderService(
+            sessions,
+            Payments(temporal, settings.task_queue, settings.pay_wait_seconds),
+            lifecycle,
+            idempotency,
+            PageTokens(settings.page_token_secret),
+        ),
+        server,
+    )
     refunds_pb2_grpc.add_RefundServiceServicer_to_server(
-        RefundService(sessions, lifecycle, idempotency), server)
+        RefundService(sessions, lifecycle, idempotency), server
+    )
     routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingService(sessions), server)
     box = SecretBox(settings.secrets_keys)
     processors_pb2_grpc.add_ProcessorServiceServicer_to_server(
-        ProcessorService(sessions, channels, settings.admin_api_key), server)
+        ProcessorService(sessions, channels, settings.admin_api_key), server
+    )
     processors_pb2_grpc.add_ProcessorAccountServiceServicer_to_server(
-        ProcessorAccountService(sessions, box), server)
+        ProcessorAccountService(sessions, box), server
+    )
     processors_pb2_grpc.add_ProcessorWebhookServiceServicer_to_server(
-        ProcessorWebhookService(sessions, box, channels, temporal), server)
+        ProcessorWebhookService(sessions, box, channels, temporal), server
+    )
     webhooks_pb2_grpc.add_WebhookEndpointServiceServicer_to_server(
-        WebhookEndpointService(sessions, box), server)
-    webhooks_pb2_grpc.add_EventServiceServicer_to_server(EventService(
-        sessions, PageTokens(settings.page_token_secret), temporal, settings.task_queue,
-        RetrySchedule.from_settings(settings)), server)
-    api_health_pb2_grpc.add_HealthServiceServicer_to_server(HealthService(sessions, temporal),
-                                                            server)
+        WebhookEndpointService(sessions, box), server
+    )
+    webhooks_pb2_grpc.add_EventServiceServicer_to_server(
+        EventService(
+            sessions,
+            PageTokens(settings.page_token_secret),
+            temporal,
+            settings.task_queue,
+            RetrySchedule.from_settings(settings),
+        ),
+        server,
+    )
+    api_health_pb2_grpc.add_HealthServiceServicer_to_server(
+        HealthService(sessions, temporal), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection([
-        orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
-        routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name,
-        refunds_pb2.DESCRIPTOR.services_by_name["RefundService"].full_name,
-        *(processors_pb2.DESCRIPTOR.services_by_name[name].full_name
-          for name in ("ProcessorService", "ProcessorAccountService",
-                       "ProcessorWebhookService")),
-        *(webhooks_pb2.DESCRIPTOR.services_by_name[name].full_name
-          for name in ("WebhookEndpointService", "EventService")),
-        api_health_pb2.DESCRIPTOR.services_by_name["HealthService"].full_name,
-        health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-        reflection.SERVICE_NAME,
-    ], server)
+    reflection.enable_server_reflection(
+        [
+            orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
+            routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name,
+            refunds_pb2.DESCRIPTOR.services_by_name["RefundService"].full_name,
+            *(
+                processors_pb2.DESCRIPTOR.services_by_name[name].full_name
+                for name in (
+                    "ProcessorService",
+                    "ProcessorAccountService",
+                    "ProcessorWebhookService",
+                )
+            ),
+            *(
+                webhooks_pb2.DESCRIPTOR.services_by_name[name].full_name
+                for name in ("WebhookEndpointService", "EventService")
+            ),
+            api_health_pb2.DESCRIPTOR.services_by_name["HealthService"].full_name,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
+        server,
+    )
     bound = server.add_insecure_port(f"{settings.edge_host}:{port}")
     await server.start()
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)

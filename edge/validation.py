@@ -16,8 +16,9 @@ MAX_METADATA_KEYS = 50
 MAX_METADATA_KEY = 40
 MAX_METADATA_VALUE = 500
 MAX_URL = 2048
-CARD_NETWORKS = frozenset({"visa", "mastercard", "amex", "rupay", "discover", "jcb", "unionpay",
-                           "diners"})
+CARD_NETWORKS = frozenset(
+    {"visa", "mastercard", "amex", "rupay", "discover", "jcb", "unionpay", "diners"}
+)
 CARD_FUNDING = frozenset({"credit", "debit", "prepaid"})
 _TOKEN = re.compile(r"^pm_[A-Za-z0-9_]{1,96}$")
 # A BIN (IIN) is 6 digits, 8 on newer cards. Never more: nine or more digits are well on the
@@ -34,7 +35,8 @@ _CARD_START = r"(?:[2-6]\d|8[12])"
 _CARD_RUN = re.compile(
     rf"(?<!\d)(?<!\d[ -]){_CARD_START}\d{{11,17}}(?!\d|[ -]\d)"
     rf"|(?<![A-Za-z0-9])(?<![A-Za-z0-9]-)(?<!\d ){_CARD_START}\d{{2,4}}(?:[ -]\d{{4,6}}){{2,4}}"
-    r"(?![A-Za-z0-9]|-[A-Za-z0-9]| \d)")
+    r"(?![A-Za-z0-9]|-[A-Za-z0-9]| \d)"
+)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -60,8 +62,11 @@ def looks_like_card_number(text: str) -> bool:
 def _card_numbers(fields: Iterable[tuple[str, str]]) -> Iterator[FieldViolation]:
     for field, text in fields:
         if looks_like_card_number(text):
-            yield FieldViolation(field, "CARD_NUMBER_NOT_ALLOWED",
-                                 "looks like a card number; send a payment method token instead")
+            yield FieldViolation(
+                field,
+                "CARD_NUMBER_NOT_ALLOWED",
+                "looks like a card number; send a payment method token instead",
+            )
 
 
 # Request headers the platform reads and logs or stores (Authorization is a key, never logged).
@@ -70,8 +75,13 @@ SCANNED_HEADERS = ("idempotency-key", "x-correlation-id")
 
 def header_violations(metadata: Iterable[tuple[str, str | bytes]]) -> list[FieldViolation]:
     """A card number in a header we keep would reach logs and the database like any other."""
-    return list(_card_numbers((f"header:{key}", value) for key, value in metadata
-                              if key in SCANNED_HEADERS and isinstance(value, str)))
+    return list(
+        _card_numbers(
+            (f"header:{key}", value)
+            for key, value in metadata
+            if key in SCANNED_HEADERS and isinstance(value, str)
+        )
+    )
 
 
 def order_violations(order: orders_pb2.Order) -> list[FieldViolation]:
@@ -80,62 +90,133 @@ def order_violations(order: orders_pb2.Order) -> list[FieldViolation]:
     if not order.currency:
         found.append(FieldViolation("currency", "CURRENCY_REQUIRED", "is required"))
     elif not money.is_currency(currency):
-        found.append(FieldViolation("currency", "CURRENCY_UNKNOWN",
-                                    f"{order.currency!r} is not an ISO 4217 currency code"))
+        found.append(
+            FieldViolation(
+                "currency",
+                "CURRENCY_UNKNOWN",
+                f"{order.currency!r} is not an ISO 4217 currency code",
+            )
+        )
     if order.amount <= 0:
-        found.append(FieldViolation("amount", "AMOUNT_NOT_POSITIVE",
-                                    "must be a positive number of minor units"))
+        found.append(
+            FieldViolation(
+                "amount", "AMOUNT_NOT_POSITIVE", "must be a positive number of minor units"
+            )
+        )
     elif money.is_currency(currency) and order.amount > money.max_amount(currency):
-        found.append(FieldViolation("amount", "AMOUNT_TOO_LARGE",
-                                    f"must be at most {money.max_amount(currency)} for {currency}"))
+        found.append(
+            FieldViolation(
+                "amount",
+                "AMOUNT_TOO_LARGE",
+                f"must be at most {money.max_amount(currency)} for {currency}",
+            )
+        )
     if len(order.description) > MAX_DESCRIPTION:
-        found.append(FieldViolation("description", "DESCRIPTION_TOO_LONG",
-                                    f"must be at most {MAX_DESCRIPTION} characters"))
+        found.append(
+            FieldViolation(
+                "description",
+                "DESCRIPTION_TOO_LONG",
+                f"must be at most {MAX_DESCRIPTION} characters",
+            )
+        )
     if len(order.metadata) > MAX_METADATA_KEYS:
-        found.append(FieldViolation("metadata", "METADATA_TOO_MANY_KEYS",
-                                    f"must have at most {MAX_METADATA_KEYS} keys"))
+        found.append(
+            FieldViolation(
+                "metadata", "METADATA_TOO_MANY_KEYS", f"must have at most {MAX_METADATA_KEYS} keys"
+            )
+        )
     for key, value in order.metadata.items():
         if not key or len(key) > MAX_METADATA_KEY:
-            found.append(FieldViolation(f"metadata.{key}", "METADATA_KEY_INVALID",
-                                        f"keys must be 1-{MAX_METADATA_KEY} characters"))
+            found.append(
+                FieldViolation(
+                    f"metadata.{key}",
+                    "METADATA_KEY_INVALID",
+                    f"keys must be 1-{MAX_METADATA_KEY} characters",
+                )
+            )
         if len(value) > MAX_METADATA_VALUE:
-            found.append(FieldViolation(f"metadata.{key}", "METADATA_VALUE_TOO_LONG",
-                                        f"values must be at most {MAX_METADATA_VALUE} characters"))
+            found.append(
+                FieldViolation(
+                    f"metadata.{key}",
+                    "METADATA_VALUE_TOO_LONG",
+                    f"values must be at most {MAX_METADATA_VALUE} characters",
+                )
+            )
     if order.return_url:
         parsed = urlparse(order.return_url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc \
-                or len(order.return_url) > MAX_URL:
-            found.append(FieldViolation("return_url", "RETURN_URL_INVALID",
-                                        "must be an absolute http or https URL"))
-    found += _card_numbers([("description", order.description), ("return_url", order.return_url)]
-                           + [(f"metadata.{k}", k) for k in order.metadata]
-                           + [(f"metadata.{k}", v) for k, v in order.metadata.items()])
+        if (
+            parsed.scheme not in ("http", "https")
+            or not parsed.netloc
+            or len(order.return_url) > MAX_URL
+        ):
+            found.append(
+                FieldViolation(
+                    "return_url", "RETURN_URL_INVALID", "must be an absolute http or https URL"
+                )
+            )
+    found += _card_numbers(
+        [("description", order.description), ("return_url", order.return_url)]
+        + [(f"metadata.{k}", k) for k in order.metadata]
+        + [(f"metadata.{k}", v) for k, v in order.metadata.items()]
+    )
     return found
 
 
 def payment_method_violations(method: orders_pb2.PaymentMethod) -> list[FieldViolation]:
     found: list[FieldViolation] = []
     if method.type.lower() != "card":
-        found.append(FieldViolation("payment_method.type", "PAYMENT_METHOD_TYPE_UNSUPPORTED",
-                                    "must be \"card\""))
+        found.append(
+            FieldViolation(
+                "payment_method.type", "PAYMENT_METHOD_TYPE_UNSUPPORTED", 'must be "card"'
+            )
+        )
     if not _TOKEN.match(method.token):
-        found.append(FieldViolation("payment_method.token", "PAYMENT_METHOD_TOKEN_INVALID",
-                                    "must be a payment method token such as \"pm_card_visa\""))
+        found.append(
+            FieldViolation(
+                "payment_method.token",
+                "PAYMENT_METHOD_TOKEN_INVALID",
+                'must be a payment method token such as "pm_card_visa"',
+            )
+        )
     card = method.card
     if card.network and card.network.lower() not in CARD_NETWORKS:
-        found.append(FieldViolation("payment_method.card.network", "CARD_NETWORK_UNKNOWN",
-                                    f"must be one of {', '.join(sorted(CARD_NETWORKS))}"))
+        found.append(
+            FieldViolation(
+                "payment_method.card.network",
+                "CARD_NETWORK_UNKNOWN",
+                f"must be one of {', '.join(sorted(CARD_NETWORKS))}",
+            )
+        )
     if card.funding and card.funding.lower() not in CARD_FUNDING:
-        found.append(FieldViolation("payment_method.card.funding", "CARD_FUNDING_UNKNOWN",
-                                    "must be credit, debit or prepaid"))
+        found.append(
+            FieldViolation(
+                "payment_method.card.funding",
+                "CARD_FUNDING_UNKNOWN",
+                "must be credit, debit or prepaid",
+            )
+        )
     if card.country and not re.fullmatch(r"[A-Za-z]{2}", card.country):
-        found.append(FieldViolation("payment_method.card.country", "CARD_COUNTRY_INVALID",
-                                    "must be an ISO 3166-1 alpha-2 code"))
+        found.append(
+            FieldViolation(
+                "payment_method.card.country",
+                "CARD_COUNTRY_INVALID",
+                "must be an ISO 3166-1 alpha-2 code",
+            )
+        )
     if card.bin and not _BIN.fullmatch(card.bin):
-        found.append(FieldViolation("payment_method.card.bin", "CARD_BIN_INVALID",
-                                    "must be the first 6 to 8 digits of the card number"))
+        found.append(
+            FieldViolation(
+                "payment_method.card.bin",
+                "CARD_BIN_INVALID",
+                "must be the first 6 to 8 digits of the card number",
+            )
+        )
     # A BIN is too short to be taken for a card number; a whole one sent as `bin` is both.
-    found += _card_numbers([("payment_method.token", method.token),
-                            ("payment_method.type", method.type),
-                            ("payment_method.card.bin", card.bin)])
+    found += _card_numbers(
+        [
+            ("payment_method.token", method.token),
+            ("payment_method.type", method.type),
+            ("payment_method.card.bin", card.bin),
+        ]
+    )
     return found

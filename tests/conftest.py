@@ -69,40 +69,65 @@ class Mesh:
     def new_merchant(self, name: str = "test merchant") -> tuple[str, str]:
         out = subprocess.run(
             [*PAYLOOPS, "merchants", "create", name, "--json", "--state-dir", str(self.state_dir)],
-            cwd=REPO, check=True, capture_output=True, text=True, timeout=60).stdout
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
         created = json.loads(out)
         return created["id"], created["api_key"]
 
     def client(self, api_key: str | None = None, **headers: str) -> httpx.Client:
-        return httpx.Client(base_url=self.api_url, timeout=30, headers={
-            "Authorization": f"Bearer {api_key or self.api_key}", **headers})
+        return httpx.Client(
+            base_url=self.api_url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {api_key or self.api_key}", **headers},
+        )
 
 
 def start_mesh(extra_env: dict[str, str] | None = None) -> Mesh:
     # /tmp keeps the PostgreSQL socket path under the 107-byte unix socket limit.
     state_dir = Path(tempfile.mkdtemp(prefix="pl-", dir="/tmp"))
     http_port, grpc_port = free_port(), free_port()
-    env = {**os.environ, "PAYLOOPS_THREE_DS_TIMEOUT_SECONDS": str(THREE_DS_TIMEOUT_SECONDS),
-           "PAYLOOPS_THREE_DS_POLL_SECONDS": "0.5",
-           "PAYLOOPS_PAY_WAIT_SECONDS": str(PAY_WAIT_SECONDS),
-           "PAYLOOPS_WEBHOOK_RETRY_FIRST_SECONDS": str(WEBHOOK_RETRY_FIRST_SECONDS),
-           "PAYLOOPS_AUTHORIZATION_TTL_SECONDS": str(AUTHORIZATION_TTL_SECONDS),
-           # The tests run several stacks at once (this one, test_dev's): no fixed ports.
-           "PAYLOOPS_DEV_EPHEMERAL_PORTS": "1",
-           **(extra_env or {})}
+    env = {
+        **os.environ,
+        "PAYLOOPS_THREE_DS_TIMEOUT_SECONDS": str(THREE_DS_TIMEOUT_SECONDS),
+        "PAYLOOPS_THREE_DS_POLL_SECONDS": "0.5",
+        "PAYLOOPS_PAY_WAIT_SECONDS": str(PAY_WAIT_SECONDS),
+        "PAYLOOPS_WEBHOOK_RETRY_FIRST_SECONDS": str(WEBHOOK_RETRY_FIRST_SECONDS),
+        "PAYLOOPS_AUTHORIZATION_TTL_SECONDS": str(AUTHORIZATION_TTL_SECONDS),
+        # The tests run several stacks at once (this one, test_dev's): no fixed ports.
+        "PAYLOOPS_DEV_EPHEMERAL_PORTS": "1",
+        **(extra_env or {}),
+    }
     env.pop("PAYLOOPS_DATABASE_URL", None)
     env.pop("PAYLOOPS_TEMPORAL_ADDRESS", None)
     log = (state_dir / "dev.out").open("wb")
     process = subprocess.Popen(
-        [*PAYLOOPS, "dev", "--state-dir", str(state_dir), "--http-port", str(http_port),
-         "--grpc-port", str(grpc_port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            *PAYLOOPS,
+            "dev",
+            "--state-dir",
+            str(state_dir),
+            "--http-port",
+            str(http_port),
+            "--grpc-port",
+            str(grpc_port),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 120
     env_file = state_dir / "dev.env"
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"payloops dev exited {process.returncode}: "
-                               f"{(state_dir / 'dev.out').read_text()[-3000:]}")
+            raise RuntimeError(
+                f"payloops dev exited {process.returncode}: "
+                f"{(state_dir / 'dev.out').read_text()[-3000:]}"
+            )
         if env_file.exists():
             try:
                 if httpx.get(f"http://127.0.0.1:{http_port}/health", timeout=2).status_code == 200:
@@ -114,9 +139,14 @@ def start_mesh(extra_env: dict[str, str] | None = None) -> Mesh:
         stop_mesh_process(process, state_dir)
         raise RuntimeError("payloops dev did not become ready in 120 s")
     values = read_env_file(env_file)
-    return Mesh(state_dir=state_dir, api_url=values["PAYLOOPS_API_URL"],
-                grpc_target=values["PAYLOOPS_GRPC_TARGET"], api_key=values["PAYLOOPS_API_KEY"],
-                env=values, process=process)
+    return Mesh(
+        state_dir=state_dir,
+        api_url=values["PAYLOOPS_API_URL"],
+        grpc_target=values["PAYLOOPS_GRPC_TARGET"],
+        api_key=values["PAYLOOPS_API_KEY"],
+        env=values,
+        process=process,
+    )
 
 
 def stop_mesh_process(process: subprocess.Popen[bytes], state_dir: Path | None = None) -> int:
@@ -142,8 +172,12 @@ def mesh() -> Iterator[Mesh]:
     # The real gateways are out of reach (and must never be charged by tests): the adapters of
     # the mesh talk to wire-level fakes of their HTTP APIs instead.
     with FakeStripe() as stripe, RazorpayFake() as razorpay:
-        started = start_mesh({"PAYLOOPS_STRIPE_API_BASE": stripe.base_url,
-                              "PAYLOOPS_RAZORPAY_API_BASE": razorpay.url})
+        started = start_mesh(
+            {
+                "PAYLOOPS_STRIPE_API_BASE": stripe.base_url,
+                "PAYLOOPS_RAZORPAY_API_BASE": razorpay.url,
+            }
+        )
         started.stripe, started.razorpay = stripe, razorpay
         try:
             yield started
@@ -178,16 +212,32 @@ def start_sandbox(name: str, workdir: Path) -> tuple[str, subprocess.Popen[bytes
     grpc_port, http_port = free_port(), free_port()
     log = (workdir / f"{name}.log").open("wb")
     process = subprocess.Popen(
-        [*PAYLOOPS, "serve", "processor", "sandbox", "--name", name, "--port", str(grpc_port),
-         "--http-port", str(http_port), "--ledger", str(workdir / f"{name}.ledger")],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        [
+            *PAYLOOPS,
+            "serve",
+            "processor",
+            "sandbox",
+            "--name",
+            name,
+            "--port",
+            str(grpc_port),
+            "--http-port",
+            str(http_port),
+            "--ledger",
+            str(workdir / f"{name}.ledger"),
+        ],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     target = f"127.0.0.1:{grpc_port}"
     deadline = time.monotonic() + 30
     while not probes.grpc_serving(target):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError(f"sandbox {name} did not start: "
-                               f"{(workdir / f'{name}.log').read_text()[-2000:]}")
+            raise RuntimeError(
+                f"sandbox {name} did not start: {(workdir / f'{name}.log').read_text()[-2000:]}"
+            )
         time.sleep(0.1)
     return target, process
 

@@ -4,6 +4,7 @@ migrations in core/db/migrations; these classes mirror it."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -62,7 +63,7 @@ class Processor(Base):
     tls_ca_pem: Mapped[str] = mapped_column(Text, default="")
     # GetCapabilities as the adapter answered it at registration (payloops.v1
     # ProcessorCapabilities in JSON); credential_fields decides who may route to it.
-    capabilities: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    capabilities: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -98,8 +99,9 @@ class ProcessorEvent(Base):
     order_id: Mapped[str] = mapped_column(String(32), default="")
     # "delivered" (the payment's workflow was told), "unmatched" (no such payment here).
     outcome: Mapped[str] = mapped_column(String(16))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
-                                                  server_default=func.now())
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class Order(Base):
@@ -266,8 +268,7 @@ class EventDelivery(Base):
 class DeliveryAttempt(Base):
     __tablename__ = "delivery_attempts"
 
-    delivery_id: Mapped[str] = mapped_column(ForeignKey("event_deliveries.id"),
-                                             primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("event_deliveries.id"), primary_key=True)
     attempt_number: Mapped[int] = mapped_column(Integer, primary_key=True)
     http_status: Mapped[int] = mapped_column(Integer, default=0)
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)

@@ -5,7 +5,6 @@ happen (core/events.py); the edge only reads them, and starts deliveries again o
 
 from __future__ import annotations
 
-import grpc
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -13,6 +12,7 @@ from temporalio.service import RPCError
 
 from core import errors, events, webhook_deliveries
 from core.db import models
+from core.grpc_context import ServicerContext
 from core.webhook_views import delivery_messages, event_message
 from edge.auth import Caller, authenticate
 from edge.page_tokens import Cursor, PageTokens
@@ -24,72 +24,99 @@ MAX_PAGE_SIZE = 100
 
 
 class EventService(webhooks_pb2_grpc.EventServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], page_tokens: PageTokens,
-                 temporal: Client, task_queue: str,
-                 schedule: webhook_deliveries.RetrySchedule) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        page_tokens: PageTokens,
+        temporal: Client,
+        task_queue: str,
+        schedule: webhook_deliveries.RetrySchedule,
+    ) -> None:
         self._sessions = sessions
         self._page_tokens = page_tokens
         self._temporal = temporal
         self._task_queue = task_queue
         self._schedule = schedule
 
-    async def ListEvents(self, request: webhooks_pb2.ListEventsRequest,
-                         context: grpc.aio.ServicerContext) -> webhooks_pb2.ListEventsResponse:
+    async def ListEvents(
+        self, request: webhooks_pb2.ListEventsRequest, context: ServicerContext
+    ) -> webhooks_pb2.ListEventsResponse:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
             violations = []
             if request.page_size < 0:
-                violations.append(errors.FieldViolation("page_size", "PAGE_SIZE_NEGATIVE",
-                                                        "must not be negative"))
+                violations.append(
+                    errors.FieldViolation("page_size", "PAGE_SIZE_NEGATIVE", "must not be negative")
+                )
             if request.type and request.type not in events.TYPES:
-                violations.append(errors.FieldViolation(
-                    "type", "EVENT_TYPE_UNKNOWN",
-                    f"{request.type!r} is not an event type; one of {', '.join(events.TYPES)}"))
+                violations.append(
+                    errors.FieldViolation(
+                        "type",
+                        "EVENT_TYPE_UNKNOWN",
+                        f"{request.type!r} is not an event type; one of {', '.join(events.TYPES)}",
+                    )
+                )
             if violations:
                 raise errors.invalid(violations)
             size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
             # The token is bound to who asked, in which mode, with which filter.
             scope = f"events|{caller.merchant_id}|{caller.livemode}|{request.type}"
-            after = (self._page_tokens.decode(request.page_token, scope)
-                     if request.page_token else None)
-            query = select(models.Event).where(models.Event.merchant_id == caller.merchant_id,
-                                               models.Event.livemode == caller.livemode)
+            after = (
+                self._page_tokens.decode(request.page_token, scope) if request.page_token else None
+            )
+            query = select(models.Event).where(
+                models.Event.merchant_id == caller.merchant_id,
+                models.Event.livemode == caller.livemode,
+            )
             if request.type:
                 query = query.where(models.Event.type == request.type)
             if after is not None:
-                query = query.where(tuple_(models.Event.created_at, models.Event.id)
-                                    < tuple_(after.created_at, after.order_id))
-            rows = list((await session.execute(
-                query.order_by(models.Event.created_at.desc(), models.Event.id.desc())
-                .limit(size + 1))).scalars())
+                query = query.where(
+                    tuple_(models.Event.created_at, models.Event.id)
+                    < tuple_(after.created_at, after.order_id)
+                )
+            rows = list(
+                (
+                    await session.execute(
+                        query.order_by(
+                            models.Event.created_at.desc(), models.Event.id.desc()
+                        ).limit(size + 1)
+                    )
+                ).scalars()
+            )
         page = rows[:size]
         response = webhooks_pb2.ListEventsResponse(events=[event_message(e) for e in page])
         if len(rows) > size:
             response.next_page_token = self._page_tokens.encode(
-                Cursor(page[-1].created_at, page[-1].id), scope)
+                Cursor(page[-1].created_at, page[-1].id), scope
+            )
         return response
 
-    async def GetEvent(self, request: webhooks_pb2.GetEventRequest,
-                       context: grpc.aio.ServicerContext) -> webhooks_pb2.Event:
+    async def GetEvent(
+        self, request: webhooks_pb2.GetEventRequest, context: ServicerContext
+    ) -> webhooks_pb2.Event:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
             return event_message(await _find(session, caller, request.event))
 
     async def ListEventDeliveries(
-            self, request: webhooks_pb2.ListEventDeliveriesRequest,
-            context: grpc.aio.ServicerContext) -> webhooks_pb2.ListEventDeliveriesResponse:
+        self, request: webhooks_pb2.ListEventDeliveriesRequest, context: ServicerContext
+    ) -> webhooks_pb2.ListEventDeliveriesResponse:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
             event = await _find(session, caller, request.event)
             rows = await session.execute(
-                select(models.EventDelivery).where(models.EventDelivery.event_id == event.id)
-                .order_by(models.EventDelivery.created_at, models.EventDelivery.id))
+                select(models.EventDelivery)
+                .where(models.EventDelivery.event_id == event.id)
+                .order_by(models.EventDelivery.created_at, models.EventDelivery.id)
+            )
             return webhooks_pb2.ListEventDeliveriesResponse(
-                deliveries=await delivery_messages(session, list(rows.scalars())))
+                deliveries=await delivery_messages(session, list(rows.scalars()))
+            )
 
     async def RedeliverEvent(
-            self, request: webhooks_pb2.RedeliverEventRequest,
-            context: grpc.aio.ServicerContext) -> webhooks_pb2.ListEventDeliveriesResponse:
+        self, request: webhooks_pb2.RedeliverEventRequest, context: ServicerContext
+    ) -> webhooks_pb2.ListEventDeliveriesResponse:
         async with self._sessions.begin() as session:
             caller = await authenticate(session, context)
             event = await _find(session, caller, request.event)
@@ -99,23 +126,26 @@ class EventService(webhooks_pb2_grpc.EventServiceServicer):
                     raise errors.PayLoopsError(
                         errors.WEBHOOK_ENDPOINT_DISABLED,
                         f"webhook endpoint {endpoint.id!r} is disabled; enable it first",
-                        metadata={"webhook_endpoint": endpoint.id})
+                        metadata={"webhook_endpoint": endpoint.id},
+                    )
                 endpoints = [endpoint]
             else:
                 endpoints = await webhook_deliveries.listening_endpoints(session, event)
             deliveries = await webhook_deliveries.ensure_deliveries(session, event, endpoints)
         try:
-            await webhook_deliveries.redeliver(self._temporal, self._task_queue, self._schedule,
-                                               deliveries)
+            await webhook_deliveries.redeliver(
+                self._temporal, self._task_queue, self._schedule, deliveries
+            )
         except RPCError as error:
-            raise errors.PayLoopsError(errors.DEPENDENCY_UNAVAILABLE,
-                                       "deliveries are briefly unavailable; try again") \
-                from error
+            raise errors.PayLoopsError(
+                errors.DEPENDENCY_UNAVAILABLE, "deliveries are briefly unavailable; try again"
+            ) from error
         async with self._sessions() as session:
             rows = await session.execute(
                 select(models.EventDelivery)
                 .where(models.EventDelivery.id.in_([d.id for d in deliveries]))
-                .order_by(models.EventDelivery.created_at, models.EventDelivery.id))
+                .order_by(models.EventDelivery.created_at, models.EventDelivery.id)
+            )
             messages = await delivery_messages(session, list(rows.scalars()))
         for message in messages:
             # An attempt is due now, whatever the previous run ended with; the workflow's own
@@ -125,12 +155,17 @@ class EventService(webhooks_pb2_grpc.EventServiceServicer):
 
 
 async def _find(session: AsyncSession, caller: Caller, event_id: str) -> models.Event:
-    event = (await session.execute(
-        select(models.Event).where(models.Event.id == event_id,
-                                   models.Event.merchant_id == caller.merchant_id,
-                                   models.Event.livemode == caller.livemode)
-    )).scalar_one_or_none()
+    event = (
+        await session.execute(
+            select(models.Event).where(
+                models.Event.id == event_id,
+                models.Event.merchant_id == caller.merchant_id,
+                models.Event.livemode == caller.livemode,
+            )
+        )
+    ).scalar_one_or_none()
     if event is None:
-        raise errors.PayLoopsError(errors.EVENT_NOT_FOUND, f"no event {event_id!r}",
-                                   metadata={"event": event_id})
+        raise errors.PayLoopsError(
+            errors.EVENT_NOT_FOUND, f"no event {event_id!r}", metadata={"event": event_id}
+        )
     return event

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-import grpc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from core import errors
+from core.grpc_context import ServicerContext
 from payloops.v1 import health_pb2, health_pb2_grpc
 
 _CHECK_TIMEOUT = 2.0
@@ -20,12 +20,12 @@ class HealthService(health_pb2_grpc.HealthServiceServicer):
         self._sessions = sessions
         self._temporal = temporal
 
-    async def GetHealth(self, request: health_pb2.GetHealthRequest,
-                        context: grpc.aio.ServicerContext) -> health_pb2.Health:
+    async def GetHealth(
+        self, request: health_pb2.GetHealthRequest, context: ServicerContext
+    ) -> health_pb2.Health:
         checks = dict(await asyncio.gather(self._database(), self._workflows()))
         if any(result != "ok" for result in checks.values()):
-            raise errors.PayLoopsError(errors.DEPENDENCY_UNAVAILABLE, "degraded",
-                                       metadata=checks)
+            raise errors.PayLoopsError(errors.DEPENDENCY_UNAVAILABLE, "degraded", metadata=checks)
         return health_pb2.Health(status="ok", checks=checks)
 
     async def _database(self) -> tuple[str, str]:

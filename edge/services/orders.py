@@ -6,12 +6,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import Any
 
-import grpc
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors, ids, views
 from core.db import models
+from core.grpc_context import ServicerContext
 from core.payment_contract import CardHints, PaymentMethod
 from edge import read_model, validation
 from edge.auth import Caller, authenticate
@@ -25,25 +25,34 @@ from payloops.v1 import orders_pb2, orders_pb2_grpc
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 # The requests that move an order along; each names it in `order`.
-_Transition = (orders_pb2.PayOrderRequest | orders_pb2.CaptureOrderRequest
-               | orders_pb2.CancelOrderRequest)
-_CAPTURE_METHODS = {orders_pb2.Order.CAPTURE_METHOD_UNSPECIFIED: "automatic",
-                    orders_pb2.Order.AUTOMATIC: "automatic",
-                    orders_pb2.Order.MANUAL: "manual"}
+_Transition = (
+    orders_pb2.PayOrderRequest | orders_pb2.CaptureOrderRequest | orders_pb2.CancelOrderRequest
+)
+_CAPTURE_METHODS = {
+    orders_pb2.Order.CAPTURE_METHOD_UNSPECIFIED: "automatic",
+    orders_pb2.Order.AUTOMATIC: "automatic",
+    orders_pb2.Order.MANUAL: "manual",
+}
 
 
 class OrderService(orders_pb2_grpc.OrderServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], payments: Payments,
-                 lifecycle: Lifecycle, idempotency: Idempotency,
-                 page_tokens: PageTokens) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        payments: Payments,
+        lifecycle: Lifecycle,
+        idempotency: Idempotency,
+        page_tokens: PageTokens,
+    ) -> None:
         self._sessions = sessions
         self._payments = payments
         self._lifecycle = lifecycle
         self._idempotency = idempotency
         self._page_tokens = page_tokens
 
-    async def CreateOrder(self, request: orders_pb2.CreateOrderRequest,
-                          context: grpc.aio.ServicerContext) -> orders_pb2.Order:
+    async def CreateOrder(
+        self, request: orders_pb2.CreateOrderRequest, context: ServicerContext
+    ) -> orders_pb2.Order:
         key = request_header(context.invocation_metadata(), "idempotency-key")
         # One transaction: who is calling, the key's claim, the order, the stored response. A
         # failure anywhere leaves nothing behind, not even the claim.
@@ -53,8 +62,9 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                 raise errors.invalid(violations)
             claim = None
             if key is not None:
-                claimed = await self._idempotency.claim(session, caller.merchant_id, key,
-                                                        "CreateOrder", request, orders_pb2.Order)
+                claimed = await self._idempotency.claim(
+                    session, caller.merchant_id, key, "CreateOrder", request, orders_pb2.Order
+                )
                 if not isinstance(claimed, Claim):
                     return claimed
                 claim = claimed
@@ -63,58 +73,89 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                 await self._idempotency.store(session, claim, created)
         return created
 
-    async def GetOrder(self, request: orders_pb2.GetOrderRequest,
-                       context: grpc.aio.ServicerContext) -> orders_pb2.Order:
+    async def GetOrder(
+        self, request: orders_pb2.GetOrderRequest, context: ServicerContext
+    ) -> orders_pb2.Order:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
             return await _read(session, caller, request.order)
 
-    async def ListOrders(self, request: orders_pb2.ListOrdersRequest,
-                         context: grpc.aio.ServicerContext) -> orders_pb2.ListOrdersResponse:
+    async def ListOrders(
+        self, request: orders_pb2.ListOrdersRequest, context: ServicerContext
+    ) -> orders_pb2.ListOrdersResponse:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
             if request.page_size < 0:
-                raise errors.invalid([errors.FieldViolation("page_size", "PAGE_SIZE_NEGATIVE",
-                                                            "must not be negative")])
+                raise errors.invalid(
+                    [
+                        errors.FieldViolation(
+                            "page_size", "PAGE_SIZE_NEGATIVE", "must not be negative"
+                        )
+                    ]
+                )
             size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
             wanted = read_model.OrderFilter(
-                status=(orders_pb2.Order.Status.Name(request.status).lower()
-                        if request.status else None),
-                processor=request.processor, currency=request.currency,
-                created_after=(request.created_after.ToDatetime(tzinfo=UTC)
-                               if request.HasField("created_after") else None),
-                created_before=(request.created_before.ToDatetime(tzinfo=UTC)
-                                if request.HasField("created_before") else None),
-                metadata_key=request.metadata_key, metadata_value=request.metadata_value)
+                status=(
+                    orders_pb2.Order.Status.Name(request.status).lower() if request.status else None
+                ),
+                processor=request.processor,
+                currency=request.currency,
+                created_after=(
+                    request.created_after.ToDatetime(tzinfo=UTC)
+                    if request.HasField("created_after")
+                    else None
+                ),
+                created_before=(
+                    request.created_before.ToDatetime(tzinfo=UTC)
+                    if request.HasField("created_before")
+                    else None
+                ),
+                metadata_key=request.metadata_key,
+                metadata_value=request.metadata_value,
+            )
             if request.metadata_value and not request.metadata_key:
-                raise errors.invalid([errors.FieldViolation(
-                    "metadata_value", "METADATA_KEY_REQUIRED", "give metadata_key with it")])
+                raise errors.invalid(
+                    [
+                        errors.FieldViolation(
+                            "metadata_value", "METADATA_KEY_REQUIRED", "give metadata_key with it"
+                        )
+                    ]
+                )
             scope = wanted.scope(caller.merchant_id)
-            after = self._page_tokens.decode(request.page_token, scope) if request.page_token \
-                else None
-            rows = await read_model.list_orders(session, caller.merchant_id, wanted, after,
-                                                size + 1)
+            after = (
+                self._page_tokens.decode(request.page_token, scope) if request.page_token else None
+            )
+            rows = await read_model.list_orders(
+                session, caller.merchant_id, wanted, after, size + 1
+            )
             page = rows[:size]
-            response = orders_pb2.ListOrdersResponse(
-                orders=await views.to_messages(session, page))
+            response = orders_pb2.ListOrdersResponse(orders=await views.to_messages(session, page))
         if len(rows) > size:
             last = page[-1]
             response.next_page_token = self._page_tokens.encode(
-                Cursor(last.created_at, last.id), scope)
+                Cursor(last.created_at, last.id), scope
+            )
         return response
 
-    async def PayOrder(self, request: orders_pb2.PayOrderRequest,
-                       context: grpc.aio.ServicerContext) -> orders_pb2.Order:
+    async def PayOrder(
+        self, request: orders_pb2.PayOrderRequest, context: ServicerContext
+    ) -> orders_pb2.Order:
         return await self._transition(
-            context, "PayOrder", request, self._pay,
-            violations=lambda: validation.payment_method_violations(request.payment_method))
+            context,
+            "PayOrder",
+            request,
+            self._pay,
+            violations=lambda: validation.payment_method_violations(request.payment_method),
+        )
 
-    async def CaptureOrder(self, request: orders_pb2.CaptureOrderRequest,
-                           context: grpc.aio.ServicerContext) -> orders_pb2.Order:
+    async def CaptureOrder(
+        self, request: orders_pb2.CaptureOrderRequest, context: ServicerContext
+    ) -> orders_pb2.Order:
         return await self._transition(context, "CaptureOrder", request, self._capture)
 
-    async def CancelOrder(self, request: orders_pb2.CancelOrderRequest,
-                          context: grpc.aio.ServicerContext) -> orders_pb2.Order:
+    async def CancelOrder(
+        self, request: orders_pb2.CancelOrderRequest, context: ServicerContext
+    ) -> orders_pb2.Order:
         return await self._transition(context, "CancelOrder", request, self._cancel)
 
     async def _pay(self, order: models.Order, request: orders_pb2.PayOrderRequest) -> bool:
@@ -122,29 +163,44 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         if order.status != "requires_payment_method":
             return False
         method = request.payment_method
-        return await self._payments.pay(order, PaymentMethod(
-            type=method.type.lower(), token=method.token,
-            card=CardHints(network=method.card.network.lower(),
-                           funding=method.card.funding.lower(),
-                           country=method.card.country.upper(), bin=method.card.bin)))
+        return await self._payments.pay(
+            order,
+            PaymentMethod(
+                type=method.type.lower(),
+                token=method.token,
+                card=CardHints(
+                    network=method.card.network.lower(),
+                    funding=method.card.funding.lower(),
+                    country=method.card.country.upper(),
+                    bin=method.card.bin,
+                ),
+            ),
+        )
 
-    async def _capture(self, order: models.Order,
-                       request: orders_pb2.CaptureOrderRequest) -> None:
+    async def _capture(self, order: models.Order, request: orders_pb2.CaptureOrderRequest) -> None:
         if not 0 <= request.amount <= order.amount:
-            raise errors.invalid([errors.FieldViolation(
-                "amount", "CAPTURE_AMOUNT_INVALID",
-                f"capture 1 to {order.amount} (or 0 for all that is authorized)")])
+            raise errors.invalid(
+                [
+                    errors.FieldViolation(
+                        "amount",
+                        "CAPTURE_AMOUNT_INVALID",
+                        f"capture 1 to {order.amount} (or 0 for all that is authorized)",
+                    )
+                ]
+            )
         await self._lifecycle.capture(order, request.amount)
 
-    async def _cancel(self, order: models.Order,
-                      request: orders_pb2.CancelOrderRequest) -> None:
+    async def _cancel(self, order: models.Order, request: orders_pb2.CancelOrderRequest) -> None:
         await self._lifecycle.cancel(order)
 
-    async def _transition(self, context: grpc.aio.ServicerContext, method: str,
-                          request: _Transition,
-                          act: Callable[[models.Order, Any], Awaitable[Any]],
-                          violations: Callable[[], list[errors.FieldViolation]] = list,
-                          ) -> orders_pb2.Order:
+    async def _transition(
+        self,
+        context: ServicerContext,
+        method: str,
+        request: _Transition,
+        act: Callable[[models.Order, Any], Awaitable[Any]],
+        violations: Callable[[], list[errors.FieldViolation]] = list,
+    ) -> orders_pb2.Order:
         """Pay, capture or cancel: idempotent (the claim is committed before the work, so a
         duplicate sees it and waits), done by the order's payment workflow, answered with the
         order as it then stands."""
@@ -155,8 +211,9 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                 raise errors.invalid(found)
             claim = None
             if key is not None:
-                claimed = await self._idempotency.claim(session, caller.merchant_id, key,
-                                                        method, request, orders_pb2.Order)
+                claimed = await self._idempotency.claim(
+                    session, caller.merchant_id, key, method, request, orders_pb2.Order
+                )
                 if not isinstance(claimed, Claim):
                     return claimed
                 claim = claimed
@@ -174,15 +231,27 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                     await self._idempotency.store(session, claim, answer)
             return answer
 
-    async def _create(self, session: AsyncSession, caller: Caller,
-                      order: orders_pb2.Order) -> orders_pb2.Order:
-        row = (await session.execute(insert(models.Order).values(
-            id=ids.new_id("ord"), merchant_id=caller.merchant_id, livemode=caller.livemode,
-            amount=order.amount, currency=order.currency.upper(),
-            capture_method=_CAPTURE_METHODS[order.capture_method],
-            description=order.description, metadata_=dict(order.metadata),
-            return_url=order.return_url, status="requires_payment_method",
-        ).returning(models.Order))).scalar_one()
+    async def _create(
+        self, session: AsyncSession, caller: Caller, order: orders_pb2.Order
+    ) -> orders_pb2.Order:
+        row = (
+            await session.execute(
+                insert(models.Order)
+                .values(
+                    id=ids.new_id("ord"),
+                    merchant_id=caller.merchant_id,
+                    livemode=caller.livemode,
+                    amount=order.amount,
+                    currency=order.currency.upper(),
+                    capture_method=_CAPTURE_METHODS[order.capture_method],
+                    description=order.description,
+                    metadata_=dict(order.metadata),
+                    return_url=order.return_url,
+                    status="requires_payment_method",
+                )
+                .returning(models.Order)
+            )
+        ).scalar_one()
         return views.order_message(row, attempts=[])
 
 
@@ -195,5 +264,6 @@ async def _read(session: AsyncSession, caller: Caller, order_id: str) -> orders_
 
 
 def _not_found(order_id: str) -> errors.PayLoopsError:
-    return errors.PayLoopsError(errors.ORDER_NOT_FOUND, f"no order {order_id!r}",
-                                metadata={"order": order_id})
+    return errors.PayLoopsError(
+        errors.ORDER_NOT_FOUND, f"no order {order_id!r}", metadata={"order": order_id}
+    )

@@ -6,10 +6,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors, processor_accounts
+from core.grpc_context import ServicerContext
 from core.secrets import SecretBox, SecretsNotConfigured
 from edge.auth import authenticate
 from payloops.v1 import processors_pb2, processors_pb2_grpc
@@ -21,46 +21,58 @@ class ProcessorAccountService(processors_pb2_grpc.ProcessorAccountServiceService
         self._box = box
 
     async def CreateProcessorAccount(
-            self, request: processors_pb2.CreateProcessorAccountRequest,
-            context: grpc.aio.ServicerContext) -> processors_pb2.ProcessorAccount:
+        self, request: processors_pb2.CreateProcessorAccountRequest, context: ServicerContext
+    ) -> processors_pb2.ProcessorAccount:
         async with self._sessions.begin() as session:
             caller = await authenticate(session, context)
             wanted = request.processor_account
             with _sealing():
                 created = await processor_accounts.create(
-                    session, self._box, caller.merchant_id, wanted.processor, caller.livemode,
-                    dict(wanted.credentials))
+                    session,
+                    self._box,
+                    caller.merchant_id,
+                    wanted.processor,
+                    caller.livemode,
+                    dict(wanted.credentials),
+                )
         return account_message(created)
 
     async def ListProcessorAccounts(
-            self, request: processors_pb2.ListProcessorAccountsRequest,
-            context: grpc.aio.ServicerContext) -> processors_pb2.ListProcessorAccountsResponse:
+        self, request: processors_pb2.ListProcessorAccountsRequest, context: ServicerContext
+    ) -> processors_pb2.ListProcessorAccountsResponse:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
-            accounts = await processor_accounts.listed(session, caller.merchant_id,
-                                                       caller.livemode)
+            accounts = await processor_accounts.listed(session, caller.merchant_id, caller.livemode)
         return processors_pb2.ListProcessorAccountsResponse(
-            processor_accounts=[account_message(a) for a in accounts])
+            processor_accounts=[account_message(a) for a in accounts]
+        )
 
     async def RotateProcessorAccountCredentials(
-            self, request: processors_pb2.RotateProcessorAccountCredentialsRequest,
-            context: grpc.aio.ServicerContext) -> processors_pb2.ProcessorAccount:
+        self,
+        request: processors_pb2.RotateProcessorAccountCredentialsRequest,
+        context: ServicerContext,
+    ) -> processors_pb2.ProcessorAccount:
         async with self._sessions.begin() as session:
             caller = await authenticate(session, context)
             with _sealing():
                 rotated = await processor_accounts.rotate(
-                    session, self._box, caller.merchant_id, caller.livemode,
-                    request.processor_account, dict(request.credentials))
+                    session,
+                    self._box,
+                    caller.merchant_id,
+                    caller.livemode,
+                    request.processor_account,
+                    dict(request.credentials),
+                )
         return account_message(rotated)
 
     async def DisableProcessorAccount(
-            self, request: processors_pb2.DisableProcessorAccountRequest,
-            context: grpc.aio.ServicerContext) -> processors_pb2.ProcessorAccount:
+        self, request: processors_pb2.DisableProcessorAccountRequest, context: ServicerContext
+    ) -> processors_pb2.ProcessorAccount:
         async with self._sessions.begin() as session:
             caller = await authenticate(session, context)
-            disabled = await processor_accounts.disable(session, caller.merchant_id,
-                                                        caller.livemode,
-                                                        request.processor_account)
+            disabled = await processor_accounts.disable(
+                session, caller.merchant_id, caller.livemode, request.processor_account
+            )
         return account_message(disabled)
 
 
@@ -73,15 +85,19 @@ def _sealing() -> Iterator[None]:
         raise errors.PayLoopsError(
             errors.SECRETS_NOT_CONFIGURED,
             "processor credentials cannot be stored: the platform has no encryption key "
-            "(PAYLOOPS_SECRETS_KEYS)") from error
+            "(PAYLOOPS_SECRETS_KEYS)",
+        ) from error
 
 
 def account_message(account: processor_accounts.Account) -> processors_pb2.ProcessorAccount:
     message = processors_pb2.ProcessorAccount(
-        id=account.id, processor=account.processor,
-        credential_fields=list(account.credential_fields), livemode=account.livemode,
+        id=account.id,
+        processor=account.processor,
+        credential_fields=list(account.credential_fields),
+        livemode=account.livemode,
         enabled=account.enabled,
-        webhook_path=f"/v1/processor_webhooks/{account.processor}/accounts/{account.id}")
+        webhook_path=f"/v1/processor_webhooks/{account.processor}/accounts/{account.id}",
+    )
     message.create_time.FromDatetime(account.created_at)
     message.rotate_time.FromDatetime(account.rotated_at)
     return message

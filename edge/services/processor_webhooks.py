@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core import errors, processor_accounts
 from core.db import models
+from core.grpc_context import ServicerContext
 from core.payment_contract import GATEWAY_EVENT_SIGNAL, workflow_id
 from core.processor_channels import ProcessorChannels
 from core.secrets import SecretBox
@@ -35,25 +36,35 @@ _NOT_FROM_THE_GATEWAY = ("grpc-", "x-envoy-", ":", "authorization")
 
 
 class ProcessorWebhookService(processors_pb2_grpc.ProcessorWebhookServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox,
-                 channels: ProcessorChannels, temporal: Client) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        channels: ProcessorChannels,
+        temporal: Client,
+    ) -> None:
         self._sessions = sessions
         self._box = box
         self._channels = channels
         self._temporal = temporal
 
-    async def ReceiveProcessorWebhook(self, request: processors_pb2.ReceiveProcessorWebhookRequest,
-                                      context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
+    async def ReceiveProcessorWebhook(
+        self, request: processors_pb2.ReceiveProcessorWebhookRequest, context: ServicerContext
+    ) -> empty_pb2.Empty:
         async with self._sessions() as session:
             processor = await session.get(models.Processor, request.processor)
             if processor is None:
-                raise errors.PayLoopsError(errors.PROCESSOR_NOT_FOUND,
-                                           f"no processor {request.processor!r}")
-            account = await processor_accounts.for_webhook(session, request.processor,
-                                                           request.processor_account)
+                raise errors.PayLoopsError(
+                    errors.PROCESSOR_NOT_FOUND, f"no processor {request.processor!r}"
+                )
+            account = await processor_accounts.for_webhook(
+                session, request.processor, request.processor_account
+            )
         if request.processor_account and account is None:
-            raise errors.PayLoopsError(errors.PROCESSOR_ACCOUNT_NOT_FOUND,
-                                       f"no processor account {request.processor_account!r}")
+            raise errors.PayLoopsError(
+                errors.PROCESSOR_ACCOUNT_NOT_FOUND,
+                f"no processor account {request.processor_account!r}",
+            )
         event = await self._verified(processor, account, request, context)
         event_id = event.event_id or hashlib.sha256(request.body.data).hexdigest()
         async with self._sessions.begin() as session:
@@ -62,68 +73,99 @@ class ProcessorWebhookService(processors_pb2_grpc.ProcessorWebhookServiceService
                 return empty_pb2.Empty()  # a gateway retry: acknowledged, nothing new
             order_id, attempt_key = await _payment_of(session, processor.name, event, account)
             delivered = bool(order_id) and await self._wake(order_id, event)
-            await session.execute(insert(models.ProcessorEvent).values(
-                processor=processor.name, event_id=event_id,
-                account_id=account.id if account else "", event_type=event.event_type,
-                attempt_key=attempt_key, order_id=order_id,
-                outcome="delivered" if delivered else "unmatched",
-            ).on_conflict_do_nothing())
-        log.info("gateway event %s %s: %s", processor.name, event.event_type,
-                 "delivered" if delivered else "unmatched", extra={"fields": {
-                     "processor": processor.name, "event_id": event_id, "order_id": order_id}})
+            await session.execute(
+                insert(models.ProcessorEvent)
+                .values(
+                    processor=processor.name,
+                    event_id=event_id,
+                    account_id=account.id if account else "",
+                    event_type=event.event_type,
+                    attempt_key=attempt_key,
+                    order_id=order_id,
+                    outcome="delivered" if delivered else "unmatched",
+                )
+                .on_conflict_do_nothing()
+            )
+        log.info(
+            "gateway event %s %s: %s",
+            processor.name,
+            event.event_type,
+            "delivered" if delivered else "unmatched",
+            extra={
+                "fields": {"processor": processor.name, "event_id": event_id, "order_id": order_id}
+            },
+        )
         return empty_pb2.Empty()
 
-    async def _verified(self, processor: models.Processor,
-                        account: models.ProcessorAccount | None,
-                        request: processors_pb2.ReceiveProcessorWebhookRequest,
-                        context: grpc.aio.ServicerContext,
-                        ) -> processor_pb2.ParseWebhookResponse:
-        headers = {key: value for key, value in (context.invocation_metadata() or ())
-                   if isinstance(value, str) and not key.startswith(_NOT_FROM_THE_GATEWAY)}
+    async def _verified(
+        self,
+        processor: models.Processor,
+        account: models.ProcessorAccount | None,
+        request: processors_pb2.ReceiveProcessorWebhookRequest,
+        context: ServicerContext,
+    ) -> processor_pb2.ParseWebhookResponse:
+        headers = {
+            key: value
+            for key, value in (context.invocation_metadata() or ())
+            if isinstance(value, str) and not key.startswith(_NOT_FROM_THE_GATEWAY)
+        }
         if request.body.content_type:
             headers["content-type"] = request.body.content_type
         values = self._box.open(account.credentials) if account is not None else {}
         stub = self._channels.stub(processor.target, processor.tls, processor.tls_ca_pem)
         try:
-            return await stub.ParseWebhook(processor_pb2.ParseWebhookRequest(
-                headers=headers, body=request.body.data,
-                credentials=processor_pb2.Credentials(
-                    values=values, livemode=account.livemode if account else False)),
-                timeout=processor.deadline_ms / 1000)
+            return await stub.ParseWebhook(
+                processor_pb2.ParseWebhookRequest(
+                    headers=headers,
+                    body=request.body.data,
+                    credentials=processor_pb2.Credentials(
+                        values=values, livemode=account.livemode if account else False
+                    ),
+                ),
+                timeout=processor.deadline_ms / 1000,
+            )
         except grpc.aio.AioRpcError as error:
-            if error.code() in (grpc.StatusCode.UNAUTHENTICATED,
-                                grpc.StatusCode.INVALID_ARGUMENT):
+            if error.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.INVALID_ARGUMENT):
                 raise errors.PayLoopsError(
                     errors.WEBHOOK_SIGNATURE_INVALID,
-                    "the webhook could not be verified; nothing was changed") from error
+                    "the webhook could not be verified; nothing was changed",
+                ) from error
             # Not verified either way: the gateway retries later, which is what we want.
-            raise errors.PayLoopsError(errors.DEPENDENCY_UNAVAILABLE,
-                                       "the processor adapter is unavailable") from error
+            raise errors.PayLoopsError(
+                errors.DEPENDENCY_UNAVAILABLE, "the processor adapter is unavailable"
+            ) from error
 
     async def _wake(self, order_id: str, event: processor_pb2.ParseWebhookResponse) -> bool:
         reference = event.payment.processor_reference or event.refund.payment_reference
         try:
             await self._temporal.get_workflow_handle(workflow_id(order_id)).signal(
-                GATEWAY_EVENT_SIGNAL, reference)
+                GATEWAY_EVENT_SIGNAL, reference
+            )
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 return False  # that payment's workflow has finished: nothing left to wake
-            raise errors.PayLoopsError(errors.DEPENDENCY_UNAVAILABLE,
-                                       "payments are briefly unavailable") from error
+            raise errors.PayLoopsError(
+                errors.DEPENDENCY_UNAVAILABLE, "payments are briefly unavailable"
+            ) from error
         return True
 
 
-async def _payment_of(session: AsyncSession, processor: str,
-                      event: processor_pb2.ParseWebhookResponse,
-                      account: models.ProcessorAccount | None) -> tuple[str, str]:
+async def _payment_of(
+    session: AsyncSession,
+    processor: str,
+    event: processor_pb2.ParseWebhookResponse,
+    account: models.ProcessorAccount | None,
+) -> tuple[str, str]:
     """The order and attempt an event is about, if PayLoops made that attempt: by attempt key,
     else by the gateway's reference. A merchant account's event only ever reaches that
     merchant's orders."""
     attempt_key = event.payment.attempt_key
     reference = event.payment.processor_reference or event.refund.payment_reference
-    query = select(models.Attempt.order_id, models.Attempt.attempt_key, models.Order.merchant_id)\
-        .join(models.Order, models.Order.id == models.Attempt.order_id)\
+    query = (
+        select(models.Attempt.order_id, models.Attempt.attempt_key, models.Order.merchant_id)
+        .join(models.Order, models.Order.id == models.Attempt.order_id)
         .where(models.Attempt.processor == processor)
+    )
     if attempt_key:
         query = query.where(models.Attempt.attempt_key == attempt_key)
     elif reference:
@@ -134,7 +176,10 @@ async def _payment_of(session: AsyncSession, processor: str,
     if found is None:
         return "", attempt_key
     order_id, key, merchant_id = found
-    if account is not None and account.merchant_id is not None \
-            and account.merchant_id != merchant_id:
+    if (
+        account is not None
+        and account.merchant_id is not None
+        and account.merchant_id != merchant_id
+    ):
         return "", key
     return order_id, key

@@ -8,56 +8,90 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors, processors
+from core.grpc_context import ServicerContext
 from core.processor_channels import ProcessorChannels, capabilities_from_json
 from edge.auth import authenticate_admin
 from payloops.v1 import processors_pb2, processors_pb2_grpc
 
 
 class ProcessorService(processors_pb2_grpc.ProcessorServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], channels: ProcessorChannels,
-                 admin_api_key: str) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        channels: ProcessorChannels,
+        admin_api_key: str,
+    ) -> None:
         self._sessions = sessions
         self._channels = channels
         self._admin_api_key = admin_api_key
 
-    async def CreateProcessor(self, request: processors_pb2.CreateProcessorRequest,
-                              context: grpc.aio.ServicerContext) -> processors_pb2.Processor:
+    async def CreateProcessor(
+        self, request: processors_pb2.CreateProcessorRequest, context: ServicerContext
+    ) -> processors_pb2.Processor:
         authenticate_admin(context, self._admin_api_key)
         wanted = request.processor
-        deadline_ms = (wanted.deadline.ToMilliseconds() if wanted.HasField("deadline")
-                       else None)
-        found = [("processor.name", "PROCESSOR_NAME_INVALID", processors.name_problem(wanted.name)),
-                 ("processor.target", "PROCESSOR_TARGET_INVALID",
-                  processors.target_problem(wanted.target))]
+        deadline_ms = wanted.deadline.ToMilliseconds() if wanted.HasField("deadline") else None
+        found = [
+            ("processor.name", "PROCESSOR_NAME_INVALID", processors.name_problem(wanted.name)),
+            (
+                "processor.target",
+                "PROCESSOR_TARGET_INVALID",
+                processors.target_problem(wanted.target),
+            ),
+        ]
         if deadline_ms is not None:
-            found.append(("processor.deadline", "PROCESSOR_DEADLINE_OUT_OF_RANGE",
-                          processors.deadline_problem(deadline_ms)))
-        if violations := [errors.FieldViolation(field, reason, problem)
-                          for field, reason, problem in found if problem]:
+            found.append(
+                (
+                    "processor.deadline",
+                    "PROCESSOR_DEADLINE_OUT_OF_RANGE",
+                    processors.deadline_problem(deadline_ms),
+                )
+            )
+        if violations := [
+            errors.FieldViolation(field, reason, problem)
+            for field, reason, problem in found
+            if problem
+        ]:
             raise errors.invalid(violations)
         try:
             registered = await processors.register_adapter(
-                self._sessions, self._channels, wanted.name, wanted.target, deadline_ms,
-                tls=wanted.tls, tls_ca_pem=wanted.tls_ca_pem)
+                self._sessions,
+                self._channels,
+                wanted.name,
+                wanted.target,
+                deadline_ms,
+                tls=wanted.tls,
+                tls_ca_pem=wanted.tls_ca_pem,
+            )
         except grpc.aio.AioRpcError as error:
             raise errors.PayLoopsError(
                 errors.PROCESSOR_UNREACHABLE,
                 f"{wanted.target} does not answer GetCapabilities ({error.code().name}); "
-                "is the adapter running there?", metadata={"target": wanted.target}) from error
+                "is the adapter running there?",
+                metadata={"target": wanted.target},
+            ) from error
         return processor_message(registered)
 
-    async def ListProcessors(self, request: processors_pb2.ListProcessorsRequest,
-                             context: grpc.aio.ServicerContext,
-                             ) -> processors_pb2.ListProcessorsResponse:
+    async def ListProcessors(
+        self,
+        request: processors_pb2.ListProcessorsRequest,
+        context: ServicerContext,
+    ) -> processors_pb2.ListProcessorsResponse:
         authenticate_admin(context, self._admin_api_key)
-        return processors_pb2.ListProcessorsResponse(processors=[
-            processor_message(r) for r in await processors.registrations(self._sessions)])
+        return processors_pb2.ListProcessorsResponse(
+            processors=[
+                processor_message(r) for r in await processors.registrations(self._sessions)
+            ]
+        )
 
 
 def processor_message(registration: processors.Registration) -> processors_pb2.Processor:
     message = processors_pb2.Processor(
-        name=registration.name, target=registration.target, tls=registration.tls,
+        name=registration.name,
+        target=registration.target,
+        tls=registration.tls,
         enabled=registration.enabled,
-        capabilities=capabilities_from_json(registration.capabilities))
+        capabilities=capabilities_from_json(registration.capabilities),
+    )
     message.deadline.FromMilliseconds(registration.deadline_ms)
     return message

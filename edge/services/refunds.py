@@ -4,12 +4,12 @@ semantics, and reads refunds back for the merchant."""
 
 from __future__ import annotations
 
-import grpc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors, ids, views
 from core.db import models
+from core.grpc_context import ServicerContext
 from core.payment_contract import RefundInput
 from edge import read_model
 from edge.auth import authenticate
@@ -22,79 +22,113 @@ REASONS = ("requested_by_customer", "duplicate", "fraudulent")
 
 
 class RefundService(refunds_pb2_grpc.RefundServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], lifecycle: Lifecycle,
-                 idempotency: Idempotency) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        lifecycle: Lifecycle,
+        idempotency: Idempotency,
+    ) -> None:
         self._sessions = sessions
         self._lifecycle = lifecycle
         self._idempotency = idempotency
 
-    async def CreateRefund(self, request: refunds_pb2.CreateRefundRequest,
-                           context: grpc.aio.ServicerContext) -> refunds_pb2.Refund:
+    async def CreateRefund(
+        self, request: refunds_pb2.CreateRefundRequest, context: ServicerContext
+    ) -> refunds_pb2.Refund:
         key = request_header(context.invocation_metadata(), "idempotency-key")
         wanted = request.refund
         async with self._sessions.begin() as session:
             caller = await authenticate(session, context)
             found = []
             if wanted.amount < 0:
-                found.append(errors.FieldViolation("refund.amount", "REFUND_AMOUNT_NEGATIVE",
-                                                   "must be positive (or 0 for all)"))
+                found.append(
+                    errors.FieldViolation(
+                        "refund.amount", "REFUND_AMOUNT_NEGATIVE", "must be positive (or 0 for all)"
+                    )
+                )
             if wanted.reason and wanted.reason not in REASONS:
-                found.append(errors.FieldViolation("refund.reason", "REFUND_REASON_UNKNOWN",
-                                                   f"one of {', '.join(REASONS)}"))
+                found.append(
+                    errors.FieldViolation(
+                        "refund.reason", "REFUND_REASON_UNKNOWN", f"one of {', '.join(REASONS)}"
+                    )
+                )
             if found:
                 raise errors.invalid(found)
             claim = None
             if key is not None:
-                claimed = await self._idempotency.claim(session, caller.merchant_id, key,
-                                                        "CreateRefund", request,
-                                                        refunds_pb2.Refund)
+                claimed = await self._idempotency.claim(
+                    session, caller.merchant_id, key, "CreateRefund", request, refunds_pb2.Refund
+                )
                 if not isinstance(claimed, Claim):
                     return claimed
                 claim = claimed
             order = await read_model.get_order(session, caller.merchant_id, request.order)
         # With an Idempotency-Key, the refund's id (and its workflow's) follows from it: a
         # retry after a lost answer joins the same refund instead of making a second one.
-        refund_id = ids.derived_id("re", f"{caller.merchant_id}:{key}") if key is not None \
+        refund_id = (
+            ids.derived_id("re", f"{caller.merchant_id}:{key}")
+            if key is not None
             else ids.new_id("re")
+        )
         async with self._idempotency.settling(claim):
             if order is None:
-                raise errors.PayLoopsError(errors.ORDER_NOT_FOUND, f"no order {request.order!r}",
-                                           metadata={"order": request.order})
-            await self._lifecycle.refund(RefundInput(
-                refund_id=refund_id, order_id=order.id, merchant_id=caller.merchant_id,
-                livemode=caller.livemode, amount=wanted.amount,
-                reason=wanted.reason or REASONS[0]))
+                raise errors.PayLoopsError(
+                    errors.ORDER_NOT_FOUND,
+                    f"no order {request.order!r}",
+                    metadata={"order": request.order},
+                )
+            await self._lifecycle.refund(
+                RefundInput(
+                    refund_id=refund_id,
+                    order_id=order.id,
+                    merchant_id=caller.merchant_id,
+                    livemode=caller.livemode,
+                    amount=wanted.amount,
+                    reason=wanted.reason or REASONS[0],
+                )
+            )
             async with self._sessions.begin() as session:
-                refund = await session.get(models.Refund, refund_id,
-                                           populate_existing=True)
+                refund = await session.get(models.Refund, refund_id, populate_existing=True)
                 assert refund is not None  # reserved before lifecycle.refund returned
                 answer = views.refund_message(refund)
                 if claim is not None:
                     await self._idempotency.store(session, claim, answer)
             return answer
 
-    async def ListRefunds(self, request: refunds_pb2.ListRefundsRequest,
-                          context: grpc.aio.ServicerContext) -> refunds_pb2.ListRefundsResponse:
+    async def ListRefunds(
+        self, request: refunds_pb2.ListRefundsRequest, context: ServicerContext
+    ) -> refunds_pb2.ListRefundsResponse:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
             if await read_model.get_order(session, caller.merchant_id, request.order) is None:
-                raise errors.PayLoopsError(errors.ORDER_NOT_FOUND, f"no order {request.order!r}",
-                                           metadata={"order": request.order})
+                raise errors.PayLoopsError(
+                    errors.ORDER_NOT_FOUND,
+                    f"no order {request.order!r}",
+                    metadata={"order": request.order},
+                )
             rows = await session.execute(
-                select(models.Refund).where(models.Refund.order_id == request.order,
-                                            models.Refund.merchant_id == caller.merchant_id)
-                .order_by(models.Refund.created_at, models.Refund.id))
+                select(models.Refund)
+                .where(
+                    models.Refund.order_id == request.order,
+                    models.Refund.merchant_id == caller.merchant_id,
+                )
+                .order_by(models.Refund.created_at, models.Refund.id)
+            )
             return refunds_pb2.ListRefundsResponse(
-                refunds=[views.refund_message(r) for r in rows.scalars()])
+                refunds=[views.refund_message(r) for r in rows.scalars()]
+            )
 
-    async def GetRefund(self, request: refunds_pb2.GetRefundRequest,
-                        context: grpc.aio.ServicerContext) -> refunds_pb2.Refund:
+    async def GetRefund(
+        self, request: refunds_pb2.GetRefundRequest, context: ServicerContext
+    ) -> refunds_pb2.Refund:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
             refund = await session.get(models.Refund, request.refund)
             # Another merchant's refund is exactly as missing as one that never existed.
             if refund is None or refund.merchant_id != caller.merchant_id:
-                raise errors.PayLoopsError(errors.REFUND_NOT_FOUND,
-                                           f"no refund {request.refund!r}",
-                                           metadata={"refund": request.refund})
+                raise errors.PayLoopsError(
+                    errors.REFUND_NOT_FOUND,
+                    f"no refund {request.refund!r}",
+                    metadata={"refund": request.refund},
+                )
             return views.refund_message(refund)

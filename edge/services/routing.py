@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-import grpc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors
 from core.db import models
+from core.grpc_context import ServicerContext
 from core.routing import store, validation
 from core.routing.model import RoutingConfig
 from edge.auth import authenticate
@@ -24,7 +24,7 @@ class RoutingService(routing_pb2_grpc.RoutingServiceServicer):
         self._sessions = sessions
 
     async def GetRoutingConfig(
-        self, request: routing_pb2.GetRoutingConfigRequest, context: grpc.aio.ServicerContext
+        self, request: routing_pb2.GetRoutingConfigRequest, context: ServicerContext
     ) -> routing_pb2.RoutingConfig:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
@@ -32,7 +32,7 @@ class RoutingService(routing_pb2_grpc.RoutingServiceServicer):
         return _message(stored.config, stored.version, stored.update_time)
 
     async def UpdateRoutingConfig(
-        self, request: routing_pb2.UpdateRoutingConfigRequest, context: grpc.aio.ServicerContext
+        self, request: routing_pb2.UpdateRoutingConfigRequest, context: ServicerContext
     ) -> routing_pb2.RoutingConfig:
         config = RoutingConfig.from_proto(request.routing_config)
         async with self._sessions() as session:

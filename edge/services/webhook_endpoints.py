@@ -10,7 +10,6 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
-import grpc
 from google.protobuf import empty_pb2
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors, events, ids, webhook_signing, webhook_urls
 from core.db import models
+from core.grpc_context import ServicerContext
 from core.secrets import SecretBox, SecretsNotConfigured
 from core.webhook_deliveries import ALL_EVENTS
 from core.webhook_views import endpoint_message
@@ -28,8 +28,10 @@ DEFAULT_GRACE = timedelta(hours=24)
 MAX_GRACE = timedelta(days=7)
 MAX_ENABLED_EVENTS = 50
 UPDATABLE = ("url", "enabled_events", "status")
-_STATUSES = {webhooks_pb2.WebhookEndpoint.ENABLED: "enabled",
-             webhooks_pb2.WebhookEndpoint.DISABLED: "disabled"}
+_STATUSES = {
+    webhooks_pb2.WebhookEndpoint.ENABLED: "enabled",
+    webhooks_pb2.WebhookEndpoint.DISABLED: "disabled",
+}
 
 
 class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
@@ -38,8 +40,8 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
         self._box = box
 
     async def CreateWebhookEndpoint(
-            self, request: webhooks_pb2.CreateWebhookEndpointRequest,
-            context: grpc.aio.ServicerContext) -> webhooks_pb2.WebhookEndpoint:
+        self, request: webhooks_pb2.CreateWebhookEndpointRequest, context: ServicerContext
+    ) -> webhooks_pb2.WebhookEndpoint:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
         wanted = request.webhook_endpoint
@@ -52,49 +54,78 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
         with _sealing():
             sealed = self._box.seal({"current": secret})
         async with self._sessions.begin() as session:
-            created = (await session.execute(insert(models.WebhookEndpoint).values(
-                id=ids.new_id("we"), merchant_id=caller.merchant_id, livemode=caller.livemode,
-                url=wanted.url, enabled_events=_distinct(wanted.enabled_events),
-                status="enabled", secrets=sealed,
-            ).returning(models.WebhookEndpoint))).scalar_one()
+            created = (
+                await session.execute(
+                    insert(models.WebhookEndpoint)
+                    .values(
+                        id=ids.new_id("we"),
+                        merchant_id=caller.merchant_id,
+                        livemode=caller.livemode,
+                        url=wanted.url,
+                        enabled_events=_distinct(wanted.enabled_events),
+                        status="enabled",
+                        secrets=sealed,
+                    )
+                    .returning(models.WebhookEndpoint)
+                )
+            ).scalar_one()
         return endpoint_message(created, secret=secret)
 
     async def ListWebhookEndpoints(
-            self, request: webhooks_pb2.ListWebhookEndpointsRequest,
-            context: grpc.aio.ServicerContext) -> webhooks_pb2.ListWebhookEndpointsResponse:
+        self, request: webhooks_pb2.ListWebhookEndpointsRequest, context: ServicerContext
+    ) -> webhooks_pb2.ListWebhookEndpointsResponse:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
             rows = await session.execute(
                 select(models.WebhookEndpoint)
-                .where(models.WebhookEndpoint.merchant_id == caller.merchant_id,
-                       models.WebhookEndpoint.livemode == caller.livemode,
-                       models.WebhookEndpoint.status != "deleted")
-                .order_by(models.WebhookEndpoint.created_at.desc(),
-                          models.WebhookEndpoint.id.desc()))
+                .where(
+                    models.WebhookEndpoint.merchant_id == caller.merchant_id,
+                    models.WebhookEndpoint.livemode == caller.livemode,
+                    models.WebhookEndpoint.status != "deleted",
+                )
+                .order_by(
+                    models.WebhookEndpoint.created_at.desc(), models.WebhookEndpoint.id.desc()
+                )
+            )
             return webhooks_pb2.ListWebhookEndpointsResponse(
-                webhook_endpoints=[endpoint_message(row) for row in rows.scalars()])
+                webhook_endpoints=[endpoint_message(row) for row in rows.scalars()]
+            )
 
     async def UpdateWebhookEndpoint(
-            self, request: webhooks_pb2.UpdateWebhookEndpointRequest,
-            context: grpc.aio.ServicerContext) -> webhooks_pb2.WebhookEndpoint:
+        self, request: webhooks_pb2.UpdateWebhookEndpointRequest, context: ServicerContext
+    ) -> webhooks_pb2.WebhookEndpoint:
         wanted = request.webhook_endpoint
         async with self._sessions() as session:
             caller = await authenticate(session, context)
             await find(session, caller, wanted.id)
         paths = list(request.update_mask.paths) or [
-            path for path, given in (("url", bool(wanted.url)),
-                                     ("enabled_events", bool(wanted.enabled_events)),
-                                     ("status", wanted.status != 0)) if given]
-        violations = [errors.FieldViolation("update_mask", "UPDATE_MASK_INVALID",
-                                            f"{path!r} cannot be changed; only {UPDATABLE}")
-                      for path in paths if path not in UPDATABLE]
+            path
+            for path, given in (
+                ("url", bool(wanted.url)),
+                ("enabled_events", bool(wanted.enabled_events)),
+                ("status", wanted.status != 0),
+            )
+            if given
+        ]
+        violations = [
+            errors.FieldViolation(
+                "update_mask",
+                "UPDATE_MASK_INVALID",
+                f"{path!r} cannot be changed; only {UPDATABLE}",
+            )
+            for path in paths
+            if path not in UPDATABLE
+        ]
         if "url" in paths:
             violations += await _url_violations(wanted.url, caller.livemode)
         if "enabled_events" in paths:
             violations += _event_violations(wanted.enabled_events)
         if "status" in paths and wanted.status not in _STATUSES:
-            violations.append(errors.FieldViolation(
-                "webhook_endpoint.status", "STATUS_INVALID", "must be ENABLED or DISABLED"))
+            violations.append(
+                errors.FieldViolation(
+                    "webhook_endpoint.status", "STATUS_INVALID", "must be ENABLED or DISABLED"
+                )
+            )
         if violations:
             raise errors.invalid(violations)
         async with self._sessions.begin() as session:
@@ -115,26 +146,36 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
             return endpoint_message(endpoint)
 
     async def DeleteWebhookEndpoint(
-            self, request: webhooks_pb2.DeleteWebhookEndpointRequest,
-            context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
+        self, request: webhooks_pb2.DeleteWebhookEndpointRequest, context: ServicerContext
+    ) -> empty_pb2.Empty:
         async with self._sessions.begin() as session:
             caller = await authenticate(session, context)
             endpoint = await find(session, caller, request.webhook_endpoint, for_update=True)
             # Kept (its deliveries' history refers to it), hidden, and sent nothing more: each
             # delivery still retrying stops at its next attempt.
             await session.execute(
-                update(models.WebhookEndpoint).where(models.WebhookEndpoint.id == endpoint.id)
-                .values(status="deleted", updated_at=func.now()))
+                update(models.WebhookEndpoint)
+                .where(models.WebhookEndpoint.id == endpoint.id)
+                .values(status="deleted", updated_at=func.now())
+            )
         return empty_pb2.Empty()
 
     async def RotateWebhookEndpointSecret(
-            self, request: webhooks_pb2.RotateWebhookEndpointSecretRequest,
-            context: grpc.aio.ServicerContext) -> webhooks_pb2.WebhookEndpoint:
-        grace = (request.grace_period.ToTimedelta() if request.HasField("grace_period")
-                 else DEFAULT_GRACE)
+        self, request: webhooks_pb2.RotateWebhookEndpointSecretRequest, context: ServicerContext
+    ) -> webhooks_pb2.WebhookEndpoint:
+        grace = (
+            request.grace_period.ToTimedelta()
+            if request.HasField("grace_period")
+            else DEFAULT_GRACE
+        )
         if not timedelta(0) <= grace <= MAX_GRACE:
-            raise errors.invalid([errors.FieldViolation(
-                "grace_period", "GRACE_PERIOD_OUT_OF_RANGE", "must be between 0 and 7 days")])
+            raise errors.invalid(
+                [
+                    errors.FieldViolation(
+                        "grace_period", "GRACE_PERIOD_OUT_OF_RANGE", "must be between 0 and 7 days"
+                    )
+                ]
+            )
         secret = webhook_signing.new_secret()
         async with self._sessions.begin() as session:
             caller = await authenticate(session, context)
@@ -143,32 +184,39 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
                 old = self._box.open(endpoint.secrets)["current"]
                 keep_old = grace > timedelta(0)
                 endpoint.secrets = self._box.seal(
-                    {"current": secret, "previous": old} if keep_old else {"current": secret})
+                    {"current": secret, "previous": old} if keep_old else {"current": secret}
+                )
             # The database's clock, like every other time the deliveries compare against.
             endpoint.previous_secret_expires_at = (
                 func.now() + func.make_interval(0, 0, 0, 0, 0, 0, grace.total_seconds())
-                if keep_old else None)
+                if keep_old
+                else None
+            )
             endpoint.updated_at = func.now()
             await session.flush()
             await session.refresh(endpoint)
             return endpoint_message(endpoint, secret=secret)
 
 
-async def find(session: AsyncSession, caller: Caller, endpoint_id: str,
-               for_update: bool = False) -> models.WebhookEndpoint:
+async def find(
+    session: AsyncSession, caller: Caller, endpoint_id: str, for_update: bool = False
+) -> models.WebhookEndpoint:
     """The caller's endpoint in the caller's mode; anything else looks like a missing one."""
     query = select(models.WebhookEndpoint).where(
         models.WebhookEndpoint.id == endpoint_id,
         models.WebhookEndpoint.merchant_id == caller.merchant_id,
         models.WebhookEndpoint.livemode == caller.livemode,
-        models.WebhookEndpoint.status != "deleted")
+        models.WebhookEndpoint.status != "deleted",
+    )
     if for_update:
         query = query.with_for_update()
     endpoint = (await session.execute(query)).scalar_one_or_none()
     if endpoint is None:
-        raise errors.PayLoopsError(errors.WEBHOOK_ENDPOINT_NOT_FOUND,
-                                   f"no webhook endpoint {endpoint_id!r}",
-                                   metadata={"webhook_endpoint": endpoint_id})
+        raise errors.PayLoopsError(
+            errors.WEBHOOK_ENDPOINT_NOT_FOUND,
+            f"no webhook endpoint {endpoint_id!r}",
+            metadata={"webhook_endpoint": endpoint_id},
+        )
     return endpoint
 
 
@@ -177,23 +225,30 @@ async def _url_violations(url: str, livemode: bool) -> list[errors.FieldViolatio
     if not url:
         return [errors.FieldViolation(field, "URL_REQUIRED", "is required")]
     problem = await webhook_urls.check_destination(url, livemode)
-    return [errors.FieldViolation(field, problem.reason, problem.description)] if problem \
-        else []
+    return [errors.FieldViolation(field, problem.reason, problem.description)] if problem else []
 
 
 def _event_violations(enabled_events: Sequence[str]) -> list[errors.FieldViolation]:
     field = "webhook_endpoint.enabled_events"
     if not enabled_events:
-        return [errors.FieldViolation(field, "ENABLED_EVENTS_REQUIRED",
-                                      f'name at least one event type, or "{ALL_EVENTS}"')]
+        return [
+            errors.FieldViolation(
+                field, "ENABLED_EVENTS_REQUIRED", f'name at least one event type, or "{ALL_EVENTS}"'
+            )
+        ]
     if len(enabled_events) > MAX_ENABLED_EVENTS:
-        return [errors.FieldViolation(field, "ENABLED_EVENTS_TOO_MANY",
-                                      f"at most {MAX_ENABLED_EVENTS}")]
-    return [errors.FieldViolation(f"{field}[{index}]", "EVENT_TYPE_UNKNOWN",
-                                  f"{name!r} is not an event type; one of "
-                                  f"{', '.join(events.TYPES)} or \"{ALL_EVENTS}\"")
-            for index, name in enumerate(enabled_events)
-            if name != ALL_EVENTS and name not in events.TYPES]
+        return [
+            errors.FieldViolation(field, "ENABLED_EVENTS_TOO_MANY", f"at most {MAX_ENABLED_EVENTS}")
+        ]
+    return [
+        errors.FieldViolation(
+            f"{field}[{index}]",
+            "EVENT_TYPE_UNKNOWN",
+            f'{name!r} is not an event type; one of {", ".join(events.TYPES)} or "{ALL_EVENTS}"',
+        )
+        for index, name in enumerate(enabled_events)
+        if name != ALL_EVENTS and name not in events.TYPES
+    ]
 
 
 def _distinct(names: Sequence[str]) -> list[str]:
@@ -209,4 +264,5 @@ def _sealing() -> Iterator[None]:
         raise errors.PayLoopsError(
             errors.SECRETS_NOT_CONFIGURED,
             "webhook signing secrets cannot be stored: the platform has no encryption key "
-            "(PAYLOOPS_SECRETS_KEYS)") from error
+            "(PAYLOOPS_SECRETS_KEYS)",
+        ) from error

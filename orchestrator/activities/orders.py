@@ -38,8 +38,9 @@ class OrderActivities:
         return None
 
 
-async def write_attempt(session: AsyncSession, attempt: AttemptRecord,
-                        replace_try: bool = False) -> None:
+async def write_attempt(
+    session: AsyncSession, attempt: AttemptRecord, replace_try: bool = False
+) -> None:
     """Upserts by attempt key. With `replace_try`, by (order, try number) instead: for the first
     try written by routing, which a replayed routing may have pointed at another processor
     before anything was sent."""
@@ -55,13 +56,27 @@ async def write_attempt(session: AsyncSession, attempt: AttemptRecord,
     }
     await session.execute(
         insert(models.Attempt)
-        .values(order_id=attempt.order_id, seq=attempt.seq, processor=attempt.processor,
-                attempt_key=attempt.attempt_key, **values)
+        .values(
+            order_id=attempt.order_id,
+            seq=attempt.seq,
+            processor=attempt.processor,
+            attempt_key=attempt.attempt_key,
+            **values,
+        )
         .on_conflict_do_update(
-            index_elements=([models.Attempt.order_id, models.Attempt.seq] if replace_try
-                            else [models.Attempt.attempt_key]),
-            set_=values | ({"processor": attempt.processor, "attempt_key": attempt.attempt_key}
-                           if replace_try else {})))
+            index_elements=(
+                [models.Attempt.order_id, models.Attempt.seq]
+                if replace_try
+                else [models.Attempt.attempt_key]
+            ),
+            set_=values
+            | (
+                {"processor": attempt.processor, "attempt_key": attempt.attempt_key}
+                if replace_try
+                else {}
+            ),
+        )
+    )
 
 
 async def write_order(session: AsyncSession, order: OrderUpdate) -> None:
@@ -81,7 +96,8 @@ async def write_order(session: AsyncSession, order: OrderUpdate) -> None:
     if order.cancellation_reason:
         values["cancellation_reason"] = order.cancellation_reason
     await session.execute(
-        update(models.Order).where(models.Order.id == order.order_id).values(**values))
+        update(models.Order).where(models.Order.id == order.order_id).values(**values)
+    )
 
 
 async def record_order_event(session: AsyncSession, change: OrderUpdate) -> str | None:
@@ -91,7 +107,15 @@ async def record_order_event(session: AsyncSession, change: OrderUpdate) -> str 
     assert order is not None
     (message,) = await views.to_messages(session, [order])
     event_id = await events.record(
-        session, merchant_id=order.merchant_id, livemode=order.livemode, type=change.event,
-        obj=views.as_json(message), key=change.event_key or f"{order.id}:{change.event}")
-    return event_id if await events.anyone_listening(session, order.merchant_id,
-                                                     order.livemode) else None
+        session,
+        merchant_id=order.merchant_id,
+        livemode=order.livemode,
+        type=change.event,
+        obj=views.as_json(message),
+        key=change.event_key or f"{order.id}:{change.event}",
+    )
+    return (
+        event_id
+        if await events.anyone_listening(session, order.merchant_id, order.livemode)
+        else None
+    )

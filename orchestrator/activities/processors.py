@@ -38,24 +38,30 @@ _OUTCOMES = {
     pb.OUTCOME_CANCELED: "canceled",
 }
 # The processor answered and nothing was charged: the request itself was refused.
-_REJECTED = frozenset({
-    grpc.StatusCode.INVALID_ARGUMENT,
-    grpc.StatusCode.FAILED_PRECONDITION,
-    grpc.StatusCode.UNAUTHENTICATED,
-    grpc.StatusCode.PERMISSION_DENIED,
-    grpc.StatusCode.OUT_OF_RANGE,
-    grpc.StatusCode.UNIMPLEMENTED,
-})
+_REJECTED = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.OUT_OF_RANGE,
+        grpc.StatusCode.UNIMPLEMENTED,
+    }
+)
 
 
 class ProcessorActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox,
-                 channels: ProcessorChannels) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        channels: ProcessorChannels,
+    ) -> None:
         self._sessions = sessions
         self._box = box
         self._channels = channels
 
-    def _stub(self, route: Route) -> processor_pb2_grpc.ProcessorStub:
+    def _stub(self, route: Route) -> processor_pb2_grpc.ProcessorAsyncStub:
         return self._channels.stub(route.target, route.tls, route.tls_ca_pem)
 
     async def _credentials(self, route: Route) -> pb.Credentials:
@@ -63,12 +69,16 @@ class ProcessorActivities:
         if not route.account_id:
             return pb.Credentials(livemode=route.livemode)
         async with self._sessions() as session:
-            values, livemode = await processor_accounts.credentials(session, self._box,
-                                                                    route.account_id)
+            values, livemode = await processor_accounts.credentials(
+                session, self._box, route.account_id
+            )
         if livemode != route.livemode:
             # Never: routing picks accounts of the payment's mode. Refuse rather than cross.
-            raise ApplicationError("processor account mode does not match the payment",
-                                   type="NotSent", non_retryable=True)
+            raise ApplicationError(
+                "processor account mode does not match the payment",
+                type="NotSent",
+                non_retryable=True,
+            )
         return pb.Credentials(values=values, livemode=livemode)
 
     @activity.defn(name="authorize")
@@ -80,12 +90,20 @@ class ProcessorActivities:
             merchant_id=payment.merchant_id,
             amount=payment.amount,
             currency=payment.currency,
-            capture_method=(pb.CAPTURE_METHOD_MANUAL if payment.capture_method == "manual"
-                            else pb.CAPTURE_METHOD_AUTOMATIC),
+            capture_method=(
+                pb.CAPTURE_METHOD_MANUAL
+                if payment.capture_method == "manual"
+                else pb.CAPTURE_METHOD_AUTOMATIC
+            ),
             payment_method=pb.PaymentMethod(
-                type=method.type, token=method.token,
-                card=pb.Card(network=method.card.network, funding=method.card.funding,
-                             country=method.card.country)),
+                type=method.type,
+                token=method.token,
+                card=pb.Card(
+                    network=method.card.network,
+                    funding=method.card.funding,
+                    country=method.card.country,
+                ),
+            ),
             return_url=payment.return_url,
             description=payment.description,
             metadata=payment.metadata,
@@ -94,7 +112,8 @@ class ProcessorActivities:
         started = time.monotonic()
         try:
             response = await self._stub(call.route).Authorize(
-                request, timeout=(call.deadline_ms or call.route.deadline_ms) / 1000)
+                request, timeout=(call.deadline_ms or call.route.deadline_ms) / 1000
+            )
         except grpc.aio.AioRpcError as error:
             return _rejected_or_raise(error, started)
         return _result(response.payment, started)
@@ -104,9 +123,11 @@ class ProcessorActivities:
         started = time.monotonic()
         try:
             response = await self._stub(call.route).GetPayment(
-                pb.GetPaymentRequest(attempt_key=call.attempt_key,
-                                     credentials=await self._credentials(call.route)),
-                timeout=(call.deadline_ms or call.route.deadline_ms) / 1000)
+                pb.GetPaymentRequest(
+                    attempt_key=call.attempt_key, credentials=await self._credentials(call.route)
+                ),
+                timeout=(call.deadline_ms or call.route.deadline_ms) / 1000,
+            )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return GatewayResult(outcome="not_found")
@@ -118,9 +139,13 @@ class ProcessorActivities:
         started = time.monotonic()
         try:
             response = await self._stub(call.route).Void(
-                pb.VoidRequest(void_key=call.key, processor_reference=call.processor_reference,
-                               credentials=await self._credentials(call.route)),
-                timeout=call.route.deadline_ms / 1000)
+                pb.VoidRequest(
+                    void_key=call.key,
+                    processor_reference=call.processor_reference,
+                    credentials=await self._credentials(call.route),
+                ),
+                timeout=call.route.deadline_ms / 1000,
+            )
         except grpc.aio.AioRpcError as error:
             return _rejected_or_raise(error, started)
         return _result(response.payment, started)
@@ -132,15 +157,29 @@ class ProcessorActivities:
         when that refund is final and failed (a new key is needed), or "failed" with the
         gateway's reason when it refused the request."""
         started = time.monotonic()
-        result = await self.refund(RefundCall(
-            route=call.route, key=call.key, processor_reference=call.processor_reference,
-            amount=0, reason="duplicate charge undone by PayLoops"))
+        result = await self.refund(
+            RefundCall(
+                route=call.route,
+                key=call.key,
+                processor_reference=call.processor_reference,
+                amount=0,
+                reason="duplicate charge undone by PayLoops",
+            )
+        )
         outcome = {"succeeded": "canceled", "pending": "pending"}.get(result.status, "failed")
-        code = "" if result.status != "failed" \
-            else result.failure_code if result.refused else "refund_failed"
-        return GatewayResult(outcome=outcome, decline_code=code,
-                             processor_reference=call.processor_reference,
-                             latency_ms=_elapsed_ms(started))
+        code = (
+            ""
+            if result.status != "failed"
+            else result.failure_code
+            if result.refused
+            else "refund_failed"
+        )
+        return GatewayResult(
+            outcome=outcome,
+            decline_code=code,
+            processor_reference=call.processor_reference,
+            latency_ms=_elapsed_ms(started),
+        )
 
     @activity.defn(name="capture_payment")
     async def capture_payment(self, call: CaptureCall) -> GatewayResult:
@@ -149,11 +188,14 @@ class ProcessorActivities:
         started = time.monotonic()
         try:
             response = await self._stub(call.route).Capture(
-                pb.CaptureRequest(capture_key=call.key,
-                                  processor_reference=call.processor_reference,
-                                  amount=call.amount,
-                                  credentials=await self._credentials(call.route)),
-                timeout=call.route.deadline_ms / 1000)
+                pb.CaptureRequest(
+                    capture_key=call.key,
+                    processor_reference=call.processor_reference,
+                    amount=call.amount,
+                    credentials=await self._credentials(call.route),
+                ),
+                timeout=call.route.deadline_ms / 1000,
+            )
         except grpc.aio.AioRpcError as error:
             return _rejected_or_raise(error, started)
         return _result(response.payment, started)
@@ -166,29 +208,50 @@ class ProcessorActivities:
         timeout = call.route.deadline_ms / 1000
         credentials = await self._credentials(call.route)
         try:
-            refund = (await stub.GetRefund(pb.GetRefundRequest(refund_key=call.key,
-                                                               credentials=credentials),
-                                           timeout=timeout)).refund
+            refund = (
+                await stub.GetRefund(
+                    pb.GetRefundRequest(refund_key=call.key, credentials=credentials),
+                    timeout=timeout,
+                )
+            ).refund
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.NOT_FOUND:
                 _raise_unless_refused(error)
-                return RefundResult(status="failed", failure_code=_refusal_code(error),
-                                    failure_message=error.details() or "", refused=True)
+                return RefundResult(
+                    status="failed",
+                    failure_code=_refusal_code(error),
+                    failure_message=error.details() or "",
+                    refused=True,
+                )
             try:
-                refund = (await stub.Refund(
-                    pb.RefundRequest(refund_key=call.key,
-                                     processor_reference=call.processor_reference,
-                                     amount=call.amount, reason=call.reason,
-                                     credentials=credentials),
-                    timeout=timeout)).refund
+                refund = (
+                    await stub.Refund(
+                        pb.RefundRequest(
+                            refund_key=call.key,
+                            processor_reference=call.processor_reference,
+                            amount=call.amount,
+                            reason=call.reason,
+                            credentials=credentials,
+                        ),
+                        timeout=timeout,
+                    )
+                ).refund
             except grpc.aio.AioRpcError as refused:
                 _raise_unless_refused(refused)
-                return RefundResult(status="failed", failure_code=_refusal_code(refused),
-                                    failure_message=refused.details() or "", refused=True)
-        status = {pb.Refund.STATUS_SUCCEEDED: "succeeded",
-                  pb.Refund.STATUS_FAILED: "failed"}.get(refund.status, "pending")
-        return RefundResult(status=status, failure_code=refund.failure_code,
-                            processor_reference=refund.processor_reference)
+                return RefundResult(
+                    status="failed",
+                    failure_code=_refusal_code(refused),
+                    failure_message=refused.details() or "",
+                    refused=True,
+                )
+        status = {pb.Refund.STATUS_SUCCEEDED: "succeeded", pb.Refund.STATUS_FAILED: "failed"}.get(
+            refund.status, "pending"
+        )
+        return RefundResult(
+            status=status,
+            failure_code=refund.failure_code,
+            processor_reference=refund.processor_reference,
+        )
 
 
 def _raise_unless_refused(error: grpc.aio.AioRpcError) -> None:
@@ -219,23 +282,30 @@ def _result(payment: pb.Payment, started: float) -> GatewayResult:
 def _rejected_or_raise(error: grpc.aio.AioRpcError, started: float) -> GatewayResult:
     reason = _error_reason(error)
     if error.code() in _REJECTED:
-        return GatewayResult(outcome="failed", decline_code=(reason or error.code().name).lower(),
-                             decline_message=error.details() or "", latency_ms=_elapsed_ms(started))
+        return GatewayResult(
+            outcome="failed",
+            decline_code=(reason or error.code().name).lower(),
+            decline_message=error.details() or "",
+            latency_ms=_elapsed_ms(started),
+        )
     # Temporal retries these with the same key; the adapter's idempotency makes that safe.
-    kind = "NotSent" if error.code() == grpc.StatusCode.UNAVAILABLE and reason == "NOT_SENT" \
+    kind = (
+        "NotSent"
+        if error.code() == grpc.StatusCode.UNAVAILABLE and reason == "NOT_SENT"
         else "OutcomeUnknown"
+    )
     raise ApplicationError(f"{error.code().name}: {error.details()}", type=kind)
 
 
 def _error_reason(error: grpc.aio.AioRpcError) -> str:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     if status is None:
         return ""
     for detail in status.details:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
-            return info.reason
+            return str(info.reason)
     return ""
 
 

@@ -28,32 +28,53 @@ class RefundActivities:
             if already is not None:
                 # This step ran before (its answer was lost): the same reservation.
                 return await _plan(session, already)
-            order = (await session.execute(
-                select(models.Order).where(models.Order.id == refund.order_id,
-                                           models.Order.merchant_id == refund.merchant_id)
-                .with_for_update())).scalar_one_or_none()
+            order = (
+                await session.execute(
+                    select(models.Order)
+                    .where(
+                        models.Order.id == refund.order_id,
+                        models.Order.merchant_id == refund.merchant_id,
+                    )
+                    .with_for_update()
+                )
+            ).scalar_one_or_none()
             if order is None:
-                return RefundPlan(reserved=False, error="ORDER_NOT_FOUND",
-                                  message=f"no order {refund.order_id!r}")
+                return RefundPlan(
+                    reserved=False, error="ORDER_NOT_FOUND", message=f"no order {refund.order_id!r}"
+                )
             if order.status != "succeeded":
-                return RefundPlan(reserved=False, error="ORDER_NOT_REFUNDABLE",
-                                  message=f"an order in status {order.status.upper()} has "
-                                          "nothing captured to refund")
-            refundable = order.amount_received - order.amount_refunded \
-                - order.amount_refund_pending
+                return RefundPlan(
+                    reserved=False,
+                    error="ORDER_NOT_REFUNDABLE",
+                    message=f"an order in status {order.status.upper()} has "
+                    "nothing captured to refund",
+                )
+            refundable = order.amount_received - order.amount_refunded - order.amount_refund_pending
             amount = refund.amount or refundable
             if amount <= 0 or amount > refundable:
-                return RefundPlan(reserved=False, error="REFUND_EXCEEDS_CAPTURED",
-                                  message=f"at most {refundable} can still be refunded")
+                return RefundPlan(
+                    reserved=False,
+                    error="REFUND_EXCEEDS_CAPTURED",
+                    message=f"at most {refundable} can still be refunded",
+                )
             payment = await _payment_attempt(session, order.id)
-            session.add(models.Refund(
-                id=refund.refund_id, order_id=order.id, merchant_id=order.merchant_id,
-                amount=amount, currency=order.currency,
-                reason=refund.reason if refund.reason in _REASONS else _REASONS[0],
-                status="pending", processor=payment.processor))
+            session.add(
+                models.Refund(
+                    id=refund.refund_id,
+                    order_id=order.id,
+                    merchant_id=order.merchant_id,
+                    amount=amount,
+                    currency=order.currency,
+                    reason=refund.reason if refund.reason in _REASONS else _REASONS[0],
+                    status="pending",
+                    processor=payment.processor,
+                )
+            )
             await session.execute(
-                update(models.Order).where(models.Order.id == order.id)
-                .values(amount_refund_pending=models.Order.amount_refund_pending + amount))
+                update(models.Order)
+                .where(models.Order.id == order.id)
+                .values(amount_refund_pending=models.Order.amount_refund_pending + amount)
+            )
             await session.flush()
             row = await session.get(models.Refund, refund.refund_id)
             assert row is not None
@@ -64,46 +85,65 @@ class RefundActivities:
         """Settles a refund: succeeded moves its amount to refunded, failed gives it back to
         the refundable amount. Returns the id of its event when the merchant listens."""
         async with self._sessions.begin() as session:
-            refund = (await session.execute(
-                select(models.Refund).where(models.Refund.id == outcome.refund_id)
-                .with_for_update())).scalar_one()
+            refund = (
+                await session.execute(
+                    select(models.Refund)
+                    .where(models.Refund.id == outcome.refund_id)
+                    .with_for_update()
+                )
+            ).scalar_one()
             if refund.status == "pending":
-                moved = {"amount_refund_pending": models.Order.amount_refund_pending
-                         - refund.amount}
+                moved = {
+                    "amount_refund_pending": models.Order.amount_refund_pending - refund.amount
+                }
                 if outcome.status == "succeeded":
                     moved["amount_refunded"] = models.Order.amount_refunded + refund.amount
-                await session.execute(update(models.Order)
-                                      .where(models.Order.id == refund.order_id).values(moved))
+                await session.execute(
+                    update(models.Order).where(models.Order.id == refund.order_id).values(moved)
+                )
                 refund.status = outcome.status
                 refund.failure_code = outcome.failure_code
                 refund.failure_message = outcome.failure_message
-                refund.processor_reference = outcome.processor_reference \
-                    or refund.processor_reference
+                refund.processor_reference = (
+                    outcome.processor_reference or refund.processor_reference
+                )
                 await session.flush()
                 await session.refresh(refund)
-            event_type = events.REFUND_SUCCEEDED if refund.status == "succeeded" \
-                else events.REFUND_FAILED
+            event_type = (
+                events.REFUND_SUCCEEDED if refund.status == "succeeded" else events.REFUND_FAILED
+            )
             event_id = await events.record(
-                session, merchant_id=refund.merchant_id,
-                livemode=await session.scalar(select(models.Order.livemode)
-                                              .where(models.Order.id == refund.order_id))
+                session,
+                merchant_id=refund.merchant_id,
+                livemode=await session.scalar(
+                    select(models.Order.livemode).where(models.Order.id == refund.order_id)
+                )
                 or False,
-                type=event_type, obj=views.as_json(views.refund_message(refund)),
-                key=f"{refund.id}:{event_type}")
+                type=event_type,
+                obj=views.as_json(views.refund_message(refund)),
+                key=f"{refund.id}:{event_type}",
+            )
             order = await session.get(models.Order, refund.order_id)
             assert order is not None
-            listening = await events.anyone_listening(session, refund.merchant_id,
-                                                      order.livemode)
+            listening = await events.anyone_listening(session, refund.merchant_id, order.livemode)
             return event_id if listening else None
 
 
 async def _payment_attempt(session: AsyncSession, order_id: str) -> models.Attempt:
     """The attempt whose charge is the order's payment (compensated ones were undone)."""
-    return (await session.execute(
-        select(models.Attempt).where(models.Attempt.order_id == order_id,
-                                     models.Attempt.outcome == "succeeded",
-                                     models.Attempt.compensation == "")
-        .order_by(models.Attempt.seq.desc()))).scalars().first()  # type: ignore[return-value]
+    found = await session.execute(
+        select(models.Attempt)
+        .where(
+            models.Attempt.order_id == order_id,
+            models.Attempt.outcome == "succeeded",
+            models.Attempt.compensation == "",
+        )
+        .order_by(models.Attempt.seq.desc())
+    )
+    attempt = found.scalars().first()
+    # Refunds are reserved only against a captured amount, which a succeeded attempt made.
+    assert attempt is not None, f"order {order_id} has no payment to refund"
+    return attempt
 
 
 async def _plan(session: AsyncSession, refund: models.Refund) -> RefundPlan:
@@ -112,11 +152,18 @@ async def _plan(session: AsyncSession, refund: models.Refund) -> RefundPlan:
     order = await session.get(models.Order, refund.order_id)
     assert processor is not None and order is not None
     return RefundPlan(
-        reserved=True, amount=refund.amount,
-        route=Route(processor=processor.name, target=processor.target,
-                    deadline_ms=processor.deadline_ms, account_id=payment.account_id,
-                    tls=processor.tls, tls_ca_pem=processor.tls_ca_pem,
-                    livemode=order.livemode),
+        reserved=True,
+        amount=refund.amount,
+        route=Route(
+            processor=processor.name,
+            target=processor.target,
+            deadline_ms=processor.deadline_ms,
+            account_id=payment.account_id,
+            tls=processor.tls,
+            tls_ca_pem=processor.tls_ca_pem,
+            livemode=order.livemode,
+        ),
         # Shaped like the attempt's own keys ("{attempt key}:…"), as adapters expect.
         key=f"{payment.attempt_key}:refund:{refund.id}",
-        payment_reference=payment.processor_reference)
+        payment_reference=payment.processor_reference,
+    )

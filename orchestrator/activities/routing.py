@@ -49,23 +49,37 @@ class RoutingActivities:
             version, config = stored.version, stored.config
             registered = list((await session.execute(select(models.Processor))).scalars())
             names = [p.name for p in registered]
-            accounts = await processor_accounts.usable(session, payment.merchant_id,
-                                                       payment.livemode, registered)
+            accounts = await processor_accounts.usable(
+                session, payment.merchant_id, payment.livemode, registered
+            )
             breakers = await breaker.availability(session, names)
-            rates = (await success_rates(session, names)
-                     if config.mode == "success_rate" else {})
+            rates = await success_rates(session, names) if config.mode == "success_rate" else {}
             rule = match(config, facts_for(payment, request.payment_method))
-            decided = plan(
-                config, rule,
-                processors={p.name: ProcessorInfo(
-                    enabled=p.enabled,
-                    currencies=frozenset(map(str, p.capabilities.get("currencies", []))),
-                    has_account=p.name in accounts) for p in registered} if rule else {},
-                health={name: "open" for name, verdict in breakers.items()
-                        if verdict == "blocked"},
-                success_rates=rates, draw=random.random(), explore=random.random(),
-                currency=payment.currency,
-            ) if rule else None
+            decided = (
+                plan(
+                    config,
+                    rule,
+                    processors={
+                        p.name: ProcessorInfo(
+                            enabled=p.enabled,
+                            currencies=frozenset(map(str, p.capabilities.get("currencies", []))),
+                            has_account=p.name in accounts,
+                        )
+                        for p in registered
+                    }
+                    if rule
+                    else {},
+                    health={
+                        name: "open" for name, verdict in breakers.items() if verdict == "blocked"
+                    },
+                    success_rates=rates,
+                    draw=random.random(),
+                    explore=random.random(),
+                    currency=payment.currency,
+                )
+                if rule
+                else None
+            )
             targets = {p.name: p for p in registered}
             routes: list[Route] = []
             considered: list[RoutedCandidate] = []
@@ -82,38 +96,61 @@ class RoutingActivities:
                     elif not await breaker.claim_probe(session, candidate.processor):
                         # The first route is called for sure: it is the one probe a breaker
                         # past its cool-down lets through, and another payment got there first.
-                        considered.append(RoutedCandidate(candidate.processor, "skipped",
-                                                          "circuit_open"))
+                        considered.append(
+                            RoutedCandidate(candidate.processor, "skipped", "circuit_open")
+                        )
                         continue
                 processor = targets[candidate.processor]
-                routes.append(Route(processor=processor.name, target=processor.target,
-                                    deadline_ms=processor.deadline_ms,
-                                    account_id=accounts[processor.name] or "",
-                                    tls=processor.tls, tls_ca_pem=processor.tls_ca_pem,
-                                    livemode=payment.livemode))
+                routes.append(
+                    Route(
+                        processor=processor.name,
+                        target=processor.target,
+                        deadline_ms=processor.deadline_ms,
+                        account_id=accounts[processor.name] or "",
+                        tls=processor.tls,
+                        tls_ca_pem=processor.tls_ca_pem,
+                        livemode=payment.livemode,
+                    )
+                )
                 considered.append(RoutedCandidate(candidate.processor, "candidate", reason))
-            considered += [RoutedCandidate(s.processor, "skipped", s.reason)
-                           for s in (decided.skipped if decided else [])]
-            failure = "" if routes else ("routing_no_match" if rule is None
-                                         else "no_processor_available")
+            considered += [
+                RoutedCandidate(s.processor, "skipped", s.reason)
+                for s in (decided.skipped if decided else [])
+            ]
+            failure = (
+                "" if routes else ("routing_no_match" if rule is None else "no_processor_available")
+            )
             # The decision is written with the order's first step, in this same transaction:
             # PROCESSING and the first attempt, or FAILED when nothing can take the payment.
             change = OrderUpdate(
-                order_id=payment.order_id, status="failed" if failure else "processing",
+                order_id=payment.order_id,
+                status="failed" if failure else "processing",
                 failure_code=failure,
                 failure_message="no processor can take this payment" if failure else "",
                 routing=routing_decision(version, rule.name if rule else "", considered),
-                event=events.ORDER_FAILED if failure else "")
+                event=events.ORDER_FAILED if failure else "",
+            )
             await write_order(session, change)
             event_id = await record_order_event(session, change) if failure else None
             if routes:
-                await write_attempt(session, AttemptRecord(
-                    order_id=payment.order_id, seq=1, processor=routes[0].processor,
-                    attempt_key=attempt_key(payment.order_id, routes[0].processor, 1),
-                    outcome="pending", account_id=routes[0].account_id), replace_try=True)
+                await write_attempt(
+                    session,
+                    AttemptRecord(
+                        order_id=payment.order_id,
+                        seq=1,
+                        processor=routes[0].processor,
+                        attempt_key=attempt_key(payment.order_id, routes[0].processor, 1),
+                        outcome="pending",
+                        account_id=routes[0].account_id,
+                    ),
+                    replace_try=True,
+                )
         return RoutePlan(
-            config_version=version, rule=rule.name if rule else "", routes=routes,
-            considered=considered, unknown_outcome_policy=config.unknown_outcome_policy,
+            config_version=version,
+            rule=rule.name if rule else "",
+            routes=routes,
+            considered=considered,
+            unknown_outcome_policy=config.unknown_outcome_policy,
             max_attempts=config.max_attempts,
             payment_budget_seconds=config.payment_budget_seconds,
             resolution_budget_seconds=config.resolution_budget_seconds,
@@ -121,15 +158,20 @@ class RoutingActivities:
             three_ds_poll_seconds=self._settings.three_ds_poll_seconds,
             authorization_ttl_seconds=self._settings.authorization_ttl_seconds,
             event_id=event_id,
-            failure_code=failure)
+            failure_code=failure,
+        )
 
 
-def routing_decision(version: int, rule: str,
-                     considered: list[RoutedCandidate]) -> dict[str, Any]:
+def routing_decision(version: int, rule: str, considered: list[RoutedCandidate]) -> dict[str, Any]:
     """The order's RoutingDecision, as the read model stores it."""
-    return {"config_version": version, "rule": rule,
-            "candidates": [{"processor": c.processor, "decision": c.decision,
-                            "reason": c.reason} for c in considered]}
+    return {
+        "config_version": version,
+        "rule": rule,
+        "candidates": [
+            {"processor": c.processor, "decision": c.decision, "reason": c.reason}
+            for c in considered
+        ],
+    }
 
 
 async def success_rates(session: AsyncSession, names: list[str]) -> dict[str, float | None]:
@@ -138,10 +180,13 @@ async def success_rates(session: AsyncSession, names: list[str]) -> dict[str, fl
     ok = func.sum(case((models.Attempt.outcome.in_(_ANSWERED_OK), 1), else_=0))
     rows = await session.execute(
         select(models.Attempt.processor, ok, func.count())
-        .where(models.Attempt.processor.in_(names),
-               models.Attempt.outcome != "pending",
-               models.Attempt.created_at > func.now() - SUCCESS_RATE_WINDOW)
-        .group_by(models.Attempt.processor))
+        .where(
+            models.Attempt.processor.in_(names),
+            models.Attempt.outcome != "pending",
+            models.Attempt.created_at > func.now() - SUCCESS_RATE_WINDOW,
+        )
+        .group_by(models.Attempt.processor)
+    )
     rates: dict[str, float | None] = dict.fromkeys(names)
     for name, succeeded, total in rows:
         if total >= SUCCESS_RATE_MIN_ATTEMPTS:

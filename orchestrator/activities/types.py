@@ -150,7 +150,6 @@ class HealthReport:
     answered: bool
 
 
-
 @dataclass(frozen=True)
 class Progress:
     """One write to the read model: any of an attempt, the order, and a processor's health,

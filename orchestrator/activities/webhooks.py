@@ -88,8 +88,9 @@ class GiveUp:
 
 
 class WebhookActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox,
-                 settings: Settings) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], box: SecretBox, settings: Settings
+    ) -> None:
         self._sessions = sessions
         self._box = box
         self._schedule = webhook_deliveries.RetrySchedule.from_settings(settings)
@@ -110,8 +111,9 @@ class WebhookActivities:
             endpoints = await webhook_deliveries.listening_endpoints(session, event)
             deliveries = await webhook_deliveries.ensure_deliveries(session, event, endpoints)
         pending = [delivery for delivery in deliveries if delivery.status == "pending"]
-        return await webhook_deliveries.start(activity.client(), activity.info().task_queue,
-                                              self._schedule, pending)
+        return await webhook_deliveries.start(
+            activity.client(), activity.info().task_queue, self._schedule, pending
+        )
 
     @activity.defn(name="begin_delivery")
     async def begin_delivery(self, delivery_id: str) -> int:
@@ -119,11 +121,15 @@ class WebhookActivities:
         number of this run's first attempt, after every attempt already recorded."""
         async with self._sessions.begin() as session:
             made = await session.scalar(
-                select(func.coalesce(func.max(models.DeliveryAttempt.attempt_number), 0))
-                .where(models.DeliveryAttempt.delivery_id == delivery_id))
+                select(func.coalesce(func.max(models.DeliveryAttempt.attempt_number), 0)).where(
+                    models.DeliveryAttempt.delivery_id == delivery_id
+                )
+            )
             await session.execute(
-                update(models.EventDelivery).where(models.EventDelivery.id == delivery_id)
-                .values(status="pending", next_attempt_at=func.now(), updated_at=func.now()))
+                update(models.EventDelivery)
+                .where(models.EventDelivery.id == delivery_id)
+                .values(status="pending", next_attempt_at=func.now(), updated_at=func.now())
+            )
         return int(made or 0) + 1
 
     @activity.defn(name="attempt_delivery")
@@ -145,36 +151,52 @@ class WebhookActivities:
             webhook_signing.EVENT_ID_HEADER: event.id,
             webhook_signing.ATTEMPT_HEADER: str(call.attempt_number),
             webhook_signing.SIGNATURE_HEADER: webhook_signing.signature_header(
-                self._signing_secrets(endpoint), int(time.time()), body),
+                self._signing_secrets(endpoint), int(time.time()), body
+            ),
         }
         started = time.monotonic()
         status, error = await _heartbeating(
-            self._post(endpoint, body, headers, call.timeout_seconds))
+            self._post(endpoint, body, headers, call.timeout_seconds)
+        )
         latency_ms = int((time.monotonic() - started) * 1000)
         delivered = 200 <= status < 300
         async with self._sessions.begin() as session:
-            await _write_attempt(session, call.delivery_id, call.attempt_number, status,
-                                 latency_ms, error)
+            await _write_attempt(
+                session, call.delivery_id, call.attempt_number, status, latency_ms, error
+            )
             if delivered:
                 await _set_delivery(session, call.delivery_id, "succeeded")
             else:
-                await _set_delivery(session, call.delivery_id, "pending",
-                                    retry_in_seconds=call.retry_in_seconds)
-        log.info("webhook delivery %s attempt %d: %s", call.delivery_id, call.attempt_number,
-                 status or error, extra={"fields": {
-                     "delivery": call.delivery_id, "endpoint": endpoint.id, "event": event.id,
-                     "attempt": call.attempt_number, "http_status": status,
-                     "latency_ms": latency_ms}})
-        return AttemptResult(outcome="delivered" if delivered else "failed", http_status=status,
-                             error=error)
+                await _set_delivery(
+                    session, call.delivery_id, "pending", retry_in_seconds=call.retry_in_seconds
+                )
+        log.info(
+            "webhook delivery %s attempt %d: %s",
+            call.delivery_id,
+            call.attempt_number,
+            status or error,
+            extra={
+                "fields": {
+                    "delivery": call.delivery_id,
+                    "endpoint": endpoint.id,
+                    "event": event.id,
+                    "attempt": call.attempt_number,
+                    "http_status": status,
+                    "latency_ms": latency_ms,
+                }
+            },
+        )
+        return AttemptResult(
+            outcome="delivered" if delivered else "failed", http_status=status, error=error
+        )
 
     @activity.defn(name="record_lost_attempt")
     async def record_lost_attempt(self, lost: LostAttempt) -> None:
         async with self._sessions.begin() as session:
-            await _write_attempt(session, lost.delivery_id, lost.attempt_number, 0, 0,
-                                 lost.error)
-            await _set_delivery(session, lost.delivery_id, "pending",
-                                retry_in_seconds=lost.retry_in_seconds)
+            await _write_attempt(session, lost.delivery_id, lost.attempt_number, 0, 0, lost.error)
+            await _set_delivery(
+                session, lost.delivery_id, "pending", retry_in_seconds=lost.retry_in_seconds
+            )
 
     @activity.defn(name="give_up_delivery")
     async def give_up_delivery(self, request: GiveUp) -> str:
@@ -186,27 +208,42 @@ class WebhookActivities:
         reason = f"failing_since:{_rfc3339(failing_since)}"
         async with self._sessions.begin() as session:
             delivery = await _set_delivery(session, request.delivery_id, "failed")
-            endpoint = (await session.execute(
-                select(models.WebhookEndpoint)
-                .where(models.WebhookEndpoint.id == delivery.endpoint_id)
-                .with_for_update())).scalar_one()
+            endpoint = (
+                await session.execute(
+                    select(models.WebhookEndpoint)
+                    .where(models.WebhookEndpoint.id == delivery.endpoint_id)
+                    .with_for_update()
+                )
+            ).scalar_one()
             key = f"{endpoint.id}:{events.WEBHOOK_ENDPOINT_DISABLED}:{reason}"
             if endpoint.status == "disabled" and endpoint.disabled_reason == reason:
                 return events.event_id(key)  # this step, run again after its answer was lost
-            if endpoint.status != "enabled" or await _succeeded_since(session, endpoint.id,
-                                                                      failing_since):
+            if endpoint.status != "enabled" or await _succeeded_since(
+                session, endpoint.id, failing_since
+            ):
                 return ""
-            disabled = (await session.execute(
-                update(models.WebhookEndpoint).where(models.WebhookEndpoint.id == endpoint.id)
-                .values(status="disabled", disabled_reason=reason, updated_at=func.now())
-                .returning(models.WebhookEndpoint)
-                .execution_options(populate_existing=True))).scalar_one()
-            log.warning("webhook endpoint %s disabled: no successful delivery since %s",
-                        endpoint.id, _rfc3339(failing_since))
+            disabled = (
+                await session.execute(
+                    update(models.WebhookEndpoint)
+                    .where(models.WebhookEndpoint.id == endpoint.id)
+                    .values(status="disabled", disabled_reason=reason, updated_at=func.now())
+                    .returning(models.WebhookEndpoint)
+                    .execution_options(populate_existing=True)
+                )
+            ).scalar_one()
+            log.warning(
+                "webhook endpoint %s disabled: no successful delivery since %s",
+                endpoint.id,
+                _rfc3339(failing_since),
+            )
             return await events.record(
-                session, merchant_id=disabled.merchant_id, livemode=disabled.livemode,
+                session,
+                merchant_id=disabled.merchant_id,
+                livemode=disabled.livemode,
                 type=events.WEBHOOK_ENDPOINT_DISABLED,
-                obj=as_json(endpoint_message(disabled)), key=key)
+                obj=as_json(endpoint_message(disabled)),
+                key=key,
+            )
 
     def _signing_secrets(self, endpoint: models.WebhookEndpoint) -> list[str]:
         """The current secret, and the previous one while its grace period lasts."""
@@ -217,8 +254,13 @@ class WebhookActivities:
             valid.append(stored["previous"])
         return valid
 
-    async def _post(self, endpoint: models.WebhookEndpoint, body: bytes,
-                    headers: dict[str, str], limit_seconds: float) -> tuple[int, str]:
+    async def _post(
+        self,
+        endpoint: models.WebhookEndpoint,
+        body: bytes,
+        headers: dict[str, str],
+        limit_seconds: float,
+    ) -> tuple[int, str]:
         """The endpoint's HTTP status (0 when it did not answer) and what went wrong."""
         url = endpoint.url
         extensions: dict[str, str] = {}
@@ -234,11 +276,18 @@ class WebhookActivities:
             headers = {**headers, "Host": host}
             extensions["sni_hostname"] = parts.hostname or ""
         try:
-            async with asyncio.timeout(limit_seconds), httpx.AsyncClient(
-                    verify=self._tls, follow_redirects=False, trust_env=False,
-                    timeout=httpx.Timeout(limit_seconds)) as client, \
-                    client.stream("POST", url, content=body, headers=headers,
-                                  extensions=extensions) as response:
+            async with (
+                asyncio.timeout(limit_seconds),
+                httpx.AsyncClient(
+                    verify=self._tls,
+                    follow_redirects=False,
+                    trust_env=False,
+                    timeout=httpx.Timeout(limit_seconds),
+                ) as client,
+                client.stream(
+                    "POST", url, content=body, headers=headers, extensions=extensions
+                ) as response,
+            ):
                 # The answer's body is not read: only the status matters.
                 status = response.status_code
         except (TimeoutError, httpx.TimeoutException):
@@ -288,33 +337,56 @@ def _connect_error(error: httpx.ConnectError) -> str:
     return f"connection failed: {error}"[:_ERROR_LIMIT]
 
 
-async def _write_attempt(session: AsyncSession, delivery_id: str, number: int, status: int,
-                         latency_ms: int, error: str) -> None:
+async def _write_attempt(
+    session: AsyncSession, delivery_id: str, number: int, status: int, latency_ms: int, error: str
+) -> None:
     values = {"http_status": status, "latency_ms": latency_ms, "error": error[:_ERROR_LIMIT]}
     await session.execute(
         insert(models.DeliveryAttempt)
         .values(delivery_id=delivery_id, attempt_number=number, **values)
-        .on_conflict_do_update(index_elements=[models.DeliveryAttempt.delivery_id,
-                                               models.DeliveryAttempt.attempt_number],
-                               set_=values))
+        .on_conflict_do_update(
+            index_elements=[
+                models.DeliveryAttempt.delivery_id,
+                models.DeliveryAttempt.attempt_number,
+            ],
+            set_=values,
+        )
+    )
 
 
-async def _set_delivery(session: AsyncSession, delivery_id: str, status: str,
-                        retry_in_seconds: float = 0) -> models.EventDelivery:
-    next_attempt = (func.now() + func.make_interval(0, 0, 0, 0, 0, 0, retry_in_seconds)
-                    if status == "pending" and retry_in_seconds > 0 else None)
-    return (await session.execute(
-        update(models.EventDelivery).where(models.EventDelivery.id == delivery_id)
-        .values(status=status, next_attempt_at=next_attempt, updated_at=func.now())
-        .returning(models.EventDelivery))).scalar_one()
+async def _set_delivery(
+    session: AsyncSession, delivery_id: str, status: str, retry_in_seconds: float = 0
+) -> models.EventDelivery:
+    next_attempt = (
+        func.now() + func.make_interval(0, 0, 0, 0, 0, 0, retry_in_seconds)
+        if status == "pending" and retry_in_seconds > 0
+        else None
+    )
+    return (
+        await session.execute(
+            update(models.EventDelivery)
+            .where(models.EventDelivery.id == delivery_id)
+            .values(status=status, next_attempt_at=next_attempt, updated_at=func.now())
+            .returning(models.EventDelivery)
+        )
+    ).scalar_one()
 
 
 async def _succeeded_since(session: AsyncSession, endpoint_id: str, since: datetime) -> bool:
-    return bool(await session.scalar(select(exists().where(and_(
-        models.DeliveryAttempt.delivery_id == models.EventDelivery.id,
-        models.EventDelivery.endpoint_id == endpoint_id,
-        models.DeliveryAttempt.http_status.between(200, 299),
-        models.DeliveryAttempt.created_at >= since)))))
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    and_(
+                        models.DeliveryAttempt.delivery_id == models.EventDelivery.id,
+                        models.EventDelivery.endpoint_id == endpoint_id,
+                        models.DeliveryAttempt.http_status.between(200, 299),
+                        models.DeliveryAttempt.created_at >= since,
+                    )
+                )
+            )
+        )
+    )
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -33,12 +33,21 @@ async def availability(session: AsyncSession, processors: list[str]) -> dict[str
     down, or its probe is taken) or "probe" (ready for one probe, to be claimed). Processors
     not in the result are closed: one query, and no writes, in the common case."""
     now = func.now()
-    rows = await session.execute(select(
-        _H.processor,
-        case((or_(and_(_H.state == "open", _H.opened_at > now - COOL_DOWN),
-                  and_(_H.state == "half_open", _H.probe_started_at > now - PROBE_LEASE)),
-              "blocked"), else_="probe"),
-    ).where(_H.processor.in_(processors), _H.state != "closed"))
+    rows = await session.execute(
+        select(
+            _H.processor,
+            case(
+                (
+                    or_(
+                        and_(_H.state == "open", _H.opened_at > now - COOL_DOWN),
+                        and_(_H.state == "half_open", _H.probe_started_at > now - PROBE_LEASE),
+                    ),
+                    "blocked",
+                ),
+                else_="probe",
+            ),
+        ).where(_H.processor.in_(processors), _H.state != "closed")
+    )
     return {name: verdict for name, verdict in rows}
 
 
@@ -47,11 +56,16 @@ async def claim_probe(session: AsyncSession, processor: str) -> bool:
     now = func.now()
     claimed = await session.execute(
         update(_H)
-        .where(_H.processor == processor,
-               or_(and_(_H.state == "open", _H.opened_at <= now - COOL_DOWN),
-                   and_(_H.state == "half_open", _H.probe_started_at <= now - PROBE_LEASE)))
+        .where(
+            _H.processor == processor,
+            or_(
+                and_(_H.state == "open", _H.opened_at <= now - COOL_DOWN),
+                and_(_H.state == "half_open", _H.probe_started_at <= now - PROBE_LEASE),
+            ),
+        )
         .values(state="half_open", probe_started_at=now, updated_at=now)
-        .returning(_H.processor))
+        .returning(_H.processor)
+    )
     return claimed.first() is not None
 
 
@@ -62,10 +76,18 @@ async def report(session: AsyncSession, processor: str, answered: bool) -> None:
         # payment answers, and a write per payment to one row would serialize them all.
         await session.execute(
             update(_H)
-            .where(_H.processor == processor,
-                   or_(_H.state != "closed", _H.consecutive_failures != 0))
-            .values(state="closed", consecutive_failures=0, window_started_at=None,
-                    opened_at=None, probe_started_at=None, updated_at=now))
+            .where(
+                _H.processor == processor, or_(_H.state != "closed", _H.consecutive_failures != 0)
+            )
+            .values(
+                state="closed",
+                consecutive_failures=0,
+                window_started_at=None,
+                opened_at=None,
+                probe_started_at=None,
+                updated_at=now,
+            )
+        )
         return
     # Columns on the right-hand side are the existing row's (ON CONFLICT DO UPDATE).
     in_window = _H.window_started_at > now - WINDOW
@@ -73,9 +95,11 @@ async def report(session: AsyncSession, processor: str, answered: bool) -> None:
     # A failed probe reopens at once, whether it was claimed (half-open) or a fallback tried
     # past the cool-down (still open); a closed breaker opens at the threshold; an open one in
     # its cool-down keeps its opening time, so in-flight failures do not stretch it.
-    trips = or_(_H.state == "half_open",
-                and_(_H.state == "open", _H.opened_at <= now - COOL_DOWN),
-                and_(_H.state == "closed", failures >= THRESHOLD))
+    trips = or_(
+        _H.state == "half_open",
+        and_(_H.state == "open", _H.opened_at <= now - COOL_DOWN),
+        and_(_H.state == "closed", failures >= THRESHOLD),
+    )
     statement = insert(_H).values(
         processor=processor, state="closed", consecutive_failures=1, window_started_at=now
     )

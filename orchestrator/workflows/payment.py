@@ -85,8 +85,13 @@ _CHARGED = frozenset({"succeeded", "authorized"})
 _DEFINITE = _CHARGED | _WAITING | frozenset({"declined", "canceled", "refunded"})
 _RELEASED = frozenset({"canceled", "refunded"})
 # Why a payment moved on from an attempt, by the attempt's outcome.
-_FAILOVER_REASONS = {"declined": "soft_decline", "failed": "rejected", "not_sent": "not_sent",
-                     "unknown": "outcome_unknown", "canceled": "canceled"}
+_FAILOVER_REASONS = {
+    "declined": "soft_decline",
+    "failed": "rejected",
+    "not_sent": "not_sent",
+    "unknown": "outcome_unknown",
+    "canceled": "canceled",
+}
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -137,11 +142,15 @@ class PaymentWorkflow:
         if self._status != "requires_capture" or self._action is not None:
             raise ApplicationError(
                 f"an order in status {self._status.upper()} cannot be captured",
-                self._status, type="ORDER_NOT_CAPTURABLE")
+                self._status,
+                type="ORDER_NOT_CAPTURABLE",
+            )
         if not 0 <= request.amount <= self._payment.amount:
             raise ApplicationError(
-                f"capture 1 to {self._payment.amount} (or 0 for all of it)", self._status,
-                type="CAPTURE_AMOUNT_INVALID")
+                f"capture 1 to {self._payment.amount} (or 0 for all of it)",
+                self._status,
+                type="CAPTURE_AMOUNT_INVALID",
+            )
 
     @workflow.update(name=CANCEL_UPDATE)
     async def cancel(self, request: CancelRequest) -> LifecycleResult:
@@ -150,11 +159,15 @@ class PaymentWorkflow:
     @cancel.validator
     def _cancel_allowed(self, request: CancelRequest) -> None:
         unpaid = self._status == "requires_payment_method" and self._payment_method is None
-        if not (unpaid or self._status in ("requires_capture", "requires_action")) \
-                or self._action is not None:
+        if (
+            not (unpaid or self._status in ("requires_capture", "requires_action"))
+            or self._action is not None
+        ):
             raise ApplicationError(
                 f"an order in status {self._status.upper()} cannot be canceled",
-                self._status, type="ORDER_NOT_CANCELABLE")
+                self._status,
+                type="ORDER_NOT_CANCELABLE",
+            )
 
     async def _act(self, request: CaptureRequest | CancelRequest) -> LifecycleResult:
         """Hands a capture or cancel to the payment (run does it) and waits for the result."""
@@ -175,7 +188,8 @@ class PaymentWorkflow:
     @workflow.run
     async def run(self, payment: PaymentInput) -> PaymentOutcome:
         await workflow.wait_condition(
-            lambda: self._payment_method is not None or self._action is not None)
+            lambda: self._payment_method is not None or self._action is not None
+        )
         if self._payment_method is None:
             # Canceled before it was ever paid.
             await self._cancel_order("requested_by_merchant")
@@ -183,8 +197,11 @@ class PaymentWorkflow:
             await workflow.wait_condition(workflow.all_handlers_finished)
             return PaymentOutcome(status=self._status)
         plan = await workflow.execute_local_activity_method(
-            RoutingActivities.route_payment, RouteRequest(payment, self._payment_method),
-            start_to_close_timeout=timedelta(seconds=10), retry_policy=DB_RETRY)
+            RoutingActivities.route_payment,
+            RouteRequest(payment, self._payment_method),
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=DB_RETRY,
+        )
         self._plan = plan
         # route_payment wrote the decision and the first step (PROCESSING, or FAILED).
         if not plan.routes:
@@ -200,20 +217,25 @@ class PaymentWorkflow:
             # Nothing won, but an earlier attempt may still turn out charged: until it is known,
             # the honest status is PROCESSING, never FAILED.
             await workflow.wait_condition(
-                lambda: self._winner is not None or not self._open_obligations)
+                lambda: self._winner is not None or not self._open_obligations
+            )
         if self._winner is None and self._status not in ("failed", "canceled"):
-            await self._record(order=OrderUpdate(
-                order_id=payment.order_id, status="failed",
-                failure_code=last.decline_code or "processor_unavailable",
-                failure_message=last.decline_message or "no processor could take the payment",
-                event=events.ORDER_FAILED, event_key=f"{payment.order_id}:{events.ORDER_FAILED}"))
+            await self._record(
+                order=OrderUpdate(
+                    order_id=payment.order_id,
+                    status="failed",
+                    failure_code=last.decline_code or "processor_unavailable",
+                    failure_message=last.decline_message or "no processor could take the payment",
+                    event=events.ORDER_FAILED,
+                    event_key=f"{payment.order_id}:{events.ORDER_FAILED}",
+                )
+            )
         # Payments authorized before authorizations were held ended here (their histories
         # must still replay); every new one waits for its capture, cancel or expiry.
         if self._status == "requires_capture" and workflow.patched("hold-authorization"):
             await self._hold_authorization(plan)
         # Obligations, undo steps and late-charge watches keep the workflow open until done.
-        await workflow.wait_condition(
-            lambda: not self._open_obligations and not self._background)
+        await workflow.wait_condition(lambda: not self._open_obligations and not self._background)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return PaymentOutcome(status=self._status, failure_code=last.decline_code)
 
@@ -221,17 +243,21 @@ class PaymentWorkflow:
         """Tries the plan's processors in order; returns the last result."""
         payment = self._payment
         budget_end = workflow.now() + timedelta(seconds=plan.payment_budget_seconds)
-        routes = plan.routes[:plan.max_attempts]
+        routes = plan.routes[: plan.max_attempts]
         last = GatewayResult(outcome="failed", decline_code="payment_budget_spent")
         for seq, route in enumerate(routes, start=1):
             remaining = budget_end - workflow.now()
             if self._winner is not None or remaining <= timedelta(0):
                 # An earlier unknown attempt turned out charged, or time is up.
                 break
-            attempt = AttemptRecord(order_id=payment.order_id, seq=seq,
-                                    processor=route.processor,
-                                    attempt_key=attempt_key(payment.order_id, route.processor, seq),
-                                    outcome="pending", account_id=route.account_id)
+            attempt = AttemptRecord(
+                order_id=payment.order_id,
+                seq=seq,
+                processor=route.processor,
+                attempt_key=attempt_key(payment.order_id, route.processor, seq),
+                outcome="pending",
+                account_id=route.account_id,
+            )
             if seq > 1:  # route_payment recorded the first one
                 await self._record(attempt=attempt)
             result = await self._authorize(plan, route, attempt, remaining)
@@ -241,7 +267,7 @@ class PaymentWorkflow:
                 result = await self._wait_for_challenge(plan, route, attempt, result)
                 if self._cancel_requested() and result.outcome not in _CHARGED:
                     # The merchant canceled while the customer was challenged: released.
-                    await self._record(attempt=replace(attempt, **_attempt_fields(result)))
+                    await self._record(attempt=_with_result(attempt, result))
                     await self._cancel_order(self._cancel_reason())
                     return result
             if result.outcome in _CHARGED:
@@ -249,13 +275,16 @@ class PaymentWorkflow:
                 if self._cancel_requested() and self._action_result is None:
                     # The customer finished paying as the merchant canceled: paid stands.
                     self._action_result = LifecycleResult(
-                        status=self._status, error="ORDER_NOT_CANCELABLE",
-                        message="the customer completed the payment first")
+                        status=self._status,
+                        error="ORDER_NOT_CANCELABLE",
+                        message="the customer completed the payment first",
+                    )
                 return result
             last = result
             # The customer's own answer (hard decline, failed challenge) stops the payment...
-            stop = (result.outcome == "declined" and not result.soft_decline) \
-                or result.decline_code.startswith("three_d_secure")
+            stop = (
+                result.outcome == "declined" and not result.soft_decline
+            ) or result.decline_code.startswith("three_d_secure")
             if stop and self._winner is None:
                 await self._settle_attempt(attempt, result)
                 return result
@@ -265,20 +294,27 @@ class PaymentWorkflow:
             if result.outcome == "unknown":
                 self._open_obligation(plan, route, replace(attempt, failover_reason=reason))
             else:
-                await self._record(attempt=replace(attempt, **_attempt_fields(result),
-                                                   failover_reason=reason))
+                await self._record(
+                    attempt=replace(_with_result(attempt, result), failover_reason=reason)
+                )
         return last
 
-    async def _authorize(self, plan: RoutePlan, route: Route, attempt: AttemptRecord,
-                         remaining: timedelta) -> GatewayResult:
+    async def _authorize(
+        self, plan: RoutePlan, route: Route, attempt: AttemptRecord, remaining: timedelta
+    ) -> GatewayResult:
         assert self._payment_method is not None
-        call = AuthorizeCall(route=route, attempt_key=attempt.attempt_key, payment=self._payment,
-                             payment_method=self._payment_method,
-                             deadline_ms=_bounded_ms(route.deadline_ms, remaining))
+        call = AuthorizeCall(
+            route=route,
+            attempt_key=attempt.attempt_key,
+            payment=self._payment,
+            payment_method=self._payment_method,
+            deadline_ms=_bounded_ms(route.deadline_ms, remaining),
+        )
         result = await self._call_authorize(call)
         # Rides along with the next write of the read model (one transaction, no extra step).
         self._unreported_health = HealthReport(
-            route.processor, answered=result.outcome not in ("not_sent", "unknown"))
+            route.processor, answered=result.outcome not in ("not_sent", "unknown")
+        )
         if result.outcome != "unknown":
             # A first answer, even a refusal or a call never sent, settles this try.
             return result
@@ -293,8 +329,10 @@ class PaymentWorkflow:
             left = resolve_until - workflow.now()
             if not forever and left <= timedelta(0):
                 break
-            retry = replace(call, deadline_ms=route.deadline_ms if forever
-                            else _bounded_ms(route.deadline_ms, left))
+            retry = replace(
+                call,
+                deadline_ms=route.deadline_ms if forever else _bounded_ms(route.deadline_ms, left),
+            )
             result = await self._call_authorize(retry)
             if result.outcome in _DEFINITE:
                 return result
@@ -303,32 +341,49 @@ class PaymentWorkflow:
             left = resolve_until - workflow.now()
             if not forever and left <= timedelta(0):
                 break
-            found = await self._look_up_once(route, attempt.attempt_key, deadline_ms=(
-                route.deadline_ms if forever else _bounded_ms(route.deadline_ms, left)))
+            found = await self._look_up_once(
+                route,
+                attempt.attempt_key,
+                deadline_ms=(
+                    route.deadline_ms if forever else _bounded_ms(route.deadline_ms, left)
+                ),
+            )
             if found.outcome in _DEFINITE:
                 return found
-        return GatewayResult(outcome="unknown", decline_code="processor_unavailable",
-                             decline_message="the processor did not say whether it charged")
+        return GatewayResult(
+            outcome="unknown",
+            decline_code="processor_unavailable",
+            decline_message="the processor did not say whether it charged",
+        )
 
     async def _call_authorize(self, call: AuthorizeCall) -> GatewayResult:
         try:
             return await workflow.execute_activity_method(
-                ProcessorActivities.authorize, call,
+                ProcessorActivities.authorize,
+                call,
                 start_to_close_timeout=timedelta(milliseconds=call.deadline_ms + 1000),
-                retry_policy=ONCE)
+                retry_policy=ONCE,
+            )
         except ActivityError as error:
             cause = error.cause
             if isinstance(cause, ApplicationError) and cause.type == "NotSent":
-                return GatewayResult(outcome="not_sent", decline_code="processor_unavailable",
-                                     decline_message=cause.message)
+                return GatewayResult(
+                    outcome="not_sent",
+                    decline_code="processor_unavailable",
+                    decline_message=cause.message,
+                )
             # Deadline, dropped connection, gateway error, or a worker that died mid-call.
-            return GatewayResult(outcome="unknown", decline_code="processor_unavailable",
-                                 decline_message=str(cause or error))
+            return GatewayResult(
+                outcome="unknown",
+                decline_code="processor_unavailable",
+                decline_message=str(cause or error),
+            )
 
     # -- charges that must not survive -----------------------------------------------------
 
-    async def _claim_or_undo(self, route: Route, attempt: AttemptRecord,
-                             result: GatewayResult) -> None:
+    async def _claim_or_undo(
+        self, route: Route, attempt: AttemptRecord, result: GatewayResult
+    ) -> None:
         """A charge: the order's payment if nothing else claimed the order (and it was not
         already failed), else undone."""
         if self._winner is None and self._status not in ("failed", "canceled"):
@@ -338,15 +393,16 @@ class PaymentWorkflow:
             return
         self._background += 1
         try:
-            charged = replace(attempt, **_attempt_fields(result))
+            charged = _with_result(attempt, result)
             await self._record(attempt=replace(charged, compensation="pending"))
             how = await self._undo_until_done(route, attempt, result)
             await self._record(attempt=replace(charged, outcome="canceled", compensation=how))
         finally:
             self._background -= 1
 
-    async def _undo_until_done(self, route: Route, attempt: AttemptRecord,
-                               result: GatewayResult) -> str:
+    async def _undo_until_done(
+        self, route: Route, attempt: AttemptRecord, result: GatewayResult
+    ) -> str:
         """Voids (an authorization) or refunds (a capture) until the processor confirms it;
         returns "voided" or "refunded". A refused undo is followed by a lookup, so a void that
         lost the race with a capture becomes a refund."""
@@ -371,14 +427,16 @@ class PaymentWorkflow:
             await self._pause(backoff)
             backoff = min(backoff * 2, _MAX_UNDO_BACKOFF)
 
-    async def _release_challenge(self, route: Route, attempt: AttemptRecord,
-                                 result: GatewayResult) -> GatewayResult:
+    async def _release_challenge(
+        self, route: Route, attempt: AttemptRecord, result: GatewayResult
+    ) -> GatewayResult:
         """Voids a payment still waiting on its customer. Returns it canceled, or as it ended
         if the customer finished first (charged or declined): the caller decides what then."""
         backoff = timedelta(milliseconds=500)
         while True:
-            voided = await self._call_undo(route, "void", f"{attempt.attempt_key}:void",
-                                           result.processor_reference)
+            voided = await self._call_undo(
+                route, "void", f"{attempt.attempt_key}:void", result.processor_reference
+            )
             if voided.outcome == "canceled":
                 return voided
             current = await self._look_up_once(route, attempt.attempt_key)
@@ -387,14 +445,18 @@ class PaymentWorkflow:
             await self._pause(backoff)
             backoff = min(backoff * 2, _MAX_UNDO_BACKOFF)
 
-    async def _call_undo(self, route: Route, how: str, key: str,
-                         reference: str) -> GatewayResult:
-        method = ProcessorActivities.void_payment if how == "void" \
+    async def _call_undo(self, route: Route, how: str, key: str, reference: str) -> GatewayResult:
+        method = (
+            ProcessorActivities.void_payment
+            if how == "void"
             else ProcessorActivities.refund_payment
+        )
         return await workflow.execute_activity_method(
-            method, UndoCall(route=route, key=key, processor_reference=reference),
+            method,
+            UndoCall(route=route, key=key, processor_reference=reference),
             start_to_close_timeout=timedelta(milliseconds=route.deadline_ms * 2 + 1000),
-            retry_policy=PROCESSOR_RETRY)
+            retry_policy=PROCESSOR_RETRY,
+        )
 
     # -- unknown outcomes --------------------------------------------------------------------
 
@@ -414,8 +476,9 @@ class PaymentWorkflow:
 
         self._tasks.append(asyncio.create_task(tracked()))
 
-    async def _settle_obligation(self, plan: RoutePlan, route: Route,
-                                 attempt: AttemptRecord) -> None:
+    async def _settle_obligation(
+        self, plan: RoutePlan, route: Route, attempt: AttemptRecord
+    ) -> None:
         """Looks an unknown attempt up until the processor knows it, then makes it the payment
         (when nothing else won) or undoes it (when another attempt won). Started by
         `_open_obligation`; closes the obligation when done."""
@@ -423,14 +486,20 @@ class PaymentWorkflow:
         try:
             await self._record(attempt=attempt)
             horizon = workflow.now() + timedelta(
-                seconds=_HORIZON_BUDGETS * plan.resolution_budget_seconds)
+                seconds=_HORIZON_BUDGETS * plan.resolution_budget_seconds
+            )
             result = await self._look_up_until_known(route, attempt.attempt_key, horizon)
             if result.outcome == "not_found":
                 # Past any request the processor could still be working on: never charged. The
                 # order may be decided now; a charge that turns up after all is still undone.
-                await self._record(attempt=replace(
-                    attempt, outcome="failed", decline_code="processor_unavailable",
-                    decline_message="the processor never received this attempt"))
+                await self._record(
+                    attempt=replace(
+                        attempt,
+                        outcome="failed",
+                        decline_code="processor_unavailable",
+                        decline_message="the processor never received this attempt",
+                    )
+                )
                 self._in_background(self._watch_for_late_charge(route, attempt))
                 self._open_obligations -= 1
                 open_obligation = False
@@ -441,7 +510,7 @@ class PaymentWorkflow:
             if result.outcome in _CHARGED:
                 await self._claim_or_undo(route, attempt, result)
                 return
-            await self._record(attempt=replace(attempt, **_attempt_fields(result)))
+            await self._record(attempt=_with_result(attempt, result))
         finally:
             if open_obligation:
                 self._open_obligations -= 1
@@ -463,8 +532,9 @@ class PaymentWorkflow:
             if result.outcome in _DEFINITE:
                 return
 
-    async def _look_up_until_known(self, route: Route, key: str,
-                                   horizon: datetime) -> GatewayResult:
+    async def _look_up_until_known(
+        self, route: Route, key: str, horizon: datetime
+    ) -> GatewayResult:
         """A definite answer about the attempt, or "not_found" once past the horizon."""
         backoff = timedelta(milliseconds=500)
         while True:
@@ -476,8 +546,7 @@ class PaymentWorkflow:
             await self._pause(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF)
 
-    async def _look_up_once(self, route: Route, key: str,
-                            deadline_ms: int = 0) -> GatewayResult:
+    async def _look_up_once(self, route: Route, key: str, deadline_ms: int = 0) -> GatewayResult:
         """GetPayment by attempt key; a transport failure is "unknown" (ask again later)."""
         deadline_ms = deadline_ms or route.deadline_ms
         try:
@@ -485,7 +554,8 @@ class PaymentWorkflow:
                 ProcessorActivities.get_payment,
                 LookupCall(route=route, attempt_key=key, deadline_ms=deadline_ms),
                 start_to_close_timeout=timedelta(milliseconds=deadline_ms + 1000),
-                retry_policy=ONCE)
+                retry_policy=ONCE,
+            )
         except ActivityError:
             return GatewayResult(outcome="unknown")
 
@@ -495,14 +565,23 @@ class PaymentWorkflow:
         return isinstance(self._action, CancelRequest)
 
     def _cancel_reason(self) -> str:
-        return self._action.reason if isinstance(self._action, CancelRequest) \
+        return (
+            self._action.reason
+            if isinstance(self._action, CancelRequest)
             else "requested_by_merchant"
+        )
 
     async def _cancel_order(self, reason: str) -> None:
         payment = self._payment
-        await self._record(order=OrderUpdate(
-            order_id=payment.order_id, status="canceled", cancellation_reason=reason,
-            event=events.ORDER_CANCELED, event_key=f"{payment.order_id}:{events.ORDER_CANCELED}"))
+        await self._record(
+            order=OrderUpdate(
+                order_id=payment.order_id,
+                status="canceled",
+                cancellation_reason=reason,
+                event=events.ORDER_CANCELED,
+                event_key=f"{payment.order_id}:{events.ORDER_CANCELED}",
+            )
+        )
         if self._action is not None:
             self._action_result = LifecycleResult(status="canceled")
 
@@ -515,12 +594,12 @@ class PaymentWorkflow:
         while self._status == "requires_capture":
             remaining = expires - workflow.now()
             try:
-                await workflow.wait_condition(lambda: self._action is not None,
-                                              timeout=max(remaining, timedelta(seconds=1)))
+                await workflow.wait_condition(
+                    lambda: self._action is not None, timeout=max(remaining, timedelta(seconds=1))
+                )
             except TimeoutError:
                 if self._action is None:
-                    await self._void_authorization(route, attempt, result,
-                                                   "authorization_expired")
+                    await self._void_authorization(route, attempt, result, "authorization_expired")
                     return
             action = self._action
             if isinstance(action, CancelRequest):
@@ -528,46 +607,61 @@ class PaymentWorkflow:
             elif isinstance(action, CaptureRequest):
                 await self._capture(route, attempt, result, action.amount)
 
-    async def _void_authorization(self, route: Route, attempt: AttemptRecord,
-                                  result: GatewayResult, reason: str) -> None:
+    async def _void_authorization(
+        self, route: Route, attempt: AttemptRecord, result: GatewayResult, reason: str
+    ) -> None:
         """Releases the held authorization until the processor confirms it (one captured
         meanwhile outside PayLoops is refunded: the merchant asked for no payment), then
         cancels the order."""
         await self._undo_until_done(route, attempt, result)
-        released = replace(attempt, **_attempt_fields(result))
+        released = _with_result(attempt, result)
         await self._record(attempt=replace(released, outcome="canceled"))
         await self._cancel_order(reason)
 
-    async def _capture(self, route: Route, attempt: AttemptRecord, result: GatewayResult,
-                       amount: int) -> None:
+    async def _capture(
+        self, route: Route, attempt: AttemptRecord, result: GatewayResult, amount: int
+    ) -> None:
         payment = self._payment
         self._captures += 1
         captured = await workflow.execute_activity_method(
             ProcessorActivities.capture_payment,
-            CaptureCall(route=route, key=f"{attempt.attempt_key}:capture:{self._captures}",
-                        processor_reference=result.processor_reference, amount=amount),
+            CaptureCall(
+                route=route,
+                key=f"{attempt.attempt_key}:capture:{self._captures}",
+                processor_reference=result.processor_reference,
+                amount=amount,
+            ),
             start_to_close_timeout=timedelta(milliseconds=route.deadline_ms * 2 + 1000),
-            retry_policy=PROCESSOR_RETRY)
+            retry_policy=PROCESSOR_RETRY,
+        )
         if captured.outcome != "succeeded":
             # Refused (a partial capture the processor does not do, say): still authorized,
             # and the merchant may try again.
             self._action = None
             self._action_result = LifecycleResult(
-                status=self._status, error=captured.decline_code or "capture_failed",
-                message=captured.decline_message or "the processor refused the capture")
+                status=self._status,
+                error=captured.decline_code or "capture_failed",
+                message=captured.decline_message or "the processor refused the capture",
+            )
             return
         received = amount or payment.amount
-        await self._record(attempt=replace(attempt, **_attempt_fields(captured)),
-                           order=OrderUpdate(
-                               order_id=payment.order_id, status="succeeded",
-                               amount_received=received, event=events.ORDER_CAPTURED,
-                               event_key=f"{payment.order_id}:{events.ORDER_CAPTURED}"))
+        await self._record(
+            attempt=_with_result(attempt, captured),
+            order=OrderUpdate(
+                order_id=payment.order_id,
+                status="succeeded",
+                amount_received=received,
+                event=events.ORDER_CAPTURED,
+                event_key=f"{payment.order_id}:{events.ORDER_CAPTURED}",
+            ),
+        )
         self._action_result = LifecycleResult(status="succeeded")
 
     # -- 3-D Secure --------------------------------------------------------------------------
 
-    async def _wait_for_challenge(self, plan: RoutePlan, route: Route, attempt: AttemptRecord,
-                                  result: GatewayResult) -> GatewayResult:
+    async def _wait_for_challenge(
+        self, plan: RoutePlan, route: Route, attempt: AttemptRecord, result: GatewayResult
+    ) -> GatewayResult:
         """Polls the processor (or wakes on a gateway event) until the challenge is done. An
         abandoned challenge is voided so no authorization is left hanging; so is one that
         another attempt made moot by winning meanwhile."""
@@ -575,65 +669,88 @@ class PaymentWorkflow:
         poll = timedelta(seconds=plan.three_ds_poll_seconds)
         while result.outcome in _WAITING:
             remaining = deadline - workflow.now()
-            if self._winner is not None or remaining <= timedelta(0) \
-                    or self._cancel_requested():
+            if self._winner is not None or remaining <= timedelta(0) or self._cancel_requested():
                 released = await self._release_challenge(route, attempt, result)
-                if released.outcome != "canceled" or self._winner is not None \
-                        or self._cancel_requested():
+                if (
+                    released.outcome != "canceled"
+                    or self._winner is not None
+                    or self._cancel_requested()
+                ):
                     return released  # the customer finished just as it expired: keep it
-                return replace(result, outcome="failed", decline_code="three_d_secure_timeout",
-                               decline_message="the 3-D Secure challenge was not completed "
-                                               "in time")
-            await self._pause(min(poll, remaining), or_until=lambda: self._winner is not None
-                              or self._cancel_requested())
+                return replace(
+                    result,
+                    outcome="failed",
+                    decline_code="three_d_secure_timeout",
+                    decline_message="the 3-D Secure challenge was not completed in time",
+                )
+            await self._pause(
+                min(poll, remaining),
+                or_until=lambda: self._winner is not None or self._cancel_requested(),
+            )
             looked_up = await self._look_up_once(route, attempt.attempt_key)
             if looked_up.outcome in _DEFINITE:
                 result = replace(looked_up, latency_ms=result.latency_ms)
         return result
 
-    async def _pause(self, duration: timedelta,
-                     or_until: Callable[[], bool] = lambda: False) -> None:
+    async def _pause(
+        self, duration: timedelta, or_until: Callable[[], bool] = lambda: False
+    ) -> None:
         """Waits `duration`, or less if the gateway sends news about this payment (a webhook)
         or `or_until` comes true."""
         seen = self._gateway_events
         with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self._gateway_events != seen or or_until(),
-                                          timeout=duration)
+            await workflow.wait_condition(
+                lambda: self._gateway_events != seen or or_until(), timeout=duration
+            )
 
     # -- the read model ----------------------------------------------------------------------
 
     async def _settle_attempt(self, attempt: AttemptRecord, result: GatewayResult) -> None:
         """Records an attempt that decides the order, and the order's status from it."""
         payment = self._payment
-        status = {"succeeded": "succeeded", "authorized": "requires_capture",
-                  "requires_action": "requires_action", "pending": "processing"
-                  }.get(result.outcome, "failed")
-        recorded = replace(attempt, **_attempt_fields(result))
+        status = {
+            "succeeded": "succeeded",
+            "authorized": "requires_capture",
+            "requires_action": "requires_action",
+            "pending": "processing",
+        }.get(result.outcome, "failed")
+        recorded = _with_result(attempt, result)
         if status == "failed" and self._open_obligations:
             # Decided once the open obligations are known (see run).
             await self._record(attempt=recorded)
             return
         event = _STATUS_EVENTS.get(status, "")
         ttl = self._plan.authorization_ttl_seconds if self._plan else 0
-        await self._record(attempt=recorded, order=OrderUpdate(
-            order_id=payment.order_id, status=status,
-            failure_code=result.decline_code if status == "failed" else "",
-            failure_message=result.decline_message if status == "failed" else "",
-            next_action_url=result.redirect_url if status == "requires_action" else "",
-            amount_capturable=payment.amount if status == "requires_capture" else 0,
-            amount_received=payment.amount if status == "succeeded" else 0,
-            capture_before=(workflow.now() + timedelta(seconds=ttl)).isoformat()
-            if status == "requires_capture" else "",
-            event=event, event_key=f"{payment.order_id}:{event}:{attempt.attempt_key}"))
+        await self._record(
+            attempt=recorded,
+            order=OrderUpdate(
+                order_id=payment.order_id,
+                status=status,
+                failure_code=result.decline_code if status == "failed" else "",
+                failure_message=result.decline_message if status == "failed" else "",
+                next_action_url=result.redirect_url if status == "requires_action" else "",
+                amount_capturable=payment.amount if status == "requires_capture" else 0,
+                amount_received=payment.amount if status == "succeeded" else 0,
+                capture_before=(workflow.now() + timedelta(seconds=ttl)).isoformat()
+                if status == "requires_capture"
+                else "",
+                event=event,
+                event_key=f"{payment.order_id}:{event}:{attempt.attempt_key}",
+            ),
+        )
 
-    async def _record(self, attempt: AttemptRecord | None = None,
-                      order: OrderUpdate | None = None) -> None:
+    async def _record(
+        self, attempt: AttemptRecord | None = None, order: OrderUpdate | None = None
+    ) -> None:
         """One write to the read model (a local activity: no round trip through the server)."""
         progress = Progress(attempt=attempt, order=order, health=self._unreported_health)
         self._unreported_health = None
         event_id = await workflow.execute_local_activity_method(
-            OrderActivities.record_progress, progress,
-            start_to_close_timeout=timedelta(seconds=10), retry_policy=DB_RETRY)
+            OrderActivities.record_progress,
+            progress,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=DB_RETRY,
+        )
         if order is not None:
             # The read model is written first, so whoever the `pay` update wakes reads this.
             self._status = order.status
@@ -643,24 +760,41 @@ class PaymentWorkflow:
     async def _dispatch(self, event_id: str) -> None:
         """Hands a recorded event to the webhook deliveries (the merchant is listening)."""
         await workflow.execute_activity(
-            "dispatch_event", event_id, result_type=int,
-            start_to_close_timeout=timedelta(seconds=30), retry_policy=DB_RETRY)
+            "dispatch_event",
+            event_id,
+            result_type=int,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+        )
 
 
 # The event of each order status a payment settles in.
-_STATUS_EVENTS = {"succeeded": events.ORDER_SUCCEEDED, "failed": events.ORDER_FAILED,
-                  "requires_action": events.ORDER_REQUIRES_ACTION,
-                  "requires_capture": events.ORDER_REQUIRES_CAPTURE}
+_STATUS_EVENTS = {
+    "succeeded": events.ORDER_SUCCEEDED,
+    "failed": events.ORDER_FAILED,
+    "requires_action": events.ORDER_REQUIRES_ACTION,
+    "requires_capture": events.ORDER_REQUIRES_CAPTURE,
+}
 
 # Outcomes only the workflow knows, as the read model shows them.
-_RECORDED_OUTCOMES = {"unknown": "pending", "not_sent": "failed", "not_found": "failed",
-                      "refunded": "canceled"}
+_RECORDED_OUTCOMES = {
+    "unknown": "pending",
+    "not_sent": "failed",
+    "not_found": "failed",
+    "refunded": "canceled",
+}
 
 
-def _attempt_fields(result: GatewayResult) -> dict[str, object]:
-    return {"outcome": _RECORDED_OUTCOMES.get(result.outcome, result.outcome),
-            "decline_code": result.decline_code, "decline_message": result.decline_message,
-            "processor_reference": result.processor_reference, "latency_ms": result.latency_ms}
+def _with_result(attempt: AttemptRecord, result: GatewayResult) -> AttemptRecord:
+    """The attempt as the processor's answer leaves it, as the read model shows it."""
+    return replace(
+        attempt,
+        outcome=_RECORDED_OUTCOMES.get(result.outcome, result.outcome),
+        decline_code=result.decline_code,
+        decline_message=result.decline_message,
+        processor_reference=result.processor_reference,
+        latency_ms=result.latency_ms,
+    )
 
 
 def _bounded_ms(deadline_ms: int, remaining: timedelta) -> int:

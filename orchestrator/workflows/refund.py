@@ -44,36 +44,56 @@ class RefundWorkflow:
     @workflow.run
     async def run(self, refund: RefundInput) -> RefundOutcome | None:
         plan = await workflow.execute_local_activity_method(
-            RefundActivities.reserve_refund, refund,
-            start_to_close_timeout=timedelta(seconds=10), retry_policy=DB_RETRY)
-        self._reservation = Reservation(ok=plan.reserved, amount=plan.amount,
-                                        error=plan.error, message=plan.message)
+            RefundActivities.reserve_refund,
+            refund,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=DB_RETRY,
+        )
+        self._reservation = Reservation(
+            ok=plan.reserved, amount=plan.amount, error=plan.error, message=plan.message
+        )
         if not plan.reserved or plan.route is None:
             await workflow.wait_condition(workflow.all_handlers_finished)
             return None
-        call = RefundCall(route=plan.route, key=plan.key,
-                          processor_reference=plan.payment_reference, amount=plan.amount,
-                          reason=refund.reason)
+        call = RefundCall(
+            route=plan.route,
+            key=plan.key,
+            processor_reference=plan.payment_reference,
+            amount=plan.amount,
+            reason=refund.reason,
+        )
         poll = _FIRST_POLL
         while True:
             result: RefundResult = await workflow.execute_activity_method(
-                ProcessorActivities.refund, call,
+                ProcessorActivities.refund,
+                call,
                 start_to_close_timeout=timedelta(milliseconds=plan.route.deadline_ms * 2 + 1000),
-                retry_policy=PROCESSOR_RETRY)
+                retry_policy=PROCESSOR_RETRY,
+            )
             if result.status != "pending":
                 break
             await workflow.sleep(poll)
             poll = min(poll * 2, _MAX_POLL)
-        outcome = RefundOutcome(refund_id=refund.refund_id, status=result.status,
-                                failure_code=result.failure_code,
-                                failure_message=result.failure_message,
-                                processor_reference=result.processor_reference)
+        outcome = RefundOutcome(
+            refund_id=refund.refund_id,
+            status=result.status,
+            failure_code=result.failure_code,
+            failure_message=result.failure_message,
+            processor_reference=result.processor_reference,
+        )
         event_id = await workflow.execute_local_activity_method(
-            RefundActivities.finish_refund, outcome,
-            start_to_close_timeout=timedelta(seconds=10), retry_policy=DB_RETRY)
+            RefundActivities.finish_refund,
+            outcome,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=DB_RETRY,
+        )
         if event_id:
             await workflow.execute_activity(
-                "dispatch_event", event_id, result_type=int,
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=DB_RETRY)
+                "dispatch_event",
+                event_id,
+                result_type=int,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DB_RETRY,
+            )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return outcome

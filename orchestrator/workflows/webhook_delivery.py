@@ -38,8 +38,11 @@ with workflow.unsafe.imports_passed_through():
     )
 
 # Database steps are retried until the database is back; nothing is lost meanwhile.
-_DB_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2,
-                        maximum_interval=timedelta(seconds=10))
+_DB_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2,
+    maximum_interval=timedelta(seconds=10),
+)
 _DB_TIMEOUT = timedelta(seconds=10)
 # An attempt is made once per activity: the workflow's schedule is the retry.
 _ONCE = RetryPolicy(maximum_attempts=1)
@@ -54,7 +57,7 @@ _JITTER = 0.2
 
 def retry_wait(schedule: RetrySchedule, retries: int, draw: float) -> float:
     """Seconds to wait before retry number `retries + 1`; `draw` in [0, 1) is the jitter."""
-    doubling = schedule.first_retry_seconds * 2 ** min(retries, 32)
+    doubling: float = schedule.first_retry_seconds * 2 ** min(retries, 32)
     return min(doubling, schedule.max_retry_seconds) * (1 - _JITTER + 2 * _JITTER * draw)
 
 
@@ -73,16 +76,22 @@ class WebhookDeliveryWorkflow:
     async def run(self, delivery: DeliveryInput) -> DeliveryResult:
         schedule = delivery.schedule
         number = await workflow.execute_activity_method(
-            WebhookActivities.begin_delivery, delivery.delivery_id,
-            start_to_close_timeout=_DB_TIMEOUT, retry_policy=_DB_RETRY)
+            WebhookActivities.begin_delivery,
+            delivery.delivery_id,
+            start_to_close_timeout=_DB_TIMEOUT,
+            retry_policy=_DB_RETRY,
+        )
         first = workflow.now()
         give_up_at = first + timedelta(seconds=schedule.give_up_after_seconds)
         made = retries = 0
         while True:
             self._send_now = False
             remaining = (give_up_at - workflow.now()).total_seconds()
-            wait = (min(retry_wait(schedule, retries, workflow.random().random()), remaining)
-                    if remaining >= _MIN_WAIT_SECONDS else 0.0)
+            wait = (
+                min(retry_wait(schedule, retries, workflow.random().random()), remaining)
+                if remaining >= _MIN_WAIT_SECONDS
+                else 0.0
+            )
             result = await self._attempt(delivery, number, wait)
             if result.outcome == "endpoint_gone":  # nothing was sent
                 return self._result("failed", made, first)
@@ -96,42 +105,64 @@ class WebhookDeliveryWorkflow:
                 break
             retries += 1
             with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._send_now,
-                                              timeout=timedelta(seconds=wait))
+                await workflow.wait_condition(
+                    lambda: self._send_now, timeout=timedelta(seconds=wait)
+                )
         disabled_event = await workflow.execute_activity_method(
             WebhookActivities.give_up_delivery,
             GiveUp(delivery_id=delivery.delivery_id, failing_since=first.isoformat()),
-            start_to_close_timeout=_DB_TIMEOUT, retry_policy=_DB_RETRY)
+            start_to_close_timeout=_DB_TIMEOUT,
+            retry_policy=_DB_RETRY,
+        )
         if disabled_event:
             await workflow.execute_activity_method(
-                WebhookActivities.dispatch_event, disabled_event,
-                start_to_close_timeout=_DB_TIMEOUT * 3, retry_policy=_DB_RETRY)
+                WebhookActivities.dispatch_event,
+                disabled_event,
+                start_to_close_timeout=_DB_TIMEOUT * 3,
+                retry_policy=_DB_RETRY,
+            )
         return self._result("failed", made, first, endpoint_disabled=bool(disabled_event))
 
-    async def _attempt(self, delivery: DeliveryInput, number: int,
-                       wait: float) -> AttemptResult:
+    async def _attempt(self, delivery: DeliveryInput, number: int, wait: float) -> AttemptResult:
         timeout = delivery.schedule.timeout_seconds
         try:
             return await workflow.execute_activity_method(
                 WebhookActivities.attempt_delivery,
-                AttemptCall(delivery_id=delivery.delivery_id, attempt_number=number,
-                            timeout_seconds=timeout, retry_in_seconds=wait),
+                AttemptCall(
+                    delivery_id=delivery.delivery_id,
+                    attempt_number=number,
+                    timeout_seconds=timeout,
+                    retry_in_seconds=wait,
+                ),
                 start_to_close_timeout=timedelta(seconds=timeout) + _ATTEMPT_MARGIN,
-                heartbeat_timeout=_HEARTBEAT_TIMEOUT, retry_policy=_ONCE)
+                heartbeat_timeout=_HEARTBEAT_TIMEOUT,
+                retry_policy=_ONCE,
+            )
         except ActivityError as error:
             lost = _lost_reason(error)
             await workflow.execute_activity_method(
                 WebhookActivities.record_lost_attempt,
-                LostAttempt(delivery_id=delivery.delivery_id, attempt_number=number,
-                            error=lost, retry_in_seconds=wait),
-                start_to_close_timeout=_DB_TIMEOUT, retry_policy=_DB_RETRY)
+                LostAttempt(
+                    delivery_id=delivery.delivery_id,
+                    attempt_number=number,
+                    error=lost,
+                    retry_in_seconds=wait,
+                ),
+                start_to_close_timeout=_DB_TIMEOUT,
+                retry_policy=_DB_RETRY,
+            )
             return AttemptResult(outcome="failed", error=lost)
 
-    def _result(self, status: str, made: int, first: datetime,
-                endpoint_disabled: bool = False) -> DeliveryResult:
-        return DeliveryResult(status=status, attempts=made, first_attempt_at=first.isoformat(),
-                              last_attempt_at=workflow.now().isoformat(),
-                              endpoint_disabled=endpoint_disabled)
+    def _result(
+        self, status: str, made: int, first: datetime, endpoint_disabled: bool = False
+    ) -> DeliveryResult:
+        return DeliveryResult(
+            status=status,
+            attempts=made,
+            first_attempt_at=first.isoformat(),
+            last_attempt_at=workflow.now().isoformat(),
+            endpoint_disabled=endpoint_disabled,
+        )
 
 
 def _lost_reason(error: ActivityError) -> str:

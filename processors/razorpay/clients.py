@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-import razorpay  # type: ignore[import-untyped]
+import razorpay
 
 from payloops.processor.v1 import processor_pb2
 from processors.razorpay.errors import AdapterError

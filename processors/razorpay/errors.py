@@ -40,6 +40,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from core.grpc_context import ServicerContext
 from processors.razorpay.transport import GatewayErrorBody, TransportFailure, TransportKind
 
 log = logging.getLogger(__name__)
@@ -73,9 +74,10 @@ class AdapterError(Exception):
         detail.Pack(
             error_details_pb2.ErrorInfo(reason=self.reason, domain=DOMAIN, metadata=self.metadata)
         )
-        return rpc_status.to_status(
+        status: grpc.Status = rpc_status.to_status(
             status_pb2.Status(code=self.code.value[0], message=self.message, details=[detail])
         )
+        return status
 
     @classmethod
     def invalid(cls, reason: str, message: str) -> AdapterError:
@@ -265,7 +267,7 @@ def unknown_after_money_request(error: AdapterError) -> AdapterError:
     )
 
 
-_Handler = Callable[[Any, "grpc.aio.ServicerContext[Any, Any]"], Awaitable[Any]]
+_Handler = Callable[[Any, "ServicerContext"], Awaitable[Any]]
 
 
 class StatusInterceptor(grpc.aio.ServerInterceptor):
@@ -290,7 +292,7 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
         # grpc.aio handlers are coroutines; the stubs type them as grpc's sync ones.
         inner = cast(_Handler, handler.unary_unary)
 
-        async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        async def guarded(request: Any, context: ServicerContext) -> Any:
             try:
                 return await inner(request, context)
             except AdapterError as error:

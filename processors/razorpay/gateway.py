@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import razorpay  # type: ignore[import-untyped]
+import razorpay
 import requests
-from razorpay.errors import (  # type: ignore[import-untyped]
+from razorpay.errors import (
     BadRequestError,
     GatewayError,
     ServerError,

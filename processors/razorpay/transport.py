@@ -136,7 +136,7 @@ class RazorpaySession(requests.Session):
         self.hooks["response"].append(_remember_error)
 
     def request(
-        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+        self, method: str, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
         kwargs["timeout"] = self._timeout()
         try:

@@ -15,8 +15,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import razorpay  # type: ignore[import-untyped]
-from razorpay.errors import SignatureVerificationError  # type: ignore[import-untyped]
+import razorpay
+from razorpay.errors import SignatureVerificationError
 
 from payloops.processor.v1 import processor_pb2
 from processors.razorpay.errors import AdapterError

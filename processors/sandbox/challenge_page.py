@@ -69,8 +69,10 @@ def _challenge_page(p: PaymentRecord) -> bytes:
 
 
 def _result_page(p: PaymentRecord) -> bytes:
-    return _page("3-D Secure challenge finished",
-                 _summary(p) + f"<p>Result: <strong>{html.escape(p.outcome.value)}</strong></p>")
+    return _page(
+        "3-D Secure challenge finished",
+        _summary(p) + f"<p>Result: <strong>{html.escape(p.outcome.value)}</strong></p>",
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -90,14 +92,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         succeed = self._read_outcome()
         if succeed is None:
-            self._send(HTTPStatus.BAD_REQUEST,
-                       _page("Bad request", "<p>outcome must be succeed or fail</p>"))
+            self._send(
+                HTTPStatus.BAD_REQUEST,
+                _page("Bad request", "<p>outcome must be succeed or fail</p>"),
+            )
             return
         try:
             payment = self.server.ledger.complete_challenge(payment.reference, succeed)
         except GatewayError as error:
-            status = (HTTPStatus.NOT_FOUND if error.code is grpc.StatusCode.NOT_FOUND
-                      else HTTPStatus.CONFLICT)
+            status = (
+                HTTPStatus.NOT_FOUND
+                if error.code is grpc.StatusCode.NOT_FOUND
+                else HTTPStatus.CONFLICT
+            )
             self._send(status, _page("Challenge not pending", f"<p>{html.escape(error.message)}"))
             return
         if payment.return_url:

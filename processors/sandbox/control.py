@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import grpc
 
+from core.grpc_context import ServicerContext
 from payloops.sandbox.v1 import control_pb2, control_pb2_grpc
 from processors.sandbox.faults import Fault, FaultMode, Faults
 from processors.sandbox.ledger import Ledger
@@ -26,28 +27,42 @@ class SandboxControlServicer(control_pb2_grpc.SandboxControlServiceServicer):
         self._ledger = ledger
         self._faults = faults
 
-    async def SetFault(self, request: control_pb2.SetFaultRequest,
-                       context: grpc.aio.ServicerContext) -> control_pb2.SetFaultResponse:
+    async def SetFault(
+        self, request: control_pb2.SetFaultRequest, context: ServicerContext
+    ) -> control_pb2.SetFaultResponse:
         if request.count < 0 or request.latency_ms < 0:
-            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FAULT",
-                        "count and latency_ms must be >= 0")
+            await abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "INVALID_FAULT",
+                "count and latency_ms must be >= 0",
+            )
         if request.mode == control_pb2.FAULT_MODE_CLEAR:
             self._faults.clear()
             return control_pb2.SetFaultResponse()
         mode = _MODES.get(request.mode)
         if mode is None:
-            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FAULT",
-                        "mode is required")
+            await abort(
+                context, grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FAULT", "mode is required"
+            )
         self._faults.set(Fault(mode, latency_ms=request.latency_ms), request.count)
         return control_pb2.SetFaultResponse()
 
-    async def ListCharges(self, request: control_pb2.ListChargesRequest,
-                          context: grpc.aio.ServicerContext) -> control_pb2.ListChargesResponse:
-        return control_pb2.ListChargesResponse(charges=[
-            control_pb2.Charge(
-                attempt_key=p.attempt_key, processor_reference=p.reference,
-                order_id=p.order_id, amount=p.amount, currency=p.currency,
-                state=p.ledger_state, amount_captured=p.amount_captured,
-                amount_refunded=p.amount_refunded)
-            for p in self._ledger.charges()
-        ])
+    async def ListCharges(
+        self, request: control_pb2.ListChargesRequest, context: ServicerContext
+    ) -> control_pb2.ListChargesResponse:
+        return control_pb2.ListChargesResponse(
+            charges=[
+                control_pb2.Charge(
+                    attempt_key=p.attempt_key,
+                    processor_reference=p.reference,
+                    order_id=p.order_id,
+                    amount=p.amount,
+                    currency=p.currency,
+                    state=p.ledger_state,
+                    amount_captured=p.amount_captured,
+                    amount_refunded=p.amount_refunded,
+                )
+                for p in self._ledger.charges()
+            ]
+        )

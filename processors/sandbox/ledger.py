@@ -58,8 +58,11 @@ def _state_conflict(message: str) -> GatewayError:
 
 
 def _key_reused(key: str) -> GatewayError:
-    return GatewayError(grpc.StatusCode.INVALID_ARGUMENT, "IDEMPOTENCY_KEY_REUSED",
-                        f"key {key!r} was already used with different parameters")
+    return GatewayError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "IDEMPOTENCY_KEY_REUSED",
+        f"key {key!r} was already used with different parameters",
+    )
 
 
 @dataclass
@@ -172,19 +175,28 @@ class Ledger:
             existing = self._by_attempt_key.get(request.attempt_key)
             if existing is not None:
                 payment = self._payments[existing]
-                same = (payment.amount, payment.currency, payment.token,
-                        payment.manual_capture) == (request.amount, request.currency,
-                                                    card.token, request.manual_capture)
+                same = (
+                    payment.amount,
+                    payment.currency,
+                    payment.token,
+                    payment.manual_capture,
+                ) == (request.amount, request.currency, card.token, request.manual_capture)
                 if not same:
                     raise _key_reused(request.attempt_key)
                 # The first call's payment, as it stands now: no money moves twice.
                 return dataclasses.replace(payment)
             payment = PaymentRecord(
-                reference=_new_reference("ch"), attempt_key=request.attempt_key,
-                order_id=request.order_id, merchant_id=request.merchant_id,
-                amount=request.amount, currency=request.currency,
-                manual_capture=request.manual_capture, token=card.token,
-                return_url=request.return_url, outcome=Outcome.SUCCEEDED)
+                reference=_new_reference("ch"),
+                attempt_key=request.attempt_key,
+                order_id=request.order_id,
+                merchant_id=request.merchant_id,
+                amount=request.amount,
+                currency=request.currency,
+                manual_capture=request.manual_capture,
+                token=card.token,
+                return_url=request.return_url,
+                outcome=Outcome.SUCCEEDED,
+            )
             match card.behaviour:
                 case Behaviour.SUCCEED:
                     _approve(payment)
@@ -221,11 +233,14 @@ class Ledger:
                 raise _state_conflict(f"cannot capture a payment that is {payment.outcome}")
             to_capture = amount or payment.amount
             if to_capture > payment.amount:
-                raise GatewayError(grpc.StatusCode.FAILED_PRECONDITION,
-                                   "CAPTURE_EXCEEDS_AUTHORIZED",
-                                   f"cannot capture {to_capture}, authorized {payment.amount}")
-            updated = dataclasses.replace(payment, outcome=Outcome.SUCCEEDED,
-                                          amount_captured=to_capture)
+                raise GatewayError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    "CAPTURE_EXCEEDS_AUTHORIZED",
+                    f"cannot capture {to_capture}, authorized {payment.amount}",
+                )
+            updated = dataclasses.replace(
+                payment, outcome=Outcome.SUCCEEDED, amount_captured=to_capture
+            )
             self._commit(payments=[updated], key_uses=[KeyUse("capture", key, reference, amount)])
             return dataclasses.replace(updated)
 
@@ -275,14 +290,22 @@ class Ledger:
             remaining = payment.amount_captured - payment.amount_refunded
             to_refund = amount or remaining
             if to_refund <= 0 or to_refund > remaining:
-                raise GatewayError(grpc.StatusCode.FAILED_PRECONDITION,
-                                   "REFUND_EXCEEDS_CAPTURED",
-                                   f"cannot refund {to_refund}, {remaining} remains refundable")
-            refund = RefundRecord(reference=_new_reference("re"), refund_key=key,
-                                  payment_reference=reference, requested_amount=amount,
-                                  amount=to_refund, currency=payment.currency)
-            updated = dataclasses.replace(payment,
-                                          amount_refunded=payment.amount_refunded + to_refund)
+                raise GatewayError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    "REFUND_EXCEEDS_CAPTURED",
+                    f"cannot refund {to_refund}, {remaining} remains refundable",
+                )
+            refund = RefundRecord(
+                reference=_new_reference("re"),
+                refund_key=key,
+                payment_reference=reference,
+                requested_amount=amount,
+                amount=to_refund,
+                currency=payment.currency,
+            )
+            updated = dataclasses.replace(
+                payment, amount_refunded=payment.amount_refunded + to_refund
+            )
             self._commit(payments=[updated], refunds=[refund])
             return dataclasses.replace(refund)
 
@@ -317,8 +340,12 @@ class Ledger:
             raise _key_reused(use.key)
         return True
 
-    def _commit(self, payments: Iterable[PaymentRecord] = (),
-                refunds: Iterable[RefundRecord] = (), key_uses: Iterable[KeyUse] = ()) -> None:
+    def _commit(
+        self,
+        payments: Iterable[PaymentRecord] = (),
+        refunds: Iterable[RefundRecord] = (),
+        key_uses: Iterable[KeyUse] = (),
+    ) -> None:
         """Persist first, then publish: a failed write leaves memory as it was."""
         payments, refunds, key_uses = list(payments), list(refunds), list(key_uses)
         if self._db is not None:
@@ -327,13 +354,18 @@ class Ledger:
                     self._db.execute(
                         "INSERT INTO payments (reference, body) VALUES (?, ?) "
                         "ON CONFLICT (reference) DO UPDATE SET body = excluded.body",
-                        (p.reference, json.dumps(dataclasses.asdict(p))))
+                        (p.reference, json.dumps(dataclasses.asdict(p))),
+                    )
                 for r in refunds:
-                    self._db.execute("INSERT INTO refunds (reference, body) VALUES (?, ?)",
-                                     (r.reference, json.dumps(dataclasses.asdict(r))))
+                    self._db.execute(
+                        "INSERT INTO refunds (reference, body) VALUES (?, ?)",
+                        (r.reference, json.dumps(dataclasses.asdict(r))),
+                    )
                 for u in key_uses:
-                    self._db.execute("INSERT INTO key_uses (kind, key, body) VALUES (?, ?, ?)",
-                                     (u.kind, u.key, json.dumps(dataclasses.asdict(u))))
+                    self._db.execute(
+                        "INSERT INTO key_uses (kind, key, body) VALUES (?, ?, ?)",
+                        (u.kind, u.key, json.dumps(dataclasses.asdict(u))),
+                    )
         for p in payments:
             self._payments[p.reference] = p
             self._by_attempt_key[p.attempt_key] = p.reference

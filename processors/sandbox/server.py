@@ -51,9 +51,14 @@ def _bind_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-async def serve(name: str, grpc_port: int, http_port: int, ledger_path: str | None = None,
-                host: str = "127.0.0.1",
-                on_ready: Callable[[int, int], None] | None = None) -> None:
+async def serve(
+    name: str,
+    grpc_port: int,
+    http_port: int,
+    ledger_path: str | None = None,
+    host: str = "127.0.0.1",
+    on_ready: Callable[[int, int], None] | None = None,
+) -> None:
     """Runs until cancelled. Port 0 = pick a free one; on_ready(grpc_port, http_port) once
     listening."""
     # Every cleanup step runs even when an earlier one fails or the task is cancelled again.
@@ -69,16 +74,18 @@ async def serve(name: str, grpc_port: int, http_port: int, ledger_path: str | No
 
         server = grpc.aio.server(options=NO_SHARED_PORT)
         processor_pb2_grpc.add_ProcessorServicer_to_server(
-            ProcessorServicer(name, ledger, faults, f"http://{_url_host(host)}:{http_port}"),
-            server)
+            ProcessorServicer(name, ledger, faults, f"http://{_url_host(host)}:{http_port}"), server
+        )
         control_pb2_grpc.add_SandboxControlServiceServicer_to_server(
-            SandboxControlServicer(ledger, faults), server)
+            SandboxControlServicer(ledger, faults), server
+        )
         health = health_aio.HealthServicer()
         await health.set("", health_pb2.HealthCheckResponse.SERVING)
         await health.set(PROCESSOR_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         reflection.enable_server_reflection(
-            (PROCESSOR_SERVICE, CONTROL_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), server)
+            (PROCESSOR_SERVICE, CONTROL_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), server
+        )
         grpc_port = server.add_insecure_port(f"{_bind_host(host)}:{grpc_port}")
 
         await server.start()
@@ -90,8 +97,14 @@ async def serve(name: str, grpc_port: int, http_port: int, ledger_path: str | No
         cleanup.push_async_callback(_stop_page, page, page_thread)
         cleanup.push_async_callback(health.enter_graceful_shutdown)
 
-        log.info("sandbox %r listening: grpc %s:%d, 3ds page %s:%d",
-                 name, host, grpc_port, host, http_port)
+        log.info(
+            "sandbox %r listening: grpc %s:%d, 3ds page %s:%d",
+            name,
+            host,
+            grpc_port,
+            host,
+            http_port,
+        )
         if on_ready is not None:
             on_ready(grpc_port, http_port)
         # Not server.wait_for_termination(): cancelling it cancels grpc's own shutdown
@@ -115,15 +128,17 @@ async def _serve_until_signal(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m processors.sandbox",
-                                     description="PayLoops sandbox payment gateway")
+    parser = argparse.ArgumentParser(
+        prog="python -m processors.sandbox", description="PayLoops sandbox payment gateway"
+    )
     parser.add_argument("--name", default="sandbox", help="processor name (GetCapabilities)")
     parser.add_argument("--port", type=int, default=0, help="gRPC port, 0 = any free port")
-    parser.add_argument("--http-port", type=int, default=0,
-                        help="3-D Secure page port, 0 = any free port")
-    parser.add_argument("--ledger", default=None,
-                        help="SQLite file for the charge ledger (default: in memory)")
+    parser.add_argument(
+        "--http-port", type=int, default=0, help="3-D Secure page port, 0 = any free port"
+    )
+    parser.add_argument(
+        "--ledger", default=None, help="SQLite file for the charge ledger (default: in memory)"
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(_serve_until_signal(args))

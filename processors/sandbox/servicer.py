@@ -28,6 +28,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from core.grpc_context import ServicerContext
 from payloops.processor.v1 import processor_pb2, processor_pb2_grpc
 from processors.sandbox.faults import Fault, FaultMode, Faults
 from processors.sandbox.ledger import (
@@ -66,8 +67,9 @@ _TEST_OUTCOMES = {
 }
 
 
-async def abort(context: grpc.aio.ServicerContext, code: grpc.StatusCode, reason: str,
-                message: str) -> NoReturn:
+async def abort(
+    context: ServicerContext, code: grpc.StatusCode, reason: str, message: str
+) -> NoReturn:
     """Ends the RPC with a google.rpc.Status carrying an ErrorInfo (contract: stable reason)."""
     detail = any_pb2.Any()
     detail.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN))
@@ -114,16 +116,27 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
     def _payment(self, p: PaymentRecord) -> processor_pb2.Payment:
         card = TEST_CARDS[p.token]
         msg = processor_pb2.Payment(
-            attempt_key=p.attempt_key, processor_reference=p.reference,
-            outcome=_OUTCOMES[p.outcome], amount=p.amount, currency=p.currency,
-            amount_captured=p.amount_captured, amount_refunded=p.amount_refunded,
-            card=processor_pb2.Card(network=card.network, funding=card.funding,
-                                    country=card.country, last4=card.last4))
+            attempt_key=p.attempt_key,
+            processor_reference=p.reference,
+            outcome=_OUTCOMES[p.outcome],
+            amount=p.amount,
+            currency=p.currency,
+            amount_captured=p.amount_captured,
+            amount_refunded=p.amount_refunded,
+            card=processor_pb2.Card(
+                network=card.network, funding=card.funding, country=card.country, last4=card.last4
+            ),
+        )
         if p.outcome is Outcome.DECLINED:
             decline = DECLINE_CODES[p.decline_code]
-            msg.decline.CopyFrom(processor_pb2.Decline(
-                code=decline.code, message=decline.message, soft=decline.soft,
-                gateway_code=decline.code))
+            msg.decline.CopyFrom(
+                processor_pb2.Decline(
+                    code=decline.code,
+                    message=decline.message,
+                    soft=decline.soft,
+                    gateway_code=decline.code,
+                )
+            )
         if p.outcome is Outcome.REQUIRES_ACTION:
             msg.next_action.redirect_url = self.challenge_url(p.reference)
         return msg
@@ -131,14 +144,19 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
     @staticmethod
     def _refund(r: RefundRecord) -> processor_pb2.Refund:
         return processor_pb2.Refund(
-            refund_key=r.refund_key, processor_reference=r.reference,
-            payment_reference=r.payment_reference, amount=r.amount, currency=r.currency,
-            status=processor_pb2.Refund.STATUS_SUCCEEDED)
+            refund_key=r.refund_key,
+            processor_reference=r.reference,
+            payment_reference=r.payment_reference,
+            amount=r.amount,
+            currency=r.currency,
+            status=processor_pb2.Refund.STATUS_SUCCEEDED,
+        )
 
     # -- fault handling --------------------------------------------------------------------
 
-    async def _call(self, context: grpc.aio.ServicerContext, operation: Callable[[], _T], *,
-                    mutating: bool) -> _T:
+    async def _call(
+        self, context: ServicerContext, operation: Callable[[], _T], *, mutating: bool
+    ) -> _T:
         """Runs one payment operation with whatever fault is armed."""
         fault: Fault | None = self._faults.take(mutating=mutating)
         if fault is not None:
@@ -148,8 +166,12 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
                     # when the call ends, so nothing outlives it.
                     await asyncio.Event().wait()
                 case FaultMode.UNAVAILABLE:
-                    await abort(context, grpc.StatusCode.UNAVAILABLE, "NOT_SENT",
-                                "sandbox fault: unavailable, request not processed")
+                    await abort(
+                        context,
+                        grpc.StatusCode.UNAVAILABLE,
+                        "NOT_SENT",
+                        "sandbox fault: unavailable, request not processed",
+                    )
                 case FaultMode.LATENCY:
                     await asyncio.sleep(fault.latency_ms / 1000)
         try:
@@ -158,28 +180,44 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
             failure = error
         else:
             if fault is not None and fault.mode is FaultMode.ERROR_AFTER_CHARGE:
-                await abort(context, grpc.StatusCode.INTERNAL, "GATEWAY_ERROR",
-                            "sandbox fault: operation performed, then failed")
+                await abort(
+                    context,
+                    grpc.StatusCode.INTERNAL,
+                    "GATEWAY_ERROR",
+                    "sandbox fault: operation performed, then failed",
+                )
             return result
         await abort(context, failure.code, failure.reason, failure.message)
 
     # -- RPCs ------------------------------------------------------------------------------
 
-    async def GetCapabilities(self, request: processor_pb2.GetCapabilitiesRequest,
-                              context: grpc.aio.ServicerContext,
-                              ) -> processor_pb2.GetCapabilitiesResponse:
+    async def GetCapabilities(
+        self,
+        request: processor_pb2.GetCapabilitiesRequest,
+        context: ServicerContext,
+    ) -> processor_pb2.GetCapabilitiesResponse:
         return processor_pb2.GetCapabilitiesResponse(
-            name=self._name, currencies=[], card_networks=list(CARD_NETWORKS),
-            manual_capture=True, partial_capture=True, partial_refund=True, three_d_secure=True,
+            name=self._name,
+            currencies=[],
+            card_networks=list(CARD_NETWORKS),
+            manual_capture=True,
+            partial_capture=True,
+            partial_refund=True,
+            three_d_secure=True,
             test_payment_methods=[
                 processor_pb2.TestPaymentMethod(
-                    token=c.token, outcome=_TEST_OUTCOMES[c.behaviour],
-                    decline_code=c.decline_code, description=c.description)
+                    token=c.token,
+                    outcome=_TEST_OUTCOMES[c.behaviour],
+                    decline_code=c.decline_code,
+                    description=c.description,
+                )
                 for c in TEST_CARDS.values()
-            ])
+            ],
+        )
 
-    async def Authorize(self, request: processor_pb2.AuthorizeRequest,
-                        context: grpc.aio.ServicerContext) -> processor_pb2.AuthorizeResponse:
+    async def Authorize(
+        self, request: processor_pb2.AuthorizeRequest, context: ServicerContext
+    ) -> processor_pb2.AuthorizeResponse:
         def authorize() -> PaymentRecord:
             _require(request.attempt_key, "attempt_key")
             if request.amount <= 0:
@@ -190,50 +228,66 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
             method = request.payment_method
             card = TEST_CARDS.get(method.token)
             if method.type not in ("", "card") or card is None:
-                raise _invalid("UNKNOWN_PAYMENT_METHOD",
-                               f"unknown test payment method {method.token!r}")
-            return self._ledger.authorize(AuthorizeInput(
-                attempt_key=request.attempt_key, order_id=request.order_id,
-                merchant_id=request.merchant_id, amount=request.amount, currency=currency,
-                manual_capture=request.capture_method == processor_pb2.CAPTURE_METHOD_MANUAL,
-                return_url=request.return_url), card)
+                raise _invalid(
+                    "UNKNOWN_PAYMENT_METHOD", f"unknown test payment method {method.token!r}"
+                )
+            return self._ledger.authorize(
+                AuthorizeInput(
+                    attempt_key=request.attempt_key,
+                    order_id=request.order_id,
+                    merchant_id=request.merchant_id,
+                    amount=request.amount,
+                    currency=currency,
+                    manual_capture=request.capture_method == processor_pb2.CAPTURE_METHOD_MANUAL,
+                    return_url=request.return_url,
+                ),
+                card,
+            )
 
         payment = await self._call(context, authorize, mutating=True)
         return processor_pb2.AuthorizeResponse(payment=self._payment(payment))
 
-    async def Capture(self, request: processor_pb2.CaptureRequest,
-                      context: grpc.aio.ServicerContext) -> processor_pb2.CaptureResponse:
+    async def Capture(
+        self, request: processor_pb2.CaptureRequest, context: ServicerContext
+    ) -> processor_pb2.CaptureResponse:
         def capture() -> PaymentRecord:
             return self._ledger.capture(
                 _require(request.capture_key, "capture_key"),
                 _require(request.processor_reference, "processor_reference"),
-                _non_negative(request.amount))
+                _non_negative(request.amount),
+            )
 
         payment = await self._call(context, capture, mutating=True)
         return processor_pb2.CaptureResponse(payment=self._payment(payment))
 
-    async def Void(self, request: processor_pb2.VoidRequest,
-                   context: grpc.aio.ServicerContext) -> processor_pb2.VoidResponse:
+    async def Void(
+        self, request: processor_pb2.VoidRequest, context: ServicerContext
+    ) -> processor_pb2.VoidResponse:
         def void() -> PaymentRecord:
-            return self._ledger.void(_require(request.void_key, "void_key"),
-                                     _require(request.processor_reference, "processor_reference"))
+            return self._ledger.void(
+                _require(request.void_key, "void_key"),
+                _require(request.processor_reference, "processor_reference"),
+            )
 
         payment = await self._call(context, void, mutating=True)
         return processor_pb2.VoidResponse(payment=self._payment(payment))
 
-    async def Refund(self, request: processor_pb2.RefundRequest,
-                     context: grpc.aio.ServicerContext) -> processor_pb2.RefundResponse:
+    async def Refund(
+        self, request: processor_pb2.RefundRequest, context: ServicerContext
+    ) -> processor_pb2.RefundResponse:
         def refund() -> RefundRecord:
             return self._ledger.refund(
                 _require(request.refund_key, "refund_key"),
                 _require(request.processor_reference, "processor_reference"),
-                _non_negative(request.amount))
+                _non_negative(request.amount),
+            )
 
         record = await self._call(context, refund, mutating=True)
         return processor_pb2.RefundResponse(refund=self._refund(record))
 
-    async def GetPayment(self, request: processor_pb2.GetPaymentRequest,
-                         context: grpc.aio.ServicerContext) -> processor_pb2.GetPaymentResponse:
+    async def GetPayment(
+        self, request: processor_pb2.GetPaymentRequest, context: ServicerContext
+    ) -> processor_pb2.GetPaymentResponse:
         def get() -> PaymentRecord:
             match request.WhichOneof("lookup"):
                 case "attempt_key" if request.attempt_key:
@@ -245,8 +299,9 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
         payment = await self._call(context, get, mutating=False)
         return processor_pb2.GetPaymentResponse(payment=self._payment(payment))
 
-    async def GetRefund(self, request: processor_pb2.GetRefundRequest,
-                        context: grpc.aio.ServicerContext) -> processor_pb2.GetRefundResponse:
+    async def GetRefund(
+        self, request: processor_pb2.GetRefundRequest, context: ServicerContext
+    ) -> processor_pb2.GetRefundResponse:
         def get() -> RefundRecord:
             match request.WhichOneof("lookup"):
                 case "refund_key" if request.refund_key:
@@ -258,28 +313,39 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
         record = await self._call(context, get, mutating=False)
         return processor_pb2.GetRefundResponse(refund=self._refund(record))
 
-    async def ParseWebhook(self, request: processor_pb2.ParseWebhookRequest,
-                           context: grpc.aio.ServicerContext,
-                           ) -> processor_pb2.ParseWebhookResponse:
+    async def ParseWebhook(
+        self,
+        request: processor_pb2.ParseWebhookRequest,
+        context: ServicerContext,
+    ) -> processor_pb2.ParseWebhookResponse:
         secret = request.credentials.values.get("webhook_secret", "")
         headers = {k.lower(): v for k, v in request.headers.items()}
         given = headers.get(SIGNATURE_HEADER, "").strip().lower()
         if not secret or not hmac.compare_digest(given, sign_webhook(secret, request.body)):
-            await abort(context, grpc.StatusCode.UNAUTHENTICATED, "SIGNATURE_INVALID",
-                        "webhook signature missing or invalid")
+            await abort(
+                context,
+                grpc.StatusCode.UNAUTHENTICATED,
+                "SIGNATURE_INVALID",
+                "webhook signature missing or invalid",
+            )
         try:
             event = json.loads(request.body)
             event_id, event_type = str(event["id"]), str(event["type"])
             reference = str(event.get("processor_reference", ""))
         except (ValueError, TypeError, KeyError):
-            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, "WEBHOOK_MALFORMED",
-                        "webhook body is not a sandbox event")
+            await abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "WEBHOOK_MALFORMED",
+                "webhook body is not a sandbox event",
+            )
         response = processor_pb2.ParseWebhookResponse(event_id=event_id, event_type=event_type)
         try:
             if event_type.startswith("payment."):
                 response.kind = processor_pb2.ParseWebhookResponse.KIND_PAYMENT
                 response.payment.CopyFrom(
-                    self._payment(self._ledger.payment_by_reference(reference)))
+                    self._payment(self._ledger.payment_by_reference(reference))
+                )
             elif event_type.startswith("refund."):
                 response.kind = processor_pb2.ParseWebhookResponse.KIND_REFUND
                 response.refund.CopyFrom(self._refund(self._ledger.refund_by_reference(reference)))

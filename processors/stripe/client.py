@@ -60,14 +60,16 @@ class Transport:
 
 
 _transport: contextvars.ContextVar[Transport | None] = contextvars.ContextVar(
-    "stripe_transport", default=None)
+    "stripe_transport", default=None
+)
 
 
 class _TrackingHTTPXClient(stripe.HTTPXClient):
     """stripe.HTTPXClient that reports each attempt to the current call's Transport."""
 
-    def _get_request_args_kwargs(self, method: str, url: str, headers: Mapping[str, str],
-                                 post_data: Any) -> list[Any]:
+    def _get_request_args_kwargs(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any
+    ) -> list[Any]:
         args: list[Any] = super()._get_request_args_kwargs(method, url, headers, post_data)
         # The SDK hands its encoded form body to httpx as `data=`, which httpx deprecates for
         # raw text (and will drop); `content=` sends the same bytes. The SDK sets the headers.
@@ -77,12 +79,14 @@ class _TrackingHTTPXClient(stripe.HTTPXClient):
             kwargs["content"] = data
         return args
 
-    async def request_async(self, method: str, url: str, headers: Mapping[str, str],
-                            post_data: Any = None) -> tuple[bytes, int, Mapping[str, str]]:
+    async def request_async(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
         record = _transport.get()
         try:
             content, status, response_headers = await super().request_async(
-                method, url, headers, post_data)
+                method, url, headers, post_data
+            )
         except stripe.APIConnectionError as error:
             if record is not None:
                 record.failed(error.__cause__)
@@ -107,8 +111,11 @@ class StripeClients:
         client = self._clients.get(digest)
         if client is None:
             client = stripe.StripeClient(
-                secret_key, base_addresses={"api": self._api_base}, http_client=self._http,
-                max_network_retries=self._max_network_retries)
+                secret_key,
+                base_addresses={"api": self._api_base},
+                http_client=self._http,
+                max_network_retries=self._max_network_retries,
+            )
             self._clients[digest] = client
             if len(self._clients) > _MAX_CLIENTS:
                 self._clients.popitem(last=False)

@@ -21,10 +21,26 @@ from dataclasses import dataclass
 
 import iso4217
 
-ZERO_DECIMAL: frozenset[str] = frozenset({
-    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV",
-    "XAF", "XOF", "XPF",
-})
+ZERO_DECIMAL: frozenset[str] = frozenset(
+    {
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    }
+)
 THREE_DECIMAL: frozenset[str] = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 # Stripe's exponent where it is neither 0, 3 nor the default 2's ISO twin.
 EXPONENT_OVERRIDES: dict[str, int] = {"ISK": 2}
@@ -66,13 +82,15 @@ class StripeCurrency:
                 raise AmountError(
                     "AMOUNT_NOT_REPRESENTABLE",
                     f"{self.code} amounts at Stripe are whole multiples of {factor} minor "
-                    f"units; {amount} is not")
+                    f"units; {amount} is not",
+                )
             converted = amount // factor
         if converted % self.step:
             raise AmountError(
                 "AMOUNT_NOT_REPRESENTABLE",
                 f"Stripe charges {self.code} only in multiples of {self._step_in_iso()} minor "
-                f"units (last digit 0); {amount} would need rounding")
+                f"units (last digit 0); {amount} would need rounding",
+            )
         return converted
 
     def from_stripe(self, amount: int) -> int:
@@ -95,8 +113,7 @@ def stripe_currency(code: str) -> StripeCurrency:
     try:
         iso_exponent = iso4217.Currency(upper).exponent
     except ValueError:
-        raise AmountError("CURRENCY_UNSUPPORTED", f"{code!r} is not an ISO 4217 currency") \
-            from None
+        raise AmountError("CURRENCY_UNSUPPORTED", f"{code!r} is not an ISO 4217 currency") from None
     if iso_exponent is None:
         raise AmountError("CURRENCY_UNSUPPORTED", f"{upper} has no minor unit to charge in")
     if upper in ZERO_DECIMAL:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import httpx
@@ -38,6 +38,7 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from core.grpc_context import ServicerContext
 from processors.stripe.logs import correlation_id
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,15 @@ class Op(StrEnum):
 class ProcessorError(Exception):
     """An RPC's failure, as the contract wants it reported."""
 
-    def __init__(self, code: grpc.StatusCode, reason: str, message: str, *,
-                 metadata: Mapping[str, str] | None = None, http_status: int = 0) -> None:
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        reason: str,
+        message: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        http_status: int = 0,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.reason = reason
@@ -73,10 +81,13 @@ class ProcessorError(Exception):
 
     def status(self) -> grpc.Status:
         detail = any_pb2.Any()
-        detail.Pack(error_details_pb2.ErrorInfo(reason=self.reason, domain=DOMAIN,
-                                                metadata=self.metadata))
-        return rpc_status.to_status(status_pb2.Status(
-            code=self.code.value[0], message=self.message, details=[detail]))
+        detail.Pack(
+            error_details_pb2.ErrorInfo(reason=self.reason, domain=DOMAIN, metadata=self.metadata)
+        )
+        status: grpc.Status = rpc_status.to_status(
+            status_pb2.Status(code=self.code.value[0], message=self.message, details=[detail])
+        )
+        return status
 
 
 def invalid(reason: str, message: str) -> ProcessorError:
@@ -130,10 +141,16 @@ def classify(error: stripe.StripeError, op: Op, *, may_have_arrived: bool) -> Pr
         body = error.json_body["error"]
     stripe_code = str(body.get("code") or "")
     param = str(body.get("param") or "")
-    meta = {k: v for k, v in (("stripe_code", stripe_code), ("stripe_param", param),
-                              ("stripe_request_id", error.request_id or ""),
-                              ("http_status", str(error.http_status or "")))
-            if v}
+    meta = {
+        k: v
+        for k, v in (
+            ("stripe_code", stripe_code),
+            ("stripe_param", param),
+            ("stripe_request_id", error.request_id or ""),
+            ("http_status", str(error.http_status or "")),
+        )
+        if v
+    }
     status = int(error.http_status or 0)
     # Stripe's own wording helps whoever reads it, except for credentials (it quotes the key).
     message = str(body.get("message") or error.user_message or type(error).__name__)
@@ -144,42 +161,73 @@ def classify(error: stripe.StripeError, op: Op, *, may_have_arrived: bool) -> Pr
     match error:
         case stripe.APIConnectionError():
             if not may_have_arrived:
-                return fail(grpc.StatusCode.UNAVAILABLE, NOT_SENT,
-                            "could not connect to Stripe; the request was not sent")
+                return fail(
+                    grpc.StatusCode.UNAVAILABLE,
+                    NOT_SENT,
+                    "could not connect to Stripe; the request was not sent",
+                )
             if isinstance(error.__cause__, httpx.TimeoutException):
-                return fail(grpc.StatusCode.DEADLINE_EXCEEDED, "GATEWAY_TIMEOUT",
-                            "Stripe did not answer in time; the outcome is unknown")
-            return fail(grpc.StatusCode.UNAVAILABLE, "GATEWAY_CONNECTION_LOST",
-                        "the connection to Stripe broke; the outcome is unknown")
+                return fail(
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    "GATEWAY_TIMEOUT",
+                    "Stripe did not answer in time; the outcome is unknown",
+                )
+            return fail(
+                grpc.StatusCode.UNAVAILABLE,
+                "GATEWAY_CONNECTION_LOST",
+                "the connection to Stripe broke; the outcome is unknown",
+            )
         case stripe.RateLimitError():
             if not may_have_arrived:
-                return fail(grpc.StatusCode.UNAVAILABLE, NOT_SENT,
-                            "Stripe rate-limited the request before processing it")
-            return fail(grpc.StatusCode.UNAVAILABLE, "GATEWAY_RATE_LIMITED",
-                        "Stripe rate-limited a retry of a request that may have been processed")
+                return fail(
+                    grpc.StatusCode.UNAVAILABLE,
+                    NOT_SENT,
+                    "Stripe rate-limited the request before processing it",
+                )
+            return fail(
+                grpc.StatusCode.UNAVAILABLE,
+                "GATEWAY_RATE_LIMITED",
+                "Stripe rate-limited a retry of a request that may have been processed",
+            )
         case stripe.AuthenticationError():
-            return fail(grpc.StatusCode.UNAUTHENTICATED, "CREDENTIALS_REJECTED",
-                        "Stripe rejected the secret key")
+            return fail(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "CREDENTIALS_REJECTED",
+                "Stripe rejected the secret key",
+            )
         case stripe.PermissionError():
-            return fail(grpc.StatusCode.PERMISSION_DENIED, "CREDENTIALS_NOT_PERMITTED",
-                        "the Stripe key may not perform this operation")
+            return fail(
+                grpc.StatusCode.PERMISSION_DENIED,
+                "CREDENTIALS_NOT_PERMITTED",
+                "the Stripe key may not perform this operation",
+            )
         case stripe.IdempotencyError():
-            return fail(grpc.StatusCode.FAILED_PRECONDITION, "IDEMPOTENCY_CONFLICT",
-                        "this key was used with different parameters: " + message)
+            return fail(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "IDEMPOTENCY_CONFLICT",
+                "this key was used with different parameters: " + message,
+            )
         case stripe.CardError():
             # Only Authorize turns card errors into declines; elsewhere the state is wrong.
             return fail(grpc.StatusCode.FAILED_PRECONDITION, "CARD_ERROR")
         case stripe.InvalidRequestError():
             return _invalid_request(op, stripe_code, param, status, fail)
         case stripe.APIError() if status == 409:
-            return fail(grpc.StatusCode.UNAVAILABLE, "GATEWAY_CONFLICT",
-                        "a request with the same key is in flight at Stripe; outcome unknown")
-    return fail(grpc.StatusCode.INTERNAL, "GATEWAY_ERROR",
-                f"Stripe failed (HTTP {status or '?'}); the outcome is unknown")
+            return fail(
+                grpc.StatusCode.UNAVAILABLE,
+                "GATEWAY_CONFLICT",
+                "a request with the same key is in flight at Stripe; outcome unknown",
+            )
+    return fail(
+        grpc.StatusCode.INTERNAL,
+        "GATEWAY_ERROR",
+        f"Stripe failed (HTTP {status or '?'}); the outcome is unknown",
+    )
 
 
-def _invalid_request(op: Op, stripe_code: str, param: str, status: int,
-                     fail: Callable[..., ProcessorError]) -> ProcessorError:
+def _invalid_request(
+    op: Op, stripe_code: str, param: str, status: int, fail: Callable[..., ProcessorError]
+) -> ProcessorError:
     if stripe_code == "resource_missing" or status == 404:
         if op is Op.AUTHORIZE or param == "payment_method":
             return fail(grpc.StatusCode.INVALID_ARGUMENT, "PAYMENT_METHOD_INVALID")
@@ -195,7 +243,7 @@ def _invalid_request(op: Op, stripe_code: str, param: str, status: int,
     return fail(grpc.StatusCode.INVALID_ARGUMENT, reason)
 
 
-Handler = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+Handler = Callable[[Any, ServicerContext], Awaitable[Any]]
 
 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
@@ -206,17 +254,20 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
     """
 
     async def intercept_service(
-        self, continuation: Callable[[grpc.HandlerCallDetails],
-                                     Awaitable[grpc.RpcMethodHandler | None]],
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
-        inner: Handler = handler.unary_unary
+        # grpc's stubs type handlers as plain functions; under grpc.aio they are coroutines.
+        inner = cast(Handler, handler.unary_unary)
         method = handler_call_details.method.rsplit("/", 1)[-1]
 
-        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def guarded(request: Any, context: ServicerContext) -> Any:
             given = dict(context.invocation_metadata() or ()).get(CORRELATION_HEADER, "")
             token = correlation_id.set(str(given)[:128])
             try:
@@ -228,12 +279,18 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 raise
             except Exception:
                 log.exception("rpc=%s failed unexpectedly", method)
-                await context.abort_with_status(ProcessorError(
-                    grpc.StatusCode.INTERNAL, "ADAPTER_ERROR",
-                    "the Stripe adapter failed; the outcome is unknown").status())
+                await context.abort_with_status(
+                    ProcessorError(
+                        grpc.StatusCode.INTERNAL,
+                        "ADAPTER_ERROR",
+                        "the Stripe adapter failed; the outcome is unknown",
+                    ).status()
+                )
             finally:
                 correlation_id.reset(token)
 
         return grpc.unary_unary_rpc_method_handler(
-            guarded, request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer)
+            guarded,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

@@ -9,8 +9,7 @@ from __future__ import annotations
 import contextvars
 import logging
 
-correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id",
-                                                                     default="")
+correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
 
 
 class _CorrelationFilter(logging.Filter):
@@ -22,9 +21,12 @@ class _CorrelationFilter(logging.Filter):
 def configure_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_CorrelationFilter())
-    handler.setFormatter(logging.Formatter(
-        "ts=%(asctime)s level=%(levelname)s logger=%(name)s "
-        "correlation_id=%(correlation_id)s %(message)s"))
+    handler.setFormatter(
+        logging.Formatter(
+            "ts=%(asctime)s level=%(levelname)s logger=%(name)s "
+            "correlation_id=%(correlation_id)s %(message)s"
+        )
+    )
     logging.basicConfig(level=level, handlers=[handler], force=True)
     # The SDK logs every request and error at INFO; the adapter's own line per RPC says what
     # mattered, with Stripe's request id in error details.

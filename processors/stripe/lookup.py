@@ -46,8 +46,15 @@ _MAX_REFUND_PAGES = 10
 _EXPAND = ["latest_charge"]
 # Which of several intents with one attempt key to report (only possible after Stripe forgot the
 # idempotency key, 24 h on): the one holding money first, so it gets voided or claimed.
-_PREFERENCE = ("succeeded", "requires_capture", "processing", "requires_action",
-               "requires_confirmation", "requires_payment_method", "canceled")
+_PREFERENCE = (
+    "succeeded",
+    "requires_capture",
+    "processing",
+    "requires_action",
+    "requires_confirmation",
+    "requires_payment_method",
+    "canceled",
+)
 
 
 def search_literal(value: str) -> str:
@@ -63,15 +70,18 @@ def refund_tag(refund_key: str) -> str:
 
 def _incomplete(what: str) -> ProcessorError:
     return ProcessorError(
-        grpc.StatusCode.UNAVAILABLE, "LOOKUP_INCOMPLETE",
-        f"too many recent {what} at Stripe to be sure yet; ask again shortly")
+        grpc.StatusCode.UNAVAILABLE,
+        "LOOKUP_INCOMPLETE",
+        f"too many recent {what} at Stripe to be sure yet; ask again shortly",
+    )
 
 
 async def find_intent(client: stripe.StripeClient, attempt_key: str) -> dict[str, Any] | None:
     """The PaymentIntent made for an attempt key, fresh, or None when Stripe has none."""
     query = f"metadata['{ATTEMPT_KEY}']:{search_literal(attempt_key)}"
-    found = await send(Op.GET_PAYMENT, client.v1.payment_intents.search_async(
-        {"query": query, "limit": 10}))
+    found = await send(
+        Op.GET_PAYMENT, client.v1.payment_intents.search_async({"query": query, "limit": 10})
+    )
     ids = [str(pi.id) for pi in found.value.data]
     if not ids:
 
@@ -82,16 +92,20 @@ async def find_intent(client: stripe.StripeClient, attempt_key: str) -> dict[str
             return client.v1.payment_intents.list_async(params)
 
         recent = await _scan_recent(
-            Op.GET_PAYMENT, intents_page,
-            lambda pi: (pi.get("metadata") or {}).get(ATTEMPT_KEY) == attempt_key, "payments")
+            Op.GET_PAYMENT,
+            intents_page,
+            lambda pi: (pi.get("metadata") or {}).get(ATTEMPT_KEY) == attempt_key,
+            "payments",
+        )
         ids = [str(pi["id"]) for pi in recent]
     if not ids:
         return None
     # Search results can be stale in content too: read each one back.
     intents = []
     for intent_id in dict.fromkeys(ids):
-        got = await send(Op.GET_PAYMENT, client.v1.payment_intents.retrieve_async(
-            intent_id, {"expand": _EXPAND}))
+        got = await send(
+            Op.GET_PAYMENT, client.v1.payment_intents.retrieve_async(intent_id, {"expand": _EXPAND})
+        )
         intents.append(as_dict(got.value))
     return min(intents, key=_rank)
 
@@ -106,8 +120,9 @@ async def find_refund(client: stripe.StripeClient, refund_key: str) -> dict[str,
     """The refund made under a refund key, or None when Stripe has none."""
     tag = refund_tag(refund_key)
     query = f"metadata['{tag}']:{search_literal(refund_key)}"
-    found = await send(Op.GET_REFUND, client.v1.payment_intents.search_async(
-        {"query": query, "limit": 10}))
+    found = await send(
+        Op.GET_REFUND, client.v1.payment_intents.search_async({"query": query, "limit": 10})
+    )
     for intent in found.value.data:
         refund = await _refund_of_intent(client, str(intent.id), refund_key)
         if refund is not None:
@@ -122,13 +137,17 @@ async def find_refund(client: stripe.StripeClient, refund_key: str) -> dict[str,
         return client.v1.refunds.list_async(params)
 
     recent = await _scan_recent(
-        Op.GET_REFUND, refunds_page,
-        lambda refund: (refund.get("metadata") or {}).get(REFUND_KEY) == refund_key, "refunds")
+        Op.GET_REFUND,
+        refunds_page,
+        lambda refund: (refund.get("metadata") or {}).get(REFUND_KEY) == refund_key,
+        "refunds",
+    )
     return recent[0] if recent else None
 
 
-async def _refund_of_intent(client: stripe.StripeClient, intent_id: str,
-                            refund_key: str) -> dict[str, Any] | None:
+async def _refund_of_intent(
+    client: stripe.StripeClient, intent_id: str, refund_key: str
+) -> dict[str, Any] | None:
     params: RefundListParams = {"payment_intent": intent_id, "limit": _PAGE}
     for _ in range(_MAX_REFUND_PAGES):
         page = await send(Op.GET_REFUND, client.v1.refunds.list_async(params))
@@ -146,8 +165,10 @@ def _since() -> int:
 
 
 async def _scan_recent(
-    op: Op, list_page: Callable[[str | None], Awaitable[stripe.ListObject[Any]]],
-    matches: Callable[[Mapping[str, Any]], bool], what: str,
+    op: Op,
+    list_page: Callable[[str | None], Awaitable[stripe.ListObject[Any]]],
+    matches: Callable[[Mapping[str, Any]], bool],
+    what: str,
 ) -> list[dict[str, Any]]:
     """Objects created within RECENT_WINDOW that match, newest first."""
     after: str | None = None

@@ -62,8 +62,12 @@ class _Units:
 
 
 def decline_message(decline: StripeDecline) -> pb.Decline:
-    return pb.Decline(code=decline.code, message=decline.message, soft=decline.soft,
-                      gateway_code=decline.gateway_code)
+    return pb.Decline(
+        code=decline.code,
+        message=decline.message,
+        soft=decline.soft,
+        gateway_code=decline.gateway_code,
+    )
 
 
 def payment_from_intent(intent: Mapping[str, Any]) -> pb.Payment:
@@ -107,13 +111,17 @@ def _apply_charge(payment: pb.Payment, charge: Mapping[str, Any], units: _Units)
         # it in amount_refunded. That money was never taken: it is not a refund.
         released = int(charge.get("amount") or 0) - captured
         payment.amount_captured = units(captured)
-        payment.amount_refunded = units(max(0, int(charge.get("amount_refunded") or 0)
-                                            - released))
+        payment.amount_refunded = units(max(0, int(charge.get("amount_refunded") or 0) - released))
     details = (charge.get("payment_method_details") or {}).get("card") or {}
     if details:
-        payment.card.CopyFrom(pb.Card(
-            network=str(details.get("brand") or ""), funding=str(details.get("funding") or ""),
-            country=str(details.get("country") or ""), last4=str(details.get("last4") or "")))
+        payment.card.CopyFrom(
+            pb.Card(
+                network=str(details.get("brand") or ""),
+                funding=str(details.get("funding") or ""),
+                country=str(details.get("country") or ""),
+                last4=str(details.get("last4") or ""),
+            )
+        )
 
 
 def refund_from_stripe(refund: Mapping[str, Any]) -> pb.Refund:

@@ -44,8 +44,10 @@ def key(value: str, field: str) -> str:
     if not value:
         raise invalid(f"{field.upper()}_REQUIRED", f"{field} is required")
     if len(value) > MAX_KEY or not _KEY.fullmatch(value):
-        raise invalid(f"{field.upper()}_INVALID",
-                      f"{field} must be 1-{MAX_KEY} printable ASCII characters without spaces")
+        raise invalid(
+            f"{field.upper()}_INVALID",
+            f"{field} must be 1-{MAX_KEY} printable ASCII characters without spaces",
+        )
     return value
 
 
@@ -53,8 +55,9 @@ def reference(value: str, prefix: str, field: str = "processor_reference") -> st
     if not value:
         raise invalid(f"{field.upper()}_REQUIRED", f"{field} is required")
     if not value.startswith(prefix) or not _KEY.fullmatch(value):
-        raise invalid(f"{field.upper()}_INVALID",
-                      f"{field} must be a Stripe id starting with {prefix!r}")
+        raise invalid(
+            f"{field.upper()}_INVALID", f"{field} must be a Stripe id starting with {prefix!r}"
+        )
     return value
 
 
@@ -81,18 +84,26 @@ def currency_of(code: str) -> StripeCurrency:
 def _metadata(request: pb.AuthorizeRequest) -> dict[str, str]:
     merchant = dict(sorted(request.metadata.items()))
     if len(merchant) > MAX_METADATA_KEYS:
-        raise invalid("METADATA_TOO_LARGE",
-                      f"at most {MAX_METADATA_KEYS} metadata keys can go to Stripe")
+        raise invalid(
+            "METADATA_TOO_LARGE", f"at most {MAX_METADATA_KEYS} metadata keys can go to Stripe"
+        )
     for name, value in merchant.items():
         if name.startswith(RESERVED_PREFIX):
-            raise invalid("METADATA_KEY_RESERVED",
-                          f"metadata keys starting with {RESERVED_PREFIX!r} are PayLoops' own")
+            raise invalid(
+                "METADATA_KEY_RESERVED",
+                f"metadata keys starting with {RESERVED_PREFIX!r} are PayLoops' own",
+            )
         if not name or len(name) > _MAX_METADATA_KEY or len(value) > _MAX_METADATA_VALUE:
-            raise invalid("METADATA_INVALID",
-                          f"Stripe takes metadata keys of 1-{_MAX_METADATA_KEY} characters and "
-                          f"values of up to {_MAX_METADATA_VALUE}")
-    ours = {ATTEMPT_KEY: request.attempt_key, ORDER_ID: request.order_id,
-            MERCHANT_ID: request.merchant_id}
+            raise invalid(
+                "METADATA_INVALID",
+                f"Stripe takes metadata keys of 1-{_MAX_METADATA_KEY} characters and "
+                f"values of up to {_MAX_METADATA_VALUE}",
+            )
+    ours = {
+        ATTEMPT_KEY: request.attempt_key,
+        ORDER_ID: request.order_id,
+        MERCHANT_ID: request.merchant_id,
+    }
     return {**merchant, **{k: v for k, v in ours.items() if v}}
 
 
@@ -106,15 +117,18 @@ def create_intent(request: pb.AuthorizeRequest) -> tuple[StripeCurrency, dict[st
     if method.type not in ("", "card"):
         raise invalid("PAYMENT_METHOD_UNSUPPORTED", "the Stripe adapter takes cards only")
     if not _TOKEN.fullmatch(method.token):
-        raise invalid("PAYMENT_METHOD_INVALID",
-                      "payment_method.token must be a Stripe PaymentMethod id (pm_...)")
+        raise invalid(
+            "PAYMENT_METHOD_INVALID",
+            "payment_method.token must be a Stripe PaymentMethod id (pm_...)",
+        )
     if len(request.description) > _MAX_DESCRIPTION:
         raise invalid("DESCRIPTION_TOO_LONG", f"at most {_MAX_DESCRIPTION} characters")
     params: dict[str, Any] = {
         "amount": to_stripe(currency, request.amount),
         "currency": currency.wire_code,
-        "capture_method": ("manual" if request.capture_method == pb.CAPTURE_METHOD_MANUAL
-                           else "automatic"),
+        "capture_method": (
+            "manual" if request.capture_method == pb.CAPTURE_METHOD_MANUAL else "automatic"
+        ),
         "confirm": True,
         "payment_method": method.token,
         "metadata": _metadata(request),
@@ -134,8 +148,9 @@ def create_intent(request: pb.AuthorizeRequest) -> tuple[StripeCurrency, dict[st
     return currency, params
 
 
-def create_refund(refund_key: str, payment_reference: str, amount_stripe: int,
-                  reason: str) -> dict[str, Any]:
+def create_refund(
+    refund_key: str, payment_reference: str, amount_stripe: int, reason: str
+) -> dict[str, Any]:
     params: dict[str, Any] = {"payment_intent": payment_reference}
     if amount_stripe:
         params["amount"] = amount_stripe  # none: Stripe refunds what remains
@@ -154,10 +169,12 @@ def secret_key(credentials: pb.Credentials) -> str:
     UNAUTHENTICATED is kept for keys Stripe itself rejected (processor.proto)."""
     value = credentials.values.get("secret_key", "")
     if not value:
-        raise invalid("CREDENTIALS_MISSING", "credentials.values[\"secret_key\"] is required")
+        raise invalid("CREDENTIALS_MISSING", 'credentials.values["secret_key"] is required')
     live = value.startswith(("sk_live_", "rk_live_"))
     test = value.startswith(("sk_test_", "rk_test_"))
     if (credentials.livemode and test) or (not credentials.livemode and live):
-        raise invalid("CREDENTIALS_MODE_MISMATCH",
-                      "the secret key's mode (test/live) differs from the payment's")
+        raise invalid(
+            "CREDENTIALS_MODE_MISMATCH",
+            "the secret key's mode (test/live) differs from the payment's",
+        )
     return value

@@ -65,32 +65,40 @@ def _bind_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-async def serve(config: StripeAdapterConfig,
-                on_ready: Callable[[int], None] | None = None) -> None:
+async def serve(config: StripeAdapterConfig, on_ready: Callable[[int], None] | None = None) -> None:
     """Runs until cancelled; on_ready(port) once listening."""
     async with contextlib.AsyncExitStack() as cleanup:
-        clients = StripeClients(config.api_base, config.timeout_ms / 1000,
-                                config.max_network_retries)
+        clients = StripeClients(
+            config.api_base, config.timeout_ms / 1000, config.max_network_retries
+        )
         cleanup.push_async_callback(clients.close)
 
         server = grpc.aio.server(interceptors=[ErrorInterceptor()], options=NO_SHARED_PORT)
         processor_pb2_grpc.add_ProcessorServicer_to_server(
-            StripeServicer(config.name, clients), server)
+            StripeServicer(config.name, clients), server
+        )
         health = health_aio.HealthServicer()
         await health.set("", health_pb2.HealthCheckResponse.SERVING)
         await health.set(PROCESSOR_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         reflection.enable_server_reflection(
-            (PROCESSOR_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), server)
+            (PROCESSOR_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), server
+        )
         port = server.add_insecure_port(f"{_bind_host(config.host)}:{config.port}")
 
         await server.start()
         cleanup.push_async_callback(server.stop, _STOP_GRACE_S)
         cleanup.push_async_callback(health.enter_graceful_shutdown)
 
-        log.info("stripe adapter %r listening on %s:%d, api %s, timeout %d ms, retries %d",
-                 config.name, config.host, port, config.api_base, config.timeout_ms,
-                 config.max_network_retries)
+        log.info(
+            "stripe adapter %r listening on %s:%d, api %s, timeout %d ms, retries %d",
+            config.name,
+            config.host,
+            port,
+            config.api_base,
+            config.timeout_ms,
+            config.max_network_retries,
+        )
         if on_ready is not None:
             on_ready(port)
         # Not server.wait_for_termination(): cancelling it cancels grpc's own shutdown
@@ -108,22 +116,36 @@ async def _serve_until_signal(config: StripeAdapterConfig) -> None:
 
 
 def parse_args(argv: list[str] | None) -> StripeAdapterConfig:
-    parser = argparse.ArgumentParser(prog="payloops serve processor stripe",
-                                     description="PayLoops Stripe gateway adapter")
+    parser = argparse.ArgumentParser(
+        prog="payloops serve processor stripe", description="PayLoops Stripe gateway adapter"
+    )
     parser.add_argument("--name", default="stripe", help="processor name (GetCapabilities)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=0, help="gRPC port, 0 = any free port")
-    parser.add_argument("--api-base", default=DEFAULT_API_BASE,
-                        help="Stripe API base address (a local fake in tests)")
-    parser.add_argument("--timeout-ms", type=int, default=10_000,
-                        help="timeout of each HTTP request to Stripe")
-    parser.add_argument("--max-network-retries", type=int, default=1,
-                        help="SDK retries of connection errors, 409 and 5xx (same key)")
+    parser.add_argument(
+        "--api-base",
+        default=DEFAULT_API_BASE,
+        help="Stripe API base address (a local fake in tests)",
+    )
+    parser.add_argument(
+        "--timeout-ms", type=int, default=10_000, help="timeout of each HTTP request to Stripe"
+    )
+    parser.add_argument(
+        "--max-network-retries",
+        type=int,
+        default=1,
+        help="SDK retries of connection errors, 409 and 5xx (same key)",
+    )
     args = parser.parse_args(argv)
     try:
         return StripeAdapterConfig(
-            name=args.name, host=args.host, port=args.port, api_base=args.api_base,
-            timeout_ms=args.timeout_ms, max_network_retries=args.max_network_retries)
+            name=args.name,
+            host=args.host,
+            port=args.port,
+            api_base=args.api_base,
+            timeout_ms=args.timeout_ms,
+            max_network_retries=args.max_network_retries,
+        )
     except ValueError as error:
         parser.error(str(error))
 

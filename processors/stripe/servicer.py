@@ -24,9 +24,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import grpc
 import stripe
 
+from core.grpc_context import ServicerContext
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
 from processors.stripe import params
@@ -64,14 +64,15 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
     def _client(self, credentials: pb.Credentials) -> stripe.StripeClient:
         return self._clients.for_key(params.secret_key(credentials))
 
-    async def _intent(self, client: stripe.StripeClient, op: Op,
-                      reference: str) -> dict[str, Any]:
-        got = await send(op, client.v1.payment_intents.retrieve_async(
-            reference, {"expand": params.EXPAND}))
+    async def _intent(self, client: stripe.StripeClient, op: Op, reference: str) -> dict[str, Any]:
+        got = await send(
+            op, client.v1.payment_intents.retrieve_async(reference, {"expand": params.EXPAND})
+        )
         return as_dict(got.value)
 
-    async def _now(self, client: stripe.StripeClient, op: Op,
-                   sent: Sent[stripe.PaymentIntent]) -> pb.Payment:
+    async def _now(
+        self, client: stripe.StripeClient, op: Op, sent: Sent[stripe.PaymentIntent]
+    ) -> pb.Payment:
         """The payment a call returned; read again when the answer was a replay."""
         if sent.replayed:
             try:
@@ -82,26 +83,40 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
 
     # -- RPCs ------------------------------------------------------------------------------
 
-    async def GetCapabilities(self, request: pb.GetCapabilitiesRequest,
-                              context: grpc.aio.ServicerContext) -> pb.GetCapabilitiesResponse:
+    async def GetCapabilities(
+        self, request: pb.GetCapabilitiesRequest, context: ServicerContext
+    ) -> pb.GetCapabilitiesResponse:
         return pb.GetCapabilitiesResponse(
-            name=self._name, currencies=[], card_networks=list(CARD_NETWORKS),
-            manual_capture=True, partial_capture=True, partial_refund=True, three_d_secure=True,
+            name=self._name,
+            currencies=[],
+            card_networks=list(CARD_NETWORKS),
+            manual_capture=True,
+            partial_capture=True,
+            partial_refund=True,
+            three_d_secure=True,
             credential_fields=list(CREDENTIAL_FIELDS),
             test_payment_methods=[
-                pb.TestPaymentMethod(token=m.token, outcome=_EXPECTED_OUTCOMES[m.expect],
-                                     decline_code=m.decline_code, description=m.description)
+                pb.TestPaymentMethod(
+                    token=m.token,
+                    outcome=_EXPECTED_OUTCOMES[m.expect],
+                    decline_code=m.decline_code,
+                    description=m.description,
+                )
                 for m in MAGIC_METHODS
-            ])
+            ],
+        )
 
-    async def Authorize(self, request: pb.AuthorizeRequest,
-                        context: grpc.aio.ServicerContext) -> pb.AuthorizeResponse:
+    async def Authorize(
+        self, request: pb.AuthorizeRequest, context: ServicerContext
+    ) -> pb.AuthorizeResponse:
         currency, create = params.create_intent(request)
         client = self._client(request.credentials)
         attempt_key = request.attempt_key
         try:
-            sent = await send(Op.AUTHORIZE, client.v1.payment_intents.create_async(
-                create, {"idempotency_key": attempt_key}))  # type: ignore[arg-type]
+            sent = await send(
+                Op.AUTHORIZE,
+                client.v1.payment_intents.create_async(create, {"idempotency_key": attempt_key}),  # type: ignore[arg-type]
+            )
         except stripe.CardError as error:
             payment = _declined(error, request, currency)
         except ProcessorError as error:
@@ -110,12 +125,17 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
             payment = await self._after_server_error(client, attempt_key, error)
         else:
             payment = await self._now(client, Op.AUTHORIZE, sent)
-        log.info("rpc=Authorize attempt_key=%s reference=%s outcome=%s", attempt_key,
-                 payment.processor_reference, pb.Outcome.Name(payment.outcome))
+        log.info(
+            "rpc=Authorize attempt_key=%s reference=%s outcome=%s",
+            attempt_key,
+            payment.processor_reference,
+            pb.Outcome.Name(payment.outcome),
+        )
         return pb.AuthorizeResponse(payment=payment)
 
-    async def _after_server_error(self, client: stripe.StripeClient, attempt_key: str,
-                                  error: ProcessorError) -> pb.Payment:
+    async def _after_server_error(
+        self, client: stripe.StripeClient, attempt_key: str, error: ProcessorError
+    ) -> pb.Payment:
         """Stripe failed after the request reached it, and may have charged: Stripe keeps
         such a 500 under the idempotency key, so even a re-send would only replay it. Look
         the attempt up once; if nothing is there (yet), the outcome stays unknown."""
@@ -125,12 +145,16 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
             intent = None
         if intent is None:
             raise error
-        log.info("rpc=Authorize attempt_key=%s found after Stripe error %s", attempt_key,
-                 error.metadata.get("http_status", "?"))
+        log.info(
+            "rpc=Authorize attempt_key=%s found after Stripe error %s",
+            attempt_key,
+            error.metadata.get("http_status", "?"),
+        )
         return payment_from_intent(intent)
 
-    async def Capture(self, request: pb.CaptureRequest,
-                      context: grpc.aio.ServicerContext) -> pb.CaptureResponse:
+    async def Capture(
+        self, request: pb.CaptureRequest, context: ServicerContext
+    ) -> pb.CaptureResponse:
         capture_key = params.key(request.capture_key, "capture_key")
         reference = params.reference(request.processor_reference, "pi_")
         amount = params.non_negative(request.amount)
@@ -141,21 +165,29 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
             currency = params.currency_of(str(intent["currency"]))
             capture["amount_to_capture"] = params.to_stripe(currency, amount)
         capture["expand"] = params.EXPAND
-        sent = await send(Op.CAPTURE, client.v1.payment_intents.capture_async(
-            reference, capture, {"idempotency_key": capture_key}))  # type: ignore[arg-type]
+        sent = await send(
+            Op.CAPTURE,
+            client.v1.payment_intents.capture_async(
+                reference,
+                capture,  # type: ignore[arg-type]
+                {"idempotency_key": capture_key},
+            ),
+        )
         payment = await self._now(client, Op.CAPTURE, sent)
-        log.info("rpc=Capture reference=%s outcome=%s", reference,
-                 pb.Outcome.Name(payment.outcome))
+        log.info("rpc=Capture reference=%s outcome=%s", reference, pb.Outcome.Name(payment.outcome))
         return pb.CaptureResponse(payment=payment)
 
-    async def Void(self, request: pb.VoidRequest,
-                   context: grpc.aio.ServicerContext) -> pb.VoidResponse:
+    async def Void(self, request: pb.VoidRequest, context: ServicerContext) -> pb.VoidResponse:
         void_key = params.key(request.void_key, "void_key")
         reference = params.reference(request.processor_reference, "pi_")
         client = self._client(request.credentials)
         try:
-            sent = await send(Op.VOID, client.v1.payment_intents.cancel_async(
-                reference, {"expand": params.EXPAND}, {"idempotency_key": void_key}))
+            sent = await send(
+                Op.VOID,
+                client.v1.payment_intents.cancel_async(
+                    reference, {"expand": params.EXPAND}, {"idempotency_key": void_key}
+                ),
+            )
         except ProcessorError as error:
             if error.reason != "PAYMENT_STATE_CONFLICT":
                 raise
@@ -169,8 +201,9 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
         log.info("rpc=Void reference=%s outcome=%s", reference, pb.Outcome.Name(payment.outcome))
         return pb.VoidResponse(payment=payment)
 
-    async def Refund(self, request: pb.RefundRequest,
-                     context: grpc.aio.ServicerContext) -> pb.RefundResponse:
+    async def Refund(
+        self, request: pb.RefundRequest, context: ServicerContext
+    ) -> pb.RefundResponse:
         refund_key = params.key(request.refund_key, "refund_key")
         reference = params.reference(request.processor_reference, "pi_")
         amount = params.non_negative(request.amount)
@@ -178,35 +211,51 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
         intent = await self._intent(client, Op.REFUND, reference)
         currency = params.currency_of(str(intent["currency"]))
         await self._tag_for_refund(client, intent, refund_key)
-        create = params.create_refund(refund_key, reference,
-                                      params.to_stripe(currency, amount) if amount else 0,
-                                      request.reason)
-        sent = await send(Op.REFUND, client.v1.refunds.create_async(
-            create, {"idempotency_key": refund_key}))  # type: ignore[arg-type]
+        create = params.create_refund(
+            refund_key,
+            reference,
+            params.to_stripe(currency, amount) if amount else 0,
+            request.reason,
+        )
+        sent = await send(
+            Op.REFUND,
+            client.v1.refunds.create_async(create, {"idempotency_key": refund_key}),  # type: ignore[arg-type]
+        )
         refund = as_dict(sent.value)
         if sent.replayed:
-            got = await send(Op.GET_REFUND, client.v1.refunds.retrieve_async(
-                str(sent.value.id)))
+            got = await send(Op.GET_REFUND, client.v1.refunds.retrieve_async(str(sent.value.id)))
             refund = as_dict(got.value)
-        log.info("rpc=Refund refund_key=%s reference=%s status=%s", refund_key,
-                 refund.get("id"), refund.get("status"))
+        log.info(
+            "rpc=Refund refund_key=%s reference=%s status=%s",
+            refund_key,
+            refund.get("id"),
+            refund.get("status"),
+        )
         return pb.RefundResponse(refund=refund_from_stripe(refund))
 
-    async def _tag_for_refund(self, client: stripe.StripeClient, intent: dict[str, Any],
-                              refund_key: str) -> None:
+    async def _tag_for_refund(
+        self, client: stripe.StripeClient, intent: dict[str, Any], refund_key: str
+    ) -> None:
         """Records the refund key on the intent before the refund exists (lookup.py)."""
         tag = refund_tag(refund_key)
         metadata = intent.get("metadata") or {}
         if metadata.get(tag) == refund_key:
             return
         if len(metadata) >= _STRIPE_METADATA_KEYS:
-            raise precondition("REFUND_LIMIT_REACHED",
-                               "this payment has as many refunds as Stripe metadata can track")
-        await send(Op.REFUND, client.v1.payment_intents.update_async(
-            str(intent["id"]), {"metadata": {tag: refund_key}}))
+            raise precondition(
+                "REFUND_LIMIT_REACHED",
+                "this payment has as many refunds as Stripe metadata can track",
+            )
+        await send(
+            Op.REFUND,
+            client.v1.payment_intents.update_async(
+                str(intent["id"]), {"metadata": {tag: refund_key}}
+            ),
+        )
 
-    async def GetPayment(self, request: pb.GetPaymentRequest,
-                         context: grpc.aio.ServicerContext) -> pb.GetPaymentResponse:
+    async def GetPayment(
+        self, request: pb.GetPaymentRequest, context: ServicerContext
+    ) -> pb.GetPaymentResponse:
         match request.WhichOneof("lookup"):
             case "processor_reference" if request.processor_reference:
                 reference = params.reference(request.processor_reference, "pi_")
@@ -217,15 +266,17 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
                 client = self._client(request.credentials)
                 found = await find_intent(client, attempt_key)
                 if found is None:
-                    raise not_found("PAYMENT_NOT_FOUND",
-                                    "Stripe has no payment for this attempt key")
+                    raise not_found(
+                        "PAYMENT_NOT_FOUND", "Stripe has no payment for this attempt key"
+                    )
                 intent = found
             case _:
                 raise invalid("LOOKUP_REQUIRED", "set attempt_key or processor_reference")
         return pb.GetPaymentResponse(payment=payment_from_intent(intent))
 
-    async def GetRefund(self, request: pb.GetRefundRequest,
-                        context: grpc.aio.ServicerContext) -> pb.GetRefundResponse:
+    async def GetRefund(
+        self, request: pb.GetRefundRequest, context: ServicerContext
+    ) -> pb.GetRefundResponse:
         match request.WhichOneof("lookup"):
             case "processor_reference" if request.processor_reference:
                 reference = params.reference(request.processor_reference, "")
@@ -243,18 +294,25 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
                 raise invalid("LOOKUP_REQUIRED", "set refund_key or processor_reference")
         return pb.GetRefundResponse(refund=refund_from_stripe(refund))
 
-    async def ParseWebhook(self, request: pb.ParseWebhookRequest,
-                           context: grpc.aio.ServicerContext) -> pb.ParseWebhookResponse:
-        event = verify(request.headers, request.body,
-                       request.credentials.values.get("webhook_secret", ""))
+    async def ParseWebhook(
+        self, request: pb.ParseWebhookRequest, context: ServicerContext
+    ) -> pb.ParseWebhookResponse:
+        event = verify(
+            request.headers, request.body, request.credentials.values.get("webhook_secret", "")
+        )
         response = normalize(event)
-        log.info("rpc=ParseWebhook event_id=%s type=%s kind=%s", response.event_id,
-                 response.event_type, pb.ParseWebhookResponse.Kind.Name(response.kind))
+        log.info(
+            "rpc=ParseWebhook event_id=%s type=%s kind=%s",
+            response.event_id,
+            response.event_type,
+            pb.ParseWebhookResponse.Kind.Name(response.kind),
+        )
         return response
 
 
-def _declined(error: stripe.CardError, request: pb.AuthorizeRequest,
-              currency: StripeCurrency) -> pb.Payment:
+def _declined(
+    error: stripe.CardError, request: pb.AuthorizeRequest, currency: StripeCurrency
+) -> pb.Payment:
     """A 402: the PaymentIntent Stripe sends along (requires_payment_method), declined."""
     body: dict[str, Any] = {}
     if isinstance(error.json_body, dict) and isinstance(error.json_body.get("error"), dict):
@@ -263,8 +321,9 @@ def _declined(error: stripe.CardError, request: pb.AuthorizeRequest,
     if isinstance(intent, dict):
         payment = payment_from_intent(intent)
     else:
-        payment = pb.Payment(attempt_key=request.attempt_key, amount=request.amount,
-                             currency=currency.code)
+        payment = pb.Payment(
+            attempt_key=request.attempt_key, amount=request.amount, currency=currency.code
+        )
     payment.outcome = pb.OUTCOME_DECLINED
     if not payment.HasField("decline"):
         payment.decline.CopyFrom(decline_message(decline_from_error(body)))

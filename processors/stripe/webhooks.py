@@ -41,8 +41,11 @@ TOLERANCE_S = 300  # Stripe's default; its retries are re-signed, so they stay w
 
 
 def _signature_invalid(why: str) -> ProcessorError:
-    return ProcessorError(grpc.StatusCode.UNAUTHENTICATED, "SIGNATURE_INVALID",
-                          f"Stripe webhook signature invalid: {why}")
+    return ProcessorError(
+        grpc.StatusCode.UNAUTHENTICATED,
+        "SIGNATURE_INVALID",
+        f"Stripe webhook signature invalid: {why}",
+    )
 
 
 def verify(headers: Mapping[str, str], body: bytes, secret: str) -> dict[str, Any]:
@@ -71,8 +74,7 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str) -> dict[str, An
 
 def normalize(event: Mapping[str, Any]) -> pb.ParseWebhookResponse:
     event_type = str(event.get("type") or "")
-    response = pb.ParseWebhookResponse(event_id=str(event.get("id") or ""),
-                                       event_type=event_type)
+    response = pb.ParseWebhookResponse(event_id=str(event.get("id") or ""), event_type=event_type)
     obj = event["data"].get("object")
     if not isinstance(obj, Mapping):
         return response

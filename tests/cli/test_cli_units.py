@@ -193,7 +193,7 @@ def test_ephemeral_only_never_hands_out_the_conventional_port() -> None:
     assert PortPicker(ephemeral_only=True).pick(preferred) != preferred
 
 
-def test_an_adapter_cannot_share_a_port_another_server_listens_on(tmp_path) -> None:
+def test_an_adapter_cannot_share_a_port_another_server_listens_on(tmp_path: Path) -> None:
     """grpcio's default SO_REUSEPORT would let two sandboxes split one port's calls; ours
     refuse to start instead."""
     from tests.conftest import start_sandbox
@@ -202,11 +202,27 @@ def test_an_adapter_cannot_share_a_port_another_server_listens_on(tmp_path) -> N
     try:
         port = target.rsplit(":", 1)[1]
         second = subprocess.run(
-            [sys.executable, "-m", "cli.main", "serve", "processor", "sandbox", "--name",
-             "second", "--port", port, "--http-port", "0", "--ledger",
-             str(tmp_path / "second.sqlite")],
-            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
-            timeout=60)
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "serve",
+                "processor",
+                "sandbox",
+                "--name",
+                "second",
+                "--port",
+                port,
+                "--http-port",
+                "0",
+                "--ledger",
+                str(tmp_path / "second.sqlite"),
+            ],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert second.returncode != 0
     finally:
         first.terminate()
@@ -216,7 +232,11 @@ def test_an_adapter_cannot_share_a_port_another_server_listens_on(tmp_path) -> N
 def test_a_child_dies_with_a_killed_supervisor(tmp_path: Path) -> None:
     """`kill -9` of `payloops dev` must leave nothing running: each child is armed with
     PR_SET_PDEATHSIG (set before exec by cli/die_with_parent.py)."""
-    supervisor = subprocess.Popen([sys.executable, "-c", f"""
+    supervisor = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"""
 import os, sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
 from pathlib import Path
@@ -228,7 +248,11 @@ child = procs.Child(name="sleeper", argv=[sys.executable, "-c", "import time; ti
 child.start()
 print(child.pid, flush=True)
 time.sleep(60)
-"""], stdout=subprocess.PIPE, text=True)
+""",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert supervisor.stdout is not None
     child_pid = int(supervisor.stdout.readline())
     assert procs.is_alive(child_pid)

@@ -262,14 +262,27 @@ def test_full_stack_pays_an_order_restarts_a_crash_and_stops_cleanly(state_dir: 
     # Started again on the same state dir, the order and the demo key are still there.
     with out.open("ab") as log:
         again = subprocess.Popen(
-            [*PAYLOOPS, "dev", "--state-dir", str(state_dir), "--http-port", str(http_port),
-             "--grpc-port", str(grpc_port)],
-            cwd=REPO, env=dev_env(), stdout=log, stderr=subprocess.STDOUT)
+            [
+                *PAYLOOPS,
+                "dev",
+                "--state-dir",
+                str(state_dir),
+                "--http-port",
+                str(http_port),
+                "--grpc-port",
+                str(grpc_port),
+            ],
+            cwd=REPO,
+            env=dev_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_for_line(again, out, READY_LINE, timeout=180, occurrence=2)
         assert read_env(state_dir / "dev.env")["PAYLOOPS_API_KEY"] == values["PAYLOOPS_API_KEY"]
-        with httpx.Client(base_url=values["PAYLOOPS_API_URL"], headers=headers, timeout=40,
-                          trust_env=False) as api:
+        with httpx.Client(
+            base_url=values["PAYLOOPS_API_URL"], headers=headers, timeout=40, trust_env=False
+        ) as api:
             kept = api.get(f"/v1/orders/{order['id']}")
         assert kept.status_code == 200, kept.text
         assert kept.json()["status"] == "SUCCEEDED"

@@ -72,10 +72,16 @@ def test_render_fills_in_ports_addresses_and_paths(tmp_path: Path) -> None:
     transcoder = _http_filter(listeners["rest"], "envoy.filters.http.grpc_json_transcoder")
     assert transcoder["proto_descriptor"] == str(descriptor)
     assert transcoder["services"] == [
-        "payloops.v1.OrderService", "payloops.v1.RoutingService", "payloops.v1.HealthService",
-        "payloops.v1.ProcessorService", "payloops.v1.ProcessorAccountService",
-        "payloops.v1.ProcessorWebhookService", "payloops.v1.RefundService",
-        "payloops.v1.WebhookEndpointService", "payloops.v1.EventService"]
+        "payloops.v1.OrderService",
+        "payloops.v1.RoutingService",
+        "payloops.v1.HealthService",
+        "payloops.v1.ProcessorService",
+        "payloops.v1.ProcessorAccountService",
+        "payloops.v1.ProcessorWebhookService",
+        "payloops.v1.RefundService",
+        "payloops.v1.WebhookEndpointService",
+        "payloops.v1.EventService",
+    ]
     assert transcoder["convert_grpc_status"] is True
     assert transcoder["match_incoming_request_route"] is True
     assert transcoder["auto_mapping"] is False

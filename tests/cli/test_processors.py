@@ -59,8 +59,9 @@ def test_add_registers_a_processor_with_the_default_deadline_and_list_shows_it(
     assert [name, target, "5000", "yes"] in [line.split() for line in table]
 
 
-def test_add_reads_the_adapters_capabilities(postgres_url: str, name: str,
-                                             sandbox_targets: list[str]) -> None:
+def test_add_reads_the_adapters_capabilities(
+    postgres_url: str, name: str, sandbox_targets: list[str]
+) -> None:
     added = payloops("processors", "add", name, sandbox_targets[0], database_url=postgres_url)
     assert added.returncode == 0, added.stderr
     [registration] = asyncio.run(_registrations(postgres_url, name))
@@ -69,8 +70,9 @@ def test_add_reads_the_adapters_capabilities(postgres_url: str, name: str,
 
 
 def test_a_target_that_does_not_answer_is_not_registered(postgres_url: str, name: str) -> None:
-    result = payloops("processors", "add", name, f"127.0.0.1:{free_port()}",
-                      database_url=postgres_url)
+    result = payloops(
+        "processors", "add", name, f"127.0.0.1:{free_port()}", database_url=postgres_url
+    )
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert "does not answer GetCapabilities" in line
@@ -81,16 +83,14 @@ def test_add_again_updates_the_target_and_only_a_given_deadline(
     postgres_url: str, name: str, sandbox_targets: list[str]
 ) -> None:
     first, second = sandbox_targets
-    payloops("processors", "add", name, first, "--deadline-ms", "750",
-             database_url=postgres_url)
+    payloops("processors", "add", name, first, "--deadline-ms", "750", database_url=postgres_url)
     moved = payloops("processors", "add", name, second, database_url=postgres_url)
     assert moved.returncode == 0, moved.stderr
     assert (
         listed(postgres_url, name)[name]["target"],
         listed(postgres_url, name)[name]["deadline_ms"],
     ) == (second, 750)
-    payloops("processors", "add", name, first, "--deadline-ms", "120000",
-             database_url=postgres_url)
+    payloops("processors", "add", name, first, "--deadline-ms", "120000", database_url=postgres_url)
     assert (
         listed(postgres_url, name)[name]["target"],
         listed(postgres_url, name)[name]["deadline_ms"],
@@ -169,8 +169,7 @@ def test_payloops_dev_registering_again_keeps_a_deadline_someone_set(
     fresh = f"{name}-new"
     first, second = sandbox_targets
     register_processors(postgres_url, {name: first})
-    payloops("processors", "add", name, first, "--deadline-ms", "300",
-             database_url=postgres_url)
+    payloops("processors", "add", name, first, "--deadline-ms", "300", database_url=postgres_url)
     # The next `payloops dev` start: the sandbox listens elsewhere now.
     register_processors(postgres_url, {name: second, fresh: first})
     assert listed(postgres_url, name, fresh) == {
@@ -195,8 +194,9 @@ def test_a_tls_adapter_is_registered_with_its_ca_and_refused_without_it(
     ca.write_bytes(cert)
     with running(tls_key_and_cert=(key, cert)) as target:
         plain = payloops("processors", "add", name, target, database_url=postgres_url)
-        secured = payloops("processors", "add", name, target, "--tls-ca", str(ca),
-                           database_url=postgres_url)
+        secured = payloops(
+            "processors", "add", name, target, "--tls-ca", str(ca), database_url=postgres_url
+        )
     assert plain.returncode == 2 and "does not answer GetCapabilities" in plain.stderr
     assert secured.returncode == 0, secured.stderr
     [registration] = asyncio.run(_registrations(postgres_url, name))

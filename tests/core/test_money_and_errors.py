@@ -14,8 +14,9 @@ def test_minor_units_come_from_iso_4217() -> None:
 
 
 def test_errors_carry_error_info_and_field_violations() -> None:
-    status = errors.invalid([errors.FieldViolation("amount", "AMOUNT_NOT_POSITIVE", "> 0")]) \
-        .to_status()
+    status = errors.invalid(
+        [errors.FieldViolation("amount", "AMOUNT_NOT_POSITIVE", "> 0")]
+    ).to_status()
     assert status.code == 3
     info, bad_request = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
     assert status.details[0].Unpack(info) and status.details[1].Unpack(bad_request)

@@ -21,8 +21,11 @@ DEADLINE_SECONDS = 5.0  # what `payloops dev` registers for each sandbox
 def merchant_with_routing(mesh: Mesh, **config: object) -> httpx.Client:
     _, key = mesh.new_merchant("failover")
     api = mesh.client(key)
-    body = {"rules": [{"name": "all", "failover": {"processors": list(SANDBOXES)}}],
-            "resolution_budget": "2s", **config}
+    body = {
+        "rules": [{"name": "all", "failover": {"processors": list(SANDBOXES)}}],
+        "resolution_budget": "2s",
+        **config,
+    }
     response = api.put("/v1/routing", json=body)
     assert response.status_code == 200, response.text
     return api
@@ -46,8 +49,9 @@ def clean_processors(mesh: Mesh) -> Iterator[None]:
 
 def pay(api: httpx.Client, token: str = "pm_card_visa", amount: int = 1500) -> dict:
     order = api.post("/v1/orders", json={"amount": amount, "currency": "USD"}).json()
-    response = api.post(f"/v1/orders/{order['id']}:pay",
-                        json={"payment_method": {"type": "card", "token": token}})
+    response = api.post(
+        f"/v1/orders/{order['id']}:pay", json={"payment_method": {"type": "card", "token": token}}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 

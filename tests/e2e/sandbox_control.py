@@ -23,14 +23,21 @@ def live_charges(mesh: Mesh, order_id: str, name: str = "sandbox") -> list[contr
     return [c for c in charges(mesh, order_id, name) if c.state in ("authorized", "captured")]
 
 
-def set_fault(mesh: Mesh, mode: int, count: int = 0, latency_ms: int = 0,
-              name: str = "sandbox") -> None:
+def set_fault(
+    mesh: Mesh,
+    mode: control_pb2.FaultMode.ValueType,
+    count: int = 0,
+    latency_ms: int = 0,
+    name: str = "sandbox",
+) -> None:
     _stub(mesh, name).SetFault(
-        control_pb2.SetFaultRequest(mode=mode, count=count, latency_ms=latency_ms), timeout=10)
+        control_pb2.SetFaultRequest(mode=mode, count=count, latency_ms=latency_ms), timeout=10
+    )
 
 
-def charges_by_order(mesh: Mesh, names: tuple[str, ...],
-                     live_only: bool = False) -> dict[str, list[control_pb2.Charge]]:
+def charges_by_order(
+    mesh: Mesh, names: tuple[str, ...], live_only: bool = False
+) -> dict[str, list[control_pb2.Charge]]:
     found: dict[str, list[control_pb2.Charge]] = {}
     for name in names:
         listed = _stub(mesh, name).ListCharges(control_pb2.ListChargesRequest(), timeout=10)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 
@@ -50,12 +51,20 @@ class ScriptedGateway(processor_pb2_grpc.ProcessorServicer):
 
     # -- what tests call ---------------------------------------------------------------------
 
-    def charge(self, attempt_key: str, outcome: int = pb.OUTCOME_SUCCEEDED,
-               amount: int = 1500) -> pb.Payment:
+    def charge(
+        self,
+        attempt_key: str,
+        outcome: pb.Outcome.ValueType = pb.OUTCOME_SUCCEEDED,
+        amount: int = 1500,
+    ) -> pb.Payment:
         self.payment = pb.Payment(
-            attempt_key=attempt_key, processor_reference="sp_1", outcome=outcome,
-            amount=amount, currency="USD",
-            amount_captured=amount if outcome == pb.OUTCOME_SUCCEEDED else 0)
+            attempt_key=attempt_key,
+            processor_reference="sp_1",
+            outcome=outcome,
+            amount=amount,
+            currency="USD",
+            amount_captured=amount if outcome == pb.OUTCOME_SUCCEEDED else 0,
+        )
         return self.payment
 
     def live(self) -> bool:
@@ -63,8 +72,11 @@ class ScriptedGateway(processor_pb2_grpc.ProcessorServicer):
         payment = self.payment
         return payment is not None and (
             payment.outcome == pb.OUTCOME_AUTHORIZED
-            or (payment.outcome == pb.OUTCOME_SUCCEEDED
-                and payment.amount_refunded < payment.amount_captured))
+            or (
+                payment.outcome == pb.OUTCOME_SUCCEEDED
+                and payment.amount_refunded < payment.amount_captured
+            )
+        )
 
     def count(self, method: str) -> int:
         return self.calls.count(method)
@@ -83,69 +95,89 @@ class ScriptedGateway(processor_pb2_grpc.ProcessorServicer):
                 context.abort(refusal.code, refusal.message)
                 raise AssertionError("abort returned") from None
 
-    def GetCapabilities(self, request, context):
-        return pb.GetCapabilitiesResponse(name=self.name,
-                                          credential_fields=list(self.credential_fields))
+    def GetCapabilities(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return pb.GetCapabilitiesResponse(
+            name=self.name, credential_fields=list(self.credential_fields)
+        )
 
-    def Authorize(self, request, context):
+    def Authorize(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("Authorize", request, context)
 
-    def GetPayment(self, request, context):
+    def GetPayment(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("GetPayment", request, context)
 
-    def Void(self, request, context):
+    def Void(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("Void", request, context)
 
-    def Refund(self, request, context):
+    def Refund(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("Refund", request, context)
 
-    def GetRefund(self, request, context):
+    def GetRefund(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("GetRefund", request, context)
 
-    def ParseWebhook(self, request, context):
+    def ParseWebhook(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._answer("ParseWebhook", request, context)
+
+    def Capture(self, request: Any, context: grpc.ServicerContext) -> Any:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "the scripted gateway does not capture")
 
 
 # What an honest gateway answers, for the calls a test does not script.
-def _get_payment(gateway: ScriptedGateway, request, context) -> pb.GetPaymentResponse:
+def _get_payment(
+    gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext
+) -> pb.GetPaymentResponse:
     if gateway.payment is None:
         raise Refuse(grpc.StatusCode.NOT_FOUND, "no such payment")
     return pb.GetPaymentResponse(payment=gateway.payment)
 
 
-def _void(gateway: ScriptedGateway, request, context) -> pb.VoidResponse:
+def _void(gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext) -> pb.VoidResponse:
     payment = gateway.payment
-    if payment is None or payment.outcome not in (pb.OUTCOME_AUTHORIZED,
-                                                  pb.OUTCOME_REQUIRES_ACTION,
-                                                  pb.OUTCOME_CANCELED):
+    if payment is None or payment.outcome not in (
+        pb.OUTCOME_AUTHORIZED,
+        pb.OUTCOME_REQUIRES_ACTION,
+        pb.OUTCOME_CANCELED,
+    ):
         raise Refuse(grpc.StatusCode.FAILED_PRECONDITION, "nothing to void")
     payment.outcome = pb.OUTCOME_CANCELED
     return pb.VoidResponse(payment=payment)
 
 
-def _refund(gateway: ScriptedGateway, request, context) -> pb.RefundResponse:
+def _refund(
+    gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext
+) -> pb.RefundResponse:
     payment = gateway.payment
-    if payment is None or payment.outcome != pb.OUTCOME_SUCCEEDED \
-            or payment.amount_refunded >= payment.amount_captured:
+    if (
+        payment is None
+        or payment.outcome != pb.OUTCOME_SUCCEEDED
+        or payment.amount_refunded >= payment.amount_captured
+    ):
         raise Refuse(grpc.StatusCode.FAILED_PRECONDITION, "nothing to refund")
-    refund = pb.Refund(refund_key=request.refund_key, processor_reference="sr_1",
-                       payment_reference=payment.processor_reference,
-                       amount=payment.amount_captured, currency=payment.currency,
-                       status=pb.Refund.STATUS_SUCCEEDED)
+    refund = pb.Refund(
+        refund_key=request.refund_key,
+        processor_reference="sr_1",
+        payment_reference=payment.processor_reference,
+        amount=payment.amount_captured,
+        currency=payment.currency,
+        status=pb.Refund.STATUS_SUCCEEDED,
+    )
     payment.amount_refunded = payment.amount_captured
     gateway.refunds[request.refund_key] = refund
     return pb.RefundResponse(refund=refund)
 
 
-def _get_refund(gateway: ScriptedGateway, request, context) -> pb.GetRefundResponse:
+def _get_refund(
+    gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext
+) -> pb.GetRefundResponse:
     if request.refund_key not in gateway.refunds:
         raise Refuse(grpc.StatusCode.NOT_FOUND, "no such refund")
     return pb.GetRefundResponse(refund=gateway.refunds[request.refund_key])
 
 
-def _authorize(gateway: ScriptedGateway, request, context) -> pb.AuthorizeResponse:
-    return pb.AuthorizeResponse(payment=gateway.charge(request.attempt_key,
-                                                       amount=request.amount))
+def _authorize(
+    gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext
+) -> pb.AuthorizeResponse:
+    return pb.AuthorizeResponse(payment=gateway.charge(request.attempt_key, amount=request.amount))
 
 
 SIGNATURE_HEADER = "x-scripted-signature"
@@ -155,7 +187,9 @@ def sign(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _parse_webhook(gateway: ScriptedGateway, request, context) -> pb.ParseWebhookResponse:
+def _parse_webhook(
+    gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext
+) -> pb.ParseWebhookResponse:
     """Body: {"id": …, "type": …, "attempt_key": …}; signed with the account's
     webhook_secret."""
     secret = request.credentials.values.get("webhook_secret", "")
@@ -166,13 +200,21 @@ def _parse_webhook(gateway: ScriptedGateway, request, context) -> pb.ParseWebhoo
     payment = pb.Payment(attempt_key=event.get("attempt_key", ""))
     if gateway.payment is not None and gateway.payment.attempt_key == payment.attempt_key:
         payment = gateway.payment
-    return pb.ParseWebhookResponse(event_id=event["id"], event_type=event["type"],
-                                   kind=pb.ParseWebhookResponse.KIND_PAYMENT, payment=payment)
+    return pb.ParseWebhookResponse(
+        event_id=event["id"],
+        event_type=event["type"],
+        kind=pb.ParseWebhookResponse.KIND_PAYMENT,
+        payment=payment,
+    )
 
 
 _DEFAULTS: dict[str, Answer] = {
-    "Authorize": _authorize, "GetPayment": _get_payment, "Void": _void, "Refund": _refund,
-    "GetRefund": _get_refund, "ParseWebhook": _parse_webhook,
+    "Authorize": _authorize,
+    "GetPayment": _get_payment,
+    "Void": _void,
+    "Refund": _refund,
+    "GetRefund": _get_refund,
+    "ParseWebhook": _parse_webhook,
 }
 
 
@@ -196,9 +238,14 @@ def scripted_gateway(mesh: Mesh, deadline_ms: int = 2000) -> Iterator[ScriptedGa
     gateway = ScriptedGateway()
     with serving(gateway) as target:
         try:
-            sql(mesh, "insert into processors (name, target, deadline_ms, enabled) "
-                       "values (:name, :target, :deadline, true)",
-                 name=gateway.name, target=target, deadline=deadline_ms)
+            sql(
+                mesh,
+                "insert into processors (name, target, deadline_ms, enabled) "
+                "values (:name, :target, :deadline, true)",
+                name=gateway.name,
+                target=target,
+                deadline=deadline_ms,
+            )
             yield gateway
         finally:
             forget(mesh, gateway.name)

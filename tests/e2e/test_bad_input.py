@@ -54,8 +54,10 @@ def test_another_merchants_order_is_not_found(mesh: Mesh) -> None:
     with mesh.client(key_a) as a, mesh.client(key_b) as b:
         order = a.post("/v1/orders", json={"amount": 500, "currency": "USD"}).json()
         read = b.get(f"/v1/orders/{order['id']}")
-        pay = b.post(f"/v1/orders/{order['id']}:pay",
-                     json={"payment_method": {"type": "card", "token": "pm_card_visa"}})
+        pay = b.post(
+            f"/v1/orders/{order['id']}:pay",
+            json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+        )
         listed = b.get("/v1/orders").json()
         still_unpaid = a.get(f"/v1/orders/{order['id']}").json()
     assert (read.status_code, reason(read)) == (404, "ORDER_NOT_FOUND")
@@ -64,27 +66,46 @@ def test_another_merchants_order_is_not_found(mesh: Mesh) -> None:
     assert still_unpaid["status"] == "REQUIRES_PAYMENT_METHOD"
 
 
-@pytest.mark.parametrize(("body", "field", "why"), [
-    ({"amount": -5, "currency": "USD"}, "amount", "AMOUNT_NOT_POSITIVE"),
-    ({"amount": 0, "currency": "USD"}, "amount", "AMOUNT_NOT_POSITIVE"),
-    ({"amount": 100_000_000_000, "currency": "USD"}, "amount", "AMOUNT_TOO_LARGE"),
-    ({"amount": 1_000_000_000, "currency": "JPY"}, "amount", "AMOUNT_TOO_LARGE"),
-    ({"amount": 100, "currency": "XYZ"}, "currency", "CURRENCY_UNKNOWN"),
-    ({"amount": 100, "currency": "XAU"}, "currency", "CURRENCY_UNKNOWN"),
-    ({"amount": 100}, "currency", "CURRENCY_REQUIRED"),
-    ({"amount": 100, "currency": "USD", "metadata": {"note": "card 4242 4242 4242 4242"}},
-     "metadata.note", "CARD_NUMBER_NOT_ALLOWED"),
-    ({"amount": 100, "currency": "USD", "description": "pan=4000056655665556"},
-     "description", "CARD_NUMBER_NOT_ALLOWED"),
-    ({"amount": 100, "currency": "USD", "metadata": {"k": "v" * 501}},
-     "metadata.k", "METADATA_VALUE_TOO_LONG"),
-    ({"amount": 100, "currency": "USD", "metadata": {f"k{i}": "v" for i in range(51)}},
-     "metadata", "METADATA_TOO_MANY_KEYS"),
-    ({"amount": 100, "currency": "USD", "return_url": "javascript:alert(1)"},
-     "return_url", "RETURN_URL_INVALID"),
-])
-def test_invalid_orders_are_400_with_a_field_violation(mesh: Mesh, body: dict, field: str,
-                                                       why: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field", "why"),
+    [
+        ({"amount": -5, "currency": "USD"}, "amount", "AMOUNT_NOT_POSITIVE"),
+        ({"amount": 0, "currency": "USD"}, "amount", "AMOUNT_NOT_POSITIVE"),
+        ({"amount": 100_000_000_000, "currency": "USD"}, "amount", "AMOUNT_TOO_LARGE"),
+        ({"amount": 1_000_000_000, "currency": "JPY"}, "amount", "AMOUNT_TOO_LARGE"),
+        ({"amount": 100, "currency": "XYZ"}, "currency", "CURRENCY_UNKNOWN"),
+        ({"amount": 100, "currency": "XAU"}, "currency", "CURRENCY_UNKNOWN"),
+        ({"amount": 100}, "currency", "CURRENCY_REQUIRED"),
+        (
+            {"amount": 100, "currency": "USD", "metadata": {"note": "card 4242 4242 4242 4242"}},
+            "metadata.note",
+            "CARD_NUMBER_NOT_ALLOWED",
+        ),
+        (
+            {"amount": 100, "currency": "USD", "description": "pan=4000056655665556"},
+            "description",
+            "CARD_NUMBER_NOT_ALLOWED",
+        ),
+        (
+            {"amount": 100, "currency": "USD", "metadata": {"k": "v" * 501}},
+            "metadata.k",
+            "METADATA_VALUE_TOO_LONG",
+        ),
+        (
+            {"amount": 100, "currency": "USD", "metadata": {f"k{i}": "v" for i in range(51)}},
+            "metadata",
+            "METADATA_TOO_MANY_KEYS",
+        ),
+        (
+            {"amount": 100, "currency": "USD", "return_url": "javascript:alert(1)"},
+            "return_url",
+            "RETURN_URL_INVALID",
+        ),
+    ],
+)
+def test_invalid_orders_are_400_with_a_field_violation(
+    mesh: Mesh, body: dict, field: str, why: str
+) -> None:
     with mesh.client() as api:
         response = api.post("/v1/orders", json=body)
     assert response.status_code == 400, response.text
@@ -100,11 +121,21 @@ def test_invalid_payment_methods_are_400(mesh: Mesh) -> None:
         url = f"/v1/orders/{order['id']}:pay"
         pan = api.post(url, json={"payment_method": {"type": "card", "token": "4242424242424242"}})
         kind = api.post(url, json={"payment_method": {"type": "bank", "token": "pm_card_visa"}})
-        hint = api.post(url, json={"payment_method": {"type": "card", "token": "pm_card_visa",
-                                                      "card": {"network": "nope"}}})
+        hint = api.post(
+            url,
+            json={
+                "payment_method": {
+                    "type": "card",
+                    "token": "pm_card_visa",
+                    "card": {"network": "nope"},
+                }
+            },
+        )
         still = api.get(f"/v1/orders/{order['id']}").json()
-    assert violations(pan)["payment_method.token"] in ("PAYMENT_METHOD_TOKEN_INVALID",
-                                                       "CARD_NUMBER_NOT_ALLOWED")
+    assert violations(pan)["payment_method.token"] in (
+        "PAYMENT_METHOD_TOKEN_INVALID",
+        "CARD_NUMBER_NOT_ALLOWED",
+    )
     assert "payment_method.token" in violations(pan)
     assert violations(kind) == {"payment_method.type": "PAYMENT_METHOD_TYPE_UNSUPPORTED"}
     assert violations(hint) == {"payment_method.card.network": "CARD_NETWORK_UNKNOWN"}
@@ -113,22 +144,35 @@ def test_invalid_payment_methods_are_400(mesh: Mesh) -> None:
 
 def test_malformed_requests_are_rejected_by_envoy_as_status_json(mesh: Mesh) -> None:
     with mesh.client() as api:
-        bad_json = api.post("/v1/orders", content=b'{"amount": 1,',
-                            headers={"content-type": "application/json"})
+        bad_json = api.post(
+            "/v1/orders", content=b'{"amount": 1,', headers={"content-type": "application/json"}
+        )
         wrong_type = api.post("/v1/orders", json={"amount": "lots", "currency": "USD"})
-        wrong_type_map = api.post("/v1/orders", json={"amount": 1, "currency": "USD",
-                                                      "metadata": "x"})
+        wrong_type_map = api.post(
+            "/v1/orders", json={"amount": 1, "currency": "USD", "metadata": "x"}
+        )
         unknown_path = api.get("/v1/nothing")
         wrong_verb = api.delete("/v1/orders")
         unknown_query = api.get("/v1/orders", params={"bogus": "1"})
-        too_big = api.post("/v1/orders", json={"amount": 1, "currency": "USD",
-                                               "description": "x" * 100_000})
-        beyond_int64 = api.post("/v1/orders", content=b'{"amount": 9223372036854775808, '
-                                b'"currency": "USD"}', headers={"content-type": "application/json"})
+        too_big = api.post(
+            "/v1/orders", json={"amount": 1, "currency": "USD", "description": "x" * 100_000}
+        )
+        beyond_int64 = api.post(
+            "/v1/orders",
+            content=b'{"amount": 9223372036854775808, "currency": "USD"}',
+            headers={"content-type": "application/json"},
+        )
         bin_header = api.get("/v1/orders", headers={"x-evil-bin": "!!not base64!!"})
-    for response, status in [(bad_json, 400), (wrong_type, 400), (wrong_type_map, 400),
-                             (beyond_int64, 400), (unknown_path, 404), (wrong_verb, 404),
-                             (unknown_query, 400), (too_big, 413)]:
+    for response, status in [
+        (bad_json, 400),
+        (wrong_type, 400),
+        (wrong_type_map, 400),
+        (beyond_int64, 400),
+        (unknown_path, 404),
+        (wrong_verb, 404),
+        (unknown_query, 400),
+        (too_big, 413),
+    ]:
         assert response.status_code == status, (response.request.url, response.text)
         assert reason(response)
     assert bin_header.status_code == 200
@@ -149,8 +193,11 @@ def test_card_numbers_in_headers_are_rejected_and_never_echoed(mesh: Mesh) -> No
     pan = "4242424242424242"
     _, key = mesh.new_merchant("card numbers in headers")
     with mesh.client(key) as api:
-        as_key = api.post("/v1/orders", json={"amount": 100, "currency": "USD"},
-                          headers={"Idempotency-Key": f"order-{pan}"})
+        as_key = api.post(
+            "/v1/orders",
+            json={"amount": 100, "currency": "USD"},
+            headers={"Idempotency-Key": f"order-{pan}"},
+        )
         as_correlation = api.get("/v1/orders", headers={"X-Correlation-ID": f"cid-{pan}"})
         created = api.get("/v1/orders").json()["orders"]
     assert (as_key.status_code, reason(as_key)) == (400, "INVALID_REQUEST")
@@ -166,9 +213,14 @@ def test_card_numbers_in_headers_are_rejected_and_never_echoed(mesh: Mesh) -> No
 def test_api_keys_are_stored_only_as_hashes(mesh: Mesh) -> None:
     merchant_id, key = mesh.new_merchant("hashed keys")
 
-    rows = [row[0] for row in sql(
-        mesh, "select row_to_json(k)::text from api_keys k where merchant_id = :m",
-        m=merchant_id)]
+    rows = [
+        row[0]
+        for row in sql(
+            mesh,
+            "select row_to_json(k)::text from api_keys k where merchant_id = :m",
+            m=merchant_id,
+        )
+    ]
     assert len(rows) == 1
     assert key not in rows[0]
     assert hashlib.sha256(key.encode()).hexdigest() in rows[0]

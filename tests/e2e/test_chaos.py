@@ -21,15 +21,18 @@ from tests.conftest import Mesh
 from tests.e2e.failover_helpers import SANDBOXES, clean_processors, merchant_with_routing
 from tests.e2e.sandbox_control import charges_by_order, set_fault
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.usefixtures("clean_processors"),
-              pytest.mark.timeout(600)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.usefixtures("clean_processors"),
+    pytest.mark.timeout(600),
+]
 __all__ = ["clean_processors"]
 
 PAYMENTS = 300
 CLIENTS = 8
 # Mostly cards that succeed; declines of both kinds; 3-D Secure challenges, completed or not.
-TOKENS = ["pm_card_visa"] * 7 + ["pm_card_soft_decline", "pm_card_declined",
-                                 "pm_card_3ds_required"]
+TOKENS = ["pm_card_visa"] * 7 + ["pm_card_soft_decline", "pm_card_declined", "pm_card_3ds_required"]
 FAULTS = [
     (control_pb2.FAULT_MODE_HANG, {"count": 1}),
     (control_pb2.FAULT_MODE_UNAVAILABLE, {"count": 3}),
@@ -50,9 +53,9 @@ def test_chaos_never_charges_twice_or_loses_a_payment(mesh: Mesh) -> None:
             mode, extra = rng.choice(FAULTS)
             set_fault(mesh, mode, name=name, **extra)
 
-    started = Counter()
+    started: Counter[str] = Counter()
     started_lock = threading.Lock()
-    kills: list[tuple[int, int]] = []  # (killed pid, pid of the worker that replaced it)
+    kills: list[tuple[int, int | None]] = []  # (killed pid, pid of the worker that replaced it)
 
     def kill_worker_at(milestones: set[int]) -> None:
         """The worker dies while payments are in flight (after so many have started), and
@@ -71,13 +74,19 @@ def test_chaos_never_charges_twice_or_loses_a_payment(mesh: Mesh) -> None:
     def pay(index: int) -> str:
         token = TOKENS[index % len(TOKENS)]
         with mesh.client(api.headers["Authorization"].removeprefix("Bearer ")) as client:
-            order = client.post("/v1/orders", json={"amount": 1000 + index,
-                                                    "currency": "USD"}).json()
+            order = client.post(
+                "/v1/orders", json={"amount": 1000 + index, "currency": "USD"}
+            ).json()
             kill_worker_at({PAYMENTS // 4, PAYMENTS * 2 // 3})
-            paid = client.post(f"/v1/orders/{order['id']}:pay",
-                               json={"payment_method": {"type": "card", "token": token}})
-            redirect = (paid.json().get("next_action") or {}).get("redirect_url") \
-                if paid.status_code == 200 else None
+            paid = client.post(
+                f"/v1/orders/{order['id']}:pay",
+                json={"payment_method": {"type": "card", "token": token}},
+            )
+            redirect = (
+                (paid.json().get("next_action") or {}).get("redirect_url")
+                if paid.status_code == 200
+                else None
+            )
             if redirect and index % 2 == 0:
                 # Half the customers finish their challenge; the others abandon it.
                 with contextlib.suppress(httpx.HTTPError):
@@ -108,10 +117,14 @@ def test_chaos_never_charges_twice_or_loses_a_payment(mesh: Mesh) -> None:
         except httpx.TransportError as error:
             print(f"chaos: read failed while recovering ({error!r}); retrying")
             orders = {}
-        pending = [o for o in orders.values()
-                   if o["status"] not in ("SUCCEEDED", "FAILED")
-                   or any(a["outcome"] == "PENDING" or a["compensation"] == "pending"
-                          for a in o["attempts"])]
+        pending = [
+            o
+            for o in orders.values()
+            if o["status"] not in ("SUCCEEDED", "FAILED")
+            or any(
+                a["outcome"] == "PENDING" or a["compensation"] == "pending" for a in o["attempts"]
+            )
+        ]
         if (len(orders) == PAYMENTS and not pending) or time.monotonic() > deadline:
             break
         time.sleep(2)
@@ -122,9 +135,11 @@ def test_chaos_never_charges_twice_or_loses_a_payment(mesh: Mesh) -> None:
     surviving = Counter(len(live.get(o, [])) for o in order_ids)
     compensated = sum(1 for o in orders.values() for a in o["attempts"] if a["compensation"])
     failovers = sum(1 for o in orders.values() if len(o["attempts"]) > 1)
-    print(f"\nchaos: {PAYMENTS} payments, statuses {dict(statuses)}, orders by surviving "
-          f"charges {dict(surviving)}, failovers {failovers}, compensations {compensated}, "
-          f"worker kills {len(kills)}, still pending {len(pending)}")
+    print(
+        f"\nchaos: {PAYMENTS} payments, statuses {dict(statuses)}, orders by surviving "
+        f"charges {dict(surviving)}, failovers {failovers}, compensations {compensated}, "
+        f"worker kills {len(kills)}, still pending {len(pending)}"
+    )
     assert not pending, [(o["id"], o["status"]) for o in pending[:5]]
     for order_id, order in orders.items():
         expected = 1 if order["status"] == "SUCCEEDED" else 0

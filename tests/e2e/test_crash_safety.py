@@ -27,8 +27,10 @@ def wait_until(predicate: object, timeout: float) -> None:
 def pay_in_background(mesh: Mesh, order_id: str) -> threading.Thread:
     def pay() -> None:
         with mesh.client() as api:
-            api.post(f"/v1/orders/{order_id}:pay",
-                     json={"payment_method": {"type": "card", "token": "pm_card_visa"}})
+            api.post(
+                f"/v1/orders/{order_id}:pay",
+                json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+            )
 
     thread = threading.Thread(target=pay, daemon=True)
     thread.start()
@@ -71,8 +73,9 @@ def test_worker_killed_mid_payment_completes_with_one_charge(mesh: Mesh, kill_wh
 
 
 def _status(mesh: Mesh, order_id: str) -> str:
-    with httpx.Client(base_url=mesh.api_url,
-                      headers={"Authorization": f"Bearer {mesh.api_key}"}) as api:
+    with httpx.Client(
+        base_url=mesh.api_url, headers={"Authorization": f"Bearer {mesh.api_key}"}
+    ) as api:
         return str(api.get(f"/v1/orders/{order_id}").json()["status"])
 
 
@@ -89,8 +92,10 @@ def test_pay_while_no_worker_runs_answers_processing_and_completes_later(mesh: M
         worker_pid = mesh.pid_of("worker")
         os.kill(worker_pid, signal.SIGSTOP)  # alive but deaf: nothing takes the payment's task
         try:
-            paid = api.post(f"/v1/orders/{order['id']}:pay",
-                            json={"payment_method": {"type": "card", "token": "pm_card_visa"}})
+            paid = api.post(
+                f"/v1/orders/{order['id']}:pay",
+                json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+            )
         finally:
             os.kill(worker_pid, signal.SIGCONT)
     assert paid.status_code == 200, paid.text

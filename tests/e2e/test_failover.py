@@ -31,9 +31,14 @@ def attempts(order: dict) -> list[tuple[str, str, str]]:
 
 
 def sandbox_cli(mesh: Mesh, *args: str) -> str:
-    return subprocess.run([*PAYLOOPS, "sandbox", *args, "--state-dir", str(mesh.state_dir)],
-                          cwd=REPO, check=True, capture_output=True, text=True,
-                          timeout=60).stdout
+    return subprocess.run(
+        [*PAYLOOPS, "sandbox", *args, "--state-dir", str(mesh.state_dir)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
 
 
 def test_unavailable_primary_fails_over_at_once(mesh: Mesh) -> None:
@@ -73,9 +78,11 @@ def test_soft_decline_moves_on_and_hard_decline_stops(mesh: Mesh) -> None:
     soft = pay(api, "pm_card_soft_decline")
     hard = pay(api, "pm_card_insufficient_funds")
     assert soft["status"] == "FAILED" and soft["failure_code"] == "try_again_later"
-    assert attempts(soft) == [("sandbox", "DECLINED", "soft_decline"),
-                              ("sandbox-b", "DECLINED", "soft_decline"),
-                              ("sandbox-c", "DECLINED", "")]
+    assert attempts(soft) == [
+        ("sandbox", "DECLINED", "soft_decline"),
+        ("sandbox-b", "DECLINED", "soft_decline"),
+        ("sandbox-c", "DECLINED", ""),
+    ]
     assert hard["status"] == "FAILED" and hard["failure_code"] == "insufficient_funds"
     assert attempts(hard) == [("sandbox", "DECLINED", "")]
 
@@ -135,11 +142,13 @@ def test_routing_decision_is_recorded_on_the_order(mesh: Mesh) -> None:
     assert order["routing"]["config_version"] == "1"
     assert order["routing"]["rule"] == "all"
     assert [(c["processor"], c["decision"]) for c in order["routing"]["candidates"]] == [
-        ("sandbox", "candidate"), ("sandbox-b", "candidate"), ("sandbox-c", "candidate")]
+        ("sandbox", "candidate"),
+        ("sandbox-b", "candidate"),
+        ("sandbox-c", "candidate"),
+    ]
 
 
-def test_circuit_breaker_skips_a_dead_processor_and_probes_it_after_recovery(
-        mesh: Mesh) -> None:
+def test_circuit_breaker_skips_a_dead_processor_and_probes_it_after_recovery(mesh: Mesh) -> None:
     api = merchant_with_routing(mesh)
     set_fault(mesh, control_pb2.FAULT_MODE_UNAVAILABLE, name="sandbox")
     tried_first = [pay(api)["attempts"][0]["processor"] for _ in range(7)]
@@ -147,8 +156,9 @@ def test_circuit_breaker_skips_a_dead_processor_and_probes_it_after_recovery(
     assert tried_first[:5] == ["sandbox"] * 5
     assert tried_first[5:] == ["sandbox-b"] * 2
     skipped = pay(api)
-    assert {"processor": "sandbox", "decision": "skipped", "reason": "circuit_open"} \
-        in skipped["routing"]["candidates"]
+    assert {"processor": "sandbox", "decision": "skipped", "reason": "circuit_open"} in skipped[
+        "routing"
+    ]["candidates"]
 
     set_fault(mesh, control_pb2.FAULT_MODE_CLEAR, name="sandbox")
     time.sleep(6)  # the breaker's cool-down: then one payment probes the processor
@@ -181,5 +191,8 @@ def test_every_attempt_shows_its_key_latency_and_reason(mesh: Mesh) -> None:
         assert attempt["latency"].endswith("s") and attempt["create_time"]
     assert float(first["latency"].removesuffix("s")) >= 0.3  # the injected latency shows
     assert [a["failover_reason"] for a in (first, second, third)] == [
-        "soft_decline", "soft_decline", ""]
+        "soft_decline",
+        "soft_decline",
+        "",
+    ]
     assert {a["decline_code"] for a in order["attempts"]} == {"try_again_later"}

@@ -6,6 +6,7 @@ secondary; in every case at most one charge survives and the order says which.""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import grpc
 import httpx
@@ -16,7 +17,7 @@ from payloops.sandbox.v1 import control_pb2
 from tests.conftest import THREE_DS_TIMEOUT_SECONDS, Mesh
 from tests.e2e.failover_helpers import clean_processors, wait_for
 from tests.e2e.sandbox_control import charges, live_charges, set_fault
-from tests.e2e.scripted_gateway import Refuse, ScriptedGateway, scripted_gateway
+from tests.e2e.scripted_gateway import Answer, Refuse, ScriptedGateway, scripted_gateway
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_processors")]
 __all__ = ["clean_processors"]
@@ -30,22 +31,29 @@ LATE_CHARGE_WAIT_S = 10 * RESOLUTION_BUDGET_S + 5 + 15
 def routed_to(mesh: Mesh, gateway: ScriptedGateway) -> httpx.Client:
     _, key = mesh.new_merchant("misbehaving gateway")
     api = mesh.client(key)
-    response = api.put("/v1/routing", json={
-        "rules": [{"name": "all", "failover": {"processors": [gateway.name, "sandbox-b"]}}],
-        "resolution_budget": f"{RESOLUTION_BUDGET_S:g}s"})
+    response = api.put(
+        "/v1/routing",
+        json={
+            "rules": [{"name": "all", "failover": {"processors": [gateway.name, "sandbox-b"]}}],
+            "resolution_budget": f"{RESOLUTION_BUDGET_S:g}s",
+        },
+    )
     assert response.status_code == 200, response.text
     return api
 
 
 def pay(api: httpx.Client, token: str = "pm_card_visa") -> dict:
     order = api.post("/v1/orders", json={"amount": 1500, "currency": "USD"}).json()
-    response = api.post(f"/v1/orders/{order['id']}:pay",
-                        json={"payment_method": {"type": "card", "token": token}})
+    response = api.post(
+        f"/v1/orders/{order['id']}:pay", json={"payment_method": {"type": "card", "token": token}}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def charge_then_lose_the_answer(gateway: ScriptedGateway, request, context):
+def charge_then_lose_the_answer(
+    gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext
+) -> Any:
     """The gateway charges, then the answer is lost (an INTERNAL error: outcome unknown)."""
     if gateway.payment is None:
         gateway.charge(request.attempt_key, amount=request.amount)
@@ -60,7 +68,7 @@ def test_a_refused_lookup_is_not_taken_as_never_charged(mesh: Mesh) -> None:
         gateway.scripts["Authorize"] = charge_then_lose_the_answer
         refused_until = time.monotonic() + 4
 
-        def look_up(gateway, request, context):
+        def look_up(gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext) -> Any:
             if time.monotonic() < refused_until:
                 raise Refuse(grpc.StatusCode.PERMISSION_DENIED, "key rotating")
             return pb.GetPaymentResponse(payment=gateway.payment)
@@ -71,7 +79,9 @@ def test_a_refused_lookup_is_not_taken_as_never_charged(mesh: Mesh) -> None:
         order = wait_for(api, paid["id"], lambda o: o["status"] in ("SUCCEEDED", "FAILED"))
     assert order["status"] == "SUCCEEDED", order
     assert [(a["processor"], a["outcome"]) for a in order["attempts"]] == [
-        (gateway.name, "SUCCEEDED"), ("sandbox-b", "DECLINED")]
+        (gateway.name, "SUCCEEDED"),
+        ("sandbox-b", "DECLINED"),
+    ]
     assert gateway.live() and gateway.count("GetPayment") > 1
     assert live_charges(mesh, order["id"], "sandbox-b") == []
 
@@ -83,14 +93,14 @@ def test_a_refused_refund_is_retried_until_the_gateway_confirms_it(mesh: Mesh) -
         gateway.scripts["Authorize"] = charge_then_lose_the_answer
         hidden_until = time.monotonic() + 3
 
-        def look_up(gateway, request, context):
+        def look_up(gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext) -> Any:
             if time.monotonic() < hidden_until:
                 raise Refuse(grpc.StatusCode.UNAVAILABLE, "lookups down")
             return pb.GetPaymentResponse(payment=gateway.payment)
 
-        refusals = []
+        refusals: list[str] = []
 
-        def refund(gateway, request, context):
+        def refund(gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext) -> Any:
             if not refusals:
                 refusals.append(request.refund_key)
                 raise Refuse(grpc.StatusCode.FAILED_PRECONDITION, "refunds paused")
@@ -100,11 +110,14 @@ def test_a_refused_refund_is_retried_until_the_gateway_confirms_it(mesh: Mesh) -
         gateway.scripts["Refund"] = refund
         api = routed_to(mesh, gateway)
         paid = pay(api)
-        order = wait_for(api, paid["id"], lambda o: o["attempts"][0]["compensation"]
-                         == "refunded", timeout=60)
+        order = wait_for(
+            api, paid["id"], lambda o: o["attempts"][0]["compensation"] == "refunded", timeout=60
+        )
     assert order["status"] == "SUCCEEDED"
     assert [(a["processor"], a["compensation"]) for a in order["attempts"]] == [
-        (gateway.name, "refunded"), ("sandbox-b", "")]
+        (gateway.name, "refunded"),
+        ("sandbox-b", ""),
+    ]
     assert refusals and gateway.count("Refund") >= 2
     assert not gateway.live()
     assert len(live_charges(mesh, order["id"], "sandbox-b")) == 1
@@ -116,13 +129,17 @@ def test_a_challenge_finished_as_it_expires_is_kept_not_charged_again(mesh: Mesh
     else is charged."""
     with scripted_gateway(mesh) as gateway:
 
-        def challenge(gateway, request, context):
-            payment = gateway.charge(request.attempt_key, outcome=pb.OUTCOME_REQUIRES_ACTION,
-                                     amount=request.amount)
+        def challenge(gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext) -> Any:
+            payment = gateway.charge(
+                request.attempt_key, outcome=pb.OUTCOME_REQUIRES_ACTION, amount=request.amount
+            )
             payment.next_action.redirect_url = "https://gateway.example/3ds/sp_1"
             return pb.AuthorizeResponse(payment=payment)
 
-        def captured_first(gateway, request, context):
+        def captured_first(
+            gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext
+        ) -> Any:
+            assert gateway.payment is not None
             gateway.payment.outcome = pb.OUTCOME_SUCCEEDED  # the customer got there first
             gateway.payment.amount_captured = gateway.payment.amount
             raise Refuse(grpc.StatusCode.FAILED_PRECONDITION, "payment already captured")
@@ -132,11 +149,16 @@ def test_a_challenge_finished_as_it_expires_is_kept_not_charged_again(mesh: Mesh
         api = routed_to(mesh, gateway)
         paid = pay(api)
         assert paid["status"] == "REQUIRES_ACTION"
-        order = wait_for(api, paid["id"], lambda o: o["status"] != "REQUIRES_ACTION",
-                         timeout=THREE_DS_TIMEOUT_SECONDS + 30)
+        order = wait_for(
+            api,
+            paid["id"],
+            lambda o: o["status"] != "REQUIRES_ACTION",
+            timeout=THREE_DS_TIMEOUT_SECONDS + 30,
+        )
     assert order["status"] == "SUCCEEDED", order
     assert [(a["processor"], a["outcome"]) for a in order["attempts"]] == [
-        (gateway.name, "SUCCEEDED")]
+        (gateway.name, "SUCCEEDED")
+    ]
     assert gateway.live()
     assert charges(mesh, order["id"], "sandbox-b") == []
 
@@ -148,19 +170,24 @@ def test_a_charge_that_turns_up_after_the_order_failed_is_refunded(mesh: Mesh) -
     by the late-charge watch and refunded; the order stays FAILED."""
     with scripted_gateway(mesh) as gateway:
 
-        def lost(gateway, request, context):
+        def lost(gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext) -> Any:
             raise Refuse(grpc.StatusCode.INTERNAL, "upstream reset")
 
         gateway.scripts["Authorize"] = lost
         api = routed_to(mesh, gateway)
         paid = pay(api, "pm_card_insufficient_funds")
-        failed = wait_for(api, paid["id"], lambda o: o["status"] == "FAILED",
-                          timeout=LATE_CHARGE_WAIT_S)
+        failed = wait_for(
+            api, paid["id"], lambda o: o["status"] == "FAILED", timeout=LATE_CHARGE_WAIT_S
+        )
         assert failed["status"] == "FAILED", failed
         assert failed["attempts"][0]["outcome"] == "FAILED"
         gateway.charge(failed["attempts"][0]["attempt_key"])  # processed very late after all
-        order = wait_for(api, paid["id"], lambda o: o["attempts"][0]["compensation"]
-                         == "refunded", timeout=LATE_CHARGE_WAIT_S)
+        order = wait_for(
+            api,
+            paid["id"],
+            lambda o: o["attempts"][0]["compensation"] == "refunded",
+            timeout=LATE_CHARGE_WAIT_S,
+        )
     assert order["status"] == "FAILED"
     assert order["attempts"][0]["compensation"] == "refunded"
     assert not gateway.live()
@@ -175,17 +202,23 @@ def test_a_late_charge_claims_the_order_and_the_next_charge_is_undone(mesh: Mesh
         gateway.scripts["Authorize"] = charge_then_lose_the_answer
         api = routed_to(mesh, gateway)
         paid = pay(api)
-        order = wait_for(api, paid["id"], lambda o: len(o["attempts"]) == 2
-                         and o["attempts"][1]["compensation"] == "refunded", timeout=60)
+        order = wait_for(
+            api,
+            paid["id"],
+            lambda o: len(o["attempts"]) == 2 and o["attempts"][1]["compensation"] == "refunded",
+            timeout=60,
+        )
     assert order["status"] == "SUCCEEDED"
     assert [(a["processor"], a["outcome"], a["compensation"]) for a in order["attempts"]] == [
-        (gateway.name, "SUCCEEDED", ""), ("sandbox-b", "CANCELED", "refunded")]
+        (gateway.name, "SUCCEEDED", ""),
+        ("sandbox-b", "CANCELED", "refunded"),
+    ]
     assert gateway.live()
     assert live_charges(mesh, order["id"], "sandbox-b") == []
     assert [c.state for c in charges(mesh, order["id"], "sandbox-b")] == ["refunded"]
 
 
-def _honest(method: str):
+def _honest(method: str) -> Answer:
     from tests.e2e.scripted_gateway import _DEFAULTS
 
     return _DEFAULTS[method]

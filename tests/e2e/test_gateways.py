@@ -30,31 +30,44 @@ def merchant(mesh: Mesh) -> Iterator[tuple[httpx.Client, dict[str, dict]]]:
     with mesh.client(key) as api:
         accounts = {}
         for processor, credentials in {
-            "stripe": {"secret_key": stripe_api.SECRET_KEY,
-                       "webhook_secret": stripe_api.WEBHOOK_SECRET},
-            "razorpay": {"key_id": razorpay_api.DEFAULT_KEY_ID,
-                         "key_secret": razorpay_api.DEFAULT_KEY_SECRET,
-                         "webhook_secret": razorpay_api.DEFAULT_WEBHOOK_SECRET},
+            "stripe": {
+                "secret_key": stripe_api.SECRET_KEY,
+                "webhook_secret": stripe_api.WEBHOOK_SECRET,
+            },
+            "razorpay": {
+                "key_id": razorpay_api.DEFAULT_KEY_ID,
+                "key_secret": razorpay_api.DEFAULT_KEY_SECRET,
+                "webhook_secret": razorpay_api.DEFAULT_WEBHOOK_SECRET,
+            },
         }.items():
-            added = api.post("/v1/processor_accounts",
-                             json={"processor": processor, "credentials": credentials})
+            added = api.post(
+                "/v1/processor_accounts", json={"processor": processor, "credentials": credentials}
+            )
             assert added.status_code == 200, added.text
             accounts[processor] = added.json()
         yield api, accounts
 
 
 def pay(api: httpx.Client, currency: str, token: str, **order: object) -> dict:
-    created = api.post("/v1/orders", json={"amount": 4999, "currency": currency,
-                                           "return_url": "https://shop.example/back",
-                                           **order}).json()
-    paid = api.post(f"/v1/orders/{created['id']}:pay",
-                    json={"payment_method": {"type": "card", "token": token}})
+    created = api.post(
+        "/v1/orders",
+        json={
+            "amount": 4999,
+            "currency": currency,
+            "return_url": "https://shop.example/back",
+            **order,
+        },
+    ).json()
+    paid = api.post(
+        f"/v1/orders/{created['id']}:pay", json={"payment_method": {"type": "card", "token": token}}
+    )
     assert paid.status_code == 200, paid.text
     return paid.json()
 
 
 def test_a_usd_order_routes_to_stripe_by_default_and_succeeds(
-        mesh: Mesh, merchant: tuple[httpx.Client, dict]) -> None:
+    mesh: Mesh, merchant: tuple[httpx.Client, dict]
+) -> None:
     api, _ = merchant
     paid = pay(api, "USD", "pm_card_visa")
     assert paid["status"] == "SUCCEEDED", paid
@@ -68,10 +81,14 @@ def test_a_usd_order_routes_to_stripe_by_default_and_succeeds(
 
 
 def test_an_inr_order_routes_to_razorpay_by_default_and_succeeds(
-        mesh: Mesh, merchant: tuple[httpx.Client, dict]) -> None:
+    mesh: Mesh, merchant: tuple[httpx.Client, dict]
+) -> None:
     api, _ = merchant
-    paid = wait_for(api, pay(api, "INR", "pm_card_rupay")["id"],
-                    lambda o: o["status"] not in ("PROCESSING", "REQUIRES_PAYMENT_METHOD"))
+    paid = wait_for(
+        api,
+        pay(api, "INR", "pm_card_rupay")["id"],
+        lambda o: o["status"] not in ("PROCESSING", "REQUIRES_PAYMENT_METHOD"),
+    )
     assert paid["status"] == "SUCCEEDED", paid
     assert paid["routing"]["rule"] == "inr"
     [attempt] = paid["attempts"]
@@ -83,7 +100,8 @@ def test_an_inr_order_routes_to_razorpay_by_default_and_succeeds(
 
 
 def test_a_stripe_decline_fails_the_order_with_its_code(
-        mesh: Mesh, merchant: tuple[httpx.Client, dict]) -> None:
+    mesh: Mesh, merchant: tuple[httpx.Client, dict]
+) -> None:
     api, _ = merchant
     paid = pay(api, "EUR", "pm_card_visa_chargeDeclinedInsufficientFunds")
     assert paid["status"] == "FAILED"
@@ -92,7 +110,8 @@ def test_a_stripe_decline_fails_the_order_with_its_code(
 
 
 def test_a_stripe_webhook_completes_a_3d_secure_payment(
-        mesh: Mesh, merchant: tuple[httpx.Client, dict]) -> None:
+    mesh: Mesh, merchant: tuple[httpx.Client, dict]
+) -> None:
     api, accounts = merchant
     assert mesh.stripe is not None
     mesh.stripe.webhook_url = f"{mesh.api_url}{accounts['stripe']['webhook_path']}"
@@ -108,16 +127,23 @@ def test_a_stripe_webhook_completes_a_3d_secure_payment(
         mesh.stripe.webhook_url = None
     assert order["status"] == "SUCCEEDED", order
     assert asyncio.run(signals(mesh, paid["id"])) >= 1
-    delivered = [e for e in mesh.stripe.events if e.type == "payment_intent.succeeded"
-                 and paid["attempts"][0]["processor_reference"] in e.body.decode()]
+    delivered = [
+        e
+        for e in mesh.stripe.events
+        if e.type == "payment_intent.succeeded"
+        and paid["attempts"][0]["processor_reference"] in e.body.decode()
+    ]
     assert delivered and delivered[0].delivered == [200]
 
 
 async def signals(mesh: Mesh, order_id: str) -> int:
     client = await Client.connect(mesh.env["PAYLOOPS_TEMPORAL_ADDRESS"])
     history = await client.get_workflow_handle(workflow_id(order_id)).fetch_history()
-    return sum(1 for event in history.events
-               if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+    return sum(
+        1
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    )
 
 
 def razorpay_receipt(attempt_key: str) -> str:
@@ -131,10 +157,21 @@ def platform_stripe_account(mesh: Mesh) -> Iterator[str]:
     """The platform's own Stripe test account, set with the CLI; removed afterwards, or every
     other test's merchant would start routing USD to stripe."""
     result = subprocess.run(
-        [*PAYLOOPS, "processors", "account", "stripe", "--state-dir", str(mesh.state_dir),
-         f"--credential=secret_key={stripe_api.SECRET_KEY}",
-         f"--credential=webhook_secret={stripe_api.WEBHOOK_SECRET}"],
-        cwd=REPO, capture_output=True, text=True, timeout=60)
+        [
+            *PAYLOOPS,
+            "processors",
+            "account",
+            "stripe",
+            "--state-dir",
+            str(mesh.state_dir),
+            f"--credential=secret_key={stripe_api.SECRET_KEY}",
+            f"--credential=webhook_secret={stripe_api.WEBHOOK_SECRET}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert stripe_api.SECRET_KEY not in result.stdout  # field names only, never the values
     account_id = result.stdout.split()[0]
@@ -145,7 +182,8 @@ def platform_stripe_account(mesh: Mesh) -> Iterator[str]:
 
 
 def test_the_platform_account_serves_merchants_without_one_and_the_bare_webhook_path(
-        mesh: Mesh, platform_stripe_account: str) -> None:
+    mesh: Mesh, platform_stripe_account: str
+) -> None:
     assert mesh.stripe is not None
     _, key = mesh.new_merchant("no account of its own")
     with mesh.client(key) as api:
@@ -161,6 +199,9 @@ def test_the_platform_account_serves_merchants_without_one_and_the_bare_webhook_
     assert order["status"] == "SUCCEEDED"
     assert asyncio.run(signals(mesh, paid["id"])) >= 1
     # A webhook signed with anything else is refused on the bare path too.
-    forged = httpx.post(f"{mesh.api_url}/v1/processor_webhooks/stripe", content=b"{}",
-                        headers={"Stripe-Signature": "t=1,v1=00"})
+    forged = httpx.post(
+        f"{mesh.api_url}/v1/processor_webhooks/stripe",
+        content=b"{}",
+        headers={"Stripe-Signature": "t=1,v1=00"},
+    )
     assert forged.status_code == 400

@@ -39,8 +39,10 @@ def test_same_key_with_a_different_body_is_rejected(mesh: Mesh) -> None:
 def test_keys_are_scoped_per_merchant(mesh: Mesh) -> None:
     key = str(uuid.uuid4())
     _, other_key = mesh.new_merchant("same idempotency key")
-    with mesh.client(**{"Idempotency-Key": key}) as a, \
-            mesh.client(other_key, **{"Idempotency-Key": key}) as b:
+    with (
+        mesh.client(**{"Idempotency-Key": key}) as a,
+        mesh.client(other_key, **{"Idempotency-Key": key}) as b,
+    ):
         first = a.post("/v1/orders", json={"amount": 100, "currency": "USD"}).json()
         second = b.post("/v1/orders", json={"amount": 100, "currency": "USD"}).json()
     assert first["id"] != second["id"]
@@ -63,8 +65,10 @@ def test_twenty_concurrent_pays_charge_once(mesh: Mesh) -> None:
 
     def pay(_: int) -> dict:
         with mesh.client() as api:
-            response = api.post(f"/v1/orders/{order['id']}:pay",
-                                json={"payment_method": {"type": "card", "token": "pm_card_visa"}})
+            response = api.post(
+                f"/v1/orders/{order['id']}:pay",
+                json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+            )
             assert response.status_code == 200, response.text
             return response.json()
 

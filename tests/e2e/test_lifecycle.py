@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import grpc
 import httpx
@@ -17,7 +18,7 @@ from payloops.processor.v1 import processor_pb2 as pb
 from tests.conftest import AUTHORIZATION_TTL_SECONDS, Mesh
 from tests.e2e.failover_helpers import clean_processors, wait_for
 from tests.e2e.sandbox_control import charges
-from tests.e2e.scripted_gateway import Refuse, scripted_gateway
+from tests.e2e.scripted_gateway import Refuse, ScriptedGateway, scripted_gateway
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_processors")]
 __all__ = ["clean_processors"]
@@ -31,8 +32,10 @@ def order(api: httpx.Client, amount: int = 4999, **fields: object) -> dict:
 
 def paid(api: httpx.Client, amount: int = 4999, **fields: object) -> dict:
     created = order(api, amount, **fields)
-    response = api.post(f"/v1/orders/{created['id']}:pay",
-                        json={"payment_method": {"type": "card", "token": "pm_card_visa"}})
+    response = api.post(
+        f"/v1/orders/{created['id']}:pay",
+        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -56,7 +59,10 @@ def test_manual_capture_in_full(mesh: Mesh) -> None:
     assert captured.status_code == 200, captured.text
     body = captured.json()
     assert (body["status"], body["amount_received"], body["amount_capturable"]) == (
-        "SUCCEEDED", "4999", "0")
+        "SUCCEEDED",
+        "4999",
+        "0",
+    )
     [charge] = charges(mesh, authorized["id"])
     assert (charge.state, charge.amount_captured) == ("captured", 4999)
 
@@ -92,8 +98,10 @@ def test_a_canceled_unpaid_order_is_never_charged(mesh: Mesh) -> None:
     with mesh.client() as api:
         created = order(api)
         canceled = api.post(f"/v1/orders/{created['id']}:cancel", json={})
-        pay = api.post(f"/v1/orders/{created['id']}:pay",
-                       json={"payment_method": {"type": "card", "token": "pm_card_visa"}})
+        pay = api.post(
+            f"/v1/orders/{created['id']}:pay",
+            json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+        )
     assert canceled.json()["status"] == "CANCELED"
     assert pay.status_code == 200 and pay.json()["status"] == "CANCELED"
     assert charges(mesh, created["id"]) == []
@@ -102,8 +110,12 @@ def test_a_canceled_unpaid_order_is_never_charged(mesh: Mesh) -> None:
 def test_an_uncaptured_authorization_expires_and_is_voided(mesh: Mesh) -> None:
     with mesh.client() as api:
         authorized = paid(api, capture_method="MANUAL")
-        expired = wait_for(api, authorized["id"], lambda o: o["status"] == "CANCELED",
-                           timeout=AUTHORIZATION_TTL_SECONDS + 30)
+        expired = wait_for(
+            api,
+            authorized["id"],
+            lambda o: o["status"] == "CANCELED",
+            timeout=AUTHORIZATION_TTL_SECONDS + 30,
+        )
     assert expired["status"] == "CANCELED"
     assert expired["cancellation_reason"] == "authorization_expired"
     assert [c.state for c in charges(mesh, authorized["id"])] == ["voided"]
@@ -121,8 +133,11 @@ def test_illegal_transitions_name_the_current_status(mesh: Mesh) -> None:
     assert reason(capture) == (400, "ORDER_NOT_CAPTURABLE", {"status": "SUCCEEDED"})
     assert reason(cancel) == (400, "ORDER_NOT_CANCELABLE", {"status": "SUCCEEDED"})
     assert reason(refund_unpaid)[:2] == (400, "ORDER_NOT_REFUNDABLE")
-    assert reason(capture_unpaid) == (400, "ORDER_NOT_CAPTURABLE",
-                                      {"status": "REQUIRES_PAYMENT_METHOD"})
+    assert reason(capture_unpaid) == (
+        400,
+        "ORDER_NOT_CAPTURABLE",
+        {"status": "REQUIRES_PAYMENT_METHOD"},
+    )
     assert reason(missing)[:2] == (404, "ORDER_NOT_FOUND")
 
 
@@ -176,17 +191,17 @@ def test_another_merchants_refund_is_not_found(mesh: Mesh) -> None:
         done = paid(api)
         made = refund(api, done["id"], 500).json()
         assert reason(other.get(f"/v1/refunds/{made['id']}"))[:2] == (404, "REFUND_NOT_FOUND")
-        assert reason(other.get(f"/v1/orders/{done['id']}/refunds"))[:2] == (
-            404, "ORDER_NOT_FOUND")
+        assert reason(other.get(f"/v1/orders/{done['id']}/refunds"))[:2] == (404, "ORDER_NOT_FOUND")
         assert reason(refund(other, done["id"], 100))[:2] == (404, "ORDER_NOT_FOUND")
 
 
-def test_a_refund_the_processor_rejects_is_recorded_and_its_amount_restored(
-        mesh: Mesh) -> None:
+def test_a_refund_the_processor_rejects_is_recorded_and_its_amount_restored(mesh: Mesh) -> None:
     with scripted_gateway(mesh) as gateway:
         refusals: list[str] = []
 
-        def refuse_once(gateway, request, context):
+        def refuse_once(
+            gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext
+        ) -> Any:
             if not refusals:
                 refusals.append(request.refund_key)
                 raise Refuse(grpc.StatusCode.FAILED_PRECONDITION, "charge is disputed")
@@ -197,15 +212,22 @@ def test_a_refund_the_processor_rejects_is_recorded_and_its_amount_restored(
         gateway.scripts["Refund"] = refuse_once
         _, key = mesh.new_merchant("refund refused")
         with mesh.client(key) as api:
-            assert api.put("/v1/routing", json={"rules": [{"name": "all", "failover": {
-                "processors": [gateway.name]}}]}).status_code == 200
+            assert (
+                api.put(
+                    "/v1/routing",
+                    json={"rules": [{"name": "all", "failover": {"processors": [gateway.name]}}]},
+                ).status_code
+                == 200
+            )
             done = paid(api, 2000)
             rejected = refund(api, done["id"], 1500)
             after = api.get(f"/v1/orders/{done['id']}").json()
             accepted = refund(api, done["id"], 2000)
     assert rejected.status_code == 200
     assert (rejected.json()["status"], rejected.json()["failure_code"]) == (
-        "FAILED", "failed_precondition")
+        "FAILED",
+        "failed_precondition",
+    )
     assert (after["amount_refunded"], after["amount_refund_pending"]) == ("0", "0")
     assert accepted.json()["status"] == "SUCCEEDED"  # the whole amount was refundable again
     assert gateway.payment is not None
@@ -217,10 +239,8 @@ def test_refunds_replay_with_an_idempotency_key(mesh: Mesh) -> None:
     with mesh.client() as api:
         done = paid(api)
         headers = {"Idempotency-Key": f"refund-{time.time_ns()}"}
-        first = api.post(f"/v1/orders/{done['id']}/refunds", json={"amount": 700},
-                         headers=headers)
-        again = api.post(f"/v1/orders/{done['id']}/refunds", json={"amount": 700},
-                         headers=headers)
+        first = api.post(f"/v1/orders/{done['id']}/refunds", json={"amount": 700}, headers=headers)
+        again = api.post(f"/v1/orders/{done['id']}/refunds", json={"amount": 700}, headers=headers)
         listed = api.get(f"/v1/orders/{done['id']}/refunds").json()["refunds"]
     assert first.json() == again.json()
     assert again.headers.get("idempotent-replayed") == "true"
@@ -230,8 +250,10 @@ def test_refunds_replay_with_an_idempotency_key(mesh: Mesh) -> None:
 def test_cancel_releases_a_payment_waiting_on_3d_secure(mesh: Mesh) -> None:
     with mesh.client() as api:
         created = order(api)
-        challenged = api.post(f"/v1/orders/{created['id']}:pay", json={
-            "payment_method": {"type": "card", "token": "pm_card_3ds_required"}}).json()
+        challenged = api.post(
+            f"/v1/orders/{created['id']}:pay",
+            json={"payment_method": {"type": "card", "token": "pm_card_3ds_required"}},
+        ).json()
         assert challenged["status"] == "REQUIRES_ACTION"
         canceled = api.post(f"/v1/orders/{created['id']}:cancel", json={})
         final = wait_for(api, created["id"], lambda o: o["status"] != "REQUIRES_ACTION")
@@ -250,11 +272,13 @@ def test_every_transition_is_an_event_with_the_object_as_the_api_shows_it(mesh: 
         api.post(f"/v1/orders/{canceled['id']}:cancel", json={})
         events = api.get("/v1/events", params={"page_size": 100}).json()["events"]
         order_now = api.get(f"/v1/orders/{captured['id']}").json()
-    by_type = {}
+    by_type: dict[str, list[dict[str, Any]]] = {}
     for event in events:
         by_type.setdefault(event["type"], []).append(event)
     assert [e["object"]["id"] for e in by_type["order.requires_capture"]] == [
-        canceled["id"], captured["id"]]
+        canceled["id"],
+        captured["id"],
+    ]
     [captured_event] = by_type["order.captured"]
     assert captured_event["object"]["amount_received"] == "4000"
     assert captured_event["object"]["status"] == "SUCCEEDED"

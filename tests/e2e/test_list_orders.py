@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ def create(api: httpx.Client, currency: str = "USD", **fields: object) -> str:
     return str(response.json()["id"])
 
 
-def listed(api: httpx.Client, pause: float = 0, **params: object) -> list[str]:
+def listed(api: httpx.Client, pause: float = 0, **params: Any) -> list[str]:
     found: list[str] = []
     token = ""
     while True:
@@ -36,17 +37,34 @@ def listed(api: httpx.Client, pause: float = 0, **params: object) -> list[str]:
 def test_filters_combine_and_page(mesh: Mesh) -> None:
     _, key = mesh.new_merchant("filters")
     with mesh.client(key) as api:
-        assert api.put("/v1/routing", json={"rules": [
-            {"name": "eur", "conditions": {"currencies": ["EUR"]},
-             "failover": {"processors": ["sandbox-b"]}},
-            {"name": "rest", "failover": {"processors": ["sandbox"]}}]}).status_code == 200
+        assert (
+            api.put(
+                "/v1/routing",
+                json={
+                    "rules": [
+                        {
+                            "name": "eur",
+                            "conditions": {"currencies": ["EUR"]},
+                            "failover": {"processors": ["sandbox-b"]},
+                        },
+                        {"name": "rest", "failover": {"processors": ["sandbox"]}},
+                    ]
+                },
+            ).status_code
+            == 200
+        )
         usd = [create(api, metadata={"shop": "north"}) for _ in range(4)]
         eur = [create(api, "EUR", metadata={"shop": "south"}) for _ in range(3)]
         middle = datetime.now(UTC).isoformat()
         later = [create(api, "GBP", metadata={"campaign": "x"}) for _ in range(2)]
         for order_id in (usd[0], eur[0], eur[1]):
-            assert api.post(f"/v1/orders/{order_id}:pay", json={"payment_method": {
-                "type": "card", "token": "pm_card_visa"}}).json()["status"] == "SUCCEEDED"
+            assert (
+                api.post(
+                    f"/v1/orders/{order_id}:pay",
+                    json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+                ).json()["status"]
+                == "SUCCEEDED"
+            )
         newest_first = list(reversed(usd + eur + later))
         assert listed(api) == newest_first
         assert listed(api, currency="eur") == list(reversed(eur))
@@ -58,8 +76,10 @@ def test_filters_combine_and_page(mesh: Mesh) -> None:
         assert listed(api, created_before=middle) == list(reversed(usd + eur))
         value_only = api.get("/v1/orders", params={"metadata_value": "north"})
         first = api.get("/v1/orders", params={"page_size": 2, "currency": "USD"}).json()
-        swapped = api.get("/v1/orders", params={"page_size": 2, "currency": "EUR",
-                                                "page_token": first["next_page_token"]})
+        swapped = api.get(
+            "/v1/orders",
+            params={"page_size": 2, "currency": "EUR", "page_token": first["next_page_token"]},
+        )
     assert value_only.status_code == 400
     # A page token is bound to its filters: it cannot be replayed with others.
     assert swapped.status_code == 400

@@ -21,14 +21,17 @@ def create_order(api: httpx.Client, **fields: object) -> dict:
 
 
 def pay(api: httpx.Client, order_id: str, token: str, **extra: object) -> dict:
-    response = api.post(f"/v1/orders/{order_id}:pay",
-                        json={"payment_method": {"type": "card", "token": token, **extra}})
+    response = api.post(
+        f"/v1/orders/{order_id}:pay",
+        json={"payment_method": {"type": "card", "token": token, **extra}},
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def wait_for_status(api: httpx.Client, order_id: str, statuses: set[str],
-                    timeout: float = 30) -> dict:
+def wait_for_status(
+    api: httpx.Client, order_id: str, statuses: set[str], timeout: float = 30
+) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         order = api.get(f"/v1/orders/{order_id}").json()
@@ -61,7 +64,8 @@ def test_decline_fails_the_order_with_the_decline_code(mesh: Mesh) -> None:
     assert paid["status"] == "FAILED"
     assert paid["failure_code"] == "generic_decline"
     assert [(a["outcome"], a["decline_code"]) for a in paid["attempts"]] == [
-        ("DECLINED", "generic_decline")]
+        ("DECLINED", "generic_decline")
+    ]
     assert insufficient["failure_code"] == "insufficient_funds"
     assert live_charges(mesh, order["id"]) == []
 
@@ -112,14 +116,17 @@ def test_abandoned_challenge_times_out_and_releases_the_authorization(mesh: Mesh
         order = create_order(api)
         paid = pay(api, order["id"], "pm_card_3ds_required")
         assert paid["status"] == "REQUIRES_ACTION"
-        settled = wait_for_status(api, order["id"], {"SUCCEEDED", "FAILED"},
-                                  timeout=THREE_DS_TIMEOUT_SECONDS + 20)
+        settled = wait_for_status(
+            api, order["id"], {"SUCCEEDED", "FAILED"}, timeout=THREE_DS_TIMEOUT_SECONDS + 20
+        )
     assert settled["status"] == "FAILED"
     assert settled["failure_code"] == "three_d_secure_timeout"
     assert live_charges(mesh, order["id"]) == []
     # The challenge page no longer completes anything.
-    assert httpx.post(paid["next_action"]["redirect_url"],
-                      data={"outcome": "succeed"}).status_code == 409
+    assert (
+        httpx.post(paid["next_action"]["redirect_url"], data={"outcome": "succeed"}).status_code
+        == 409
+    )
 
 
 def test_paying_twice_returns_the_first_payment(mesh: Mesh) -> None:
@@ -156,8 +163,12 @@ def test_list_orders_pages_newest_first_and_filters_by_status(mesh: Mesh) -> Non
 def test_a_slow_processor_answers_processing_within_the_bounded_wait(mesh: Mesh) -> None:
     with mesh.client() as api:
         order = create_order(api)
-        set_fault(mesh, control_pb2.FAULT_MODE_LATENCY, count=1,
-                  latency_ms=int((PAY_WAIT_SECONDS + 1.5) * 1000))
+        set_fault(
+            mesh,
+            control_pb2.FAULT_MODE_LATENCY,
+            count=1,
+            latency_ms=int((PAY_WAIT_SECONDS + 1.5) * 1000),
+        )
         try:
             paid = pay(api, order["id"], "pm_card_visa")
         finally:

@@ -9,7 +9,9 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
+import grpc
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
@@ -40,8 +42,9 @@ def gateway(mesh: Mesh) -> Iterator[ScriptedGateway]:
     scripted = ScriptedGateway(credential_fields=("api_key", "webhook_secret"))
     with serving(scripted) as target:
         try:
-            registered = admin(mesh).post("/v1/processors", json={
-                "name": scripted.name, "target": target, "deadline": "3s"})
+            registered = admin(mesh).post(
+                "/v1/processors", json={"name": scripted.name, "target": target, "deadline": "3s"}
+            )
             assert registered.status_code == 200, registered.text
             yield scripted
         finally:
@@ -55,48 +58,67 @@ def admin(mesh: Mesh) -> httpx.Client:
 def merchant(mesh: Mesh, gateway: ScriptedGateway) -> httpx.Client:
     _, key = mesh.new_merchant("own credentials")
     api = mesh.client(key)
-    assert api.put("/v1/routing", json={"rules": [{"name": "all", "failover": {
-        "processors": [gateway.name, "sandbox-b"]}}]}).status_code == 200
+    assert (
+        api.put(
+            "/v1/routing",
+            json={
+                "rules": [{"name": "all", "failover": {"processors": [gateway.name, "sandbox-b"]}}]
+            },
+        ).status_code
+        == 200
+    )
     return api
 
 
 def add_account(api: httpx.Client, gateway: ScriptedGateway, api_key: str) -> dict:
-    response = api.post("/v1/processor_accounts", json={
-        "processor": gateway.name,
-        "credentials": {"api_key": api_key, "webhook_secret": f"whsec-{api_key}"}})
+    response = api.post(
+        "/v1/processor_accounts",
+        json={
+            "processor": gateway.name,
+            "credentials": {"api_key": api_key, "webhook_secret": f"whsec-{api_key}"},
+        },
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def pay(api: httpx.Client) -> dict:
     order = api.post("/v1/orders", json={"amount": 2100, "currency": "USD"}).json()
-    response = api.post(f"/v1/orders/{order['id']}:pay",
-                        json={"payment_method": {"type": "card", "token": "pm_card_visa"}})
+    response = api.post(
+        f"/v1/orders/{order['id']}:pay",
+        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def test_registration_reads_capabilities_and_needs_the_admin_key(
-        mesh: Mesh, gateway: ScriptedGateway) -> None:
+    mesh: Mesh, gateway: ScriptedGateway
+) -> None:
     listed = {p["name"]: p for p in admin(mesh).get("/v1/processors").json()["processors"]}
     assert listed[gateway.name]["capabilities"]["credential_fields"] == [
-        "api_key", "webhook_secret"]
+        "api_key",
+        "webhook_secret",
+    ]
     assert listed[gateway.name]["deadline"] == "3s"
     as_merchant = mesh.client().get("/v1/processors")
     nobody = httpx.get(f"{mesh.api_url}/v1/processors")
-    nowhere = admin(mesh).post("/v1/processors", json={
-        "name": "nowhere", "target": f"127.0.0.1:{free_port()}"})
+    nowhere = admin(mesh).post(
+        "/v1/processors", json={"name": "nowhere", "target": f"127.0.0.1:{free_port()}"}
+    )
     bad = admin(mesh).post("/v1/processors", json={"name": "Bad Name", "target": "x"})
     assert (as_merchant.status_code, nobody.status_code) == (401, 401)
     assert nowhere.status_code == 400
     assert nowhere.json()["details"][0]["reason"] == "PROCESSOR_UNREACHABLE"
     assert bad.status_code == 400
-    assert "nowhere" not in {p["name"] for p in admin(mesh).get("/v1/processors")
-                             .json()["processors"]}
+    assert "nowhere" not in {
+        p["name"] for p in admin(mesh).get("/v1/processors").json()["processors"]
+    }
 
 
 def test_credentials_reach_only_their_merchants_calls_and_are_never_shown(
-        mesh: Mesh, gateway: ScriptedGateway) -> None:
+    mesh: Mesh, gateway: ScriptedGateway
+) -> None:
     owner, other = merchant(mesh, gateway), merchant(mesh, gateway)
     account = add_account(owner, gateway, SECRET_KEY)
     assert account["credential_fields"] == ["api_key", "webhook_secret"]
@@ -106,31 +128,40 @@ def test_credentials_reach_only_their_merchants_calls_and_are_never_shown(
 
     paid = pay(owner)
     assert [a["processor"] for a in paid["attempts"]] == [gateway.name]
-    assert {(method, values["api_key"], live) for method, values, live
-            in gateway.credentials_seen} == {("Authorize", SECRET_KEY, False)}
+    assert {
+        (method, values["api_key"], live) for method, values, live in gateway.credentials_seen
+    } == {("Authorize", SECRET_KEY, False)}
 
     # The merchant without an account never reaches the gateway: skipped, with the reason.
     elsewhere = pay(other)
     assert [a["processor"] for a in elsewhere["attempts"]] == ["sandbox-b"]
-    assert {"processor": gateway.name, "decision": "skipped", "reason": "no_account"} \
-        in elsewhere["routing"]["candidates"]
+    assert {"processor": gateway.name, "decision": "skipped", "reason": "no_account"} in elsewhere[
+        "routing"
+    ]["candidates"]
     assert len(gateway.credentials_seen) == 1
     assert SECRET_KEY.encode() not in stored_credentials(mesh, account["id"])
 
 
 def test_rotation_applies_to_the_next_payment_and_disabling_stops_routing(
-        mesh: Mesh, gateway: ScriptedGateway) -> None:
+    mesh: Mesh, gateway: ScriptedGateway
+) -> None:
     api = merchant(mesh, gateway)
     account = add_account(api, gateway, "first-key")
-    again = api.post("/v1/processor_accounts", json={
-        "processor": gateway.name, "credentials": {"api_key": "a", "webhook_secret": "b"}})
+    again = api.post(
+        "/v1/processor_accounts",
+        json={"processor": gateway.name, "credentials": {"api_key": "a", "webhook_secret": "b"}},
+    )
     assert again.status_code == 400
     assert again.json()["details"][0]["reason"] == "PROCESSOR_ACCOUNT_EXISTS"
-    missing = api.post(f"/v1/processor_accounts/{account['id']}:rotate",
-                       json={"credentials": {"api_key": "second-key"}})
+    missing = api.post(
+        f"/v1/processor_accounts/{account['id']}:rotate",
+        json={"credentials": {"api_key": "second-key"}},
+    )
     assert missing.status_code == 400  # webhook_secret is required too
-    rotated = api.post(f"/v1/processor_accounts/{account['id']}:rotate", json={
-        "credentials": {"api_key": "second-key", "webhook_secret": "whsec-2"}})
+    rotated = api.post(
+        f"/v1/processor_accounts/{account['id']}:rotate",
+        json={"credentials": {"api_key": "second-key", "webhook_secret": "whsec-2"}},
+    )
     assert rotated.status_code == 200, rotated.text
     pay(api)
     assert gateway.credentials_seen[-1][1]["api_key"] == "second-key"
@@ -152,19 +183,23 @@ def test_a_test_key_never_uses_live_credentials(mesh: Mesh, gateway: ScriptedGat
     live_key = live_key_for(mesh, api)
     with mesh.client(live_key) as live:
         assert live.get("/v1/processor_accounts").json()["processor_accounts"] == []
-        rotate = live.post(f"/v1/processor_accounts/{account['id']}:rotate", json={
-            "credentials": {"api_key": "live", "webhook_secret": "live"}})
+        rotate = live.post(
+            f"/v1/processor_accounts/{account['id']}:rotate",
+            json={"credentials": {"api_key": "live", "webhook_secret": "live"}},
+        )
     assert rotate.status_code == 404
 
 
 def test_a_verified_webhook_wakes_the_payment_once_and_a_forged_one_changes_nothing(
-        mesh: Mesh, gateway: ScriptedGateway) -> None:
+    mesh: Mesh, gateway: ScriptedGateway
+) -> None:
     api = merchant(mesh, gateway)
     account = add_account(api, gateway, "webhooks")
 
-    def challenge(gateway, request, context):
-        payment = gateway.charge(request.attempt_key, outcome=pb.OUTCOME_REQUIRES_ACTION,
-                                 amount=request.amount)
+    def challenge(gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext) -> Any:
+        payment = gateway.charge(
+            request.attempt_key, outcome=pb.OUTCOME_REQUIRES_ACTION, amount=request.amount
+        )
         payment.next_action.redirect_url = "https://gateway.example/3ds"
         return pb.AuthorizeResponse(payment=payment)
 
@@ -173,18 +208,19 @@ def test_a_verified_webhook_wakes_the_payment_once_and_a_forged_one_changes_noth
     assert paid["status"] == "REQUIRES_ACTION"
     attempt_key = paid["attempts"][0]["attempt_key"]
     url = f"{mesh.api_url}{account['webhook_path']}"
-    body = json.dumps({"id": f"evt_{uuid.uuid4().hex}", "type": "payment.succeeded",
-                       "attempt_key": attempt_key}).encode()
+    body = json.dumps(
+        {"id": f"evt_{uuid.uuid4().hex}", "type": "payment.succeeded", "attempt_key": attempt_key}
+    ).encode()
 
     forged = httpx.post(url, content=body, headers={SIGNATURE_HEADER: "0" * 64})
     assert forged.status_code == 400
     assert forged.json()["details"][0]["reason"] == "WEBHOOK_SIGNATURE_INVALID"
     assert events(mesh, attempt_key) == []
 
+    assert gateway.payment is not None
     gateway.payment.outcome = pb.OUTCOME_SUCCEEDED  # the customer finished the challenge
     gateway.payment.amount_captured = gateway.payment.amount
-    signed = {SIGNATURE_HEADER: sign("whsec-webhooks", body),
-              "content-type": "application/json"}
+    signed = {SIGNATURE_HEADER: sign("whsec-webhooks", body), "content-type": "application/json"}
     first = httpx.post(url, content=body, headers=signed)
     retried = httpx.post(url, content=body, headers=signed)  # the gateway's own retry
     assert (first.status_code, retried.status_code) == (200, 200)
@@ -195,13 +231,22 @@ def test_a_verified_webhook_wakes_the_payment_once_and_a_forged_one_changes_noth
 
 
 def test_an_event_about_an_unknown_payment_is_acknowledged_and_recorded(
-        mesh: Mesh, gateway: ScriptedGateway) -> None:
+    mesh: Mesh, gateway: ScriptedGateway
+) -> None:
     api = merchant(mesh, gateway)
     account = add_account(api, gateway, "unknown")
-    body = json.dumps({"id": f"evt_{uuid.uuid4().hex}", "type": "payment.succeeded",
-                       "attempt_key": "ord_elsewhere:authorize:x:1"}).encode()
-    response = httpx.post(f"{mesh.api_url}{account['webhook_path']}", content=body,
-                          headers={SIGNATURE_HEADER: sign("whsec-unknown", body)})
+    body = json.dumps(
+        {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "payment.succeeded",
+            "attempt_key": "ord_elsewhere:authorize:x:1",
+        }
+    ).encode()
+    response = httpx.post(
+        f"{mesh.api_url}{account['webhook_path']}",
+        content=body,
+        headers={SIGNATURE_HEADER: sign("whsec-unknown", body)},
+    )
     assert response.status_code == 200
     assert events(mesh, "ord_elsewhere:authorize:x:1") == ["unmatched"]
 
@@ -211,26 +256,42 @@ def live_key_for(mesh: Mesh, api: httpx.Client) -> str:
     from core import ids
 
     key = ids.new_api_key(livemode=True)
-    merchant_id = sql(mesh, "select merchant_id from api_keys where key_hash = :h",
-                       h=ids.hash_api_key(api.headers["Authorization"].split()[1]))[0][0]
-    sql(mesh, "insert into api_keys (id, merchant_id, key_hash, prefix, livemode) values "
-               "(:id, :m, :h, 'sk_live_', true)", id=ids.new_id("key"), m=merchant_id,
-         h=ids.hash_api_key(key))
+    merchant_id = sql(
+        mesh,
+        "select merchant_id from api_keys where key_hash = :h",
+        h=ids.hash_api_key(api.headers["Authorization"].split()[1]),
+    )[0][0]
+    sql(
+        mesh,
+        "insert into api_keys (id, merchant_id, key_hash, prefix, livemode) values "
+        "(:id, :m, :h, 'sk_live_', true)",
+        id=ids.new_id("key"),
+        m=merchant_id,
+        h=ids.hash_api_key(key),
+    )
     return key
 
 
 def stored_credentials(mesh: Mesh, account_id: str) -> bytes:
-    return bytes(sql(mesh, "select credentials from processor_accounts where id = :id",
-                      id=account_id)[0][0])
+    return bytes(
+        sql(mesh, "select credentials from processor_accounts where id = :id", id=account_id)[0][0]
+    )
 
 
 def events(mesh: Mesh, attempt_key: str) -> list[str]:
-    return [row[0] for row in sql(
-        mesh, "select outcome from processor_events where attempt_key = :k", k=attempt_key)]
+    return [
+        row[0]
+        for row in sql(
+            mesh, "select outcome from processor_events where attempt_key = :k", k=attempt_key
+        )
+    ]
 
 
 async def signals(mesh: Mesh, order_id: str) -> int:
     client = await Client.connect(mesh.env["PAYLOOPS_TEMPORAL_ADDRESS"])
     history = await client.get_workflow_handle(workflow_id(order_id)).fetch_history()
-    return sum(1 for event in history.events
-               if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+    return sum(
+        1
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    )

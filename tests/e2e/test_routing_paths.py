@@ -49,11 +49,10 @@ def test_the_default_config_skips_gateways_without_an_account_and_pays_on_a_sand
     # `payloops dev` runs the stripe and razorpay adapters, but this merchant has no account
     # at either: both are skipped with that reason; "*" brings in the sandboxes.
     for gateway in (preferred, absent):
-        assert {"processor": gateway, "decision": "skipped", "reason": "no_account"} \
-            in candidates
+        assert {"processor": gateway, "decision": "skipped", "reason": "no_account"} in candidates
     assert candidates.index(
-        {"processor": preferred, "decision": "skipped", "reason": "no_account"}) < \
-        candidates.index({"processor": absent, "decision": "skipped", "reason": "no_account"})
+        {"processor": preferred, "decision": "skipped", "reason": "no_account"}
+    ) < candidates.index({"processor": absent, "decision": "skipped", "reason": "no_account"})
     in_line = {c["processor"]: c["reason"] for c in candidates if c["decision"] == "candidate"}
     assert {name: in_line.get(name) for name in SANDBOXES} == dict.fromkeys(SANDBOXES, "rule_order")
     [attempt] = order["attempts"]
@@ -152,11 +151,12 @@ def test_success_rate_mode_puts_the_healthier_processor_first(mesh: Mesh) -> Non
     # MIN_ROUNDS declines, it would take more successful explorations than declines to flip.
     for round_ in range(200):
         now = rates(mesh)
+        healthy, failing = now[HEALTHY], now[FAILING]
         if (
             round_ >= MIN_ROUNDS
-            and now[HEALTHY] is not None
-            and now[FAILING] is not None
-            and now[HEALTHY] - now[FAILING] >= 0.5
+            and healthy is not None
+            and failing is not None
+            and healthy - failing >= 0.5
         ):
             break
         assert pay_in_lane(history, "failing", "pm_card_declined")["status"] == "FAILED"

@@ -40,6 +40,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 # -- a merchant's receiver -----------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class Request:
     headers: dict[str, str]
@@ -52,8 +53,13 @@ class Receiver:
     `script` (a status, or ("hang", seconds, status)), then `default`. It need not listen yet:
     `port` can be reserved first and `start()` called later (connection refused until then)."""
 
-    def __init__(self, script: list[Any] | None = None, default: Any = 200,
-                 port: int | None = None, start: bool = True) -> None:
+    def __init__(
+        self,
+        script: list[Any] | None = None,
+        default: Any = 200,
+        port: int | None = None,
+        start: bool = True,
+    ) -> None:
         self.script = list(script or [])
         self.default = default
         self.requests: list[Request] = []
@@ -102,8 +108,11 @@ class Receiver:
 
     def delivered(self, secret: str) -> list[dict[str, Any]]:
         """The events this receiver answered 2xx, each verified with `secret`."""
-        return [webhooks.verify(r.body, r.headers.get("PayLoops-Signature"), secret)
-                for r in list(self.requests) if 200 <= r.answered < 300]
+        return [
+            webhooks.verify(r.body, r.headers.get("PayLoops-Signature"), secret)
+            for r in list(self.requests)
+            if 200 <= r.answered < 300
+        ]
 
 
 @pytest.fixture
@@ -121,6 +130,7 @@ def receivers() -> Iterator[Callable[..., Receiver]]:
 
 # -- helpers -------------------------------------------------------------------------------
 
+
 def eventually(check: Callable[[], Any], timeout: float = 60, every: float = 0.2) -> Any:
     """The first truthy result of `check`, polling; fails after `timeout`."""
     deadline = time.monotonic() + timeout
@@ -132,20 +142,26 @@ def eventually(check: Callable[[], Any], timeout: float = 60, every: float = 0.2
         time.sleep(every)
 
 
-
-
 def merchant_of(mesh: Mesh, api: httpx.Client) -> str:
     key = api.headers["Authorization"].split()[1]
-    return str(sql(mesh, "select merchant_id from api_keys where key_hash = :h",
-                   h=ids.hash_api_key(key))[0][0])
+    return str(
+        sql(mesh, "select merchant_id from api_keys where key_hash = :h", h=ids.hash_api_key(key))[
+            0
+        ][0]
+    )
 
 
 def live_key_for(mesh: Mesh, api: httpx.Client) -> str:
     """A live key for the merchant behind `api` (operators issue those; no API yet)."""
     key = ids.new_api_key(livemode=True)
-    sql(mesh, "insert into api_keys (id, merchant_id, key_hash, prefix, livemode) values "
-              "(:id, :m, :h, 'sk_live_', true)",
-        id=ids.new_id("key"), m=merchant_of(mesh, api), h=ids.hash_api_key(key))
+    sql(
+        mesh,
+        "insert into api_keys (id, merchant_id, key_hash, prefix, livemode) values "
+        "(:id, :m, :h, 'sk_live_', true)",
+        id=ids.new_id("key"),
+        m=merchant_of(mesh, api),
+        h=ids.hash_api_key(key),
+    )
     return key
 
 
@@ -154,8 +170,13 @@ def new_merchant(mesh: Mesh) -> httpx.Client:
     return mesh.client(key)
 
 
-def emit(mesh: Mesh, api: httpx.Client, type: str = events.ORDER_SUCCEEDED,
-         obj: dict[str, Any] | None = None, livemode: bool = False) -> str:
+def emit(
+    mesh: Mesh,
+    api: httpx.Client,
+    type: str = events.ORDER_SUCCEEDED,
+    obj: dict[str, Any] | None = None,
+    livemode: bool = False,
+) -> str:
     """Records an event for the merchant behind `api` and runs the worker's dispatch_event
     activity for it, as a payment workflow does after recording one. Returns its id."""
     merchant_id = merchant_of(mesh, api)
@@ -165,29 +186,39 @@ def emit(mesh: Mesh, api: httpx.Client, type: str = events.ORDER_SUCCEEDED,
         # As the mesh's worker reads its settings (dev.env does not list the test's
         # shortened retry).
         settings = dataclasses.replace(
-            Settings.from_env(mesh.env),
-            webhook_retry_first_seconds=WEBHOOK_RETRY_FIRST_SECONDS)
+            Settings.from_env(mesh.env), webhook_retry_first_seconds=WEBHOOK_RETRY_FIRST_SECONDS
+        )
         engine = create_async_engine(settings.database_url)
         sessions = session_factory(engine)
         async with sessions.begin() as session:
-            event_id = await events.record(session, merchant_id=merchant_id, livemode=livemode,
-                                           type=type, obj=obj, key=f"test:{uuid.uuid4()}")
+            event_id = await events.record(
+                session,
+                merchant_id=merchant_id,
+                livemode=livemode,
+                type=type,
+                obj=obj,
+                key=f"test:{uuid.uuid4()}",
+            )
         client = await Client.connect(settings.temporal_address)
         activity_env = ActivityEnvironment(client=client)
-        activity_env.info = dataclasses.replace(activity_env.info,
-                                                task_queue=settings.task_queue)
-        await activity_env.run(WebhookActivities(sessions, SecretBox(()), settings)
-                               .dispatch_event, event_id)
+        activity_env.info = dataclasses.replace(activity_env.info, task_queue=settings.task_queue)
+        await activity_env.run(
+            WebhookActivities(sessions, SecretBox(()), settings).dispatch_event, event_id
+        )
         await engine.dispose()
         return event_id
 
     return asyncio.run(run())
 
 
-def create_endpoint(api: httpx.Client, url: str, enabled_events: list[str] | None = None,
-                    ) -> dict[str, Any]:
-    response = api.post("/v1/webhook_endpoints",
-                        json={"url": url, "enabled_events": enabled_events or ["*"]})
+def create_endpoint(
+    api: httpx.Client,
+    url: str,
+    enabled_events: list[str] | None = None,
+) -> dict[str, Any]:
+    response = api.post(
+        "/v1/webhook_endpoints", json={"url": url, "enabled_events": enabled_events or ["*"]}
+    )
     assert response.status_code == 200, response.text
     return dict(response.json())
 
@@ -199,14 +230,22 @@ def deliveries(api: httpx.Client, event_id: str) -> list[dict[str, Any]]:
 
 
 def delivery_to(api: httpx.Client, event_id: str, endpoint_id: str) -> dict[str, Any] | None:
-    return next((d for d in deliveries(api, event_id) if d["webhook_endpoint"] == endpoint_id),
-                None)
+    return next(
+        (d for d in deliveries(api, event_id) if d["webhook_endpoint"] == endpoint_id), None
+    )
 
 
-def settled_delivery(api: httpx.Client, event_id: str, endpoint_id: str,
-                     timeout: float = 60) -> dict[str, Any]:
-    return dict(eventually(lambda: (d := delivery_to(api, event_id, endpoint_id))
-                           and d["status"] != "PENDING" and d, timeout=timeout))
+def settled_delivery(
+    api: httpx.Client, event_id: str, endpoint_id: str, timeout: float = 60
+) -> dict[str, Any]:
+    return dict(
+        eventually(
+            lambda: (
+                (d := delivery_to(api, event_id, endpoint_id)) and d["status"] != "PENDING" and d
+            ),
+            timeout=timeout,
+        )
+    )
 
 
 def violations(response: httpx.Response) -> dict[str, str]:
@@ -222,18 +261,28 @@ def reason(response: httpx.Response) -> str:
 
 # -- endpoints -----------------------------------------------------------------------------
 
+
 def test_endpoints_are_validated_show_their_secret_once_and_stay_with_their_merchant(
-        mesh: Mesh) -> None:
+    mesh: Mesh,
+) -> None:
     api = new_merchant(mesh)
     bad = {
-        "not a url": ({"url": "not a url", "enabled_events": ["*"]},
-                      {"webhook_endpoint.url": "URL_INVALID"}),
-        "unknown type": ({"url": "https://example.com/h", "enabled_events": ["order.paid"]},
-                         {"webhook_endpoint.enabled_events[0]": "EVENT_TYPE_UNKNOWN"}),
-        "http elsewhere": ({"url": "http://example.com/h", "enabled_events": ["*"]},
-                           {"webhook_endpoint.url": "URL_NOT_HTTPS"}),
-        "no events": ({"url": "https://example.com/h", "enabled_events": []},
-                      {"webhook_endpoint.enabled_events": "ENABLED_EVENTS_REQUIRED"}),
+        "not a url": (
+            {"url": "not a url", "enabled_events": ["*"]},
+            {"webhook_endpoint.url": "URL_INVALID"},
+        ),
+        "unknown type": (
+            {"url": "https://example.com/h", "enabled_events": ["order.paid"]},
+            {"webhook_endpoint.enabled_events[0]": "EVENT_TYPE_UNKNOWN"},
+        ),
+        "http elsewhere": (
+            {"url": "http://example.com/h", "enabled_events": ["*"]},
+            {"webhook_endpoint.url": "URL_NOT_HTTPS"},
+        ),
+        "no events": (
+            {"url": "https://example.com/h", "enabled_events": []},
+            {"webhook_endpoint.enabled_events": "ENABLED_EVENTS_REQUIRED"},
+        ),
     }
     for name, (body, expected) in bad.items():
         response = api.post("/v1/webhook_endpoints", json=body)
@@ -241,66 +290,94 @@ def test_endpoints_are_validated_show_their_secret_once_and_stay_with_their_merc
         assert violations(response) == expected, name
 
     with mesh.client(live_key_for(mesh, api)) as live:
-        for url, why in (("https://10.0.0.1/h", "URL_ADDRESS_NOT_ALLOWED"),
-                         ("https://localhost:8443/h", "URL_ADDRESS_NOT_ALLOWED"),
-                         ("https://169.254.169.254/latest/meta-data", "URL_ADDRESS_NOT_ALLOWED"),
-                         ("http://127.0.0.1:9/h", "URL_NOT_HTTPS")):
-            refused = live.post("/v1/webhook_endpoints", json={"url": url,
-                                                               "enabled_events": ["*"]})
+        for url, why in (
+            ("https://10.0.0.1/h", "URL_ADDRESS_NOT_ALLOWED"),
+            ("https://localhost:8443/h", "URL_ADDRESS_NOT_ALLOWED"),
+            ("https://169.254.169.254/latest/meta-data", "URL_ADDRESS_NOT_ALLOWED"),
+            ("http://127.0.0.1:9/h", "URL_NOT_HTTPS"),
+        ):
+            refused = live.post("/v1/webhook_endpoints", json={"url": url, "enabled_events": ["*"]})
             assert refused.status_code == 400, url
             assert violations(refused) == {"webhook_endpoint.url": why}, url
         live_endpoint = create_endpoint(live, "https://93.184.215.14/hooks")
         assert live_endpoint["livemode"] is True
 
-        created = create_endpoint(api, "http://127.0.0.1:9/hooks",
-                                  ["order.succeeded", "order.succeeded", "refund.failed"])
+        created = create_endpoint(
+            api, "http://127.0.0.1:9/hooks", ["order.succeeded", "order.succeeded", "refund.failed"]
+        )
         assert created["id"].startswith("we_")
         assert created["secret"].startswith("whsec_") and len(created["secret"]) == 6 + 43
         assert created["enabled_events"] == ["order.succeeded", "refund.failed"]
         assert (created["status"], created["livemode"]) == ("ENABLED", False)
-        stored = bytes(sql(mesh, "select secrets from webhook_endpoints where id = :id",
-                           id=created["id"])[0][0])
+        stored = bytes(
+            sql(mesh, "select secrets from webhook_endpoints where id = :id", id=created["id"])[0][
+                0
+            ]
+        )
         assert created["secret"].encode() not in stored  # sealed at rest
 
         # Each key sees its own mode only, and never a secret again.
-        assert [e["id"] for e in api.get("/v1/webhook_endpoints").json()["webhook_endpoints"]] \
-            == [created["id"]]
-        assert [e["id"] for e in live.get("/v1/webhook_endpoints").json()["webhook_endpoints"]] \
-            == [live_endpoint["id"]]
-        assert all(e["secret"] == "" for e in
-                   api.get("/v1/webhook_endpoints").json()["webhook_endpoints"])
-        assert live.patch(f"/v1/webhook_endpoints/{created['id']}",
-                          json={"url": "https://93.184.215.14/x"}).status_code == 404
+        assert [e["id"] for e in api.get("/v1/webhook_endpoints").json()["webhook_endpoints"]] == [
+            created["id"]
+        ]
+        assert [e["id"] for e in live.get("/v1/webhook_endpoints").json()["webhook_endpoints"]] == [
+            live_endpoint["id"]
+        ]
+        assert all(
+            e["secret"] == "" for e in api.get("/v1/webhook_endpoints").json()["webhook_endpoints"]
+        )
+        assert (
+            live.patch(
+                f"/v1/webhook_endpoints/{created['id']}", json={"url": "https://93.184.215.14/x"}
+            ).status_code
+            == 404
+        )
 
     # Another merchant: NOT_FOUND for everything, nothing listed.
     other = new_merchant(mesh)
     assert other.get("/v1/webhook_endpoints").json()["webhook_endpoints"] == []
     for response in (
-            other.patch(f"/v1/webhook_endpoints/{created['id']}",
-                        json={"url": "https://example.com/mine"}),
-            other.delete(f"/v1/webhook_endpoints/{created['id']}"),
-            other.post(f"/v1/webhook_endpoints/{created['id']}:rotate_secret", json={})):
+        other.patch(
+            f"/v1/webhook_endpoints/{created['id']}", json={"url": "https://example.com/mine"}
+        ),
+        other.delete(f"/v1/webhook_endpoints/{created['id']}"),
+        other.post(f"/v1/webhook_endpoints/{created['id']}:rotate_secret", json={}),
+    ):
         assert response.status_code == 404
         assert reason(response) == "WEBHOOK_ENDPOINT_NOT_FOUND"
 
     # Update: only the fields in the mask; URLs checked again.
-    updated = api.patch(f"/v1/webhook_endpoints/{created['id']}?update_mask=enabledEvents",
-                        json={"url": "https://ignored.example/", "enabled_events": ["*"]})
+    updated = api.patch(
+        f"/v1/webhook_endpoints/{created['id']}?update_mask=enabledEvents",
+        json={"url": "https://ignored.example/", "enabled_events": ["*"]},
+    )
     assert updated.status_code == 200, updated.text
     assert (updated.json()["url"], updated.json()["enabled_events"]) == (created["url"], ["*"])
     assert updated.json()["secret"] == ""
-    refused = api.patch(f"/v1/webhook_endpoints/{created['id']}",
-                        json={"url": "http://example.com/"})
+    refused = api.patch(
+        f"/v1/webhook_endpoints/{created['id']}", json={"url": "http://example.com/"}
+    )
     assert violations(refused) == {"webhook_endpoint.url": "URL_NOT_HTTPS"}
-    assert api.patch(f"/v1/webhook_endpoints/{created['id']}?update_mask=secret",
-                     json={"secret": "whsec_mine"}).status_code == 400
+    assert (
+        api.patch(
+            f"/v1/webhook_endpoints/{created['id']}?update_mask=secret",
+            json={"secret": "whsec_mine"},
+        ).status_code
+        == 400
+    )
 
     # Re-enabling an endpoint PayLoops disabled clears the reason.
-    sql(mesh, "update webhook_endpoints set status = 'disabled', disabled_reason = "
-              "'failing_since:2026-11-30T10:00:00Z' where id = :id", id=created["id"])
+    sql(
+        mesh,
+        "update webhook_endpoints set status = 'disabled', disabled_reason = "
+        "'failing_since:2026-11-30T10:00:00Z' where id = :id",
+        id=created["id"],
+    )
     shown = api.get("/v1/webhook_endpoints").json()["webhook_endpoints"][0]
     assert (shown["status"], shown["disabled_reason"]) == (
-        "DISABLED", "failing_since:2026-11-30T10:00:00Z")
+        "DISABLED",
+        "failing_since:2026-11-30T10:00:00Z",
+    )
     enabled = api.patch(f"/v1/webhook_endpoints/{created['id']}", json={"status": "ENABLED"})
     assert (enabled.json()["status"], enabled.json()["disabled_reason"]) == ("ENABLED", "")
 
@@ -309,30 +386,37 @@ def test_endpoints_are_validated_show_their_secret_once_and_stay_with_their_merc
     assert rotated.status_code == 200, rotated.text
     assert rotated.json()["secret"].startswith("whsec_")
     assert rotated.json()["secret"] != created["secret"]
-    too_long = api.post(f"/v1/webhook_endpoints/{created['id']}:rotate_secret",
-                        json={"grace_period": f"{8 * 86400}s"})
+    too_long = api.post(
+        f"/v1/webhook_endpoints/{created['id']}:rotate_secret",
+        json={"grace_period": f"{8 * 86400}s"},
+    )
     assert violations(too_long) == {"grace_period": "GRACE_PERIOD_OUT_OF_RANGE"}
 
     # Delete: gone for every call.
     assert api.delete(f"/v1/webhook_endpoints/{created['id']}").json() == {}
     assert api.get("/v1/webhook_endpoints").json()["webhook_endpoints"] == []
     assert api.delete(f"/v1/webhook_endpoints/{created['id']}").status_code == 404
-    assert api.patch(f"/v1/webhook_endpoints/{created['id']}",
-                     json={"status": "ENABLED"}).status_code == 404
+    assert (
+        api.patch(f"/v1/webhook_endpoints/{created['id']}", json={"status": "ENABLED"}).status_code
+        == 404
+    )
 
 
 # -- deliveries ----------------------------------------------------------------------------
 
+
 def test_a_receiver_that_was_down_gets_the_event_once_it_is_back_and_again_on_redelivery(
-        mesh: Mesh, receivers: Callable[..., Receiver]) -> None:
+    mesh: Mesh, receivers: Callable[..., Receiver]
+) -> None:
     api = new_merchant(mesh)
     # Not listening at first (connection refused), then answering 503 once, then 200.
     receiver = receivers(script=[503], start=False)
     endpoint = create_endpoint(api, receiver.url, ["order.succeeded"])
     event_id = emit(mesh, api)
 
-    first = eventually(lambda: (d := delivery_to(api, event_id, endpoint["id"]))
-                       and d["attempts"] and d)
+    first = eventually(
+        lambda: (d := delivery_to(api, event_id, endpoint["id"])) and d["attempts"] and d
+    )
     assert first["attempts"][0]["error"] == "connection refused"
     assert first["status"] == "PENDING" and first["next_attempt_time"]
     receiver.start()
@@ -341,8 +425,7 @@ def test_a_receiver_that_was_down_gets_the_event_once_it_is_back_and_again_on_re
     assert done["status"] == "SUCCEEDED"
     attempts = done["attempts"]
     assert [a["attempt_number"] for a in attempts] == list(range(1, len(attempts) + 1))
-    assert all(a["http_status"] == 0 and a["error"] == "connection refused"
-               for a in attempts[:-2])
+    assert all(a["http_status"] == 0 and a["error"] == "connection refused" for a in attempts[:-2])
     assert (attempts[-2]["http_status"], attempts[-2]["error"]) == (503, "HTTP 503")
     assert (attempts[-1]["http_status"], attempts[-1]["error"]) == (200, "")
     assert "next_attempt_time" not in done
@@ -369,18 +452,23 @@ def test_a_receiver_that_was_down_gets_the_event_once_it_is_back_and_again_on_re
     final = settled_delivery(api, event_id, endpoint["id"])
     assert final["status"] == "SUCCEEDED"
     assert [(a["attempt_number"], a["http_status"]) for a in final["attempts"][-2:]] == [
-        (len(attempts), 200), (len(attempts) + 1, 200)]
+        (len(attempts), 200),
+        (len(attempts) + 1, 200),
+    ]
 
 
 def test_paying_an_order_sends_order_succeeded(
-        mesh: Mesh, receivers: Callable[..., Receiver]) -> None:
+    mesh: Mesh, receivers: Callable[..., Receiver]
+) -> None:
     """Needs the payment workflow to record `order.succeeded` and call dispatch_event."""
     api = new_merchant(mesh)
     receiver = receivers()
     endpoint = create_endpoint(api, receiver.url, ["order.succeeded"])
     order = api.post("/v1/orders", json={"amount": 4999, "currency": "USD"}).json()
-    paid = api.post(f"/v1/orders/{order['id']}:pay",
-                    json={"payment_method": {"type": "card", "token": "pm_card_visa"}})
+    paid = api.post(
+        f"/v1/orders/{order['id']}:pay",
+        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+    )
     assert paid.json()["status"] == "SUCCEEDED", paid.text
 
     [event] = eventually(lambda: receiver.delivered(endpoint["secret"]), timeout=30)
@@ -393,7 +481,8 @@ def test_paying_an_order_sends_order_succeeded(
 
 
 def test_a_hanging_receiver_never_holds_up_deliveries_to_another_endpoint(
-        mesh: Mesh, receivers: Callable[..., Receiver]) -> None:
+    mesh: Mesh, receivers: Callable[..., Receiver]
+) -> None:
     api = new_merchant(mesh)
     hanging = receivers(default=("hang", 20, 200))
     fast = receivers()
@@ -407,13 +496,19 @@ def test_a_hanging_receiver_never_holds_up_deliveries_to_another_endpoint(
         assert sorted(e["id"] for e in fast.delivered(quick["secret"])) == sorted(sent)
         assert len(hanging.requests) == 3
         assert all(not r.answered for r in hanging.requests)
-        assert all(delivery_to(api, event_id, stuck["id"])["attempts"] == []  # type: ignore[index]
-                   for event_id in sent)
+        assert all(
+            delivery_to(api, event_id, stuck["id"])["attempts"] == []  # type: ignore[index]
+            for event_id in sent
+        )
         # The hanging attempt gives up at the timeout and is recorded as such.
-        timed_out = eventually(lambda: (d := delivery_to(api, sent[0], stuck["id"]))
-                               and d["attempts"] and d, timeout=30)
-        assert (timed_out["attempts"][0]["http_status"],
-                timed_out["attempts"][0]["error"]) == (0, "timeout after 10s")
+        timed_out = eventually(
+            lambda: (d := delivery_to(api, sent[0], stuck["id"])) and d["attempts"] and d,
+            timeout=30,
+        )
+        assert (timed_out["attempts"][0]["http_status"], timed_out["attempts"][0]["error"]) == (
+            0,
+            "timeout after 10s",
+        )
         assert timed_out["status"] == "PENDING"
     finally:
         # Deleted: each delivery still retrying stops at its next attempt.
@@ -421,13 +516,15 @@ def test_a_hanging_receiver_never_holds_up_deliveries_to_another_endpoint(
 
 
 def test_during_a_rotation_both_secrets_sign_and_after_it_only_the_new_one(
-        mesh: Mesh, receivers: Callable[..., Receiver]) -> None:
+    mesh: Mesh, receivers: Callable[..., Receiver]
+) -> None:
     api = new_merchant(mesh)
     receiver = receivers()
     endpoint = create_endpoint(api, receiver.url)
     old = endpoint["secret"]
-    rotated = api.post(f"/v1/webhook_endpoints/{endpoint['id']}:rotate_secret",
-                       json={"grace_period": "3600s"}).json()
+    rotated = api.post(
+        f"/v1/webhook_endpoints/{endpoint['id']}:rotate_secret", json={"grace_period": "3600s"}
+    ).json()
     new = rotated["secret"]
 
     during = emit(mesh, api)
@@ -439,8 +536,9 @@ def test_during_a_rotation_both_secrets_sign_and_after_it_only_the_new_one(
     assert webhooks.verify(request.body, header, new)["id"] == during
 
     # Rotated again without grace: only the newest secret signs.
-    newest = api.post(f"/v1/webhook_endpoints/{endpoint['id']}:rotate_secret",
-                      json={"grace_period": "0s"}).json()["secret"]
+    newest = api.post(
+        f"/v1/webhook_endpoints/{endpoint['id']}:rotate_secret", json={"grace_period": "0s"}
+    ).json()["secret"]
     after = emit(mesh, api)
     eventually(lambda: sum(1 for r in receiver.requests if r.answered) == 2)
     request = receiver.requests[-1]
@@ -453,7 +551,8 @@ def test_during_a_rotation_both_secrets_sign_and_after_it_only_the_new_one(
 
 
 def test_redelivery_to_one_endpoint_and_what_it_refuses(
-        mesh: Mesh, receivers: Callable[..., Receiver]) -> None:
+    mesh: Mesh, receivers: Callable[..., Receiver]
+) -> None:
     api = new_merchant(mesh)
     receiver = receivers()
     event_id = emit(mesh, api)  # nobody listens yet: an event with no deliveries
@@ -461,8 +560,9 @@ def test_redelivery_to_one_endpoint_and_what_it_refuses(
     endpoint = create_endpoint(api, receiver.url, ["refund.failed"])
 
     # Sent to the endpoint named, even though it does not take the event's type.
-    response = api.post(f"/v1/events/{event_id}:redeliver",
-                        json={"webhook_endpoint": endpoint["id"]})
+    response = api.post(
+        f"/v1/events/{event_id}:redeliver", json={"webhook_endpoint": endpoint["id"]}
+    )
     assert response.status_code == 200, response.text
     assert [d["webhook_endpoint"] for d in response.json()["deliveries"]] == [endpoint["id"]]
     assert settled_delivery(api, event_id, endpoint["id"])["status"] == "SUCCEEDED"
@@ -471,26 +571,35 @@ def test_redelivery_to_one_endpoint_and_what_it_refuses(
     assert api.post(f"/v1/events/{event_id}:redeliver", json={}).json()["deliveries"] == []
 
     api.patch(f"/v1/webhook_endpoints/{endpoint['id']}", json={"status": "DISABLED"})
-    refused = api.post(f"/v1/events/{event_id}:redeliver",
-                       json={"webhook_endpoint": endpoint["id"]})
+    refused = api.post(
+        f"/v1/events/{event_id}:redeliver", json={"webhook_endpoint": endpoint["id"]}
+    )
     assert (refused.status_code, reason(refused)) == (400, "WEBHOOK_ENDPOINT_DISABLED")
 
     other = new_merchant(mesh)
-    for response in (other.get(f"/v1/events/{event_id}"),
-                     other.get(f"/v1/events/{event_id}/deliveries"),
-                     other.post(f"/v1/events/{event_id}:redeliver", json={})):
+    for response in (
+        other.get(f"/v1/events/{event_id}"),
+        other.get(f"/v1/events/{event_id}/deliveries"),
+        other.post(f"/v1/events/{event_id}:redeliver", json={}),
+    ):
         assert (response.status_code, reason(response)) == (404, "EVENT_NOT_FOUND")
     with mesh.client(live_key_for(mesh, api)) as live:
         assert live.get(f"/v1/events/{event_id}").status_code == 404
         assert live.get("/v1/events").json()["events"] == []
-    assert api.post(f"/v1/events/{event_id}:redeliver",
-                    json={"webhook_endpoint": "we_nope"}).status_code == 404
+    assert (
+        api.post(
+            f"/v1/events/{event_id}:redeliver", json={"webhook_endpoint": "we_nope"}
+        ).status_code
+        == 404
+    )
 
 
 def test_events_are_listed_newest_first_by_page_and_type(mesh: Mesh) -> None:
     api = new_merchant(mesh)
-    made = [emit(mesh, api, type=t) for t in
-            (events.ORDER_SUCCEEDED, events.ORDER_FAILED, events.ORDER_SUCCEEDED)]
+    made = [
+        emit(mesh, api, type=t)
+        for t in (events.ORDER_SUCCEEDED, events.ORDER_FAILED, events.ORDER_SUCCEEDED)
+    ]
     page = api.get("/v1/events?page_size=2").json()
     assert [e["id"] for e in page["events"]] == [made[2], made[1]]
     rest = api.get(f"/v1/events?page_size=2&page_token={page['next_page_token']}").json()

@@ -34,7 +34,8 @@ def _restarted(mesh: Mesh, old_pid: int) -> bool:
 
 
 def test_a_worker_killed_mid_delivery_loses_nothing(
-        mesh: Mesh, receivers: Callable[..., Receiver]) -> None:
+    mesh: Mesh, receivers: Callable[..., Receiver]
+) -> None:
     api = new_merchant(mesh)
     # The first request is held open for 8 s (the worker dies meanwhile); the next ones are
     # answered at once.

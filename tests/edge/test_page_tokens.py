@@ -14,11 +14,14 @@ def test_round_trip() -> None:
     assert tokens.decode(tokens.encode(cursor, "m1|"), "m1|") == cursor
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda t: t[:-2] + ("A" if t[-2] != "A" else "B") + t[-1],  # tampered
-    lambda t: "garbage!",
-    lambda t: "",
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-2] + ("A" if t[-2] != "A" else "B") + t[-1],  # tampered
+        lambda t: "garbage!",
+        lambda t: "",
+    ],
+)
 def test_forged_tokens_are_rejected(mangle: object) -> None:
     tokens = PageTokens("secret")
     token = tokens.encode(Cursor(datetime.now(UTC), "ord_abc"), "m1|")

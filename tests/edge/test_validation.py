@@ -9,43 +9,71 @@ from edge import validation
 from payloops.v1 import orders_pb2
 
 
-@pytest.mark.parametrize("text", [
-    "4242424242424242", "card 4242 4242 4242 4242 thanks", "4000-0566-5566-5556",
-    "amex 378282246310005", "x:6011111111111117;", "order-4242424242424242",
-    "ref_4242424242424242", "4242424242424242-retry", "rupay 8171999927660000",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4242424242424242",
+        "card 4242 4242 4242 4242 thanks",
+        "4000-0566-5566-5556",
+        "amex 378282246310005",
+        "x:6011111111111117;",
+        "order-4242424242424242",
+        "ref_4242424242424242",
+        "4242424242424242-retry",
+        "rupay 8171999927660000",
+    ],
+)
 def test_card_numbers_are_found_wherever_they_hide(text: str) -> None:
     assert validation.looks_like_card_number(text)
 
 
-@pytest.mark.parametrize("text", [
-    "order 12345", "4242424242424241",  # fails the Luhn check
-    "ts 20261126032800123456789",  # too long to be a card number
-    "00000000000000", "phone +1 415 555 0100", "",
-    "1234-4242424242424242",  # the tail of a 20-digit group, not a card number
-    "order-1764475367124", "k1764475367123456781",  # Luhn-valid timestamps (ms, ns)
-    # UUIDs whose digit groups once looked like grouped card numbers:
-    "10e24160-1335-4978-b912-d069f2de587f", "cfac5110-1489-4464-8396-df145e612fc5",
-    "4c588740-8366-4804-b584-5cfd85ab1c1e", "50f36145-627d-4842-9191-151419d10351",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 12345",
+        "4242424242424241",  # fails the Luhn check
+        "ts 20261126032800123456789",  # too long to be a card number
+        "00000000000000",
+        "phone +1 415 555 0100",
+        "",
+        "1234-4242424242424242",  # the tail of a 20-digit group, not a card number
+        "order-1764475367124",
+        "k1764475367123456781",  # Luhn-valid timestamps (ms, ns)
+        # UUIDs whose digit groups once looked like grouped card numbers:
+        "10e24160-1335-4978-b912-d069f2de587f",
+        "cfac5110-1489-4464-8396-df145e612fc5",
+        "4c588740-8366-4804-b584-5cfd85ab1c1e",
+        "50f36145-627d-4842-9191-151419d10351",
+    ],
+)
 def test_other_numbers_are_not_card_numbers(text: str) -> None:
     assert not validation.looks_like_card_number(text)
 
 
 def test_every_violation_is_reported_at_once() -> None:
-    order = orders_pb2.Order(amount=-1, currency="usdd", description="x" * 1001,
-                             metadata={"": "v", "pan": "4242424242424242"})
+    order = orders_pb2.Order(
+        amount=-1,
+        currency="usdd",
+        description="x" * 1001,
+        metadata={"": "v", "pan": "4242424242424242"},
+    )
     found = {(v.field, v.reason) for v in validation.order_violations(order)}
     assert found == {
-        ("amount", "AMOUNT_NOT_POSITIVE"), ("currency", "CURRENCY_UNKNOWN"),
-        ("description", "DESCRIPTION_TOO_LONG"), ("metadata.", "METADATA_KEY_INVALID"),
+        ("amount", "AMOUNT_NOT_POSITIVE"),
+        ("currency", "CURRENCY_UNKNOWN"),
+        ("description", "DESCRIPTION_TOO_LONG"),
+        ("metadata.", "METADATA_KEY_INVALID"),
         ("metadata.pan", "CARD_NUMBER_NOT_ALLOWED"),
     }
 
 
 def test_a_valid_order_has_no_violations() -> None:
-    order = orders_pb2.Order(amount=99_999_999_999, currency="usd", metadata={"k": "v"},
-                             return_url="https://shop.example/done")
+    order = orders_pb2.Order(
+        amount=99_999_999_999,
+        currency="usd",
+        metadata={"k": "v"},
+        return_url="https://shop.example/done",
+    )
     assert validation.order_violations(order) == []
 
 
@@ -57,8 +85,9 @@ def test_currency_limits_follow_minor_units() -> None:
 
 
 def card_method(bin_: str) -> orders_pb2.PaymentMethod:
-    return orders_pb2.PaymentMethod(type="card", token="pm_card_visa",
-                                    card=orders_pb2.CardHints(bin=bin_))
+    return orders_pb2.PaymentMethod(
+        type="card", token="pm_card_visa", card=orders_pb2.CardHints(bin=bin_)
+    )
 
 
 @pytest.mark.parametrize("bin_", ["", "424242", "5555555", "45717360"])
@@ -67,8 +96,9 @@ def test_a_bin_of_6_to_8_digits_is_accepted(bin_: str) -> None:
     assert validation.payment_method_violations(card_method(bin_)) == []
 
 
-@pytest.mark.parametrize("bin_", ["42424", "424242424", "4242a2", " 424242", "4242-42",
-                                  "٤٢٤٢٤٢"])  # Arabic-Indic digits are digits, not ASCII ones
+@pytest.mark.parametrize(
+    "bin_", ["42424", "424242424", "4242a2", " 424242", "4242-42", "٤٢٤٢٤٢"]
+)  # Arabic-Indic digits are digits, not ASCII ones
 def test_a_bin_that_is_not_6_to_8_digits_is_card_bin_invalid(bin_: str) -> None:
     found = [(v.field, v.reason) for v in validation.payment_method_violations(card_method(bin_))]
     assert found == [("payment_method.card.bin", "CARD_BIN_INVALID")]

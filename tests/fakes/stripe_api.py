@@ -187,8 +187,13 @@ class _Server(ThreadingHTTPServer):
 class FakeStripe:
     """The fake, on 127.0.0.1 and an ephemeral port. Start and stop it with `with`."""
 
-    def __init__(self, *, accounts: dict[str, str] | None = None,
-                 webhook_url: str | None = None, webhook_secret: str = WEBHOOK_SECRET) -> None:
+    def __init__(
+        self,
+        *,
+        accounts: dict[str, str] | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str = WEBHOOK_SECRET,
+    ) -> None:
         # secret key -> account id; objects and idempotency keys are per account.
         self.accounts = accounts or {SECRET_KEY: "acct_fake_default"}
         self.secret_key = next(iter(self.accounts))
@@ -218,8 +223,9 @@ class FakeStripe:
 
     def start(self) -> None:
         self._listen()
-        self._sender = threading.Thread(target=self._send_events, name="fake-stripe-webhooks",
-                                        daemon=True)
+        self._sender = threading.Thread(
+            target=self._send_events, name="fake-stripe-webhooks", daemon=True
+        )
         self._sender.start()
 
     def stop(self) -> None:
@@ -236,9 +242,12 @@ class FakeStripe:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = _Server(("127.0.0.1", self.port), handler)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name="fake-stripe", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-stripe",
+            daemon=True,
+        )
         self._thread.start()
 
     def _stop_listening(self) -> None:
@@ -249,9 +258,16 @@ class FakeStripe:
 
     # -- control ---------------------------------------------------------------------------
 
-    def inject(self, kind: FaultKind, times: int = 1, *, method: str | None = None,
-               path: str | None = None, delay_s: float = 0.0,
-               then: Callable[[], None] | None = None) -> Fault:
+    def inject(
+        self,
+        kind: FaultKind,
+        times: int = 1,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        delay_s: float = 0.0,
+        then: Callable[[], None] | None = None,
+    ) -> Fault:
         fault = Fault(kind, times, method, path, delay_s, then)
         with self._lock:
             self._faults.append(fault)
@@ -318,11 +334,18 @@ class FakeStripe:
     def _emit(self, event_type: str, obj: dict[str, Any]) -> None:
         current = getattr(self._current, "request", None)
         envelope: dict[str, Any] = {
-            "id": new_id("evt"), "object": "event", "api_version": API_VERSION,
-            "created": int(time.time()), "livemode": False, "pending_webhooks": 1,
-            "request": {"id": getattr(self._current, "request_id", None),
-                        "idempotency_key": current.idempotency_key if current else None},
-            "type": event_type, "data": {"object": obj},
+            "id": new_id("evt"),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": int(time.time()),
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {
+                "id": getattr(self._current, "request_id", None),
+                "idempotency_key": current.idempotency_key if current else None,
+            },
+            "type": event_type,
+            "data": {"object": obj},
         }
         body = json.dumps(envelope).encode()
         event = Event(envelope["id"], event_type, body, self.sign(body))
@@ -335,9 +358,16 @@ class FakeStripe:
             url = self.webhook_url
             if not url:
                 continue
-            request = urllib.request.Request(url, data=event.body, method="POST", headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "Stripe-Signature": event.signature, "User-Agent": "Stripe/1.0 (fake)"})
+            request = urllib.request.Request(
+                url,
+                data=event.body,
+                method="POST",
+                headers={
+                    "Content-Type": "application/json; charset=utf-8",
+                    "Stripe-Signature": event.signature,
+                    "User-Agent": "Stripe/1.0 (fake)",
+                },
+            )
             try:
                 with urllib.request.urlopen(request, timeout=5) as response:
                     event.delivered.append(response.status)
@@ -370,28 +400,46 @@ class FakeStripe:
         if url.path.startswith("/_fake/3ds/"):
             # A browser: the answer may come in the query (a link) or a posted form.
             answer = {**parse_form(url.query), **record.form}
-            self._three_d_secure(handler, record, answer.get("outcome"),
-                                 url.path.removeprefix("/_fake/3ds/"))
+            self._three_d_secure(
+                handler, record, answer.get("outcome"), url.path.removeprefix("/_fake/3ds/")
+            )
             return
         account = self._authenticate(handler, record)
         if account is None:
             return
         fault = self._take_fault(handler.command, url.path)
         if fault is not None and fault.kind is FaultKind.SERVER_ERROR:
-            self._answer_json(handler, record, 500, {"error": {
-                "type": "api_error", "message": "An unknown error occurred (fake)."}})
+            self._answer_json(
+                handler,
+                record,
+                500,
+                {"error": {"type": "api_error", "message": "An unknown error occurred (fake)."}},
+            )
             return
         if fault is not None and fault.kind is FaultKind.RATE_LIMIT:
-            self._answer_json(handler, record, 429, {"error": {
-                "type": "invalid_request_error", "code": "rate_limit",
-                "message": "Too many requests hit the API too quickly (fake)."}})
+            self._answer_json(
+                handler,
+                record,
+                429,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "rate_limit",
+                        "message": "Too many requests hit the API too quickly (fake).",
+                    }
+                },
+            )
             return
         if fault is not None and fault.kind is FaultKind.HTML_502:
-            self._answer(handler, record, 502, b"<html><body><h1>502 Bad Gateway</h1></body>"
-                         b"</html>", "text/html")
+            self._answer(
+                handler,
+                record,
+                502,
+                b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+                "text/html",
+            )
             return
-        status, payload, extra = self._idempotent(handler.command, url.path, record, account,
-                                                  fault)
+        status, payload, extra = self._idempotent(handler.command, url.path, record, account, fault)
         if fault is not None and fault.then is not None:
             fault.then()
         if fault is not None and fault.kind is FaultKind.DELAY:
@@ -404,14 +452,19 @@ class FakeStripe:
         account = self.accounts.get(key)
         if account is not None:
             return account
-        message = ("You did not provide an API key." if not key else
-                   f"Invalid API Key provided: {key[:8]}{'*' * 8}{key[-4:]}")
-        self._answer_json(handler, record, 401, {"error": {
-            "type": "invalid_request_error", "message": message}})
+        message = (
+            "You did not provide an API key."
+            if not key
+            else f"Invalid API Key provided: {key[:8]}{'*' * 8}{key[-4:]}"
+        )
+        self._answer_json(
+            handler, record, 401, {"error": {"type": "invalid_request_error", "message": message}}
+        )
         return None
 
-    def _idempotent(self, method: str, path: str, record: RecordedRequest, account: str,
-                    fault: Fault | None) -> tuple[int, bytes, dict[str, str]]:
+    def _idempotent(
+        self, method: str, path: str, record: RecordedRequest, account: str, fault: Fault | None
+    ) -> tuple[int, bytes, dict[str, str]]:
         key = record.idempotency_key if method == "POST" else None
         request_id = "req_" + secrets.token_hex(7)
         if key is not None and len(key) > 255:
@@ -425,23 +478,46 @@ class FakeStripe:
                 if stored is None:
                     self._stored[scope] = _IN_FLIGHT
             if stored is _IN_FLIGHT:
-                return 409, json.dumps({"error": {
-                    "type": "idempotency_error",
-                    "message": "There is currently another in-progress request using this "
-                               f"Idempotency-Key ({key}). Please retry later."}}).encode(), {
-                    "Request-Id": request_id}
+                return (
+                    409,
+                    json.dumps(
+                        {
+                            "error": {
+                                "type": "idempotency_error",
+                                "message": "There is currently another in-progress request "
+                                f"using this Idempotency-Key ({key}). Please retry later.",
+                            }
+                        }
+                    ).encode(),
+                    {"Request-Id": request_id},
+                )
             if isinstance(stored, _Stored):
                 if stored.fingerprint != fingerprint:
-                    return 400, json.dumps({"error": {
-                        "type": "idempotency_error",
-                        "message": "Keys for idempotent requests can only be used with the "
-                                   "same parameters they were first used with. Try using a "
-                                   f"key other than '{key}' if you meant to execute a "
-                                   "different request."}}).encode(), {"Request-Id": request_id}
+                    return (
+                        400,
+                        json.dumps(
+                            {
+                                "error": {
+                                    "type": "idempotency_error",
+                                    "message": "Keys for idempotent requests can only be used "
+                                    "with the same parameters they were first used with. Try "
+                                    f"using a key other than '{key}' if you meant to execute a "
+                                    "different request.",
+                                }
+                            }
+                        ).encode(),
+                        {"Request-Id": request_id},
+                    )
                 record.replayed = True
-                return stored.status, stored.body, {
-                    "Request-Id": request_id, "Idempotent-Replayed": "true",
-                    "Original-Request": stored.request_id}
+                return (
+                    stored.status,
+                    stored.body,
+                    {
+                        "Request-Id": request_id,
+                        "Idempotent-Replayed": "true",
+                        "Original-Request": stored.request_id,
+                    },
+                )
         self._current.request, self._current.request_id = record, request_id
         keep = True
         try:
@@ -456,19 +532,18 @@ class FakeStripe:
             self._current.request = self._current.request_id = None
         if fault is not None and fault.kind is FaultKind.CHARGE_THEN_500:
             status, keep = 500, True
-            payload = json.dumps({"error": {"type": "api_error",
-                                            "message": "An unknown error occurred (fake)."}})
+            payload = json.dumps(
+                {"error": {"type": "api_error", "message": "An unknown error occurred (fake)."}}
+            )
         if key is not None:
             with self._lock:
                 if keep:
-                    self._stored[scope] = _Stored(fingerprint, status, payload.encode(),
-                                                  request_id)
+                    self._stored[scope] = _Stored(fingerprint, status, payload.encode(), request_id)
                 else:
                     self._stored.pop(scope, None)
         return status, payload.encode(), {"Request-Id": request_id}
 
-    def _route(self, method: str, path: str, account: str,
-               form: dict[str, Any]) -> dict[str, Any]:
+    def _route(self, method: str, path: str, account: str, form: dict[str, Any]) -> dict[str, Any]:
         w = self.world
         parts = path.strip("/").split("/")
         match method, parts:
@@ -496,13 +571,16 @@ class FakeStripe:
                 return w.retrieve_refund(account, refund_id, form)
         raise invalid_request(f"Unrecognized request URL ({method}: {path}).", status=404)
 
-    def _three_d_secure(self, handler: _Handler, record: RecordedRequest, outcome: Any,
-                        intent_id: str) -> None:
+    def _three_d_secure(
+        self, handler: _Handler, record: RecordedRequest, outcome: Any, intent_id: str
+    ) -> None:
         if handler.command == "GET" and outcome is None:
             link = html.escape(f"/_fake/3ds/{intent_id}")
-            page = (f"<html><body><h1>Fake 3-D Secure</h1><p>{html.escape(intent_id)}</p>"
-                    f'<a href="{link}?outcome=succeed">Complete</a> '
-                    f'<a href="{link}?outcome=fail">Fail</a></body></html>')
+            page = (
+                f"<html><body><h1>Fake 3-D Secure</h1><p>{html.escape(intent_id)}</p>"
+                f'<a href="{link}?outcome=succeed">Complete</a> '
+                f'<a href="{link}?outcome=fail">Fail</a></body></html>'
+            )
             self._answer(handler, record, 200, page.encode(), "text/html")
             return
         if outcome not in ("succeed", "fail"):
@@ -516,27 +594,47 @@ class FakeStripe:
         if not intent.return_url:
             self._answer(handler, record, 200, b"<html><body>Done.</body></html>", "text/html")
             return
-        redirect_status = "succeeded" if intent.status in ("succeeded", "requires_capture") \
-            else "failed"
-        query = urlencode({"payment_intent": intent.id,
-                           "payment_intent_client_secret": intent.client_secret,
-                           "redirect_status": redirect_status})
+        redirect_status = (
+            "succeeded" if intent.status in ("succeeded", "requires_capture") else "failed"
+        )
+        query = urlencode(
+            {
+                "payment_intent": intent.id,
+                "payment_intent_client_secret": intent.client_secret,
+                "redirect_status": redirect_status,
+            }
+        )
         separator = "&" if "?" in intent.return_url else "?"
-        self._answer(handler, record, 302, b"", "text/plain",
-                     {"Location": f"{intent.return_url}{separator}{query}"})
+        self._answer(
+            handler,
+            record,
+            302,
+            b"",
+            "text/plain",
+            {"Location": f"{intent.return_url}{separator}{query}"},
+        )
 
     # -- answers ---------------------------------------------------------------------------
 
-    def _answer_error(self, handler: _Handler, record: RecordedRequest,
-                      error: StripeHTTPError) -> None:
+    def _answer_error(
+        self, handler: _Handler, record: RecordedRequest, error: StripeHTTPError
+    ) -> None:
         self._answer(handler, record, error.status, _error_body(error), "application/json")
 
-    def _answer_json(self, handler: _Handler, record: RecordedRequest, status: int,
-                     payload: dict[str, Any]) -> None:
+    def _answer_json(
+        self, handler: _Handler, record: RecordedRequest, status: int, payload: dict[str, Any]
+    ) -> None:
         self._answer(handler, record, status, json.dumps(payload).encode(), "application/json")
 
-    def _answer(self, handler: _Handler, record: RecordedRequest, status: int, body: bytes,
-                content_type: str, headers: dict[str, str] | None = None) -> None:
+    def _answer(
+        self,
+        handler: _Handler,
+        record: RecordedRequest,
+        status: int,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         record.status = status
         headers = {"Request-Id": "req_" + secrets.token_hex(7), **(headers or {})}
         try:

@@ -36,8 +36,14 @@ class StripeHTTPError(Exception):
         self.stored = stored
 
 
-def invalid_request(message: str, *, param: str | None = None, code: str | None = None,
-                    status: int = 400, stored: bool = False) -> StripeHTTPError:
+def invalid_request(
+    message: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    status: int = 400,
+    stored: bool = False,
+) -> StripeHTTPError:
     error: dict[str, Any] = {"type": "invalid_request_error", "message": message}
     if code:
         error["code"] = code
@@ -52,7 +58,9 @@ def _unexpected_state(intent: Intent, action: str, allowed: Iterable[str]) -> St
         f"This PaymentIntent's {action} could not be performed because it has a status of "
         f"{intent.status}. Only a PaymentIntent with one of the following statuses may be "
         f"used: {', '.join(allowed)}.",
-        code="payment_intent_unexpected_state", stored=True)
+        code="payment_intent_unexpected_state",
+        stored=True,
+    )
 
 
 _ALPHABET = string.ascii_letters + string.digits
@@ -64,18 +72,95 @@ def new_id(prefix: str) -> str:
 
 # -- currencies (docs.stripe.com/currencies, 2026-11) -----------------------------------------
 
-ZERO_DECIMAL = frozenset({"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf",
-                          "ugx", "vnd", "vuv", "xaf", "xof", "xpf"})
+ZERO_DECIMAL = frozenset(
+    {
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    }
+)
 THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
-SUPPORTED = ZERO_DECIMAL | THREE_DECIMAL | frozenset({
-    "usd", "eur", "gbp", "aud", "cad", "chf", "dkk", "nok", "sek", "nzd", "sgd", "hkd", "mxn",
-    "brl", "inr", "isk", "huf", "twd", "czk", "pln", "ron", "bgn", "aed", "myr", "thb", "zar",
-    "ils", "try", "php", "idr", "egp", "ngn", "kes", "pkr", "lkr", "cop", "pen", "ars", "uah",
-})
+SUPPORTED = (
+    ZERO_DECIMAL
+    | THREE_DECIMAL
+    | frozenset(
+        {
+            "usd",
+            "eur",
+            "gbp",
+            "aud",
+            "cad",
+            "chf",
+            "dkk",
+            "nok",
+            "sek",
+            "nzd",
+            "sgd",
+            "hkd",
+            "mxn",
+            "brl",
+            "inr",
+            "isk",
+            "huf",
+            "twd",
+            "czk",
+            "pln",
+            "ron",
+            "bgn",
+            "aed",
+            "myr",
+            "thb",
+            "zar",
+            "ils",
+            "try",
+            "php",
+            "idr",
+            "egp",
+            "ngn",
+            "kes",
+            "pkr",
+            "lkr",
+            "cop",
+            "pen",
+            "ars",
+            "uah",
+        }
+    )
+)
 # Minimum charge amounts in Stripe units.
-MINIMUMS = {"usd": 50, "eur": 50, "gbp": 30, "aud": 50, "cad": 50, "chf": 50, "nzd": 50,
-            "sgd": 50, "brl": 50, "inr": 50, "dkk": 250, "nok": 300, "sek": 300, "hkd": 400,
-            "mxn": 1000, "jpy": 50, "czk": 1500, "huf": 17500}
+MINIMUMS = {
+    "usd": 50,
+    "eur": 50,
+    "gbp": 30,
+    "aud": 50,
+    "cad": 50,
+    "chf": 50,
+    "nzd": 50,
+    "sgd": 50,
+    "brl": 50,
+    "inr": 50,
+    "dkk": 250,
+    "nok": 300,
+    "sek": 300,
+    "hkd": 400,
+    "mxn": 1000,
+    "jpy": 50,
+    "czk": 1500,
+    "huf": 17500,
+}
 MAXIMUM = 99_999_999
 
 
@@ -83,18 +168,28 @@ def _check_amount(amount: int, currency: str, param: str = "amount") -> None:
     if currency in THREE_DECIMAL and amount % 10:
         raise invalid_request(
             f"Amounts in {currency} must be multiples of 10: the last digit of a three-decimal "
-            "currency amount has to be 0.", param=param, code="invalid_charge_amount")
+            "currency amount has to be 0.",
+            param=param,
+            code="invalid_charge_amount",
+        )
     if currency == "isk" and amount % 100:
         raise invalid_request(
             "ISK amounts must be divisible by 100 (ISK has no minor unit in practice).",
-            param=param, code="invalid_charge_amount_no_decimal_compatible")
+            param=param,
+            code="invalid_charge_amount_no_decimal_compatible",
+        )
     if amount < MINIMUMS.get(currency, 1):
         raise invalid_request(
             f"Amount must be at least {MINIMUMS.get(currency, 1)} {currency} (minor units).",
-            param=param, code="amount_too_small")
+            param=param,
+            code="amount_too_small",
+        )
     if amount > MAXIMUM:
-        raise invalid_request("Amount must be no more than 99999999 (minor units).",
-                              param=param, code="amount_too_large")
+        raise invalid_request(
+            "Amount must be no more than 99999999 (minor units).",
+            param=param,
+            code="amount_too_large",
+        )
 
 
 # -- magic test PaymentMethods ----------------------------------------------------------------
@@ -129,8 +224,9 @@ _VISA = Card("visa", "4242")
 _DECLINED = "Your card was declined."
 
 
-def _decline(code: str, decline_code: str = "", message: str = _DECLINED,
-             last4: str = "0002") -> Magic:
+def _decline(
+    code: str, decline_code: str = "", message: str = _DECLINED, last4: str = "0002"
+) -> Magic:
     return Magic(Behaviour.DECLINE, Card("visa", last4), code, decline_code, message)
 
 
@@ -139,8 +235,7 @@ MAGIC: dict[str, Magic] = {
     "pm_card_visa_debit": Magic(Behaviour.SUCCEED, Card("visa", "5556", "debit")),
     "pm_card_mastercard": Magic(Behaviour.SUCCEED, Card("mastercard", "4444")),
     "pm_card_mastercard_debit": Magic(Behaviour.SUCCEED, Card("mastercard", "8210", "debit")),
-    "pm_card_mastercard_prepaid": Magic(Behaviour.SUCCEED,
-                                        Card("mastercard", "5100", "prepaid")),
+    "pm_card_mastercard_prepaid": Magic(Behaviour.SUCCEED, Card("mastercard", "5100", "prepaid")),
     "pm_card_amex": Magic(Behaviour.SUCCEED, Card("amex", "8431")),
     "pm_card_discover": Magic(Behaviour.SUCCEED, Card("discover", "1117")),
     "pm_card_diners": Magic(Behaviour.SUCCEED, Card("diners", "0004")),
@@ -155,33 +250,48 @@ MAGIC: dict[str, Magic] = {
     "pm_card_threeDSecureRequired": Magic(Behaviour.CHALLENGE, Card("visa", "3063")),
     "pm_card_authenticationRequired": Magic(Behaviour.CHALLENGE, Card("visa", "3184")),
     "pm_card_threeDSecureRequiredChargeDeclined": Magic(
-        Behaviour.CHALLENGE_THEN_DECLINE, Card("visa", "1629"), "card_declined",
-        "generic_decline", _DECLINED),
+        Behaviour.CHALLENGE_THEN_DECLINE,
+        Card("visa", "1629"),
+        "card_declined",
+        "generic_decline",
+        _DECLINED,
+    ),
     "pm_card_authenticationRequiredChargeDeclinedInsufficientFunds": Magic(
-        Behaviour.CHALLENGE_THEN_DECLINE, Card("visa", "9235"), "card_declined",
-        "insufficient_funds", "Your card has insufficient funds."),
+        Behaviour.CHALLENGE_THEN_DECLINE,
+        Card("visa", "9235"),
+        "card_declined",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+    ),
 }
 for _prefix in ("pm_card_visa_", "pm_card_"):  # both spellings are in use
     MAGIC |= {
         _prefix + "chargeDeclined": _decline("card_declined", "generic_decline"),
         _prefix + "chargeDeclinedInsufficientFunds": _decline(
-            "card_declined", "insufficient_funds", "Your card has insufficient funds.", "9995"),
+            "card_declined", "insufficient_funds", "Your card has insufficient funds.", "9995"
+        ),
         _prefix + "chargeDeclinedLostCard": _decline("card_declined", "lost_card", last4="9987"),
-        _prefix + "chargeDeclinedStolenCard": _decline("card_declined", "stolen_card",
-                                                       last4="9979"),
-        _prefix + "chargeDeclinedFraudulent": _decline("card_declined", "fraudulent",
-                                                       last4="0019"),
+        _prefix + "chargeDeclinedStolenCard": _decline(
+            "card_declined", "stolen_card", last4="9979"
+        ),
+        _prefix + "chargeDeclinedFraudulent": _decline("card_declined", "fraudulent", last4="0019"),
         _prefix + "chargeDeclinedVelocityLimitExceeded": _decline(
-            "card_declined", "card_velocity_exceeded", last4="6975"),
+            "card_declined", "card_velocity_exceeded", last4="6975"
+        ),
     }
 MAGIC |= {
-    "pm_card_chargeDeclinedExpiredCard": _decline("expired_card", "",
-                                                  "Your card has expired.", "0069"),
+    "pm_card_chargeDeclinedExpiredCard": _decline(
+        "expired_card", "", "Your card has expired.", "0069"
+    ),
     "pm_card_chargeDeclinedIncorrectCvc": _decline(
-        "incorrect_cvc", "", "Your card's security code is incorrect.", "0127"),
+        "incorrect_cvc", "", "Your card's security code is incorrect.", "0127"
+    ),
     "pm_card_chargeDeclinedProcessingError": _decline(
-        "processing_error", "",
-        "An error occurred while processing your card. Try again in a little bit.", "0119"),
+        "processing_error",
+        "",
+        "An error occurred while processing your card. Try again in a little bit.",
+        "0119",
+    ),
 }
 
 
@@ -210,20 +320,34 @@ class Charge:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "object": "charge", "amount": self.amount,
-            "amount_captured": self.amount_captured, "amount_refunded": self.amount_refunded,
-            "captured": self.captured, "created": self.created, "currency": self.currency,
-            "failure_code": self.failure_code, "failure_message": self.failure_message,
-            "livemode": False, "metadata": dict(self.metadata),
-            "paid": self.status == "succeeded", "payment_intent": self.intent_id,
+            "id": self.id,
+            "object": "charge",
+            "amount": self.amount,
+            "amount_captured": self.amount_captured,
+            "amount_refunded": self.amount_refunded,
+            "captured": self.captured,
+            "created": self.created,
+            "currency": self.currency,
+            "failure_code": self.failure_code,
+            "failure_message": self.failure_message,
+            "livemode": False,
+            "metadata": dict(self.metadata),
+            "paid": self.status == "succeeded",
+            "payment_intent": self.intent_id,
             "refunded": self.captured and self.refundable() == 0,
             "status": self.status,
-            "outcome": {"type": "authorized" if self.status == "succeeded"
-                        else "issuer_declined"},
-            "payment_method_details": {"type": "card", "card": {
-                "brand": self.card.brand, "last4": self.card.last4,
-                "funding": self.card.funding, "country": self.card.country,
-                "exp_month": 12, "exp_year": 2034}},
+            "outcome": {"type": "authorized" if self.status == "succeeded" else "issuer_declined"},
+            "payment_method_details": {
+                "type": "card",
+                "card": {
+                    "brand": self.card.brand,
+                    "last4": self.card.last4,
+                    "funding": self.card.funding,
+                    "country": self.card.country,
+                    "exp_month": 12,
+                    "exp_year": 2034,
+                },
+            },
         }
 
 
@@ -277,10 +401,16 @@ class Refund:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "object": "refund", "amount": self.amount,
-            "charge": self.charge_id, "created": self.created, "currency": self.currency,
-            "metadata": dict(self.metadata), "payment_intent": self.intent_id,
-            "reason": self.reason, "status": self.status,
+            "id": self.id,
+            "object": "refund",
+            "amount": self.amount,
+            "charge": self.charge_id,
+            "created": self.created,
+            "currency": self.currency,
+            "metadata": dict(self.metadata),
+            "payment_intent": self.intent_id,
+            "reason": self.reason,
+            "status": self.status,
             "failure_reason": self.failure_reason,
         }
 
@@ -292,20 +422,23 @@ def _int(form: Mapping[str, Any], name: str, *, required: bool = False) -> int |
     value = form.get(name)
     if value is None:
         if required:
-            raise invalid_request(f"Missing required param: {name}.", param=name,
-                                  code="parameter_missing")
+            raise invalid_request(
+                f"Missing required param: {name}.", param=name, code="parameter_missing"
+            )
         return None
     if not isinstance(value, str) or not re.fullmatch(r"-?\d+", value):
-        raise invalid_request("Invalid integer: " + str(value), param=name,
-                              code="parameter_invalid_integer")
+        raise invalid_request(
+            "Invalid integer: " + str(value), param=name, code="parameter_invalid_integer"
+        )
     return int(value)
 
 
 def _bool(form: Mapping[str, Any], name: str) -> bool:
     value = form.get(name, "false")
     if value not in ("true", "false"):
-        raise invalid_request(f"Invalid boolean: {value}", param=name,
-                              code="parameter_invalid_boolean")
+        raise invalid_request(
+            f"Invalid boolean: {value}", param=name, code="parameter_invalid_boolean"
+        )
     return bool(value == "true")
 
 
@@ -317,8 +450,10 @@ def _metadata(form: Mapping[str, Any]) -> dict[str, str]:
         raise invalid_request("Invalid metadata: must be a hash", param="metadata")
     for key, value in metadata.items():
         if not isinstance(value, str) or len(key) > 40 or len(value) > 500:
-            raise invalid_request("Metadata keys must be at most 40 characters and values at "
-                                  "most 500 characters.", param=f"metadata[{key}]")
+            raise invalid_request(
+                "Metadata keys must be at most 40 characters and values at most 500 characters.",
+                param=f"metadata[{key}]",
+            )
     return dict(metadata)
 
 
@@ -349,8 +484,7 @@ def _expand(form: Mapping[str, Any], prefix: str = "") -> bool:
         raise invalid_request("Invalid array", param="expand")
     for item in wanted:
         if item != prefix + "latest_charge":
-            raise invalid_request(f"This property cannot be expanded ({item}).",
-                                  param="expand")
+            raise invalid_request(f"This property cannot be expanded ({item}).", param="expand")
     return bool(wanted)
 
 
@@ -359,7 +493,8 @@ def _expand(form: Mapping[str, Any], prefix: str = "") -> bool:
 _CLAUSE = re.compile(
     r"""\s*(?P<neg>-)?(?P<field>metadata\[(?P<q>['"])(?P<mkey>(?:\\.|(?!(?P=q)).)*)(?P=q)\]"""
     r"""|[a-z_]+)\s*(?P<op>:|>=|<=|>|<)\s*(?:(?P<vq>['"])(?P<val>(?:\\.|(?!(?P=vq)).)*)(?P=vq)"""
-    r"""|(?P<num>-?\d+))\s*""")
+    r"""|(?P<num>-?\d+))\s*"""
+)
 _CONNECTIVE = re.compile(r"\s*(AND|OR)\s+")
 
 
@@ -386,8 +521,9 @@ def parse_query(query: str) -> tuple[str, list[_Clause]]:
     while True:
         match = _CLAUSE.match(query, position)
         if match is None:
-            raise invalid_request(f"Invalid search query at position {position}: {query!r}",
-                                  param="query")
+            raise invalid_request(
+                f"Invalid search query at position {position}: {query!r}", param="query"
+            )
         value = match["num"] if match["num"] is not None else _unescape(match["val"])
         metadata_key = _unescape(match["mkey"]) if match["mkey"] is not None else None
         name = "metadata" if metadata_key is not None else match["field"]
@@ -397,8 +533,9 @@ def parse_query(query: str) -> tuple[str, list[_Clause]]:
             break
         connective = _CONNECTIVE.match(query, position)
         if connective is None:
-            raise invalid_request(f"Invalid search query at position {position}: {query!r}",
-                                  param="query")
+            raise invalid_request(
+                f"Invalid search query at position {position}: {query!r}", param="query"
+            )
         connectives.add(connective[1])
         position = connective.end()
     if len(connectives) > 1:
@@ -436,18 +573,26 @@ class StripeWorld:
         if expand and intent.charge_id:
             charge = self.charges[intent.charge_id].to_json()
         return {
-            "id": intent.id, "object": "payment_intent", "amount": intent.amount,
+            "id": intent.id,
+            "object": "payment_intent",
+            "amount": intent.amount,
             "amount_capturable": intent.amount_capturable,
             "amount_received": intent.amount_received,
             "automatic_payment_methods": intent.automatic_payment_methods,
             "canceled_at": intent.canceled_at,
             "cancellation_reason": intent.cancellation_reason,
-            "capture_method": intent.capture_method, "client_secret": intent.client_secret,
-            "confirmation_method": "automatic", "created": intent.created,
-            "currency": intent.currency, "description": intent.description,
-            "last_payment_error": intent.last_payment_error, "latest_charge": charge,
-            "livemode": False, "metadata": dict(intent.metadata),
-            "next_action": intent.next_action, "payment_method": intent.payment_method,
+            "capture_method": intent.capture_method,
+            "client_secret": intent.client_secret,
+            "confirmation_method": "automatic",
+            "created": intent.created,
+            "currency": intent.currency,
+            "description": intent.description,
+            "last_payment_error": intent.last_payment_error,
+            "latest_charge": charge,
+            "livemode": False,
+            "metadata": dict(intent.metadata),
+            "next_action": intent.next_action,
+            "payment_method": intent.payment_method,
             "payment_method_types": list(intent.payment_method_types),
             "status": intent.status,
         }
@@ -458,41 +603,66 @@ class StripeWorld:
     def _intent(self, account: str, intent_id: str) -> Intent:
         intent = self.intents.get(intent_id)
         if intent is None or intent.account != account:
-            raise invalid_request(f"No such payment_intent: '{intent_id}'", param="intent",
-                                  code="resource_missing", status=404)
+            raise invalid_request(
+                f"No such payment_intent: '{intent_id}'",
+                param="intent",
+                code="resource_missing",
+                status=404,
+            )
         return intent
 
     # -- PaymentIntents -----------------------------------------------------------------
 
     def create_intent(self, account: str, form: Mapping[str, Any]) -> dict[str, Any]:
-        _only(form, ("amount", "currency", "capture_method", "confirm", "payment_method",
-                     "return_url", "metadata", "description", "payment_method_types",
-                     "automatic_payment_methods", "expand"))
+        _only(
+            form,
+            (
+                "amount",
+                "currency",
+                "capture_method",
+                "confirm",
+                "payment_method",
+                "return_url",
+                "metadata",
+                "description",
+                "payment_method_types",
+                "automatic_payment_methods",
+                "expand",
+            ),
+        )
         with self._lock:
             amount = _int(form, "amount", required=True)
             assert amount is not None
             currency = form.get("currency")
             if not currency:
-                raise invalid_request("Missing required param: currency.", param="currency",
-                                      code="parameter_missing")
+                raise invalid_request(
+                    "Missing required param: currency.", param="currency", code="parameter_missing"
+                )
             if currency not in SUPPORTED:
                 raise invalid_request(f"Invalid currency: {currency}.", param="currency")
             _check_amount(amount, currency)
             capture_method = form.get("capture_method", "automatic_async")
             if capture_method not in ("automatic", "automatic_async", "manual"):
-                raise invalid_request(f"Invalid capture_method: {capture_method}",
-                                      param="capture_method")
+                raise invalid_request(
+                    f"Invalid capture_method: {capture_method}", param="capture_method"
+                )
             types = form.get("payment_method_types") or []
             apm = form.get("automatic_payment_methods")
             expand = _expand(form)
             confirm = _bool(form, "confirm")
             payment_method = form.get("payment_method")
             if payment_method is not None and payment_method not in MAGIC:
-                raise invalid_request(f"No such PaymentMethod: '{payment_method}'",
-                                      param="payment_method", code="resource_missing")
+                raise invalid_request(
+                    f"No such PaymentMethod: '{payment_method}'",
+                    param="payment_method",
+                    code="resource_missing",
+                )
             if confirm and not payment_method:
-                raise invalid_request("You must provide a payment_method to confirm.",
-                                      param="payment_method", code="parameter_missing")
+                raise invalid_request(
+                    "You must provide a payment_method to confirm.",
+                    param="payment_method",
+                    code="parameter_missing",
+                )
             redirects_off = isinstance(apm, dict) and apm.get("allow_redirects") == "never"
             if confirm and not form.get("return_url") and not types and not redirects_off:
                 raise invalid_request(
@@ -501,16 +671,24 @@ class StripeWorld:
                     "succeed. If you want to accept redirect-based payment methods, set "
                     "`return_url` when confirming this PaymentIntent; otherwise set "
                     "`automatic_payment_methods[enabled]` to `true` and "
-                    "`automatic_payment_methods[allow_redirects]` to `never`.")
+                    "`automatic_payment_methods[allow_redirects]` to `never`."
+                )
             intent = Intent(
-                id=new_id("pi"), account=account, seq=self._next(), created=int(time.time()),
-                amount=amount, currency=currency, capture_method=capture_method,
-                metadata=_merge_metadata({}, _metadata(form)), payment_method=payment_method,
-                return_url=form.get("return_url"), description=form.get("description"),
+                id=new_id("pi"),
+                account=account,
+                seq=self._next(),
+                created=int(time.time()),
+                amount=amount,
+                currency=currency,
+                capture_method=capture_method,
+                metadata=_merge_metadata({}, _metadata(form)),
+                payment_method=payment_method,
+                return_url=form.get("return_url"),
+                description=form.get("description"),
                 payment_method_types=list(types) or ["card"],
-                automatic_payment_methods=_automatic_methods(types, apm))
-            intent.status = ("requires_confirmation" if payment_method
-                             else "requires_payment_method")
+                automatic_payment_methods=_automatic_methods(types, apm),
+            )
+            intent.status = "requires_confirmation" if payment_method else "requires_payment_method"
             intent.metadata_versions.append((time.monotonic(), dict(intent.metadata)))
             self.intents[intent.id] = intent
             self._event("payment_intent.created", intent)
@@ -531,19 +709,34 @@ class StripeWorld:
             case Behaviour.CHALLENGE | Behaviour.CHALLENGE_THEN_DECLINE:
                 intent.status = "requires_action"
                 if intent.return_url:
-                    intent.next_action = {"type": "redirect_to_url", "redirect_to_url": {
-                        "url": f"{self._page_base()}/_fake/3ds/{intent.id}",
-                        "return_url": intent.return_url}}
+                    intent.next_action = {
+                        "type": "redirect_to_url",
+                        "redirect_to_url": {
+                            "url": f"{self._page_base()}/_fake/3ds/{intent.id}",
+                            "return_url": intent.return_url,
+                        },
+                    }
                 else:
-                    intent.next_action = {"type": "use_stripe_sdk", "use_stripe_sdk": {
-                        "type": "three_d_secure_redirect",
-                        "stripe_js": f"{self._page_base()}/_fake/3ds/{intent.id}"}}
+                    intent.next_action = {
+                        "type": "use_stripe_sdk",
+                        "use_stripe_sdk": {
+                            "type": "three_d_secure_redirect",
+                            "stripe_js": f"{self._page_base()}/_fake/3ds/{intent.id}",
+                        },
+                    }
                 self._event("payment_intent.requires_action", intent)
 
     def _new_charge(self, intent: Intent, magic: Magic, status: str) -> Charge:
-        charge = Charge(id=new_id("ch"), intent_id=intent.id, amount=intent.amount,
-                        currency=intent.currency, card=magic.card,
-                        metadata=dict(intent.metadata), created=int(time.time()), status=status)
+        charge = Charge(
+            id=new_id("ch"),
+            intent_id=intent.id,
+            amount=intent.amount,
+            currency=intent.currency,
+            card=magic.card,
+            metadata=dict(intent.metadata),
+            created=int(time.time()),
+            status=status,
+        )
         self.charges[charge.id] = charge
         intent.charge_id = charge.id
         return charge
@@ -568,11 +761,18 @@ class StripeWorld:
         charge = self._new_charge(intent, magic, "failed")
         charge.failure_code = magic.code
         charge.failure_message = magic.message
-        error: dict[str, Any] = {"type": "card_error", "code": magic.code,
-                                 "message": magic.message, "charge": charge.id,
-                                 "doc_url": DOC_URL + magic.code.replace("_", "-"),
-                                 "payment_method": {"id": intent.payment_method,
-                                                    "object": "payment_method", "type": "card"}}
+        error: dict[str, Any] = {
+            "type": "card_error",
+            "code": magic.code,
+            "message": magic.message,
+            "charge": charge.id,
+            "doc_url": DOC_URL + magic.code.replace("_", "-"),
+            "payment_method": {
+                "id": intent.payment_method,
+                "object": "payment_method",
+                "type": "card",
+            },
+        }
         if magic.decline_code:
             error["decline_code"] = magic.decline_code
         intent.status = "requires_payment_method"
@@ -587,14 +787,16 @@ class StripeWorld:
         error["payment_intent"] = self.intent_json(intent)
         return StripeHTTPError(402, error, stored=True)
 
-    def retrieve_intent(self, account: str, intent_id: str,
-                        form: Mapping[str, Any]) -> dict[str, Any]:
+    def retrieve_intent(
+        self, account: str, intent_id: str, form: Mapping[str, Any]
+    ) -> dict[str, Any]:
         _only(form, ("expand",))
         with self._lock:
             return self.intent_json(self._intent(account, intent_id), _expand(form))
 
-    def update_intent(self, account: str, intent_id: str,
-                      form: Mapping[str, Any]) -> dict[str, Any]:
+    def update_intent(
+        self, account: str, intent_id: str, form: Mapping[str, Any]
+    ) -> dict[str, Any]:
         _only(form, ("metadata", "description", "expand"))
         with self._lock:
             intent = self._intent(account, intent_id)
@@ -606,8 +808,9 @@ class StripeWorld:
                 intent.description = form["description"] or None
             return self.intent_json(intent, expand)
 
-    def confirm_intent(self, account: str, intent_id: str,
-                       form: Mapping[str, Any]) -> dict[str, Any]:
+    def confirm_intent(
+        self, account: str, intent_id: str, form: Mapping[str, Any]
+    ) -> dict[str, Any]:
         _only(form, ("payment_method", "return_url", "expand"))
         with self._lock:
             intent = self._intent(account, intent_id)
@@ -617,19 +820,26 @@ class StripeWorld:
             expand = _expand(form)
             if form.get("payment_method"):
                 if form["payment_method"] not in MAGIC:
-                    raise invalid_request(f"No such PaymentMethod: '{form['payment_method']}'",
-                                          param="payment_method", code="resource_missing")
+                    raise invalid_request(
+                        f"No such PaymentMethod: '{form['payment_method']}'",
+                        param="payment_method",
+                        code="resource_missing",
+                    )
                 intent.payment_method = form["payment_method"]
             if form.get("return_url"):
                 intent.return_url = form["return_url"]
             if not intent.payment_method:
-                raise invalid_request("You must provide a payment_method to confirm.",
-                                      param="payment_method", code="parameter_missing")
+                raise invalid_request(
+                    "You must provide a payment_method to confirm.",
+                    param="payment_method",
+                    code="parameter_missing",
+                )
             self._confirm(intent)
             return self.intent_json(intent, expand)
 
-    def capture_intent(self, account: str, intent_id: str,
-                       form: Mapping[str, Any]) -> dict[str, Any]:
+    def capture_intent(
+        self, account: str, intent_id: str, form: Mapping[str, Any]
+    ) -> dict[str, Any]:
         _only(form, ("amount_to_capture", "metadata", "expand"))
         with self._lock:
             intent = self._intent(account, intent_id)
@@ -642,7 +852,10 @@ class StripeWorld:
                 raise invalid_request(
                     f"The amount_to_capture ({amount}) must be positive and at most the "
                     f"amount_capturable ({intent.amount_capturable}).",
-                    param="amount_to_capture", code="amount_too_large", stored=True)
+                    param="amount_to_capture",
+                    code="amount_too_large",
+                    stored=True,
+                )
             charge = self.charges[intent.charge_id or ""]
             charge.captured = True
             charge.amount_captured = amount
@@ -656,21 +869,33 @@ class StripeWorld:
             self._event("payment_intent.succeeded", intent)
             return self.intent_json(intent, expand)
 
-    def cancel_intent(self, account: str, intent_id: str,
-                      form: Mapping[str, Any]) -> dict[str, Any]:
+    def cancel_intent(
+        self, account: str, intent_id: str, form: Mapping[str, Any]
+    ) -> dict[str, Any]:
         _only(form, ("cancellation_reason", "expand"))
         with self._lock:
             intent = self._intent(account, intent_id)
             expand = _expand(form)
-            allowed = ("requires_payment_method", "requires_capture", "requires_confirmation",
-                       "requires_action", "processing")
+            allowed = (
+                "requires_payment_method",
+                "requires_capture",
+                "requires_confirmation",
+                "requires_action",
+                "processing",
+            )
             if intent.status not in allowed:
                 raise _unexpected_state(intent, "cancellation", allowed)
             reason = form.get("cancellation_reason")
-            if reason not in (None, "duplicate", "fraudulent", "requested_by_customer",
-                              "abandoned"):
-                raise invalid_request(f"Invalid cancellation_reason: {reason}",
-                                      param="cancellation_reason")
+            if reason not in (
+                None,
+                "duplicate",
+                "fraudulent",
+                "requested_by_customer",
+                "abandoned",
+            ):
+                raise invalid_request(
+                    f"Invalid cancellation_reason: {reason}", param="cancellation_reason"
+                )
             if intent.status == "requires_capture" and intent.charge_id:
                 charge = self.charges[intent.charge_id]
                 charge.amount_refunded = charge.amount  # the hold is released
@@ -697,7 +922,8 @@ class StripeWorld:
                     "type": "invalid_request_error",
                     "code": "payment_intent_authentication_failure",
                     "message": "The provided PaymentMethod has failed authentication.",
-                    "doc_url": DOC_URL + "payment-intent-authentication-failure"}
+                    "doc_url": DOC_URL + "payment-intent-authentication-failure",
+                }
                 self._event("payment_intent.payment_failed", intent)
             elif magic.behaviour is Behaviour.CHALLENGE_THEN_DECLINE:
                 self._decline(intent, magic)
@@ -714,13 +940,17 @@ class StripeWorld:
         _only(form, ("query", "limit", "page", "expand"))
         query = form.get("query")
         if not query:
-            raise invalid_request("Missing required param: query.", param="query",
-                                  code="parameter_missing")
+            raise invalid_request(
+                "Missing required param: query.", param="query", code="parameter_missing"
+            )
         connective, clauses = parse_query(str(query))
         for clause in clauses:
             if clause.field not in _SEARCH_FIELDS:
-                raise invalid_request(f"Field '{clause.field}' is an unsupported search field "
-                                      "for resource payment_intents.", param="query")
+                raise invalid_request(
+                    f"Field '{clause.field}' is an unsupported search field "
+                    "for resource payment_intents.",
+                    param="query",
+                )
         limit = _int(form, "limit") or 10
         offset = int(form.get("page") or 0)
         expand = _expand(form, "data.")
@@ -734,11 +964,15 @@ class StripeWorld:
                 results = [_matches(intent, metadata, c) for c in clauses]
                 if all(results) if connective == "AND" else any(results):
                     hits.append(intent)
-            page = hits[offset:offset + limit]
+            page = hits[offset : offset + limit]
             more = len(hits) > offset + limit
-            return {"object": "search_result", "url": "/v1/payment_intents/search",
-                    "has_more": more, "next_page": str(offset + limit) if more else None,
-                    "data": [self.intent_json(i, expand) for i in page]}
+            return {
+                "object": "search_result",
+                "url": "/v1/payment_intents/search",
+                "has_more": more,
+                "next_page": str(offset + limit) if more else None,
+                "data": [self.intent_json(i, expand) for i in page],
+            }
 
     def list_intents(self, account: str, form: Mapping[str, Any]) -> dict[str, Any]:
         _only(form, ("created", "limit", "starting_after", "expand"))
@@ -746,8 +980,12 @@ class StripeWorld:
         with self._lock:
             items = [i for i in self.intents.values() if i.account == account]
             page, more = _page(items, form, lambda i: i.created)
-            return {"object": "list", "url": "/v1/payment_intents", "has_more": more,
-                    "data": [self.intent_json(i, expand) for i in page]}
+            return {
+                "object": "list",
+                "url": "/v1/payment_intents",
+                "has_more": more,
+                "data": [self.intent_json(i, expand) for i in page],
+            }
 
     # -- Refunds ------------------------------------------------------------------------
 
@@ -759,70 +997,103 @@ class StripeWorld:
             elif form.get("charge"):
                 charge = self.charges.get(form["charge"])
                 if charge is None or self.intents[charge.intent_id].account != account:
-                    raise invalid_request(f"No such charge: '{form['charge']}'", param="charge",
-                                          code="resource_missing", status=404)
+                    raise invalid_request(
+                        f"No such charge: '{form['charge']}'",
+                        param="charge",
+                        code="resource_missing",
+                        status=404,
+                    )
                 intent = self.intents[charge.intent_id]
             else:
-                raise invalid_request("One of the following params should be provided for "
-                                      "this request: payment_intent or charge.",
-                                      code="parameter_missing")
+                raise invalid_request(
+                    "One of the following params should be provided for "
+                    "this request: payment_intent or charge.",
+                    code="parameter_missing",
+                )
             reason = form.get("reason")
             if reason not in (None, "duplicate", "fraudulent", "requested_by_customer"):
                 raise invalid_request(f"Invalid reason: {reason}", param="reason")
             metadata = _merge_metadata({}, _metadata(form))
             amount = _int(form, "amount")
             if amount is not None and amount <= 0:
-                raise invalid_request("Invalid positive integer", param="amount",
-                                      code="parameter_invalid_integer")
+                raise invalid_request(
+                    "Invalid positive integer", param="amount", code="parameter_invalid_integer"
+                )
             if intent.status != "succeeded" or not intent.charge_id:
                 raise _unexpected_state(intent, "refund", ("succeeded",))
             charge = self.charges[intent.charge_id]
             remaining = charge.refundable()
             if remaining <= 0:
-                raise invalid_request(f"Charge {charge.id} has already been refunded.",
-                                      code="charge_already_refunded")
+                raise invalid_request(
+                    f"Charge {charge.id} has already been refunded.", code="charge_already_refunded"
+                )
             amount = remaining if amount is None else amount
             if amount > remaining:
                 # Stripe sends this one without a code.
                 raise invalid_request(
                     f"Refund amount ({amount} {charge.currency}) is greater than unrefunded "
-                    f"amount on charge ({remaining} {charge.currency})", param="amount")
+                    f"amount on charge ({remaining} {charge.currency})",
+                    param="amount",
+                )
             if charge.currency in THREE_DECIMAL and amount % 10:
-                raise invalid_request("Refunds of three-decimal currencies must be multiples "
-                                      "of 10.", param="amount", code="invalid_charge_amount")
+                raise invalid_request(
+                    "Refunds of three-decimal currencies must be multiples of 10.",
+                    param="amount",
+                    code="invalid_charge_amount",
+                )
             magic = MAGIC[intent.payment_method or "pm_card_visa"]
             refund = Refund(
-                id=new_id("re"), account=account, seq=self._next(), created=int(time.time()),
-                intent_id=intent.id, charge_id=charge.id, amount=amount,
+                id=new_id("re"),
+                account=account,
+                seq=self._next(),
+                created=int(time.time()),
+                intent_id=intent.id,
+                charge_id=charge.id,
+                amount=amount,
                 currency=charge.currency,
                 status="pending" if magic.refund == "pending" else "succeeded",
-                reason=reason, metadata=metadata,
-                settles_to={"pending": "succeeded", "fail": "failed"}.get(magic.refund))
+                reason=reason,
+                metadata=metadata,
+                settles_to={"pending": "succeeded", "fail": "failed"}.get(magic.refund),
+            )
             self.refunds[refund.id] = refund
             charge.amount_refunded += amount
             self._emit("refund.created", refund.to_json())
             self._emit("charge.refunded", charge.to_json())
             return refund.to_json()
 
-    def retrieve_refund(self, account: str, refund_id: str,
-                        form: Mapping[str, Any]) -> dict[str, Any]:
+    def retrieve_refund(
+        self, account: str, refund_id: str, form: Mapping[str, Any]
+    ) -> dict[str, Any]:
         _only(form, ("expand",))
         with self._lock:
             refund = self.refunds.get(refund_id)
             if refund is None or refund.account != account:
-                raise invalid_request(f"No such refund: '{refund_id}'", param="id",
-                                      code="resource_missing", status=404)
+                raise invalid_request(
+                    f"No such refund: '{refund_id}'",
+                    param="id",
+                    code="resource_missing",
+                    status=404,
+                )
             return refund.to_json()
 
     def list_refunds(self, account: str, form: Mapping[str, Any]) -> dict[str, Any]:
         _only(form, ("payment_intent", "charge", "created", "limit", "starting_after"))
         with self._lock:
-            items = [r for r in self.refunds.values() if r.account == account
-                     and form.get("payment_intent") in (None, r.intent_id)
-                     and form.get("charge") in (None, r.charge_id)]
+            items = [
+                r
+                for r in self.refunds.values()
+                if r.account == account
+                and form.get("payment_intent") in (None, r.intent_id)
+                and form.get("charge") in (None, r.charge_id)
+            ]
             page, more = _page(items, form, lambda r: r.created)
-            return {"object": "list", "url": "/v1/refunds", "has_more": more,
-                    "data": [r.to_json() for r in page]}
+            return {
+                "object": "list",
+                "url": "/v1/refunds",
+                "has_more": more,
+                "data": [r.to_json() for r in page],
+            }
 
     def settle_refunds(self) -> list[str]:
         """Moves refunds made with pm_card_pendingRefund / pm_card_refundFail on."""
@@ -853,28 +1124,41 @@ def _matches(intent: Intent, metadata: Mapping[str, str], clause: _Clause) -> bo
         assert clause.metadata_key is not None
         result = metadata.get(clause.metadata_key) == clause.value
     else:
-        actual: Any = {"status": intent.status, "currency": intent.currency,
-                       "amount": intent.amount, "created": intent.created}[clause.field]
+        actual: Any = {
+            "status": intent.status,
+            "currency": intent.currency,
+            "amount": intent.amount,
+            "created": intent.created,
+        }[clause.field]
         if clause.op == ":":
             result = str(actual) == clause.value
         else:
             number = int(clause.value) if re.fullmatch(r"-?\d+", clause.value) else None
             if number is None or not isinstance(actual, int):
-                raise invalid_request("Comparisons need a numeric field and value.",
-                                      param="query")
-            result = {">": actual > number, "<": actual < number, ">=": actual >= number,
-                      "<=": actual <= number}[clause.op]
+                raise invalid_request("Comparisons need a numeric field and value.", param="query")
+            result = {
+                ">": actual > number,
+                "<": actual < number,
+                ">=": actual >= number,
+                "<=": actual <= number,
+            }[clause.op]
     return result != clause.negated
 
 
-def _page(items: list[Any], form: Mapping[str, Any],
-          created: Callable[[Any], int]) -> tuple[list[Any], bool]:
+def _page(
+    items: list[Any], form: Mapping[str, Any], created: Callable[[Any], int]
+) -> tuple[list[Any], bool]:
     """Newest first, `created[gte|gt|lte|lt]`, `limit`, `starting_after`."""
     bounds = form.get("created") or {}
     if isinstance(bounds, str):
         bounds = {"eq": bounds}
-    tests = {"gte": lambda a, b: a >= b, "gt": lambda a, b: a > b,
-             "lte": lambda a, b: a <= b, "lt": lambda a, b: a < b, "eq": lambda a, b: a == b}
+    tests = {
+        "gte": lambda a, b: a >= b,
+        "gt": lambda a, b: a > b,
+        "lte": lambda a, b: a <= b,
+        "lt": lambda a, b: a < b,
+        "eq": lambda a, b: a == b,
+    }
     for name, value in bounds.items():
         if name not in tests or not re.fullmatch(r"\d+", str(value)):
             raise invalid_request(f"Invalid created[{name}]", param="created")
@@ -884,9 +1168,13 @@ def _page(items: list[Any], form: Mapping[str, Any],
     if after:
         ids = [i.id for i in items]
         if after not in ids:
-            raise invalid_request(f"No such object: '{after}'", param="starting_after",
-                                  code="resource_missing", status=404)
-        items = items[ids.index(after) + 1:]
+            raise invalid_request(
+                f"No such object: '{after}'",
+                param="starting_after",
+                code="resource_missing",
+                status=404,
+            )
+        items = items[ids.index(after) + 1 :]
     limit = _int(form, "limit") or 10
     if not 1 <= limit <= 100:
         raise invalid_request("Invalid limit: must be between 1 and 100", param="limit")

@@ -33,17 +33,20 @@ HISTORIES = Path(__file__).parent / "histories"
 
 def _pay(api: httpx.Client, token: str, **order: object) -> dict:
     created = api.post("/v1/orders", json={"amount": 1500, "currency": "USD", **order}).json()
-    paid = api.post(f"/v1/orders/{created['id']}:pay",
-                    json={"payment_method": {"type": "card", "token": token}}).json()
+    paid = api.post(
+        f"/v1/orders/{created['id']}:pay", json={"payment_method": {"type": "card", "token": token}}
+    ).json()
     return paid
 
 
 def payments(mesh: Mesh) -> dict[str, str]:
     """One order id per kind of payment, each settled."""
     api = merchant_with_routing(mesh, resolution_budget="1s")
-    made = {"succeeded": _pay(api, "pm_card_visa")["id"],
-            "hard_decline": _pay(api, "pm_card_insufficient_funds")["id"],
-            "manual_capture": _pay(api, "pm_card_visa", capture_method="MANUAL")["id"]}
+    made = {
+        "succeeded": _pay(api, "pm_card_visa")["id"],
+        "hard_decline": _pay(api, "pm_card_insufficient_funds")["id"],
+        "manual_capture": _pay(api, "pm_card_visa", capture_method="MANUAL")["id"],
+    }
     challenged = _pay(api, "pm_card_3ds_required")
     httpx.post(challenged["next_action"]["redirect_url"], data={"outcome": "succeed"})
     made["three_d_secure"] = challenged["id"]

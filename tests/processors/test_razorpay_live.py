@@ -22,7 +22,7 @@ from typing import Any
 
 import grpc
 import pytest
-import razorpay  # type: ignore[import-untyped]
+import razorpay
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -53,7 +53,7 @@ class Live:
 
 
 def reason(error: grpc.aio.AioRpcError) -> str:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     assert status is not None
     for detail in status.details:
         info = error_details_pb2.ErrorInfo()

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -37,8 +38,8 @@ class Sandbox:
     grpc_port: int
     http_port: int
     channel: grpc.aio.Channel
-    processor: processor_pb2_grpc.ProcessorStub
-    control: control_pb2_grpc.SandboxControlServiceStub
+    processor: processor_pb2_grpc.ProcessorAsyncStub
+    control: control_pb2_grpc.SandboxControlServiceAsyncStub
 
     async def charges(self) -> list[control_pb2.Charge]:
         return list((await self.control.ListCharges(control_pb2.ListChargesRequest())).charges)
@@ -46,27 +47,52 @@ class Sandbox:
     async def charges_for(self, attempt_key: str) -> list[control_pb2.Charge]:
         return [c for c in await self.charges() if c.attempt_key == attempt_key]
 
-    async def set_fault(self, mode: int, count: int = 0, latency_ms: int = 0) -> None:
+    async def set_fault(
+        self, mode: control_pb2.FaultMode.ValueType, count: int = 0, latency_ms: int = 0
+    ) -> None:
         await self.control.SetFault(
-            control_pb2.SetFaultRequest(mode=mode, count=count, latency_ms=latency_ms))
+            control_pb2.SetFaultRequest(mode=mode, count=count, latency_ms=latency_ms)
+        )
 
-    async def authorize(self, token: str, amount: int = 1000, *, key: str | None = None,
-                        currency: str = "USD", manual: bool = False, return_url: str = "",
-                        deadline_s: float = 5) -> pb.Payment:
+    async def authorize(
+        self,
+        token: str,
+        amount: int = 1000,
+        *,
+        key: str | None = None,
+        currency: str = "USD",
+        manual: bool = False,
+        return_url: str = "",
+        deadline_s: float = 5,
+    ) -> pb.Payment:
         response = await self.processor.Authorize(
-            authorize_request(token, amount, key=key, currency=currency, manual=manual,
-                              return_url=return_url), timeout=deadline_s)
+            authorize_request(
+                token, amount, key=key, currency=currency, manual=manual, return_url=return_url
+            ),
+            timeout=deadline_s,
+        )
         return response.payment
 
 
-def authorize_request(token: str, amount: int = 1000, *, key: str | None = None,
-                      currency: str = "USD", manual: bool = False,
-                      return_url: str = "") -> pb.AuthorizeRequest:
+def authorize_request(
+    token: str,
+    amount: int = 1000,
+    *,
+    key: str | None = None,
+    currency: str = "USD",
+    manual: bool = False,
+    return_url: str = "",
+) -> pb.AuthorizeRequest:
     return pb.AuthorizeRequest(
-        attempt_key=key or new_key(), order_id="ord_test", merchant_id="mer_test",
-        amount=amount, currency=currency,
+        attempt_key=key or new_key(),
+        order_id="ord_test",
+        merchant_id="mer_test",
+        amount=amount,
+        currency=currency,
         capture_method=pb.CAPTURE_METHOD_MANUAL if manual else pb.CAPTURE_METHOD_AUTOMATIC,
-        payment_method=pb.PaymentMethod(type="card", token=token), return_url=return_url)
+        payment_method=pb.PaymentMethod(type="card", token=token),
+        return_url=return_url,
+    )
 
 
 def new_key() -> str:
@@ -74,7 +100,7 @@ def new_key() -> str:
 
 
 def reason(error: grpc.aio.AioRpcError) -> str:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     assert status is not None, "error carries no google.rpc.Status"
     for detail in status.details:
         info = error_details_pb2.ErrorInfo()
@@ -85,21 +111,28 @@ def reason(error: grpc.aio.AioRpcError) -> str:
 
 
 @contextlib.asynccontextmanager
-async def running_sandbox(name: str = "sandbox-test",
-                          ledger_path: str | None = None) -> AsyncIterator[Sandbox]:
+async def running_sandbox(
+    name: str = "sandbox-test", ledger_path: str | None = None
+) -> AsyncIterator[Sandbox]:
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[tuple[int, int]] = loop.create_future()
-    task = asyncio.create_task(serve(name, 0, 0, ledger_path,
-                                     on_ready=lambda g, h: ready.set_result((g, h))))
-    await asyncio.wait({ready, task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    task: asyncio.Task[None] = asyncio.create_task(
+        serve(name, 0, 0, ledger_path, on_ready=lambda g, h: ready.set_result((g, h)))
+    )
+    either: set[asyncio.Future[Any]] = {ready, task}
+    await asyncio.wait(either, timeout=10, return_when=asyncio.FIRST_COMPLETED)
     if task.done():
         task.result()  # raises the startup error
     grpc_port, http_port = ready.result()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-            yield Sandbox(grpc_port, http_port, channel,
-                          processor_pb2_grpc.ProcessorStub(channel),
-                          control_pb2_grpc.SandboxControlServiceStub(channel))
+            yield Sandbox(
+                grpc_port,
+                http_port,
+                channel,
+                processor_pb2_grpc.ProcessorStub(channel),
+                control_pb2_grpc.SandboxControlServiceStub(channel),
+            )
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -151,25 +184,33 @@ async def test_health_serving(sandbox: Sandbox) -> None:
 async def test_reflection_lists_services(sandbox: Sandbox) -> None:
     stub = reflection_pb2_grpc.ServerReflectionStub(sandbox.channel)
     call = stub.ServerReflectionInfo(
-        iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
     response = await call.read()
     call.cancel()
     names = {s.name for s in response.list_services_response.service}
-    assert {"payloops.processor.v1.Processor", "payloops.sandbox.v1.SandboxControlService",
-            "grpc.health.v1.Health"} <= names
+    assert {
+        "payloops.processor.v1.Processor",
+        "payloops.sandbox.v1.SandboxControlService",
+        "grpc.health.v1.Health",
+    } <= names
 
 
 # -- test payment methods --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("token", "network", "funding", "country"), [
-    ("pm_card_visa", "visa", "credit", "US"),
-    ("pm_card_mastercard", "mastercard", "credit", "US"),
-    ("pm_card_amex", "amex", "credit", "US"),
-    ("pm_card_rupay", "rupay", "debit", "IN"),
-])
-async def test_success_tokens(sandbox: Sandbox, token: str, network: str, funding: str,
-                              country: str) -> None:
+@pytest.mark.parametrize(
+    ("token", "network", "funding", "country"),
+    [
+        ("pm_card_visa", "visa", "credit", "US"),
+        ("pm_card_mastercard", "mastercard", "credit", "US"),
+        ("pm_card_amex", "amex", "credit", "US"),
+        ("pm_card_rupay", "rupay", "debit", "IN"),
+    ],
+)
+async def test_success_tokens(
+    sandbox: Sandbox, token: str, network: str, funding: str, country: str
+) -> None:
     key = new_key()
     payment = await sandbox.authorize(token, 1234, key=key)
     assert payment.outcome == pb.OUTCOME_SUCCEEDED
@@ -177,17 +218,22 @@ async def test_success_tokens(sandbox: Sandbox, token: str, network: str, fundin
     assert payment.processor_reference.startswith("ch_")
     assert (payment.amount, payment.currency, payment.amount_captured) == (1234, "USD", 1234)
     assert (payment.card.network, payment.card.funding, payment.card.country) == (
-        network, funding, country)
+        network,
+        funding,
+        country,
+    )
     [charge] = await sandbox.charges_for(key)
-    assert (charge.state, charge.amount_captured, charge.order_id) == ("captured", 1234,
-                                                                      "ord_test")
+    assert (charge.state, charge.amount_captured, charge.order_id) == ("captured", 1234, "ord_test")
 
 
-@pytest.mark.parametrize(("token", "code", "soft"), [
-    ("pm_card_declined", "generic_decline", False),
-    ("pm_card_insufficient_funds", "insufficient_funds", False),
-    ("pm_card_soft_decline", "try_again_later", True),
-])
+@pytest.mark.parametrize(
+    ("token", "code", "soft"),
+    [
+        ("pm_card_declined", "generic_decline", False),
+        ("pm_card_insufficient_funds", "insufficient_funds", False),
+        ("pm_card_soft_decline", "try_again_later", True),
+    ],
+)
 async def test_decline_tokens(sandbox: Sandbox, token: str, code: str, soft: bool) -> None:
     key = new_key()
     payment = await sandbox.authorize(token, key=key)
@@ -204,7 +250,8 @@ async def test_3ds_tokens_require_action(sandbox: Sandbox, token: str) -> None:
     payment = await sandbox.authorize(token, key=key)
     assert payment.outcome == pb.OUTCOME_REQUIRES_ACTION
     assert payment.next_action.redirect_url == (
-        f"http://127.0.0.1:{sandbox.http_port}/3ds/{payment.processor_reference}")
+        f"http://127.0.0.1:{sandbox.http_port}/3ds/{payment.processor_reference}"
+    )
     [charge] = await sandbox.charges_for(key)
     assert charge.state == "requires_action"
 
@@ -224,13 +271,18 @@ async def test_unknown_token_is_invalid_and_charges_nothing(sandbox: Sandbox) ->
     assert await sandbox.charges_for(key) == []
 
 
-@pytest.mark.parametrize(("request_", "why"), [
-    (authorize_request("pm_card_visa", amount=0), "AMOUNT_NOT_POSITIVE"),
-    (authorize_request("pm_card_visa", amount=-5), "AMOUNT_NOT_POSITIVE"),
-    (authorize_request("pm_card_visa", currency=""), "CURRENCY_INVALID"),
-], ids=["zero-amount", "negative-amount", "no-currency"])
-async def test_malformed_authorize(sandbox: Sandbox, request_: pb.AuthorizeRequest,
-                                   why: str) -> None:
+@pytest.mark.parametrize(
+    ("request_", "why"),
+    [
+        (authorize_request("pm_card_visa", amount=0), "AMOUNT_NOT_POSITIVE"),
+        (authorize_request("pm_card_visa", amount=-5), "AMOUNT_NOT_POSITIVE"),
+        (authorize_request("pm_card_visa", currency=""), "CURRENCY_INVALID"),
+    ],
+    ids=["zero-amount", "negative-amount", "no-currency"],
+)
+async def test_malformed_authorize(
+    sandbox: Sandbox, request_: pb.AuthorizeRequest, why: str
+) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await sandbox.processor.Authorize(request_)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -283,7 +335,8 @@ async def test_idempotent_decline_replays(sandbox: Sandbox) -> None:
 
 async def get_payment(sandbox: Sandbox, reference: str) -> pb.Payment:
     response = await sandbox.processor.GetPayment(
-        pb.GetPaymentRequest(processor_reference=reference))
+        pb.GetPaymentRequest(processor_reference=reference)
+    )
     return response.payment
 
 
@@ -299,10 +352,12 @@ async def test_3ds_page_renders(sandbox: Sandbox, page: httpx.AsyncClient) -> No
     assert "value='succeed'" in body and "value='fail'" in body
 
 
-async def test_3ds_succeed_redirects_to_return_url(sandbox: Sandbox,
-                                                   page: httpx.AsyncClient) -> None:
-    payment = await sandbox.authorize("pm_card_3ds_required",
-                                      return_url="https://shop.example/return?o=1")
+async def test_3ds_succeed_redirects_to_return_url(
+    sandbox: Sandbox, page: httpx.AsyncClient
+) -> None:
+    payment = await sandbox.authorize(
+        "pm_card_3ds_required", return_url="https://shop.example/return?o=1"
+    )
     url = payment.next_action.redirect_url
     response = await page.post(url, data={"outcome": "succeed"})
     assert response.status_code == 303
@@ -327,8 +382,9 @@ async def test_3ds_fail_declines(sandbox: Sandbox, page: httpx.AsyncClient) -> N
     assert (after.decline.code, after.decline.soft) == ("three_d_secure_failed", False)
 
 
-async def test_3ds_fail_token_declines_even_on_succeed(sandbox: Sandbox,
-                                                       page: httpx.AsyncClient) -> None:
+async def test_3ds_fail_token_declines_even_on_succeed(
+    sandbox: Sandbox, page: httpx.AsyncClient
+) -> None:
     key = new_key()
     payment = await sandbox.authorize("pm_card_3ds_fail", key=key)
     response = await page.post(payment.next_action.redirect_url, data={"outcome": "succeed"})
@@ -349,20 +405,23 @@ async def test_3ds_manual_capture_authorizes(sandbox: Sandbox, page: httpx.Async
 
 async def test_3ds_post_after_void_conflicts(sandbox: Sandbox, page: httpx.AsyncClient) -> None:
     payment = await sandbox.authorize("pm_card_3ds_required")
-    voided = await sandbox.processor.Void(pb.VoidRequest(
-        void_key=new_key(), processor_reference=payment.processor_reference))
+    voided = await sandbox.processor.Void(
+        pb.VoidRequest(void_key=new_key(), processor_reference=payment.processor_reference)
+    )
     assert voided.payment.outcome == pb.OUTCOME_CANCELED
     response = await page.post(payment.next_action.redirect_url, data={"outcome": "succeed"})
     assert response.status_code == 409
     assert (await get_payment(sandbox, payment.processor_reference)).outcome == (
-        pb.OUTCOME_CANCELED)
+        pb.OUTCOME_CANCELED
+    )
 
 
 async def test_3ds_page_errors(sandbox: Sandbox, page: httpx.AsyncClient) -> None:
     base = f"http://127.0.0.1:{sandbox.http_port}"
     assert (await page.get(f"{base}/3ds/ch_unknown")).status_code == 404
-    assert (await page.post(f"{base}/3ds/ch_unknown", data={"outcome": "succeed"})
-            ).status_code == 404
+    assert (
+        await page.post(f"{base}/3ds/ch_unknown", data={"outcome": "succeed"})
+    ).status_code == 404
     assert (await page.get(f"{base}/elsewhere")).status_code == 404
     payment = await sandbox.authorize("pm_card_3ds_required")
     url = payment.next_action.redirect_url
@@ -370,7 +429,8 @@ async def test_3ds_page_errors(sandbox: Sandbox, page: httpx.AsyncClient) -> Non
     assert (await page.post(url, data={})).status_code == 400
     # Still pending after the bad requests.
     assert (await get_payment(sandbox, payment.processor_reference)).outcome == (
-        pb.OUTCOME_REQUIRES_ACTION)
+        pb.OUTCOME_REQUIRES_ACTION
+    )
 
 
 # -- capture, void, refund ----------------------------------------------------------------------
@@ -391,7 +451,8 @@ async def test_partial_capture(sandbox: Sandbox) -> None:
     # A second capture under a new key does not fit the state.
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await sandbox.processor.Capture(
-            pb.CaptureRequest(capture_key=new_key(), processor_reference=ref))
+            pb.CaptureRequest(capture_key=new_key(), processor_reference=ref)
+        )
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert reason(caught.value) == "PAYMENT_STATE_CONFLICT"
 
@@ -401,18 +462,25 @@ async def test_full_capture_and_over_capture(sandbox: Sandbox) -> None:
     ref = payment.processor_reference
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await sandbox.processor.Capture(
-            pb.CaptureRequest(capture_key=new_key(), processor_reference=ref, amount=701))
+            pb.CaptureRequest(capture_key=new_key(), processor_reference=ref, amount=701)
+        )
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    captured = (await sandbox.processor.Capture(
-        pb.CaptureRequest(capture_key=new_key(), processor_reference=ref))).payment
+    captured = (
+        await sandbox.processor.Capture(
+            pb.CaptureRequest(capture_key=new_key(), processor_reference=ref)
+        )
+    ).payment
     assert captured.amount_captured == 700
 
 
 async def test_capture_of_declined_conflicts(sandbox: Sandbox) -> None:
     payment = await sandbox.authorize("pm_card_declined", manual=True)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await sandbox.processor.Capture(pb.CaptureRequest(
-            capture_key=new_key(), processor_reference=payment.processor_reference))
+        await sandbox.processor.Capture(
+            pb.CaptureRequest(
+                capture_key=new_key(), processor_reference=payment.processor_reference
+            )
+        )
     assert reason(caught.value) == "PAYMENT_STATE_CONFLICT"
 
 
@@ -424,22 +492,25 @@ async def test_void(sandbox: Sandbox) -> None:
     voided = (await sandbox.processor.Void(void)).payment
     assert voided.outcome == pb.OUTCOME_CANCELED
     assert (await sandbox.processor.Void(void)).payment == voided  # same key
-    again = await sandbox.processor.Void(pb.VoidRequest(void_key=new_key(),
-                                                        processor_reference=ref))
+    again = await sandbox.processor.Void(
+        pb.VoidRequest(void_key=new_key(), processor_reference=ref)
+    )
     assert again.payment.outcome == pb.OUTCOME_CANCELED  # voiding a voided payment: no-op
     [charge] = await sandbox.charges_for(key)
     assert charge.state == "voided"
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await sandbox.processor.Capture(
-            pb.CaptureRequest(capture_key=new_key(), processor_reference=ref))
+            pb.CaptureRequest(capture_key=new_key(), processor_reference=ref)
+        )
     assert reason(caught.value) == "PAYMENT_STATE_CONFLICT"
 
 
 async def test_void_of_captured_conflicts(sandbox: Sandbox) -> None:
     payment = await sandbox.authorize("pm_card_visa")
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await sandbox.processor.Void(pb.VoidRequest(
-            void_key=new_key(), processor_reference=payment.processor_reference))
+        await sandbox.processor.Void(
+            pb.VoidRequest(void_key=new_key(), processor_reference=payment.processor_reference)
+        )
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert reason(caught.value) == "PAYMENT_STATE_CONFLICT"
 
@@ -459,12 +530,16 @@ async def test_refunds(sandbox: Sandbox) -> None:
 
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await sandbox.processor.Refund(
-            pb.RefundRequest(refund_key=new_key(), processor_reference=ref, amount=701))
+            pb.RefundRequest(refund_key=new_key(), processor_reference=ref, amount=701)
+        )
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert reason(caught.value) == "REFUND_EXCEEDS_CAPTURED"
 
-    rest = (await sandbox.processor.Refund(
-        pb.RefundRequest(refund_key=new_key(), processor_reference=ref))).refund
+    rest = (
+        await sandbox.processor.Refund(
+            pb.RefundRequest(refund_key=new_key(), processor_reference=ref)
+        )
+    ).refund
     assert rest.amount == 700  # 0 = what remains
     [charge] = await sandbox.charges_for(key)
     assert (charge.state, charge.amount_refunded) == ("refunded", 1000)
@@ -473,12 +548,14 @@ async def test_refunds(sandbox: Sandbox) -> None:
 
     by_key = await sandbox.processor.GetRefund(pb.GetRefundRequest(refund_key=first.refund_key))
     by_ref = await sandbox.processor.GetRefund(
-        pb.GetRefundRequest(processor_reference=refund.processor_reference))
+        pb.GetRefundRequest(processor_reference=refund.processor_reference)
+    )
     assert by_key.refund == by_ref.refund == refund
 
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await sandbox.processor.Refund(
-            pb.RefundRequest(refund_key=new_key(), processor_reference=ref))
+            pb.RefundRequest(refund_key=new_key(), processor_reference=ref)
+        )
     assert reason(caught.value) == "REFUND_EXCEEDS_CAPTURED"
 
 
@@ -486,20 +563,26 @@ async def test_refund_of_partial_capture_is_bounded_by_captured(sandbox: Sandbox
     payment = await sandbox.authorize("pm_card_visa", 1000, manual=True)
     ref = payment.processor_reference
     await sandbox.processor.Capture(
-        pb.CaptureRequest(capture_key=new_key(), processor_reference=ref, amount=400))
+        pb.CaptureRequest(capture_key=new_key(), processor_reference=ref, amount=400)
+    )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await sandbox.processor.Refund(
-            pb.RefundRequest(refund_key=new_key(), processor_reference=ref, amount=401))
+            pb.RefundRequest(refund_key=new_key(), processor_reference=ref, amount=401)
+        )
     assert reason(caught.value) == "REFUND_EXCEEDS_CAPTURED"
-    refund = (await sandbox.processor.Refund(
-        pb.RefundRequest(refund_key=new_key(), processor_reference=ref))).refund
+    refund = (
+        await sandbox.processor.Refund(
+            pb.RefundRequest(refund_key=new_key(), processor_reference=ref)
+        )
+    ).refund
     assert refund.amount == 400
 
 
 async def test_refund_key_reuse_and_wrong_state(sandbox: Sandbox) -> None:
     payment = await sandbox.authorize("pm_card_visa", 1000)
-    request = pb.RefundRequest(refund_key=new_key(),
-                               processor_reference=payment.processor_reference, amount=100)
+    request = pb.RefundRequest(
+        refund_key=new_key(), processor_reference=payment.processor_reference, amount=100
+    )
     await sandbox.processor.Refund(request)
     request.amount = 200
     with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -508,15 +591,20 @@ async def test_refund_key_reuse_and_wrong_state(sandbox: Sandbox) -> None:
 
     authorized = await sandbox.authorize("pm_card_visa", manual=True)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await sandbox.processor.Refund(pb.RefundRequest(
-            refund_key=new_key(), processor_reference=authorized.processor_reference))
+        await sandbox.processor.Refund(
+            pb.RefundRequest(
+                refund_key=new_key(), processor_reference=authorized.processor_reference
+            )
+        )
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert reason(caught.value) == "PAYMENT_STATE_CONFLICT"
 
 
 async def test_lookups_not_found(sandbox: Sandbox) -> None:
-    for request in (pb.GetPaymentRequest(attempt_key=new_key()),
-                    pb.GetPaymentRequest(processor_reference="ch_missing")):
+    for request in (
+        pb.GetPaymentRequest(attempt_key=new_key()),
+        pb.GetPaymentRequest(processor_reference="ch_missing"),
+    ):
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await sandbox.processor.GetPayment(request)
         assert caught.value.code() == grpc.StatusCode.NOT_FOUND
@@ -526,8 +614,9 @@ async def test_lookups_not_found(sandbox: Sandbox) -> None:
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     assert reason(caught.value) == "REFUND_NOT_FOUND"
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await sandbox.processor.Capture(pb.CaptureRequest(capture_key=new_key(),
-                                                          processor_reference="ch_missing"))
+        await sandbox.processor.Capture(
+            pb.CaptureRequest(capture_key=new_key(), processor_reference="ch_missing")
+        )
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
@@ -543,18 +632,26 @@ async def test_get_payment_by_attempt_key(sandbox: Sandbox) -> None:
 
 async def test_parse_webhook(sandbox: Sandbox) -> None:
     payment = await sandbox.authorize("pm_card_visa")
-    body = (b'{"id": "evt_1", "type": "payment.succeeded", "processor_reference": "'
-            + payment.processor_reference.encode() + b'"}')
+    body = (
+        b'{"id": "evt_1", "type": "payment.succeeded", "processor_reference": "'
+        + payment.processor_reference.encode()
+        + b'"}'
+    )
     credentials = pb.Credentials(values={"webhook_secret": "whsec_test"})
-    good = await sandbox.processor.ParseWebhook(pb.ParseWebhookRequest(
-        headers={"x-sandbox-signature": sign_webhook("whsec_test", body)}, body=body,
-        credentials=credentials))
+    good = await sandbox.processor.ParseWebhook(
+        pb.ParseWebhookRequest(
+            headers={"x-sandbox-signature": sign_webhook("whsec_test", body)},
+            body=body,
+            credentials=credentials,
+        )
+    )
     assert (good.event_id, good.kind) == ("evt_1", pb.ParseWebhookResponse.KIND_PAYMENT)
     assert good.payment == payment
     for headers in ({}, {"x-sandbox-signature": sign_webhook("other", body)}):
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await sandbox.processor.ParseWebhook(pb.ParseWebhookRequest(
-                headers=headers, body=body, credentials=credentials))
+            await sandbox.processor.ParseWebhook(
+                pb.ParseWebhookRequest(headers=headers, body=body, credentials=credentials)
+            )
         assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
         assert reason(caught.value) == "SIGNATURE_INVALID"
 
@@ -619,8 +716,9 @@ async def test_fault_error_after_charge_on_refund(sandbox: Sandbox) -> None:
     key = new_key()
     payment = await sandbox.authorize("pm_card_visa", 900, key=key)
     await sandbox.set_fault(control_pb2.FAULT_MODE_ERROR_AFTER_CHARGE, count=1)
-    refund = pb.RefundRequest(refund_key=new_key(),
-                              processor_reference=payment.processor_reference, amount=100)
+    refund = pb.RefundRequest(
+        refund_key=new_key(), processor_reference=payment.processor_reference, amount=100
+    )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await sandbox.processor.Refund(refund)
     assert caught.value.code() == grpc.StatusCode.INTERNAL
@@ -658,8 +756,10 @@ async def test_error_after_charge_count_not_used_by_reads(sandbox: Sandbox) -> N
 
 
 async def test_set_fault_rejects_bad_requests(sandbox: Sandbox) -> None:
-    for request in (control_pb2.SetFaultRequest(),
-                    control_pb2.SetFaultRequest(mode=control_pb2.FAULT_MODE_HANG, count=-1)):
+    for request in (
+        control_pb2.SetFaultRequest(),
+        control_pb2.SetFaultRequest(mode=control_pb2.FAULT_MODE_HANG, count=-1),
+    ):
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await sandbox.control.SetFault(request)
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -673,12 +773,17 @@ async def test_ledger_survives_restart(tmp_path: Path) -> None:
     key, manual_key = new_key(), new_key()
     async with running_sandbox("persisted", path) as sb:
         payment = await sb.authorize("pm_card_visa", 1000, key=key)
-        refund = (await sb.processor.Refund(pb.RefundRequest(
-            refund_key="rf_1", processor_reference=payment.processor_reference,
-            amount=250))).refund
+        refund = (
+            await sb.processor.Refund(
+                pb.RefundRequest(
+                    refund_key="rf_1", processor_reference=payment.processor_reference, amount=250
+                )
+            )
+        ).refund
         held = await sb.authorize("pm_card_visa", 500, key=manual_key, manual=True)
-        capture = pb.CaptureRequest(capture_key="cap_1",
-                                    processor_reference=held.processor_reference, amount=200)
+        capture = pb.CaptureRequest(
+            capture_key="cap_1", processor_reference=held.processor_reference, amount=200
+        )
         await sb.processor.Capture(capture)
         pending = await sb.authorize("pm_card_3ds_required")
         before = await sb.charges()
@@ -686,17 +791,22 @@ async def test_ledger_survives_restart(tmp_path: Path) -> None:
     async with running_sandbox("persisted", path) as sb:
         assert await sb.charges() == before
         assert (await sb.authorize("pm_card_visa", 1000, key=key)).processor_reference == (
-            payment.processor_reference)
-        again = await sb.processor.Refund(pb.RefundRequest(
-            refund_key="rf_1", processor_reference=payment.processor_reference, amount=250))
+            payment.processor_reference
+        )
+        again = await sb.processor.Refund(
+            pb.RefundRequest(
+                refund_key="rf_1", processor_reference=payment.processor_reference, amount=250
+            )
+        )
         assert again.refund == refund
         assert (await sb.processor.Capture(capture)).payment.amount_captured == 200
         # The challenge link follows the new page port.
         restored = await get_payment(sb, pending.processor_reference)
         assert restored.next_action.redirect_url.startswith(f"http://127.0.0.1:{sb.http_port}/")
         async with httpx.AsyncClient() as client:
-            response = await client.post(restored.next_action.redirect_url,
-                                         data={"outcome": "succeed"})
+            response = await client.post(
+                restored.next_action.redirect_url, data={"outcome": "succeed"}
+            )
         assert response.status_code == 200
         assert len(await sb.charges()) == len(before)
 
@@ -704,9 +814,25 @@ async def test_ledger_survives_restart(tmp_path: Path) -> None:
 def test_main_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "processors.sandbox", "--name", "sig", "--port", "0",
-         "--http-port", "0", "--ledger", str(tmp_path / "l.sqlite3")],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "processors.sandbox",
+            "--name",
+            "sig",
+            "--port",
+            "0",
+            "--http-port",
+            "0",
+            "--ledger",
+            str(tmp_path / "l.sqlite3"),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stderr is not None
         line = process.stderr.readline()

@@ -58,50 +58,97 @@ OTHER_KEY = "sk_test_fake_payloops_other_account"
 class Gateway:
     """What a scenario needs: the adapter's stub and the merchant's Stripe credentials."""
 
-    stub: processor_pb2_grpc.ProcessorStub
+    stub: processor_pb2_grpc.ProcessorAsyncStub
     credentials: pb.Credentials
     channel: grpc.aio.Channel
 
     def creds(self, **values: str) -> pb.Credentials:
         merged = {**self.credentials.values, **values}
-        return pb.Credentials(values={k: v for k, v in merged.items() if v},
-                              livemode=self.credentials.livemode)
+        return pb.Credentials(
+            values={k: v for k, v in merged.items() if v}, livemode=self.credentials.livemode
+        )
 
-    async def authorize(self, token: str, amount: int = 1099, *, key: str | None = None,
-                        currency: str = "USD", manual: bool = False, return_url: str = "",
-                        metadata: dict[str, str] | None = None) -> pb.Payment:
+    async def authorize(
+        self,
+        token: str,
+        amount: int = 1099,
+        *,
+        key: str | None = None,
+        currency: str = "USD",
+        manual: bool = False,
+        return_url: str = "",
+        metadata: dict[str, str] | None = None,
+    ) -> pb.Payment:
         response = await self.stub.Authorize(
-            authorize_request(token, amount, key=key, currency=currency, manual=manual,
-                              return_url=return_url, metadata=metadata,
-                              credentials=self.credentials), timeout=DEADLINE_S)
+            authorize_request(
+                token,
+                amount,
+                key=key,
+                currency=currency,
+                manual=manual,
+                return_url=return_url,
+                metadata=metadata,
+                credentials=self.credentials,
+            ),
+            timeout=DEADLINE_S,
+        )
         return response.payment
 
     async def get_payment(self, *, key: str = "", reference: str = "") -> pb.Payment:
-        request = (pb.GetPaymentRequest(attempt_key=key, credentials=self.credentials) if key
-                   else pb.GetPaymentRequest(processor_reference=reference,
-                                             credentials=self.credentials))
+        request = (
+            pb.GetPaymentRequest(attempt_key=key, credentials=self.credentials)
+            if key
+            else pb.GetPaymentRequest(processor_reference=reference, credentials=self.credentials)
+        )
         return (await self.stub.GetPayment(request, timeout=DEADLINE_S)).payment
 
     async def capture(self, reference: str, amount: int = 0, key: str = "") -> pb.Payment:
-        return (await self.stub.Capture(pb.CaptureRequest(
-            capture_key=key or new_key("cap"), processor_reference=reference, amount=amount,
-            credentials=self.credentials), timeout=DEADLINE_S)).payment
+        return (
+            await self.stub.Capture(
+                pb.CaptureRequest(
+                    capture_key=key or new_key("cap"),
+                    processor_reference=reference,
+                    amount=amount,
+                    credentials=self.credentials,
+                ),
+                timeout=DEADLINE_S,
+            )
+        ).payment
 
     async def void(self, reference: str, key: str = "") -> pb.Payment:
-        return (await self.stub.Void(pb.VoidRequest(
-            void_key=key or new_key("void"), processor_reference=reference,
-            credentials=self.credentials), timeout=DEADLINE_S)).payment
+        return (
+            await self.stub.Void(
+                pb.VoidRequest(
+                    void_key=key or new_key("void"),
+                    processor_reference=reference,
+                    credentials=self.credentials,
+                ),
+                timeout=DEADLINE_S,
+            )
+        ).payment
 
-    async def refund(self, reference: str, amount: int = 0, key: str = "",
-                     reason: str = "") -> pb.Refund:
-        return (await self.stub.Refund(pb.RefundRequest(
-            refund_key=key or new_key("ref"), processor_reference=reference, amount=amount,
-            reason=reason, credentials=self.credentials), timeout=DEADLINE_S)).refund
+    async def refund(
+        self, reference: str, amount: int = 0, key: str = "", reason: str = ""
+    ) -> pb.Refund:
+        return (
+            await self.stub.Refund(
+                pb.RefundRequest(
+                    refund_key=key or new_key("ref"),
+                    processor_reference=reference,
+                    amount=amount,
+                    reason=reason,
+                    credentials=self.credentials,
+                ),
+                timeout=DEADLINE_S,
+            )
+        ).refund
 
     async def get_refund(self, *, key: str = "", reference: str = "") -> pb.Refund:
-        request = (pb.GetRefundRequest(refund_key=key, credentials=self.credentials) if key
-                   else pb.GetRefundRequest(processor_reference=reference,
-                                            credentials=self.credentials))
+        request = (
+            pb.GetRefundRequest(refund_key=key, credentials=self.credentials)
+            if key
+            else pb.GetRefundRequest(processor_reference=reference, credentials=self.credentials)
+        )
         return (await self.stub.GetRefund(request, timeout=DEADLINE_S)).refund
 
 
@@ -109,16 +156,29 @@ def new_key(kind: str = "att") -> str:
     return f"ord_{uuid.uuid4().hex[:12]}:{kind}:stripe:1"
 
 
-def authorize_request(token: str, amount: int = 1099, *, key: str | None = None,
-                      currency: str = "USD", manual: bool = False, return_url: str = "",
-                      metadata: dict[str, str] | None = None,
-                      credentials: pb.Credentials | None = None) -> pb.AuthorizeRequest:
+def authorize_request(
+    token: str,
+    amount: int = 1099,
+    *,
+    key: str | None = None,
+    currency: str = "USD",
+    manual: bool = False,
+    return_url: str = "",
+    metadata: dict[str, str] | None = None,
+    credentials: pb.Credentials | None = None,
+) -> pb.AuthorizeRequest:
     return pb.AuthorizeRequest(
-        attempt_key=key or new_key(), order_id="ord_test", merchant_id="mer_test",
-        amount=amount, currency=currency,
+        attempt_key=key or new_key(),
+        order_id="ord_test",
+        merchant_id="mer_test",
+        amount=amount,
+        currency=currency,
         capture_method=pb.CAPTURE_METHOD_MANUAL if manual else pb.CAPTURE_METHOD_AUTOMATIC,
-        payment_method=pb.PaymentMethod(type="card", token=token), return_url=return_url,
-        metadata=metadata or {"cart": "c-1"}, credentials=credentials)
+        payment_method=pb.PaymentMethod(type="card", token=token),
+        return_url=return_url,
+        metadata=metadata or {"cart": "c-1"},
+        credentials=credentials,
+    )
 
 
 @dataclass(frozen=True)
@@ -144,8 +204,12 @@ async def failure(call: Awaitable[Any]) -> Failure:
     raise AssertionError(f"no ErrorInfo in {error.code()}: {error.details()}")
 
 
-UNKNOWN_OUTCOME = {grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.INTERNAL,
-                   grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNAVAILABLE}
+UNKNOWN_OUTCOME = {
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.UNAVAILABLE,
+}
 
 
 def is_unknown(found: Failure) -> bool:
@@ -189,13 +253,20 @@ class StripeContract:
         methods = {m.token: m for m in caps.test_payment_methods}
         assert methods["pm_card_visa"].outcome == pb.OUTCOME_SUCCEEDED
         declined = methods["pm_card_visa_chargeDeclinedInsufficientFunds"]
-        assert (declined.outcome, declined.decline_code) == (pb.OUTCOME_DECLINED,
-                                                             "insufficient_funds")
+        assert (declined.outcome, declined.decline_code) == (
+            pb.OUTCOME_DECLINED,
+            "insufficient_funds",
+        )
         assert methods["pm_card_threeDSecure2Required"].outcome == pb.OUTCOME_REQUIRES_ACTION
 
-    @pytest.mark.parametrize(("token", "network"), [
-        ("pm_card_visa", "visa"), ("pm_card_mastercard", "mastercard"), ("pm_card_amex", "amex"),
-    ])
+    @pytest.mark.parametrize(
+        ("token", "network"),
+        [
+            ("pm_card_visa", "visa"),
+            ("pm_card_mastercard", "mastercard"),
+            ("pm_card_amex", "amex"),
+        ],
+    )
     async def test_charge_succeeds(self, gw: Gateway, token: str, network: str) -> None:
         key = new_key()
         payment = await gw.authorize(token, 1099, key=key)
@@ -210,16 +281,20 @@ class StripeContract:
         assert by_key.processor_reference == payment.processor_reference
         assert by_key.outcome == pb.OUTCOME_SUCCEEDED
 
-    @pytest.mark.parametrize(("token", "code", "soft"), [
-        ("pm_card_visa_chargeDeclined", "generic_decline", False),
-        ("pm_card_visa_chargeDeclinedInsufficientFunds", "insufficient_funds", False),
-        ("pm_card_visa_chargeDeclinedLostCard", "lost_card", False),
-        ("pm_card_chargeDeclinedExpiredCard", "expired_card", False),
-        ("pm_card_chargeDeclinedProcessingError", "processing_error", True),
-        ("pm_card_visa_chargeDeclinedVelocityLimitExceeded", "card_velocity_exceeded", False),
-    ])
-    async def test_declines_are_results_with_hard_or_soft(self, gw: Gateway, token: str,
-                                                          code: str, soft: bool) -> None:
+    @pytest.mark.parametrize(
+        ("token", "code", "soft"),
+        [
+            ("pm_card_visa_chargeDeclined", "generic_decline", False),
+            ("pm_card_visa_chargeDeclinedInsufficientFunds", "insufficient_funds", False),
+            ("pm_card_visa_chargeDeclinedLostCard", "lost_card", False),
+            ("pm_card_chargeDeclinedExpiredCard", "expired_card", False),
+            ("pm_card_chargeDeclinedProcessingError", "processing_error", True),
+            ("pm_card_visa_chargeDeclinedVelocityLimitExceeded", "card_velocity_exceeded", False),
+        ],
+    )
+    async def test_declines_are_results_with_hard_or_soft(
+        self, gw: Gateway, token: str, code: str, soft: bool
+    ) -> None:
         key = new_key()
         payment = await gw.authorize(token, key=key)
         assert payment.outcome == pb.OUTCOME_DECLINED
@@ -247,7 +322,10 @@ class StripeContract:
         captured = await gw.capture(authorized.processor_reference)
         assert captured.outcome == pb.OUTCOME_SUCCEEDED
         assert (captured.amount, captured.amount_captured, captured.amount_refunded) == (
-            2000, 2000, 0)
+            2000,
+            2000,
+            0,
+        )
 
     async def test_manual_capture_in_part_then_refund(self, gw: Gateway) -> None:
         authorized = await gw.authorize("pm_card_visa", 2000, manual=True)
@@ -259,8 +337,10 @@ class StripeContract:
         after = await gw.get_payment(reference=captured.processor_reference)
         assert (after.amount_captured, after.amount_refunded) == (600, 100)
         over = await failure(gw.refund(captured.processor_reference, 501))
-        assert (over.code, over.reason) == (grpc.StatusCode.FAILED_PRECONDITION,
-                                            "REFUND_EXCEEDS_CAPTURED")
+        assert (over.code, over.reason) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "REFUND_EXCEEDS_CAPTURED",
+        )
 
     async def test_capture_is_idempotent_and_only_once(self, gw: Gateway) -> None:
         authorized = await gw.authorize("pm_card_visa", 1500, manual=True)
@@ -269,14 +349,18 @@ class StripeContract:
         again = await gw.capture(authorized.processor_reference, 1000, key=key)
         assert again == first
         second = await failure(gw.capture(authorized.processor_reference, 500))
-        assert (second.code, second.reason) == (grpc.StatusCode.FAILED_PRECONDITION,
-                                                "PAYMENT_STATE_CONFLICT")
+        assert (second.code, second.reason) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "PAYMENT_STATE_CONFLICT",
+        )
 
     async def test_capture_more_than_authorized_is_refused(self, gw: Gateway) -> None:
         authorized = await gw.authorize("pm_card_visa", 1500, manual=True)
         found = await failure(gw.capture(authorized.processor_reference, 1501))
-        assert (found.code, found.reason) == (grpc.StatusCode.FAILED_PRECONDITION,
-                                              "CAPTURE_EXCEEDS_AUTHORIZED")
+        assert (found.code, found.reason) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "CAPTURE_EXCEEDS_AUTHORIZED",
+        )
         still = await gw.get_payment(reference=authorized.processor_reference)
         assert still.outcome == pb.OUTCOME_AUTHORIZED
 
@@ -304,32 +388,37 @@ class StripeContract:
     async def test_void_of_a_captured_payment_is_refused(self, gw: Gateway) -> None:
         charged = await gw.authorize("pm_card_visa")
         found = await failure(gw.void(charged.processor_reference))
-        assert (found.code, found.reason) == (grpc.StatusCode.FAILED_PRECONDITION,
-                                              "PAYMENT_STATE_CONFLICT")
+        assert (found.code, found.reason) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "PAYMENT_STATE_CONFLICT",
+        )
 
     async def test_partial_then_full_refunds(self, gw: Gateway) -> None:
         charged = await gw.authorize("pm_card_visa", 1000)
         reference = charged.processor_reference
         first = await gw.refund(reference, 300, reason="requested_by_customer")
         assert first.status == pb.Refund.STATUS_SUCCEEDED
-        assert (first.amount, first.currency, first.payment_reference) == (300, "USD",
-                                                                           reference)
+        assert (first.amount, first.currency, first.payment_reference) == (300, "USD", reference)
         assert first.processor_reference.startswith("re_")
         rest = await gw.refund(reference, 0, reason="duplicate charge undone by PayLoops")
         assert rest.amount == 700
         after = await gw.get_payment(reference=reference)
         assert (after.outcome, after.amount_captured, after.amount_refunded) == (
-            pb.OUTCOME_SUCCEEDED, 1000, 1000)
+            pb.OUTCOME_SUCCEEDED,
+            1000,
+            1000,
+        )
         more = await failure(gw.refund(reference, 0))
-        assert (more.code, more.reason) == (grpc.StatusCode.FAILED_PRECONDITION,
-                                            "ALREADY_REFUNDED")
+        assert (more.code, more.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ALREADY_REFUNDED")
 
     async def test_over_refund_is_refused_and_changes_nothing(self, gw: Gateway) -> None:
         charged = await gw.authorize("pm_card_visa", 1000)
         reference = charged.processor_reference
         over = await failure(gw.refund(reference, 1001))
-        assert (over.code, over.reason) == (grpc.StatusCode.FAILED_PRECONDITION,
-                                            "REFUND_EXCEEDS_CAPTURED")
+        assert (over.code, over.reason) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "REFUND_EXCEEDS_CAPTURED",
+        )
         await gw.refund(reference, 400)
         over = await failure(gw.refund(reference, 601))
         assert over.code == grpc.StatusCode.FAILED_PRECONDITION
@@ -375,77 +464,127 @@ class StripeContract:
         key = new_key()
         await gw.authorize("pm_card_visa", 1099, key=key)
         found = await failure(gw.authorize("pm_card_visa", 2000, key=key))
-        assert (found.code, found.reason) == (grpc.StatusCode.FAILED_PRECONDITION,
-                                              "IDEMPOTENCY_CONFLICT")
+        assert (found.code, found.reason) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "IDEMPOTENCY_CONFLICT",
+        )
 
     async def test_zero_decimal_currency_is_sent_as_is(self, gw: Gateway) -> None:
         payment = await gw.authorize("pm_card_visa", 500, currency="JPY")
         assert (payment.outcome, payment.amount, payment.currency) == (
-            pb.OUTCOME_SUCCEEDED, 500, "JPY")
+            pb.OUTCOME_SUCCEEDED,
+            500,
+            "JPY",
+        )
         assert payment.amount_captured == 500
 
     async def test_three_decimal_amounts_must_end_in_zero(self, gw: Gateway) -> None:
         found = await failure(gw.authorize("pm_card_visa", 1005, currency="KWD"))
-        assert (found.code, found.reason) == (grpc.StatusCode.INVALID_ARGUMENT,
-                                              "AMOUNT_NOT_REPRESENTABLE")
+        assert (found.code, found.reason) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "AMOUNT_NOT_REPRESENTABLE",
+        )
 
     async def test_amount_below_stripes_minimum_is_invalid(self, gw: Gateway) -> None:
         found = await failure(gw.authorize("pm_card_visa", 10))
-        assert (found.code, found.reason) == (grpc.StatusCode.INVALID_ARGUMENT,
-                                              "AMOUNT_TOO_SMALL")
+        assert (found.code, found.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "AMOUNT_TOO_SMALL")
         assert found.metadata["stripe_code"] == "amount_too_small"
 
     async def test_unknown_payment_method_is_invalid(self, gw: Gateway) -> None:
         found = await failure(gw.authorize("pm_card_doesNotExist"))
-        assert (found.code, found.reason) == (grpc.StatusCode.INVALID_ARGUMENT,
-                                              "PAYMENT_METHOD_INVALID")
+        assert (found.code, found.reason) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "PAYMENT_METHOD_INVALID",
+        )
 
     async def test_requests_stripe_would_refuse_are_refused_before_sending(
-            self, gw: Gateway) -> None:
+        self, gw: Gateway
+    ) -> None:
         cases: list[tuple[pb.AuthorizeRequest, str]] = [
-            (authorize_request("4242424242424242", credentials=gw.credentials),
-             "PAYMENT_METHOD_INVALID"),
-            (authorize_request("pm_card_visa", 0, credentials=gw.credentials),
-             "AMOUNT_NOT_POSITIVE"),
-            (authorize_request("pm_card_visa", currency="XXY", credentials=gw.credentials),
-             "CURRENCY_UNSUPPORTED"),
-            (authorize_request("pm_card_visa", metadata={"payloops_attempt_key": "spoof"},
-                               credentials=gw.credentials), "METADATA_KEY_RESERVED"),
-            (authorize_request("pm_card_visa", return_url="/relative",
-                               credentials=gw.credentials), "RETURN_URL_INVALID"),
-            (authorize_request("pm_card_visa", key="has space", credentials=gw.credentials),
-             "ATTEMPT_KEY_INVALID"),
+            (
+                authorize_request("4242424242424242", credentials=gw.credentials),
+                "PAYMENT_METHOD_INVALID",
+            ),
+            (
+                authorize_request("pm_card_visa", 0, credentials=gw.credentials),
+                "AMOUNT_NOT_POSITIVE",
+            ),
+            (
+                authorize_request("pm_card_visa", currency="XXY", credentials=gw.credentials),
+                "CURRENCY_UNSUPPORTED",
+            ),
+            (
+                authorize_request(
+                    "pm_card_visa",
+                    metadata={"payloops_attempt_key": "spoof"},
+                    credentials=gw.credentials,
+                ),
+                "METADATA_KEY_RESERVED",
+            ),
+            (
+                authorize_request(
+                    "pm_card_visa", return_url="/relative", credentials=gw.credentials
+                ),
+                "RETURN_URL_INVALID",
+            ),
+            (
+                authorize_request("pm_card_visa", key="has space", credentials=gw.credentials),
+                "ATTEMPT_KEY_INVALID",
+            ),
         ]
         for request, reason in cases:
             found = await failure(gw.stub.Authorize(request, timeout=DEADLINE_S))
             assert (found.code, found.reason) == (grpc.StatusCode.INVALID_ARGUMENT, reason)
 
     async def test_credentials(self, gw: Gateway) -> None:
-        missing = await failure(gw.stub.Authorize(
-            authorize_request("pm_card_visa", credentials=pb.Credentials()), timeout=DEADLINE_S))
-        assert (missing.code, missing.reason) == (grpc.StatusCode.INVALID_ARGUMENT,
-                                                  "CREDENTIALS_MISSING")
-        rejected = await failure(gw.stub.Authorize(
-            authorize_request("pm_card_visa", credentials=gw.creds(
-                secret_key="sk_test_not_a_key_stripe_knows")), timeout=DEADLINE_S))
-        assert (rejected.code, rejected.reason) == (grpc.StatusCode.UNAUTHENTICATED,
-                                                    "CREDENTIALS_REJECTED")
+        missing = await failure(
+            gw.stub.Authorize(
+                authorize_request("pm_card_visa", credentials=pb.Credentials()), timeout=DEADLINE_S
+            )
+        )
+        assert (missing.code, missing.reason) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "CREDENTIALS_MISSING",
+        )
+        rejected = await failure(
+            gw.stub.Authorize(
+                authorize_request(
+                    "pm_card_visa",
+                    credentials=gw.creds(secret_key="sk_test_not_a_key_stripe_knows"),
+                ),
+                timeout=DEADLINE_S,
+            )
+        )
+        assert (rejected.code, rejected.reason) == (
+            grpc.StatusCode.UNAUTHENTICATED,
+            "CREDENTIALS_REJECTED",
+        )
         assert "sk_test_not" not in rejected.message
-        live = await failure(gw.stub.Authorize(
-            authorize_request("pm_card_visa", credentials=gw.creds(
-                secret_key="sk_live_would_charge_real_money")), timeout=DEADLINE_S))
-        assert (live.code, live.reason) == (grpc.StatusCode.INVALID_ARGUMENT,
-                                            "CREDENTIALS_MODE_MISMATCH")
+        live = await failure(
+            gw.stub.Authorize(
+                authorize_request(
+                    "pm_card_visa",
+                    credentials=gw.creds(secret_key="sk_live_would_charge_real_money"),
+                ),
+                timeout=DEADLINE_S,
+            )
+        )
+        assert (live.code, live.reason) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "CREDENTIALS_MODE_MISMATCH",
+        )
 
     async def test_health_and_reflection(self, gw: Gateway) -> None:
         health = health_pb2_grpc.HealthStub(gw.channel)
         for service in ("", "payloops.processor.v1.Processor"):
-            answer = await health.Check(health_pb2.HealthCheckRequest(service=service),
-                                        timeout=DEADLINE_S)
+            answer = await health.Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=DEADLINE_S
+            )
             assert answer.status == health_pb2.HealthCheckResponse.SERVING
         reflection = reflection_pb2_grpc.ServerReflectionStub(gw.channel)
         responses = reflection.ServerReflectionInfo(
-            iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
         async for response in responses:
             names = {s.name for s in response.list_services_response.service}
             assert "payloops.processor.v1.Processor" in names
@@ -476,8 +615,12 @@ class Webhooks:
     url: str
     received: queue.Queue[tuple[dict[str, str], bytes]]
 
-    async def next_of(self, event_type: str, about: str, timeout_s: float = 5.0,
-                      ) -> tuple[dict[str, str], bytes]:
+    async def next_of(
+        self,
+        event_type: str,
+        about: str,
+        timeout_s: float = 5.0,
+    ) -> tuple[dict[str, str], bytes]:
         """The next delivered event of a type whose object is (or belongs to) `about`."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -488,8 +631,7 @@ class Webhooks:
                 continue
             event = json.loads(body)
             obj = event["data"]["object"]
-            if event["type"] == event_type and about in (obj.get("id"),
-                                                         obj.get("payment_intent")):
+            if event["type"] == event_type and about in (obj.get("id"), obj.get("payment_intent")):
                 return headers, body
         raise AssertionError(f"no {event_type} about {about} delivered")
 
@@ -502,18 +644,20 @@ def fake() -> Iterator[FakeStripe]:
 
 @pytest.fixture(scope="module")
 async def adapter_channel(fake: FakeStripe) -> AsyncIterator[grpc.aio.Channel]:
-    config = StripeAdapterConfig(api_base=fake.base_url, timeout_ms=TIMEOUT_MS,
-                                 max_network_retries=1)
+    config = StripeAdapterConfig(
+        api_base=fake.base_url, timeout_ms=TIMEOUT_MS, max_network_retries=1
+    )
     async with running_adapter(config) as channel:
         yield channel
 
 
 @pytest.fixture
 def gw(adapter_channel: grpc.aio.Channel, fake: FakeStripe) -> Iterator[Gateway]:
-    yield Gateway(processor_pb2_grpc.ProcessorStub(adapter_channel),
-                  pb.Credentials(values={"secret_key": SECRET_KEY,
-                                         "webhook_secret": WEBHOOK_SECRET}),
-                  adapter_channel)
+    yield Gateway(
+        processor_pb2_grpc.ProcessorStub(adapter_channel),
+        pb.Credentials(values={"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET}),
+        adapter_channel,
+    )
     fake.clear_faults()
     fake.accept_connections()
     fake.search_lag_s = 0.0
@@ -525,8 +669,9 @@ def webhooks(fake: FakeStripe) -> Iterator[Webhooks]:
     received: queue.Queue[tuple[dict[str, str], bytes]] = queue.Queue()
     handler = type("Receiver", (_Receiver,), {"received": received})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     fake.webhook_url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/stripe"
     try:
@@ -555,8 +700,9 @@ class TestStripeAdapterAgainstFake(StripeContract):
 
     async def test_authorize_request_on_the_wire(self, gw: Gateway, fake: FakeStripe) -> None:
         key = new_key()
-        await gw.authorize("pm_card_visa", 1099, key=key, manual=True,
-                           metadata={"b": "2", "a": "1"})
+        await gw.authorize(
+            "pm_card_visa", 1099, key=key, manual=True, metadata={"b": "2", "a": "1"}
+        )
         [sent] = fake.requests_to("POST", "/v1/payment_intents")[-1:]
         assert sent.idempotency_key == key
         assert sent.headers["authorization"] == f"Bearer {SECRET_KEY}"
@@ -566,24 +712,30 @@ class TestStripeAdapterAgainstFake(StripeContract):
         assert sent.form["payment_method"] == "pm_card_visa"
         assert sent.form["payment_method_types"] == ["card"]  # no return_url given
         assert "return_url" not in sent.form
-        assert sent.form["metadata"] == {"a": "1", "b": "2", "payloops_attempt_key": key,
-                                         "payloops_order_id": "ord_test",
-                                         "payloops_merchant_id": "mer_test"}
+        assert sent.form["metadata"] == {
+            "a": "1",
+            "b": "2",
+            "payloops_attempt_key": key,
+            "payloops_order_id": "ord_test",
+            "payloops_merchant_id": "mer_test",
+        }
         assert sent.form["expand"] == ["latest_charge"]
         await gw.authorize("pm_card_visa", key=new_key(), return_url=RETURN_URL)
         with_return = fake.requests_to("POST", "/v1/payment_intents")[-1]
         assert with_return.form["return_url"] == RETURN_URL
         assert "payment_method_types" not in with_return.form
 
-    async def test_replayed_authorize_makes_one_payment_intent(self, gw: Gateway,
-                                                              fake: FakeStripe) -> None:
+    async def test_replayed_authorize_makes_one_payment_intent(
+        self, gw: Gateway, fake: FakeStripe
+    ) -> None:
         key = new_key()
         first = await gw.authorize("pm_card_visa", key=key)
         again = await gw.authorize("pm_card_visa", key=key)
         assert again.processor_reference == first.processor_reference
         assert len(fake.intents_with("payloops_attempt_key", key)) == 1
-        sends = [r for r in fake.requests_to("POST", "/v1/payment_intents")
-                 if r.idempotency_key == key]
+        sends = [
+            r for r in fake.requests_to("POST", "/v1/payment_intents") if r.idempotency_key == key
+        ]
         assert [r.replayed for r in sends] == [False, True]
 
     async def test_other_account_sees_nothing(self, gw: Gateway, fake: FakeStripe) -> None:
@@ -596,15 +748,23 @@ class TestStripeAdapterAgainstFake(StripeContract):
         assert other.outcome == pb.OUTCOME_SUCCEEDED
 
     async def test_currency_conversions_reach_stripe_in_its_units(
-            self, gw: Gateway, fake: FakeStripe) -> None:
+        self, gw: Gateway, fake: FakeStripe
+    ) -> None:
         # ISO minor units in, Stripe units out, and back (notes/processors.md §5.2).
-        cases = [("JPY", 500, 500), ("KWD", 1250, 1250), ("USD", 1099, 1099),
-                 ("ISK", 500, 50_000),  # ISO 0 decimals, Stripe 2
-                 ("MGA", 10_000, 100)]  # ISO 2 decimals, Stripe 0
+        cases = [
+            ("JPY", 500, 500),
+            ("KWD", 1250, 1250),
+            ("USD", 1099, 1099),
+            ("ISK", 500, 50_000),  # ISO 0 decimals, Stripe 2
+            ("MGA", 10_000, 100),
+        ]  # ISO 2 decimals, Stripe 0
         for currency, amount, stripe_amount in cases:
             payment = await gw.authorize("pm_card_visa", amount, currency=currency)
             assert (payment.outcome, payment.amount, payment.currency) == (
-                pb.OUTCOME_SUCCEEDED, amount, currency)
+                pb.OUTCOME_SUCCEEDED,
+                amount,
+                currency,
+            )
             assert payment.amount_captured == amount
             intent = fake.world.intents[payment.processor_reference]
             assert (intent.amount, intent.currency) == (stripe_amount, currency.lower())
@@ -614,8 +774,9 @@ class TestStripeAdapterAgainstFake(StripeContract):
             assert found.reason == "AMOUNT_NOT_REPRESENTABLE"
         assert len(fake.requests) == requests_before  # refused before anything was sent
 
-    async def test_partial_capture_and_refund_convert_units(self, gw: Gateway,
-                                                            fake: FakeStripe) -> None:
+    async def test_partial_capture_and_refund_convert_units(
+        self, gw: Gateway, fake: FakeStripe
+    ) -> None:
         authorized = await gw.authorize("pm_card_visa", 900, currency="ISK", manual=True)
         captured = await gw.capture(authorized.processor_reference, 600)
         assert (captured.amount_captured, captured.currency) == (600, "ISK")
@@ -628,8 +789,9 @@ class TestStripeAdapterAgainstFake(StripeContract):
 
     async def test_three_d_secure_completed_then_succeeded(self, gw: Gateway) -> None:
         key = new_key()
-        waiting = await gw.authorize("pm_card_threeDSecure2Required", key=key,
-                                     return_url=RETURN_URL)
+        waiting = await gw.authorize(
+            "pm_card_threeDSecure2Required", key=key, return_url=RETURN_URL
+        )
         assert waiting.outcome == pb.OUTCOME_REQUIRES_ACTION
         back = await complete_challenge(waiting.next_action.redirect_url, "succeed")
         assert back["redirect_status"] == ["succeeded"]
@@ -638,13 +800,13 @@ class TestStripeAdapterAgainstFake(StripeContract):
         assert (done.outcome, done.amount_captured) == (pb.OUTCOME_SUCCEEDED, 1099)
         assert done.processor_reference == waiting.processor_reference
         # Re-sending the attempt reports the payment as it is now, not the stored challenge.
-        again = await gw.authorize("pm_card_threeDSecure2Required", key=key,
-                                   return_url=RETURN_URL)
+        again = await gw.authorize("pm_card_threeDSecure2Required", key=key, return_url=RETURN_URL)
         assert again.outcome == pb.OUTCOME_SUCCEEDED
 
     async def test_three_d_secure_under_manual_capture_authorizes(self, gw: Gateway) -> None:
-        waiting = await gw.authorize("pm_card_authenticationRequired", manual=True,
-                                     return_url=RETURN_URL)
+        waiting = await gw.authorize(
+            "pm_card_authenticationRequired", manual=True, return_url=RETURN_URL
+        )
         await complete_challenge(waiting.next_action.redirect_url, "succeed")
         done = await gw.get_payment(reference=waiting.processor_reference)
         assert done.outcome == pb.OUTCOME_AUTHORIZED
@@ -661,8 +823,9 @@ class TestStripeAdapterAgainstFake(StripeContract):
         assert done.decline.gateway_code == "payment_intent_authentication_failure"
 
     async def test_three_d_secure_then_declined_by_the_issuer(self, gw: Gateway) -> None:
-        waiting = await gw.authorize("pm_card_threeDSecureRequiredChargeDeclined",
-                                     return_url=RETURN_URL)
+        waiting = await gw.authorize(
+            "pm_card_threeDSecureRequiredChargeDeclined", return_url=RETURN_URL
+        )
         assert waiting.outcome == pb.OUTCOME_REQUIRES_ACTION
         await complete_challenge(waiting.next_action.redirect_url, "succeed")
         done = await gw.get_payment(reference=waiting.processor_reference)
@@ -670,7 +833,8 @@ class TestStripeAdapterAgainstFake(StripeContract):
         assert (done.decline.code, done.decline.soft) == ("generic_decline", False)
 
     async def test_three_d_secure_without_return_url_waits_without_a_link(
-            self, gw: Gateway) -> None:
+        self, gw: Gateway
+    ) -> None:
         waiting = await gw.authorize("pm_card_threeDSecure2Required")
         assert waiting.outcome == pb.OUTCOME_REQUIRES_ACTION
         assert waiting.next_action.redirect_url == ""  # Stripe offers use_stripe_sdk only
@@ -678,23 +842,22 @@ class TestStripeAdapterAgainstFake(StripeContract):
 
     # -- faults ---------------------------------------------------------------------------
 
-    async def test_timeout_is_unknown_and_resolved_by_key(self, gw: Gateway,
-                                                          fake: FakeStripe) -> None:
+    async def test_timeout_is_unknown_and_resolved_by_key(
+        self, gw: Gateway, fake: FakeStripe
+    ) -> None:
         key = new_key()
         # Both the call and the SDK's retry are handled by Stripe and answered too late.
-        fake.inject(FaultKind.DELAY, 2, method="POST", path="/v1/payment_intents",
-                    delay_s=SLOW_S)
+        fake.inject(FaultKind.DELAY, 2, method="POST", path="/v1/payment_intents", delay_s=SLOW_S)
         found = await failure(gw.authorize("pm_card_visa", key=key))
-        assert (found.code, found.reason) == (grpc.StatusCode.DEADLINE_EXCEEDED,
-                                              "GATEWAY_TIMEOUT")
+        assert (found.code, found.reason) == (grpc.StatusCode.DEADLINE_EXCEEDED, "GATEWAY_TIMEOUT")
         assert is_unknown(found)
-        sends = [r for r in fake.requests_to("POST", "/v1/payment_intents")
-                 if r.idempotency_key == key]
+        sends = [
+            r for r in fake.requests_to("POST", "/v1/payment_intents") if r.idempotency_key == key
+        ]
         assert len(sends) == 2  # the SDK retried, with the same key
         [intent] = fake.intents_with("payloops_attempt_key", key)  # charged once
         resolved = await gw.get_payment(key=key)
-        assert (resolved.outcome, resolved.processor_reference) == (pb.OUTCOME_SUCCEEDED,
-                                                                    intent.id)
+        assert (resolved.outcome, resolved.processor_reference) == (pb.OUTCOME_SUCCEEDED, intent.id)
         again = await gw.authorize("pm_card_visa", key=key)
         assert again.processor_reference == intent.id
         assert len(fake.intents_with("payloops_attempt_key", key)) == 1
@@ -731,8 +894,9 @@ class TestStripeAdapterAgainstFake(StripeContract):
         assert payment.outcome == pb.OUTCOME_SUCCEEDED
         assert len(fake.intents_with("payloops_attempt_key", key)) == 1
 
-    async def test_one_server_error_is_retried_with_the_same_key(self, gw: Gateway,
-                                                                 fake: FakeStripe) -> None:
+    async def test_one_server_error_is_retried_with_the_same_key(
+        self, gw: Gateway, fake: FakeStripe
+    ) -> None:
         key = new_key()
         fake.inject(FaultKind.SERVER_ERROR, 1, method="POST", path="/v1/payment_intents")
         payment = await gw.authorize("pm_card_visa", key=key)
@@ -749,27 +913,27 @@ class TestStripeAdapterAgainstFake(StripeContract):
         assert found.metadata["http_status"] == "502"
         assert is_unknown(found)
 
-    async def test_charge_then_server_error_finds_the_one_charge(self, gw: Gateway,
-                                                                  fake: FakeStripe) -> None:
+    async def test_charge_then_server_error_finds_the_one_charge(
+        self, gw: Gateway, fake: FakeStripe
+    ) -> None:
         key = new_key()
         # Stripe charges, then fails; it keeps that 500 under the key, so the SDK's retry
         # and any re-send only replay it. The adapter finds the charge by its attempt key.
         fake.inject(FaultKind.CHARGE_THEN_500, 1, method="POST", path="/v1/payment_intents")
         payment = await gw.authorize("pm_card_visa", key=key)
         [intent] = fake.intents_with("payloops_attempt_key", key)
-        assert (payment.outcome, payment.processor_reference) == (pb.OUTCOME_SUCCEEDED,
-                                                                  intent.id)
+        assert (payment.outcome, payment.processor_reference) == (pb.OUTCOME_SUCCEEDED, intent.id)
         again = await gw.authorize("pm_card_visa", key=key)
         assert again.processor_reference == intent.id
         assert len(fake.intents_with("payloops_attempt_key", key)) == 1
         assert len([c for c in fake.charges() if c.intent_id == intent.id]) == 1
 
     async def test_charge_then_server_error_unresolved_stays_unknown(
-            self, gw: Gateway, fake: FakeStripe) -> None:
+        self, gw: Gateway, fake: FakeStripe
+    ) -> None:
         key = new_key()
         fake.inject(FaultKind.CHARGE_THEN_500, 1, method="POST", path="/v1/payment_intents")
-        fake.inject(FaultKind.SERVER_ERROR, 2, method="GET",
-                    path="/v1/payment_intents/search")
+        fake.inject(FaultKind.SERVER_ERROR, 2, method="GET", path="/v1/payment_intents/search")
         found = await failure(gw.authorize("pm_card_visa", key=key))
         assert is_unknown(found)  # never "declined", never "not sent": it was charged
         [intent] = fake.intents_with("payloops_attempt_key", key)
@@ -777,21 +941,27 @@ class TestStripeAdapterAgainstFake(StripeContract):
         assert (again.outcome, again.processor_reference) == (pb.OUTCOME_SUCCEEDED, intent.id)
         assert len(fake.intents_with("payloops_attempt_key", key)) == 1
 
-    async def test_timeout_then_refused_retry_is_still_unknown(self, gw: Gateway,
-                                                               fake: FakeStripe) -> None:
+    async def test_timeout_then_refused_retry_is_still_unknown(
+        self, gw: Gateway, fake: FakeStripe
+    ) -> None:
         key = new_key()
         # The first attempt is charged and answered late; the SDK's retry finds the port
         # closed. "Refused" on the last attempt must not hide the first one.
-        fake.inject(FaultKind.DELAY, 1, method="POST", path="/v1/payment_intents",
-                    delay_s=SLOW_S, then=fake.refuse_connections)
+        fake.inject(
+            FaultKind.DELAY,
+            1,
+            method="POST",
+            path="/v1/payment_intents",
+            delay_s=SLOW_S,
+            then=fake.refuse_connections,
+        )
         found = await failure(gw.authorize("pm_card_visa", key=key))
         assert is_unknown(found), found
         fake.accept_connections()
         assert len(fake.intents_with("payloops_attempt_key", key)) == 1
         assert (await gw.get_payment(key=key)).outcome == pb.OUTCOME_SUCCEEDED
 
-    async def test_faults_on_capture_refund_and_lookup(self, gw: Gateway,
-                                                       fake: FakeStripe) -> None:
+    async def test_faults_on_capture_refund_and_lookup(self, gw: Gateway, fake: FakeStripe) -> None:
         authorized = await gw.authorize("pm_card_visa", 1000, manual=True)
         reference = authorized.processor_reference
         fake.inject(FaultKind.SERVER_ERROR, 2, method="POST", path=r"/v1/payment_intents/.*")
@@ -822,7 +992,8 @@ class TestStripeAdapterAgainstFake(StripeContract):
         assert fake.requests_to("GET", "/v1/payment_intents")  # the consistent list was read
 
     async def test_refund_key_found_through_the_tag_after_the_window(
-            self, gw: Gateway, fake: FakeStripe, monkeypatch: pytest.MonkeyPatch) -> None:
+        self, gw: Gateway, fake: FakeStripe, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         from datetime import timedelta
 
         from processors.stripe import lookup
@@ -852,45 +1023,60 @@ class TestStripeAdapterAgainstFake(StripeContract):
         assert refund.status == pb.Refund.STATUS_SUCCEEDED
         fake.world.settle_refunds()
         failed = await gw.get_refund(reference=refund.processor_reference)
-        assert (failed.status, failed.failure_code) == (pb.Refund.STATUS_FAILED,
-                                                        "expired_or_canceled_card")
-        assert (await gw.get_payment(reference=payment.processor_reference)
-                ).amount_refunded == 0
+        assert (failed.status, failed.failure_code) == (
+            pb.Refund.STATUS_FAILED,
+            "expired_or_canceled_card",
+        )
+        assert (await gw.get_payment(reference=payment.processor_reference)).amount_refunded == 0
 
     # -- webhooks ---------------------------------------------------------------------------
 
-    async def parse(self, gw: Gateway, headers: dict[str, str], body: bytes,
-                    secret: str = WEBHOOK_SECRET) -> pb.ParseWebhookResponse:
-        return await gw.stub.ParseWebhook(pb.ParseWebhookRequest(
-            headers=headers, body=body, credentials=gw.creds(webhook_secret=secret)),
-            timeout=DEADLINE_S)
+    async def parse(
+        self, gw: Gateway, headers: dict[str, str], body: bytes, secret: str = WEBHOOK_SECRET
+    ) -> pb.ParseWebhookResponse:
+        return await gw.stub.ParseWebhook(
+            pb.ParseWebhookRequest(
+                headers=headers, body=body, credentials=gw.creds(webhook_secret=secret)
+            ),
+            timeout=DEADLINE_S,
+        )
 
-    async def test_payment_webhook_from_stripe_is_accepted(self, gw: Gateway,
-                                                           webhooks: Webhooks) -> None:
+    async def test_payment_webhook_from_stripe_is_accepted(
+        self, gw: Gateway, webhooks: Webhooks
+    ) -> None:
         key = new_key()
         payment = await gw.authorize("pm_card_visa", 1099, key=key)
-        headers, body = await webhooks.next_of("payment_intent.succeeded",
-                                               payment.processor_reference)
+        headers, body = await webhooks.next_of(
+            "payment_intent.succeeded", payment.processor_reference
+        )
         assert headers["stripe-signature"].startswith("t=")
         event = await self.parse(gw, headers, body)
         assert event.event_id.startswith("evt_")
         assert event.event_type == "payment_intent.succeeded"
         assert event.kind == pb.ParseWebhookResponse.KIND_PAYMENT
         assert (event.payment.attempt_key, event.payment.processor_reference) == (
-            key, payment.processor_reference)
+            key,
+            payment.processor_reference,
+        )
         assert (event.payment.outcome, event.payment.amount, event.payment.currency) == (
-            pb.OUTCOME_SUCCEEDED, 1099, "USD")
+            pb.OUTCOME_SUCCEEDED,
+            1099,
+            "USD",
+        )
 
-    async def test_decline_and_challenge_webhooks(self, gw: Gateway,
-                                                  webhooks: Webhooks) -> None:
+    async def test_decline_and_challenge_webhooks(self, gw: Gateway, webhooks: Webhooks) -> None:
         declined = await gw.authorize("pm_card_visa_chargeDeclinedInsufficientFunds")
-        event = await self.parse(gw, *await webhooks.next_of(
-            "payment_intent.payment_failed", declined.processor_reference))
+        event = await self.parse(
+            gw,
+            *await webhooks.next_of("payment_intent.payment_failed", declined.processor_reference),
+        )
         assert event.payment.outcome == pb.OUTCOME_DECLINED
         assert event.payment.decline.code == "insufficient_funds"
         waiting = await gw.authorize("pm_card_threeDSecure2Required", return_url=RETURN_URL)
-        event = await self.parse(gw, *await webhooks.next_of(
-            "payment_intent.requires_action", waiting.processor_reference))
+        event = await self.parse(
+            gw,
+            *await webhooks.next_of("payment_intent.requires_action", waiting.processor_reference),
+        )
         assert event.payment.outcome == pb.OUTCOME_REQUIRES_ACTION
         assert event.payment.next_action.redirect_url == waiting.next_action.redirect_url
 
@@ -898,22 +1084,28 @@ class TestStripeAdapterAgainstFake(StripeContract):
         payment = await gw.authorize("pm_card_visa", 1000)
         key = new_key("refund")
         refund = await gw.refund(payment.processor_reference, 300, key=key)
-        event = await self.parse(gw, *await webhooks.next_of("refund.created",
-                                                             refund.processor_reference))
+        event = await self.parse(
+            gw, *await webhooks.next_of("refund.created", refund.processor_reference)
+        )
         assert event.kind == pb.ParseWebhookResponse.KIND_REFUND
         assert event.refund == refund
         # charge.refunded no longer embeds its refunds: it is news about the payment.
-        event = await self.parse(gw, *await webhooks.next_of("charge.refunded",
-                                                             payment.processor_reference))
+        event = await self.parse(
+            gw, *await webhooks.next_of("charge.refunded", payment.processor_reference)
+        )
         assert event.kind == pb.ParseWebhookResponse.KIND_PAYMENT
         assert (event.payment.processor_reference, event.payment.amount_refunded) == (
-            payment.processor_reference, 300)
+            payment.processor_reference,
+            300,
+        )
 
-    async def test_webhook_with_bad_signature_is_rejected(self, gw: Gateway,
-                                                          webhooks: Webhooks) -> None:
+    async def test_webhook_with_bad_signature_is_rejected(
+        self, gw: Gateway, webhooks: Webhooks
+    ) -> None:
         payment = await gw.authorize("pm_card_visa", 1099)
-        headers, body = await webhooks.next_of("payment_intent.succeeded",
-                                               payment.processor_reference)
+        headers, body = await webhooks.next_of(
+            "payment_intent.succeeded", payment.processor_reference
+        )
         tampered = body.replace(b'"amount": 1099', b'"amount": 1')
         assert tampered != body
         cases = [
@@ -926,45 +1118,57 @@ class TestStripeAdapterAgainstFake(StripeContract):
         ]
         for case_headers, case_body, secret in cases:
             found = await failure(self.parse(gw, case_headers, case_body, secret))
-            assert (found.code, found.reason) == (grpc.StatusCode.UNAUTHENTICATED,
-                                                  "SIGNATURE_INVALID")
+            assert (found.code, found.reason) == (
+                grpc.StatusCode.UNAUTHENTICATED,
+                "SIGNATURE_INVALID",
+            )
 
-    async def test_webhook_with_stale_timestamp_is_rejected(self, gw: Gateway,
-                                                            fake: FakeStripe) -> None:
+    async def test_webhook_with_stale_timestamp_is_rejected(
+        self, gw: Gateway, fake: FakeStripe
+    ) -> None:
         await gw.authorize("pm_card_visa")
         body = fake.events_of("payment_intent.succeeded")[-1].body
         fresh = await self.parse(gw, {"Stripe-Signature": sign(body, WEBHOOK_SECRET)}, body)
         assert fresh.kind == pb.ParseWebhookResponse.KIND_PAYMENT
         stale = {"Stripe-Signature": sign(body, WEBHOOK_SECRET, int(time.time()) - 600)}
         found = await failure(self.parse(gw, stale, body))
-        assert (found.code, found.reason) == (grpc.StatusCode.UNAUTHENTICATED,
-                                              "SIGNATURE_INVALID")
+        assert (found.code, found.reason) == (grpc.StatusCode.UNAUTHENTICATED, "SIGNATURE_INVALID")
 
     async def test_rotated_secrets_and_other_events(self, gw: Gateway) -> None:
-        body = json.dumps({"id": "evt_1", "object": "event", "type": "customer.created",
-                           "data": {"object": {"id": "cus_1", "object": "customer"}}}
-                          ).encode()
+        body = json.dumps(
+            {
+                "id": "evt_1",
+                "object": "event",
+                "type": "customer.created",
+                "data": {"object": {"id": "cus_1", "object": "customer"}},
+            }
+        ).encode()
         old, new = sign(body, "whsec_old"), sign(body, WEBHOOK_SECRET)
         both = old + "," + new.split(",", 1)[1]  # t=…,v1=<old>,v1=<new>
         event = await self.parse(gw, {"stripe-signature": both}, body)
-        assert (event.event_id, event.kind) == ("evt_1",
-                                                pb.ParseWebhookResponse.KIND_UNSPECIFIED)
+        assert (event.event_id, event.kind) == ("evt_1", pb.ParseWebhookResponse.KIND_UNSPECIFIED)
         signed_junk = b"not json"
-        found = await failure(self.parse(gw, {"stripe-signature": sign(signed_junk,
-                                                                       WEBHOOK_SECRET)},
-                                         signed_junk))
-        assert (found.code, found.reason) == (grpc.StatusCode.INVALID_ARGUMENT,
-                                              "WEBHOOK_MALFORMED")
+        found = await failure(
+            self.parse(gw, {"stripe-signature": sign(signed_junk, WEBHOOK_SECRET)}, signed_junk)
+        )
+        assert (found.code, found.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "WEBHOOK_MALFORMED")
 
     # -- the process ----------------------------------------------------------------------
 
-    async def test_no_secret_reaches_the_logs(self, gw: Gateway, fake: FakeStripe,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+    async def test_no_secret_reaches_the_logs(
+        self, gw: Gateway, fake: FakeStripe, caplog: pytest.LogCaptureFixture
+    ) -> None:
         caplog.set_level(logging.DEBUG)
         payment = await gw.authorize("pm_card_visa")
         await gw.refund(payment.processor_reference, 100)
-        await failure(gw.stub.Authorize(authorize_request("pm_card_visa", credentials=gw.creds(
-            secret_key="sk_test_rejected_secret_value")), timeout=DEADLINE_S))
+        await failure(
+            gw.stub.Authorize(
+                authorize_request(
+                    "pm_card_visa", credentials=gw.creds(secret_key="sk_test_rejected_secret_value")
+                ),
+                timeout=DEADLINE_S,
+            )
+        )
         assert caplog.records  # the adapter does log
         for secret in (SECRET_KEY, "sk_test_rejected_secret_value", WEBHOOK_SECRET):
             assert secret not in caplog.text
@@ -973,9 +1177,28 @@ class TestStripeAdapterAgainstFake(StripeContract):
 def test_serve_command_runs_and_stops_on_sigterm(fake: FakeStripe) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "processor", "stripe", "--port", "0",
-         "--api-base", fake.base_url, "--timeout-ms", "2000", "--max-network-retries", "0"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "serve",
+            "processor",
+            "stripe",
+            "--port",
+            "0",
+            "--api-base",
+            fake.base_url,
+            "--timeout-ms",
+            "2000",
+            "--max-network-retries",
+            "0",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stderr is not None
         line = process.stderr.readline()
@@ -1006,8 +1229,15 @@ def test_bad_arguments_are_refused() -> None:
     assert parse_args([]).api_base == "https://api.stripe.com"
     config = parse_args(["--api-base", "http://127.0.0.1:1/", "--timeout-ms", "250"])
     assert (config.api_base, config.timeout_ms, config.max_network_retries) == (
-        "http://127.0.0.1:1/", 250, 1)
-    for argv in (["--api-base", "ftp://x"], ["--timeout-ms", "0"],
-                 ["--api-base", "http://h/v1"], ["--max-network-retries", "-1"]):
+        "http://127.0.0.1:1/",
+        250,
+        1,
+    )
+    for argv in (
+        ["--api-base", "ftp://x"],
+        ["--timeout-ms", "0"],
+        ["--api-base", "http://h/v1"],
+        ["--max-network-retries", "-1"],
+    ):
         with pytest.raises(SystemExit):
             parse_args(argv)

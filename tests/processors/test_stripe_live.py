@@ -29,26 +29,35 @@ LIVE_KEY = os.environ.get("STRIPE_TEST_SECRET_KEY", "")
 pytestmark = pytest.mark.skipif(
     not LIVE_KEY,
     reason="STRIPE_TEST_SECRET_KEY is not set: the suite against real Stripe test mode was "
-           "NOT run (the same scenarios ran against the wire-level fake in test_stripe.py)")
+    "NOT run (the same scenarios ran against the wire-level fake in test_stripe.py)",
+)
 
 
 @pytest.fixture(scope="module")
 async def live_channel() -> AsyncIterator[grpc.aio.Channel]:
     if not LIVE_KEY.startswith(("sk_test_", "rk_test_")):
-        pytest.fail("STRIPE_TEST_SECRET_KEY is not a test-mode key (sk_test_/rk_test_): "
-                    "refusing to run payment tests against live mode")
-    config = StripeAdapterConfig(api_base=os.environ.get("STRIPE_API_BASE", DEFAULT_API_BASE),
-                                 timeout_ms=20_000, max_network_retries=2)
+        pytest.fail(
+            "STRIPE_TEST_SECRET_KEY is not a test-mode key (sk_test_/rk_test_): "
+            "refusing to run payment tests against live mode"
+        )
+    config = StripeAdapterConfig(
+        api_base=os.environ.get("STRIPE_API_BASE", DEFAULT_API_BASE),
+        timeout_ms=20_000,
+        max_network_retries=2,
+    )
     async with running_adapter(config) as channel:
         yield channel
 
 
 @pytest.fixture
 def gw(live_channel: grpc.aio.Channel) -> Gateway:
-    return Gateway(processor_pb2_grpc.ProcessorStub(live_channel),
-                   pb.Credentials(values={"secret_key": LIVE_KEY,
-                                          "webhook_secret": "whsec_not_used_by_this_suite"}),
-                   live_channel)
+    return Gateway(
+        processor_pb2_grpc.ProcessorStub(live_channel),
+        pb.Credentials(
+            values={"secret_key": LIVE_KEY, "webhook_secret": "whsec_not_used_by_this_suite"}
+        ),
+        live_channel,
+    )
 
 
 class TestStripeAdapterAgainstStripeTestMode(StripeContract):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fake_api import FakeAPI
+
+from tests.sdk.fake_api import FakeAPI
 
 
 @pytest.fixture

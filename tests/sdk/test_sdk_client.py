@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from fake_api import FakeAPI, Reply
 
 from payloops.sdk import (
     APIConnectionError,
@@ -29,6 +28,7 @@ from payloops.sdk import (
     RoutingDecision,
     _http,
 )
+from tests.sdk.fake_api import FakeAPI, Reply
 
 KEY = "sk_test_unit"
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"

@@ -9,7 +9,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from fake_api import FakeAPI, Reply
+
+from tests.sdk.fake_api import FakeAPI, Reply
 
 SDK = Path(__file__).resolve().parents[2] / "sdk"
 

@@ -13,8 +13,13 @@ from payloops.sdk import PayLoopsError, SignatureVerificationError, webhooks
 
 NOW = 1_800_000_000
 SECRET = new_secret()
-EVENT = {"id": "evt_1", "type": "order.succeeded", "livemode": False,
-         "create_time": "2027-01-15T08:00:00Z", "object": {"id": "ord_1", "amount": "4999"}}
+EVENT = {
+    "id": "evt_1",
+    "type": "order.succeeded",
+    "livemode": False,
+    "create_time": "2027-01-15T08:00:00Z",
+    "object": {"id": "ord_1", "amount": "4999"},
+}
 BODY = json.dumps(EVENT, separators=(",", ":")).encode()
 
 
@@ -34,11 +39,21 @@ def test_during_a_rotation_either_secret_verifies() -> None:
         webhooks.verify(BODY, header, new_secret(), now=NOW)
 
 
-@pytest.mark.parametrize("header", [
-    None, "", "t=1800000000", "v1=abc", "t=abc,v1=" + "0" * 64, "garbage",
-    f"t={NOW},v1=" + "0" * 64, f"t={NOW},v0={signature(SECRET, NOW, BODY)}",
-    f"t={NOW + 1},v1={signature(SECRET, NOW, BODY)}", f"t={NOW},v1=é",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "t=1800000000",
+        "v1=abc",
+        "t=abc,v1=" + "0" * 64,
+        "garbage",
+        f"t={NOW},v1=" + "0" * 64,
+        f"t={NOW},v0={signature(SECRET, NOW, BODY)}",
+        f"t={NOW + 1},v1={signature(SECRET, NOW, BODY)}",
+        f"t={NOW},v1=é",
+    ],
+)
 def test_missing_malformed_or_wrong_signatures_are_refused(header: str | None) -> None:
     with pytest.raises(SignatureVerificationError):
         webhooks.verify(BODY, header, SECRET, now=NOW)

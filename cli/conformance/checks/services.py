@@ -15,7 +15,7 @@ _SERVING = health_pb2.HealthCheckResponse.SERVING
 
 
 def _status_name(response: health_pb2.HealthCheckResponse) -> str:
-    return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
 
 
 def health(session: Session) -> str:

@@ -29,8 +29,9 @@ def upgrade() -> None:
     op.create_table(
         "api_keys",
         sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("merchant_id", sa.String(32), sa.ForeignKey("merchants.id"), nullable=False,
-                  index=True),
+        sa.Column(
+            "merchant_id", sa.String(32), sa.ForeignKey("merchants.id"), nullable=False, index=True
+        ),
         sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("prefix", sa.String(16), nullable=False),
         sa.Column("livemode", sa.Boolean, nullable=False),
@@ -72,8 +73,9 @@ def upgrade() -> None:
     op.create_table(
         "attempts",
         sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
-        sa.Column("order_id", sa.String(32), sa.ForeignKey("orders.id"), nullable=False,
-                  index=True),
+        sa.Column(
+            "order_id", sa.String(32), sa.ForeignKey("orders.id"), nullable=False, index=True
+        ),
         sa.Column("seq", sa.Integer, nullable=False),
         sa.Column("processor", sa.String(64), nullable=False),
         sa.Column("attempt_key", sa.String(200), nullable=False, unique=True),

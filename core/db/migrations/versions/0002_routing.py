@@ -38,12 +38,15 @@ def upgrade() -> None:
         sa.Column("probe_started_at", _TS),
         sa.Column("updated_at", _TS, nullable=False, server_default=sa.func.now()),
     )
-    op.add_column("orders", sa.Column("routing", postgresql.JSONB, nullable=False,
-                                      server_default="{}"))
-    op.add_column("attempts", sa.Column("failover_reason", sa.String(64), nullable=False,
-                                        server_default=""))
-    op.add_column("attempts", sa.Column("compensation", sa.String(32), nullable=False,
-                                        server_default=""))
+    op.add_column(
+        "orders", sa.Column("routing", postgresql.JSONB, nullable=False, server_default="{}")
+    )
+    op.add_column(
+        "attempts", sa.Column("failover_reason", sa.String(64), nullable=False, server_default="")
+    )
+    op.add_column(
+        "attempts", sa.Column("compensation", sa.String(32), nullable=False, server_default="")
+    )
     op.create_index("attempts_processor_recent", "attempts", ["processor", "created_at"])
 
 

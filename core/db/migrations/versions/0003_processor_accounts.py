@@ -20,12 +20,14 @@ _TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    op.add_column("processors", sa.Column("tls", sa.Boolean, nullable=False,
-                                          server_default=sa.false()))
-    op.add_column("processors", sa.Column("tls_ca_pem", sa.Text, nullable=False,
-                                          server_default=""))
-    op.add_column("processors", sa.Column("capabilities", postgresql.JSONB, nullable=False,
-                                          server_default="{}"))
+    op.add_column(
+        "processors", sa.Column("tls", sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    op.add_column("processors", sa.Column("tls_ca_pem", sa.Text, nullable=False, server_default=""))
+    op.add_column(
+        "processors",
+        sa.Column("capabilities", postgresql.JSONB, nullable=False, server_default="{}"),
+    )
     op.create_table(
         "processor_accounts",
         sa.Column("id", sa.String(32), primary_key=True),
@@ -40,12 +42,20 @@ def upgrade() -> None:
     )
     # One enabled account per merchant, processor and mode (and one platform account): the
     # account a payment uses is never ambiguous.
-    op.create_index("processor_accounts_one_enabled", "processor_accounts",
-                    ["merchant_id", "processor", "livemode"], unique=True,
-                    postgresql_where=sa.text("enabled and merchant_id is not null"))
-    op.create_index("processor_accounts_one_platform", "processor_accounts",
-                    ["processor", "livemode"], unique=True,
-                    postgresql_where=sa.text("enabled and merchant_id is null"))
+    op.create_index(
+        "processor_accounts_one_enabled",
+        "processor_accounts",
+        ["merchant_id", "processor", "livemode"],
+        unique=True,
+        postgresql_where=sa.text("enabled and merchant_id is not null"),
+    )
+    op.create_index(
+        "processor_accounts_one_platform",
+        "processor_accounts",
+        ["processor", "livemode"],
+        unique=True,
+        postgresql_where=sa.text("enabled and merchant_id is null"),
+    )
     op.create_table(
         "processor_events",
         sa.Column("processor", sa.String(64), primary_key=True),

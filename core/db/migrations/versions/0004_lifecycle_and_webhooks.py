@@ -20,18 +20,24 @@ _TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    op.add_column("orders", sa.Column("amount_refund_pending", sa.BigInteger, nullable=False,
-                                      server_default="0"))
+    op.add_column(
+        "orders",
+        sa.Column("amount_refund_pending", sa.BigInteger, nullable=False, server_default="0"),
+    )
     op.add_column("orders", sa.Column("capture_before", _TS))
-    op.add_column("orders", sa.Column("cancellation_reason", sa.String(64), nullable=False,
-                                      server_default=""))
+    op.add_column(
+        "orders", sa.Column("cancellation_reason", sa.String(64), nullable=False, server_default="")
+    )
     # Refunds, captures and voids go through the account that charged.
-    op.add_column("attempts", sa.Column("account_id", sa.String(32), nullable=False,
-                                        server_default=""))
+    op.add_column(
+        "attempts", sa.Column("account_id", sa.String(32), nullable=False, server_default="")
+    )
     # Refunds can never add up to more than was captured: the database holds the line.
     op.create_check_constraint(
-        "orders_refunds_within_captured", "orders",
-        "amount_refunded + amount_refund_pending <= amount_received")
+        "orders_refunds_within_captured",
+        "orders",
+        "amount_refunded + amount_refund_pending <= amount_received",
+    )
     op.create_table(
         "refunds",
         sa.Column("id", sa.String(32), primary_key=True),
@@ -78,14 +84,16 @@ def upgrade() -> None:
         sa.Column("created_at", _TS, nullable=False, server_default=sa.func.now()),
         sa.Column("updated_at", _TS, nullable=False, server_default=sa.func.now()),
     )
-    op.create_index("webhook_endpoints_merchant", "webhook_endpoints",
-                    ["merchant_id", "livemode", "status"])
+    op.create_index(
+        "webhook_endpoints_merchant", "webhook_endpoints", ["merchant_id", "livemode", "status"]
+    )
     op.create_table(
         "event_deliveries",
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column("event_id", sa.String(40), sa.ForeignKey("events.id"), nullable=False),
-        sa.Column("endpoint_id", sa.String(32), sa.ForeignKey("webhook_endpoints.id"),
-                  nullable=False),
+        sa.Column(
+            "endpoint_id", sa.String(32), sa.ForeignKey("webhook_endpoints.id"), nullable=False
+        ),
         # pending | succeeded | failed
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("next_attempt_at", _TS),
@@ -95,8 +103,9 @@ def upgrade() -> None:
     op.create_index("event_deliveries_event", "event_deliveries", ["event_id"])
     op.create_table(
         "delivery_attempts",
-        sa.Column("delivery_id", sa.String(32), sa.ForeignKey("event_deliveries.id"),
-                  primary_key=True),
+        sa.Column(
+            "delivery_id", sa.String(32), sa.ForeignKey("event_deliveries.id"), primary_key=True
+        ),
         sa.Column("attempt_number", sa.Integer, primary_key=True),
         sa.Column("http_status", sa.Integer, nullable=False, server_default="0"),
         sa.Column("latency_ms", sa.Integer, nullable=False, server_default="0"),
