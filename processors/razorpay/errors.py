@@ -40,7 +40,6 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from core.grpc_context import ServicerContext
 from processors.razorpay.transport import GatewayErrorBody, TransportFailure, TransportKind
 
 log = logging.getLogger(__name__)
@@ -267,7 +266,7 @@ def unknown_after_money_request(error: AdapterError) -> AdapterError:
     )
 
 
-_Handler = Callable[[Any, "ServicerContext"], Awaitable[Any]]
+_Handler = Callable[[Any, "grpc.aio.ServicerContext[Any, Any]"], Awaitable[Any]]
 
 
 class StatusInterceptor(grpc.aio.ServerInterceptor):
@@ -292,7 +291,7 @@ class StatusInterceptor(grpc.aio.ServerInterceptor):
         # grpc.aio handlers are coroutines; the stubs type them as grpc's sync ones.
         inner = cast(_Handler, handler.unary_unary)
 
-        async def guarded(request: Any, context: ServicerContext) -> Any:
+        async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             try:
                 return await inner(request, context)
             except AdapterError as error:

@@ -19,9 +19,10 @@ import logging
 import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from core.grpc_context import ServicerContext
+import grpc
+
 from payloops.processor.v1 import processor_pb2, processor_pb2_grpc
 from processors.razorpay import webhooks
 from processors.razorpay.clients import CREDENTIAL_FIELDS, ClientFactory, Credentials
@@ -34,7 +35,7 @@ from processors.razorpay.transport import CallBudget, call_budget
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-Context = ServicerContext
+Context = grpc.aio.ServicerContext[Any, Any]
 # Answer this much before the caller's deadline, so the answer arrives while it still listens.
 _DEADLINE_MARGIN_S = 0.05
 CARD_NETWORKS: tuple[str, ...] = ("visa", "mastercard", "rupay")

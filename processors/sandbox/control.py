@@ -6,9 +6,10 @@ test can always clear what it armed.
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 
-from core.grpc_context import ServicerContext
 from payloops.sandbox.v1 import control_pb2, control_pb2_grpc
 from processors.sandbox.faults import Fault, FaultMode, Faults
 from processors.sandbox.ledger import Ledger
@@ -28,7 +29,7 @@ class SandboxControlServicer(control_pb2_grpc.SandboxControlServiceServicer):
         self._faults = faults
 
     async def SetFault(
-        self, request: control_pb2.SetFaultRequest, context: ServicerContext
+        self, request: control_pb2.SetFaultRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> control_pb2.SetFaultResponse:
         if request.count < 0 or request.latency_ms < 0:
             await abort(
@@ -49,7 +50,7 @@ class SandboxControlServicer(control_pb2_grpc.SandboxControlServiceServicer):
         return control_pb2.SetFaultResponse()
 
     async def ListCharges(
-        self, request: control_pb2.ListChargesRequest, context: ServicerContext
+        self, request: control_pb2.ListChargesRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> control_pb2.ListChargesResponse:
         return control_pb2.ListChargesResponse(
             charges=[

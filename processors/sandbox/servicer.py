@@ -21,14 +21,13 @@ import hmac
 import json
 import re
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from core.grpc_context import ServicerContext
 from payloops.processor.v1 import processor_pb2, processor_pb2_grpc
 from processors.sandbox.faults import Fault, FaultMode, Faults
 from processors.sandbox.ledger import (
@@ -68,7 +67,7 @@ _TEST_OUTCOMES = {
 
 
 async def abort(
-    context: ServicerContext, code: grpc.StatusCode, reason: str, message: str
+    context: grpc.aio.ServicerContext[Any, Any], code: grpc.StatusCode, reason: str, message: str
 ) -> NoReturn:
     """Ends the RPC with a google.rpc.Status carrying an ErrorInfo (contract: stable reason)."""
     detail = any_pb2.Any()
@@ -155,7 +154,11 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
     # -- fault handling --------------------------------------------------------------------
 
     async def _call(
-        self, context: ServicerContext, operation: Callable[[], _T], *, mutating: bool
+        self,
+        context: grpc.aio.ServicerContext[Any, Any],
+        operation: Callable[[], _T],
+        *,
+        mutating: bool,
     ) -> _T:
         """Runs one payment operation with whatever fault is armed."""
         fault: Fault | None = self._faults.take(mutating=mutating)
@@ -194,7 +197,7 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
     async def GetCapabilities(
         self,
         request: processor_pb2.GetCapabilitiesRequest,
-        context: ServicerContext,
+        context: grpc.aio.ServicerContext[Any, Any],
     ) -> processor_pb2.GetCapabilitiesResponse:
         return processor_pb2.GetCapabilitiesResponse(
             name=self._name,
@@ -216,7 +219,7 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
         )
 
     async def Authorize(
-        self, request: processor_pb2.AuthorizeRequest, context: ServicerContext
+        self, request: processor_pb2.AuthorizeRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> processor_pb2.AuthorizeResponse:
         def authorize() -> PaymentRecord:
             _require(request.attempt_key, "attempt_key")
@@ -248,7 +251,7 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
         return processor_pb2.AuthorizeResponse(payment=self._payment(payment))
 
     async def Capture(
-        self, request: processor_pb2.CaptureRequest, context: ServicerContext
+        self, request: processor_pb2.CaptureRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> processor_pb2.CaptureResponse:
         def capture() -> PaymentRecord:
             return self._ledger.capture(
@@ -261,7 +264,7 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
         return processor_pb2.CaptureResponse(payment=self._payment(payment))
 
     async def Void(
-        self, request: processor_pb2.VoidRequest, context: ServicerContext
+        self, request: processor_pb2.VoidRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> processor_pb2.VoidResponse:
         def void() -> PaymentRecord:
             return self._ledger.void(
@@ -273,7 +276,7 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
         return processor_pb2.VoidResponse(payment=self._payment(payment))
 
     async def Refund(
-        self, request: processor_pb2.RefundRequest, context: ServicerContext
+        self, request: processor_pb2.RefundRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> processor_pb2.RefundResponse:
         def refund() -> RefundRecord:
             return self._ledger.refund(
@@ -286,7 +289,7 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
         return processor_pb2.RefundResponse(refund=self._refund(record))
 
     async def GetPayment(
-        self, request: processor_pb2.GetPaymentRequest, context: ServicerContext
+        self, request: processor_pb2.GetPaymentRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> processor_pb2.GetPaymentResponse:
         def get() -> PaymentRecord:
             match request.WhichOneof("lookup"):
@@ -300,7 +303,7 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
         return processor_pb2.GetPaymentResponse(payment=self._payment(payment))
 
     async def GetRefund(
-        self, request: processor_pb2.GetRefundRequest, context: ServicerContext
+        self, request: processor_pb2.GetRefundRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> processor_pb2.GetRefundResponse:
         def get() -> RefundRecord:
             match request.WhichOneof("lookup"):
@@ -316,7 +319,7 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
     async def ParseWebhook(
         self,
         request: processor_pb2.ParseWebhookRequest,
-        context: ServicerContext,
+        context: grpc.aio.ServicerContext[Any, Any],
     ) -> processor_pb2.ParseWebhookResponse:
         secret = request.credentials.values.get("webhook_secret", "")
         headers = {k.lower(): v for k, v in request.headers.items()}

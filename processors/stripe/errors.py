@@ -38,7 +38,6 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from core.grpc_context import ServicerContext
 from processors.stripe.logs import correlation_id
 
 log = logging.getLogger(__name__)
@@ -243,7 +242,7 @@ def _invalid_request(
     return fail(grpc.StatusCode.INVALID_ARGUMENT, reason)
 
 
-Handler = Callable[[Any, ServicerContext], Awaitable[Any]]
+Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
@@ -267,7 +266,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         inner = cast(Handler, handler.unary_unary)
         method = handler_call_details.method.rsplit("/", 1)[-1]
 
-        async def guarded(request: Any, context: ServicerContext) -> Any:
+        async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             given = dict(context.invocation_metadata() or ()).get(CORRELATION_HEADER, "")
             token = correlation_id.set(str(given)[:128])
             try:

@@ -24,9 +24,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import grpc
 import stripe
 
-from core.grpc_context import ServicerContext
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
 from processors.stripe import params
@@ -84,7 +84,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
     # -- RPCs ------------------------------------------------------------------------------
 
     async def GetCapabilities(
-        self, request: pb.GetCapabilitiesRequest, context: ServicerContext
+        self, request: pb.GetCapabilitiesRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetCapabilitiesResponse:
         return pb.GetCapabilitiesResponse(
             name=self._name,
@@ -107,7 +107,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
         )
 
     async def Authorize(
-        self, request: pb.AuthorizeRequest, context: ServicerContext
+        self, request: pb.AuthorizeRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.AuthorizeResponse:
         currency, create = params.create_intent(request)
         client = self._client(request.credentials)
@@ -153,7 +153,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
         return payment_from_intent(intent)
 
     async def Capture(
-        self, request: pb.CaptureRequest, context: ServicerContext
+        self, request: pb.CaptureRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.CaptureResponse:
         capture_key = params.key(request.capture_key, "capture_key")
         reference = params.reference(request.processor_reference, "pi_")
@@ -177,7 +177,9 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
         log.info("rpc=Capture reference=%s outcome=%s", reference, pb.Outcome.Name(payment.outcome))
         return pb.CaptureResponse(payment=payment)
 
-    async def Void(self, request: pb.VoidRequest, context: ServicerContext) -> pb.VoidResponse:
+    async def Void(
+        self, request: pb.VoidRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.VoidResponse:
         void_key = params.key(request.void_key, "void_key")
         reference = params.reference(request.processor_reference, "pi_")
         client = self._client(request.credentials)
@@ -202,7 +204,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
         return pb.VoidResponse(payment=payment)
 
     async def Refund(
-        self, request: pb.RefundRequest, context: ServicerContext
+        self, request: pb.RefundRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.RefundResponse:
         refund_key = params.key(request.refund_key, "refund_key")
         reference = params.reference(request.processor_reference, "pi_")
@@ -254,7 +256,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
         )
 
     async def GetPayment(
-        self, request: pb.GetPaymentRequest, context: ServicerContext
+        self, request: pb.GetPaymentRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetPaymentResponse:
         match request.WhichOneof("lookup"):
             case "processor_reference" if request.processor_reference:
@@ -275,7 +277,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
         return pb.GetPaymentResponse(payment=payment_from_intent(intent))
 
     async def GetRefund(
-        self, request: pb.GetRefundRequest, context: ServicerContext
+        self, request: pb.GetRefundRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.GetRefundResponse:
         match request.WhichOneof("lookup"):
             case "processor_reference" if request.processor_reference:
@@ -295,7 +297,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
         return pb.GetRefundResponse(refund=refund_from_stripe(refund))
 
     async def ParseWebhook(
-        self, request: pb.ParseWebhookRequest, context: ServicerContext
+        self, request: pb.ParseWebhookRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ParseWebhookResponse:
         event = verify(
             request.headers, request.body, request.credentials.values.get("webhook_secret", "")
