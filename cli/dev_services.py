@@ -113,8 +113,12 @@ def temporal(state: StatePaths, binary: Path, port: int, env: dict[str, str]) ->
     for value in TEMPORAL_DYNAMIC_CONFIG:
         argv += ["--dynamic-config-value", value]
     target = f"127.0.0.1:{port}"
+    # The OTEL_* variables configure PayLoops' own tracing. The dev server reads them too and
+    # refuses to start on values it does not know (OTEL_TRACES_EXPORTER=console): it is not
+    # traced.
+    untraced = {key: value for key, value in env.items() if not key.startswith("OTEL_")}
     return Service(
-        child=_child(state, "temporal", argv, env),
+        child=_child(state, "temporal", argv, untraced),
         probe=lambda: probes.grpc_serving(target, probes.TEMPORAL_SERVICE),
         ready_timeout=60,
         summary=f"{target}  (history in {state.temporal_db})",

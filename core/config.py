@@ -40,6 +40,8 @@ class Settings:
     webhook_retry_first_seconds: float = 30.0
     # How long one POST to a merchant's endpoint may take before it counts as failed.
     webhook_timeout_seconds: float = 10.0
+    # Where spans go (core.telemetry): the standard OTEL_TRACES_EXPORTER, "none" unless set.
+    traces_exporter: str = "none"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -81,4 +83,7 @@ class Settings:
             webhook_timeout_seconds=float(
                 env.get("PAYLOOPS_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds)
             ),
+            traces_exporter="none"
+            if env.get("OTEL_SDK_DISABLED", "").lower() == "true"
+            else env.get("OTEL_TRACES_EXPORTER", defaults.traces_exporter).strip().lower(),
         )

@@ -8,7 +8,18 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from opentelemetry import baggage
+
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
+# The correlation id's name as trace baggage and span attribute (core.telemetry).
+CORRELATION_ID = "payloops.correlation_id"
+
+
+def current_correlation_id() -> str:
+    """The correlation id of the request being served: set by the edge, or carried here in the
+    trace's baggage (a workflow's activity, when tracing is on)."""
+    carried = baggage.get_baggage(CORRELATION_ID)
+    return correlation_id.get() or (carried if isinstance(carried, str) else "")
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,7 +35,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        if cid := correlation_id.get():
+        if cid := current_correlation_id():
             entry["correlation_id"] = cid
         # log.info(msg, extra={"fields": {...}}) adds structured fields to the entry.
         entry.update(getattr(record, "fields", {}))

@@ -11,10 +11,12 @@ from typing import Any, cast
 
 import grpc
 from grpc_status import rpc_status
+from opentelemetry import context as otel_context
 
 from core import errors
 from core.grpc_context import ServicerContext
 from core.logs import correlation_id
+from core.telemetry import with_correlation_id
 from edge import validation
 from edge.context import request_header, response_headers
 
@@ -55,6 +57,8 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
                 else uuid.uuid4().hex
             )
             correlation_id.set(cid)
+            # Carried on with the trace (into Temporal and the processor calls) when tracing is on.
+            carried = with_correlation_id(cid)
             headers = [("x-correlation-id", cid)]
             response_headers.set(headers)
             started = time.monotonic()
@@ -84,6 +88,7 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
                     ).to_status(),
                 )
             finally:
+                otel_context.detach(carried)
                 # One line per call; request_id ties it to Envoy's access log line.
                 log.info(
                     "rpc %s %s",

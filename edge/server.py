@@ -19,6 +19,7 @@ from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
 from core.processor_channels import ProcessorChannels
 from core.secrets import SecretBox
+from core.telemetry import Tracing, configure_tracing
 from core.temporal import connect as connect_temporal
 from core.webhook_deliveries import RetrySchedule
 from edge.idempotency import Idempotency
@@ -54,12 +55,17 @@ log = logging.getLogger("payloops.edge")
 
 
 async def serve(
-    settings: Settings, port: int, on_ready: Callable[[int], None] | None = None
+    settings: Settings,
+    port: int,
+    on_ready: Callable[[int], None] | None = None,
+    tracing: Tracing | None = None,
 ) -> None:
     """Runs until cancelled or SIGTERM/SIGINT. Port 0 picks a free port."""
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    temporal = await connect_temporal(settings)
+    temporal = await connect_temporal(
+        settings, interceptors=tracing.temporal_interceptors() if tracing else ()
+    )
     channels = ProcessorChannels()
     # grpcio shares ports (SO_REUSEPORT) by default: a second server on the same port would
     # silently take half the calls. A port in use must fail the start instead.
@@ -156,7 +162,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configure_logging("edge")
     settings = Settings.from_env()
-    asyncio.run(serve(settings, settings.edge_port if args.port is None else args.port))
+    tracing = configure_tracing("edge", settings.traces_exporter)
+    port = settings.edge_port if args.port is None else args.port
+    asyncio.run(serve(settings, port, tracing=tracing))
+    if tracing is not None:
+        tracing.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # the Temporal bridge's threads can crash interpreter teardown (sdk-python#300)

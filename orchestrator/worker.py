@@ -19,6 +19,7 @@ from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
 from core.processor_channels import ProcessorChannels
 from core.secrets import SecretBox
+from core.telemetry import Tracing, configure_tracing
 from orchestrator.activities.orders import OrderActivities
 from orchestrator.activities.processors import ProcessorActivities
 from orchestrator.activities.refunds import RefundActivities
@@ -31,8 +32,14 @@ from orchestrator.workflows.webhook_delivery import WebhookDeliveryWorkflow
 log = logging.getLogger("payloops.worker")
 
 
-async def run(settings: Settings, ready_file: Path | None = None) -> None:
-    client = await temporal.connect(settings)
+async def run(
+    settings: Settings, ready_file: Path | None = None, tracing: Tracing | None = None
+) -> None:
+    # With tracing, the client's interceptor continues the edge's trace in workflows and
+    # activities, and the processor calls' spans join it (core.telemetry).
+    client = await temporal.connect(
+        settings, interceptors=tracing.temporal_interceptors() if tracing else ()
+    )
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     channels = ProcessorChannels()
@@ -87,7 +94,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ready-file", type=Path, help="touched once the worker polls")
     args = parser.parse_args(argv)
     configure_logging("worker")
-    asyncio.run(run(Settings.from_env(), args.ready_file))
+    settings = Settings.from_env()
+    tracing = configure_tracing("worker", settings.traces_exporter)
+    asyncio.run(run(settings, args.ready_file, tracing))
+    if tracing is not None:
+        tracing.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     # The Temporal bridge's threads can crash interpreter teardown (sdk-python#300).
