@@ -40,8 +40,10 @@ class Settings:
     webhook_retry_first_seconds: float = 30.0
     # How long one POST to a merchant's endpoint may take before it counts as failed.
     webhook_timeout_seconds: float = 10.0
-    # Where spans go (core.telemetry): the standard OTEL_TRACES_EXPORTER, "none" unless set.
+    # Where spans and metrics go (core.telemetry): the standard OTEL_TRACES_EXPORTER and
+    # OTEL_METRICS_EXPORTER, "none" unless set.
     traces_exporter: str = "none"
+    metrics_exporter: str = "none"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,7 +85,12 @@ class Settings:
             webhook_timeout_seconds=float(
                 env.get("PAYLOOPS_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds)
             ),
-            traces_exporter="none"
-            if env.get("OTEL_SDK_DISABLED", "").lower() == "true"
-            else env.get("OTEL_TRACES_EXPORTER", defaults.traces_exporter).strip().lower(),
+            traces_exporter=_otel_exporter(env, "OTEL_TRACES_EXPORTER"),
+            metrics_exporter=_otel_exporter(env, "OTEL_METRICS_EXPORTER"),
         )
+
+
+def _otel_exporter(env: Mapping[str, str], variable: str) -> str:
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return "none"
+    return env.get(variable, "none").strip().lower() or "none"

@@ -19,7 +19,7 @@ from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
 from core.processor_channels import ProcessorChannels
 from core.secrets import SecretBox
-from core.telemetry import Tracing, configure_tracing
+from core.telemetry import Telemetry, configure_telemetry
 from core.temporal import connect as connect_temporal
 from core.webhook_deliveries import RetrySchedule
 from edge.idempotency import Idempotency
@@ -58,13 +58,13 @@ async def serve(
     settings: Settings,
     port: int,
     on_ready: Callable[[int], None] | None = None,
-    tracing: Tracing | None = None,
+    telemetry: Telemetry | None = None,
 ) -> None:
     """Runs until cancelled or SIGTERM/SIGINT. Port 0 picks a free port."""
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     temporal = await connect_temporal(
-        settings, interceptors=tracing.temporal_interceptors() if tracing else ()
+        settings, interceptors=telemetry.temporal_interceptors() if telemetry else ()
     )
     channels = ProcessorChannels()
     # grpcio shares ports (SO_REUSEPORT) by default: a second server on the same port would
@@ -162,11 +162,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configure_logging("edge")
     settings = Settings.from_env()
-    tracing = configure_tracing("edge", settings.traces_exporter)
+    telemetry = configure_telemetry("edge", settings)
     port = settings.edge_port if args.port is None else args.port
-    asyncio.run(serve(settings, port, tracing=tracing))
-    if tracing is not None:
-        tracing.shutdown()
+    asyncio.run(serve(settings, port, telemetry=telemetry))
+    telemetry.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # the Temporal bridge's threads can crash interpreter teardown (sdk-python#300)

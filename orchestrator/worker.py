@@ -19,7 +19,7 @@ from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
 from core.processor_channels import ProcessorChannels
 from core.secrets import SecretBox
-from core.telemetry import Tracing, configure_tracing
+from core.telemetry import Telemetry, configure_telemetry
 from orchestrator.activities.orders import OrderActivities
 from orchestrator.activities.processors import ProcessorActivities
 from orchestrator.activities.refunds import RefundActivities
@@ -33,12 +33,12 @@ log = logging.getLogger("payloops.worker")
 
 
 async def run(
-    settings: Settings, ready_file: Path | None = None, tracing: Tracing | None = None
+    settings: Settings, ready_file: Path | None = None, telemetry: Telemetry | None = None
 ) -> None:
     # With tracing, the client's interceptor continues the edge's trace in workflows and
     # activities, and the processor calls' spans join it (core.telemetry).
     client = await temporal.connect(
-        settings, interceptors=tracing.temporal_interceptors() if tracing else ()
+        settings, interceptors=telemetry.temporal_interceptors() if telemetry else ()
     )
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
@@ -95,10 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configure_logging("worker")
     settings = Settings.from_env()
-    tracing = configure_tracing("worker", settings.traces_exporter)
-    asyncio.run(run(settings, args.ready_file, tracing))
-    if tracing is not None:
-        tracing.shutdown()
+    telemetry = configure_telemetry("worker", settings)
+    asyncio.run(run(settings, args.ready_file, telemetry))
+    telemetry.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     # The Temporal bridge's threads can crash interpreter teardown (sdk-python#300).

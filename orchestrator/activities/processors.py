@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core import processor_accounts
+from core import metrics, processor_accounts
 from core.processor_channels import ProcessorChannels
 from core.secrets import SecretBox
 from orchestrator.activities.types import (
@@ -110,13 +110,29 @@ class ProcessorActivities:
             credentials=await self._credentials(call.route),
         )
         started = time.monotonic()
+        outcome = "unknown"  # unless the call ends otherwise (a cancelled activity stays so)
         try:
-            response = await self._stub(call.route).Authorize(
-                request, timeout=(call.deadline_ms or call.route.deadline_ms) / 1000
+            try:
+                response = await self._stub(call.route).Authorize(
+                    request, timeout=(call.deadline_ms or call.route.deadline_ms) / 1000
+                )
+            except grpc.aio.AioRpcError as error:
+                result = _rejected_or_raise(error, started)
+            else:
+                result = _result(response.payment, started)
+            outcome = result.outcome
+            return result
+        except ApplicationError as raised:
+            outcome = "not_sent" if raised.type == "NotSent" else "unknown"
+            raise
+        finally:
+            metrics.authorize_call(
+                call.route.processor,
+                outcome,
+                time.monotonic() - started,
+                amount=payment.amount,
+                currency=payment.currency,
             )
-        except grpc.aio.AioRpcError as error:
-            return _rejected_or_raise(error, started)
-        return _result(response.payment, started)
 
     @activity.defn(name="get_payment")
     async def get_payment(self, call: LookupCall) -> GatewayResult:

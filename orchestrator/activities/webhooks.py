@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from core import events, webhook_deliveries, webhook_signing, webhook_urls
+from core import events, metrics, webhook_deliveries, webhook_signing, webhook_urls
 from core.config import Settings
 from core.db import models
 from core.secrets import SecretBox
@@ -160,6 +160,7 @@ class WebhookActivities:
         )
         latency_ms = int((time.monotonic() - started) * 1000)
         delivered = 200 <= status < 300
+        metrics.webhook_delivery(delivered)
         async with self._sessions.begin() as session:
             await _write_attempt(
                 session, call.delivery_id, call.attempt_number, status, latency_ms, error

@@ -1,6 +1,6 @@
-"""core/telemetry.py and core/logs.py without a mesh: tracing stays off unless asked for, a wrong
-exporter name stops the start with one clear line, and a correlation id carried as trace baggage
-reaches the log lines."""
+"""core/telemetry.py and core/logs.py without a mesh: traces and metrics stay off unless asked
+for, a wrong exporter name stops the start with one clear line, and a correlation id carried as
+trace baggage reaches the log lines."""
 
 from __future__ import annotations
 
@@ -12,23 +12,36 @@ from opentelemetry import baggage, context
 
 from core.config import Settings
 from core.logs import CORRELATION_ID, JsonFormatter
-from core.telemetry import configure_tracing
+from core.telemetry import configure_telemetry
+
+URL = {"PAYLOOPS_DATABASE_URL": "postgresql+asyncpg://unused"}
 
 
-def test_tracing_is_off_unless_the_environment_asks() -> None:
-    url = {"PAYLOOPS_DATABASE_URL": "postgresql+asyncpg://unused"}
-    assert Settings.from_env(url).traces_exporter == "none"
-    assert Settings.from_env(url | {"OTEL_TRACES_EXPORTER": " OTLP "}).traces_exporter == "otlp"
-    disabled = url | {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_SDK_DISABLED": "true"}
-    assert Settings.from_env(disabled).traces_exporter == "none"
-    assert configure_tracing("edge", "none") is None
+def test_telemetry_is_off_unless_the_environment_asks() -> None:
+    off = Settings.from_env(URL)
+    assert (off.traces_exporter, off.metrics_exporter) == ("none", "none")
+    on = Settings.from_env(
+        URL | {"OTEL_TRACES_EXPORTER": " OTLP ", "OTEL_METRICS_EXPORTER": "console"}
+    )
+    assert (on.traces_exporter, on.metrics_exporter) == ("otlp", "console")
+    disabled = Settings.from_env(
+        URL
+        | {
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_METRICS_EXPORTER": "otlp",
+            "OTEL_SDK_DISABLED": "true",
+        }
+    )
+    assert (disabled.traces_exporter, disabled.metrics_exporter) == ("none", "none")
+    assert configure_telemetry("edge", off).temporal_interceptors() == []
 
 
-def test_an_unknown_exporter_is_refused_in_one_line() -> None:
+@pytest.mark.parametrize("variable", ["OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER"])
+def test_an_unknown_exporter_is_refused_in_one_line(variable: str) -> None:
     with pytest.raises(SystemExit) as refused:
-        configure_tracing("edge", "jaeger")
+        configure_telemetry("edge", Settings.from_env(URL | {variable: "jaeger"}))
     assert str(refused.value) == (
-        "OTEL_TRACES_EXPORTER='jaeger' is not supported here: use one of none, console, otlp"
+        f"{variable}='jaeger' is not supported here: use one of none, console, otlp"
     )
 
 

@@ -1,7 +1,9 @@
-"""Tracing (core/telemetry.py): with OTEL_TRACES_EXPORTER set, one payment is one trace from the
-edge through Temporal (the update-with-start, the workflow, its activities) to the gRPC call to
-the processor, every span carries the request's correlation id, and no span carries the card
-token or the API key. Without it, nothing is traced (the shared mesh writes no spans)."""
+"""Traces and metrics (core/telemetry.py, core/metrics.py). With OTEL_TRACES_EXPORTER set, one
+payment is one trace from the edge through Temporal (the update-with-start, the workflow, its
+activities) to the gRPC call to the processor, every span carries the request's correlation id,
+and no span carries the card token or the API key. With OTEL_METRICS_EXPORTER set, the worker
+counts processor calls, amounts, latencies and webhook deliveries. Without them, nothing is
+exported (the shared mesh writes no spans)."""
 
 from __future__ import annotations
 
@@ -16,15 +18,23 @@ from typing import Any
 import pytest
 
 from tests.conftest import Mesh, start_mesh, stop_mesh_process
+from tests.e2e.test_webhooks import Receiver, create_endpoint
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def traced_mesh() -> Iterator[Mesh]:
-    # "console" writes one JSON line per span into each service's log; a short batch delay
-    # gets them there quickly.
-    mesh = start_mesh({"OTEL_TRACES_EXPORTER": "console", "OTEL_BSP_SCHEDULE_DELAY": "100"})
+    # "console" writes one JSON line per span (or batch of metrics) into each service's log;
+    # a short batch delay and export interval get them there quickly.
+    mesh = start_mesh(
+        {
+            "OTEL_TRACES_EXPORTER": "console",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "OTEL_METRICS_EXPORTER": "console",
+            "OTEL_METRIC_EXPORT_INTERVAL": "300",
+        }
+    )
     try:
         yield mesh
     finally:
@@ -41,6 +51,29 @@ def spans(log: Path) -> list[dict[str, Any]]:
             if "trace_id" in entry.get("context", {}):
                 found.append(entry)
     return found
+
+
+def metric_points(log: Path) -> dict[str, list[dict[str, Any]]]:
+    """The data points of each metric in the last metrics batch of a service's log (totals are
+    cumulative, so the last batch has them all)."""
+    batches = [line for line in log.read_text().splitlines() if '"resource_metrics"' in line]
+    if not batches:
+        return {}
+    points: dict[str, list[dict[str, Any]]] = {}
+    for resource in json.loads(batches[-1])["resource_metrics"]:
+        for scope in resource["scope_metrics"]:
+            for metric in scope["metrics"]:
+                points[metric["name"]] = metric["data"]["data_points"]
+    return points
+
+
+def total(points: dict[str, list[dict[str, Any]]], name: str, **labels: str) -> float:
+    """A counter's value (or a histogram's count) over the points with these labels."""
+    return sum(
+        p.get("value", p.get("count", 0))
+        for p in points.get(name, [])
+        if all(p["attributes"].get(k) == v for k, v in labels.items())
+    )
 
 
 def trace_of(mesh: Mesh, trace_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -107,6 +140,43 @@ def test_a_payment_is_one_trace_from_the_edge_to_the_processor(traced_mesh: Mesh
     assert traced_mesh.api_key not in text
 
 
+def test_the_worker_counts_processor_calls_amounts_latencies_and_deliveries(
+    traced_mesh: Mesh,
+) -> None:
+    log = traced_mesh.state_dir / "logs" / "worker.log"
+
+    def now() -> tuple[float, ...]:
+        points = metric_points(log)
+        return (
+            total(points, "payment_attempts_total", processor="sandbox", outcome="succeeded"),
+            total(points, "payment_attempts_total", processor="sandbox", outcome="declined"),
+            total(points, "payment_amount_total", processor="sandbox", currency="EUR"),
+            total(points, "payment_latency_seconds", processor="sandbox"),
+            total(points, "webhook_deliveries_total", result="delivered"),
+        )
+
+    time.sleep(1)  # the last batch before these payments
+    before = now()
+    api = traced_mesh.client()  # the demo merchant: its payments go to the sandboxes
+    receiver = Receiver()
+    try:
+        create_endpoint(api, receiver.url, ["order.succeeded"])
+        for token in ("pm_card_visa", "pm_card_declined"):
+            order = api.post("/v1/orders", json={"amount": 1234, "currency": "EUR"}).json()
+            api.post(
+                f"/v1/orders/{order['id']}:pay",
+                json={"payment_method": {"type": "card", "token": token}},
+            )
+        # One call that charged 12.34 EUR, one hard decline; two latencies; one delivery.
+        expected = tuple(b + d for b, d in zip(before, (1, 1, 1234, 2, 1), strict=True))
+        deadline = time.monotonic() + 30
+        while now() != expected:
+            assert time.monotonic() < deadline, f"{now()} != {expected}"
+            time.sleep(0.3)
+    finally:
+        receiver.close()
+
+
 def test_without_an_exporter_nothing_is_traced(mesh: Mesh) -> None:
     api = mesh.client()
     order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
@@ -117,3 +187,4 @@ def test_without_an_exporter_nothing_is_traced(mesh: Mesh) -> None:
     assert paid["status"] == "SUCCEEDED", paid
     logs = mesh.state_dir / "logs"
     assert spans(logs / "edge.log") == [] and spans(logs / "worker.log") == []
+    assert metric_points(logs / "worker.log") == {}
