@@ -97,7 +97,7 @@ async def serve(
         ProcessorWebhookService(sessions, box, channels, temporal), server
     )
     webhooks_pb2_grpc.add_WebhookEndpointServiceServicer_to_server(
-        WebhookEndpointService(sessions, box), server
+        WebhookEndpointService(sessions, box, idempotency), server
     )
     webhooks_pb2_grpc.add_EventServiceServicer_to_server(
         EventService(

@@ -22,6 +22,8 @@ from core.secrets import SecretBox, SecretsNotConfigured
 from core.webhook_deliveries import ALL_EVENTS
 from core.webhook_views import endpoint_message
 from edge.auth import Caller, authenticate
+from edge.context import request_header
+from edge.idempotency import Claim, Idempotency
 from payloops.v1 import webhooks_pb2, webhooks_pb2_grpc
 
 DEFAULT_GRACE = timedelta(hours=24)
@@ -35,9 +37,12 @@ _STATUSES = {
 
 
 class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], box: SecretBox, idempotency: Idempotency
+    ) -> None:
         self._sessions = sessions
         self._box = box
+        self._idempotency = idempotency
 
     async def CreateWebhookEndpoint(
         self, request: webhooks_pb2.CreateWebhookEndpointRequest, context: ServicerContext
@@ -50,10 +55,26 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
         violations += _event_violations(wanted.enabled_events)
         if violations:
             raise errors.invalid(violations)
+        key = request_header(context.invocation_metadata(), "idempotency-key")
         secret = webhook_signing.new_secret()
         with _sealing():
             sealed = self._box.seal({"current": secret})
+        # Claim, endpoint and stored answer in one transaction: a duplicate waits on the claim
+        # and replays; a failure leaves nothing, not even the claim.
         async with self._sessions.begin() as session:
+            claim = None
+            if key is not None:
+                claimed = await self._idempotency.claim(
+                    session,
+                    caller.merchant_id,
+                    key,
+                    "CreateWebhookEndpoint",
+                    request,
+                    webhooks_pb2.WebhookEndpoint,
+                )
+                if not isinstance(claimed, Claim):
+                    return await self._with_secret(session, caller, claimed)
+                claim = claimed
             created = (
                 await session.execute(
                     insert(models.WebhookEndpoint)
@@ -69,7 +90,25 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
                     .returning(models.WebhookEndpoint)
                 )
             ).scalar_one()
+            if claim is not None:
+                # Stored without the secret: the idempotency table holds no secret in clear.
+                await self._idempotency.store(session, claim, endpoint_message(created))
         return endpoint_message(created, secret=secret)
+
+    async def _with_secret(
+        self, session: AsyncSession, caller: Caller, replayed: webhooks_pb2.WebhookEndpoint
+    ) -> webhooks_pb2.WebhookEndpoint:
+        """A replayed creation, with the endpoint's signing secret (its current one, if it was
+        rotated since) unsealed again, as the first answer showed it."""
+        endpoint = await session.get(models.WebhookEndpoint, replayed.id)
+        if (
+            endpoint is not None
+            and endpoint.merchant_id == caller.merchant_id
+            and endpoint.status != "deleted"
+        ):
+            with _sealing():
+                replayed.secret = self._box.open(endpoint.secrets)["current"]
+        return replayed
 
     async def ListWebhookEndpoints(
         self, request: webhooks_pb2.ListWebhookEndpointsRequest, context: ServicerContext

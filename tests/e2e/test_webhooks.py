@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -260,6 +261,38 @@ def reason(response: httpx.Response) -> str:
 
 
 # -- endpoints -----------------------------------------------------------------------------
+
+
+def test_an_endpoint_created_with_an_idempotency_key_is_created_once(
+    mesh: Mesh, receivers: Callable[..., Receiver]
+) -> None:
+    """Five concurrent creations with one key (a merchant retrying a timed-out request): one
+    endpoint, every answer its id and secret; the stored answer holds no secret."""
+    api = new_merchant(mesh)
+    receiver = receivers()
+    key = str(uuid.uuid4())
+    body = {"url": receiver.url, "enabled_events": ["order.succeeded"]}
+
+    def create(_: int) -> httpx.Response:
+        return api.post("/v1/webhook_endpoints", json=body, headers={"Idempotency-Key": key})
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(pool.map(create, range(5)))
+    assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
+    assert len({(a.json()["id"], a.json()["secret"]) for a in answers}) == 1
+    assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 4
+    listed = api.get("/v1/webhook_endpoints").json()["webhook_endpoints"]
+    assert [e["id"] for e in listed] == [answers[0].json()["id"]]
+    secret = answers[0].json()["secret"]
+    [(stored,)] = sql(mesh, "select response from idempotency_keys where key = :key", key=key)
+    assert secret.encode() not in bytes(stored)
+
+    other = api.post(
+        "/v1/webhook_endpoints",
+        json=body | {"enabled_events": ["*"]},
+        headers={"Idempotency-Key": key},
+    )
+    assert (other.status_code, reason(other)) == (400, "IDEMPOTENCY_KEY_REUSED")
 
 
 def test_endpoints_are_validated_show_their_secret_once_and_stay_with_their_merchant(
