@@ -1,6 +1,7 @@
 """WebhookEndpointService: where a merchant receives events. URLs are checked before they are
 stored (core/webhook_urls.py: https, and for live keys public addresses only); the signing
-secret is sealed at rest and shown once, in the answer of create or rotate_secret. A test key
+secret is sealed at rest and shown once, in the answer of create (and its idempotent replays)
+or rotate_secret. A test key
 sees only test endpoints, a live key only live ones; another merchant's endpoint, or a
 deleted one, is NOT_FOUND."""
 
