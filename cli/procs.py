@@ -29,6 +29,13 @@ _CMDLINE_SIGNATURES = ("cli.main", "start-dev", "envoy")
 _DIE_WITH_PARENT = str(Path(__file__).with_name("die_with_parent.py"))
 
 
+def dying_with_this_process(argv: Sequence[str]) -> list[str]:
+    """`argv`, wrapped so that the process gets SIGTERM when this one exits, however it exits
+    (SIGKILL included). Start it from a thread that lives as long as the process: the kernel
+    ties the signal to the thread that forked."""
+    return [sys.executable, "-S", _DIE_WITH_PARENT, str(os.getpid()), *argv]
+
+
 @dataclass
 class Child:
     name: str
@@ -50,7 +57,7 @@ class Child:
             )
             log.flush()
             self.popen = subprocess.Popen(
-                [sys.executable, "-S", _DIE_WITH_PARENT, str(os.getpid()), *self.argv],
+                dying_with_this_process(self.argv),
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

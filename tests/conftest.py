@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli.procs import dying_with_this_process
 from tests.fakes.razorpay_api import RazorpayFake
 from tests.fakes.stripe_api import FakeStripe
 
@@ -105,16 +106,18 @@ def start_mesh(extra_env: dict[str, str] | None = None) -> Mesh:
     env.pop("PAYLOOPS_TEMPORAL_ADDRESS", None)
     log = (state_dir / "dev.out").open("wb")
     process = subprocess.Popen(
-        [
-            *PAYLOOPS,
-            "dev",
-            "--state-dir",
-            str(state_dir),
-            "--http-port",
-            str(http_port),
-            "--grpc-port",
-            str(grpc_port),
-        ],
+        dying_with_this_process(
+            [
+                *PAYLOOPS,
+                "dev",
+                "--state-dir",
+                str(state_dir),
+                "--http-port",
+                str(http_port),
+                "--grpc-port",
+                str(grpc_port),
+            ]
+        ),
         cwd=REPO,
         env=env,
         stdout=log,
@@ -212,20 +215,22 @@ def start_sandbox(name: str, workdir: Path) -> tuple[str, subprocess.Popen[bytes
     grpc_port, http_port = free_port(), free_port()
     log = (workdir / f"{name}.log").open("wb")
     process = subprocess.Popen(
-        [
-            *PAYLOOPS,
-            "serve",
-            "processor",
-            "sandbox",
-            "--name",
-            name,
-            "--port",
-            str(grpc_port),
-            "--http-port",
-            str(http_port),
-            "--ledger",
-            str(workdir / f"{name}.ledger"),
-        ],
+        dying_with_this_process(
+            [
+                *PAYLOOPS,
+                "serve",
+                "processor",
+                "sandbox",
+                "--name",
+                name,
+                "--port",
+                str(grpc_port),
+                "--http-port",
+                str(http_port),
+                "--ledger",
+                str(workdir / f"{name}.ledger"),
+            ]
+        ),
         cwd=REPO,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -259,6 +264,18 @@ def sandbox_targets() -> Iterator[list[str]]:
                 process.kill()
                 process.wait()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A run stopped with SIGTERM (a CI runner's timeout, `kill`) tears down like Ctrl-C: every
+    # fixture stops the servers it started. Against SIGKILL, the servers die with this process
+    # (dying_with_this_process); the embedded PostgreSQL of `postgres_url` is a daemon and is
+    # only stopped by its fixture.
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -262,3 +262,34 @@ time.sleep(60)
     while procs.is_alive(child_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not procs.is_alive(child_pid)
+
+
+def test_a_killed_test_run_leaves_no_server_behind(tmp_path: Path) -> None:
+    """The servers the tests start (`start_sandbox` here; `start_mesh`'s `payloops dev` the
+    same way) die with the test process, even when it is killed with SIGKILL."""
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"""
+import sys, time
+sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+from pathlib import Path
+from tests.conftest import start_sandbox
+target, process = start_sandbox("orphan", Path({str(tmp_path)!r}))
+print(process.pid, flush=True)
+time.sleep(60)
+""",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert run.stdout is not None
+    server_pid = int(run.stdout.readline())
+    assert procs.is_alive(server_pid)
+    run.kill()
+    run.wait(10)
+    deadline = time.monotonic() + 15
+    while procs.is_alive(server_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not procs.is_alive(server_pid)

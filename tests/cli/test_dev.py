@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli.procs import dying_with_this_process
 from cli.state import read_env
 
 pytestmark = pytest.mark.e2e
@@ -167,16 +168,18 @@ def test_full_stack_pays_an_order_restarts_a_crash_and_stops_cleanly(state_dir: 
     out = state_dir.parent / f"{state_dir.name}.out"
     with out.open("wb") as log:
         process = subprocess.Popen(
-            [
-                *PAYLOOPS,
-                "dev",
-                "--state-dir",
-                str(state_dir),
-                "--http-port",
-                str(http_port),
-                "--grpc-port",
-                str(grpc_port),
-            ],
+            dying_with_this_process(
+                [
+                    *PAYLOOPS,
+                    "dev",
+                    "--state-dir",
+                    str(state_dir),
+                    "--http-port",
+                    str(http_port),
+                    "--grpc-port",
+                    str(grpc_port),
+                ]
+            ),
             cwd=REPO,
             env=dev_env(),
             stdout=log,
@@ -262,16 +265,18 @@ def test_full_stack_pays_an_order_restarts_a_crash_and_stops_cleanly(state_dir: 
     # Started again on the same state dir, the order and the demo key are still there.
     with out.open("ab") as log:
         again = subprocess.Popen(
-            [
-                *PAYLOOPS,
-                "dev",
-                "--state-dir",
-                str(state_dir),
-                "--http-port",
-                str(http_port),
-                "--grpc-port",
-                str(grpc_port),
-            ],
+            dying_with_this_process(
+                [
+                    *PAYLOOPS,
+                    "dev",
+                    "--state-dir",
+                    str(state_dir),
+                    "--http-port",
+                    str(http_port),
+                    "--grpc-port",
+                    str(grpc_port),
+                ]
+            ),
             cwd=REPO,
             env=dev_env(),
             stdout=log,
