@@ -155,8 +155,14 @@ def test_the_worker_counts_processor_calls_amounts_latencies_and_deliveries(
             total(points, "webhook_deliveries_total", result="delivered"),
         )
 
-    time.sleep(1)  # the last batch before these payments
+    # Totals before these payments, once no earlier call is still on its way to an export.
     before = now()
+    while True:
+        time.sleep(1)
+        latest = now()
+        if latest == before:
+            break
+        before = latest
     api = traced_mesh.client()  # the demo merchant: its payments go to the sandboxes
     receiver = Receiver()
     try:
