@@ -201,6 +201,7 @@ def envoy(
                 edge_address=f"127.0.0.1:{edge_port}",
                 descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
                 access_log_path=state.log("envoy-access"),
+                tracing=envoy_config.Tracing.from_env(env),
             )
         )
 

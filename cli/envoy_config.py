@@ -10,9 +10,11 @@ import argparse
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -28,6 +30,39 @@ DEFAULT_ADMIN_PORT = 9901
 DEFAULT_EDGE_ADDRESS = "127.0.0.1:50051"
 
 _FILE_ACCESS_LOG = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog"
+_HCM = (
+    "type.googleapis.com/"
+    "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+)
+_COLLECTOR_CLUSTER = "opentelemetry_collector"
+
+
+@dataclass(frozen=True)
+class Tracing:
+    """Where Envoy sends its spans (OTLP over gRPC), and how often it flushes them."""
+
+    collector_host: str
+    collector_port: int
+    flush_interval_ms: int = 5000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Tracing | None:
+        """From the standard OTEL_* variables PayLoops' own services read (core.telemetry):
+        Envoy traces when they export OTLP, to the same collector, on the same batch delay."""
+        if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+            return None
+        if env.get("OTEL_TRACES_EXPORTER", "none").strip().lower() != "otlp":
+            return None
+        endpoint = urlsplit(
+            env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            or "http://localhost:4317"
+        )
+        return cls(
+            collector_host=endpoint.hostname or "localhost",
+            collector_port=endpoint.port or 4317,
+            flush_interval_ms=int(env.get("OTEL_BSP_SCHEDULE_DELAY", "5000")),
+        )
 
 
 def render(
@@ -37,8 +72,11 @@ def render(
     edge_address: str = DEFAULT_EDGE_ADDRESS,
     descriptor_path: str | Path = DEFAULT_DESCRIPTOR,
     access_log_path: str | Path = "/dev/stdout",
+    tracing: Tracing | None = None,
 ) -> str:
-    """The template with these values filled in, as YAML text."""
+    """The template with these values filled in, as YAML text; with `tracing`, both listeners
+    start (or continue, from a client's `traceparent`) a trace per request and pass it on to
+    the edge."""
     config: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
     edge_host, edge_port = _split_address(edge_address)
 
@@ -61,7 +99,68 @@ def render(
             node["proto_descriptor"] = str(descriptor_path)
         if node.get("@type") == _FILE_ACCESS_LOG:
             node["path"] = str(access_log_path)
+    if tracing is not None:
+        _add_tracing(config, tracing)
     return yaml.safe_dump(config, sort_keys=False, width=120)
+
+
+def _add_tracing(config: dict[str, Any], tracing: Tracing) -> None:
+    for node in list(_dicts(config)):
+        if node.get("@type") == _HCM:
+            node["tracing"] = {
+                "provider": {
+                    "name": "envoy.tracers.opentelemetry",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig",
+                        "grpc_service": {
+                            "envoy_grpc": {"cluster_name": _COLLECTOR_CLUSTER},
+                            "timeout": "1s",
+                        },
+                        "service_name": "payloops-envoy",
+                    },
+                }
+            }
+    config["static_resources"]["clusters"].append(
+        {
+            "name": _COLLECTOR_CLUSTER,
+            "type": "STRICT_DNS",
+            "connect_timeout": "1s",
+            "typed_extension_protocol_options": {
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                    "@type": "type.googleapis.com/"
+                    "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    "explicit_http_config": {"http2_protocol_options": {}},
+                }
+            },
+            "load_assignment": {
+                "cluster_name": _COLLECTOR_CLUSTER,
+                "endpoints": [
+                    {
+                        "lb_endpoints": [
+                            {
+                                "endpoint": {
+                                    "address": {
+                                        "socket_address": {
+                                            "address": tracing.collector_host,
+                                            "port_value": tracing.collector_port,
+                                        }
+                                    }
+                                }
+                            }
+                        ]
+                    }
+                ],
+            },
+        }
+    )
+    # The OpenTelemetry tracer sends what it has every flush interval (a runtime key), or
+    # sooner once it holds 5 spans.
+    config.setdefault("layered_runtime", {"layers": []})["layers"].append(
+        {
+            "name": "opentelemetry_flush",
+            "static_layer": {"tracing.opentelemetry.flush_interval_ms": tracing.flush_interval_ms},
+        }
+    )
 
 
 def validate(config_path: Path, envoy: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -111,7 +111,12 @@ def test_rest_routes_have_payment_safe_timeouts_and_retries() -> None:
     assert names[-1] == "envoy.filters.http.router"
 
 
-def test_rendered_config_passes_envoy_validate(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "tracing", [None, envoy_config.Tracing("127.0.0.1", 4317, 200)], ids=["plain", "traced"]
+)
+def test_rendered_config_passes_envoy_validate(
+    tmp_path: Path, tracing: envoy_config.Tracing | None
+) -> None:
     path = tmp_path / "envoy.yaml"
     path.write_text(
         envoy_config.render(
@@ -121,11 +126,27 @@ def test_rendered_config_passes_envoy_validate(tmp_path: Path) -> None:
             edge_address="127.0.0.1:50051",
             descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
             access_log_path=tmp_path / "access.log",
+            tracing=tracing,
         )
     )
     result = envoy_config.validate(path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK" in result.stdout
+
+
+def test_envoy_traces_only_when_the_services_export_otlp() -> None:
+    otlp = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
+    assert envoy_config.Tracing.from_env({}) is None
+    assert envoy_config.Tracing.from_env({"OTEL_TRACES_EXPORTER": "console"}) is None
+    assert envoy_config.Tracing.from_env(otlp | {"OTEL_SDK_DISABLED": "true"}) is None
+    assert envoy_config.Tracing.from_env(otlp) == envoy_config.Tracing("collector", 4318, 5000)
+    assert envoy_config.Tracing.from_env(
+        otlp
+        | {
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://10.0.0.7:4317",
+            "OTEL_BSP_SCHEDULE_DELAY": "250",
+        }
+    ) == envoy_config.Tracing("10.0.0.7", 4317, 250)
 
 
 def test_validate_command_exits_with_envoys_code() -> None:

@@ -1,7 +1,8 @@
 """Traces and metrics (core/telemetry.py, core/metrics.py). With OTEL_TRACES_EXPORTER set, one
 payment is one trace from the edge through Temporal (the update-with-start, the workflow, its
 activities) to the gRPC call to the processor, every span carries the request's correlation id,
-and no span carries the card token or the API key. With OTEL_METRICS_EXPORTER set, the worker
+and no span carries the card token or the API key; with `otlp`, Envoy starts that trace and
+every service exports it to a collector. With OTEL_METRICS_EXPORTER set, the worker
 counts processor calls, amounts, latencies and webhook deliveries. Without them, nothing is
 exported (the shared mesh writes no spans)."""
 
@@ -9,13 +10,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.trace.v1 import trace_pb2
 
 from tests.conftest import Mesh, start_mesh, stop_mesh_process
 from tests.e2e.test_webhooks import Receiver, create_endpoint
@@ -181,6 +187,108 @@ def test_the_worker_counts_processor_calls_amounts_latencies_and_deliveries(
             time.sleep(0.3)
     finally:
         receiver.close()
+
+
+class Collector(trace_service_pb2_grpc.TraceServiceServicer):
+    """An OpenTelemetry collector's OTLP/gRPC trace endpoint, keeping (service, span) pairs."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[str, trace_pb2.Span]] = []
+        self.port = 0
+        self._lock = threading.Lock()
+
+    def Export(
+        self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.ServicerContext
+    ) -> trace_service_pb2.ExportTraceServiceResponse:
+        with self._lock:
+            for resource in request.resource_spans:
+                names = [
+                    a.value.string_value
+                    for a in resource.resource.attributes
+                    if a.key == "service.name"
+                ]
+                for scope in resource.scope_spans:
+                    self.spans += [(names[0] if names else "", span) for span in scope.spans]
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+    def received(self) -> list[tuple[str, trace_pb2.Span]]:
+        with self._lock:
+            return list(self.spans)
+
+
+def attribute(span: trace_pb2.Span, key: str) -> str:
+    return next((a.value.string_value for a in span.attributes if a.key == key), "")
+
+
+@pytest.fixture(scope="module")
+def collector() -> Iterator[Collector]:
+    received = Collector()
+    server = grpc.server(ThreadPoolExecutor(max_workers=4))
+    # opentelemetry-proto's gRPC module has no type hints.
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(received, server)  # type: ignore[no-untyped-call]
+    received.port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield received
+    finally:
+        server.stop(grace=None)
+
+
+@pytest.fixture(scope="module")
+def otlp_mesh(collector: Collector) -> Iterator[Mesh]:
+    endpoint = f"http://127.0.0.1:{collector.port}"
+    mesh = start_mesh(
+        {
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+        }
+    )
+    try:
+        yield mesh
+    finally:
+        stop_mesh_process(mesh.process, mesh.state_dir)
+        shutil.rmtree(mesh.state_dir, ignore_errors=True)
+
+
+def test_with_otlp_the_trace_starts_at_envoy_and_reaches_a_collector(
+    otlp_mesh: Mesh, collector: Collector
+) -> None:
+    cid = f"otlp-{uuid.uuid4().hex}"
+    api = otlp_mesh.client(**{"X-Correlation-ID": cid})
+    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
+    paid = api.post(
+        f"/v1/orders/{order['id']}:pay",
+        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+    ).json()
+    assert paid["status"] == "SUCCEEDED", paid
+
+    deadline = time.monotonic() + 30
+    while True:
+        spans = collector.received()
+        pay = [
+            s
+            for service, s in spans
+            if service == "payloops-edge"
+            and s.name == "/payloops.v1.OrderService/PayOrder"
+            and attribute(s, "payloops.correlation_id") == cid
+        ]
+        trace = [(service, s) for service, s in spans if pay and s.trace_id == pay[0].trace_id]
+        services = {service for service, _ in trace}
+        calls = {s.name for _, s in trace}
+        if {
+            "payloops-envoy",
+            "payloops-edge",
+            "payloops-worker",
+        } <= services and "/payloops.processor.v1.Processor/Authorize" in calls:
+            break
+        assert time.monotonic() < deadline, f"incomplete trace: {sorted(services)} {sorted(calls)}"
+        time.sleep(0.3)
+    # Envoy started the trace (the client sent no traceparent) and the edge's span is its
+    # child: the whole request, from the public door to the processor, is one tree.
+    [envoy] = [s for service, s in trace if service == "payloops-envoy"]
+    assert envoy.parent_span_id == b""
+    assert pay[0].parent_span_id == envoy.span_id
 
 
 def test_without_an_exporter_nothing_is_traced(mesh: Mesh) -> None:
