@@ -3,7 +3,8 @@ OpenTelemetry's no-op meter unless core.telemetry installed a meter provider (th
 OTEL_METRICS_EXPORTER), so counting costs next to nothing when nobody collects.
 
 - payment_attempts_total{processor, outcome}: every Authorize call to a processor, by how it
-  ended: succeeded, authorized, requires_action, declined, failed (refused), not_sent, unknown.
+  ended: succeeded, authorized, requires_action, declined, failed (refused), not_sent, unknown
+  (and the rarer pending, canceled, refunded: a re-sent key answered about its earlier charge).
   Re-sends while an unknown outcome is resolved count too: each is a call.
 - payment_amount_total{processor, currency}: minor units processors answered as charged or
   authorized (before any later void or refund).
