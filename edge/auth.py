@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import errors, ids
 from core.db import models
-from core.grpc_context import ServicerContext
+from edge.context import ServicerContext
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,16 @@
-"""Per-request state the interceptor sets up and handlers add to: response headers."""
+"""Per-request state the interceptor sets up and handlers add to: response headers; and the
+type of a servicer's context."""
 
 from __future__ import annotations
 
 import contextvars
+from typing import Any, TypeAlias
+
+import grpc
+
+# grpc's stubs make the context generic in the request and response types, which no handler
+# here needs: one alias keeps signatures short.
+ServicerContext: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 
 # Headers a handler wants on its response; the interceptor sends them as initial metadata,
 # which Envoy turns into HTTP response headers (trailing metadata is dropped for REST).

@@ -14,11 +14,10 @@ from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 
 from core import errors
-from core.grpc_context import ServicerContext
 from core.logs import correlation_id
 from core.telemetry import with_correlation_id
 from edge import validation
-from edge.context import request_header, response_headers
+from edge.context import ServicerContext, request_header, response_headers
 
 log = logging.getLogger("payloops.edge")
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -12,9 +12,9 @@ from temporalio.service import RPCError
 
 from core import errors, events, webhook_deliveries
 from core.db import models
-from core.grpc_context import ServicerContext
 from core.webhook_views import delivery_messages, event_message
 from edge.auth import Caller, authenticate
+from edge.context import ServicerContext
 from edge.page_tokens import Cursor, PageTokens
 from edge.services.webhook_endpoints import find as find_endpoint
 from payloops.v1 import webhooks_pb2, webhooks_pb2_grpc

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from core import errors
-from core.grpc_context import ServicerContext
+from edge.context import ServicerContext
 from payloops.v1 import health_pb2, health_pb2_grpc
 
 _CHECK_TIMEOUT = 2.0

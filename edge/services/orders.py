@@ -11,11 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors, ids, views
 from core.db import models
-from core.grpc_context import ServicerContext
 from core.payment_contract import CardHints, PaymentMethod
 from edge import read_model, validation
 from edge.auth import Caller, authenticate
-from edge.context import request_header
+from edge.context import ServicerContext, request_header
 from edge.idempotency import Claim, Idempotency
 from edge.lifecycle import Lifecycle
 from edge.page_tokens import Cursor, PageTokens

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors, processor_accounts
-from core.grpc_context import ServicerContext
 from core.secrets import SecretBox, SecretsNotConfigured
 from edge.auth import authenticate
+from edge.context import ServicerContext
 from payloops.v1 import processors_pb2, processors_pb2_grpc
 
 

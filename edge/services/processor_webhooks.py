@@ -22,10 +22,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from core import errors, processor_accounts
 from core.db import models
-from core.grpc_context import ServicerContext
 from core.payment_contract import GATEWAY_EVENT_SIGNAL, workflow_id
 from core.processor_channels import ProcessorChannels
 from core.secrets import SecretBox
+from edge.context import ServicerContext
 from payloops.processor.v1 import processor_pb2
 from payloops.v1 import processors_pb2, processors_pb2_grpc
 

@@ -8,9 +8,9 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors, processors
-from core.grpc_context import ServicerContext
 from core.processor_channels import ProcessorChannels, capabilities_from_json
 from edge.auth import authenticate_admin
+from edge.context import ServicerContext
 from payloops.v1 import processors_pb2, processors_pb2_grpc
 
 

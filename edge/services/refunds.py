@@ -9,11 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors, ids, views
 from core.db import models
-from core.grpc_context import ServicerContext
 from core.payment_contract import RefundInput
 from edge import read_model
 from edge.auth import authenticate
-from edge.context import request_header
+from edge.context import ServicerContext, request_header
 from edge.idempotency import Claim, Idempotency
 from edge.lifecycle import Lifecycle
 from payloops.v1 import refunds_pb2, refunds_pb2_grpc

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors
 from core.db import models
-from core.grpc_context import ServicerContext
 from core.routing import store, validation
 from core.routing.model import RoutingConfig
 from edge.auth import authenticate
+from edge.context import ServicerContext
 from edge.validation import looks_like_card_number
 from payloops.v1 import routing_pb2, routing_pb2_grpc
 

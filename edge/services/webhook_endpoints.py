@@ -18,12 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors, events, ids, webhook_signing, webhook_urls
 from core.db import models
-from core.grpc_context import ServicerContext
 from core.secrets import SecretBox, SecretsNotConfigured
 from core.webhook_deliveries import ALL_EVENTS
 from core.webhook_views import endpoint_message
 from edge.auth import Caller, authenticate
-from edge.context import request_header
+from edge.context import ServicerContext, request_header
 from edge.idempotency import Claim, Idempotency
 from payloops.v1 import webhooks_pb2, webhooks_pb2_grpc
 
