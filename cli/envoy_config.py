@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from cli.binaries import BinaryNotFound, find_binary
+from core.config import otel_exporter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_ROOT / "envoy" / "envoy.yaml"
@@ -49,9 +50,7 @@ class Tracing:
     def from_env(cls, env: Mapping[str, str]) -> Tracing | None:
         """From the standard OTEL_* variables PayLoops' own services read (core.telemetry):
         Envoy traces when they export OTLP, to the same collector, on the same batch delay."""
-        if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-            return None
-        if env.get("OTEL_TRACES_EXPORTER", "none").strip().lower() != "otlp":
+        if otel_exporter(env, "OTEL_TRACES_EXPORTER") != "otlp":
             return None
         endpoint = urlsplit(
             env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")

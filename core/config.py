@@ -85,12 +85,14 @@ class Settings:
             webhook_timeout_seconds=float(
                 env.get("PAYLOOPS_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds)
             ),
-            traces_exporter=_otel_exporter(env, "OTEL_TRACES_EXPORTER"),
-            metrics_exporter=_otel_exporter(env, "OTEL_METRICS_EXPORTER"),
+            traces_exporter=otel_exporter(env, "OTEL_TRACES_EXPORTER"),
+            metrics_exporter=otel_exporter(env, "OTEL_METRICS_EXPORTER"),
         )
 
 
-def _otel_exporter(env: Mapping[str, str], variable: str) -> str:
+def otel_exporter(env: Mapping[str, str], variable: str) -> str:
+    """The exporter a standard OTEL_*_EXPORTER variable names, "none" when unset or when
+    OTEL_SDK_DISABLED turns OpenTelemetry off."""
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return "none"
     return env.get(variable, "none").strip().lower() or "none"
