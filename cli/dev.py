@@ -75,7 +75,8 @@ def say(text: str) -> None:
 
 
 def status(name: str, text: str) -> None:
-    say(f"  {name:<16}{text}")
+    # A name longer than the column ("sandbox-sandbox-b") still gets a space before its text.
+    say(f"  {name:<16} {text}")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +43,28 @@ def event_id(key: str) -> str:
     return "evt_" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+# Built once: see orchestrator/activities/orders.py.
+_EVENTS = models.table_of(models.Event)
+_RECORD = (
+    insert(_EVENTS)
+    .values(
+        id=bindparam("event_id"),
+        merchant_id=bindparam("merchant"),
+        livemode=bindparam("mode"),
+        type=bindparam("event_type"),
+        object=bindparam("obj"),
+    )
+    .on_conflict_do_nothing()
+)
+_ANYONE_LISTENING = select(
+    exists().where(
+        models.WebhookEndpoint.merchant_id == bindparam("merchant_id"),
+        models.WebhookEndpoint.livemode == bindparam("livemode"),
+        models.WebhookEndpoint.status == "enabled",
+    )
+)
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -55,9 +77,14 @@ async def record(
     """Records the event in the caller's transaction (once per key); returns its id."""
     new_id = event_id(key)
     await session.execute(
-        insert(models.Event)
-        .values(id=new_id, merchant_id=merchant_id, livemode=livemode, type=type, object=obj)
-        .on_conflict_do_nothing()
+        _RECORD,
+        {
+            "event_id": new_id,
+            "merchant": merchant_id,
+            "mode": livemode,
+            "event_type": type,
+            "obj": obj,
+        },
     )
     return new_id
 
@@ -66,13 +93,5 @@ async def anyone_listening(session: AsyncSession, merchant_id: str, livemode: bo
     """Whether the merchant has an enabled endpoint in this mode: events are recorded either
     way, but only then is there anything to deliver."""
     return bool(
-        await session.scalar(
-            select(
-                exists().where(
-                    models.WebhookEndpoint.merchant_id == merchant_id,
-                    models.WebhookEndpoint.livemode == livemode,
-                    models.WebhookEndpoint.status == "enabled",
-                )
-            )
-        )
+        await session.scalar(_ANYONE_LISTENING, {"merchant_id": merchant_id, "livemode": livemode})
     )

@@ -61,6 +61,10 @@ class PaymentInput:
     description: str = ""
     return_url: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
+    # The payment method of the PayOrder that started the workflow. The `pay` update carries
+    # it too, but an update is only kept once a workflow task accepts it: a worker that dies
+    # during the first task could lose it, and the start input is kept from the first moment.
+    payment_method: PaymentMethod | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -154,24 +154,26 @@ async def disable(
     return _account(row)
 
 
+# Built once: every payment reads it (see orchestrator/activities/orders.py).
+_USABLE = select(
+    models.ProcessorAccount.processor,
+    models.ProcessorAccount.id,
+    models.ProcessorAccount.merchant_id,
+).where(
+    models.ProcessorAccount.enabled,
+    models.ProcessorAccount.livemode == bindparam("livemode"),
+    (models.ProcessorAccount.merchant_id == bindparam("merchant_id"))
+    | models.ProcessorAccount.merchant_id.is_(None),
+)
+
+
 async def usable(
     session: AsyncSession, merchant_id: str, livemode: bool, processors: list[models.Processor]
 ) -> dict[str, str | None]:
     """For each processor the merchant can use in this mode, the account whose credentials its
     payments send (None when the processor needs no credentials). Processors missing from the
     result have no usable account."""
-    rows = await session.execute(
-        select(
-            models.ProcessorAccount.processor,
-            models.ProcessorAccount.id,
-            models.ProcessorAccount.merchant_id,
-        ).where(
-            models.ProcessorAccount.enabled,
-            models.ProcessorAccount.livemode == livemode,
-            (models.ProcessorAccount.merchant_id == merchant_id)
-            | models.ProcessorAccount.merchant_id.is_(None),
-        )
-    )
+    rows = await session.execute(_USABLE, {"merchant_id": merchant_id, "livemode": livemode})
     own: dict[str, str] = {}
     platform: dict[str, str] = {}
     for name, account_id, owner in rows:

@@ -9,7 +9,7 @@ from typing import Any
 
 from google.protobuf import duration_pb2, json_format, timestamp_pb2
 from google.protobuf.message import Message
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import models
@@ -18,16 +18,20 @@ from payloops.v1 import orders_pb2, refunds_pb2
 _CAPTURE = {"automatic": orders_pb2.Order.AUTOMATIC, "manual": orders_pb2.Order.MANUAL}
 
 
+# Built once: see orchestrator/activities/orders.py.
+_ATTEMPTS_OF = (
+    select(models.Attempt)
+    .where(models.Attempt.order_id.in_(bindparam("order_ids", expanding=True)))
+    .order_by(models.Attempt.order_id, models.Attempt.seq)
+)
+
+
 async def to_messages(
     session: AsyncSession, orders: Sequence[models.Order]
 ) -> list[orders_pb2.Order]:
     attempts: dict[str, list[models.Attempt]] = {order.id: [] for order in orders}
     if orders:
-        rows = await session.execute(
-            select(models.Attempt)
-            .where(models.Attempt.order_id.in_(attempts))
-            .order_by(models.Attempt.order_id, models.Attempt.seq)
-        )
+        rows = await session.execute(_ATTEMPTS_OF, {"order_ids": list(attempts)})
         for attempt in rows.scalars():
             attempts[attempt.order_id].append(attempt)
     return [order_message(order, attempts[order.id]) for order in orders]

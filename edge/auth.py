@@ -5,12 +5,15 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import errors, ids
 from core.db import models
 from edge.context import ServicerContext
+
+# Built once: every request runs it (see orchestrator/activities/orders.py).
+_KEY_BY_HASH = select(models.ApiKey).where(models.ApiKey.key_hash == bindparam("key_hash"))
 
 
 @dataclass(frozen=True)
@@ -40,9 +43,7 @@ async def authenticate(session: AsyncSession, context: ServicerContext) -> Calle
     if not token.startswith(("sk_test_", "sk_live_")):
         raise errors.PayLoopsError(errors.API_KEY_INVALID, "the API key is not valid")
     key = (
-        await session.execute(
-            select(models.ApiKey).where(models.ApiKey.key_hash == ids.hash_api_key(token))
-        )
+        await session.execute(_KEY_BY_HASH, {"key_hash": ids.hash_api_key(token)})
     ).scalar_one_or_none()
     if key is None:
         raise errors.PayLoopsError(errors.API_KEY_INVALID, "the API key is not valid")

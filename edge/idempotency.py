@@ -31,7 +31,7 @@ from typing import TypeVar
 import grpc
 from google.protobuf.message import Message
 from google.rpc import status_pb2
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -54,6 +54,27 @@ STORED_ERROR_CODES = frozenset(
 )
 
 M = TypeVar("M", bound=Message)
+
+# The two statements of every idempotent call, built once (see
+# orchestrator/activities/orders.py).
+_KEYS = models.table_of(models.IdempotencyRecord)
+_CLAIM = (
+    insert(_KEYS)
+    .values(
+        merchant_id=bindparam("merchant"),
+        key=bindparam("claimed_key"),
+        method=bindparam("rpc"),
+        request_hash=bindparam("hash"),
+        state="in_progress",
+    )
+    .on_conflict_do_nothing()
+    .returning(_KEYS.c.key)
+)
+_STORE = (
+    update(_KEYS)
+    .where(_KEYS.c.merchant_id == bindparam("merchant"), _KEYS.c.key == bindparam("claimed_key"))
+    .values(state="done", response_code=bindparam("code"), response=bindparam("body"))
+)
 
 
 def validate_key(key: str) -> None:
@@ -169,16 +190,7 @@ async def _insert_claim(
     # A concurrent claim of the same key that is not committed yet makes this wait on the row
     # lock, then see it: no duplicate ever runs beside the first.
     inserted = await session.execute(
-        insert(models.IdempotencyRecord)
-        .values(
-            merchant_id=merchant_id,
-            key=key,
-            method=method,
-            request_hash=request_hash,
-            state="in_progress",
-        )
-        .on_conflict_do_nothing()
-        .returning(models.IdempotencyRecord.key)
+        _CLAIM, {"merchant": merchant_id, "claimed_key": key, "rpc": method, "hash": request_hash}
     )
     return inserted.first() is not None
 
@@ -218,12 +230,8 @@ async def _take_over_stale(
 
 async def _store(session: AsyncSession, claim: Claim, code: int, response: bytes) -> None:
     await session.execute(
-        update(models.IdempotencyRecord)
-        .where(
-            models.IdempotencyRecord.merchant_id == claim.merchant_id,
-            models.IdempotencyRecord.key == claim.key,
-        )
-        .values(state="done", response_code=code, response=response)
+        _STORE,
+        {"merchant": claim.merchant_id, "claimed_key": claim.key, "code": code, "body": response},
     )
 
 

@@ -46,7 +46,7 @@ class Payments:
         the payment is known to be under way (or done), False when Temporal never got it."""
         start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             WORKFLOW_TYPE,
-            payment_input(order),
+            payment_input(order, method),
             id=workflow_id(order.id),
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -92,8 +92,9 @@ class Payments:
         return True
 
 
-def payment_input(order: models.Order) -> PaymentInput:
-    """The payment workflow's input: the order as it was created."""
+def payment_input(order: models.Order, method: PaymentMethod | None = None) -> PaymentInput:
+    """The payment workflow's input: the order as it was created, and the payment method when
+    PayOrder starts it."""
     return PaymentInput(
         order_id=order.id,
         merchant_id=order.merchant_id,
@@ -104,4 +105,5 @@ def payment_input(order: models.Order) -> PaymentInput:
         description=order.description,
         return_url=order.return_url,
         metadata=dict(order.metadata_),
+        payment_method=method,
     )

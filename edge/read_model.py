@@ -5,20 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select, tuple_
+from sqlalchemy import bindparam, exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import models
 from edge.page_tokens import Cursor
+
+# Built once: most requests run it (see orchestrator/activities/orders.py).
+_ORDER_OF_MERCHANT = select(models.Order).where(
+    models.Order.id == bindparam("order_id"), models.Order.merchant_id == bindparam("merchant_id")
+)
 
 
 async def get_order(session: AsyncSession, merchant_id: str, order_id: str) -> models.Order | None:
     # Scoped by merchant: another merchant's order looks exactly like a missing one.
     return (
         await session.execute(
-            select(models.Order).where(
-                models.Order.id == order_id, models.Order.merchant_id == merchant_id
-            )
+            _ORDER_OF_MERCHANT, {"order_id": order_id, "merchant_id": merchant_id}
         )
     ).scalar_one_or_none()
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
     func,
@@ -25,6 +26,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 class Base(DeclarativeBase):
     pass
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, for the hot path's statements that skip the ORM's machinery."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class Merchant(Base):
@@ -132,6 +140,8 @@ class Order(Base):
     next_action_url: Mapped[str] = mapped_column(Text, default="")
     # The RoutingDecision: config version, rule, candidates with reasons.
     routing: Mapped[dict[str, object]] = mapped_column(JSONB, default=dict)
+    # The payment's whole route (orchestrator RoutePlan), as routing decided it once.
+    route_plan: Mapped[dict[str, object] | None] = mapped_column(JSONB, deferred=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

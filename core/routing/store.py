@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,17 +33,18 @@ async def latest(sessions: async_sessionmaker[AsyncSession], merchant_id: str) -
         return await latest_in(session, merchant_id)
 
 
+# Built once: every payment reads it (see orchestrator/activities/orders.py).
+_LATEST = (
+    select(models.RoutingConfigVersion)
+    .where(models.RoutingConfigVersion.merchant_id == bindparam("merchant_id"))
+    .order_by(models.RoutingConfigVersion.version.desc())
+    .limit(1)
+)
+
+
 async def latest_in(session: AsyncSession, merchant_id: str) -> StoredConfig:
     """The merchant's current configuration, read in the caller's session."""
-    table = models.RoutingConfigVersion
-    row = (
-        await session.execute(
-            select(table)
-            .where(table.merchant_id == merchant_id)
-            .order_by(table.version.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    row = (await session.execute(_LATEST, {"merchant_id": merchant_id})).scalar_one_or_none()
     if row is None:
         return StoredConfig(0, default_config(), None)
     return StoredConfig(row.version, RoutingConfig.from_json(row.config), row.created_at)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +33,24 @@ _CAPTURE_METHODS = {
     orders_pb2.Order.AUTOMATIC: "automatic",
     orders_pb2.Order.MANUAL: "manual",
 }
+
+# Built once: every CreateOrder runs it (see orchestrator/activities/orders.py).
+_NEW_ORDER = (
+    insert(models.Order)
+    .values(
+        id=bindparam("order_id"),
+        merchant_id=bindparam("merchant"),
+        livemode=bindparam("mode"),
+        amount=bindparam("order_amount"),
+        currency=bindparam("order_currency"),
+        capture_method=bindparam("order_capture_method"),
+        description=bindparam("order_description"),
+        metadata_=bindparam("order_metadata"),
+        return_url=bindparam("order_return_url"),
+        status="requires_payment_method",
+    )
+    .returning(models.Order)
+)
 
 
 class OrderService(orders_pb2_grpc.OrderServiceServicer):
@@ -235,20 +254,18 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
     ) -> orders_pb2.Order:
         row = (
             await session.execute(
-                insert(models.Order)
-                .values(
-                    id=ids.new_id("ord"),
-                    merchant_id=caller.merchant_id,
-                    livemode=caller.livemode,
-                    amount=order.amount,
-                    currency=order.currency.upper(),
-                    capture_method=_CAPTURE_METHODS[order.capture_method],
-                    description=order.description,
-                    metadata_=dict(order.metadata),
-                    return_url=order.return_url,
-                    status="requires_payment_method",
-                )
-                .returning(models.Order)
+                _NEW_ORDER,
+                {
+                    "order_id": ids.new_id("ord"),
+                    "merchant": caller.merchant_id,
+                    "mode": caller.livemode,
+                    "order_amount": order.amount,
+                    "order_currency": order.currency.upper(),
+                    "order_capture_method": _CAPTURE_METHODS[order.capture_method],
+                    "order_description": order.description,
+                    "order_metadata": dict(order.metadata),
+                    "order_return_url": order.return_url,
+                },
             )
         ).scalar_one()
         return views.order_message(row, attempts=[])

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import DateTime, String, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -38,73 +38,116 @@ class OrderActivities:
         return None
 
 
+# The statements of the payment's hot path are built once, with bind parameters: building a
+# statement and its cache key costs SQLAlchemy more than the round trip to PostgreSQL on this
+# path (docs/benchmarks.md), and Core tables skip the ORM's bulk-write machinery.
+_ATTEMPTS = models.table_of(models.Attempt)
+_ORDERS = models.table_of(models.Order)
+_ATTEMPT_RESULT = (
+    "outcome",
+    "decline_code",
+    "decline_message",
+    "processor_reference",
+    "latency_ms",
+    "failover_reason",
+    "compensation",
+    "account_id",
+)
+_NEW_ATTEMPT = insert(_ATTEMPTS).values(
+    {name: bindparam(name) for name in ("order_id", "seq", "processor", "attempt_key")}
+    | {name: bindparam(name) for name in _ATTEMPT_RESULT}
+)
+_UPSERT_ATTEMPT_BY_KEY = _NEW_ATTEMPT.on_conflict_do_update(
+    index_elements=[_ATTEMPTS.c.attempt_key],
+    set_={name: _NEW_ATTEMPT.excluded[name] for name in _ATTEMPT_RESULT},
+)
+_UPSERT_ATTEMPT_BY_TRY = _NEW_ATTEMPT.on_conflict_do_update(
+    index_elements=[_ATTEMPTS.c.order_id, _ATTEMPTS.c.seq],
+    set_={
+        name: _NEW_ATTEMPT.excluded[name] for name in (*_ATTEMPT_RESULT, "processor", "attempt_key")
+    },
+)
+# Columns a step may leave as they are: NULL (or "") keeps the stored value.
+_WRITE_ORDER = (
+    update(_ORDERS)
+    .where(_ORDERS.c.id == bindparam("order"))
+    .values(
+        status=bindparam("new_status"),
+        failure_code=bindparam("new_failure_code"),
+        failure_message=bindparam("new_failure_message"),
+        next_action_url=bindparam("new_next_action_url"),
+        amount_capturable=bindparam("new_amount_capturable"),
+        amount_received=bindparam("new_amount_received"),
+        updated_at=func.now(),
+        routing=func.coalesce(
+            bindparam("new_routing", type_=JSONB(none_as_null=True)), _ORDERS.c.routing
+        ),
+        capture_before=func.coalesce(
+            bindparam("new_capture_before", type_=DateTime(timezone=True)),
+            _ORDERS.c.capture_before,
+        ),
+        cancellation_reason=func.coalesce(
+            func.nullif(bindparam("new_cancellation_reason", type_=String), ""),
+            _ORDERS.c.cancellation_reason,
+        ),
+    )
+)
+_ORDER_BY_ID = (
+    select(models.Order)
+    .where(models.Order.id == bindparam("order_id"))
+    .execution_options(populate_existing=True)
+)
+
+
 async def write_attempt(
     session: AsyncSession, attempt: AttemptRecord, replace_try: bool = False
 ) -> None:
     """Upserts by attempt key. With `replace_try`, by (order, try number) instead: for the first
     try written by routing, which a replayed routing may have pointed at another processor
     before anything was sent."""
-    values = {
-        "outcome": attempt.outcome,
-        "decline_code": attempt.decline_code,
-        "decline_message": attempt.decline_message,
-        "processor_reference": attempt.processor_reference,
-        "latency_ms": attempt.latency_ms,
-        "failover_reason": attempt.failover_reason,
-        "compensation": attempt.compensation,
-        "account_id": attempt.account_id,
-    }
     await session.execute(
-        insert(models.Attempt)
-        .values(
-            order_id=attempt.order_id,
-            seq=attempt.seq,
-            processor=attempt.processor,
-            attempt_key=attempt.attempt_key,
-            **values,
-        )
-        .on_conflict_do_update(
-            index_elements=(
-                [models.Attempt.order_id, models.Attempt.seq]
-                if replace_try
-                else [models.Attempt.attempt_key]
-            ),
-            set_=values
-            | (
-                {"processor": attempt.processor, "attempt_key": attempt.attempt_key}
-                if replace_try
-                else {}
-            ),
-        )
+        _UPSERT_ATTEMPT_BY_TRY if replace_try else _UPSERT_ATTEMPT_BY_KEY,
+        {
+            "order_id": attempt.order_id,
+            "seq": attempt.seq,
+            "processor": attempt.processor,
+            "attempt_key": attempt.attempt_key,
+            "outcome": attempt.outcome,
+            "decline_code": attempt.decline_code,
+            "decline_message": attempt.decline_message,
+            "processor_reference": attempt.processor_reference,
+            "latency_ms": attempt.latency_ms,
+            "failover_reason": attempt.failover_reason,
+            "compensation": attempt.compensation,
+            "account_id": attempt.account_id,
+        },
     )
 
 
 async def write_order(session: AsyncSession, order: OrderUpdate) -> None:
-    values: dict[str, object] = {
-        "status": order.status,
-        "failure_code": order.failure_code,
-        "failure_message": order.failure_message,
-        "next_action_url": order.next_action_url,
-        "amount_capturable": order.amount_capturable,
-        "amount_received": order.amount_received,
-        "updated_at": func.now(),
-    }
-    if order.routing is not None:
-        values["routing"] = order.routing
-    if order.capture_before:
-        values["capture_before"] = datetime.fromisoformat(order.capture_before)
-    if order.cancellation_reason:
-        values["cancellation_reason"] = order.cancellation_reason
     await session.execute(
-        update(models.Order).where(models.Order.id == order.order_id).values(**values)
+        _WRITE_ORDER,
+        {
+            "order": order.order_id,
+            "new_status": order.status,
+            "new_failure_code": order.failure_code,
+            "new_failure_message": order.failure_message,
+            "new_next_action_url": order.next_action_url,
+            "new_amount_capturable": order.amount_capturable,
+            "new_amount_received": order.amount_received,
+            "new_routing": order.routing,
+            "new_capture_before": (
+                datetime.fromisoformat(order.capture_before) if order.capture_before else None
+            ),
+            "new_cancellation_reason": order.cancellation_reason,
+        },
     )
 
 
 async def record_order_event(session: AsyncSession, change: OrderUpdate) -> str | None:
     """The event of an order's change, with the order as the API now shows it, in the same
     transaction as the change. Returns its id if anyone is listening."""
-    order = await session.get(models.Order, change.order_id, populate_existing=True)
-    assert order is not None
+    order = (await session.execute(_ORDER_BY_ID, {"order_id": change.order_id})).scalar_one()
     (message,) = await views.to_messages(session, [order])
     event_id = await events.record(
         session,

@@ -1,16 +1,23 @@
 """The activity that decides where a payment goes (the merchant's routing configuration,
 processor registrations, circuit breakers, recent success rates) and writes that decision and
-the payment's first step to the read model, in one transaction."""
+the payment's first step to the read model, in one transaction.
+
+It decides once per payment. The payment's first Authorize runs right after it in the same
+workflow task, and if the worker dies before Temporal keeps that task, both run again: the
+first call may already have reached the processor, so the second run must route it to the
+same one with the same key. The whole plan is kept with the order and given back unchanged."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.converter import value_to_type
 
 from core import events, processor_accounts
 from core.config import Settings
@@ -34,6 +41,17 @@ from orchestrator.routing.facts import facts_for
 SUCCESS_RATE_WINDOW = timedelta(minutes=15)
 SUCCESS_RATE_MIN_ATTEMPTS = 5
 _ANSWERED_OK = ("succeeded", "authorized", "requires_action")
+_PROCESSORS = select(models.Processor)
+_ORDERS = models.table_of(models.Order)
+# The row lock serializes two runs of the same routing step: the second sees the first's plan.
+_PLAN_OF_ORDER = (
+    select(_ORDERS.c.route_plan).where(_ORDERS.c.id == bindparam("order_id")).with_for_update()
+)
+_KEEP_PLAN = (
+    update(_ORDERS)
+    .where(_ORDERS.c.id == bindparam("order_id"))
+    .values(route_plan=bindparam("plan"))
+)
 
 
 class RoutingActivities:
@@ -45,9 +63,13 @@ class RoutingActivities:
     async def route_payment(self, request: RouteRequest) -> RoutePlan:
         payment = request.payment
         async with self._sessions.begin() as session:
+            kept = await session.scalar(_PLAN_OF_ORDER, {"order_id": payment.order_id})
+            if kept is not None:
+                decided_before: RoutePlan = value_to_type(RoutePlan, kept)
+                return decided_before
             stored = await store.latest_in(session, payment.merchant_id)
             version, config = stored.version, stored.config
-            registered = list((await session.execute(select(models.Processor))).scalars())
+            registered = list((await session.execute(_PROCESSORS)).scalars())
             names = [p.name for p in registered]
             accounts = await processor_accounts.usable(
                 session, payment.merchant_id, payment.livemode, registered
@@ -145,21 +167,25 @@ class RoutingActivities:
                     ),
                     replace_try=True,
                 )
-        return RoutePlan(
-            config_version=version,
-            rule=rule.name if rule else "",
-            routes=routes,
-            considered=considered,
-            unknown_outcome_policy=config.unknown_outcome_policy,
-            max_attempts=config.max_attempts,
-            payment_budget_seconds=config.payment_budget_seconds,
-            resolution_budget_seconds=config.resolution_budget_seconds,
-            three_ds_timeout_seconds=self._settings.three_ds_timeout_seconds,
-            three_ds_poll_seconds=self._settings.three_ds_poll_seconds,
-            authorization_ttl_seconds=self._settings.authorization_ttl_seconds,
-            event_id=event_id,
-            failure_code=failure,
-        )
+            decision = RoutePlan(
+                config_version=version,
+                rule=rule.name if rule else "",
+                routes=routes,
+                considered=considered,
+                unknown_outcome_policy=config.unknown_outcome_policy,
+                max_attempts=config.max_attempts,
+                payment_budget_seconds=config.payment_budget_seconds,
+                resolution_budget_seconds=config.resolution_budget_seconds,
+                three_ds_timeout_seconds=self._settings.three_ds_timeout_seconds,
+                three_ds_poll_seconds=self._settings.three_ds_poll_seconds,
+                authorization_ttl_seconds=self._settings.authorization_ttl_seconds,
+                event_id=event_id,
+                failure_code=failure,
+            )
+            await session.execute(
+                _KEEP_PLAN, {"order_id": payment.order_id, "plan": dataclasses.asdict(decision)}
+            )
+        return decision
 
 
 def routing_decision(version: int, rule: str, considered: list[RoutedCandidate]) -> dict[str, Any]:

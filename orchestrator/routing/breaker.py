@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,28 +26,46 @@ COOL_DOWN = timedelta(seconds=5)
 PROBE_LEASE = timedelta(seconds=30)
 
 _H = models.ProcessorHealth
+_HEALTH = models.table_of(models.ProcessorHealth)
+# The two statements every payment runs, built once (see orchestrator/activities/orders.py).
+_NOW = func.now()
+_NOT_CLOSED = select(
+    _H.processor,
+    case(
+        (
+            or_(
+                and_(_H.state == "open", _H.opened_at > _NOW - COOL_DOWN),
+                and_(_H.state == "half_open", _H.probe_started_at > _NOW - PROBE_LEASE),
+            ),
+            "blocked",
+        ),
+        else_="probe",
+    ),
+).where(_H.processor.in_(bindparam("names", expanding=True)), _H.state != "closed")
+# Only a breaker that is not already closed and clean is written: in steady state every
+# payment answers, and a write per payment to one row would serialize them all.
+_CLOSE = (
+    update(_HEALTH)
+    .where(
+        _HEALTH.c.processor == bindparam("name"),
+        or_(_HEALTH.c.state != "closed", _HEALTH.c.consecutive_failures != 0),
+    )
+    .values(
+        state="closed",
+        consecutive_failures=0,
+        window_started_at=None,
+        opened_at=None,
+        probe_started_at=None,
+        updated_at=_NOW,
+    )
+)
 
 
 async def availability(session: AsyncSession, processors: list[str]) -> dict[str, str]:
     """For each processor with a breaker row that is not closed: "blocked" (open and cooling
     down, or its probe is taken) or "probe" (ready for one probe, to be claimed). Processors
     not in the result are closed: one query, and no writes, in the common case."""
-    now = func.now()
-    rows = await session.execute(
-        select(
-            _H.processor,
-            case(
-                (
-                    or_(
-                        and_(_H.state == "open", _H.opened_at > now - COOL_DOWN),
-                        and_(_H.state == "half_open", _H.probe_started_at > now - PROBE_LEASE),
-                    ),
-                    "blocked",
-                ),
-                else_="probe",
-            ),
-        ).where(_H.processor.in_(processors), _H.state != "closed")
-    )
+    rows = await session.execute(_NOT_CLOSED, {"names": processors})
     return {name: verdict for name, verdict in rows}
 
 
@@ -70,25 +88,10 @@ async def claim_probe(session: AsyncSession, processor: str) -> bool:
 
 
 async def report(session: AsyncSession, processor: str, answered: bool) -> None:
-    now = func.now()
     if answered:
-        # Only a breaker that is not already closed and clean is written: in steady state every
-        # payment answers, and a write per payment to one row would serialize them all.
-        await session.execute(
-            update(_H)
-            .where(
-                _H.processor == processor, or_(_H.state != "closed", _H.consecutive_failures != 0)
-            )
-            .values(
-                state="closed",
-                consecutive_failures=0,
-                window_started_at=None,
-                opened_at=None,
-                probe_started_at=None,
-                updated_at=now,
-            )
-        )
+        await session.execute(_CLOSE, {"name": processor})
         return
+    now = func.now()
     # Columns on the right-hand side are the existing row's (ON CONFLICT DO UPDATE).
     in_window = _H.window_started_at > now - WINDOW
     failures = case((in_window, _H.consecutive_failures + 1), else_=1)

@@ -66,9 +66,18 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.keys import attempt_key
     from orchestrator.workflows.policies import DB_RETRY, ONCE, PROCESSOR_RETRY
 
-# Authorize runs as a local activity: in the worker that runs the workflow task, with no round
-# trip through the Temporal server (payments before this patch called it as a regular one).
+# A payment's first Authorize runs as a local activity: in the worker that runs the workflow
+# task, with no round trip through the Temporal server, so a payment that succeeds at once is
+# one workflow task (payments before this patch called it as a regular activity). A local
+# activity's result is kept only when its workflow task completes: a worker that dies before
+# that runs it again, and the second answer may differ (a call that timed out may have charged
+# meanwhile). So (a) the first call depends only on the route, which route_payment decides once
+# and gives back unchanged when run again; (b) before any further processor call (a re-send,
+# a lookup, the next processor) the workflow task completes, so the first answer is kept
+# before anything is decided on it; every further call is a regular activity.
 AUTHORIZE_LOCALLY = "authorize-as-local-activity"
+# The shortest timer: it ends the workflow task, which keeps what the task has learnt.
+_KEEP_RESULTS = timedelta(milliseconds=1)
 _MAX_BACKOFF = timedelta(seconds=5)
 # Undoing a charge never gives up; a processor that keeps refusing is asked less often.
 _MAX_UNDO_BACKOFF = timedelta(minutes=5)
@@ -102,7 +111,8 @@ class PaymentWorkflow:
     @workflow.init
     def __init__(self, payment: PaymentInput) -> None:
         self._payment = payment
-        self._payment_method: PaymentMethod | None = None
+        # A payment started by PayOrder has its method from the start (see PaymentInput).
+        self._payment_method: PaymentMethod | None = payment.payment_method
         self._status = "requires_payment_method"
         # Counts the gateway's webhooks about this payment: a waiting step wakes when it moves.
         self._gateway_events = 0
@@ -126,6 +136,8 @@ class PaymentWorkflow:
         self._action_result: LifecycleResult | None = None
         self._captures = 0
         self._plan: RoutePlan | None = None
+        # Whether the first Authorize ran as a local activity (see AUTHORIZE_LOCALLY).
+        self._first_call_local = False
 
     @workflow.update(name=PAY_UPDATE)
     async def pay(self, request: PayRequest) -> PayResult:
@@ -262,6 +274,8 @@ class PaymentWorkflow:
                 account_id=route.account_id,
             )
             if seq > 1:  # route_payment recorded the first one
+                if self._first_call_local:
+                    await workflow.sleep(_KEEP_RESULTS)
                 await self._record(attempt=attempt)
             result = await self._authorize(plan, route, attempt, remaining)
             if result.outcome in _WAITING:
@@ -313,7 +327,8 @@ class PaymentWorkflow:
             payment_method=self._payment_method,
             deadline_ms=_bounded_ms(route.deadline_ms, remaining),
         )
-        result = await self._call_authorize(call)
+        self._first_call_local = attempt.seq == 1 and workflow.patched(AUTHORIZE_LOCALLY)
+        result = await self._call_authorize(call, local=self._first_call_local)
         # Rides along with the next write of the read model (one transaction, no extra step).
         self._unreported_health = HealthReport(
             route.processor, answered=result.outcome not in ("not_sent", "unknown")
@@ -359,10 +374,10 @@ class PaymentWorkflow:
             decline_message="the processor did not say whether it charged",
         )
 
-    async def _call_authorize(self, call: AuthorizeCall) -> GatewayResult:
+    async def _call_authorize(self, call: AuthorizeCall, local: bool = False) -> GatewayResult:
         timeout = timedelta(milliseconds=call.deadline_ms + 1000)
         try:
-            if workflow.patched(AUTHORIZE_LOCALLY):
+            if local:
                 return await workflow.execute_local_activity_method(
                     ProcessorActivities.authorize,
                     call,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -9,9 +10,13 @@ import time
 
 import httpx
 import pytest
+from temporalio.client import Client
 
+from core.config import DEFAULT_TASK_QUEUE
+from core.payment_contract import WORKFLOW_TYPE, PaymentInput, PaymentMethod, workflow_id
 from payloops.sandbox.v1 import control_pb2
 from tests.conftest import Mesh
+from tests.e2e.mesh_db import sql
 from tests.e2e.sandbox_control import charges, live_charges, set_fault
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -101,6 +106,35 @@ def test_pay_while_no_worker_runs_answers_processing_and_completes_later(mesh: M
     assert paid.status_code == 200, paid.text
     # The payment is in Temporal's hands: PROCESSING, not "requires a payment method".
     assert paid.json()["status"] == "PROCESSING"
+    final = settled(mesh, order["id"])
+    assert final["status"] == "SUCCEEDED"
+    assert len(charges(mesh, order["id"])) == 1
+
+
+def test_a_payment_whose_pay_update_was_lost_still_pays(mesh: Mesh) -> None:
+    """PayOrder hands the payment method to the workflow twice: in the start input, which
+    Temporal keeps from the start, and in the `pay` update, which it keeps only once a workflow
+    task accepts it. A worker that dies during that first task could lose the update; the
+    workflow started here has no update at all, as if it were lost, and must pay anyway."""
+    with mesh.client() as api:
+        order = api.post("/v1/orders", json={"amount": 2400, "currency": "USD"}).json()
+    ((merchant_id,),) = sql(mesh, "select merchant_id from orders where id = :id", id=order["id"])
+    payment = PaymentInput(
+        order_id=order["id"],
+        merchant_id=merchant_id,
+        amount=2400,
+        currency="USD",
+        capture_method="automatic",
+        payment_method=PaymentMethod(type="card", token="pm_card_visa"),
+    )
+
+    async def start() -> None:
+        client = await Client.connect(mesh.env["PAYLOOPS_TEMPORAL_ADDRESS"])
+        await client.start_workflow(
+            WORKFLOW_TYPE, payment, id=workflow_id(order["id"]), task_queue=DEFAULT_TASK_QUEUE
+        )
+
+    asyncio.run(start())
     final = settled(mesh, order["id"])
     assert final["status"] == "SUCCEEDED"
     assert len(charges(mesh, order["id"])) == 1
