@@ -56,6 +56,17 @@ _RECORD = (
     )
     .on_conflict_do_nothing()
 )
+# The same insert, answering in the same round trip whether anyone is listening (no row comes
+# back when the event was recorded before).
+_RECORD_FOR_DELIVERY = _RECORD.returning(
+    exists()
+    .where(
+        models.WebhookEndpoint.merchant_id == bindparam("merchant"),
+        models.WebhookEndpoint.livemode == bindparam("mode"),
+        models.WebhookEndpoint.status == "enabled",
+    )
+    .label("listening")
+)
 _ANYONE_LISTENING = select(
     exists().where(
         models.WebhookEndpoint.merchant_id == bindparam("merchant_id"),
@@ -87,6 +98,33 @@ async def record(
         },
     )
     return new_id
+
+
+async def record_for_delivery(
+    session: AsyncSession,
+    *,
+    merchant_id: str,
+    livemode: bool,
+    type: str,
+    obj: dict[str, Any],
+    key: str,
+) -> str | None:
+    """Records the event as `record` does; returns its id if the merchant has an endpoint to
+    deliver it to, None if nobody is listening."""
+    new_id = event_id(key)
+    listening = await session.scalar(
+        _RECORD_FOR_DELIVERY,
+        {
+            "event_id": new_id,
+            "merchant": merchant_id,
+            "mode": livemode,
+            "event_type": type,
+            "obj": obj,
+        },
+    )
+    if listening is None:  # recorded before, by an earlier run of the same step
+        listening = await anyone_listening(session, merchant_id, livemode)
+    return new_id if listening else None
 
 
 async def anyone_listening(session: AsyncSession, merchant_id: str, livemode: bool) -> bool:

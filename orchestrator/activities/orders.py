@@ -149,16 +149,11 @@ async def record_order_event(session: AsyncSession, change: OrderUpdate) -> str 
     transaction as the change. Returns its id if anyone is listening."""
     order = (await session.execute(_ORDER_BY_ID, {"order_id": change.order_id})).scalar_one()
     (message,) = await views.to_messages(session, [order])
-    event_id = await events.record(
+    return await events.record_for_delivery(
         session,
         merchant_id=order.merchant_id,
         livemode=order.livemode,
         type=change.event,
         obj=views.as_json(message),
         key=change.event_key or f"{order.id}:{change.event}",
-    )
-    return (
-        event_id
-        if await events.anyone_listening(session, order.merchant_id, order.livemode)
-        else None
     )

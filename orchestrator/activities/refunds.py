@@ -112,21 +112,16 @@ class RefundActivities:
             event_type = (
                 events.REFUND_SUCCEEDED if refund.status == "succeeded" else events.REFUND_FAILED
             )
-            event_id = await events.record(
+            order = await session.get(models.Order, refund.order_id)
+            assert order is not None
+            return await events.record_for_delivery(
                 session,
                 merchant_id=refund.merchant_id,
-                livemode=await session.scalar(
-                    select(models.Order.livemode).where(models.Order.id == refund.order_id)
-                )
-                or False,
+                livemode=order.livemode,
                 type=event_type,
                 obj=views.as_json(views.refund_message(refund)),
                 key=f"{refund.id}:{event_type}",
             )
-            order = await session.get(models.Order, refund.order_id)
-            assert order is not None
-            listening = await events.anyone_listening(session, refund.merchant_id, order.livemode)
-            return event_id if listening else None
 
 
 async def _payment_attempt(session: AsyncSession, order_id: str) -> models.Attempt:
