@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 Operation = Callable[[], Awaitable[None]]
@@ -86,11 +86,25 @@ async def closed_loop(
     )
 
 
-async def open_loop(
-    operation: Operation, rate: float, seconds: float, op_timeout_s: float
-) -> Latency:
-    tally = _Tally([])
-    count = max(1, round(rate * seconds))
+async def open_loops_in_turns(
+    operations: Sequence[tuple[Operation, float]], rate: float, samples: int, blocks: int
+) -> list[Latency]:
+    """Open loops of several operations (each with its timeout) at one rate, `samples` each,
+    taken in turns in `blocks` blocks (a, b, c, a, b, c, ...) rather than one whole run after
+    the other: the slow drift of a shared machine (other work, the database growing) then
+    weighs on every operation alike, and their difference is their own."""
+    tallies = [_Tally([]) for _ in operations]
+    for block in range(blocks):
+        count = samples // blocks + (1 if block < samples % blocks else 0)
+        for (operation, op_timeout_s), tally in zip(operations, tallies, strict=True):
+            if count:
+                await _on_schedule(tally, operation, rate, count, op_timeout_s)
+    return [_latency(rate, tally) for tally in tallies]
+
+
+async def _on_schedule(
+    tally: _Tally, operation: Operation, rate: float, count: int, op_timeout_s: float
+) -> None:
     start = time.perf_counter()
 
     async def one(scheduled: float) -> None:
@@ -107,6 +121,9 @@ async def open_loop(
         await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
         tasks.append(asyncio.create_task(one(scheduled)))
     await asyncio.gather(*tasks)
+
+
+def _latency(rate: float, tally: _Tally) -> Latency:
     _raise_if_all_failed(tally)
     return Latency(
         rate=rate,

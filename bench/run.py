@@ -35,7 +35,14 @@ from types import FrameType
 
 from bench.failover import FailoverFigures, measure_failover
 from bench.floor import floor_workflow
-from bench.load import Latency, Operation, Throughput, closed_loop, open_loop, warm_up
+from bench.load import (
+    Latency,
+    Operation,
+    Throughput,
+    closed_loop,
+    open_loops_in_turns,
+    warm_up,
+)
 from bench.processor import authorize, sandbox
 from bench.rest import create_and_pay
 from bench.routing import RoutingRow, measure_activity, measure_engine
@@ -47,6 +54,8 @@ P50_TARGET_MS = 25.0  # (c)'s p50 at most this much above (b)'s
 AUTO_RATE_SHARE = 0.25
 MAX_AUTO_RATE = 10.0
 SETTLE_S = 3.0
+# The latency runs take turns in this many blocks each, so that drift weighs on all alike.
+LATENCY_BLOCKS = 5
 # The tests shorten PayOrder's wait to exercise it; the bench measures the platform as shipped.
 MESH_ENV = {"PAYLOOPS_PAY_WAIT_SECONDS": str(Settings(database_url="").pay_wait_seconds)}
 LETTERS = "abcrf"
@@ -247,11 +256,25 @@ async def measure_throughput(scenario: Scenario, args: argparse.Namespace) -> Th
         return await closed_loop(operation, scenario.concurrency, args.duration, scenario.timeout)
 
 
-async def measure_latency(scenario: Scenario, rate: float, args: argparse.Namespace) -> Latency:
-    print(f"{scenario.title}: latency, {args.samples} at {rate:g}/s", flush=True)
-    async with scenario.operation() as operation:
-        await warm_up(operation, 1, min(args.warmup, 1.0), scenario.timeout)
-        return await open_loop(operation, rate, args.samples / rate, scenario.timeout)
+async def measure_latencies(
+    chosen: list[Scenario], rate: float, args: argparse.Namespace
+) -> list[Latency]:
+    """Every scenario's open loop at one rate, in turns (LATENCY_BLOCKS blocks each)."""
+    titles = ", ".join(s.title for s in chosen)
+    print(
+        f"latency, {args.samples} each at {rate:g}/s, in {LATENCY_BLOCKS} turns: {titles}",
+        flush=True,
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        operations = [await stack.enter_async_context(s.operation()) for s in chosen]
+        for scenario, operation in zip(chosen, operations, strict=True):
+            await warm_up(operation, 1, min(args.warmup, 1.0), scenario.timeout)
+        return await open_loops_in_turns(
+            [(op, s.timeout) for op, s in zip(operations, chosen, strict=True)],
+            rate,
+            args.samples,
+            LATENCY_BLOCKS,
+        )
 
 
 def latency_rate(throughputs: dict[str, Throughput]) -> float:
@@ -270,9 +293,10 @@ async def run_all(args: argparse.Namespace, mesh: Mesh | None, workdir: Path) ->
         rate = args.rate or latency_rate(throughputs)
         # Let the work the saturation runs left behind (workflows finishing) drain first.
         await asyncio.sleep(SETTLE_S)
+        latencies = await measure_latencies(chosen, rate, args)
         results = [
-            Result(s.key, s.title, throughputs[s.key], await measure_latency(s, rate, args))
-            for s in chosen
+            Result(s.key, s.title, throughputs[s.key], latency)
+            for s, latency in zip(chosen, latencies, strict=True)
         ]
     routing: list[RoutingRow] = []
     failover = None

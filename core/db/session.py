@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 
-def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
+def create_engine(database_url: str, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
+    """`pre_ping` checks each connection as it leaves the pool (one round trip), so a database
+    restart costs no request an error."""
     return create_async_engine(
-        database_url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True
+        database_url, pool_size=pool_size, max_overflow=20, pool_pre_ping=pre_ping
     )
 
 
