@@ -20,6 +20,7 @@ from core.logs import configure_logging
 from core.processor_channels import ProcessorChannels
 from core.secrets import SecretBox
 from core.telemetry import Telemetry, configure_telemetry
+from orchestrator.activities.first_call import FirstCallActivities
 from orchestrator.activities.orders import OrderActivities
 from orchestrator.activities.processors import ProcessorActivities
 from orchestrator.activities.refunds import RefundActivities
@@ -52,12 +53,14 @@ async def run(
     orders = OrderActivities(sessions)
     routing = RoutingActivities(sessions, settings)
     refunds = RefundActivities(sessions)
+    first_call = FirstCallActivities(routing, processors)
     worker = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[PaymentWorkflow, RefundWorkflow, WebhookDeliveryWorkflow],
         activities=[
             routing.route_payment,
+            first_call.route_and_authorize,
             orders.record_progress,
             processors.authorize,
             processors.get_payment,

@@ -7,6 +7,8 @@
 from dataclasses import dataclass
 from typing import Any
 
+from temporalio.exceptions import ApplicationError
+
 from core.payment_contract import PaymentInput, PaymentMethod
 
 
@@ -102,6 +104,28 @@ class GatewayResult:
     soft_decline: bool = False
     redirect_url: str = ""
     latency_ms: int = 0
+
+
+def unanswered(error: BaseException) -> GatewayResult:
+    """What a processor call that raised instead of answering means: provably not sent (the
+    adapter said NOT_SENT), or an unknown outcome (a deadline, a dropped connection, a worker
+    that died mid-call: the processor may have charged)."""
+    if isinstance(error, ApplicationError) and error.type == "NotSent":
+        return GatewayResult(
+            outcome="not_sent", decline_code="processor_unavailable", decline_message=error.message
+        )
+    return GatewayResult(
+        outcome="unknown", decline_code="processor_unavailable", decline_message=str(error)
+    )
+
+
+@dataclass(frozen=True)
+class RoutedFirstCall:
+    """A payment's route, and the answer to its first Authorize (None when nothing can take
+    the payment)."""
+
+    plan: RoutePlan
+    first: GatewayResult | None = None
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
         PayRequest,
         PayResult,
     )
+    from core.processors import MAX_DEADLINE_MS
+    from orchestrator.activities.first_call import FirstCallActivities
     from orchestrator.activities.orders import OrderActivities
     from orchestrator.activities.processors import ProcessorActivities
     from orchestrator.activities.routing import RoutingActivities
@@ -59,23 +61,28 @@ with workflow.unsafe.imports_passed_through():
         OrderUpdate,
         Progress,
         Route,
+        RoutedFirstCall,
         RoutePlan,
         RouteRequest,
         UndoCall,
+        unanswered,
     )
     from orchestrator.keys import attempt_key
     from orchestrator.workflows.policies import DB_RETRY, ONCE, PROCESSOR_RETRY
 
-# A payment's first Authorize runs as a local activity: in the worker that runs the workflow
-# task, with no round trip through the Temporal server, so a payment that succeeds at once is
-# one workflow task (payments before this patch called it as a regular activity). A local
-# activity's result is kept only when its workflow task completes: a worker that dies before
-# that runs it again, and the second answer may differ (a call that timed out may have charged
-# meanwhile). So (a) the first call depends only on the route, which route_payment decides once
-# and gives back unchanged when run again; (b) before any further processor call (a re-send,
-# a lookup, the next processor) the workflow task completes, so the first answer is kept
-# before anything is decided on it; every further call is a regular activity.
+# A payment's first Authorize is sent by the routing step itself (route_and_authorize, a local
+# activity): in the worker that runs the workflow task, with no round trip through the
+# Temporal server, so a payment that succeeds at once is one workflow task (payments before
+# this patch routed, then called Authorize as a regular activity). A local activity's result
+# is kept only when its workflow task completes: a worker that dies before that runs it again,
+# and the second answer may differ (a call that timed out may have charged meanwhile). So (a)
+# the first call depends only on the route, which routing decides once and gives back
+# unchanged when run again; (b) before any further processor call (a re-send, a lookup, the
+# next processor) the workflow task completes, so the first answer is kept before anything is
+# decided on it; every further call is a regular activity.
 AUTHORIZE_LOCALLY = "authorize-as-local-activity"
+# Routing's database work, and the longest deadline a processor may have, with a margin.
+_FIRST_CALL_TIMEOUT = timedelta(seconds=10) + timedelta(milliseconds=MAX_DEADLINE_MS + 1000)
 # The shortest timer: it ends the workflow task, which keeps what the task has learnt.
 _KEEP_RESULTS = timedelta(milliseconds=1)
 _MAX_BACKOFF = timedelta(seconds=5)
@@ -138,6 +145,10 @@ class PaymentWorkflow:
         self._plan: RoutePlan | None = None
         # Whether the first Authorize ran as a local activity (see AUTHORIZE_LOCALLY).
         self._first_call_local = False
+        # Its answer, until _try_processors takes it, and when the payment's first step began
+        # (its time budget runs from there).
+        self._first_answer: GatewayResult | None = None
+        self._routed_at: datetime | None = None
 
     @workflow.update(name=PAY_UPDATE)
     async def pay(self, request: PayRequest) -> PayResult:
@@ -211,12 +222,7 @@ class PaymentWorkflow:
             await workflow.wait_condition(lambda: not self._background)
             await workflow.wait_condition(workflow.all_handlers_finished)
             return PaymentOutcome(status=self._status)
-        plan = await workflow.execute_local_activity_method(
-            RoutingActivities.route_payment,
-            RouteRequest(payment, self._payment_method),
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=DB_RETRY,
-        )
+        plan = await self._route(RouteRequest(payment, self._payment_method))
         self._plan = plan
         # route_payment wrote the decision and the first step (PROCESSING, or FAILED).
         if not plan.routes:
@@ -254,10 +260,35 @@ class PaymentWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return PaymentOutcome(status=self._status, failure_code=last.decline_code)
 
+    async def _route(self, request: RouteRequest) -> RoutePlan:
+        """Routes the payment; from the patch on, the same step sends the first Authorize."""
+        if not workflow.patched(AUTHORIZE_LOCALLY):
+            return await workflow.execute_local_activity_method(
+                RoutingActivities.route_payment,
+                request,
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=DB_RETRY,
+            )
+        began = workflow.now()
+        routed: RoutedFirstCall = await workflow.execute_local_activity_method(
+            FirstCallActivities.route_and_authorize,
+            request,
+            start_to_close_timeout=_FIRST_CALL_TIMEOUT,
+            # Safe to run again whole: the same plan, the same call under the same key.
+            retry_policy=DB_RETRY,
+        )
+        self._first_call_local = True
+        self._first_answer = routed.first
+        self._routed_at = began
+        return routed.plan
+
     async def _try_processors(self, plan: RoutePlan) -> GatewayResult:
         """Tries the plan's processors in order; returns the last result."""
         payment = self._payment
-        budget_end = workflow.now() + timedelta(seconds=plan.payment_budget_seconds)
+        # The first call is part of the budget (payments before the patch started it here).
+        budget_end = (self._routed_at or workflow.now()) + timedelta(
+            seconds=plan.payment_budget_seconds
+        )
         routes = plan.routes[: plan.max_attempts]
         last = GatewayResult(outcome="failed", decline_code="payment_budget_spent")
         for seq, route in enumerate(routes, start=1):
@@ -327,8 +358,10 @@ class PaymentWorkflow:
             payment_method=self._payment_method,
             deadline_ms=_bounded_ms(route.deadline_ms, remaining),
         )
-        self._first_call_local = attempt.seq == 1 and workflow.patched(AUTHORIZE_LOCALLY)
-        result = await self._call_authorize(call, local=self._first_call_local)
+        if attempt.seq == 1 and self._first_answer is not None:
+            result, self._first_answer = self._first_answer, None  # sent by the routing step
+        else:
+            result = await self._call_authorize(call)
         # Rides along with the next write of the read model (one transaction, no extra step).
         self._unreported_health = HealthReport(
             route.processor, answered=result.outcome not in ("not_sent", "unknown")
@@ -374,38 +407,16 @@ class PaymentWorkflow:
             decline_message="the processor did not say whether it charged",
         )
 
-    async def _call_authorize(self, call: AuthorizeCall, local: bool = False) -> GatewayResult:
-        timeout = timedelta(milliseconds=call.deadline_ms + 1000)
+    async def _call_authorize(self, call: AuthorizeCall) -> GatewayResult:
         try:
-            if local:
-                return await workflow.execute_local_activity_method(
-                    ProcessorActivities.authorize,
-                    call,
-                    start_to_close_timeout=timeout,
-                    retry_policy=ONCE,
-                )
             return await workflow.execute_activity_method(
                 ProcessorActivities.authorize,
                 call,
-                start_to_close_timeout=timeout,
+                start_to_close_timeout=timedelta(milliseconds=call.deadline_ms + 1000),
                 retry_policy=ONCE,
             )
-        except (ActivityError, ApplicationError) as error:
-            # A local activity's own error arrives as it was raised; a timeout, and every
-            # regular activity's error, arrive wrapped in an ActivityError.
-            cause = error.cause if isinstance(error, ActivityError) else error
-            if isinstance(cause, ApplicationError) and cause.type == "NotSent":
-                return GatewayResult(
-                    outcome="not_sent",
-                    decline_code="processor_unavailable",
-                    decline_message=cause.message,
-                )
-            # Deadline, dropped connection, gateway error, or a worker that died mid-call.
-            return GatewayResult(
-                outcome="unknown",
-                decline_code="processor_unavailable",
-                decline_message=str(cause or error),
-            )
+        except ActivityError as error:
+            return unanswered(error.cause or error)
 
     # -- charges that must not survive -----------------------------------------------------
 
