@@ -5,6 +5,7 @@ secondary; in every case at most one charge survives and the order says which.""
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -66,7 +67,9 @@ def test_a_refused_lookup_is_not_taken_as_never_charged(mesh: Mesh) -> None:
     the payment: the order must not end FAILED while the primary holds the money."""
     with scripted_gateway(mesh) as gateway:
         gateway.scripts["Authorize"] = charge_then_lose_the_answer
-        refused_until = time.monotonic() + 4
+        # Counted from the payment, not from the set-up: a slow machine must not have the
+        # lookups back before the resolution budget has run out.
+        refused_until = math.inf
 
         def look_up(gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext) -> Any:
             if time.monotonic() < refused_until:
@@ -75,6 +78,7 @@ def test_a_refused_lookup_is_not_taken_as_never_charged(mesh: Mesh) -> None:
 
         gateway.scripts["GetPayment"] = look_up
         api = routed_to(mesh, gateway)
+        refused_until = time.monotonic() + 4
         paid = pay(api, "pm_card_insufficient_funds")
         order = wait_for(api, paid["id"], lambda o: o["status"] in ("SUCCEEDED", "FAILED"))
     assert order["status"] == "SUCCEEDED", order
@@ -91,7 +95,9 @@ def test_a_refused_refund_is_retried_until_the_gateway_confirms_it(mesh: Mesh) -
     refused once, and the compensation is recorded only once a refund really went through."""
     with scripted_gateway(mesh) as gateway:
         gateway.scripts["Authorize"] = charge_then_lose_the_answer
-        hidden_until = time.monotonic() + 3
+        # Counted from the payment (see above): the secondary must have won before the
+        # primary's charge can be found.
+        hidden_until = math.inf
 
         def look_up(gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext) -> Any:
             if time.monotonic() < hidden_until:
@@ -109,6 +115,7 @@ def test_a_refused_refund_is_retried_until_the_gateway_confirms_it(mesh: Mesh) -
         gateway.scripts["GetPayment"] = look_up
         gateway.scripts["Refund"] = refund
         api = routed_to(mesh, gateway)
+        hidden_until = time.monotonic() + 3
         paid = pay(api)
         order = wait_for(
             api, paid["id"], lambda o: o["attempts"][0]["compensation"] == "refunded", timeout=60
