@@ -787,17 +787,20 @@ class PaymentWorkflow:
         or a regular one `through_server`, which ends the workflow task first."""
         progress = Progress(attempt=attempt, order=order, health=self._unreported_health)
         self._unreported_health = None
-        run = (
-            workflow.execute_activity_method
-            if through_server
-            else workflow.execute_local_activity_method
-        )
-        event_id = await run(
-            OrderActivities.record_progress,
-            progress,
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=DB_RETRY,
-        )
+        if through_server:
+            event_id = await workflow.execute_activity_method(
+                OrderActivities.record_progress,
+                progress,
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=DB_RETRY,
+            )
+        else:
+            event_id = await workflow.execute_local_activity_method(
+                OrderActivities.record_progress,
+                progress,
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=DB_RETRY,
+            )
         if order is not None:
             # The read model is written first, so whoever the `pay` update wakes reads this.
             self._status = order.status
