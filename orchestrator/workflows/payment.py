@@ -293,7 +293,10 @@ class PaymentWorkflow:
         last = GatewayResult(outcome="failed", decline_code="payment_budget_spent")
         for seq, route in enumerate(routes, start=1):
             remaining = budget_end - workflow.now()
-            if self._winner is not None or remaining <= timedelta(0):
+            # The routing step already sent the first call: its answer is used even when it
+            # came at the end of the budget (it may be a charge).
+            already_sent = seq == 1 and self._first_answer is not None
+            if not already_sent and (self._winner is not None or remaining <= timedelta(0)):
                 # An earlier unknown attempt turned out charged, or time is up.
                 break
             attempt = AttemptRecord(

@@ -181,6 +181,22 @@ def test_payment_budget_stops_trying_further_processors(mesh: Mesh) -> None:
     assert charges(mesh, order["id"], "sandbox-c") == []
 
 
+@pytest.mark.parametrize("latency_ms", [940, 970, 990])
+def test_a_first_charge_at_the_end_of_the_budget_is_the_payment(
+    mesh: Mesh, latency_ms: int
+) -> None:
+    """The first call takes about the whole 1 s budget and charges. Whether its answer comes
+    just in time or just after (then it is unknown, and found charged), the charge is the
+    payment: the order succeeds with that one charge, never FAILED with money taken."""
+    api = merchant_with_routing(mesh, payment_budget="1s", resolution_budget="1s")
+    set_fault(mesh, control_pb2.FAULT_MODE_LATENCY, count=1, latency_ms=latency_ms)
+    paid = pay(api)
+    order = wait_for(api, paid["id"], lambda o: o["status"] in ("SUCCEEDED", "FAILED"))
+    assert order["status"] == "SUCCEEDED", order
+    assert len(live_charges(mesh, order["id"], "sandbox")) == 1
+    assert [a["processor"] for a in order["attempts"]] == ["sandbox"]
+
+
 def test_every_attempt_shows_its_key_latency_and_reason(mesh: Mesh) -> None:
     api = merchant_with_routing(mesh)
     set_fault(mesh, control_pb2.FAULT_MODE_LATENCY, count=1, latency_ms=300, name="sandbox")
