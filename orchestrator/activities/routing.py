@@ -2,10 +2,11 @@
 processor registrations, circuit breakers, recent success rates) and writes that decision and
 the payment's first step to the read model, in one transaction.
 
-It decides once per payment. The payment's first Authorize runs right after it in the same
-workflow task, and if the worker dies before Temporal keeps that task, both run again: the
-first call may already have reached the processor, so the second run must route it to the
-same one with the same key. The whole plan is kept with the order and given back unchanged."""
+It decides once per payment. The payment's first Authorize is sent right after it, in the
+same local activity (first_call.py), and if the worker dies before Temporal keeps the answer,
+both run again: the first call may already have reached the processor, so the second run
+must route it to the same one with the same key. The whole plan is kept with the order and
+given back unchanged."""
 
 from __future__ import annotations
 
