@@ -12,18 +12,15 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import ids
-from core.config import Settings
 from core.db import models
 from core.db.session import create_engine, session_factory
 from core.merchants import create_merchant
-from core.payment_contract import PaymentInput, PaymentMethod
 from core.processors import register
 from core.routing import store
 from core.routing.model import RoutingConfig, Rule
-from orchestrator.activities.routing import RoutingActivities
-from orchestrator.activities.types import RoutedCandidate, RoutePlan, RouteRequest
+from orchestrator.activities.types import RoutedCandidate, RoutePlan
 from orchestrator.routing import breaker
+from tests.routing.orders import new_order, route
 
 
 @dataclass
@@ -35,32 +32,8 @@ class Routing:
 
     async def route(self) -> RoutePlan:
         """Routes a new order of the merchant, as the payment workflow's first step does."""
-        order_id = ids.new_id("ord")
-        async with self.sessions.begin() as session:
-            session.add(
-                models.Order(
-                    id=order_id,
-                    merchant_id=self.merchant_id,
-                    livemode=False,
-                    amount=1500,
-                    currency="USD",
-                    capture_method="automatic",
-                    status="requires_payment_method",
-                )
-            )
-        activities = RoutingActivities(self.sessions, Settings(database_url=""))
-        return await activities.route_payment(
-            RouteRequest(
-                payment=PaymentInput(
-                    order_id=order_id,
-                    merchant_id=self.merchant_id,
-                    amount=1500,
-                    currency="USD",
-                    capture_method="automatic",
-                ),
-                payment_method=PaymentMethod(type="card", token="pm_card_visa"),
-            )
-        )
+        order_id = await new_order(self.sessions, self.merchant_id)
+        return await route(self.sessions, self.merchant_id, order_id)
 
     async def open_past_cool_down(self, processor: str) -> None:
         """Opens the breaker the way failures do, then ages it past its cool-down."""

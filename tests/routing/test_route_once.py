@@ -15,17 +15,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import ids
-from core.config import Settings
 from core.db import models
 from core.db.session import create_engine, session_factory
 from core.merchants import create_merchant
-from core.payment_contract import PaymentInput, PaymentMethod
 from core.processors import register
 from core.routing import store
 from core.routing.model import RoutingConfig, Rule, WeightedTarget
-from orchestrator.activities.routing import RoutingActivities
-from orchestrator.activities.types import RoutePlan, RouteRequest
+from orchestrator.activities.types import RoutePlan
+from tests.routing.orders import new_order, route
 
 RUNS = 20
 
@@ -37,35 +34,11 @@ class Split:
     processors: tuple[str, str]
 
     async def new_order(self) -> str:
-        order_id = ids.new_id("ord")
-        async with self.sessions.begin() as session:
-            session.add(
-                models.Order(
-                    id=order_id,
-                    merchant_id=self.merchant_id,
-                    livemode=False,
-                    amount=1500,
-                    currency="USD",
-                    capture_method="automatic",
-                    status="requires_payment_method",
-                )
-            )
-        return order_id
+        return await new_order(self.sessions, self.merchant_id)
 
     async def route(self, order_id: str) -> RoutePlan:
         """The payment workflow's routing step for the order, run once more."""
-        return await RoutingActivities(self.sessions, Settings(database_url="")).route_payment(
-            RouteRequest(
-                payment=PaymentInput(
-                    order_id=order_id,
-                    merchant_id=self.merchant_id,
-                    amount=1500,
-                    currency="USD",
-                    capture_method="automatic",
-                ),
-                payment_method=PaymentMethod(type="card", token="pm_card_visa"),
-            )
-        )
+        return await route(self.sessions, self.merchant_id, order_id)
 
     async def first_attempt(self, order_id: str) -> tuple[str, str]:
         async with self.sessions() as session:
