@@ -8,12 +8,12 @@ purpose). SIGINT/SIGTERM stop everything in reverse order and exit 0.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import contextlib
 import fcntl
 import os
 import re
+import secrets
 import signal
 import sys
 import time
@@ -27,7 +27,8 @@ from cli.binaries import BinaryNotFound, find_binary
 from cli.ports import PortPicker, port_is_free
 from cli.postgres import EmbeddedPostgres, PostgresError
 from cli.procs import STATE_MARKER_VAR, is_alive, kill_stale
-from cli.state import StatePaths, format_env, kept_secret, write_secret
+from cli.state import StatePaths, format_env, kept_secret, restrict_to_owner, write_secret
+from core.config import PAGE_TOKEN_SECRET_VAR
 
 # A child restarted this many times within the window is considered broken: give up.
 CRASH_LOOP_RESTARTS = 5
@@ -84,6 +85,9 @@ class Options:
     state: StatePaths
     http_port: int
     grpc_port: int
+    # Print the demo API key itself once ready; by default only where it is (dev.env): the
+    # output of `payloops dev` ends up in terminals' scrollback and CI logs.
+    show_key: bool = False
 
 
 class DevMesh:
@@ -120,6 +124,9 @@ class DevMesh:
             or kept_secret(self.state.secrets_keys, new_secrets_key),
             "PAYLOOPS_ADMIN_API_KEY": env.get("PAYLOOPS_ADMIN_API_KEY")
             or kept_secret(self.state.admin_api_key, new_admin_api_key),
+            # Kept too: a client's page token must stay valid across a restart.
+            PAGE_TOKEN_SECRET_VAR: env.get(PAGE_TOKEN_SECRET_VAR)
+            or kept_secret(self.state.page_token_secret, new_page_token_secret),
         }
 
         if temporal_bin is None:
@@ -191,8 +198,9 @@ class DevMesh:
                 }
             ),
         )
+        key = api_key if self.options.show_key else f"in {self.state.dev_env}"
         say(
-            f"payloops dev ready: REST {api_url}  gRPC {grpc_target}  API key {api_key}  "
+            f"payloops dev ready: REST {api_url}  gRPC {grpc_target}  API key {key}  "
             f"(settings in {self.state.dev_env}; Ctrl-C stops everything)"
         )
 
@@ -411,16 +419,26 @@ def preflight(options: Options) -> None:
         raise DevError(f"the state folder path must not contain spaces: {options.state.root}")
 
 
-def run(state_dir: str | Path, http_port: int, grpc_port: int) -> int:
+def run(state_dir: str | Path, http_port: int, grpc_port: int, show_key: bool = False) -> int:
     stop = StopFlag()
     stop.install()
-    options = Options(state=StatePaths.at(state_dir), http_port=http_port, grpc_port=grpc_port)
+    options = Options(
+        state=StatePaths.at(state_dir),
+        http_port=http_port,
+        grpc_port=grpc_port,
+        show_key=show_key,
+    )
     mesh: DevMesh | None = None
     try:
         options.state.create()
         with _exclusive(options.state.lock):
             for leftover in kill_stale(options.state.run, options.state.root):
                 say(f"payloops dev: stopped {leftover} left over from an earlier run")
+            for exposed in restrict_to_owner(options.state.secret_files):
+                say(
+                    f"payloops dev: {exposed} was open to other users; made it owner-only "
+                    "(delete it to get a new secret)"
+                )
             preflight(options)
             say(f"payloops dev: starting the mesh (state in {options.state.root})")
             mesh = DevMesh(options, stop)
@@ -440,26 +458,6 @@ def run(state_dir: str | Path, http_port: int, grpc_port: int) -> int:
     return 0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--state-dir",
-        default=".payloops",
-        help="where data, logs and pid files live (default: .payloops)",
-    )
-    parser.add_argument(
-        "--http-port",
-        type=int,
-        default=envoy_config.DEFAULT_HTTP_PORT,
-        help="public REST/JSON port (default: 8080)",
-    )
-    parser.add_argument(
-        "--grpc-port",
-        type=int,
-        default=envoy_config.DEFAULT_GRPC_PORT,
-        help="public native gRPC port (default: 8081)",
-    )
-
-
 def new_secrets_key() -> str:
     from core.secrets import new_key
 
@@ -470,3 +468,7 @@ def new_admin_api_key() -> str:
     from core import ids
 
     return ids.new_id("adm")
+
+
+def new_page_token_secret() -> str:
+    return secrets.token_urlsafe(32)

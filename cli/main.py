@@ -1,6 +1,6 @@
 """The `payloops` command.
 
-    payloops dev [--state-dir DIR] [--http-port N] [--grpc-port N]
+    payloops dev [--state-dir DIR] [--http-port N] [--grpc-port N] [--show-key]
     payloops serve edge|worker [ARGS...]
     payloops serve processor NAME [ARGS...]
     payloops migrate [--state-dir DIR]
@@ -76,7 +76,7 @@ def _cmd_serve(args: argparse.Namespace, rest: list[str]) -> int:
 def _cmd_dev(args: argparse.Namespace) -> int:
     from cli import dev
 
-    return dev.run(args.state_dir, args.http_port, args.grpc_port)
+    return dev.run(args.state_dir, args.http_port, args.grpc_port, show_key=args.show_key)
 
 
 def _database_url_or_exit(state_dir: str) -> str:
@@ -315,6 +315,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument(
         "--grpc-port", type=int, default=8081, help="public native gRPC port (default: 8081)"
+    )
+    dev.add_argument(
+        "--show-key",
+        action="store_true",
+        help="print the demo merchant's API key when ready (default: only where it is, "
+        "<state-dir>/dev.env)",
     )
 
     serve = commands.add_parser(

@@ -3,19 +3,25 @@
 <state>/pgdata/            embedded PostgreSQL
 <state>/temporal.db        Temporal dev server (SQLite)
 <state>/sandbox-<name>.sqlite  sandbox ledgers
-<state>/demo_api_key       the demo merchant's key (0600), reused on later starts
-<state>/dev.env            where everything listens (0600: it holds the API key)
+<state>/demo_api_key       the demo merchant's key, reused on later starts
+<state>/secrets_keys       the Fernet key that seals processor credentials and webhook secrets
+<state>/admin_api_key      the operator API's key
+<state>/page_token_secret  the key that signs list page tokens (they stay valid across restarts)
+<state>/dev.env            where everything listens, and the API keys
 <state>/envoy.yaml         rendered Envoy config
 <state>/logs/<name>.log    each child's stdout and stderr
 <state>/run/<name>.pid     each running child's pid
+
+The files that hold secrets (StatePaths.secret_files) are owner-only (0600).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +60,23 @@ class StatePaths:
         return self.root / "admin_api_key"
 
     @property
+    def page_token_secret(self) -> Path:
+        return self.root / "page_token_secret"
+
+    @property
     def dev_env(self) -> Path:
         return self.root / "dev.env"
+
+    @property
+    def secret_files(self) -> tuple[Path, ...]:
+        """Every file of the state dir that holds a secret: each must be owner-only."""
+        return (
+            self.demo_api_key,
+            self.secrets_keys,
+            self.admin_api_key,
+            self.page_token_secret,
+            self.dev_env,
+        )
 
     @property
     def envoy_config(self) -> Path:
@@ -85,6 +106,19 @@ class StatePaths:
     def create(self) -> None:
         for folder in (self.root, self.logs, self.run):
             folder.mkdir(parents=True, exist_ok=True)
+
+
+def restrict_to_owner(paths: Iterable[Path]) -> list[Path]:
+    """Makes each existing file owner-only; returns those that were readable or writable by
+    others (copied in, or made by hand), so the caller can say so: their secret may have been
+    seen."""
+    widened = []
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+                widened.append(path)
+    return widened
 
 
 def write_secret(path: Path, text: str) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_TASK_QUEUE = "payments"
+PAGE_TOKEN_SECRET_VAR = "PAYLOOPS_PAGE_TOKEN_SECRET"
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,9 @@ class Settings:
     edge_host: str = "127.0.0.1"
     edge_port: int = 50051
     # Signs list page tokens so a client cannot forge a cursor or swap filters between pages.
-    page_token_secret: str = "payloops-dev-page-token-secret"
+    # No default: a default would be public, and tokens signed with it forgeable. The edge
+    # refuses to start without one (edge.page_tokens); `payloops dev` keeps one in its state dir.
+    page_token_secret: str = ""
     # How long PayOrder waits for the payment to settle before answering PROCESSING.
     pay_wait_seconds: float = 10.0
     # How long an unanswered 3-D Secure challenge may stay open before the order fails.
@@ -59,7 +62,7 @@ class Settings:
             task_queue=env.get("PAYLOOPS_TASK_QUEUE", defaults.task_queue),
             edge_host=env.get("PAYLOOPS_EDGE_HOST", defaults.edge_host),
             edge_port=int(env.get("PAYLOOPS_EDGE_PORT", defaults.edge_port)),
-            page_token_secret=env.get("PAYLOOPS_PAGE_TOKEN_SECRET", defaults.page_token_secret),
+            page_token_secret=env.get(PAGE_TOKEN_SECRET_VAR, defaults.page_token_secret),
             pay_wait_seconds=float(env.get("PAYLOOPS_PAY_WAIT_SECONDS", defaults.pay_wait_seconds)),
             three_ds_timeout_seconds=float(
                 env.get("PAYLOOPS_THREE_DS_TIMEOUT_SECONDS", defaults.three_ds_timeout_seconds)

@@ -1,5 +1,5 @@
-"""Opaque, signed page tokens for ListOrders (AIP-158): a client cannot forge a cursor, and a
-token is only valid with the same filter it was issued for."""
+"""Opaque, signed page tokens for ListOrders and ListEvents (AIP-158): a client cannot forge a
+cursor, and a token is only valid with the same filter it was issued for."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core import errors
+from core.config import PAGE_TOKEN_SECRET_VAR
+
+# HMAC-SHA256 keys shorter than this can be guessed offline from one token a client holds.
+MIN_SECRET_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -19,8 +23,22 @@ class Cursor:
     order_id: str
 
 
+def secret_problem(secret: str) -> str | None:
+    """Why `secret` cannot sign page tokens, or None. The edge checks it before it starts."""
+    if not secret:
+        return (
+            f"{PAGE_TOKEN_SECRET_VAR} is not set: page tokens need a secret of this "
+            "installation (`payloops dev` makes one in its state dir)"
+        )
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"{PAGE_TOKEN_SECRET_VAR} is too short: at least {MIN_SECRET_LENGTH} characters"
+    return None
+
+
 class PageTokens:
     def __init__(self, secret: str) -> None:
+        if problem := secret_problem(secret):
+            raise ValueError(problem)
         self._key = secret.encode()
 
     def _sign(self, payload: bytes) -> bytes:

@@ -25,7 +25,7 @@ from core.webhook_deliveries import RetrySchedule
 from edge.idempotency import Idempotency
 from edge.interceptors import EdgeInterceptor
 from edge.lifecycle import Lifecycle
-from edge.page_tokens import PageTokens
+from edge.page_tokens import PageTokens, secret_problem
 from edge.payments import Payments
 from edge.services.events import EventService
 from edge.services.health import HealthService
@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configure_logging("edge")
     settings = Settings.from_env()
+    if problem := secret_problem(settings.page_token_secret):
+        raise SystemExit(f"payloops serve edge: {problem}")
     telemetry = configure_telemetry("edge", settings)
     port = settings.edge_port if args.port is None else args.port
     asyncio.run(serve(settings, port, telemetry=telemetry))
