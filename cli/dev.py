@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from cli import dev_db, dev_services, envoy_config, probes
+from cli import dev_db, dev_layout, dev_services, envoy_config, probes
 from cli.binaries import BinaryNotFound, find_binary
 from cli.ports import PortPicker, port_is_free
 from cli.postgres import EmbeddedPostgres, PostgresError
@@ -133,7 +133,7 @@ class DevMesh:
             temporal_address = env["PAYLOOPS_TEMPORAL_ADDRESS"]
             status("temporal", f"external  {temporal_address}  (PAYLOOPS_TEMPORAL_ADDRESS)")
         else:
-            port = self.ports.pick(dev_services.PREFERRED_TEMPORAL_PORT)
+            port = self.ports.pick(dev_layout.TEMPORAL_PORT)
             temporal_address = f"127.0.0.1:{port}"
             self._launch(dev_services.temporal(self.state, temporal_bin, port, child_env))
         child_env["PAYLOOPS_TEMPORAL_ADDRESS"] = temporal_address
@@ -143,15 +143,15 @@ class DevMesh:
 
         sandboxes = {
             name: dev_services.SandboxPorts(
-                grpc=self.ports.pick(dev_services.PREFERRED_SANDBOX_GRPC_PORT + index),
-                http=self.ports.pick(dev_services.PREFERRED_SANDBOX_HTTP_PORT + index),
+                grpc=self.ports.pick(dev_layout.SANDBOX_GRPC_PORT + index),
+                http=self.ports.pick(dev_layout.SANDBOX_HTTP_PORT + index),
             )
-            for index, name in enumerate(dev_services.SANDBOXES)
+            for index, name in enumerate(dev_layout.SANDBOXES)
         }
         child_env.update(dev_services.sandbox_env(sandboxes))
         gateways = {
-            name: self.ports.pick(dev_services.PREFERRED_GATEWAY_PORT + index)
-            for index, name in enumerate(dev_services.GATEWAYS)
+            name: self.ports.pick(dev_layout.GATEWAY_PORT + index)
+            for index, name in enumerate(dev_layout.GATEWAYS)
         }
         processor_targets = {
             **{name: f"127.0.0.1:{ports.grpc}" for name, ports in sandboxes.items()},
@@ -171,7 +171,7 @@ class DevMesh:
         envoy_ports = dev_services.EnvoyPorts(
             http=self.options.http_port,
             grpc=self.options.grpc_port,
-            admin=self.ports.pick(dev_services.PREFERRED_ADMIN_PORT),
+            admin=self.ports.pick(dev_layout.ENVOY_ADMIN_PORT),
         )
         self._launch(dev_services.envoy(self.state, envoy_bin, envoy_ports, edge_port, child_env))
         self._wait_for_api(envoy_ports.http)
@@ -233,7 +233,7 @@ class DevMesh:
         self.stop.check()
         try:
             merchant = dev_db.ensure_demo_merchant(
-                database_url, self.state.demo_api_key, dev_services.SANDBOXES
+                database_url, self.state.demo_api_key, dev_layout.SANDBOXES
             )
         except Exception as error:
             raise DevError(f"could not create the demo merchant: {_one_line(error)}") from error
@@ -251,7 +251,7 @@ class DevMesh:
 
     def _edge_port(self, env: dict[str, str]) -> int:
         if not env.get("PAYLOOPS_EDGE_PORT"):
-            return self.ports.pick(dev_services.PREFERRED_EDGE_PORT)
+            return self.ports.pick(dev_layout.EDGE_PORT)
         port = int(env["PAYLOOPS_EDGE_PORT"])
         if not port_is_free(port):
             raise DevError(f"PAYLOOPS_EDGE_PORT={port} is already in use on 127.0.0.1")

@@ -1,5 +1,5 @@
 """What `payloops dev` runs as child processes, how each is started and how it proves it is
-ready. Another sandbox instance (e.g. for failover tests) is one more entry in SANDBOXES."""
+ready. Which ones, and on which ports, is cli.dev_layout."""
 
 from __future__ import annotations
 
@@ -9,31 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cli import envoy_config, probes
+from cli.dev_layout import GATEWAYS
 from cli.procs import Child
 from cli.state import StatePaths
 
-# Names of the sandbox gateways to run; each gets its own ports, ledger and processor entry.
-SANDBOXES: tuple[str, ...] = ("sandbox", "sandbox-b", "sandbox-c")
-
-# Adapters of real gateways, run next to the sandboxes. Each talks to its gateway's API at the
-# address in the named variable (the gateway's own by default; a local fake in the tests).
-# Merchants route to them once they add a processor account with their credentials.
-GATEWAYS: dict[str, str] = {
-    "stripe": "PAYLOOPS_STRIPE_API_BASE",
-    "razorpay": "PAYLOOPS_RAZORPAY_API_BASE",
-}
-
-# Conventional ports, used when free (stable addresses across restarts); otherwise any.
-PREFERRED_TEMPORAL_PORT = 7233
-PREFERRED_EDGE_PORT = 50051
-PREFERRED_ADMIN_PORT = 9901
-PREFERRED_SANDBOX_GRPC_PORT = 50061  # + index
-PREFERRED_SANDBOX_HTTP_PORT = 8091  # + index
-PREFERRED_GATEWAY_PORT = 50071  # + index
-
-# notes/temporal.md §5.1: the dev server's default history poll limits quantize every round
-# trip to ~50 ms; these remove that. Updates (PayOrder's `pay`) must be enabled explicitly,
-# and the version check would try to phone home from an offline machine.
+# The dev server's default history poll limits quantize every round trip to ~50 ms; these
+# remove that. Updates (PayOrder's `pay`) must be enabled explicitly, and the version check
+# would try to phone home from an offline machine.
 TEMPORAL_DYNAMIC_CONFIG = (
     "history.transferProcessorMaxPollRPS=10000",
     "history.transferProcessorMaxPollHostRPS=10000",

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from cli import dev_layout
 from cli.binaries import BinaryNotFound, find_binary
 from core.config import otel_exporter
 
@@ -25,10 +26,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_ROOT / "envoy" / "envoy.yaml"
 DEFAULT_DESCRIPTOR = REPO_ROOT / "gen" / "payloops.binpb"
 
-DEFAULT_HTTP_PORT = 8080
-DEFAULT_GRPC_PORT = 8081
-DEFAULT_ADMIN_PORT = 9901
-DEFAULT_EDGE_ADDRESS = "127.0.0.1:50051"
+DEFAULT_HTTP_PORT = dev_layout.HTTP_PORT
+DEFAULT_GRPC_PORT = dev_layout.GRPC_PORT
+DEFAULT_ADMIN_PORT = dev_layout.ENVOY_ADMIN_PORT
+DEFAULT_EDGE_ADDRESS = f"127.0.0.1:{dev_layout.EDGE_PORT}"
 
 _FILE_ACCESS_LOG = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog"
 _HCM = (

@@ -26,6 +26,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from cli import dev_layout
 from cli.state import DEFAULT_STATE_DIR, NoDatabase, database_url
 
 EntryPoint = Callable[[list[str]], object]
@@ -303,18 +304,27 @@ def build_parser() -> argparse.ArgumentParser:
         "dev",
         help="run the whole mesh locally (PostgreSQL, Temporal, Envoy, edge, worker, "
         "sandbox) until Ctrl-C",
+        description="Run the whole mesh locally until Ctrl-C; data stays in the state dir "
+        "across restarts.",
+        epilog=dev_layout.ports_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    # Same defaults as cli.dev, spelled out here so --help needs no import of the supervisor.
     dev.add_argument(
         "--state-dir",
         default=str(DEFAULT_STATE_DIR),
-        help="where data, logs and pid files live (default: .payloops)",
+        help="where data, secrets, logs and pid files live (default: .payloops)",
     )
     dev.add_argument(
-        "--http-port", type=int, default=8080, help="public REST/JSON port (default: 8080)"
+        "--http-port",
+        type=int,
+        default=dev_layout.HTTP_PORT,
+        help=f"public REST/JSON port (default: {dev_layout.HTTP_PORT})",
     )
     dev.add_argument(
-        "--grpc-port", type=int, default=8081, help="public native gRPC port (default: 8081)"
+        "--grpc-port",
+        type=int,
+        default=dev_layout.GRPC_PORT,
+        help=f"public native gRPC port (default: {dev_layout.GRPC_PORT})",
     )
     dev.add_argument(
         "--show-key",
