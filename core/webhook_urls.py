@@ -95,7 +95,8 @@ async def public_addresses(parts: SplitResult) -> list[IPAddress]:
             # The loop runs getaddrinfo in its thread pool: a blocking call, never on the loop.
             async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, TimeoutError) as error:
+        # UnicodeError: a name the resolver cannot even encode (a label over 63 characters).
+        except (OSError, TimeoutError, UnicodeError) as error:
             raise UnsafeDestination(
                 Problem("URL_UNRESOLVABLE", f"the host {host!r} does not resolve")
             ) from error

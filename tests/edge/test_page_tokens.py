@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import subprocess
 import sys
@@ -78,3 +81,41 @@ def test_the_edge_refuses_to_start_without_a_secret_of_its_own(secret: str, prob
 def test_page_tokens_cannot_be_made_with_a_missing_or_short_secret(secret: str) -> None:
     with pytest.raises(ValueError, match="PAYLOOPS_PAGE_TOKEN_SECRET"):
         PageTokens(secret)
+
+
+def signed(secret: str, payload: bytes) -> str:
+    """A token as the edge makes them (16 bytes of HMAC-SHA256, then the JSON), for a payload
+    of the test's choosing: what anyone holding the secret can make."""
+    signature = hmac.new(secret.encode(), payload, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(signature + payload).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        b'{"c":5,"i":"ord_abc","s":"m1|"}',
+        b'{"c":"yesterday","i":"ord_abc","s":"m1|"}',
+        b'{"c":"2026-01-02T03:04:05","i":"ord_abc","s":"m1|"}',  # no time zone
+        b'{"c":"2026-01-02T03:04:05+00:00","i":7,"s":"m1|"}',
+        b'{"c":"2026-01-02T03:04:05+00:00","i":"ord_\\u0000","s":"m1|"}',
+        b'{"c":"2026-01-02T03:04:05+00:00","i":"' + b"x" * 5000 + b'","s":"m1|"}',
+        b'{"c":"2026-01-02T03:04:05+00:00","i":"ord_abc","s":["m1|"]}',
+        b'{"c":"2026-01-02T03:04:05+00:00","s":"m1|"}',
+        b'{"c":"2026-01-02T03:04:05+00:00","i":"ord_abc","s":"m1|","x":1}',
+        b'["2026-01-02T03:04:05+00:00","ord_abc","m1|"]',
+        b'"m1|"',
+        b"null",
+        b"[" * 100_000,
+        b"\xff\xfe",
+    ],
+)
+def test_a_signed_token_with_an_unexpected_inside_is_invalid(inner: bytes) -> None:
+    with pytest.raises(PayLoopsError) as error:
+        PageTokens(SECRET).decode(signed(SECRET, inner), "m1|")
+    assert error.value.kind.reason == "PAGE_TOKEN_INVALID"
+
+
+def test_a_token_signed_like_the_edge_signs_them_is_read() -> None:
+    inner = b'{"c":"2026-01-02T03:04:05+00:00","i":"ord_abc","s":"m1|"}'
+    cursor = PageTokens(SECRET).decode(signed(SECRET, inner), "m1|")
+    assert cursor == Cursor(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "ord_abc")

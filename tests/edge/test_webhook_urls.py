@@ -110,3 +110,10 @@ def test_is_public() -> None:
     assert is_public(ipaddress.ip_address("8.8.8.8"))
     assert is_public(ipaddress.ip_address("2001:4860:4860::8888"))
     assert not is_public(ipaddress.ip_address("::ffff:169.254.169.254"))
+
+
+@pytest.mark.parametrize("host", ["a" * 64 + ".example", "a..example", "x" * 300])
+async def test_live_urls_whose_host_cannot_be_encoded_are_unresolvable(host: str) -> None:
+    # The resolver refuses such a name before any lookup (UnicodeError, not OSError).
+    problem = await check_destination(f"https://{host}/hooks", livemode=True)
+    assert problem is not None and problem.reason == "URL_UNRESOLVABLE"
