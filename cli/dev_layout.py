@@ -22,8 +22,9 @@ GRPC_PORT = 8081
 # Internal services: the conventional port when it is free (stable addresses across restarts),
 # otherwise any free one.
 TEMPORAL_PORT = 7233
+TEMPORAL_HTTP_PORT = 7243
+TEMPORAL_METRICS_PORT = 7244
 EDGE_PORT = 50051
-ENVOY_ADMIN_PORT = 9901
 SANDBOX_GRPC_PORT = 50061  # + index in SANDBOXES
 SANDBOX_HTTP_PORT = 8091  # + index in SANDBOXES
 GATEWAY_PORT = 50071  # + index in GATEWAYS
@@ -43,9 +44,10 @@ def _public_ports() -> list[tuple[str, str]]:
 def _internal_ports() -> list[tuple[str, str]]:
     sandboxes, gateways = ", ".join(SANDBOXES), ", ".join(GATEWAYS)
     return [
-        (_ports(ENVOY_ADMIN_PORT, 1), "Envoy admin"),
         (_ports(EDGE_PORT, 1), "edge, gRPC (PAYLOOPS_EDGE_PORT fixes it)"),
         (_ports(TEMPORAL_PORT, 1), "Temporal dev server, gRPC (no web UI)"),
+        (_ports(TEMPORAL_HTTP_PORT, 1), "Temporal dev server, HTTP API"),
+        (_ports(TEMPORAL_METRICS_PORT, 1), "Temporal dev server, metrics"),
         (_ports(SANDBOX_GRPC_PORT, len(SANDBOXES)), f"sandboxes {sandboxes}, gRPC"),
         (
             _ports(SANDBOX_HTTP_PORT, len(SANDBOXES)),
@@ -53,6 +55,7 @@ def _internal_ports() -> list[tuple[str, str]]:
         ),
         (_ports(GATEWAY_PORT, len(GATEWAYS)), f"gateway adapters {gateways}, gRPC"),
         ("socket", "PostgreSQL (embedded): a unix socket, no TCP port"),
+        ("socket", "Envoy admin: <state-dir>/run/envoy-admin.sock, no TCP port"),
     ]
 
 
@@ -68,8 +71,7 @@ def ports_help() -> str:
         + _table(_public_ports())
         + "Each internal service takes its port below when it is free and moves to a free "
         "one\nwhen it is taken (always, with PAYLOOPS_DEV_EPHEMERAL_PORTS=1); the start-up "
-        "lines and\n<state-dir>/dev.env say where each one listens. The Temporal dev server "
-        "also opens\nits HTTP API and metrics on random free ports. PAYLOOPS_DATABASE_URL and\n"
+        "lines and\n<state-dir>/dev.env say where each one listens. PAYLOOPS_DATABASE_URL and\n"
         "PAYLOOPS_TEMPORAL_ADDRESS use an external PostgreSQL and Temporal instead.\n"
         + _table(_internal_ports())
     )

@@ -77,7 +77,19 @@ def _serve(*args: str) -> list[str]:
     return [sys.executable, "-m", "cli.main", "serve", *args]
 
 
-def temporal(state: StatePaths, binary: Path, port: int, env: dict[str, str]) -> Service:
+@dataclass(frozen=True)
+class TemporalPorts:
+    grpc: int
+    # Its HTTP API and metrics would otherwise be on ports of the server's own choosing, which
+    # nobody could list among the platform's listeners (webhooks must never reach them).
+    http: int
+    metrics: int
+
+    def listeners(self) -> list[str]:
+        return [f"127.0.0.1:{port}" for port in (self.grpc, self.http, self.metrics)]
+
+
+def temporal(state: StatePaths, binary: Path, ports: TemporalPorts, env: dict[str, str]) -> Service:
     argv = [
         str(binary),
         "server",
@@ -85,7 +97,11 @@ def temporal(state: StatePaths, binary: Path, port: int, env: dict[str, str]) ->
         "--ip",
         "127.0.0.1",
         "--port",
-        str(port),
+        str(ports.grpc),
+        "--http-port",
+        str(ports.http),
+        "--metrics-port",
+        str(ports.metrics),
         "--headless",
         "--db-filename",
         str(state.temporal_db),
@@ -94,7 +110,7 @@ def temporal(state: StatePaths, binary: Path, port: int, env: dict[str, str]) ->
     ]
     for value in TEMPORAL_DYNAMIC_CONFIG:
         argv += ["--dynamic-config-value", value]
-    target = f"127.0.0.1:{port}"
+    target = f"127.0.0.1:{ports.grpc}"
     # The OTEL_* variables configure PayLoops' own tracing. The dev server reads them too and
     # refuses to start on values it does not know (OTEL_TRACES_EXPORTER=console): it is not
     # traced.
@@ -168,18 +184,38 @@ def worker(state: StatePaths, temporal_address: str, env: dict[str, str]) -> Ser
 class EnvoyPorts:
     http: int
     grpc: int
-    admin: int
+
+
+def listeners(
+    envoy_ports: EnvoyPorts,
+    edge_port: int,
+    sandboxes: Mapping[str, SandboxPorts],
+    gateways: Mapping[str, int],
+) -> list[str]:
+    """The addresses these services listen on (Envoy's admin has none: a unix socket)."""
+    ports = [
+        envoy_ports.http,
+        envoy_ports.grpc,
+        edge_port,
+        *(port for sandbox in sandboxes.values() for port in (sandbox.grpc, sandbox.http)),
+        *gateways.values(),
+    ]
+    return [f"127.0.0.1:{port}" for port in ports]
 
 
 def envoy(
     state: StatePaths, binary: Path, ports: EnvoyPorts, edge_port: int, env: dict[str, str]
 ) -> Service:
-    def write_config() -> None:
+    admin_socket = state.envoy_admin_socket
+
+    def prepare() -> None:
+        # A socket file left by a killed Envoy would make the new one fail to bind.
+        admin_socket.unlink(missing_ok=True)
         state.envoy_config.write_text(
             envoy_config.render(
                 http_port=ports.http,
                 grpc_port=ports.grpc,
-                admin_port=ports.admin,
+                admin_socket=admin_socket,
                 edge_address=f"127.0.0.1:{edge_port}",
                 descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
                 access_log_path=state.log("envoy-access"),
@@ -197,14 +233,13 @@ def envoy(
         "--log-level",
         "warn",
     ]
-    admin_ready = f"http://127.0.0.1:{ports.admin}/ready"
     return Service(
         child=_child(state, "envoy", argv, env),
-        probe=lambda: probes.http_ok(admin_ready, expect_body="LIVE"),
+        probe=lambda: probes.unix_http_ok(admin_socket, "/ready", expect_body="LIVE"),
         ready_timeout=30,
         summary=(
             f"REST http://127.0.0.1:{ports.http}  gRPC 127.0.0.1:{ports.grpc}  "
-            f"admin http://127.0.0.1:{ports.admin}"
+            f"admin unix:{admin_socket}"
         ),
-        prepare=write_config,
+        prepare=prepare,
     )

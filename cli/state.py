@@ -11,6 +11,7 @@
 <state>/envoy.yaml         rendered Envoy config
 <state>/logs/<name>.log    each child's stdout and stderr
 <state>/run/<name>.pid     each running child's pid
+<state>/run/envoy-admin.sock  Envoy's admin API (0600; no TCP port)
 
 The files that hold secrets (StatePaths.secret_files) are owner-only (0600).
 """
@@ -91,6 +92,10 @@ class StatePaths:
         return self.root / "run"
 
     @property
+    def envoy_admin_socket(self) -> Path:
+        return self.run / "envoy-admin.sock"
+
+    @property
     def lock(self) -> Path:
         return self.run / "dev.lock"
 
@@ -131,8 +136,9 @@ def write_secret(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-# Values made only of these need no quoting in sh assignments (no globbing happens there).
-_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_@%+=:,./?-]*")
+# Values made only of these need no quoting in sh assignments (no globbing happens there, so
+# the brackets of an IPv6 address stay as they are).
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_@%+=:,./?\[\]-]*")
 
 
 def format_env(values: Mapping[str, str]) -> str:

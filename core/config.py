@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+from core.webhook_destinations import (
+    AllowedDestination,
+    Listener,
+    parse_allowlist,
+    parse_listeners,
+)
 
 DEFAULT_TASK_QUEUE = "payments"
 PAGE_TOKEN_SECRET_VAR = "PAYLOOPS_PAGE_TOKEN_SECRET"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,13 @@ class Settings:
     webhook_retry_first_seconds: float = 30.0
     # How long one POST to a merchant's endpoint may take before it counts as failed.
     webhook_timeout_seconds: float = 10.0
+    # Non-public destinations test-mode webhook endpoints may use (a developer's own receiver):
+    # PAYLOOPS_WEBHOOK_TEST_ALLOWLIST, syntax in core/webhook_destinations.py. Empty: public
+    # addresses only, as in live mode.
+    webhook_test_allowlist: tuple[AllowedDestination, ...] = ()
+    # The platform's listeners webhooks must never reach, besides those named above (edge,
+    # Temporal, database) and the processors' targets: Envoy's listeners, the sandbox's pages…
+    platform_listeners: tuple[Listener, ...] = ()
     # Where spans and metrics go (core.telemetry): the standard OTEL_TRACES_EXPORTER and
     # OTEL_METRICS_EXPORTER, "none" unless set.
     traces_exporter: str = "none"
@@ -88,9 +105,20 @@ class Settings:
             webhook_timeout_seconds=float(
                 env.get("PAYLOOPS_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds)
             ),
+            webhook_test_allowlist=_parsed(env, "PAYLOOPS_WEBHOOK_TEST_ALLOWLIST", parse_allowlist),
+            platform_listeners=_parsed(env, "PAYLOOPS_PLATFORM_LISTENERS", parse_listeners),
             traces_exporter=otel_exporter(env, "OTEL_TRACES_EXPORTER"),
             metrics_exporter=otel_exporter(env, "OTEL_METRICS_EXPORTER"),
         )
+
+
+def _parsed(
+    env: Mapping[str, str], variable: str, parse: Callable[[str], tuple[T, ...]]
+) -> tuple[T, ...]:
+    try:
+        return parse(env.get(variable, ""))
+    except ValueError as error:
+        raise SystemExit(f"{variable} is not valid: {error}") from None
 
 
 def otel_exporter(env: Mapping[str, str], variable: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -14,6 +15,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from core import processors
 from core.config import Settings
 from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
@@ -22,6 +24,7 @@ from core.secrets import SecretBox
 from core.telemetry import Telemetry, configure_telemetry
 from core.temporal import connect as connect_temporal
 from core.webhook_deliveries import RetrySchedule
+from core.webhook_urls import Destinations
 from edge.idempotency import Idempotency
 from edge.interceptors import EdgeInterceptor
 from edge.lifecycle import Lifecycle
@@ -97,7 +100,13 @@ async def serve(
         ProcessorWebhookService(sessions, box, channels, temporal), server
     )
     webhooks_pb2_grpc.add_WebhookEndpointServiceServicer_to_server(
-        WebhookEndpointService(sessions, box, idempotency), server
+        WebhookEndpointService(
+            sessions,
+            box,
+            idempotency,
+            Destinations.from_settings(settings, functools.partial(processors.targets, sessions)),
+        ),
+        server,
     )
     webhooks_pb2_grpc.add_EventServiceServicer_to_server(
         EventService(

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlparse
 
-from core import money
+from core import money, url_characters
 from core.card_numbers import looks_like_card_number
 from core.errors import FieldViolation
 from payloops.v1 import orders_pb2
@@ -103,7 +103,13 @@ def order_violations(order: orders_pb2.Order) -> list[FieldViolation]:
                     f"values must be at most {MAX_METADATA_VALUE} characters",
                 )
             )
-    if order.return_url:
+    if url_characters.has_forbidden_characters(order.return_url):
+        # Checked first: urlparse drops CR, LF and tab silently, and the sandbox's 3-D Secure
+        # page puts this URL in a Location header.
+        found.append(
+            FieldViolation("return_url", "URL_CONTROL_CHARACTER", url_characters.DESCRIPTION)
+        )
+    elif order.return_url:
         parsed = urlparse(order.return_url)
         if (
             parsed.scheme not in ("http", "https")

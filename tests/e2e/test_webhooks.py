@@ -33,7 +33,7 @@ from core.db.session import session_factory
 from core.secrets import SecretBox
 from orchestrator.activities.webhooks import WebhookActivities
 from payloops.sdk import SignatureVerificationError, webhooks
-from tests.conftest import WEBHOOK_RETRY_FIRST_SECONDS, Mesh, free_port
+from tests.conftest import WEBHOOK_RETRY_FIRST_SECONDS, Mesh, receiver_port
 from tests.e2e.mesh_db import sql
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -64,7 +64,7 @@ class Receiver:
         self.script = list(script or [])
         self.default = default
         self.requests: list[Request] = []
-        self.port = port or free_port()
+        self.port = port or receiver_port()
         self.url = f"http://127.0.0.1:{self.port}/payloops/hooks"
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
@@ -301,19 +301,19 @@ def test_endpoints_are_validated_show_their_secret_once_and_stay_with_their_merc
     api = new_merchant(mesh)
     bad = {
         "not a url": (
-            {"url": "not a url", "enabled_events": ["*"]},
+            {"url": "not-a-url", "enabled_events": ["*"]},
             {"webhook_endpoint.url": "URL_INVALID"},
         ),
         "unknown type": (
-            {"url": "https://example.com/h", "enabled_events": ["order.paid"]},
+            {"url": "https://93.184.215.14/h", "enabled_events": ["order.paid"]},
             {"webhook_endpoint.enabled_events[0]": "EVENT_TYPE_UNKNOWN"},
         ),
         "http elsewhere": (
-            {"url": "http://example.com/h", "enabled_events": ["*"]},
+            {"url": "http://93.184.215.14/h", "enabled_events": ["*"]},
             {"webhook_endpoint.url": "URL_NOT_HTTPS"},
         ),
         "no events": (
-            {"url": "https://example.com/h", "enabled_events": []},
+            {"url": "https://93.184.215.14/h", "enabled_events": []},
             {"webhook_endpoint.enabled_events": "ENABLED_EVENTS_REQUIRED"},
         ),
     }
@@ -336,7 +336,9 @@ def test_endpoints_are_validated_show_their_secret_once_and_stay_with_their_merc
         assert live_endpoint["livemode"] is True
 
         created = create_endpoint(
-            api, "http://127.0.0.1:9/hooks", ["order.succeeded", "order.succeeded", "refund.failed"]
+            api,
+            f"http://127.0.0.1:{receiver_port()}/hooks",
+            ["order.succeeded", "order.succeeded", "refund.failed"],
         )
         assert created["id"].startswith("we_")
         assert created["secret"].startswith("whsec_") and len(created["secret"]) == 6 + 43
@@ -388,7 +390,7 @@ def test_endpoints_are_validated_show_their_secret_once_and_stay_with_their_merc
     assert (updated.json()["url"], updated.json()["enabled_events"]) == (created["url"], ["*"])
     assert updated.json()["secret"] == ""
     refused = api.patch(
-        f"/v1/webhook_endpoints/{created['id']}", json={"url": "http://example.com/"}
+        f"/v1/webhook_endpoints/{created['id']}", json={"url": "http://93.184.215.14/"}
     )
     assert violations(refused) == {"webhook_endpoint.url": "URL_NOT_HTTPS"}
     assert (
@@ -450,7 +452,7 @@ def test_a_receiver_that_was_down_gets_the_event_once_it_is_back_and_again_on_re
     first = eventually(
         lambda: (d := delivery_to(api, event_id, endpoint["id"])) and d["attempts"] and d
     )
-    assert first["attempts"][0]["error"] == "connection refused"
+    assert first["attempts"][0]["error"] == "connection_refused"
     assert first["status"] == "PENDING" and first["next_attempt_time"]
     receiver.start()
     done = settled_delivery(api, event_id, endpoint["id"])
@@ -458,8 +460,8 @@ def test_a_receiver_that_was_down_gets_the_event_once_it_is_back_and_again_on_re
     assert done["status"] == "SUCCEEDED"
     attempts = done["attempts"]
     assert [a["attempt_number"] for a in attempts] == list(range(1, len(attempts) + 1))
-    assert all(a["http_status"] == 0 and a["error"] == "connection refused" for a in attempts[:-2])
-    assert (attempts[-2]["http_status"], attempts[-2]["error"]) == (503, "HTTP 503")
+    assert all(a["http_status"] == 0 and a["error"] == "connection_refused" for a in attempts[:-2])
+    assert (attempts[-2]["http_status"], attempts[-2]["error"]) == (503, "http_status")
     assert (attempts[-1]["http_status"], attempts[-1]["error"]) == (200, "")
     assert "next_attempt_time" not in done
 
@@ -540,7 +542,7 @@ def test_a_hanging_receiver_never_holds_up_deliveries_to_another_endpoint(
         )
         assert (timed_out["attempts"][0]["http_status"], timed_out["attempts"][0]["error"]) == (
             0,
-            "timeout after 10s",
+            "timeout",
         )
         assert timed_out["status"] == "PENDING"
     finally:

@@ -32,6 +32,26 @@ def test_a_valid_order_has_no_violations() -> None:
     assert validation.order_violations(order) == []
 
 
+@pytest.mark.parametrize(
+    "return_url",
+    [
+        "https://shop.example/done\r\nSet-Cookie: a=b",
+        "https://shop.example/done\n",
+        "https://shop.example/\x00",
+        "https://shop.example/a b",
+        "https://shop.example/a\tb",
+        "https://shop.example/\x7f",
+        "https://shop.example/\u2028",
+    ],
+)
+def test_a_return_url_with_spaces_or_control_characters_is_refused(return_url: str) -> None:
+    # urlparse drops CR, LF and tab without a word: the URL would pass as a valid one.
+    order = orders_pb2.Order(amount=100, currency="usd", return_url=return_url)
+    assert [(v.field, v.reason) for v in validation.order_violations(order)] == [
+        ("return_url", "URL_CONTROL_CHARACTER")
+    ]
+
+
 def test_currency_limits_follow_minor_units() -> None:
     jpy = orders_pb2.Order(amount=999_999_999, currency="JPY")
     too_much_jpy = orders_pb2.Order(amount=1_000_000_000, currency="JPY")

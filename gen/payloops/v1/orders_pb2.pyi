@@ -146,7 +146,9 @@ class Order(_message.Message):
     description: _builtins.str
     """Free text shown to the merchant, at most 1000 characters."""
     return_url: _builtins.str
-    """Where the customer's browser goes after a 3-D Secure challenge (http or https URL)."""
+    """Where the customer's browser goes after a 3-D Secure challenge (http or https URL, no
+    spaces or control characters).
+    """
     status: Global___Order.Status.ValueType
     """Current status."""
     amount_capturable: _builtins.int
