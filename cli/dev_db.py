@@ -46,10 +46,12 @@ def ensure_demo_merchant(
         if stored and await _key_is_known(sessions, stored):
             return DemoMerchant(api_key=stored, created=False)
         merchant = await create_merchant(sessions, DEMO_MERCHANT_NAME)
-        # The failover playground: every currency tries the sandboxes in order.
+        # The failover playground (test mode, as the demo key is): every currency tries the
+        # sandboxes in order.
         await store.save(
             sessions,
             merchant.id,
+            False,
             RoutingConfig(rules=(Rule(name="every_currency", failover=tuple(sandbox_names)),)),
         )
         return DemoMerchant(api_key=merchant.api_key, created=True)

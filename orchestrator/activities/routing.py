@@ -68,7 +68,8 @@ class RoutingActivities:
             if kept is not None:
                 decided_before: RoutePlan = value_to_type(RoutePlan, kept)
                 return decided_before
-            stored = await store.latest_in(session, payment.merchant_id)
+            # The order's own mode: a live payment is routed by the live configuration.
+            stored = await store.latest_in(session, payment.merchant_id, payment.livemode)
             version, config = stored.version, stored.config
             registered = list((await session.execute(_PROCESSORS)).scalars())
             names = [p.name for p in registered]
