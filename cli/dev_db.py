@@ -18,6 +18,7 @@ from cli.state import write_secret
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from core.merchants import NewMerchant
     from core.processors import Registration
 
 DEMO_MERCHANT_NAME = "Demo merchant"
@@ -150,14 +151,13 @@ def list_processors(database_url: str) -> list[Registration]:
     return _with_sessions(database_url, run)
 
 
-def create_merchant(database_url: str, name: str) -> tuple[str, str]:
-    """(id, api_key) of a new merchant."""
+def create_merchant(database_url: str, name: str, live: bool = False) -> NewMerchant:
+    """A new merchant with its test API key (and its live one, when `live`)."""
 
-    async def run(sessions: async_sessionmaker[AsyncSession]) -> tuple[str, str]:
+    async def run(sessions: async_sessionmaker[AsyncSession]) -> NewMerchant:
         from core.merchants import create_merchant as create
 
-        merchant = await create(sessions, name)
-        return merchant.id, merchant.api_key
+        return await create(sessions, name, live=live)
 
     return _with_sessions(database_url, run)
 
