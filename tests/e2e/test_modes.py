@@ -26,7 +26,7 @@ from tests.e2e.mesh_db import sql
 from tests.e2e.sandbox_control import charges_by_order
 from tests.fakes import razorpay_api, stripe_api
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_processors")]
+pytestmark = pytest.mark.e2e
 __all__ = ["clean_processors"]
 
 # A live secret key the mesh's Stripe fake accepts: the live mode's real gateway.
@@ -56,7 +56,7 @@ def live_stripe(mesh: Mesh) -> Iterator[None]:
 
 
 @pytest.fixture
-def merchant(mesh: Mesh, live_stripe: None) -> Iterator[Merchant]:
+def merchant(mesh: Mesh, live_stripe: None, clean_processors: None) -> Iterator[Merchant]:
     """Test mode routes to the sandbox, live mode names the sandbox first and Stripe second (so
     every live payment shows the sandbox skipped), with a Stripe account of each mode."""
     merchant_id, test_key, live_key = mesh.new_live_merchant("modes")
