@@ -4,7 +4,7 @@
     payloops serve edge|worker [ARGS...]
     payloops serve processor NAME [ARGS...]
     payloops migrate [--state-dir DIR]
-    payloops merchants create NAME [--json] [--state-dir DIR]
+    payloops merchants create NAME [--live] [--json] [--state-dir DIR]
     payloops processors add NAME TARGET [--deadline-ms MS] [--tls] [--tls-ca FILE] [--state-dir DIR]
     payloops processors account NAME --credential KEY=VALUE ... [--live] [--state-dir DIR]
     payloops processors list [--json] [--state-dir DIR]
@@ -106,7 +106,7 @@ def _cmd_merchants_create(args: argparse.Namespace) -> int:
     from cli.dev_db import create_merchant
 
     try:
-        merchant_id, api_key = create_merchant(url, args.name)
+        merchant = create_merchant(url, args.name, live=args.live)
     except Exception as error:
         print(
             f"payloops merchants create: error: {_one_line(error)} "
@@ -114,12 +114,21 @@ def _cmd_merchants_create(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    keys = {"api_key": merchant.api_key}
+    if merchant.live_api_key is not None:
+        keys["live_api_key"] = merchant.live_api_key
     if args.json:
-        print(json.dumps({"id": merchant_id, "api_key": api_key}))
+        print(json.dumps({"id": merchant.id, **keys}))
     else:
-        print(f"id       {merchant_id}")
-        print(f"api_key  {api_key}")
-        print("The API key is shown only this once; store it now.", file=sys.stderr)
+        print(f"{'id':<14}{merchant.id}")
+        for field, key in keys.items():
+            print(f"{field:<14}{key}")
+        print(
+            "The API keys are shown only this once; store them now."
+            if len(keys) > 1
+            else "The API key is shown only this once; store it now.",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -358,10 +367,22 @@ def build_parser() -> argparse.ArgumentParser:
         dest="merchants_command", required=True, metavar="ACTION"
     )
     create = merchant_commands.add_parser(
-        "create", parents=[from_state], help="create a merchant and print its API key once"
+        "create",
+        parents=[from_state],
+        help="create a merchant and print its API key(s) once",
     )
     create.add_argument("name")
-    create.add_argument("--json", action="store_true", help='print {"id": ..., "api_key": ...}')
+    create.add_argument(
+        "--live",
+        action="store_true",
+        help="also create a live API key (sk_live_…): live payments, live routing, live "
+        "accounts; never the test mode's data",
+    )
+    create.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"id": ..., "api_key": ...} (and "live_api_key" with --live)',
+    )
 
     processors = commands.add_parser(
         "processors", help="manage processor registrations: where each listens, its deadline"

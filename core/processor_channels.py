@@ -57,6 +57,7 @@ async def fetch_capabilities(
         partial_refund=answer.partial_refund,
         three_d_secure=answer.three_d_secure,
         credential_fields=answer.credential_fields,
+        test_only=answer.test_only,
     )
 
 

@@ -81,16 +81,35 @@ class Mesh:
         return int((self.state_dir / "run" / f"{service}.pid").read_text().strip())
 
     def new_merchant(self, name: str = "test merchant") -> tuple[str, str]:
+        created = self._create_merchant(name)
+        return created["id"], created["api_key"]
+
+    def new_live_merchant(self, name: str = "live merchant") -> tuple[str, str, str]:
+        """A merchant with both keys, as `payloops merchants create --live` makes it: its id,
+        its test key and its live key."""
+        created = self._create_merchant(name, "--live")
+        return created["id"], created["api_key"], created["live_api_key"]
+
+    def _create_merchant(self, name: str, *flags: str) -> dict[str, str]:
         out = subprocess.run(
-            [*PAYLOOPS, "merchants", "create", name, "--json", "--state-dir", str(self.state_dir)],
+            [
+                *PAYLOOPS,
+                "merchants",
+                "create",
+                name,
+                *flags,
+                "--json",
+                "--state-dir",
+                str(self.state_dir),
+            ],
             cwd=REPO,
             check=True,
             capture_output=True,
             text=True,
             timeout=60,
         ).stdout
-        created = json.loads(out)
-        return created["id"], created["api_key"]
+        created: dict[str, str] = json.loads(out)
+        return created
 
     def client(self, api_key: str | None = None, **headers: str) -> httpx.Client:
         return httpx.Client(

@@ -185,7 +185,7 @@ async def _payment_of(
 ) -> tuple[str, str]:
     """The order and attempt an event is about, if PayLoops made that attempt: by attempt key,
     else by the gateway's reference. A merchant account's event only ever reaches that
-    merchant's orders."""
+    merchant's orders, and an account's event only orders of the account's mode."""
     attempt_key = event.payment.attempt_key
     reference = event.payment.processor_reference or event.refund.payment_reference
     if not (_fits(attempt_key, _ATTEMPT_KEY_LENGTH) and _fits(reference, _REFERENCE_LENGTH)):
@@ -193,7 +193,12 @@ async def _payment_of(
         # the query could not even carry): about no payment of ours.
         return "", ""
     query = (
-        select(models.Attempt.order_id, models.Attempt.attempt_key, models.Order.merchant_id)
+        select(
+            models.Attempt.order_id,
+            models.Attempt.attempt_key,
+            models.Order.merchant_id,
+            models.Order.livemode,
+        )
         .join(models.Order, models.Order.id == models.Attempt.order_id)
         .where(models.Attempt.processor == processor)
     )
@@ -206,11 +211,10 @@ async def _payment_of(
     found = (await session.execute(query.limit(1))).first()
     if found is None:
         return "", attempt_key
-    order_id, key, merchant_id = found
-    if (
-        account is not None
-        and account.merchant_id is not None
-        and account.merchant_id != merchant_id
+    order_id, key, merchant_id, livemode = found
+    if account is not None and (
+        account.livemode != livemode
+        or (account.merchant_id is not None and account.merchant_id != merchant_id)
     ):
         return "", key
     return order_id, key

@@ -1,5 +1,6 @@
 """RoutingService: read and replace the routing configuration of the merchant behind the API
-key. Every replacement is validated whole and stored as a new version."""
+key, in the key's mode (test and live each have their own). Every replacement is validated
+whole and stored as a new version."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class RoutingService(routing_pb2_grpc.RoutingServiceServicer):
     ) -> routing_pb2.RoutingConfig:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
-        stored = await store.latest(self._sessions, caller.merchant_id)
+        stored = await store.latest(self._sessions, caller.merchant_id, caller.livemode)
         return _message(stored.config, stored.version, stored.update_time)
 
     async def UpdateRoutingConfig(
@@ -39,7 +40,9 @@ class RoutingService(routing_pb2_grpc.RoutingServiceServicer):
         found = validation.violations(config, known)
         if found:
             raise errors.invalid(found)
-        version, update_time = await store.save(self._sessions, caller.merchant_id, config)
+        version, update_time = await store.save(
+            self._sessions, caller.merchant_id, caller.livemode, config
+        )
         return _message(config, version, update_time)
 
 

@@ -71,7 +71,7 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
             if key is not None:
                 claimed = await self._idempotency.claim(
                     session,
-                    caller.merchant_id,
+                    caller,
                     key,
                     "CreateWebhookEndpoint",
                     request,
@@ -118,6 +118,7 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
         if (
             endpoint is not None
             and endpoint.merchant_id == caller.merchant_id
+            and endpoint.livemode == caller.livemode
             and endpoint.status != "deleted"
         ):
             with _sealing():

@@ -43,7 +43,6 @@ from tests.e2e.test_webhooks import (
     delivery_to,
     emit,
     eventually,
-    live_key_for,
     new_merchant,
     receivers,
     settled_delivery,
@@ -62,6 +61,12 @@ METADATA_URLS = (
     "http://100.100.100.200/latest/meta-data/",
     "http://[fe80::a9fe:a9fe]/latest/meta-data/",
 )
+
+
+def both_modes(mesh: Mesh) -> tuple[httpx.Client, httpx.Client]:
+    """Clients of one merchant's test key and live key."""
+    _, test_key, live_key = mesh.new_live_merchant("webhook destinations")
+    return mesh.client(test_key), mesh.client(live_key)
 
 
 @pytest.fixture(scope="module")
@@ -133,8 +138,8 @@ def mesh_ports(mesh: Mesh) -> dict[str, int]:
 def test_every_listener_of_the_mesh_is_refused_though_the_allowlist_admits_loopback(
     wide_mesh: Mesh, receivers: Callable[..., Receiver]
 ) -> None:
-    api = new_merchant(wide_mesh)
-    with wide_mesh.client(live_key_for(wide_mesh, api)) as live:
+    api, live = both_modes(wide_mesh)
+    with live:
         for name, port in mesh_ports(wide_mesh).items():
             for host in ("127.0.0.1", "localhost", "[::1]", "[::ffff:127.0.0.1]", "0.0.0.0"):
                 for client, scheme in ((api, "http"), (api, "https"), (live, "https")):
@@ -171,8 +176,8 @@ def test_envoys_admin_api_has_no_tcp_port_only_an_owner_only_socket(wide_mesh: M
 
 
 def test_metadata_and_link_local_addresses_are_refused_in_both_modes(wide_mesh: Mesh) -> None:
-    api = new_merchant(wide_mesh)
-    with wide_mesh.client(live_key_for(wide_mesh, api)) as live:
+    api, live = both_modes(wide_mesh)
+    with live:
         for url in METADATA_URLS:
             for client, scheme in ((api, "http"), (api, "https"), (live, "https")):
                 wanted = {"url": url.replace("http:", f"{scheme}:"), "enabled_events": ["*"]}
@@ -244,9 +249,9 @@ HOSTILE_URLS = (
 
 
 def test_no_url_field_takes_spaces_or_control_characters(mesh: Mesh) -> None:
-    api = new_merchant(mesh)
+    api, live = both_modes(mesh)
     existing = create_endpoint(api, "https://93.184.215.14/hooks")
-    with mesh.client(live_key_for(mesh, api)) as live:
+    with live:
         for url in HOSTILE_URLS:
             for client in (api, live):
                 created = client.post(

@@ -152,23 +152,15 @@ def merchant_of(mesh: Mesh, api: httpx.Client) -> str:
     )
 
 
-def live_key_for(mesh: Mesh, api: httpx.Client) -> str:
-    """A live key for the merchant behind `api` (operators issue those; no API yet)."""
-    key = ids.new_api_key(livemode=True)
-    sql(
-        mesh,
-        "insert into api_keys (id, merchant_id, key_hash, prefix, livemode) values "
-        "(:id, :m, :h, 'sk_live_', true)",
-        id=ids.new_id("key"),
-        m=merchant_of(mesh, api),
-        h=ids.hash_api_key(key),
-    )
-    return key
-
-
 def new_merchant(mesh: Mesh) -> httpx.Client:
     _, key = mesh.new_merchant("webhooks")
     return mesh.client(key)
+
+
+def new_merchant_with_live_key(mesh: Mesh) -> tuple[httpx.Client, str]:
+    """A merchant's test-mode client, and its live key (`payloops merchants create --live`)."""
+    _, test_key, live_key = mesh.new_live_merchant("webhooks")
+    return mesh.client(test_key), live_key
 
 
 def emit(
@@ -298,7 +290,7 @@ def test_an_endpoint_created_with_an_idempotency_key_is_created_once(
 def test_endpoints_are_validated_show_their_secret_once_and_stay_with_their_merchant(
     mesh: Mesh,
 ) -> None:
-    api = new_merchant(mesh)
+    api, live_key = new_merchant_with_live_key(mesh)
     bad = {
         "not a url": (
             {"url": "not-a-url", "enabled_events": ["*"]},
@@ -322,7 +314,7 @@ def test_endpoints_are_validated_show_their_secret_once_and_stay_with_their_merc
         assert response.status_code == 400, name
         assert violations(response) == expected, name
 
-    with mesh.client(live_key_for(mesh, api)) as live:
+    with mesh.client(live_key) as live:
         for url, why in (
             ("https://10.0.0.1/h", "URL_ADDRESS_NOT_ALLOWED"),
             ("https://localhost:8443/h", "URL_ADDRESS_NOT_ALLOWED"),
@@ -588,7 +580,7 @@ def test_during_a_rotation_both_secrets_sign_and_after_it_only_the_new_one(
 def test_redelivery_to_one_endpoint_and_what_it_refuses(
     mesh: Mesh, receivers: Callable[..., Receiver]
 ) -> None:
-    api = new_merchant(mesh)
+    api, live_key = new_merchant_with_live_key(mesh)
     receiver = receivers()
     event_id = emit(mesh, api)  # nobody listens yet: an event with no deliveries
     assert deliveries(api, event_id) == []
@@ -618,7 +610,7 @@ def test_redelivery_to_one_endpoint_and_what_it_refuses(
         other.post(f"/v1/events/{event_id}:redeliver", json={}),
     ):
         assert (response.status_code, reason(response)) == (404, "EVENT_NOT_FOUND")
-    with mesh.client(live_key_for(mesh, api)) as live:
+    with mesh.client(live_key) as live:
         assert live.get(f"/v1/events/{event_id}").status_code == 404
         assert live.get("/v1/events").json()["events"] == []
     assert (

@@ -80,6 +80,7 @@ class ProcessorCapabilities(_message.Message):
     PARTIAL_REFUND_FIELD_NUMBER: _builtins.int
     THREE_D_SECURE_FIELD_NUMBER: _builtins.int
     CREDENTIAL_FIELDS_FIELD_NUMBER: _builtins.int
+    TEST_ONLY_FIELD_NUMBER: _builtins.int
     manual_capture: _builtins.bool
     """Supports manual capture."""
     partial_capture: _builtins.bool
@@ -88,6 +89,8 @@ class ProcessorCapabilities(_message.Message):
     """Supports partial and repeated refunds."""
     three_d_secure: _builtins.bool
     """Runs 3-D Secure challenges."""
+    test_only: _builtins.bool
+    """A test-only gateway (the sandbox): live payments are never routed to it."""
     @_builtins.property
     def currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """ISO 4217 codes accepted; empty means every currency."""
@@ -110,10 +113,11 @@ class ProcessorCapabilities(_message.Message):
         partial_refund: _builtins.bool = ...,
         three_d_secure: _builtins.bool = ...,
         credential_fields: _abc.Iterable[_builtins.str] | None = ...,
+        test_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_networks", b"card_networks", "credential_fields", b"credential_fields", "currencies", b"currencies", "manual_capture", b"manual_capture", "partial_capture", b"partial_capture", "partial_refund", b"partial_refund", "three_d_secure", b"three_d_secure"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_networks", b"card_networks", "credential_fields", b"credential_fields", "currencies", b"currencies", "manual_capture", b"manual_capture", "partial_capture", b"partial_capture", "partial_refund", b"partial_refund", "test_only", b"test_only", "three_d_secure", b"three_d_secure"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
