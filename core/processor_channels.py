@@ -20,6 +20,14 @@ _GAVE_UP = frozenset(
     {grpc.ChannelConnectivity.TRANSIENT_FAILURE, grpc.ChannelConnectivity.SHUTDOWN}
 )
 
+# A channel that lost its adapter waits gRPC's reconnect backoff (up to 120 s by default) before
+# it tries again, and calls meanwhile count as not sent: an adapter that is back must be
+# usable again within about the breaker's cool-down, not minutes later.
+_CHANNEL_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+)
+
 
 class NotConnected(Exception):
     """No connection to the adapter could be established: no call was started on it."""
@@ -61,9 +69,9 @@ class ProcessorChannels:
                 credentials = grpc.ssl_channel_credentials(
                     root_certificates=tls_ca_pem.encode() if tls_ca_pem else None
                 )
-                channel = grpc.aio.secure_channel(target, credentials)
+                channel = grpc.aio.secure_channel(target, credentials, _CHANNEL_OPTIONS)
             else:
-                channel = grpc.aio.insecure_channel(target)
+                channel = grpc.aio.insecure_channel(target, _CHANNEL_OPTIONS)
             self._channels[key] = channel
         return channel
 
