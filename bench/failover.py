@@ -1,4 +1,4 @@
-"""(f) Failover latency: how long a payment takes when its primary processor hangs.
+"""(f) Failover latency: how long a payment takes when its primary processor hangs, or is down.
 
 A merchant of its own routes to `sandbox`, then `sandbox-b`, with a short resolution budget,
 and `sandbox` is set to HANG until cleared. Payments are made one at a time (create, then pay
@@ -12,13 +12,20 @@ SUCCEEDED. Two regimes of the primary's circuit breaker, measured separately:
     primary. Once per cool-down one of them is the half-open probe and takes the slow path
     again; those are counted apart.
 
-The fault is cleared and the breakers reset at the end, whatever happens.
+And a primary that is down, measured first: (iii) the same merchant routes to a processor
+registered at a loopback port nothing listens on (connection refused), then `sandbox-b`, with
+the breakers reset before each payment. No connection means nothing was sent, so the payment
+goes to sandbox-b at once: no deadline and no resolution budget to wait out.
+
+The fault is cleared, the down processor removed and the breakers reset at the end, whatever
+happens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -38,6 +45,9 @@ from payloops.sandbox.v1 import control_pb2, control_pb2_grpc
 from tests.conftest import Mesh
 
 PRIMARY, SECONDARY = "sandbox", "sandbox-b"
+# (iii)'s primary: registered at a port nothing listens on. Its deadline is the sandboxes', to
+# show that none of it is waited.
+DOWN = "bench-down"
 _POLL_S = 0.05
 # Per payment: the slow path is about deadline + budget; this only stops a stuck run.
 _PAYMENT_TIMEOUT_S = 120.0
@@ -52,6 +62,7 @@ class FailoverFigures:
     open_probes: Spread  # (ii): half-open probes, which tried it
     open_seconds: float  # how long (ii) ran, against the breaker's cool-down
     cool_down_s: float
+    down: Spread  # (iii): the primary down (connection refused), breaker reset each time
     failed: int
     first_error: str = ""
 
@@ -76,44 +87,56 @@ class _Failures:
 
 
 async def measure_failover(
-    mesh: Mesh, closed_samples: int, open_samples: int, resolution_budget_s: float
+    mesh: Mesh,
+    closed_samples: int,
+    open_samples: int,
+    resolution_budget_s: float,
+    down_samples: int,
 ) -> FailoverFigures:
     _, api_key = await asyncio.to_thread(mesh.new_merchant, "bench failover")
-    routing = {
-        "rules": [{"name": "all", "failover": {"processors": [PRIMARY, SECONDARY]}}],
-        "resolution_budget": f"{resolution_budget_s:g}s",
-    }
     failures = _Failures()
     closed: list[float] = []
     skipped: list[float] = []
     probes: list[float] = []
-    async with _database(mesh) as sessions:
+    down: list[float] = []
+    async with (
+        _database(mesh) as sessions,
+        httpx.AsyncClient(
+            base_url=mesh.api_url, timeout=60.0, headers={"Authorization": f"Bearer {api_key}"}
+        ) as http,
+    ):
         deadline_ms = await _primary_deadline_ms(sessions)
-        async with (
-            _hanging_primary(mesh, sessions),
-            httpx.AsyncClient(
-                base_url=mesh.api_url, timeout=60.0, headers={"Authorization": f"Bearer {api_key}"}
-            ) as http,
-        ):
-            response_body(await http.put("/v1/routing", json=routing))
+        # First: its payments leave nothing behind, unlike the hung primary's.
+        async with _down_processor(sessions, deadline_ms):
+            await _route(http, DOWN, resolution_budget_s)
+            print(f"  (iii) primary down: {down_samples} payments, one at a time", flush=True)
+            for _ in range(down_samples):
+                await _reset_breakers(sessions)
+                paid = await _pay(http, failures, DOWN)
+                if paid is not None and paid[1]:
+                    down.append(paid[0])
+                elif paid is not None:
+                    failures.add(RuntimeError("skipped the down primary with its breaker reset"))
+        async with _hanging_primary(mesh, sessions):
+            await _route(http, PRIMARY, resolution_budget_s)
             print(f"  (i) breaker closed: {closed_samples} payments, one at a time", flush=True)
             for _ in range(closed_samples):
                 await _reset_breakers(sessions)
-                paid = await _pay(http, failures)
+                paid = await _pay(http, failures, PRIMARY)
                 if paid is not None and paid[1]:
                     closed.append(paid[0])
                 elif paid is not None:
                     failures.add(RuntimeError("skipped the primary with its breaker reset"))
             await _reset_breakers(sessions)
             print(f"  tripping the breaker: {THRESHOLD} payments at once", flush=True)
-            await asyncio.gather(*(_pay(http, failures) for _ in range(THRESHOLD)))
+            await asyncio.gather(*(_pay(http, failures, PRIMARY) for _ in range(THRESHOLD)))
             state = await _breaker_state(sessions)
             if state != "open":
                 raise RuntimeError(f"{PRIMARY}'s breaker is {state!r} after {THRESHOLD} failures")
             print(f"  (ii) breaker open: {open_samples} payments, one at a time", flush=True)
             began = time.perf_counter()
             for _ in range(open_samples):
-                paid = await _pay(http, failures)
+                paid = await _pay(http, failures, PRIMARY)
                 if paid is not None:
                     (probes if paid[1] else skipped).append(paid[0])
             open_seconds = time.perf_counter() - began
@@ -125,21 +148,32 @@ async def measure_failover(
         open_probes=spread(probes),
         open_seconds=open_seconds,
         cool_down_s=COOL_DOWN.total_seconds(),
+        down=spread(down),
         failed=failures.count,
         first_error=failures.first,
     )
 
 
-async def _pay(http: httpx.AsyncClient, failures: _Failures) -> tuple[float, bool] | None:
-    """One payment: its time and whether it tried the primary, or None when it failed."""
+async def _route(http: httpx.AsyncClient, primary: str, resolution_budget_s: float) -> None:
+    routing = {
+        "rules": [{"name": "all", "failover": {"processors": [primary, SECONDARY]}}],
+        "resolution_budget": f"{resolution_budget_s:g}s",
+    }
+    response_body(await http.put("/v1/routing", json=routing))
+
+
+async def _pay(
+    http: httpx.AsyncClient, failures: _Failures, primary: str
+) -> tuple[float, bool] | None:
+    """One payment: its time and whether it tried `primary`, or None when it failed."""
     try:
         elapsed_ms, processors = await asyncio.wait_for(_timed_payment(http), _PAYMENT_TIMEOUT_S)
-        if processors not in ([PRIMARY, SECONDARY], [SECONDARY]):
+        if processors not in ([primary, SECONDARY], [SECONDARY]):
             raise RuntimeError(f"unexpected attempts {processors}")
     except Exception as error:  # counted and reported; the run goes on
         failures.add(error)
         return None
-    return elapsed_ms, processors[0] == PRIMARY
+    return elapsed_ms, processors[0] == primary
 
 
 async def _timed_payment(http: httpx.AsyncClient) -> tuple[float, list[str]]:
@@ -187,6 +221,27 @@ async def _primary_deadline_ms(sessions: async_sessionmaker[AsyncSession]) -> in
     if deadline is None:
         raise RuntimeError(f"no processor {PRIMARY!r} is registered")
     return int(deadline)
+
+
+@contextlib.asynccontextmanager
+async def _down_processor(
+    sessions: async_sessionmaker[AsyncSession], deadline_ms: int
+) -> AsyncIterator[None]:
+    """DOWN registered at a loopback port nothing listens on, for the length of the block."""
+    # Bound but never listening: connecting is refused, and no other process can take the port.
+    with socket.socket() as reserved:
+        reserved.bind(("127.0.0.1", 0))
+        host, port = reserved.getsockname()
+        async with sessions.begin() as session:
+            session.add(
+                models.Processor(name=DOWN, target=f"{host}:{port}", deadline_ms=deadline_ms)
+            )
+        try:
+            yield
+        finally:
+            async with sessions.begin() as session:
+                await session.execute(delete(models.Processor).where(models.Processor.name == DOWN))
+            await _reset_breakers(sessions)
 
 
 @contextlib.asynccontextmanager

@@ -221,6 +221,7 @@ def _decide(config: RoutingConfig, payment: PaymentInput, method: PaymentMethod)
         random.random(),
         random.random(),
         currency=payment.currency,
+        livemode=payment.livemode,
     )
     return decided.processors
 

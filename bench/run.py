@@ -6,7 +6,7 @@
   (r) the routing decision per payment: the pure engine, and the routing activity with its
       database work;
   (f) failover: time to success when the primary processor hangs, with its circuit breaker
-      closed and open.
+      closed and open, and when it is down (connection refused).
 
 (a)-(c) each get a closed-loop throughput run (N clients for a fixed time), then, once all
 three are known, an open-loop latency run at one moderate rate for all (a quarter of the
@@ -167,6 +167,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "two (default 60)",
     )
     parser.add_argument(
+        "--down-samples",
+        type=int,
+        default=20,
+        help="(f) payments with the primary down (connection refused), its breaker reset before "
+        "each (default 20)",
+    )
+    parser.add_argument(
         "--resolution-budget",
         type=float,
         default=1.0,
@@ -190,7 +197,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.quick:
         args.duration, args.samples, args.warmup = 3.0, 20, 1.0
         args.routing_iterations, args.routing_calls = 5_000, 50
-        args.failover_samples, args.breaker_open_samples = 3, 20
+        args.failover_samples, args.breaker_open_samples, args.down_samples = 3, 20, 5
     if not args.only or not set(args.only) <= set(LETTERS):
         parser.error(f"--only takes letters from '{LETTERS}'")
     if (args.rate is not None and args.rate <= 0) or args.samples < 2 or args.duration <= 0:
@@ -200,6 +207,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.routing_calls,
         args.failover_samples,
         args.breaker_open_samples,
+        args.down_samples,
     )
     if min(counts) < 1 or args.resolution_budget < 1:
         parser.error("(r) and (f) counts must be positive and --resolution-budget at least 1")
@@ -307,12 +315,13 @@ async def run_all(args: argparse.Namespace, mesh: Mesh | None, workdir: Path) ->
         print(f"(r) routing: {args.routing_calls} route_payment calls per mode", flush=True)
         routing += await measure_activity(mesh, args.routing_calls)
     if mesh is not None and "f" in args.only:
-        print("(f) failover with the primary hanging", flush=True)
+        print("(f) failover with the primary down, then hanging", flush=True)
         failover = await measure_failover(
             mesh,
             args.failover_samples,
             args.breaker_open_samples,
             args.resolution_budget,
+            args.down_samples,
         )
     return Figures(results, rate, routing, failover)
 
@@ -399,6 +408,7 @@ def report_failover(f: FailoverFigures) -> None:
         ("(i) breaker closed: tried the primary", f.closed),
         ("(ii) breaker open: skipped the primary", f.open_skipped),
         ("(ii) breaker open: half-open probes", f.open_probes),
+        ("(iii) primary down: connection refused", f.down),
     ):
         figures = "".join(
             f"{v:>10.1f}" if t.count else f"{'-':>10}" for v in (t.p50_ms, t.p99_ms, t.max_ms)
@@ -409,6 +419,7 @@ def report_failover(f: FailoverFigures) -> None:
         f"(ii) {f.open_probes.count} probe(s) in {f.open_seconds:.1f} s with the breaker open "
         f"(cool-down {f.cool_down_s:g} s)"
     )
+    print("(iii) nothing was sent to the primary: none of its deadline or the budget is waited")
     if f.failed:
         print(f"  {f.failed} payment(s) failed; first: {f.first_error}")
 

@@ -8,12 +8,12 @@ purpose). SIGINT/SIGTERM stop everything in reverse order and exit 0.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import contextlib
 import fcntl
 import os
 import re
+import secrets
 import signal
 import sys
 import time
@@ -22,18 +22,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from cli import dev_db, dev_services, envoy_config, probes
+from cli import dev_db, dev_layout, dev_services, envoy_config, probes
 from cli.binaries import BinaryNotFound, find_binary
-from cli.ports import PortPicker, port_is_free
+from cli.ports import PortPicker, ephemeral_start, port_is_free
 from cli.postgres import EmbeddedPostgres, PostgresError
 from cli.procs import STATE_MARKER_VAR, is_alive, kill_stale
-from cli.state import StatePaths, format_env, kept_secret, write_secret
+from cli.state import StatePaths, format_env, kept_secret, restrict_to_owner, write_secret
+from core.config import PAGE_TOKEN_SECRET_VAR
+from core.webhook_destinations import parse_allowlist, parse_listeners
 
 # A child restarted this many times within the window is considered broken: give up.
 CRASH_LOOP_RESTARTS = 5
 CRASH_LOOP_WINDOW_S = 60.0
 STOP_GRACE_S = 10.0
 API_READY_TIMEOUT_S = 60.0
+WEBHOOK_ALLOWLIST_VAR = "PAYLOOPS_WEBHOOK_TEST_ALLOWLIST"
+PLATFORM_LISTENERS_VAR = "PAYLOOPS_PLATFORM_LISTENERS"
+# Below 1024: the machine's own services (ssh, mail, DNS), never a developer's receiver.
+FIRST_RECEIVER_PORT = 1024
 
 
 class DevError(Exception):
@@ -84,6 +90,9 @@ class Options:
     state: StatePaths
     http_port: int
     grpc_port: int
+    # Print the demo API key itself once ready; by default only where it is (dev.env): the
+    # output of `payloops dev` ends up in terminals' scrollback and CI logs.
+    show_key: bool = False
 
 
 class DevMesh:
@@ -120,15 +129,25 @@ class DevMesh:
             or kept_secret(self.state.secrets_keys, new_secrets_key),
             "PAYLOOPS_ADMIN_API_KEY": env.get("PAYLOOPS_ADMIN_API_KEY")
             or kept_secret(self.state.admin_api_key, new_admin_api_key),
+            # Kept too: a client's page token must stay valid across a restart.
+            PAGE_TOKEN_SECRET_VAR: env.get(PAGE_TOKEN_SECRET_VAR)
+            or kept_secret(self.state.page_token_secret, new_page_token_secret),
         }
 
+        # Every address the mesh listens on: webhooks must never reach one of them.
+        listeners: list[str] = []
         if temporal_bin is None:
             temporal_address = env["PAYLOOPS_TEMPORAL_ADDRESS"]
             status("temporal", f"external  {temporal_address}  (PAYLOOPS_TEMPORAL_ADDRESS)")
         else:
-            port = self.ports.pick(dev_services.PREFERRED_TEMPORAL_PORT)
-            temporal_address = f"127.0.0.1:{port}"
-            self._launch(dev_services.temporal(self.state, temporal_bin, port, child_env))
+            temporal_ports = dev_services.TemporalPorts(
+                grpc=self.ports.pick(dev_layout.TEMPORAL_PORT),
+                http=self.ports.pick(dev_layout.TEMPORAL_HTTP_PORT),
+                metrics=self.ports.pick(dev_layout.TEMPORAL_METRICS_PORT),
+            )
+            listeners += temporal_ports.listeners()
+            temporal_address = f"127.0.0.1:{temporal_ports.grpc}"
+            self._launch(dev_services.temporal(self.state, temporal_bin, temporal_ports, child_env))
         child_env["PAYLOOPS_TEMPORAL_ADDRESS"] = temporal_address
 
         self._migrate(database_url)
@@ -136,15 +155,15 @@ class DevMesh:
 
         sandboxes = {
             name: dev_services.SandboxPorts(
-                grpc=self.ports.pick(dev_services.PREFERRED_SANDBOX_GRPC_PORT + index),
-                http=self.ports.pick(dev_services.PREFERRED_SANDBOX_HTTP_PORT + index),
+                grpc=self.ports.pick(dev_layout.SANDBOX_GRPC_PORT + index),
+                http=self.ports.pick(dev_layout.SANDBOX_HTTP_PORT + index),
             )
-            for index, name in enumerate(dev_services.SANDBOXES)
+            for index, name in enumerate(dev_layout.SANDBOXES)
         }
         child_env.update(dev_services.sandbox_env(sandboxes))
         gateways = {
-            name: self.ports.pick(dev_services.PREFERRED_GATEWAY_PORT + index)
-            for index, name in enumerate(dev_services.GATEWAYS)
+            name: self.ports.pick(dev_layout.GATEWAY_PORT + index)
+            for index, name in enumerate(dev_layout.GATEWAYS)
         }
         processor_targets = {
             **{name: f"127.0.0.1:{ports.grpc}" for name, ports in sandboxes.items()},
@@ -152,6 +171,11 @@ class DevMesh:
         }
         edge_port = self._edge_port(env)
         child_env["PAYLOOPS_EDGE_PORT"] = str(edge_port)
+        envoy_ports = dev_services.EnvoyPorts(
+            http=self.options.http_port, grpc=self.options.grpc_port
+        )
+        listeners += dev_services.listeners(envoy_ports, edge_port, sandboxes, gateways)
+        child_env.update(webhook_settings(env, listeners))
 
         for name, ports in sandboxes.items():
             self._launch(dev_services.sandbox(self.state, name, ports, child_env))
@@ -161,11 +185,6 @@ class DevMesh:
 
         self._launch(dev_services.edge(self.state, edge_port, child_env))
         self._launch(dev_services.worker(self.state, temporal_address, child_env))
-        envoy_ports = dev_services.EnvoyPorts(
-            http=self.options.http_port,
-            grpc=self.options.grpc_port,
-            admin=self.ports.pick(dev_services.PREFERRED_ADMIN_PORT),
-        )
         self._launch(dev_services.envoy(self.state, envoy_bin, envoy_ports, edge_port, child_env))
         self._wait_for_api(envoy_ports.http)
 
@@ -187,12 +206,15 @@ class DevMesh:
                         for name, target in processor_targets.items()
                     },
                     "PAYLOOPS_EDGE_TARGET": f"127.0.0.1:{edge_port}",
-                    "PAYLOOPS_ENVOY_ADMIN_URL": f"http://127.0.0.1:{envoy_ports.admin}",
+                    "PAYLOOPS_ENVOY_ADMIN_SOCKET": str(self.state.envoy_admin_socket),
+                    WEBHOOK_ALLOWLIST_VAR: child_env[WEBHOOK_ALLOWLIST_VAR],
+                    PLATFORM_LISTENERS_VAR: child_env[PLATFORM_LISTENERS_VAR],
                 }
             ),
         )
+        key = api_key if self.options.show_key else f"in {self.state.dev_env}"
         say(
-            f"payloops dev ready: REST {api_url}  gRPC {grpc_target}  API key {api_key}  "
+            f"payloops dev ready: REST {api_url}  gRPC {grpc_target}  API key {key}  "
             f"(settings in {self.state.dev_env}; Ctrl-C stops everything)"
         )
 
@@ -225,7 +247,7 @@ class DevMesh:
         self.stop.check()
         try:
             merchant = dev_db.ensure_demo_merchant(
-                database_url, self.state.demo_api_key, dev_services.SANDBOXES
+                database_url, self.state.demo_api_key, dev_layout.SANDBOXES
             )
         except Exception as error:
             raise DevError(f"could not create the demo merchant: {_one_line(error)}") from error
@@ -243,7 +265,7 @@ class DevMesh:
 
     def _edge_port(self, env: dict[str, str]) -> int:
         if not env.get("PAYLOOPS_EDGE_PORT"):
-            return self.ports.pick(dev_services.PREFERRED_EDGE_PORT)
+            return self.ports.pick(dev_layout.EDGE_PORT)
         port = int(env["PAYLOOPS_EDGE_PORT"])
         if not port_is_free(port):
             raise DevError(f"PAYLOOPS_EDGE_PORT={port} is already in use on 127.0.0.1")
@@ -409,18 +431,38 @@ def preflight(options: Options) -> None:
     # Paths end up in unix socket names (PostgreSQL) and command lines; keep them sane.
     if re.search(r"\s", str(options.state.root)):
         raise DevError(f"the state folder path must not contain spaces: {options.state.root}")
+    if len(str(options.state.envoy_admin_socket).encode()) > envoy_config.MAX_SOCKET_PATH:
+        raise DevError(
+            f"the state folder path is too long for Envoy's admin socket "
+            f"({options.state.envoy_admin_socket}); pass a shorter --state-dir"
+        )
+    try:
+        parse_allowlist(os.environ.get(WEBHOOK_ALLOWLIST_VAR, ""))
+        parse_listeners(os.environ.get(PLATFORM_LISTENERS_VAR, ""))
+    except ValueError as error:
+        raise DevError(f"webhook destinations: {error}") from error
 
 
-def run(state_dir: str | Path, http_port: int, grpc_port: int) -> int:
+def run(state_dir: str | Path, http_port: int, grpc_port: int, show_key: bool = False) -> int:
     stop = StopFlag()
     stop.install()
-    options = Options(state=StatePaths.at(state_dir), http_port=http_port, grpc_port=grpc_port)
+    options = Options(
+        state=StatePaths.at(state_dir),
+        http_port=http_port,
+        grpc_port=grpc_port,
+        show_key=show_key,
+    )
     mesh: DevMesh | None = None
     try:
         options.state.create()
         with _exclusive(options.state.lock):
             for leftover in kill_stale(options.state.run, options.state.root):
                 say(f"payloops dev: stopped {leftover} left over from an earlier run")
+            for exposed in restrict_to_owner(options.state.secret_files):
+                say(
+                    f"payloops dev: {exposed} was open to other users; made it owner-only "
+                    "(delete it to get a new secret)"
+                )
             preflight(options)
             say(f"payloops dev: starting the mesh (state in {options.state.root})")
             mesh = DevMesh(options, stop)
@@ -440,24 +482,35 @@ def run(state_dir: str | Path, http_port: int, grpc_port: int) -> int:
     return 0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--state-dir",
-        default=".payloops",
-        help="where data, logs and pid files live (default: .payloops)",
+def webhook_settings(env: dict[str, str], listeners: list[str]) -> dict[str, str]:
+    """Where test-mode webhooks may go, and the mesh's own listeners they never reach (added
+    to any the environment names). Unless the environment says otherwise, the developer's
+    receiver may listen on loopback on any port below the kernel's ephemeral range: every
+    port the mesh's processes get by asking for "any free port" (Temporal's internal ones
+    among them) is in that range, so none of them is admitted by accident."""
+    if WEBHOOK_ALLOWLIST_VAR in env:
+        allowlist = env[WEBHOOK_ALLOWLIST_VAR]
+    else:
+        allowlist = default_webhook_allowlist()
+    status(
+        "webhooks",
+        f"test endpoints may reach {allowlist or 'public addresses only'}  "
+        f"({WEBHOOK_ALLOWLIST_VAR})",
     )
-    parser.add_argument(
-        "--http-port",
-        type=int,
-        default=envoy_config.DEFAULT_HTTP_PORT,
-        help="public REST/JSON port (default: 8080)",
-    )
-    parser.add_argument(
-        "--grpc-port",
-        type=int,
-        default=envoy_config.DEFAULT_GRPC_PORT,
-        help="public native gRPC port (default: 8081)",
-    )
+    return {
+        WEBHOOK_ALLOWLIST_VAR: allowlist,
+        PLATFORM_LISTENERS_VAR: ",".join(
+            [*filter(None, [env.get(PLATFORM_LISTENERS_VAR, "")]), *listeners]
+        ),
+    }
+
+
+def default_webhook_allowlist() -> str:
+    last = ephemeral_start() - 1
+    if last < FIRST_RECEIVER_PORT:
+        return ""
+    ports = f"{FIRST_RECEIVER_PORT}-{last}"
+    return f"127.0.0.1:{ports},[::1]:{ports}"
 
 
 def new_secrets_key() -> str:
@@ -470,3 +523,7 @@ def new_admin_api_key() -> str:
     from core import ids
 
     return ids.new_id("adm")
+
+
+def new_page_token_secret() -> str:
+    return secrets.token_urlsafe(32)

@@ -18,6 +18,7 @@ from cli.state import write_secret
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from core.merchants import NewMerchant
     from core.processors import Registration
 
 DEMO_MERCHANT_NAME = "Demo merchant"
@@ -46,10 +47,12 @@ def ensure_demo_merchant(
         if stored and await _key_is_known(sessions, stored):
             return DemoMerchant(api_key=stored, created=False)
         merchant = await create_merchant(sessions, DEMO_MERCHANT_NAME)
-        # The failover playground: every currency tries the sandboxes in order.
+        # The failover playground (test mode, as the demo key is): every currency tries the
+        # sandboxes in order.
         await store.save(
             sessions,
             merchant.id,
+            False,
             RoutingConfig(rules=(Rule(name="every_currency", failover=tuple(sandbox_names)),)),
         )
         return DemoMerchant(api_key=merchant.api_key, created=True)
@@ -148,14 +151,13 @@ def list_processors(database_url: str) -> list[Registration]:
     return _with_sessions(database_url, run)
 
 
-def create_merchant(database_url: str, name: str) -> tuple[str, str]:
-    """(id, api_key) of a new merchant."""
+def create_merchant(database_url: str, name: str, live: bool = False) -> NewMerchant:
+    """A new merchant with its test API key (and its live one, when `live`)."""
 
-    async def run(sessions: async_sessionmaker[AsyncSession]) -> tuple[str, str]:
+    async def run(sessions: async_sessionmaker[AsyncSession]) -> NewMerchant:
         from core.merchants import create_merchant as create
 
-        merchant = await create(sessions, name)
-        return merchant.id, merchant.api_key
+        return await create(sessions, name, live=live)
 
     return _with_sessions(database_url, run)
 

@@ -1,5 +1,5 @@
 """What `payloops dev` runs as child processes, how each is started and how it proves it is
-ready. Another sandbox instance (e.g. for failover tests) is one more entry in SANDBOXES."""
+ready. Which ones, and on which ports, is cli.dev_layout."""
 
 from __future__ import annotations
 
@@ -9,31 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cli import envoy_config, probes
+from cli.dev_layout import GATEWAYS
 from cli.procs import Child
 from cli.state import StatePaths
 
-# Names of the sandbox gateways to run; each gets its own ports, ledger and processor entry.
-SANDBOXES: tuple[str, ...] = ("sandbox", "sandbox-b", "sandbox-c")
-
-# Adapters of real gateways, run next to the sandboxes. Each talks to its gateway's API at the
-# address in the named variable (the gateway's own by default; a local fake in the tests).
-# Merchants route to them once they add a processor account with their credentials.
-GATEWAYS: dict[str, str] = {
-    "stripe": "PAYLOOPS_STRIPE_API_BASE",
-    "razorpay": "PAYLOOPS_RAZORPAY_API_BASE",
-}
-
-# Conventional ports, used when free (stable addresses across restarts); otherwise any.
-PREFERRED_TEMPORAL_PORT = 7233
-PREFERRED_EDGE_PORT = 50051
-PREFERRED_ADMIN_PORT = 9901
-PREFERRED_SANDBOX_GRPC_PORT = 50061  # + index
-PREFERRED_SANDBOX_HTTP_PORT = 8091  # + index
-PREFERRED_GATEWAY_PORT = 50071  # + index
-
-# notes/temporal.md §5.1: the dev server's default history poll limits quantize every round
-# trip to ~50 ms; these remove that. Updates (PayOrder's `pay`) must be enabled explicitly,
-# and the version check would try to phone home from an offline machine.
+# The dev server's default history poll limits quantize every round trip to ~50 ms; these
+# remove that. Updates (PayOrder's `pay`) must be enabled explicitly, and the version check
+# would try to phone home from an offline machine.
 TEMPORAL_DYNAMIC_CONFIG = (
     "history.transferProcessorMaxPollRPS=10000",
     "history.transferProcessorMaxPollHostRPS=10000",
@@ -95,7 +77,19 @@ def _serve(*args: str) -> list[str]:
     return [sys.executable, "-m", "cli.main", "serve", *args]
 
 
-def temporal(state: StatePaths, binary: Path, port: int, env: dict[str, str]) -> Service:
+@dataclass(frozen=True)
+class TemporalPorts:
+    grpc: int
+    # Its HTTP API and metrics would otherwise be on ports of the server's own choosing, which
+    # nobody could list among the platform's listeners (webhooks must never reach them).
+    http: int
+    metrics: int
+
+    def listeners(self) -> list[str]:
+        return [f"127.0.0.1:{port}" for port in (self.grpc, self.http, self.metrics)]
+
+
+def temporal(state: StatePaths, binary: Path, ports: TemporalPorts, env: dict[str, str]) -> Service:
     argv = [
         str(binary),
         "server",
@@ -103,7 +97,11 @@ def temporal(state: StatePaths, binary: Path, port: int, env: dict[str, str]) ->
         "--ip",
         "127.0.0.1",
         "--port",
-        str(port),
+        str(ports.grpc),
+        "--http-port",
+        str(ports.http),
+        "--metrics-port",
+        str(ports.metrics),
         "--headless",
         "--db-filename",
         str(state.temporal_db),
@@ -112,7 +110,7 @@ def temporal(state: StatePaths, binary: Path, port: int, env: dict[str, str]) ->
     ]
     for value in TEMPORAL_DYNAMIC_CONFIG:
         argv += ["--dynamic-config-value", value]
-    target = f"127.0.0.1:{port}"
+    target = f"127.0.0.1:{ports.grpc}"
     # The OTEL_* variables configure PayLoops' own tracing. The dev server reads them too and
     # refuses to start on values it does not know (OTEL_TRACES_EXPORTER=console): it is not
     # traced.
@@ -186,18 +184,38 @@ def worker(state: StatePaths, temporal_address: str, env: dict[str, str]) -> Ser
 class EnvoyPorts:
     http: int
     grpc: int
-    admin: int
+
+
+def listeners(
+    envoy_ports: EnvoyPorts,
+    edge_port: int,
+    sandboxes: Mapping[str, SandboxPorts],
+    gateways: Mapping[str, int],
+) -> list[str]:
+    """The addresses these services listen on (Envoy's admin has none: a unix socket)."""
+    ports = [
+        envoy_ports.http,
+        envoy_ports.grpc,
+        edge_port,
+        *(port for sandbox in sandboxes.values() for port in (sandbox.grpc, sandbox.http)),
+        *gateways.values(),
+    ]
+    return [f"127.0.0.1:{port}" for port in ports]
 
 
 def envoy(
     state: StatePaths, binary: Path, ports: EnvoyPorts, edge_port: int, env: dict[str, str]
 ) -> Service:
-    def write_config() -> None:
+    admin_socket = state.envoy_admin_socket
+
+    def prepare() -> None:
+        # A socket file left by a killed Envoy would make the new one fail to bind.
+        admin_socket.unlink(missing_ok=True)
         state.envoy_config.write_text(
             envoy_config.render(
                 http_port=ports.http,
                 grpc_port=ports.grpc,
-                admin_port=ports.admin,
+                admin_socket=admin_socket,
                 edge_address=f"127.0.0.1:{edge_port}",
                 descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
                 access_log_path=state.log("envoy-access"),
@@ -215,14 +233,13 @@ def envoy(
         "--log-level",
         "warn",
     ]
-    admin_ready = f"http://127.0.0.1:{ports.admin}/ready"
     return Service(
         child=_child(state, "envoy", argv, env),
-        probe=lambda: probes.http_ok(admin_ready, expect_body="LIVE"),
+        probe=lambda: probes.unix_http_ok(admin_socket, "/ready", expect_body="LIVE"),
         ready_timeout=30,
         summary=(
             f"REST http://127.0.0.1:{ports.http}  gRPC 127.0.0.1:{ports.grpc}  "
-            f"admin http://127.0.0.1:{ports.admin}"
+            f"admin unix:{admin_socket}"
         ),
-        prepare=write_config,
+        prepare=prepare,
     )

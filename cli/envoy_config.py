@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from cli import dev_layout
 from cli.binaries import BinaryNotFound, find_binary
 from core.config import otel_exporter
 
@@ -25,10 +26,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_ROOT / "envoy" / "envoy.yaml"
 DEFAULT_DESCRIPTOR = REPO_ROOT / "gen" / "payloops.binpb"
 
-DEFAULT_HTTP_PORT = 8080
-DEFAULT_GRPC_PORT = 8081
-DEFAULT_ADMIN_PORT = 9901
-DEFAULT_EDGE_ADDRESS = "127.0.0.1:50051"
+DEFAULT_HTTP_PORT = dev_layout.HTTP_PORT
+DEFAULT_GRPC_PORT = dev_layout.GRPC_PORT
+# Envoy's admin API listens on a unix socket only (envoy/envoy.yaml says why).
+DEFAULT_ADMIN_SOCKET = Path("/run/payloops/envoy-admin.sock")
+# sockaddr_un holds 108 bytes with the terminating NUL.
+MAX_SOCKET_PATH = 107
+DEFAULT_EDGE_ADDRESS = f"127.0.0.1:{dev_layout.EDGE_PORT}"
 
 _FILE_ACCESS_LOG = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog"
 _HCM = (
@@ -67,7 +71,7 @@ class Tracing:
 def render(
     http_port: int = DEFAULT_HTTP_PORT,
     grpc_port: int = DEFAULT_GRPC_PORT,
-    admin_port: int = DEFAULT_ADMIN_PORT,
+    admin_socket: str | Path = DEFAULT_ADMIN_SOCKET,
     edge_address: str = DEFAULT_EDGE_ADDRESS,
     descriptor_path: str | Path = DEFAULT_DESCRIPTOR,
     access_log_path: str | Path = "/dev/stdout",
@@ -78,8 +82,12 @@ def render(
     the edge."""
     config: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
     edge_host, edge_port = _split_address(edge_address)
+    if len(str(admin_socket).encode()) > MAX_SOCKET_PATH:
+        raise ValueError(
+            f"the admin socket path must be at most {MAX_SOCKET_PATH} bytes: {admin_socket}"
+        )
 
-    _socket_address(config["admin"])["port_value"] = admin_port
+    config["admin"]["address"]["pipe"]["path"] = str(admin_socket)
     listeners = {item["name"]: item for item in config["static_resources"]["listeners"]}
     _socket_address(listeners["rest"])["port_value"] = http_port
     _socket_address(listeners["grpc"])["port_value"] = grpc_port
@@ -210,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT)
     parser.add_argument("--grpc-port", type=int, default=DEFAULT_GRPC_PORT)
-    parser.add_argument("--admin-port", type=int, default=DEFAULT_ADMIN_PORT)
+    parser.add_argument("--admin-socket", type=Path, default=DEFAULT_ADMIN_SOCKET)
     parser.add_argument("--edge-address", default=DEFAULT_EDGE_ADDRESS)
     parser.add_argument("--descriptor", type=Path, default=DEFAULT_DESCRIPTOR)
     parser.add_argument("--access-log", default="/dev/stdout")
@@ -219,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(
         args.http_port,
         args.grpc_port,
-        args.admin_port,
+        args.admin_socket,
         args.edge_address,
         args.descriptor.resolve(),
         args.access_log,

@@ -1,10 +1,10 @@
 """The `payloops` command.
 
-    payloops dev [--state-dir DIR] [--http-port N] [--grpc-port N]
+    payloops dev [--state-dir DIR] [--http-port N] [--grpc-port N] [--show-key]
     payloops serve edge|worker [ARGS...]
     payloops serve processor NAME [ARGS...]
     payloops migrate [--state-dir DIR]
-    payloops merchants create NAME [--json] [--state-dir DIR]
+    payloops merchants create NAME [--live] [--json] [--state-dir DIR]
     payloops processors add NAME TARGET [--deadline-ms MS] [--tls] [--tls-ca FILE] [--state-dir DIR]
     payloops processors account NAME --credential KEY=VALUE ... [--live] [--state-dir DIR]
     payloops processors list [--json] [--state-dir DIR]
@@ -26,6 +26,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from cli import dev_layout
 from cli.state import DEFAULT_STATE_DIR, NoDatabase, database_url
 
 EntryPoint = Callable[[list[str]], object]
@@ -76,7 +77,7 @@ def _cmd_serve(args: argparse.Namespace, rest: list[str]) -> int:
 def _cmd_dev(args: argparse.Namespace) -> int:
     from cli import dev
 
-    return dev.run(args.state_dir, args.http_port, args.grpc_port)
+    return dev.run(args.state_dir, args.http_port, args.grpc_port, show_key=args.show_key)
 
 
 def _database_url_or_exit(state_dir: str) -> str:
@@ -105,7 +106,7 @@ def _cmd_merchants_create(args: argparse.Namespace) -> int:
     from cli.dev_db import create_merchant
 
     try:
-        merchant_id, api_key = create_merchant(url, args.name)
+        merchant = create_merchant(url, args.name, live=args.live)
     except Exception as error:
         print(
             f"payloops merchants create: error: {_one_line(error)} "
@@ -113,12 +114,21 @@ def _cmd_merchants_create(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    keys = {"api_key": merchant.api_key}
+    if merchant.live_api_key is not None:
+        keys["live_api_key"] = merchant.live_api_key
     if args.json:
-        print(json.dumps({"id": merchant_id, "api_key": api_key}))
+        print(json.dumps({"id": merchant.id, **keys}))
     else:
-        print(f"id       {merchant_id}")
-        print(f"api_key  {api_key}")
-        print("The API key is shown only this once; store it now.", file=sys.stderr)
+        print(f"{'id':<14}{merchant.id}")
+        for field, key in keys.items():
+            print(f"{field:<14}{key}")
+        print(
+            "The API keys are shown only this once; store them now."
+            if len(keys) > 1
+            else "The API key is shown only this once; store it now.",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -303,18 +313,33 @@ def build_parser() -> argparse.ArgumentParser:
         "dev",
         help="run the whole mesh locally (PostgreSQL, Temporal, Envoy, edge, worker, "
         "sandbox) until Ctrl-C",
+        description="Run the whole mesh locally until Ctrl-C; data stays in the state dir "
+        "across restarts.",
+        epilog=dev_layout.ports_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    # Same defaults as cli.dev, spelled out here so --help needs no import of the supervisor.
     dev.add_argument(
         "--state-dir",
         default=str(DEFAULT_STATE_DIR),
-        help="where data, logs and pid files live (default: .payloops)",
+        help="where data, secrets, logs and pid files live (default: .payloops)",
     )
     dev.add_argument(
-        "--http-port", type=int, default=8080, help="public REST/JSON port (default: 8080)"
+        "--http-port",
+        type=int,
+        default=dev_layout.HTTP_PORT,
+        help=f"public REST/JSON port (default: {dev_layout.HTTP_PORT})",
     )
     dev.add_argument(
-        "--grpc-port", type=int, default=8081, help="public native gRPC port (default: 8081)"
+        "--grpc-port",
+        type=int,
+        default=dev_layout.GRPC_PORT,
+        help=f"public native gRPC port (default: {dev_layout.GRPC_PORT})",
+    )
+    dev.add_argument(
+        "--show-key",
+        action="store_true",
+        help="print the demo merchant's API key when ready (default: only where it is, "
+        "<state-dir>/dev.env)",
     )
 
     serve = commands.add_parser(
@@ -342,10 +367,22 @@ def build_parser() -> argparse.ArgumentParser:
         dest="merchants_command", required=True, metavar="ACTION"
     )
     create = merchant_commands.add_parser(
-        "create", parents=[from_state], help="create a merchant and print its API key once"
+        "create",
+        parents=[from_state],
+        help="create a merchant and print its API key(s) once",
     )
     create.add_argument("name")
-    create.add_argument("--json", action="store_true", help='print {"id": ..., "api_key": ...}')
+    create.add_argument(
+        "--live",
+        action="store_true",
+        help="also create a live API key (sk_live_…): live payments, live routing, live "
+        "accounts; never the test mode's data",
+    )
+    create.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"id": ..., "api_key": ...} (and "live_api_key" with --live)',
+    )
 
     processors = commands.add_parser(
         "processors", help="manage processor registrations: where each listens, its deadline"

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from pathlib import Path
 
 HOST = "127.0.0.1"
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+# Linux's default start; BSD and macOS start higher (49152), so below it is below theirs too.
+_DEFAULT_EPHEMERAL_START = 32768
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:
@@ -21,6 +25,14 @@ def port_is_free(port: int, host: str = HOST) -> bool:
         except OSError:
             return False
     return True
+
+
+def ephemeral_start() -> int:
+    """The first port of the kernel's ephemeral range: a process that binds port 0 (any free
+    port) always gets one at or above it."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    return _DEFAULT_EPHEMERAL_START
 
 
 def free_port(host: str = HOST) -> int:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import grpc
+import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 TEMPORAL_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
@@ -43,3 +45,17 @@ def http_ok(url: str, expect_body: str | None = None, timeout: float = 2.0) -> b
             response.status == 200 and (expect_body is None or body.startswith(expect_body))
         )
     return False
+
+
+def unix_http_ok(
+    socket_path: str | Path, path: str, expect_body: str, timeout: float = 2.0
+) -> bool:
+    """GET `path` over the unix socket answers 200 and a body that starts with expect_body."""
+    try:
+        with httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(socket_path)), timeout=timeout, trust_env=False
+        ) as client:
+            response = client.get(f"http://localhost{path}")
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200 and response.text.startswith(expect_body)

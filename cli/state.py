@@ -3,19 +3,26 @@
 <state>/pgdata/            embedded PostgreSQL
 <state>/temporal.db        Temporal dev server (SQLite)
 <state>/sandbox-<name>.sqlite  sandbox ledgers
-<state>/demo_api_key       the demo merchant's key (0600), reused on later starts
-<state>/dev.env            where everything listens (0600: it holds the API key)
+<state>/demo_api_key       the demo merchant's key, reused on later starts
+<state>/secrets_keys       the Fernet key that seals processor credentials and webhook secrets
+<state>/admin_api_key      the operator API's key
+<state>/page_token_secret  the key that signs list page tokens (they stay valid across restarts)
+<state>/dev.env            where everything listens, and the API keys
 <state>/envoy.yaml         rendered Envoy config
 <state>/logs/<name>.log    each child's stdout and stderr
 <state>/run/<name>.pid     each running child's pid
+<state>/run/envoy-admin.sock  Envoy's admin API (0600; no TCP port)
+
+The files that hold secrets (StatePaths.secret_files) are owner-only (0600).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +61,23 @@ class StatePaths:
         return self.root / "admin_api_key"
 
     @property
+    def page_token_secret(self) -> Path:
+        return self.root / "page_token_secret"
+
+    @property
     def dev_env(self) -> Path:
         return self.root / "dev.env"
+
+    @property
+    def secret_files(self) -> tuple[Path, ...]:
+        """Every file of the state dir that holds a secret: each must be owner-only."""
+        return (
+            self.demo_api_key,
+            self.secrets_keys,
+            self.admin_api_key,
+            self.page_token_secret,
+            self.dev_env,
+        )
 
     @property
     def envoy_config(self) -> Path:
@@ -68,6 +90,10 @@ class StatePaths:
     @property
     def run(self) -> Path:
         return self.root / "run"
+
+    @property
+    def envoy_admin_socket(self) -> Path:
+        return self.run / "envoy-admin.sock"
 
     @property
     def lock(self) -> Path:
@@ -87,6 +113,19 @@ class StatePaths:
             folder.mkdir(parents=True, exist_ok=True)
 
 
+def restrict_to_owner(paths: Iterable[Path]) -> list[Path]:
+    """Makes each existing file owner-only; returns those that were readable or writable by
+    others (copied in, or made by hand), so the caller can say so: their secret may have been
+    seen."""
+    widened = []
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+                widened.append(path)
+    return widened
+
+
 def write_secret(path: Path, text: str) -> None:
     """Writes a file only its owner can read, without a window where it is world-readable."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -97,8 +136,9 @@ def write_secret(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-# Values made only of these need no quoting in sh assignments (no globbing happens there).
-_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_@%+=:,./?-]*")
+# Values made only of these need no quoting in sh assignments (no globbing happens there, so
+# the brackets of an IPv6 address stay as they are).
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_@%+=:,./?\[\]-]*")
 
 
 def format_env(values: Mapping[str, str]) -> str:

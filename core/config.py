@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+from core.webhook_destinations import (
+    AllowedDestination,
+    Listener,
+    parse_allowlist,
+    parse_listeners,
+)
 
 DEFAULT_TASK_QUEUE = "payments"
+PAGE_TOKEN_SECRET_VAR = "PAYLOOPS_PAGE_TOKEN_SECRET"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -20,7 +31,9 @@ class Settings:
     edge_host: str = "127.0.0.1"
     edge_port: int = 50051
     # Signs list page tokens so a client cannot forge a cursor or swap filters between pages.
-    page_token_secret: str = "payloops-dev-page-token-secret"
+    # No default: a default would be public, and tokens signed with it forgeable. The edge
+    # refuses to start without one (edge.page_tokens); `payloops dev` keeps one in its state dir.
+    page_token_secret: str = ""
     # How long PayOrder waits for the payment to settle before answering PROCESSING.
     pay_wait_seconds: float = 10.0
     # How long an unanswered 3-D Secure challenge may stay open before the order fails.
@@ -40,6 +53,13 @@ class Settings:
     webhook_retry_first_seconds: float = 30.0
     # How long one POST to a merchant's endpoint may take before it counts as failed.
     webhook_timeout_seconds: float = 10.0
+    # Non-public destinations test-mode webhook endpoints may use (a developer's own receiver):
+    # PAYLOOPS_WEBHOOK_TEST_ALLOWLIST, syntax in core/webhook_destinations.py. Empty: public
+    # addresses only, as in live mode.
+    webhook_test_allowlist: tuple[AllowedDestination, ...] = ()
+    # The platform's listeners webhooks must never reach, besides those named above (edge,
+    # Temporal, database) and the processors' targets: Envoy's listeners, the sandbox's pages…
+    platform_listeners: tuple[Listener, ...] = ()
     # Where spans and metrics go (core.telemetry): the standard OTEL_TRACES_EXPORTER and
     # OTEL_METRICS_EXPORTER, "none" unless set.
     traces_exporter: str = "none"
@@ -59,7 +79,7 @@ class Settings:
             task_queue=env.get("PAYLOOPS_TASK_QUEUE", defaults.task_queue),
             edge_host=env.get("PAYLOOPS_EDGE_HOST", defaults.edge_host),
             edge_port=int(env.get("PAYLOOPS_EDGE_PORT", defaults.edge_port)),
-            page_token_secret=env.get("PAYLOOPS_PAGE_TOKEN_SECRET", defaults.page_token_secret),
+            page_token_secret=env.get(PAGE_TOKEN_SECRET_VAR, defaults.page_token_secret),
             pay_wait_seconds=float(env.get("PAYLOOPS_PAY_WAIT_SECONDS", defaults.pay_wait_seconds)),
             three_ds_timeout_seconds=float(
                 env.get("PAYLOOPS_THREE_DS_TIMEOUT_SECONDS", defaults.three_ds_timeout_seconds)
@@ -85,9 +105,20 @@ class Settings:
             webhook_timeout_seconds=float(
                 env.get("PAYLOOPS_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds)
             ),
+            webhook_test_allowlist=_parsed(env, "PAYLOOPS_WEBHOOK_TEST_ALLOWLIST", parse_allowlist),
+            platform_listeners=_parsed(env, "PAYLOOPS_PLATFORM_LISTENERS", parse_listeners),
             traces_exporter=otel_exporter(env, "OTEL_TRACES_EXPORTER"),
             metrics_exporter=otel_exporter(env, "OTEL_METRICS_EXPORTER"),
         )
+
+
+def _parsed(
+    env: Mapping[str, str], variable: str, parse: Callable[[str], tuple[T, ...]]
+) -> tuple[T, ...]:
+    try:
+        return parse(env.get(variable, ""))
+    except ValueError as error:
+        raise SystemExit(f"{variable} is not valid: {error}") from None
 
 
 def otel_exporter(env: Mapping[str, str], variable: str) -> str:

@@ -1,7 +1,8 @@
 """The error catalogue: every error a PayLoops API returns, with a stable reason and gRPC code.
 
 Handlers raise `PayLoopsError`; one interceptor in the edge turns it into a google.rpc.Status
-with an ErrorInfo (and a BadRequest for field violations). Nothing else builds Status objects.
+with an ErrorInfo (and a BadRequest for field violations). Nothing else builds Status objects,
+so this is also where card numbers are masked out of every error that leaves the platform.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from core.card_numbers import mask_card_numbers
 
 DOMAIN = "payloops.dev"
 
@@ -26,6 +29,9 @@ API_KEY_MISSING = ErrorKind("API_KEY_MISSING", grpc.StatusCode.UNAUTHENTICATED)
 API_KEY_INVALID = ErrorKind("API_KEY_INVALID", grpc.StatusCode.UNAUTHENTICATED)
 API_KEY_REVOKED = ErrorKind("API_KEY_REVOKED", grpc.StatusCode.UNAUTHENTICATED)
 INVALID_REQUEST = ErrorKind("INVALID_REQUEST", grpc.StatusCode.INVALID_ARGUMENT)
+# The request's bytes are not the message the method takes: malformed protobuf, or text that
+# is not UTF-8 (in the body, or in a path or query parameter Envoy put in a string field).
+REQUEST_MALFORMED = ErrorKind("REQUEST_MALFORMED", grpc.StatusCode.INVALID_ARGUMENT)
 PAGE_TOKEN_INVALID = ErrorKind("PAGE_TOKEN_INVALID", grpc.StatusCode.INVALID_ARGUMENT)
 ORDER_NOT_FOUND = ErrorKind("ORDER_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
 IDEMPOTENCY_KEY_INVALID = ErrorKind("IDEMPOTENCY_KEY_INVALID", grpc.StatusCode.INVALID_ARGUMENT)
@@ -80,10 +86,16 @@ class PayLoopsError(Exception):
         self.field_violations = tuple(field_violations)
 
     def to_status(self) -> status_pb2.Status:
+        """The error as the API answers it. Requests holding a card number are refused before
+        any handler sees them, but a message may still quote what the caller sent ("no order
+        '…'"): every text is masked here, whatever produced it."""
+        masked = mask_card_numbers
         details = [
             _pack(
                 error_details_pb2.ErrorInfo(
-                    reason=self.kind.reason, domain=DOMAIN, metadata=self.metadata
+                    reason=self.kind.reason,
+                    domain=DOMAIN,
+                    metadata={masked(k): masked(v) for k, v in self.metadata.items()},
                 )
             )
         ]
@@ -93,7 +105,9 @@ class PayLoopsError(Exception):
                     error_details_pb2.BadRequest(
                         field_violations=[
                             error_details_pb2.BadRequest.FieldViolation(
-                                field=v.field, reason=v.reason, description=v.description
+                                field=masked(v.field),
+                                reason=v.reason,
+                                description=masked(v.description),
                             )
                             for v in self.field_violations
                         ]
@@ -101,7 +115,7 @@ class PayLoopsError(Exception):
                 )
             )
         return status_pb2.Status(
-            code=_code_number(self.kind.code), message=self.message, details=details
+            code=_code_number(self.kind.code), message=masked(self.message), details=details
         )
 
 

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 from opentelemetry import baggage
 
+from core.card_numbers import mask_card_numbers
+
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
 # The correlation id's name as trace baggage and span attribute (core.telemetry).
 CORRELATION_ID = "payloops.correlation_id"
@@ -33,14 +35,17 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "service": self._service,
             "logger": record.name,
-            "msg": record.getMessage(),
+            # Every text that can quote a caller's input (the message, the fields, an error) is
+            # masked: the last line of defence against a card number in the logs.
+            "msg": mask_card_numbers(record.getMessage()),
         }
         if cid := current_correlation_id():
             entry["correlation_id"] = cid
         # log.info(msg, extra={"fields": {...}}) adds structured fields to the entry.
-        entry.update(getattr(record, "fields", {}))
+        for name, value in getattr(record, "fields", {}).items():
+            entry[name] = mask_card_numbers(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = mask_card_numbers(self.formatException(record.exc_info))
         return json.dumps(entry)
 
 

@@ -123,6 +123,13 @@ async def registrations(sessions: async_sessionmaker[AsyncSession]) -> list[Regi
         return [_registration(row) for row in rows.scalars()]
 
 
+async def targets(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    """Every registered processor's target, enabled or not: a disabled adapter still listens
+    (webhooks must never reach one, core/webhook_urls.py)."""
+    async with sessions() as session:
+        return list(await session.scalars(select(models.Processor.target)))
+
+
 def _registration(row: models.Processor) -> Registration:
     return Registration(
         name=row.name,

@@ -114,6 +114,7 @@ def refund_message(refund: models.Refund) -> refunds_pb2.Refund:
         processor_reference=refund.processor_reference,
         create_time=_timestamp(refund.created_at),
         update_time=_timestamp(refund.updated_at),
+        livemode=refund.livemode,
     )
 
 

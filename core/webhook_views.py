@@ -11,6 +11,7 @@ from google.protobuf import json_format
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import delivery_errors
 from core.db import models
 from core.views import as_json
 from payloops.v1 import webhooks_pb2
@@ -101,7 +102,10 @@ def delivery_message(
 
 def _attempt_message(attempt: models.DeliveryAttempt) -> webhooks_pb2.DeliveryAttempt:
     message = webhooks_pb2.DeliveryAttempt(
-        attempt_number=attempt.attempt_number, http_status=attempt.http_status, error=attempt.error
+        attempt_number=attempt.attempt_number,
+        http_status=attempt.http_status,
+        # Rows written before errors were classes hold raw text: shown by class too.
+        error=delivery_errors.shown(attempt.error),
     )
     message.create_time.FromDatetime(attempt.created_at)
     message.latency.FromMilliseconds(attempt.latency_ms)

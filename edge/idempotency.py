@@ -1,4 +1,6 @@
-"""`Idempotency-Key` with Stripe's semantics, per merchant:
+"""`Idempotency-Key` with Stripe's semantics, per merchant and mode (the same key string sent
+with a test key and with a live key is two keys: nothing made in one mode is replayed in the
+other):
 
 - the first call with a key claims it (a row in `idempotency_keys`), runs, and stores its
   response, errors included;
@@ -31,12 +33,13 @@ from typing import TypeVar
 import grpc
 from google.protobuf.message import Message
 from google.rpc import status_pb2
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors
 from core.db import models
+from edge.auth import Caller
 from edge.context import add_response_header
 from edge.interceptors import StoredStatus
 
@@ -62,6 +65,7 @@ _CLAIM = (
     insert(_KEYS)
     .values(
         merchant_id=bindparam("merchant"),
+        livemode=bindparam("mode"),
         key=bindparam("claimed_key"),
         method=bindparam("rpc"),
         request_hash=bindparam("hash"),
@@ -72,7 +76,11 @@ _CLAIM = (
 )
 _STORE = (
     update(_KEYS)
-    .where(_KEYS.c.merchant_id == bindparam("merchant"), _KEYS.c.key == bindparam("claimed_key"))
+    .where(
+        _KEYS.c.merchant_id == bindparam("merchant"),
+        _KEYS.c.livemode == bindparam("mode"),
+        _KEYS.c.key == bindparam("claimed_key"),
+    )
     .values(state="done", response_code=bindparam("code"), response=bindparam("body"))
 )
 
@@ -90,6 +98,7 @@ class Claim:
     """A key this call owns until it stores a response or releases it."""
 
     merchant_id: str
+    livemode: bool
     key: str
 
 
@@ -101,7 +110,7 @@ class Idempotency:
     async def claim(
         self,
         session: AsyncSession,
-        merchant_id: str,
+        caller: Caller,
         key: str,
         method: str,
         request: Message,
@@ -114,11 +123,12 @@ class Idempotency:
         request_hash = hashlib.sha256(
             method.encode() + b"\0" + request.SerializeToString(deterministic=True)
         ).hexdigest()
-        if await _insert_claim(session, merchant_id, key, method, request_hash):
-            return Claim(merchant_id, key)
+        claim = Claim(caller.merchant_id, caller.livemode, key)
+        if await _insert_claim(session, claim, method, request_hash):
+            return claim
         deadline = time.monotonic() + self._wait_seconds
         while True:
-            record = await _load(session, merchant_id, key)
+            record = await _load(session, claim)
             if record is not None:
                 if record.request_hash != request_hash or record.method != method:
                     raise errors.PayLoopsError(
@@ -128,10 +138,10 @@ class Idempotency:
                     )
                 if record.state == "done":
                     return _replay(record, response_type)
-                if await _take_over_stale(session, merchant_id, key, record.locked_at):
-                    return Claim(merchant_id, key)
-            elif await _insert_claim(session, merchant_id, key, method, request_hash):
-                return Claim(merchant_id, key)  # released meanwhile: ours now
+                if await _take_over_stale(session, claim, record.locked_at):
+                    return claim
+            elif await _insert_claim(session, claim, method, request_hash):
+                return claim  # released meanwhile: ours now
             if time.monotonic() >= deadline:
                 raise errors.PayLoopsError(
                     errors.IDEMPOTENCY_KEY_IN_USE,
@@ -184,40 +194,48 @@ def _replay(record: models.IdempotencyRecord, response_type: type[M]) -> M:
     raise StoredStatus(status_pb2.Status.FromString(record.response))
 
 
+def _of(claim: Claim) -> list[ColumnElement[bool]]:
+    """The one row of the claim's (merchant, mode, key)."""
+    return [
+        models.IdempotencyRecord.merchant_id == claim.merchant_id,
+        models.IdempotencyRecord.livemode == claim.livemode,
+        models.IdempotencyRecord.key == claim.key,
+    ]
+
+
 async def _insert_claim(
-    session: AsyncSession, merchant_id: str, key: str, method: str, request_hash: str
+    session: AsyncSession, claim: Claim, method: str, request_hash: str
 ) -> bool:
     # A concurrent claim of the same key that is not committed yet makes this wait on the row
     # lock, then see it: no duplicate ever runs beside the first.
     inserted = await session.execute(
-        _CLAIM, {"merchant": merchant_id, "claimed_key": key, "rpc": method, "hash": request_hash}
+        _CLAIM,
+        {
+            "merchant": claim.merchant_id,
+            "mode": claim.livemode,
+            "claimed_key": claim.key,
+            "rpc": method,
+            "hash": request_hash,
+        },
     )
     return inserted.first() is not None
 
 
-async def _load(
-    session: AsyncSession, merchant_id: str, key: str
-) -> models.IdempotencyRecord | None:
+async def _load(session: AsyncSession, claim: Claim) -> models.IdempotencyRecord | None:
     return (
         await session.execute(
             select(models.IdempotencyRecord)
-            .where(
-                models.IdempotencyRecord.merchant_id == merchant_id,
-                models.IdempotencyRecord.key == key,
-            )
+            .where(*_of(claim))
             .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
 
 
-async def _take_over_stale(
-    session: AsyncSession, merchant_id: str, key: str, locked_at: object
-) -> bool:
+async def _take_over_stale(session: AsyncSession, claim: Claim, locked_at: object) -> bool:
     taken = await session.execute(
         update(models.IdempotencyRecord)
         .where(
-            models.IdempotencyRecord.merchant_id == merchant_id,
-            models.IdempotencyRecord.key == key,
+            *_of(claim),
             models.IdempotencyRecord.state == "in_progress",
             models.IdempotencyRecord.locked_at == locked_at,
             models.IdempotencyRecord.locked_at < func.now() - STALE_CLAIM,
@@ -231,15 +249,19 @@ async def _take_over_stale(
 async def _store(session: AsyncSession, claim: Claim, code: int, response: bytes) -> None:
     await session.execute(
         _STORE,
-        {"merchant": claim.merchant_id, "claimed_key": claim.key, "code": code, "body": response},
+        {
+            "merchant": claim.merchant_id,
+            "mode": claim.livemode,
+            "claimed_key": claim.key,
+            "code": code,
+            "body": response,
+        },
     )
 
 
 async def _release(session: AsyncSession, claim: Claim) -> None:
     await session.execute(
         delete(models.IdempotencyRecord).where(
-            models.IdempotencyRecord.merchant_id == claim.merchant_id,
-            models.IdempotencyRecord.key == claim.key,
-            models.IdempotencyRecord.state == "in_progress",
+            *_of(claim), models.IdempotencyRecord.state == "in_progress"
         )
     )

@@ -1,12 +1,15 @@
-"""The one place errors become google.rpc.Status, and every request gets a correlation id."""
+"""The one place errors become google.rpc.Status, every request is decoded and checked
+(edge.request_checks) before its handler runs, and every request gets a correlation id."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import time
+import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
 import grpc
@@ -14,9 +17,10 @@ from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 
 from core import errors
+from core.card_numbers import looks_like_card_number
 from core.logs import correlation_id
 from core.telemetry import with_correlation_id
-from edge import validation
+from edge import request_checks, validation
 from edge.context import ServicerContext, request_header, response_headers
 
 log = logging.getLogger("payloops.edge")
@@ -40,76 +44,185 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None or handler.request_deserializer is None:
             return handler
-        # grpc's stubs type handlers as plain functions; under grpc.aio they are coroutines.
-        inner = cast(Callable[[Any, ServicerContext], Awaitable[Any]], handler.unary_unary)
-        method = details.method
+        # The handler gets the raw bytes from grpc and the request is parsed here, where a
+        # failure is an answer like any other (grpc's own would be UNKNOWN, naming a Python
+        # class).
+        parse = handler.request_deserializer
+        if handler.unary_unary is not None:
+            return _unary(handler, details.method, parse)
+        return _streaming(handler, parse)
 
-        async def serve(request: Any, context: ServicerContext) -> Any:
-            metadata = context.invocation_metadata() or ()
-            card_numbers = validation.header_violations(metadata)
-            given = request_header(metadata, "x-correlation-id")
-            cid = (
-                given
-                if given and _CORRELATION_ID.match(given) and not card_numbers
-                else uuid.uuid4().hex
-            )
-            correlation_id.set(cid)
-            # Carried on with the trace (into Temporal and the processor calls) when tracing is on.
-            carried = with_correlation_id(cid)
-            headers = [("x-correlation-id", cid)]
-            response_headers.set(headers)
-            started = time.monotonic()
-            outcome = "OK"
-            try:
-                if card_numbers:
-                    raise errors.invalid(card_numbers)
-                response = await inner(request, context)
-            except errors.PayLoopsError as error:
-                outcome = error.kind.reason
-                await _abort(context, headers, error.to_status())
-            except StoredStatus as stored:
-                outcome = "REPLAYED_ERROR"
-                await _abort(context, headers, stored.status)
-            except grpc.aio.AbortError:
-                raise
-            except Exception:
-                outcome = errors.INTERNAL.reason
-                log.exception("unhandled error in %s", method)
-                await _abort(
-                    context,
-                    headers,
-                    errors.PayLoopsError(
-                        errors.INTERNAL,
-                        f"internal error; quote correlation id {cid}",
-                        metadata={"correlationId": cid},
-                    ).to_status(),
-                )
-            finally:
-                otel_context.detach(carried)
-                # One line per call; request_id ties it to Envoy's access log line.
-                log.info(
-                    "rpc %s %s",
-                    method,
-                    outcome,
-                    extra={
-                        "fields": {
-                            "rpc": method,
-                            "outcome": outcome,
-                            "request_id": request_header(metadata, "x-request-id") or "",
-                            "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                        }
-                    },
-                )
-            await context.send_initial_metadata(headers)
-            return response
 
-        return grpc.unary_unary_rpc_method_handler(
-            serve,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+def _unary(
+    handler: grpc.RpcMethodHandler[Any, Any],
+    method: str,
+    parse: Callable[[bytes], Any],
+) -> grpc.RpcMethodHandler[Any, Any]:
+    """A unary method: correlation id, decoding and checks, the handler, every error as its
+    Status, one log line."""
+    # grpc's stubs type handlers as plain functions; under grpc.aio they are coroutines.
+    inner = cast(Callable[[Any, ServicerContext], Awaitable[Any]], handler.unary_unary)
+
+    async def serve(raw: bytes, context: ServicerContext) -> Any:
+        metadata = context.invocation_metadata() or ()
+        card_numbers = validation.header_violations(metadata)
+        given = request_header(metadata, "x-correlation-id")
+        cid = (
+            given
+            if given and _CORRELATION_ID.match(given) and not card_numbers
+            else _new_correlation_id()
         )
+        correlation_id.set(cid)
+        # Carried on with the trace (into Temporal and the processor calls) when tracing is on.
+        carried = with_correlation_id(cid)
+        headers = [("x-correlation-id", cid)]
+        response_headers.set(headers)
+        started = time.monotonic()
+        outcome = "OK"
+        try:
+            request = request_checks.decode(parse, raw)
+            if found := card_numbers + request_checks.violations(request):
+                raise errors.invalid(found)
+            response = await inner(request, context)
+        except errors.PayLoopsError as error:
+            outcome = error.kind.reason
+            await _abort(context, headers, error.to_status())
+        except StoredStatus as stored:
+            outcome = "REPLAYED_ERROR"
+            await _abort(context, headers, stored.status)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as error:
+            outcome = errors.INTERNAL.reason
+            log.error(
+                "unhandled error in %s: %s",
+                method,
+                type(error).__name__,
+                extra={"fields": {"exc": _stack_without_messages(error)}},
+            )
+            await _abort(
+                context,
+                headers,
+                errors.PayLoopsError(
+                    errors.INTERNAL,
+                    f"internal error; quote correlation id {cid}",
+                    metadata={"correlationId": cid},
+                ).to_status(),
+            )
+        finally:
+            otel_context.detach(carried)
+            # One line per call; request_id ties it to Envoy's access log line.
+            log.info(
+                "rpc %s %s",
+                method,
+                outcome,
+                extra={
+                    "fields": {
+                        "rpc": method,
+                        "outcome": outcome,
+                        "request_id": _loggable_request_id(metadata),
+                        "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                    }
+                },
+            )
+        await context.send_initial_metadata(headers)
+        return response
+
+    return grpc.unary_unary_rpc_method_handler(
+        serve, request_deserializer=None, response_serializer=handler.response_serializer
+    )
+
+
+def _streaming(
+    handler: grpc.RpcMethodHandler[Any, Any], parse: Callable[[bytes], Any]
+) -> grpc.RpcMethodHandler[Any, Any]:
+    """The same decoding and checks for the streaming methods (health's Watch, reflection)."""
+
+    async def checked(raw: bytes, context: ServicerContext) -> Any:
+        try:
+            request = request_checks.decode(parse, raw)
+            if found := request_checks.violations(request):
+                raise errors.invalid(found)
+        except errors.PayLoopsError as error:
+            converted = rpc_status.to_status(error.to_status())
+            await context.abort(converted.code, converted.details, converted.trailing_metadata)
+        return request
+
+    async def each_checked(
+        raws: AsyncIterator[bytes], context: ServicerContext
+    ) -> AsyncIterator[Any]:
+        async for raw in raws:
+            yield await checked(raw, context)
+
+    async def all_checked(raws: AsyncIterator[bytes], context: ServicerContext) -> Any:
+        return each_checked(raws, context)
+
+    serializer = handler.response_serializer
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(
+            _feeding(handler.unary_stream, checked), None, serializer
+        )
+    if handler.stream_unary is not None:
+        return grpc.stream_unary_rpc_method_handler(
+            _feeding(handler.stream_unary, all_checked), None, serializer
+        )
+    assert handler.stream_stream is not None
+    return grpc.stream_stream_rpc_method_handler(
+        _feeding(handler.stream_stream, all_checked), None, serializer
+    )
+
+
+def _feeding(
+    behaviour: Callable[..., Any],
+    prepare: Callable[[Any, ServicerContext], Awaitable[Any]],
+) -> Callable[..., Any]:
+    """`behaviour` given what `prepare` makes of its first argument. grpc.aio tells a
+    streaming handler that yields from one that writes by its kind, so the wrapper keeps it."""
+    if inspect.isasyncgenfunction(behaviour):
+
+        async def yielding(given: Any, context: ServicerContext) -> AsyncIterator[Any]:
+            async for response in behaviour(await prepare(given, context), context):
+                yield response
+
+        return yielding
+
+    async def returning(given: Any, context: ServicerContext) -> Any:
+        return await behaviour(await prepare(given, context), context)
+
+    return returning
+
+
+def _new_correlation_id() -> str:
+    # About one random hex id in a thousand holds a digit run that passes for a card number,
+    # and would be masked where the merchant should quote it.
+    while looks_like_card_number(cid := uuid.uuid4().hex):
+        pass
+    return cid
+
+
+def _loggable_request_id(metadata: Any) -> str:
+    """Envoy's request id, to join this log line to its access log line; a client may have
+    set it, so it is logged only in the form Envoy gives it."""
+    given = request_header(metadata, "x-request-id") or ""
+    return given if _CORRELATION_ID.match(given) and not looks_like_card_number(given) else ""
+
+
+def _stack_without_messages(error: BaseException) -> str:
+    """Where an unexpected error came from, for the operator: the types and stack frames of
+    the exception and its causes, not their messages, which may quote the request (a database
+    error quotes the value it refused)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        kind = type(current)
+        frames = "".join(traceback.format_tb(current.__traceback__))
+        parts.append(f"{kind.__module__}.{kind.__qualname__}\n{frames}")
+        current = current.__cause__ or current.__context__
+    return "caused by ".join(parts)
 
 
 async def _abort(context: ServicerContext, headers: list[tuple[str, str]], status: Any) -> None:

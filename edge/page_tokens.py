@@ -1,5 +1,5 @@
-"""Opaque, signed page tokens for ListOrders (AIP-158): a client cannot forge a cursor, and a
-token is only valid with the same filter it was issued for."""
+"""Opaque, signed page tokens for ListOrders and ListEvents (AIP-158): a client cannot forge a
+cursor, and a token is only valid with the same filter it was issued for."""
 
 from __future__ import annotations
 
@@ -7,10 +7,18 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from core import errors
+from core.config import PAGE_TOKEN_SECRET_VAR
+
+# HMAC-SHA256 keys shorter than this can be guessed offline from one token a client holds.
+MIN_SECRET_LENGTH = 32
+
+# The ids a cursor points at (orders, events): a prefix, an underscore, letters and digits.
+_ID = re.compile(r"[a-z]{1,8}_[A-Za-z0-9]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -19,8 +27,22 @@ class Cursor:
     order_id: str
 
 
+def secret_problem(secret: str) -> str | None:
+    """Why `secret` cannot sign page tokens, or None. The edge checks it before it starts."""
+    if not secret:
+        return (
+            f"{PAGE_TOKEN_SECRET_VAR} is not set: page tokens need a secret of this "
+            "installation (`payloops dev` makes one in its state dir)"
+        )
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"{PAGE_TOKEN_SECRET_VAR} is too short: at least {MIN_SECRET_LENGTH} characters"
+    return None
+
+
 class PageTokens:
     def __init__(self, secret: str) -> None:
+        if problem := secret_problem(secret):
+            raise ValueError(problem)
         self._key = secret.encode()
 
     def _sign(self, payload: bytes) -> bytes:
@@ -34,17 +56,38 @@ class PageTokens:
         return base64.urlsafe_b64encode(self._sign(payload) + payload).decode().rstrip("=")
 
     def decode(self, token: str, scope: str) -> Cursor:
+        """The cursor of a token this installation issued for this scope; anything else,
+        however it is wrong, is PAGE_TOKEN_INVALID."""
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             signature, payload = raw[:16], raw[16:]
             if not hmac.compare_digest(signature, self._sign(payload)):
                 raise ValueError("bad signature")
-            fields = json.loads(payload)
-            if fields["s"] != scope:
-                raise ValueError("other filter")
-            return Cursor(datetime.fromisoformat(fields["c"]), fields["i"])
-        except (ValueError, KeyError, TypeError) as error:
-            raise errors.PayLoopsError(
-                errors.PAGE_TOKEN_INVALID,
-                "page_token is not valid for this request; start again without it",
-            ) from error
+            cursor, issued_for = _parse(json.loads(payload))
+        except (ValueError, TypeError, RecursionError) as error:
+            raise _invalid() from error
+        if issued_for != scope:
+            raise _invalid()
+        return cursor
+
+
+def _parse(fields: object) -> tuple[Cursor, str]:
+    """A signed payload is ours, but it is checked like input all the same: a token signed
+    with a leaked or shared secret, or by an older release, must not reach the database as a
+    value of the wrong type (the cursor's values go straight into the page query)."""
+    if not isinstance(fields, dict) or fields.keys() != {"c", "i", "s"}:
+        raise ValueError("not a cursor")
+    created, order_id, scope = fields["c"], fields["i"], fields["s"]
+    if not (isinstance(created, str) and isinstance(order_id, str) and isinstance(scope, str)):
+        raise ValueError("not a cursor")
+    created_at = datetime.fromisoformat(created)
+    if created_at.tzinfo is None or not _ID.fullmatch(order_id):
+        raise ValueError("not a cursor")
+    return Cursor(created_at, order_id), scope
+
+
+def _invalid() -> errors.PayLoopsError:
+    return errors.PayLoopsError(
+        errors.PAGE_TOKEN_INVALID,
+        "page_token is not valid for this request; start again without it",
+    )

@@ -1,4 +1,4 @@
-"""Reads orders of one merchant (core.views turns them into API messages)."""
+"""Reads orders of one merchant in one mode (core.views turns them into API messages)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,24 @@ from sqlalchemy import bindparam, exists, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import models
+from edge.auth import Caller
 from edge.page_tokens import Cursor
 
 # Built once: most requests run it (see orchestrator/activities/orders.py).
-_ORDER_OF_MERCHANT = select(models.Order).where(
-    models.Order.id == bindparam("order_id"), models.Order.merchant_id == bindparam("merchant_id")
+_ORDER_OF_CALLER = select(models.Order).where(
+    models.Order.id == bindparam("order_id"),
+    models.Order.merchant_id == bindparam("merchant_id"),
+    models.Order.livemode == bindparam("livemode"),
 )
 
 
-async def get_order(session: AsyncSession, merchant_id: str, order_id: str) -> models.Order | None:
-    # Scoped by merchant: another merchant's order looks exactly like a missing one.
+async def get_order(session: AsyncSession, caller: Caller, order_id: str) -> models.Order | None:
+    # Scoped by merchant and mode: another merchant's order, or one of the other mode, looks
+    # exactly like a missing one.
     return (
         await session.execute(
-            _ORDER_OF_MERCHANT, {"order_id": order_id, "merchant_id": merchant_id}
+            _ORDER_OF_CALLER,
+            {"order_id": order_id, "merchant_id": caller.merchant_id, "livemode": caller.livemode},
         )
     ).scalar_one_or_none()
 
@@ -38,11 +43,13 @@ class OrderFilter:
     metadata_key: str = ""
     metadata_value: str = ""
 
-    def scope(self, merchant_id: str) -> str:
-        """What a page token is bound to: the next page must use the same filters."""
+    def scope(self, caller: Caller) -> str:
+        """What a page token is bound to: the next page must come from the same merchant and
+        mode, with the same filters."""
         return "|".join(
             (
-                merchant_id,
+                caller.merchant_id,
+                "live" if caller.livemode else "test",
                 self.status or "",
                 self.processor,
                 self.currency,
@@ -55,12 +62,14 @@ class OrderFilter:
 
 
 async def list_orders(
-    session: AsyncSession, merchant_id: str, wanted: OrderFilter, after: Cursor | None, limit: int
+    session: AsyncSession, caller: Caller, wanted: OrderFilter, after: Cursor | None, limit: int
 ) -> list[models.Order]:
     """Newest first, by (created_at, id): a keyset, so orders created while a client pages
     land before its first page and never shift the pages it has not read yet."""
     order = models.Order
-    query = select(order).where(order.merchant_id == merchant_id)
+    query = select(order).where(
+        order.merchant_id == caller.merchant_id, order.livemode == caller.livemode
+    )
     if wanted.status:
         query = query.where(order.status == wanted.status)
     if wanted.currency:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -14,6 +15,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from core import processors
 from core.config import Settings
 from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
@@ -22,10 +24,11 @@ from core.secrets import SecretBox
 from core.telemetry import Telemetry, configure_telemetry
 from core.temporal import connect as connect_temporal
 from core.webhook_deliveries import RetrySchedule
+from core.webhook_urls import Destinations
 from edge.idempotency import Idempotency
 from edge.interceptors import EdgeInterceptor
 from edge.lifecycle import Lifecycle
-from edge.page_tokens import PageTokens
+from edge.page_tokens import PageTokens, secret_problem
 from edge.payments import Payments
 from edge.services.events import EventService
 from edge.services.health import HealthService
@@ -110,7 +113,13 @@ async def serve(
         ProcessorWebhookService(sessions, box, channels, temporal), server
     )
     webhooks_pb2_grpc.add_WebhookEndpointServiceServicer_to_server(
-        WebhookEndpointService(sessions, box, idempotency), server
+        WebhookEndpointService(
+            sessions,
+            box,
+            idempotency,
+            Destinations.from_settings(settings, functools.partial(processors.targets, sessions)),
+        ),
+        server,
     )
     webhooks_pb2_grpc.add_EventServiceServicer_to_server(
         EventService(
@@ -175,6 +184,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configure_logging("edge")
     settings = Settings.from_env()
+    if problem := secret_problem(settings.page_token_secret):
+        raise SystemExit(f"payloops serve edge: {problem}")
     telemetry = configure_telemetry("edge", settings)
     port = settings.edge_port if args.port is None else args.port
     asyncio.run(serve(settings, port, telemetry=telemetry))

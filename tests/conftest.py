@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -20,6 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli.dev import FIRST_RECEIVER_PORT
+from cli.ports import ephemeral_start, port_is_free
 from cli.procs import dying_with_this_process
 from tests.fakes.razorpay_api import RazorpayFake
 from tests.fakes.stripe_api import FakeStripe
@@ -41,6 +44,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def receiver_port() -> int:
+    """A free port on 127.0.0.1 where `payloops dev` lets test-mode webhooks go: its default
+    allow-list admits loopback ports below the kernel's ephemeral range, and free_port()'s
+    ports are all in that range (as are the test mesh's own)."""
+    while True:
+        port = random.randrange(FIRST_RECEIVER_PORT, ephemeral_start())
+        if port_is_free(port):
+            return port
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -68,16 +81,35 @@ class Mesh:
         return int((self.state_dir / "run" / f"{service}.pid").read_text().strip())
 
     def new_merchant(self, name: str = "test merchant") -> tuple[str, str]:
+        created = self._create_merchant(name)
+        return created["id"], created["api_key"]
+
+    def new_live_merchant(self, name: str = "live merchant") -> tuple[str, str, str]:
+        """A merchant with both keys, as `payloops merchants create --live` makes it: its id,
+        its test key and its live key."""
+        created = self._create_merchant(name, "--live")
+        return created["id"], created["api_key"], created["live_api_key"]
+
+    def _create_merchant(self, name: str, *flags: str) -> dict[str, str]:
         out = subprocess.run(
-            [*PAYLOOPS, "merchants", "create", name, "--json", "--state-dir", str(self.state_dir)],
+            [
+                *PAYLOOPS,
+                "merchants",
+                "create",
+                name,
+                *flags,
+                "--json",
+                "--state-dir",
+                str(self.state_dir),
+            ],
             cwd=REPO,
             check=True,
             capture_output=True,
             text=True,
             timeout=60,
         ).stdout
-        created = json.loads(out)
-        return created["id"], created["api_key"]
+        created: dict[str, str] = json.loads(out)
+        return created
 
     def client(self, api_key: str | None = None, **headers: str) -> httpx.Client:
         return httpx.Client(

@@ -114,7 +114,7 @@ class ProcessorEvent(Base):
 
 class Order(Base):
     __tablename__ = "orders"
-    __table_args__ = (Index("orders_merchant_page", "merchant_id", "created_at", "id"),)
+    __table_args__ = (Index("orders_merchant_page", "merchant_id", "livemode", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
@@ -168,11 +168,13 @@ class Attempt(Base):
 
 
 class IdempotencyRecord(Base):
-    """One merchant's Idempotency-Key: claimed while the call runs, then its stored response."""
+    """One merchant's Idempotency-Key in one mode: claimed while the call runs, then its
+    stored response. The same key string in the other mode is another key."""
 
     __tablename__ = "idempotency_keys"
 
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), primary_key=True)
+    livemode: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     method: Mapped[str] = mapped_column(String(100))
     request_hash: Mapped[str] = mapped_column(String(64))
@@ -186,11 +188,13 @@ class IdempotencyRecord(Base):
 
 
 class RoutingConfigVersion(Base):
-    """Every version of a merchant's routing configuration; the highest is current."""
+    """Every version of a merchant's routing configuration in one mode; the highest is
+    current. Test and live each have their own."""
 
     __tablename__ = "routing_configs"
 
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), primary_key=True)
+    livemode: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     config: Mapped[dict[str, object]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -216,6 +220,8 @@ class Refund(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    # Its order's.
+    livemode: Mapped[bool] = mapped_column(Boolean)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str] = mapped_column(String(32))
@@ -233,6 +239,7 @@ class Event(Base):
     """Something that happened to a merchant's object, with the object as the API shows it."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("events_merchant_page", "merchant_id", "livemode", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))

@@ -1,5 +1,6 @@
 """Versioned routing configurations in `routing_configs`: every save is a new row, the highest
-version is current, and a merchant without rows has the default (version 0)."""
+version is current, and a merchant without rows has the default (version 0). Each mode has its
+own configuration and versions: a change made with a test key never routes a live payment."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from core.routing.defaults import default_config
 from core.routing.model import RoutingConfig
 
 _UNIQUE_VIOLATION = "23505"
-# Concurrent saves for one merchant collide on (merchant_id, version); each retry sees the
-# winner's row, so this only runs out under dozens of simultaneous saves.
+# Concurrent saves for one merchant and mode collide on (merchant_id, livemode, version); each
+# retry sees the winner's row, so this only runs out under dozens of simultaneous saves.
 _SAVE_TRIES = 20
 
 
@@ -28,41 +29,57 @@ class StoredConfig:
     update_time: datetime | None
 
 
-async def latest(sessions: async_sessionmaker[AsyncSession], merchant_id: str) -> StoredConfig:
+async def latest(
+    sessions: async_sessionmaker[AsyncSession], merchant_id: str, livemode: bool
+) -> StoredConfig:
     async with sessions() as session:
-        return await latest_in(session, merchant_id)
+        return await latest_in(session, merchant_id, livemode)
 
 
 # Built once: every payment reads it (see orchestrator/activities/orders.py).
 _LATEST = (
     select(models.RoutingConfigVersion)
-    .where(models.RoutingConfigVersion.merchant_id == bindparam("merchant_id"))
+    .where(
+        models.RoutingConfigVersion.merchant_id == bindparam("merchant_id"),
+        models.RoutingConfigVersion.livemode == bindparam("livemode"),
+    )
     .order_by(models.RoutingConfigVersion.version.desc())
     .limit(1)
 )
 
 
-async def latest_in(session: AsyncSession, merchant_id: str) -> StoredConfig:
-    """The merchant's current configuration, read in the caller's session."""
-    row = (await session.execute(_LATEST, {"merchant_id": merchant_id})).scalar_one_or_none()
+async def latest_in(session: AsyncSession, merchant_id: str, livemode: bool) -> StoredConfig:
+    """The merchant's current configuration in this mode, read in the caller's session."""
+    row = (
+        await session.execute(_LATEST, {"merchant_id": merchant_id, "livemode": livemode})
+    ).scalar_one_or_none()
     if row is None:
         return StoredConfig(0, default_config(), None)
     return StoredConfig(row.version, RoutingConfig.from_json(row.config), row.created_at)
 
 
 async def save(
-    sessions: async_sessionmaker[AsyncSession], merchant_id: str, config: RoutingConfig
+    sessions: async_sessionmaker[AsyncSession],
+    merchant_id: str,
+    livemode: bool,
+    config: RoutingConfig,
 ) -> tuple[int, datetime]:
-    """Stores `config` as the merchant's next version; returns that version and its time."""
+    """Stores `config` as the merchant's next version in this mode; returns that version and
+    its time."""
     table = models.RoutingConfigVersion
     next_version = (
         select(func.coalesce(func.max(table.version), 0) + 1)
-        .where(table.merchant_id == merchant_id)
+        .where(table.merchant_id == merchant_id, table.livemode == livemode)
         .scalar_subquery()
     )
     statement = (
         insert(table)
-        .values(merchant_id=merchant_id, version=next_version, config=config.to_json())
+        .values(
+            merchant_id=merchant_id,
+            livemode=livemode,
+            version=next_version,
+            config=config.to_json(),
+        )
         .returning(table.version, table.created_at)
     )
     for attempt in range(_SAVE_TRIES):

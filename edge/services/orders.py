@@ -1,4 +1,5 @@
-"""OrderService: create, read, list and pay orders, for the merchant behind the API key."""
+"""OrderService: create, read, list and pay orders, for the merchant behind the API key and in
+the key's mode."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             claim = None
             if key is not None:
                 claimed = await self._idempotency.claim(
-                    session, caller.merchant_id, key, "CreateOrder", request, orders_pb2.Order
+                    session, caller, key, "CreateOrder", request, orders_pb2.Order
                 )
                 if not isinstance(claimed, Claim):
                     return claimed
@@ -139,13 +140,11 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                         )
                     ]
                 )
-            scope = wanted.scope(caller.merchant_id)
+            scope = wanted.scope(caller)
             after = (
                 self._page_tokens.decode(request.page_token, scope) if request.page_token else None
             )
-            rows = await read_model.list_orders(
-                session, caller.merchant_id, wanted, after, size + 1
-            )
+            rows = await read_model.list_orders(session, caller, wanted, after, size + 1)
             page = rows[:size]
             response = orders_pb2.ListOrdersResponse(orders=await views.to_messages(session, page))
         if len(rows) > size:
@@ -230,12 +229,12 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             claim = None
             if key is not None:
                 claimed = await self._idempotency.claim(
-                    session, caller.merchant_id, key, method, request, orders_pb2.Order
+                    session, caller, key, method, request, orders_pb2.Order
                 )
                 if not isinstance(claimed, Claim):
                     return claimed
                 claim = claimed
-            order = await read_model.get_order(session, caller.merchant_id, request.order)
+            order = await read_model.get_order(session, caller, request.order)
         async with self._idempotency.settling(claim):
             if order is None:
                 raise _not_found(request.order)
@@ -272,7 +271,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
 
 
 async def _read(session: AsyncSession, caller: Caller, order_id: str) -> orders_pb2.Order:
-    order = await read_model.get_order(session, caller.merchant_id, order_id)
+    order = await read_model.get_order(session, caller, order_id)
     if order is None:
         raise _not_found(order_id)
     (message,) = await views.to_messages(session, [order])

@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from core import errors, processor_accounts
+from core.card_numbers import looks_like_card_number, mask_card_numbers
 from core.db import models
 from core.payment_contract import GATEWAY_EVENT_SIGNAL, workflow_id
 from core.processor_channels import ProcessorChannels
@@ -33,6 +34,11 @@ log = logging.getLogger("payloops.edge")
 
 # Request metadata that is Envoy's or gRPC's, not the gateway's.
 _NOT_FROM_THE_GATEWAY = ("grpc-", "x-envoy-", ":", "authorization")
+# The lengths of the columns an event's texts are kept in or looked up by (core.db.models).
+_EVENT_ID_LENGTH = 255
+_EVENT_TYPE_LENGTH = 100
+_ATTEMPT_KEY_LENGTH = 200
+_REFERENCE_LENGTH = 255
 
 
 class ProcessorWebhookService(processors_pb2_grpc.ProcessorWebhookServiceServicer):
@@ -66,7 +72,7 @@ class ProcessorWebhookService(processors_pb2_grpc.ProcessorWebhookServiceService
                 f"no processor account {request.processor_account!r}",
             )
         event = await self._verified(processor, account, request, context)
-        event_id = event.event_id or hashlib.sha256(request.body.data).hexdigest()
+        event_id = _event_id(event.event_id, request.body.data)
         async with self._sessions.begin() as session:
             seen = await session.get(models.ProcessorEvent, (processor.name, event_id))
             if seen is not None:
@@ -79,7 +85,7 @@ class ProcessorWebhookService(processors_pb2_grpc.ProcessorWebhookServiceService
                     processor=processor.name,
                     event_id=event_id,
                     account_id=account.id if account else "",
-                    event_type=event.event_type,
+                    event_type=_fitted(event.event_type, _EVENT_TYPE_LENGTH),
                     attempt_key=attempt_key,
                     order_id=order_id,
                     outcome="delivered" if delivered else "unmatched",
@@ -150,6 +156,27 @@ class ProcessorWebhookService(processors_pb2_grpc.ProcessorWebhookServiceService
         return True
 
 
+def _event_id(given: str, body: bytes) -> str:
+    """The id an event is recorded (and its duplicates dropped) by. A signed event is still
+    input: anyone with an account's webhook secret signs what they like. An id that cannot be
+    kept as it is (longer than its column, a NUL, which PostgreSQL text refuses, or a card
+    number) is kept as its digest, which is the same for every copy of the event."""
+    if not given:
+        return hashlib.sha256(body).hexdigest()
+    if len(given) > _EVENT_ID_LENGTH or "\x00" in given or looks_like_card_number(given):
+        return "sha256:" + hashlib.sha256(given.encode()).hexdigest()
+    return given
+
+
+def _fitted(text: str, length: int) -> str:
+    """A text that is only recorded: without NULs or card numbers, cut to its column."""
+    return mask_card_numbers(text.replace("\x00", ""))[:length]
+
+
+def _fits(text: str, length: int) -> bool:
+    return len(text) <= length and "\x00" not in text
+
+
 async def _payment_of(
     session: AsyncSession,
     processor: str,
@@ -158,11 +185,20 @@ async def _payment_of(
 ) -> tuple[str, str]:
     """The order and attempt an event is about, if PayLoops made that attempt: by attempt key,
     else by the gateway's reference. A merchant account's event only ever reaches that
-    merchant's orders."""
+    merchant's orders, and an account's event only orders of the account's mode."""
     attempt_key = event.payment.attempt_key
     reference = event.payment.processor_reference or event.refund.payment_reference
+    if not (_fits(attempt_key, _ATTEMPT_KEY_LENGTH) and _fits(reference, _REFERENCE_LENGTH)):
+        # Not a key or reference PayLoops made (longer than its column, or with a NUL, which
+        # the query could not even carry): about no payment of ours.
+        return "", ""
     query = (
-        select(models.Attempt.order_id, models.Attempt.attempt_key, models.Order.merchant_id)
+        select(
+            models.Attempt.order_id,
+            models.Attempt.attempt_key,
+            models.Order.merchant_id,
+            models.Order.livemode,
+        )
         .join(models.Order, models.Order.id == models.Attempt.order_id)
         .where(models.Attempt.processor == processor)
     )
@@ -175,11 +211,10 @@ async def _payment_of(
     found = (await session.execute(query.limit(1))).first()
     if found is None:
         return "", attempt_key
-    order_id, key, merchant_id = found
-    if (
-        account is not None
-        and account.merchant_id is not None
-        and account.merchant_id != merchant_id
+    order_id, key, merchant_id, livemode = found
+    if account is not None and (
+        account.livemode != livemode
+        or (account.merchant_id is not None and account.merchant_id != merchant_id)
     ):
         return "", key
     return order_id, key

@@ -1,9 +1,9 @@
 """WebhookEndpointService: where a merchant receives events. URLs are checked before they are
-stored (core/webhook_urls.py: https, and for live keys public addresses only); the signing
-secret is sealed at rest and shown once, in the answer of create (and its idempotent replays)
-or rotate_secret. A test key
-sees only test endpoints, a live key only live ones; another merchant's endpoint, or a
-deleted one, is NOT_FOUND."""
+stored (core/webhook_urls.py: https to public addresses, never the platform's own listeners or
+metadata services; http only to what the operator allows for test mode); the signing secret
+is sealed at rest and shown once, in the answer of create (and its idempotent replays) or
+rotate_secret. A test key sees only test endpoints, a live key only live ones; another
+merchant's endpoint, or a deleted one, is NOT_FOUND."""
 
 from __future__ import annotations
 
@@ -38,11 +38,16 @@ _STATUSES = {
 
 class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], box: SecretBox, idempotency: Idempotency
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        idempotency: Idempotency,
+        destinations: webhook_urls.Destinations,
     ) -> None:
         self._sessions = sessions
         self._box = box
         self._idempotency = idempotency
+        self._destinations = destinations
 
     async def CreateWebhookEndpoint(
         self, request: webhooks_pb2.CreateWebhookEndpointRequest, context: ServicerContext
@@ -50,8 +55,8 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
         async with self._sessions() as session:
             caller = await authenticate(session, context)
         wanted = request.webhook_endpoint
-        # Checked outside any transaction: a live URL is resolved, which may take seconds.
-        violations = await _url_violations(wanted.url, caller.livemode)
+        # Checked outside any transaction: the URL is resolved, which may take seconds.
+        violations = await self._url_violations(wanted.url, caller.livemode)
         violations += _event_violations(wanted.enabled_events)
         if violations:
             raise errors.invalid(violations)
@@ -66,7 +71,7 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
             if key is not None:
                 claimed = await self._idempotency.claim(
                     session,
-                    caller.merchant_id,
+                    caller,
                     key,
                     "CreateWebhookEndpoint",
                     request,
@@ -95,6 +100,15 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
                 await self._idempotency.store(session, claim, endpoint_message(created))
         return endpoint_message(created, secret=secret)
 
+    async def _url_violations(self, url: str, livemode: bool) -> list[errors.FieldViolation]:
+        field = "webhook_endpoint.url"
+        if not url:
+            return [errors.FieldViolation(field, "URL_REQUIRED", "is required")]
+        problem = await self._destinations.check(url, livemode)
+        if problem is None:
+            return []
+        return [errors.FieldViolation(field, problem.reason, problem.description)]
+
     async def _with_secret(
         self, session: AsyncSession, caller: Caller, replayed: webhooks_pb2.WebhookEndpoint
     ) -> webhooks_pb2.WebhookEndpoint:
@@ -104,6 +118,7 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
         if (
             endpoint is not None
             and endpoint.merchant_id == caller.merchant_id
+            and endpoint.livemode == caller.livemode
             and endpoint.status != "deleted"
         ):
             with _sealing():
@@ -156,7 +171,7 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
             if path not in UPDATABLE
         ]
         if "url" in paths:
-            violations += await _url_violations(wanted.url, caller.livemode)
+            violations += await self._url_violations(wanted.url, caller.livemode)
         if "enabled_events" in paths:
             violations += _event_violations(wanted.enabled_events)
         if "status" in paths and wanted.status not in _STATUSES:
@@ -257,14 +272,6 @@ async def find(
             metadata={"webhook_endpoint": endpoint_id},
         )
     return endpoint
-
-
-async def _url_violations(url: str, livemode: bool) -> list[errors.FieldViolation]:
-    field = "webhook_endpoint.url"
-    if not url:
-        return [errors.FieldViolation(field, "URL_REQUIRED", "is required")]
-    problem = await webhook_urls.check_destination(url, livemode)
-    return [errors.FieldViolation(field, problem.reason, problem.description)] if problem else []
 
 
 def _event_violations(enabled_events: Sequence[str]) -> list[errors.FieldViolation]:

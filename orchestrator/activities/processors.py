@@ -1,6 +1,11 @@
 """Activities that call processor adapters over gRPC, with the processor's deadline, and classify
-what comes back per DESIGN.md §3-4: a result, a call that was provably not sent, or an unknown
-outcome (which is retried with the same attempt key, never treated as a failure)."""
+what comes back: a result, a call that was provably not sent, or an unknown outcome (which is
+retried with the same attempt key, never treated as a failure).
+
+Provably not sent is either the adapter's own word (UNAVAILABLE with reason NOT_SENT) or a call
+that was never started because no connection to the adapter could be made (a gateway that is
+down): the payment then moves on at once, and the breaker counts it. Anything that fails after
+the call started may have reached the gateway, so it is unknown."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core import metrics, processor_accounts
-from core.processor_channels import ProcessorChannels
+from core.processor_channels import NotConnected, ProcessorChannels
 from core.secrets import SecretBox
 from orchestrator.activities.types import (
     AuthorizeCall,
@@ -61,8 +66,18 @@ class ProcessorActivities:
         self._box = box
         self._channels = channels
 
-    def _stub(self, route: Route) -> processor_pb2_grpc.ProcessorAsyncStub:
-        return self._channels.stub(route.target, route.tls, route.tls_ca_pem)
+    async def _stub(self, route: Route, timeout_s: float) -> processor_pb2_grpc.ProcessorAsyncStub:
+        """A stub with a connection to the route's adapter; raises NotSent when there is none
+        within `timeout_s` (no call was started, so nothing can have reached the gateway)."""
+        try:
+            return await self._channels.connected_stub(
+                route.target, timeout_s, route.tls, route.tls_ca_pem
+            )
+        except NotConnected as error:
+            # Fixed text: the merchant sees it on the attempt, and the address is internal.
+            raise ApplicationError(
+                "the processor could not be reached: nothing was sent", type="NotSent"
+            ) from error
 
     async def _credentials(self, route: Route) -> pb.Credentials:
         """The route's account credentials, opened for this one call."""
@@ -110,12 +125,12 @@ class ProcessorActivities:
             credentials=await self._credentials(call.route),
         )
         started = time.monotonic()
+        timeout_s = (call.deadline_ms or call.route.deadline_ms) / 1000
         outcome = "unknown"  # unless the call ends otherwise (a cancelled activity stays so)
         try:
+            stub = await self._stub(call.route, timeout_s)
             try:
-                response = await self._stub(call.route).Authorize(
-                    request, timeout=(call.deadline_ms or call.route.deadline_ms) / 1000
-                )
+                response = await stub.Authorize(request, timeout=_left(started, timeout_s))
             except grpc.aio.AioRpcError as error:
                 result = _rejected_or_raise(error, started)
             else:
@@ -136,14 +151,14 @@ class ProcessorActivities:
 
     @activity.defn(name="get_payment")
     async def get_payment(self, call: LookupCall) -> GatewayResult:
+        timeout_s = (call.deadline_ms or call.route.deadline_ms) / 1000
+        request = pb.GetPaymentRequest(
+            attempt_key=call.attempt_key, credentials=await self._credentials(call.route)
+        )
         started = time.monotonic()
+        stub = await self._stub(call.route, timeout_s)
         try:
-            response = await self._stub(call.route).GetPayment(
-                pb.GetPaymentRequest(
-                    attempt_key=call.attempt_key, credentials=await self._credentials(call.route)
-                ),
-                timeout=(call.deadline_ms or call.route.deadline_ms) / 1000,
-            )
+            response = await stub.GetPayment(request, timeout=_left(started, timeout_s))
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return GatewayResult(outcome="not_found")
@@ -152,16 +167,16 @@ class ProcessorActivities:
 
     @activity.defn(name="void_payment")
     async def void_payment(self, call: UndoCall) -> GatewayResult:
+        timeout_s = call.route.deadline_ms / 1000
+        request = pb.VoidRequest(
+            void_key=call.key,
+            processor_reference=call.processor_reference,
+            credentials=await self._credentials(call.route),
+        )
         started = time.monotonic()
+        stub = await self._stub(call.route, timeout_s)
         try:
-            response = await self._stub(call.route).Void(
-                pb.VoidRequest(
-                    void_key=call.key,
-                    processor_reference=call.processor_reference,
-                    credentials=await self._credentials(call.route),
-                ),
-                timeout=call.route.deadline_ms / 1000,
-            )
+            response = await stub.Void(request, timeout=_left(started, timeout_s))
         except grpc.aio.AioRpcError as error:
             return _rejected_or_raise(error, started)
         return _result(response.payment, started)
@@ -201,17 +216,17 @@ class ProcessorActivities:
     async def capture_payment(self, call: CaptureCall) -> GatewayResult:
         """Captures (part of) an authorization; a refusal is outcome "failed" with the
         processor's reason, a lost answer raises (retried with the same key)."""
+        timeout_s = call.route.deadline_ms / 1000
+        request = pb.CaptureRequest(
+            capture_key=call.key,
+            processor_reference=call.processor_reference,
+            amount=call.amount,
+            credentials=await self._credentials(call.route),
+        )
         started = time.monotonic()
+        stub = await self._stub(call.route, timeout_s)
         try:
-            response = await self._stub(call.route).Capture(
-                pb.CaptureRequest(
-                    capture_key=call.key,
-                    processor_reference=call.processor_reference,
-                    amount=call.amount,
-                    credentials=await self._credentials(call.route),
-                ),
-                timeout=call.route.deadline_ms / 1000,
-            )
+            response = await stub.Capture(request, timeout=_left(started, timeout_s))
         except grpc.aio.AioRpcError as error:
             return _rejected_or_raise(error, started)
         return _result(response.payment, started)
@@ -220,9 +235,9 @@ class ProcessorActivities:
     async def refund(self, call: RefundCall) -> RefundResult:
         """A merchant's refund under its key: the refund already made under it, or a new one.
         A refusal is a failed refund with the processor's reason; a lost answer raises."""
-        stub = self._stub(call.route)
         timeout = call.route.deadline_ms / 1000
         credentials = await self._credentials(call.route)
+        stub = await self._stub(call.route, timeout)
         try:
             refund = (
                 await stub.GetRefund(
@@ -323,6 +338,12 @@ def _error_reason(error: grpc.aio.AioRpcError) -> str:
             detail.Unpack(info)
             return str(info.reason)
     return ""
+
+
+def _left(started: float, timeout_s: float) -> float:
+    """What connecting left of a call's deadline (a millisecond at least: the connection is
+    there, so the call is made and classified like any other)."""
+    return max(0.001, timeout_s - (time.monotonic() - started))
 
 
 def _elapsed_ms(started: float) -> int:

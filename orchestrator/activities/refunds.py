@@ -26,22 +26,26 @@ class RefundActivities:
         async with self._sessions.begin() as session:
             already = await session.get(models.Refund, refund.refund_id)
             if already is not None:
+                if not _belongs(already, refund):
+                    # An id that is not this caller's refund of this order: nothing to join.
+                    return _order_not_found(refund)
                 # This step ran before (its answer was lost): the same reservation.
                 return await _plan(session, already)
+            # The order of the caller's merchant and mode only: a refund requested with a test
+            # key never reaches a live order, nor a live key a test one.
             order = (
                 await session.execute(
                     select(models.Order)
                     .where(
                         models.Order.id == refund.order_id,
                         models.Order.merchant_id == refund.merchant_id,
+                        models.Order.livemode == refund.livemode,
                     )
                     .with_for_update()
                 )
             ).scalar_one_or_none()
             if order is None:
-                return RefundPlan(
-                    reserved=False, error="ORDER_NOT_FOUND", message=f"no order {refund.order_id!r}"
-                )
+                return _order_not_found(refund)
             if order.status != "succeeded":
                 return RefundPlan(
                     reserved=False,
@@ -63,6 +67,7 @@ class RefundActivities:
                     id=refund.refund_id,
                     order_id=order.id,
                     merchant_id=order.merchant_id,
+                    livemode=order.livemode,
                     amount=amount,
                     currency=order.currency,
                     reason=refund.reason if refund.reason in _REASONS else _REASONS[0],
@@ -122,6 +127,20 @@ class RefundActivities:
                 obj=views.as_json(views.refund_message(refund)),
                 key=f"{refund.id}:{event_type}",
             )
+
+
+def _order_not_found(refund: RefundInput) -> RefundPlan:
+    return RefundPlan(
+        reserved=False, error="ORDER_NOT_FOUND", message=f"no order {refund.order_id!r}"
+    )
+
+
+def _belongs(row: models.Refund, refund: RefundInput) -> bool:
+    return (row.order_id, row.merchant_id, row.livemode) == (
+        refund.order_id,
+        refund.merchant_id,
+        refund.livemode,
+    )
 
 
 async def _payment_attempt(session: AsyncSession, order_id: str) -> models.Attempt:

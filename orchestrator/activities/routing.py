@@ -35,7 +35,14 @@ from orchestrator.activities.types import (
 )
 from orchestrator.keys import attempt_key
 from orchestrator.routing import breaker
-from orchestrator.routing.engine import CIRCUIT_HALF_OPEN, ProcessorInfo, match, plan
+from orchestrator.routing.engine import (
+    CIRCUIT_HALF_OPEN,
+    FAILURE_MESSAGES,
+    ProcessorInfo,
+    failure_code,
+    match,
+    plan,
+)
 from orchestrator.routing.facts import facts_for
 
 # Success rates are computed over this much recent history, and need this many attempts to count.
@@ -68,7 +75,8 @@ class RoutingActivities:
             if kept is not None:
                 decided_before: RoutePlan = value_to_type(RoutePlan, kept)
                 return decided_before
-            stored = await store.latest_in(session, payment.merchant_id)
+            # The order's own mode: a live payment is routed by the live configuration.
+            stored = await store.latest_in(session, payment.merchant_id, payment.livemode)
             version, config = stored.version, stored.config
             registered = list((await session.execute(_PROCESSORS)).scalars())
             names = [p.name for p in registered]
@@ -87,6 +95,7 @@ class RoutingActivities:
                             enabled=p.enabled,
                             currencies=frozenset(map(str, p.capabilities.get("currencies", []))),
                             has_account=p.name in accounts,
+                            test_only=bool(p.capabilities.get("test_only", False)),
                         )
                         for p in registered
                     }
@@ -99,6 +108,7 @@ class RoutingActivities:
                     draw=random.random(),
                     explore=random.random(),
                     currency=payment.currency,
+                    livemode=payment.livemode,
                 )
                 if rule
                 else None
@@ -140,16 +150,14 @@ class RoutingActivities:
                 RoutedCandidate(s.processor, "skipped", s.reason)
                 for s in (decided.skipped if decided else [])
             ]
-            failure = (
-                "" if routes else ("routing_no_match" if rule is None else "no_processor_available")
-            )
+            failure = "" if routes else failure_code(rule, decided, payment.livemode)
             # The decision is written with the order's first step, in this same transaction:
             # PROCESSING and the first attempt, or FAILED when nothing can take the payment.
             change = OrderUpdate(
                 order_id=payment.order_id,
                 status="failed" if failure else "processing",
                 failure_code=failure,
-                failure_message="no processor can take this payment" if failure else "",
+                failure_message=FAILURE_MESSAGES.get(failure, ""),
                 routing=routing_decision(version, rule.name if rule else "", considered),
                 event=events.ORDER_FAILED if failure else "",
             )

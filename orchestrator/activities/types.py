@@ -108,8 +108,9 @@ class GatewayResult:
 
 def unanswered(error: BaseException) -> GatewayResult:
     """What a processor call that raised instead of answering means: provably not sent (the
-    adapter said NOT_SENT), or an unknown outcome (a deadline, a dropped connection, a worker
-    that died mid-call: the processor may have charged)."""
+    adapter said NOT_SENT, or no connection to it could be made, so the call never started),
+    or an unknown outcome (a deadline, a dropped connection, a worker that died mid-call: the
+    processor may have charged)."""
     if isinstance(error, ApplicationError) and error.type == "NotSent":
         return GatewayResult(
             outcome="not_sent", decline_code="processor_unavailable", decline_message=error.message

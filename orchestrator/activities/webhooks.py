@@ -6,8 +6,10 @@ An attempt sends the event as GET /v1/events/{id} returns it, signed with every 
 of the endpoint; it reads the endpoint first, so a disabled or deleted endpoint gets nothing
 more. Each POST has its own short-lived HTTP client: no connection pool is shared between
 endpoints, so a receiver that hangs holds one activity slot for at most the timeout and
-nothing else. Live endpoints are resolved again at every attempt and the connection goes to
-the address that passed the check (core/webhook_urls.py: DNS rebinding).
+nothing else. The endpoint's host is resolved and checked again at every attempt, in both
+modes, and the connection goes to an address that passed the check (core/webhook_urls.py: DNS
+rebinding). What went wrong is recorded as a class, never as the error's text
+(core/delivery_errors.py).
 """
 
 # No `from __future__ import annotations` here: Temporal's converter resolves these classes'
@@ -15,10 +17,9 @@ the address that passed the check (core/webhook_urls.py: DNS rebinding).
 # (three times slower on the payment's hot path).
 
 import asyncio
+import functools
 import json
 import logging
-import socket
-import ssl
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -32,11 +33,20 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from core import events, metrics, webhook_deliveries, webhook_signing, webhook_urls
+from core import (
+    delivery_errors,
+    events,
+    metrics,
+    processors,
+    webhook_deliveries,
+    webhook_signing,
+    webhook_urls,
+)
 from core.config import Settings
 from core.db import models
 from core.secrets import SecretBox
 from core.views import as_json
+from core.webhook_destinations import IPAddress
 from core.webhook_views import endpoint_message, event_json
 
 log = logging.getLogger("payloops.webhooks")
@@ -89,11 +99,18 @@ class GiveUp:
 
 class WebhookActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], box: SecretBox, settings: Settings
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        settings: Settings,
+        destinations: webhook_urls.Destinations | None = None,
     ) -> None:
         self._sessions = sessions
         self._box = box
         self._schedule = webhook_deliveries.RetrySchedule.from_settings(settings)
+        self._destinations = destinations or webhook_urls.Destinations.from_settings(
+            settings, functools.partial(processors.targets, sessions)
+        )
         # Loading CA certificates costs milliseconds: once per worker, not per POST.
         self._tls = httpx.create_ssl_context()
 
@@ -194,7 +211,14 @@ class WebhookActivities:
     @activity.defn(name="record_lost_attempt")
     async def record_lost_attempt(self, lost: LostAttempt) -> None:
         async with self._sessions.begin() as session:
-            await _write_attempt(session, lost.delivery_id, lost.attempt_number, 0, 0, lost.error)
+            await _write_attempt(
+                session,
+                lost.delivery_id,
+                lost.attempt_number,
+                0,
+                0,
+                delivery_errors.shown(lost.error),
+            )
             await _set_delivery(
                 session, lost.delivery_id, "pending", retry_in_seconds=lost.retry_in_seconds
             )
@@ -262,46 +286,88 @@ class WebhookActivities:
         headers: dict[str, str],
         limit_seconds: float,
     ) -> tuple[int, str]:
-        """The endpoint's HTTP status (0 when it did not answer) and what went wrong."""
-        url = endpoint.url
-        extensions: dict[str, str] = {}
-        if endpoint.livemode:
-            parts = urlsplit(url)
-            try:
-                addresses = await webhook_urls.public_addresses(parts)
-            except webhook_urls.UnsafeDestination as unsafe:
-                return 0, unsafe.problem.description
-            # Connect to the address just checked, naming the host in Host and in TLS (SNI
-            # and certificate check): a second lookup could answer differently.
-            url, host = _pinned(parts, addresses[0])
-            headers = {**headers, "Host": host}
-            extensions["sni_hostname"] = parts.hostname or ""
+        """The endpoint's HTTP status (0 when it did not answer) and the class of what went
+        wrong (core/delivery_errors.py; "" on 2xx)."""
+        parts = urlsplit(endpoint.url)
         try:
-            async with (
-                asyncio.timeout(limit_seconds),
-                httpx.AsyncClient(
-                    verify=self._tls,
-                    follow_redirects=False,
-                    trust_env=False,
-                    timeout=httpx.Timeout(limit_seconds),
-                ) as client,
-                client.stream(
-                    "POST", url, content=body, headers=headers, extensions=extensions
-                ) as response,
-            ):
-                # The answer's body is not read: only the status matters.
-                status = response.status_code
-        except (TimeoutError, httpx.TimeoutException):
-            return 0, f"timeout after {limit_seconds:g}s"
-        except httpx.ConnectError as error:
-            return 0, _connect_error(error)
+            addresses = await self._destinations.approved_addresses(parts, endpoint.livemode)
+        except webhook_urls.UnsafeDestination as unsafe:
+            unresolvable = unsafe.problem.reason == webhook_urls.URL_UNRESOLVABLE
+            return 0, _failed(
+                endpoint,
+                delivery_errors.DNS_ERROR
+                if unresolvable
+                else delivery_errors.DESTINATION_NOT_ALLOWED,
+                f"{unsafe.problem.description} ({unsafe.address or 'no address'})",
+            )
+        try:
+            async with asyncio.timeout(limit_seconds):
+                status = await self._post_to_first_answering(
+                    parts, addresses, body, headers, limit_seconds
+                )
+        except (TimeoutError, httpx.TimeoutException) as error:
+            return 0, _failed(endpoint, delivery_errors.TIMEOUT, _detail(error))
         except httpx.HTTPError as error:
-            return 0, f"{type(error).__name__}: {error}"[:_ERROR_LIMIT]
+            return 0, _failed(endpoint, delivery_errors.classify(error), _detail(error))
         if 200 <= status < 300:
             return status, ""
-        if 300 <= status < 400:
-            return status, f"HTTP {status} (redirects are not followed)"
-        return status, f"HTTP {status}"
+        # A redirect is not followed: it would lead anywhere, past every check above.
+        return status, delivery_errors.HTTP_STATUS
+
+    async def _post_to_first_answering(
+        self,
+        parts: SplitResult,
+        addresses: list[IPAddress],
+        body: bytes,
+        headers: dict[str, str],
+        limit_seconds: float,
+    ) -> int:
+        """POSTs to the checked addresses in turn, naming the host in Host and in TLS (SNI and
+        the certificate check), until one accepts the connection (`localhost` is ::1 and
+        127.0.0.1; a receiver may listen on one only). Never to a second lookup's answer: it
+        could differ from what was checked. A request that was sent is never sent again."""
+        extensions = {"sni_hostname": parts.hostname or ""} if parts.scheme == "https" else {}
+        for index, address in enumerate(addresses):
+            url, host = _pinned(parts, address)
+            try:
+                async with (
+                    httpx.AsyncClient(
+                        verify=self._tls,
+                        follow_redirects=False,
+                        trust_env=False,
+                        timeout=httpx.Timeout(limit_seconds),
+                    ) as client,
+                    client.stream(
+                        "POST",
+                        url,
+                        content=body,
+                        headers={**headers, "Host": host},
+                        extensions=extensions,
+                    ) as response,
+                ):
+                    # The answer's body is not read: only the status matters.
+                    return response.status_code
+            except httpx.ConnectError:
+                if index == len(addresses) - 1:
+                    raise
+        raise AssertionError("approved_addresses returns at least one address")
+
+
+def _failed(endpoint: models.WebhookEndpoint, error_class: str, detail: str) -> str:
+    """Logs the raw detail of a failed attempt for the operator (never the URL: its path may
+    carry the merchant's secret); returns the class the merchant is shown."""
+    log.warning(
+        "webhook endpoint %s: %s (%s)",
+        endpoint.id,
+        error_class,
+        detail,
+        extra={"fields": {"endpoint": endpoint.id, "error": error_class}},
+    )
+    return error_class
+
+
+def _detail(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:_ERROR_LIMIT]
 
 
 async def _heartbeating(work: Awaitable[T]) -> T:
@@ -316,26 +382,12 @@ async def _heartbeating(work: Awaitable[T]) -> T:
         task.cancel()
 
 
-def _pinned(parts: SplitResult, address: webhook_urls.IPAddress) -> tuple[str, str]:
+def _pinned(parts: SplitResult, address: IPAddress) -> tuple[str, str]:
     """The URL with the host replaced by `address`, and the Host header of the original."""
     literal = f"[{address}]" if address.version == 6 else str(address)
     port = f":{parts.port}" if parts.port else ""
     url = parts._replace(netloc=f"{literal}{port}").geturl()
     return url, parts.netloc
-
-
-def _connect_error(error: httpx.ConnectError) -> str:
-    """What a merchant can act on: the root cause, which httpx wraps a few layers deep."""
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(cause, ssl.SSLError):
-            return f"TLS handshake failed: {cause}"[:_ERROR_LIMIT]
-        if isinstance(cause, socket.gaierror):
-            return f"the host does not resolve: {cause}"[:_ERROR_LIMIT]
-        cause = cause.__cause__ or cause.__context__
-    return f"connection failed: {error}"[:_ERROR_LIMIT]
 
 
 async def _write_attempt(

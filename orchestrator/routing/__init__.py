@@ -2,7 +2,23 @@
 picks its rule and orders its processors. Randomness comes in as arguments, so a workflow can
 draw it once, record it and replay the same plan."""
 
-from orchestrator.routing.engine import Candidate, Plan, ProcessorInfo, match, plan
+from orchestrator.routing.engine import (
+    Candidate,
+    Plan,
+    ProcessorInfo,
+    failure_code,
+    match,
+    plan,
+)
 from orchestrator.routing.facts import PaymentFacts, facts_for
 
-__all__ = ["Candidate", "PaymentFacts", "Plan", "ProcessorInfo", "facts_for", "match", "plan"]
+__all__ = [
+    "Candidate",
+    "PaymentFacts",
+    "Plan",
+    "ProcessorInfo",
+    "facts_for",
+    "failure_code",
+    "match",
+    "plan",
+]

@@ -30,9 +30,26 @@ CIRCUIT_HALF_OPEN = "circuit_half_open"
 # Why a processor was left out (decision "skipped").
 NOT_CONFIGURED = "not_configured"
 DISABLED = "disabled"
+# A test-only gateway (its capabilities say so, as the sandbox's do) and a live payment.
+TEST_ONLY = "test_only"
 NO_ACCOUNT = "no_account"
 CIRCUIT_OPEN = "circuit_open"
 CURRENCY_UNSUPPORTED = "currency_unsupported"
+
+# Why a payment failed without any processor being tried (the order's failure_code).
+ROUTING_NO_MATCH = "routing_no_match"
+NO_PROCESSOR_AVAILABLE = "no_processor_available"
+# A live payment whose rule leaves no processor that takes live payments at all: every one it
+# names is test-only or not registered. Nothing a retry fixes; the live routing must change.
+NO_LIVE_PROCESSOR = "no_live_processor"
+FAILURE_MESSAGES = {
+    ROUTING_NO_MATCH: "no routing rule matches this payment",
+    NO_PROCESSOR_AVAILABLE: "no processor can take this payment",
+    NO_LIVE_PROCESSOR: "no processor this payment's routing names takes live payments",
+}
+# Skips that say nothing live-capable was named (as opposed to one that was, but is
+# unusable right now: disabled, no account, breaker open, currency).
+_NOT_LIVE_CAPABLE = frozenset({TEST_ONLY, NOT_CONFIGURED})
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,8 @@ class ProcessorInfo:
     # False when the processor needs credentials and the merchant has no account there (in
     # the payment's mode), nor does the platform.
     has_account: bool = True
+    # It only simulates payments (GetCapabilities test_only): never for a live payment.
+    test_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,7 @@ def plan(
     explore: float,
     *,
     currency: str,
+    livemode: bool,
 ) -> Plan:
     """The processors `rule` sends a payment in `currency` to, in order, and those it leaves out.
 
@@ -88,7 +108,8 @@ def plan(
     `draw`, `explore`: uniform in [0, 1); `draw` picks a split's processor (among the tryable
     ones, in proportion to their weights) or, in success-rate mode, which candidate explores;
     `explore` < EXPLORATION_RATE makes a success-rate plan explore. The plan is not cut to
-    `config.max_attempts`; the caller stops after that many.
+    `config.max_attempts`; the caller stops after that many. A live payment (`livemode`) skips
+    test-only processors.
     """
     currency = currency.upper()
     skipped: list[Candidate] = []
@@ -96,7 +117,7 @@ def plan(
     def tryable(names: Iterable[str]) -> list[str]:
         kept = []
         for name in names:
-            reason = _skip_reason(name, processors, health, currency)
+            reason = _skip_reason(name, processors, health, currency, livemode)
             if reason is None:
                 kept.append(name)
             else:
@@ -160,14 +181,30 @@ def _expand(listed: tuple[str, ...], processors: Mapping[str, ProcessorInfo]) ->
     return expanded
 
 
+def failure_code(rule: Rule | None, plan: Plan | None, livemode: bool) -> str:
+    """Why a payment routing gave no processor to try fails (its order's failure_code)."""
+    if rule is None or plan is None:
+        return ROUTING_NO_MATCH
+    reasons = {skipped.reason for skipped in plan.skipped}
+    if livemode and TEST_ONLY in reasons and reasons <= _NOT_LIVE_CAPABLE:
+        return NO_LIVE_PROCESSOR
+    return NO_PROCESSOR_AVAILABLE
+
+
 def _skip_reason(
-    name: str, processors: Mapping[str, ProcessorInfo], health: Mapping[str, str], currency: str
+    name: str,
+    processors: Mapping[str, ProcessorInfo],
+    health: Mapping[str, str],
+    currency: str,
+    livemode: bool,
 ) -> str | None:
     info = processors.get(name)
     if info is None:
         return NOT_CONFIGURED
     if not info.enabled:
         return DISABLED
+    if livemode and info.test_only:
+        return TEST_ONLY
     if not info.has_account:
         return NO_ACCOUNT
     if health.get(name, CLOSED) not in _TRYABLE_STATES:

@@ -22,6 +22,7 @@ from temporalio.exceptions import ActivityError, TimeoutType
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
+    from core import delivery_errors
     from core.webhook_deliveries import (
         REDELIVER_SIGNAL,
         WORKFLOW_TYPE,
@@ -166,9 +167,11 @@ class WebhookDeliveryWorkflow:
 
 
 def _lost_reason(error: ActivityError) -> str:
+    """The class the merchant is shown (core/delivery_errors.py); the cause itself stays in
+    the workflow's history, for the operator."""
     cause = error.cause
     if isinstance(cause, ActivityTimeout) and cause.type == TimeoutType.HEARTBEAT:
-        return "no answer from the worker making the attempt (restarted?); sent again later"
+        return delivery_errors.WORKER_LOST
     if isinstance(cause, ActivityTimeout):
-        return "the attempt overran its timeout"
-    return f"the attempt failed: {cause or error}"[:300]
+        return delivery_errors.TIMEOUT
+    return delivery_errors.INTERNAL_ERROR

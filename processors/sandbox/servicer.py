@@ -207,6 +207,8 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
             partial_capture=True,
             partial_refund=True,
             three_d_secure=True,
+            # It only simulates payments: live routing must never reach it.
+            test_only=True,
             test_payment_methods=[
                 processor_pb2.TestPaymentMethod(
                     token=c.token,

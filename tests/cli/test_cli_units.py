@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from cli import procs
+from cli import dev, procs
 from cli.main import build_parser
-from cli.ports import PortPicker, port_is_free
+from cli.ports import PortPicker, ephemeral_start, port_is_free
 from cli.state import NoDatabase, StatePaths, database_url, format_env, read_env, write_secret
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,6 +97,7 @@ def test_env_file_round_trip_and_naive_readers(tmp_path: Path) -> None:
         "PAYLOOPS_DATABASE_URL": "postgresql+asyncpg://postgres@/postgres?host=/tmp/a",
         "PAYLOOPS_API_KEY": "sk_test_abc",
         "ODD": "two words",
+        "PAYLOOPS_WEBHOOK_TEST_ALLOWLIST": "127.0.0.1:1024-32767,[::1]:1024-32767",
     }
     path = tmp_path / "dev.env"
     write_secret(path, format_env(values))
@@ -105,14 +106,37 @@ def test_env_file_round_trip_and_naive_readers(tmp_path: Path) -> None:
     # Plain values stay unquoted, so `line.partition("=")` readers (tests/conftest.py) work.
     naive = dict(line.partition("=")[::2] for line in path.read_text().splitlines())
     assert naive["PAYLOOPS_DATABASE_URL"] == values["PAYLOOPS_DATABASE_URL"]
-    # And the shell agrees.
+    allowlist = values["PAYLOOPS_WEBHOOK_TEST_ALLOWLIST"]
+    assert naive["PAYLOOPS_WEBHOOK_TEST_ALLOWLIST"] == allowlist
+    # And the shell agrees (brackets are not globbed in an assignment).
     shell = subprocess.run(
-        ["sh", "-c", f'. {path}; printf %s "$ODD|$PAYLOOPS_DATABASE_URL"'],
+        [
+            "sh",
+            "-c",
+            f'. {path}; printf %s "$ODD|$PAYLOOPS_DATABASE_URL|$PAYLOOPS_WEBHOOK_TEST_ALLOWLIST"',
+        ],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    assert shell == f"two words|{values['PAYLOOPS_DATABASE_URL']}"
+    assert shell == f"two words|{values['PAYLOOPS_DATABASE_URL']}|{allowlist}"
+
+
+def test_dev_admits_loopback_receivers_below_the_ephemeral_range_unless_told_otherwise() -> None:
+    last = ephemeral_start() - 1
+    assert dev.default_webhook_allowlist() == f"127.0.0.1:1024-{last},[::1]:1024-{last}"
+    assert dev.webhook_settings({}, ["127.0.0.1:8080"]) == {
+        "PAYLOOPS_WEBHOOK_TEST_ALLOWLIST": dev.default_webhook_allowlist(),
+        "PAYLOOPS_PLATFORM_LISTENERS": "127.0.0.1:8080",
+    }
+    # The operator's own choice (here: no local receivers at all) and listeners are kept.
+    assert dev.webhook_settings(
+        {"PAYLOOPS_WEBHOOK_TEST_ALLOWLIST": "", "PAYLOOPS_PLATFORM_LISTENERS": "10.0.0.5:5432"},
+        ["127.0.0.1:8080"],
+    ) == {
+        "PAYLOOPS_WEBHOOK_TEST_ALLOWLIST": "",
+        "PAYLOOPS_PLATFORM_LISTENERS": "10.0.0.5:5432,127.0.0.1:8080",
+    }
 
 
 def test_database_url_prefers_the_environment(tmp_path: Path) -> None:
@@ -240,7 +264,7 @@ def test_a_child_dies_with_a_killed_supervisor(tmp_path: Path) -> None:
 import os, sys, time
 sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
 from pathlib import Path
-from cli import procs
+from cli import dev, procs
 root = Path({str(tmp_path)!r})
 child = procs.Child(name="sleeper", argv=[sys.executable, "-c", "import time; time.sleep(60)"],
                     env=dict(os.environ), log_path=root / "sleeper.log",

@@ -1,5 +1,6 @@
 """`payloops dev` as a user runs it: fails fast and clearly, brings the mesh up, pays an order
-through Envoy, restarts a killed child, and leaves nothing running after SIGTERM."""
+through Envoy, restarts a killed child, leaves nothing running after SIGTERM, and keeps its
+secrets owner-only and out of its output."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import httpx
 import pytest
 
 from cli.procs import dying_with_this_process
-from cli.state import read_env
+from cli.state import StatePaths, read_env
 
 pytestmark = pytest.mark.e2e
 
@@ -198,8 +199,14 @@ def test_full_stack_pays_an_order_restarts_a_crash_and_stops_cleanly(state_dir: 
             "PAYLOOPS_SANDBOX_SANDBOX_HTTP",
         ):
             assert values[key], key
-        assert (state_dir / "demo_api_key").stat().st_mode & 0o077 == 0
+        secret_files = StatePaths.at(state_dir).secret_files
+        assert {path.name: path.stat().st_mode & 0o777 for path in secret_files} == {
+            path.name: 0o600 for path in secret_files
+        }
         assert (state_dir / "demo_api_key").read_text().strip() == values["PAYLOOPS_API_KEY"]
+        # The log stream says where the key is, not the key (--show-key prints it; see below).
+        assert f"API key in {state_dir / 'dev.env'}" in out.read_text()
+        assert values["PAYLOOPS_API_KEY"] not in out.read_text()
 
         headers = {"Authorization": f"Bearer {values['PAYLOOPS_API_KEY']}"}
         with httpx.Client(
@@ -214,6 +221,8 @@ def test_full_stack_pays_an_order_restarts_a_crash_and_stops_cleanly(state_dir: 
             )
             assert paid.status_code == 200, paid.text
             assert paid.json()["status"] == "SUCCEEDED"
+            assert api.post("/v1/orders", json={"amount": 5, "currency": "USD"}).is_success
+            page_token = api.get("/v1/orders", params={"page_size": 1}).json()["next_page_token"]
 
         # A merchant created from another terminal finds the database through dev.env.
         created_merchant = subprocess.run(
@@ -262,7 +271,11 @@ def test_full_stack_pays_an_order_restarts_a_crash_and_stops_cleanly(state_dir: 
     assert list((state_dir / "run").glob("*.pid")) == []
     assert not (state_dir / "dev.env").exists()  # it described a mesh that is gone
 
-    # Started again on the same state dir, the order and the demo key are still there.
+    # A secret file someone made readable to others is made owner-only again, and said so.
+    (state_dir / "page_token_secret").chmod(0o644)
+
+    # Started again on the same state dir, the order, the demo key and the page token secret
+    # are still there; --show-key prints the key.
     with out.open("ab") as log:
         again = subprocess.Popen(
             dying_with_this_process(
@@ -275,6 +288,7 @@ def test_full_stack_pays_an_order_restarts_a_crash_and_stops_cleanly(state_dir: 
                     str(http_port),
                     "--grpc-port",
                     str(grpc_port),
+                    "--show-key",
                 ]
             ),
             cwd=REPO,
@@ -283,14 +297,20 @@ def test_full_stack_pays_an_order_restarts_a_crash_and_stops_cleanly(state_dir: 
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_for_line(again, out, READY_LINE, timeout=180, occurrence=2)
+        output = _wait_for_line(again, out, READY_LINE, timeout=180, occurrence=2)
         assert read_env(state_dir / "dev.env")["PAYLOOPS_API_KEY"] == values["PAYLOOPS_API_KEY"]
+        assert f"API key {values['PAYLOOPS_API_KEY']}" in output.split(READY_LINE)[-1]
+        assert f"{state_dir / 'page_token_secret'} was open to other users" in output
+        assert (state_dir / "page_token_secret").stat().st_mode & 0o777 == 0o600
         with httpx.Client(
             base_url=values["PAYLOOPS_API_URL"], headers=headers, timeout=40, trust_env=False
         ) as api:
             kept = api.get(f"/v1/orders/{order['id']}")
+            next_page = api.get("/v1/orders", params={"page_size": 1, "page_token": page_token})
         assert kept.status_code == 200, kept.text
         assert kept.json()["status"] == "SUCCEEDED"
+        assert next_page.status_code == 200, next_page.text
+        assert [o["id"] for o in next_page.json()["orders"]] == [order["id"]]
     finally:
         again.send_signal(signal.SIGTERM)
         assert again.wait(timeout=90) == 0

@@ -20,7 +20,7 @@ import yaml
 from google.protobuf import json_format
 from google.rpc import error_details_pb2, status_pb2
 
-from cli import envoy_config
+from cli import envoy_config, probes
 from cli.binaries import find_binary
 from edge.server import MAX_METADATA_BYTES, SERVER_OPTIONS
 from payloops.v1 import orders_pb2, orders_pb2_grpc
@@ -59,16 +59,17 @@ def test_render_fills_in_ports_addresses_and_paths(tmp_path: Path) -> None:
         envoy_config.render(
             http_port=18080,
             grpc_port=18081,
-            admin_port=19901,
+            admin_socket=tmp_path / "admin.sock",
             edge_address="127.0.0.1:50999",
             descriptor_path=descriptor,
             access_log_path=tmp_path / "access.log",
         )
     )
 
-    assert config["admin"]["address"]["socket_address"] == {
-        "address": "127.0.0.1",
-        "port_value": 19901,
+    # No TCP port: anything on the host that makes HTTP requests for others (a merchant's
+    # webhook) could reach one.
+    assert config["admin"]["address"] == {
+        "pipe": {"path": str(tmp_path / "admin.sock"), "mode": 0o600}
     }
     listeners = _listeners(config)
     assert listeners["rest"]["address"]["socket_address"]["port_value"] == 18080
@@ -134,7 +135,7 @@ def test_rendered_config_passes_envoy_validate(
         envoy_config.render(
             http_port=free_port(),
             grpc_port=free_port(),
-            admin_port=free_port(),
+            admin_socket=tmp_path / "admin.sock",
             edge_address="127.0.0.1:50051",
             descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
             access_log_path=tmp_path / "access.log",
@@ -180,13 +181,13 @@ class RunningEnvoy:
 def running_envoy(tmp_path: Path) -> Iterator[RunningEnvoy]:
     """Real Envoy in front of an edge address where nothing listens. Its access log is
     complete once the block is left (Envoy flushes it as it stops)."""
-    http_port, grpc_port, admin_port = free_port(), free_port(), free_port()
+    http_port, grpc_port, admin_socket = free_port(), free_port(), tmp_path / "admin.sock"
     config = tmp_path / "envoy.yaml"
     config.write_text(
         envoy_config.render(
             http_port=http_port,
             grpc_port=grpc_port,
-            admin_port=admin_port,
+            admin_socket=admin_socket,
             edge_address=f"127.0.0.1:{free_port()}",
             descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
             access_log_path=tmp_path / "access.log",
@@ -209,11 +210,8 @@ def running_envoy(tmp_path: Path) -> Iterator[RunningEnvoy]:
         deadline = time.monotonic() + 20
         while True:
             assert process.poll() is None, (tmp_path / "envoy.log").read_text()
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(
-                    f"http://127.0.0.1:{admin_port}/ready", timeout=1, trust_env=False
-                ).text.startswith("LIVE"):
-                    break
+            if probes.unix_http_ok(admin_socket, "/ready", expect_body="LIVE"):
+                break
             assert time.monotonic() < deadline, "envoy not ready"
             time.sleep(0.1)
         yield RunningEnvoy(http_port, grpc_port, tmp_path / "access.log")
@@ -289,6 +287,11 @@ def test_bin_headers_never_reach_the_edge_but_business_headers_do() -> None:
     text = yaml.safe_dump(hcm)
     for header in ("authorization", "idempotency-key", "x-correlation-id"):
         assert f"remove: {header}" not in text.lower()
+
+
+def test_render_rejects_an_admin_socket_path_too_long_for_a_unix_socket() -> None:
+    with pytest.raises(ValueError, match="admin socket"):
+        envoy_config.render(admin_socket="/tmp/" + "x" * 110)
 
 
 @pytest.mark.parametrize("edge_address", ["50051", "localhost:", ":50051"])

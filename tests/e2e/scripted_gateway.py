@@ -21,6 +21,7 @@ from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
 from tests.conftest import Mesh
 from tests.e2e.mesh_db import sql
+from tests.fakes.dropping_proxy import DroppingProxy
 
 Answer = Callable[["ScriptedGateway", object, grpc.ServicerContext], object]
 
@@ -180,6 +181,18 @@ def _authorize(
     return pb.AuthorizeResponse(payment=gateway.charge(request.attempt_key, amount=request.amount))
 
 
+def charge_then_drop(proxy: DroppingProxy) -> Answer:
+    """An Authorize that charges (once per gateway), then has `proxy` cut the connection the
+    request came on, so the caller gets no answer: a gateway that got the request and charged."""
+
+    def answer(gateway: ScriptedGateway, request: Any, context: grpc.ServicerContext) -> Any:
+        payment = gateway.payment or gateway.charge(request.attempt_key, amount=request.amount)
+        proxy.drop()
+        return pb.AuthorizeResponse(payment=payment)  # goes nowhere
+
+    return answer
+
+
 SIGNATURE_HEADER = "x-scripted-signature"
 
 
@@ -236,19 +249,26 @@ def scripted_gateway(mesh: Mesh, deadline_ms: int = 2000) -> Iterator[ScriptedGa
     """Serves a ScriptedGateway and registers it in the mesh under its name for the length of
     the block (then removes it, so no other test routes to it)."""
     gateway = ScriptedGateway()
-    with serving(gateway) as target:
-        try:
-            sql(
-                mesh,
-                "insert into processors (name, target, deadline_ms, enabled) "
-                "values (:name, :target, :deadline, true)",
-                name=gateway.name,
-                target=target,
-                deadline=deadline_ms,
-            )
-            yield gateway
-        finally:
-            forget(mesh, gateway.name)
+    with serving(gateway) as target, registered(mesh, gateway.name, target, deadline_ms):
+        yield gateway
+
+
+@contextlib.contextmanager
+def registered(mesh: Mesh, name: str, target: str, deadline_ms: int = 2000) -> Iterator[None]:
+    """The processor at `target` registered in the mesh as `name` for the length of the block
+    (registered directly: the CLI would ask a gateway that may be down for its capabilities)."""
+    try:
+        sql(
+            mesh,
+            "insert into processors (name, target, deadline_ms, enabled) "
+            "values (:name, :target, :deadline, true)",
+            name=name,
+            target=target,
+            deadline=deadline_ms,
+        )
+        yield
+    finally:
+        forget(mesh, name)
 
 
 def forget(mesh: Mesh, name: str) -> None:

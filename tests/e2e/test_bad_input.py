@@ -85,12 +85,12 @@ def test_another_merchants_order_is_not_found(mesh: Mesh) -> None:
         ({"amount": 100}, "currency", "CURRENCY_REQUIRED"),
         (
             {"amount": 100, "currency": "USD", "metadata": {"note": "card 4242 4242 4242 4242"}},
-            "metadata.note",
+            "order.metadata.note",
             "CARD_NUMBER_NOT_ALLOWED",
         ),
         (
             {"amount": 100, "currency": "USD", "description": "pan=4000056655665556"},
-            "description",
+            "order.description",
             "CARD_NUMBER_NOT_ALLOWED",
         ),
         (

@@ -10,9 +10,11 @@ number or key is in any answer, nor afterwards in any log file of the stack."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from tests import raw_http
-from tests.conftest import Mesh
+from tests.conftest import Mesh, receiver_port
 from tests.e2e.api_surface import (
     HTTP_BODY,
     Binding,
@@ -69,12 +71,12 @@ SERVER_FAULTS = {
     grpc.StatusCode.UNAVAILABLE,
 }
 # Values that get a request past the edge's first checks, so that hostile input in another
-# field reaches storage and queries; a field not named here stays empty.
+# field reaches storage and queries; a field not named here stays empty (the webhook URL is
+# the test's own).
 EXAMPLES: dict[str, Any] = {
     "amount": 100,
     "currency": "USD",
     "payment_method": {"type": "card", "token": "pm_card_visa"},
-    "url": "https://example.invalid/hook",
     "enabled_events": ["*"],
     "name": "hostile",
     # Processor registration dials this: nothing listens there, so nothing is registered.
@@ -107,11 +109,13 @@ class Secrets:
 
 @dataclass(frozen=True)
 class Target:
-    """Who calls, and the real objects a path can name."""
+    """Who calls, the values that get a request past the first checks, and the real objects a
+    path can name."""
 
     mesh: Mesh
     merchant_key: str
     admin_key: str
+    examples: dict[str, Any]
     ids: dict[str, str]
 
     @property
@@ -127,10 +131,30 @@ def test_hostile_input_to_every_operation_is_refused_cleanly_and_never_echoed(
     mesh: Mesh,
 ) -> None:
     _, merchant_key = mesh.new_merchant("hostile inputs")
-    target = Target(
-        mesh, merchant_key, mesh.env["PAYLOOPS_ADMIN_API_KEY"], real_ids(mesh, merchant_key)
-    )
-    secrets = Secrets((merchant_key, target.admin_key, mesh.api_key))
+    with refusing_receiver() as url:
+        examples = EXAMPLES | {"url": url}
+        target = Target(
+            mesh,
+            merchant_key,
+            mesh.env["PAYLOOPS_ADMIN_API_KEY"],
+            examples,
+            real_ids(mesh, merchant_key, examples),
+        )
+        attack_every_operation(target)
+
+
+@contextlib.contextmanager
+def refusing_receiver() -> Iterator[str]:
+    """A webhook URL test mode may deliver to, where connections are refused: the port is held
+    (bound, never listening), so no other test's receiver gets this merchant's events."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", receiver_port()))
+        yield f"http://127.0.0.1:{held.getsockname()[1]}/hooks"
+
+
+def attack_every_operation(target: Target) -> None:
+    mesh = target.mesh
+    secrets = Secrets((target.merchant_key, target.admin_key, mesh.api_key))
     findings = Findings()
     channel = grpc.insecure_channel(mesh.grpc_target)
     # Deleting comes last: the real webhook endpoint is the baseline of the other calls.
@@ -148,13 +172,13 @@ def test_hostile_input_to_every_operation_is_refused_cleanly_and_never_echoed(
     assert not findings.problems, "\n".join(findings.problems)
 
 
-def real_ids(mesh: Mesh, key: str) -> dict[str, str]:
+def real_ids(mesh: Mesh, key: str, examples: dict[str, Any]) -> dict[str, str]:
     """An order, a webhook endpoint and an event of the merchant: with them the hostile input
     in a body reaches the code behind the lookup. Other path variables name nothing."""
     with mesh.client(key) as api:
         order = api.post("/v1/orders", json={"amount": 100, "currency": "USD"})
         endpoint = api.post(
-            "/v1/webhook_endpoints", json={"url": EXAMPLES["url"], "enabled_events": ["*"]}
+            "/v1/webhook_endpoints", json={"url": examples["url"], "enabled_events": ["*"]}
         )
         assert order.status_code == endpoint.status_code == 200, (order.text, endpoint.text)
         events = api.get("/v1/events").json()["events"]
@@ -202,7 +226,7 @@ def attack_rest(
     secrets: Secrets,
     findings: Findings,
 ) -> None:
-    base = baseline(operation.request, binding, target.ids)
+    base = baseline(operation.request, binding, target)
     with httpx.Client(base_url=target.mesh.api_url, timeout=60, trust_env=False) as api:
         for call in rest_calls(operation, binding, base):
             request = rest_request(operation, binding, call)
@@ -232,20 +256,19 @@ def attack_rest(
     )
 
 
-def baseline(message: Descriptor, binding: Binding | None, ids: dict[str, str]) -> dict[str, Any]:
-    """The request as JSON, from EXAMPLES and the real ids of its path variables."""
+def baseline(message: Descriptor, binding: Binding | None, target: Target) -> dict[str, Any]:
+    """The request as JSON, from the examples and the real ids of its path variables."""
     document: dict[str, Any] = {}
     for each in message.fields:
-        example = EXAMPLES.get(each.name)
+        example = target.examples.get(each.name)
         # By name, where the kinds agree: `processor` is a name, or a whole Processor.
         if example is not None and isinstance(example, dict) == is_api_message(each):
             document[each.name] = example
-        elif is_api_message(each) and (nested := baseline(message_of(each), None, {})):
+        elif is_api_message(each) and (nested := baseline(message_of(each), None, target)):
             document[each.name] = nested
     for variable in binding.variables if binding else ():
-        document = with_value(
-            document, slot_at(message, variable), ids.get(variable, "none"), message
-        )
+        value = target.ids.get(variable, "none")
+        document = with_value(document, slot_at(message, variable), value, message)
     return document
 
 
@@ -476,7 +499,7 @@ def attack_grpc(
     findings: Findings,
 ) -> None:
     binding = operation.bindings[0] if operation.bindings else None
-    base = baseline(operation.request, binding, target.ids)
+    base = baseline(operation.request, binding, target)
     base_bytes = json_format.ParseDict(base, operation.new_request()).SerializeToString()
     call = raw_call(channel, operation.grpc_path)
     auth = ("authorization", f"Bearer {key}")

@@ -55,8 +55,10 @@ def admin(mesh: Mesh) -> httpx.Client:
     return mesh.client(mesh.env["PAYLOOPS_ADMIN_API_KEY"])
 
 
-def merchant(mesh: Mesh, gateway: ScriptedGateway) -> httpx.Client:
-    _, key = mesh.new_merchant("own credentials")
+def merchant(mesh: Mesh, gateway: ScriptedGateway, key: str | None = None) -> httpx.Client:
+    """A merchant (the one whose test key is `key`, or a new one) routing to the gateway."""
+    if key is None:
+        _, key = mesh.new_merchant("own credentials")
     api = mesh.client(key)
     assert (
         api.put(
@@ -178,9 +180,9 @@ def test_rotation_applies_to_the_next_payment_and_disabling_stops_routing(
 
 
 def test_a_test_key_never_uses_live_credentials(mesh: Mesh, gateway: ScriptedGateway) -> None:
-    api = merchant(mesh, gateway)
+    _, test_key, live_key = mesh.new_live_merchant("own credentials")
+    api = merchant(mesh, gateway, test_key)
     account = add_account(api, gateway, "test-only")
-    live_key = live_key_for(mesh, api)
     with mesh.client(live_key) as live:
         assert live.get("/v1/processor_accounts").json()["processor_accounts"] == []
         rotate = live.post(
@@ -249,27 +251,6 @@ def test_an_event_about_an_unknown_payment_is_acknowledged_and_recorded(
     )
     assert response.status_code == 200
     assert events(mesh, "ord_elsewhere:authorize:x:1") == ["unmatched"]
-
-
-def live_key_for(mesh: Mesh, api: httpx.Client) -> str:
-    """A live key for the merchant behind `api` (operators issue those; no API yet)."""
-    from core import ids
-
-    key = ids.new_api_key(livemode=True)
-    merchant_id = sql(
-        mesh,
-        "select merchant_id from api_keys where key_hash = :h",
-        h=ids.hash_api_key(api.headers["Authorization"].split()[1]),
-    )[0][0]
-    sql(
-        mesh,
-        "insert into api_keys (id, merchant_id, key_hash, prefix, livemode) values "
-        "(:id, :m, :h, 'sk_live_', true)",
-        id=ids.new_id("key"),
-        m=merchant_id,
-        h=ids.hash_api_key(key),
-    )
-    return key
 
 
 def stored_credentials(mesh: Mesh, account_id: str) -> bytes:

@@ -145,7 +145,7 @@ def test_each_update_makes_a_new_version_that_get_returns(mesh: Mesh) -> None:
                     }
                 ]
             },
-            {"rules[0].conditions.metadata.note": "CARD_NUMBER_NOT_ALLOWED"},
+            {"routing_config.rules[0].conditions.metadata.note": "CARD_NUMBER_NOT_ALLOWED"},
         ),
     ],
 )

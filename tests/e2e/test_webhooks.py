@@ -33,7 +33,7 @@ from core.db.session import session_factory
 from core.secrets import SecretBox
 from orchestrator.activities.webhooks import WebhookActivities
 from payloops.sdk import SignatureVerificationError, webhooks
-from tests.conftest import WEBHOOK_RETRY_FIRST_SECONDS, Mesh, free_port
+from tests.conftest import WEBHOOK_RETRY_FIRST_SECONDS, Mesh, receiver_port
 from tests.e2e.mesh_db import sql
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -64,7 +64,7 @@ class Receiver:
         self.script = list(script or [])
         self.default = default
         self.requests: list[Request] = []
-        self.port = port or free_port()
+        self.port = port or receiver_port()
         self.url = f"http://127.0.0.1:{self.port}/payloops/hooks"
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
@@ -152,23 +152,15 @@ def merchant_of(mesh: Mesh, api: httpx.Client) -> str:
     )
 
 
-def live_key_for(mesh: Mesh, api: httpx.Client) -> str:
-    """A live key for the merchant behind `api` (operators issue those; no API yet)."""
-    key = ids.new_api_key(livemode=True)
-    sql(
-        mesh,
-        "insert into api_keys (id, merchant_id, key_hash, prefix, livemode) values "
-        "(:id, :m, :h, 'sk_live_', true)",
-        id=ids.new_id("key"),
-        m=merchant_of(mesh, api),
-        h=ids.hash_api_key(key),
-    )
-    return key
-
-
 def new_merchant(mesh: Mesh) -> httpx.Client:
     _, key = mesh.new_merchant("webhooks")
     return mesh.client(key)
+
+
+def new_merchant_with_live_key(mesh: Mesh) -> tuple[httpx.Client, str]:
+    """A merchant's test-mode client, and its live key (`payloops merchants create --live`)."""
+    _, test_key, live_key = mesh.new_live_merchant("webhooks")
+    return mesh.client(test_key), live_key
 
 
 def emit(
@@ -298,22 +290,22 @@ def test_an_endpoint_created_with_an_idempotency_key_is_created_once(
 def test_endpoints_are_validated_show_their_secret_once_and_stay_with_their_merchant(
     mesh: Mesh,
 ) -> None:
-    api = new_merchant(mesh)
+    api, live_key = new_merchant_with_live_key(mesh)
     bad = {
         "not a url": (
-            {"url": "not a url", "enabled_events": ["*"]},
+            {"url": "not-a-url", "enabled_events": ["*"]},
             {"webhook_endpoint.url": "URL_INVALID"},
         ),
         "unknown type": (
-            {"url": "https://example.com/h", "enabled_events": ["order.paid"]},
+            {"url": "https://93.184.215.14/h", "enabled_events": ["order.paid"]},
             {"webhook_endpoint.enabled_events[0]": "EVENT_TYPE_UNKNOWN"},
         ),
         "http elsewhere": (
-            {"url": "http://example.com/h", "enabled_events": ["*"]},
+            {"url": "http://93.184.215.14/h", "enabled_events": ["*"]},
             {"webhook_endpoint.url": "URL_NOT_HTTPS"},
         ),
         "no events": (
-            {"url": "https://example.com/h", "enabled_events": []},
+            {"url": "https://93.184.215.14/h", "enabled_events": []},
             {"webhook_endpoint.enabled_events": "ENABLED_EVENTS_REQUIRED"},
         ),
     }
@@ -322,7 +314,7 @@ def test_endpoints_are_validated_show_their_secret_once_and_stay_with_their_merc
         assert response.status_code == 400, name
         assert violations(response) == expected, name
 
-    with mesh.client(live_key_for(mesh, api)) as live:
+    with mesh.client(live_key) as live:
         for url, why in (
             ("https://10.0.0.1/h", "URL_ADDRESS_NOT_ALLOWED"),
             ("https://localhost:8443/h", "URL_ADDRESS_NOT_ALLOWED"),
@@ -336,7 +328,9 @@ def test_endpoints_are_validated_show_their_secret_once_and_stay_with_their_merc
         assert live_endpoint["livemode"] is True
 
         created = create_endpoint(
-            api, "http://127.0.0.1:9/hooks", ["order.succeeded", "order.succeeded", "refund.failed"]
+            api,
+            f"http://127.0.0.1:{receiver_port()}/hooks",
+            ["order.succeeded", "order.succeeded", "refund.failed"],
         )
         assert created["id"].startswith("we_")
         assert created["secret"].startswith("whsec_") and len(created["secret"]) == 6 + 43
@@ -388,7 +382,7 @@ def test_endpoints_are_validated_show_their_secret_once_and_stay_with_their_merc
     assert (updated.json()["url"], updated.json()["enabled_events"]) == (created["url"], ["*"])
     assert updated.json()["secret"] == ""
     refused = api.patch(
-        f"/v1/webhook_endpoints/{created['id']}", json={"url": "http://example.com/"}
+        f"/v1/webhook_endpoints/{created['id']}", json={"url": "http://93.184.215.14/"}
     )
     assert violations(refused) == {"webhook_endpoint.url": "URL_NOT_HTTPS"}
     assert (
@@ -450,7 +444,7 @@ def test_a_receiver_that_was_down_gets_the_event_once_it_is_back_and_again_on_re
     first = eventually(
         lambda: (d := delivery_to(api, event_id, endpoint["id"])) and d["attempts"] and d
     )
-    assert first["attempts"][0]["error"] == "connection refused"
+    assert first["attempts"][0]["error"] == "connection_refused"
     assert first["status"] == "PENDING" and first["next_attempt_time"]
     receiver.start()
     done = settled_delivery(api, event_id, endpoint["id"])
@@ -458,8 +452,8 @@ def test_a_receiver_that_was_down_gets_the_event_once_it_is_back_and_again_on_re
     assert done["status"] == "SUCCEEDED"
     attempts = done["attempts"]
     assert [a["attempt_number"] for a in attempts] == list(range(1, len(attempts) + 1))
-    assert all(a["http_status"] == 0 and a["error"] == "connection refused" for a in attempts[:-2])
-    assert (attempts[-2]["http_status"], attempts[-2]["error"]) == (503, "HTTP 503")
+    assert all(a["http_status"] == 0 and a["error"] == "connection_refused" for a in attempts[:-2])
+    assert (attempts[-2]["http_status"], attempts[-2]["error"]) == (503, "http_status")
     assert (attempts[-1]["http_status"], attempts[-1]["error"]) == (200, "")
     assert "next_attempt_time" not in done
 
@@ -540,7 +534,7 @@ def test_a_hanging_receiver_never_holds_up_deliveries_to_another_endpoint(
         )
         assert (timed_out["attempts"][0]["http_status"], timed_out["attempts"][0]["error"]) == (
             0,
-            "timeout after 10s",
+            "timeout",
         )
         assert timed_out["status"] == "PENDING"
     finally:
@@ -586,7 +580,7 @@ def test_during_a_rotation_both_secrets_sign_and_after_it_only_the_new_one(
 def test_redelivery_to_one_endpoint_and_what_it_refuses(
     mesh: Mesh, receivers: Callable[..., Receiver]
 ) -> None:
-    api = new_merchant(mesh)
+    api, live_key = new_merchant_with_live_key(mesh)
     receiver = receivers()
     event_id = emit(mesh, api)  # nobody listens yet: an event with no deliveries
     assert deliveries(api, event_id) == []
@@ -616,7 +610,7 @@ def test_redelivery_to_one_endpoint_and_what_it_refuses(
         other.post(f"/v1/events/{event_id}:redeliver", json={}),
     ):
         assert (response.status_code, reason(response)) == (404, "EVENT_NOT_FOUND")
-    with mesh.client(live_key_for(mesh, api)) as live:
+    with mesh.client(live_key) as live:
         assert live.get(f"/v1/events/{event_id}").status_code == 404
         assert live.get("/v1/events").json()["events"] == []
     assert (

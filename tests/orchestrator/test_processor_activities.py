@@ -1,11 +1,12 @@
 """How the authorize activity classifies what a processor does, against the real sandbox on
-port 0 with its faults: a result, a call provably not sent, or an unknown outcome."""
+port 0 with its faults (and a scripted gateway that is down, or whose connection drops): a
+result, a call provably not sent, or an unknown outcome."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import grpc
 import pytest
@@ -20,6 +21,9 @@ from orchestrator.activities.processors import ProcessorActivities
 from orchestrator.activities.types import AuthorizeCall, GatewayResult, LookupCall, Route
 from payloops.sandbox.v1 import control_pb2, control_pb2_grpc
 from processors.sandbox.server import serve
+from tests.conftest import free_port
+from tests.e2e.scripted_gateway import ScriptedGateway, charge_then_drop, serving
+from tests.fakes.dropping_proxy import dropping_proxy
 
 
 @dataclass
@@ -100,6 +104,68 @@ async def test_unavailable_before_sending_is_not_sent(sandbox: Sandbox) -> None:
     assert raised.value.type == "NotSent"
 
 
+async def test_a_gateway_nothing_listens_on_is_not_sent(sandbox: Sandbox) -> None:
+    """No connection could be made, so no call was started: provably not sent, for a payment
+    and for a lookup alike."""
+    activities = _activities()
+    down = replace(sandbox.route, target=f"127.0.0.1:{free_port()}")
+    with pytest.raises(ApplicationError) as raised:
+        await authorize(activities, replace(call(sandbox, "k-down"), route=down))
+    assert raised.value.type == "NotSent"
+    with pytest.raises(ApplicationError) as looked_up:
+        await ActivityEnvironment().run(
+            activities.get_payment, LookupCall(route=down, attempt_key="k-down")
+        )
+    assert looked_up.value.type == "NotSent"
+
+
+async def test_a_gateway_stopped_after_use_is_not_sent(sandbox: Sandbox) -> None:
+    """The worker's channel was connected; the gateway stops. Once the channel has seen its
+    connection close, every call finds no connection and is not sent. (A call started before
+    that is sent into the closing connection: unknown, and resolved like any other.)"""
+    channels = ProcessorChannels()
+    activities = _activities(channels)
+    gateway = ScriptedGateway()
+    with serving(gateway) as target:
+        route = replace(sandbox.route, target=target)
+        answered = await authorize(activities, replace(call(sandbox, "k-1"), route=route))
+        assert answered.outcome == "succeeded"
+    await _connection_closed(channels)
+    for key in ("k-2", "k-3"):
+        with pytest.raises(ApplicationError) as raised:
+            await authorize(activities, replace(call(sandbox, key), route=route))
+        assert raised.value.type == "NotSent"
+    assert gateway.count("Authorize") == 1
+
+
+async def test_a_connection_dropped_after_the_request_is_unknown(sandbox: Sandbox) -> None:
+    """The gateway got the request and charged, then the connection dropped without an answer:
+    UNAVAILABLE, like a refused connection, but the call went out, so the outcome is unknown and
+    the lookup finds the charge."""
+    channels = ProcessorChannels()
+    activities = _activities(channels)
+    gateway = ScriptedGateway()
+    with serving(gateway) as upstream, dropping_proxy(upstream) as proxy:
+        gateway.scripts["Authorize"] = charge_then_drop(proxy)
+        route = replace(sandbox.route, target=proxy.target)
+        with pytest.raises(ApplicationError) as raised:
+            await authorize(activities, replace(call(sandbox, "k-dropped"), route=route))
+        assert raised.value.type == "OutcomeUnknown"
+        await _connection_closed(channels)  # the lookup goes on a new connection
+        found = await ActivityEnvironment().run(
+            activities.get_payment, LookupCall(route=route, attempt_key="k-dropped")
+        )
+    assert found.outcome == "succeeded"
+    assert gateway.count("Authorize") == 1 and gateway.live()
+
+
+async def _connection_closed(channels: ProcessorChannels) -> None:
+    """Until the (only) channel of `channels` has seen its connection close."""
+    (channel,) = channels._channels.values()
+    while channel.get_state() is grpc.ChannelConnectivity.READY:
+        await channel.wait_for_state_change(grpc.ChannelConnectivity.READY)
+
+
 async def test_error_after_charge_is_unknown_and_the_retry_finds_the_charge(
     sandbox: Sandbox,
 ) -> None:
@@ -125,6 +191,10 @@ async def test_lookup_of_an_attempt_never_sent_is_not_found(sandbox: Sandbox) ->
     assert result.outcome == "not_found"
 
 
-def _activities() -> ProcessorActivities:
+def _activities(channels: ProcessorChannels | None = None) -> ProcessorActivities:
     # The sandbox needs no credentials: routes without an account never open a session.
-    return ProcessorActivities(None, SecretBox(()), ProcessorChannels())  # type: ignore[arg-type]
+    return ProcessorActivities(
+        None,  # type: ignore[arg-type]
+        SecretBox(()),
+        channels or ProcessorChannels(),
+    )

@@ -1,9 +1,11 @@
-"""Live deliveries connect to the address their check approved (DNS rebinding): the POST goes
-to that address, with the endpoint's host name in the Host header and in TLS (SNI and the
-certificate check); a host that now resolves to a private address is not contacted at all.
+"""Deliveries, in both modes, connect to an address their check approved (DNS rebinding): the
+POST goes to that address, with the endpoint's host name in the Host header and in TLS (SNI and
+the certificate check); a host that now resolves to an address webhooks may not reach (a
+metadata service, a private network, one of the platform's listeners) is not contacted at all.
 
-The resolver is replaced (the test has no public DNS); the HTTPS receiver on 127.0.0.1 plays
-the merchant's server "hooks.merchant.example" with a certificate for that name only."""
+The resolver is replaced (the test has no DNS); the HTTPS receiver on 127.0.0.1, which the
+allow-list admits for test mode, plays the merchant's server "hooks.merchant.example" with a
+certificate for that name only."""
 
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import SplitResult
 
 import pytest
 from cryptography import x509
@@ -26,9 +27,12 @@ from core import webhook_urls
 from core.config import Settings
 from core.db import models
 from core.secrets import SecretBox
+from core.webhook_destinations import IPAddress, parse_allowlist, parse_listeners
 from orchestrator.activities.webhooks import WebhookActivities
 
 HOST = "hooks.merchant.example"
+# A developer's receivers on loopback, as `payloops dev` allows them.
+LOCAL = webhook_urls.Destinations(parse_allowlist("127.0.0.1,[::1]"))
 
 
 def certificate_for(host: str) -> tuple[bytes, bytes]:
@@ -102,70 +106,104 @@ def receiver(tmp_path: Path) -> Iterator[TLSReceiver]:
     served.close()
 
 
-def activities_trusting(receiver: TLSReceiver) -> WebhookActivities:
+def activities_trusting(
+    receiver: TLSReceiver, destinations: webhook_urls.Destinations = LOCAL
+) -> WebhookActivities:
     activities = WebhookActivities(
         None,  # type: ignore[arg-type]
         SecretBox(()),
         Settings(database_url="postgresql+asyncpg://unused"),
+        destinations,
     )
     activities._tls = ssl.create_default_context(cafile=str(receiver.cert_file))
     return activities
 
 
-def live_endpoint(url: str) -> models.WebhookEndpoint:
-    return models.WebhookEndpoint(id="we_test", url=url, livemode=True, status="enabled")
+def endpoint(url: str, livemode: bool = False) -> models.WebhookEndpoint:
+    return models.WebhookEndpoint(id="we_test", url=url, livemode=livemode, status="enabled")
 
 
-async def test_a_live_delivery_goes_to_the_checked_address_under_the_endpoints_name(
-    receiver: TLSReceiver, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def resolving(monkeypatch: pytest.MonkeyPatch, *answers: str) -> list[str]:
+    """Replaces the resolver: every name resolves to `answers`; returns the names asked."""
     asked: list[str] = []
 
-    async def resolve(parts: SplitResult) -> list[webhook_urls.IPAddress]:
-        asked.append(parts.hostname or "")
-        # What the check approved; a second lookup is never made.
-        return [ipaddress.ip_address("127.0.0.1")]
+    async def resolve(host: str, port: int) -> list[IPAddress]:
+        asked.append(host)
+        return [ipaddress.ip_address(answer) for answer in answers]
 
-    monkeypatch.setattr(webhook_urls, "public_addresses", resolve)
+    monkeypatch.setattr(webhook_urls, "resolve", resolve)
+    return asked
+
+
+@pytest.mark.parametrize("livemode", [False, True], ids=["test", "live"])
+async def test_a_delivery_goes_to_the_checked_address_under_the_endpoints_name(
+    receiver: TLSReceiver, monkeypatch: pytest.MonkeyPatch, livemode: bool
+) -> None:
+    asked = resolving(monkeypatch, "127.0.0.1")
+    if livemode:
+        # The test has no public address: 127.0.0.1 plays one.
+        monkeypatch.setattr(webhook_urls, "is_public", lambda address: True)
     status, error = await activities_trusting(receiver)._post(
-        live_endpoint(f"https://{HOST}:{receiver.port}/hooks?x=1"),
+        endpoint(f"https://{HOST}:{receiver.port}/hooks?x=1", livemode),
         b"{}",
         {"Content-Type": "application/json"},
         5,
     )
     assert (status, error) == (204, "")
-    assert asked == [HOST]
+    assert asked == [HOST]  # once: the connection goes to what the check approved
     assert receiver.seen == [{"host": f"{HOST}:{receiver.port}", "sni": HOST}]
 
 
-async def test_a_live_host_that_now_resolves_privately_is_not_contacted(
-    receiver: TLSReceiver, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "now",
+    [("169.254.169.254",), ("10.0.0.7",), ("127.0.0.1", "10.0.0.7"), ("fd00:ec2::254",)],
+)
+async def test_a_test_mode_host_that_now_resolves_elsewhere_is_not_contacted(
+    receiver: TLSReceiver, monkeypatch: pytest.MonkeyPatch, now: tuple[str, ...]
 ) -> None:
-    async def rebound(parts: SplitResult) -> list[webhook_urls.IPAddress]:
-        raise webhook_urls.UnsafeDestination(
-            webhook_urls.Problem(
-                "URL_ADDRESS_NOT_ALLOWED",
-                f"the host {parts.hostname!r} resolves to 127.0.0.1, which is not a public address",
-            )
-        )
-
-    monkeypatch.setattr(webhook_urls, "public_addresses", rebound)
-    status, error = await activities_trusting(receiver)._post(
-        live_endpoint(f"https://{HOST}:{receiver.port}/hooks"), b"{}", {}, 5
-    )
-    assert status == 0 and "not a public address" in error
+    """Accepted when it resolved to the allowed local receiver; at delivery it resolves to a
+    metadata service or a private network (DNS rebinding): nothing is sent."""
+    url = f"https://{HOST}:{receiver.port}/hooks"
+    resolving(monkeypatch, "127.0.0.1")
+    assert await LOCAL.check(url, livemode=False) is None
+    resolving(monkeypatch, *now)
+    status, error = await activities_trusting(receiver)._post(endpoint(url), b"{}", {}, 5)
+    assert (status, error) == (0, "destination_not_allowed")
     assert receiver.seen == []
 
 
-async def test_a_certificate_for_another_name_fails_the_attempt(
+async def test_a_receiver_on_a_port_the_platform_listens_on_is_not_contacted(
     receiver: TLSReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def resolve(parts: SplitResult) -> list[webhook_urls.IPAddress]:
-        return [ipaddress.ip_address("127.0.0.1")]
-
-    monkeypatch.setattr(webhook_urls, "public_addresses", resolve)
-    status, error = await activities_trusting(receiver)._post(
-        live_endpoint(f"https://other.merchant.example:{receiver.port}/hooks"), b"{}", {}, 5
+    resolving(monkeypatch, "127.0.0.1")
+    platform = webhook_urls.Destinations(
+        parse_allowlist("127.0.0.1"), parse_listeners(f"localhost:{receiver.port}")
     )
-    assert status == 0 and error.startswith("TLS handshake failed")
+    status, error = await activities_trusting(receiver, platform)._post(
+        endpoint(f"https://{HOST}:{receiver.port}/hooks"), b"{}", {}, 5
+    )
+    assert (status, error) == (0, "destination_not_allowed")
+    assert receiver.seen == []
+
+
+async def test_each_checked_address_is_tried_until_one_accepts_the_connection(
+    receiver: TLSReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`localhost` is ::1 and 127.0.0.1; the receiver listens on 127.0.0.1 only."""
+    resolving(monkeypatch, "::1", "127.0.0.1")
+    status, error = await activities_trusting(receiver)._post(
+        endpoint(f"https://{HOST}:{receiver.port}/hooks"), b"{}", {}, 5
+    )
+    assert (status, error) == (204, "")
+    assert len(receiver.seen) == 1
+
+
+async def test_a_certificate_for_another_name_fails_the_attempt_as_a_tls_error(
+    receiver: TLSReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolving(monkeypatch, "127.0.0.1")
+    status, error = await activities_trusting(receiver)._post(
+        endpoint(f"https://other.merchant.example:{receiver.port}/hooks"), b"{}", {}, 5
+    )
+    assert (status, error) == (0, "tls_error")
     assert receiver.seen == []

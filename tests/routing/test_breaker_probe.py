@@ -79,6 +79,7 @@ async def routing(postgres_url: str) -> AsyncIterator[Routing]:
     await store.save(
         sessions,
         merchant.id,
+        False,
         RoutingConfig(rules=(Rule(name="all", failover=(primary, fallback)),)),
     )
     yield Routing(sessions, merchant.id, primary, fallback)

@@ -16,6 +16,7 @@ from orchestrator.routing import (
     Plan,
     ProcessorInfo,
     facts_for,
+    failure_code,
     match,
     plan,
 )
@@ -52,6 +53,7 @@ def route(
     rates: dict[str, float | None] | None = None,
     draw: float = 0.0,
     explore: float = 0.5,
+    livemode: bool = False,
 ) -> Plan:
     rule = match(cfg, payment)
     assert rule is not None
@@ -64,6 +66,7 @@ def route(
         draw,
         explore,
         currency=payment.currency,
+        livemode=livemode,
     )
 
 
@@ -167,6 +170,55 @@ def test_skipped_processors_say_why() -> None:
         Candidate("inr_only", "currency_unsupported"),
     ]
     assert result.processors == ["usd_ok", "sandbox", "probing"]
+
+
+def test_a_live_payment_skips_test_only_processors_and_a_test_payment_does_not() -> None:
+    processors = {
+        "sandbox": ProcessorInfo(test_only=True),
+        "stripe": ProcessorInfo(),
+        "sandbox-b": ProcessorInfo(test_only=True),
+    }
+    cfg = config(Rule("r", failover=("sandbox", "*")))
+    live = route(cfg, facts(), processors, livemode=True)
+    assert live.processors == ["stripe"]
+    assert live.skipped == [Candidate("sandbox", "test_only"), Candidate("sandbox-b", "test_only")]
+    split = config(Rule("r", split=(WeightedTarget("sandbox", 90), WeightedTarget("stripe", 10))))
+    assert route(split, facts(), processors, livemode=True).processors == ["stripe"]
+    test = route(cfg, facts(), processors, livemode=False)
+    assert (test.processors, test.skipped) == (["sandbox", "sandbox-b", "stripe"], [])
+
+
+@pytest.mark.parametrize(
+    ("failover", "processors", "livemode", "expected"),
+    [
+        # Only test-only (or unregistered) processors named: nothing live-capable is left.
+        (("sandbox",), {"sandbox": ProcessorInfo(test_only=True)}, True, "no_live_processor"),
+        (
+            ("ghost", "sandbox"),
+            {"sandbox": ProcessorInfo(test_only=True)},
+            True,
+            "no_live_processor",
+        ),
+        # A live-capable processor was named but cannot take it now: another reason.
+        (
+            ("sandbox", "stripe"),
+            {"sandbox": ProcessorInfo(test_only=True), "stripe": ProcessorInfo(has_account=False)},
+            True,
+            "no_processor_available",
+        ),
+        (("ghost",), {}, True, "no_processor_available"),
+        (("sandbox",), {"sandbox": ProcessorInfo(enabled=False)}, False, "no_processor_available"),
+    ],
+)
+def test_a_payment_with_nothing_to_try_fails_with_a_stable_code(
+    failover: tuple[str, ...], processors: dict[str, ProcessorInfo], livemode: bool, expected: str
+) -> None:
+    cfg = config(Rule("r", failover=failover))
+    rule = match(cfg, facts())
+    decided = route(cfg, facts(), processors, livemode=livemode)
+    assert decided.processors == []
+    assert failure_code(rule, decided, livemode) == expected
+    assert failure_code(None, None, livemode) == "routing_no_match"
 
 
 def test_split_lands_within_two_points_of_its_weights() -> None:

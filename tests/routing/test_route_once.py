@@ -64,6 +64,7 @@ async def split(postgres_url: str) -> AsyncIterator[Split]:
     await store.save(
         sessions,
         merchant.id,
+        False,
         RoutingConfig(
             rules=(Rule(name="halves", split=tuple(WeightedTarget(name, 50) for name in names)),)
         ),

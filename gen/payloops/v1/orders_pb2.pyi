@@ -146,7 +146,9 @@ class Order(_message.Message):
     description: _builtins.str
     """Free text shown to the merchant, at most 1000 characters."""
     return_url: _builtins.str
-    """Where the customer's browser goes after a 3-D Secure challenge (http or https URL)."""
+    """Where the customer's browser goes after a 3-D Secure challenge (http or https URL, no
+    spaces or control characters).
+    """
     status: Global___Order.Status.ValueType
     """Current status."""
     amount_capturable: _builtins.int
@@ -156,7 +158,11 @@ class Order(_message.Message):
     amount_refunded: _builtins.int
     """Amount refunded, in minor units. Never exceeds `amount_received`."""
     failure_code: _builtins.str
-    """Stable code of the reason the order failed, such as "generic_decline"; empty otherwise."""
+    """Stable code of the reason the order failed, such as "generic_decline"; empty otherwise.
+    Routing's own: "routing_no_match" (no rule matched), "no_processor_available" (every
+    processor the rule names was skipped; `routing` says why), "no_live_processor" (a live
+    payment whose rule names only test-only or unregistered processors).
+    """
     failure_message: _builtins.str
     """Human-readable explanation of `failure_code`."""
     livemode: _builtins.bool
@@ -280,7 +286,8 @@ class RoutingCandidate(_message.Message):
     """Why: "rule_order", "split_draw", "success_rate", "fallback", "circuit_half_open" (a
     fallback whose circuit breaker is past its cool-down: tried only if reached, and its
     answer closes the breaker), or for skipped ones "not_configured", "disabled",
-    "circuit_open", "currency_unsupported".
+    "test_only" (a test-only gateway, such as the sandbox, never takes a live payment),
+    "no_account", "circuit_open", "currency_unsupported".
     """
     def __init__(
         self,

@@ -29,10 +29,12 @@ class OrderServiceStub:
     """Orders are what a merchant asks its customer to pay. Paying an order makes one or more
     attempts at payment processors; the order's status is derived from them.
 
-    Every call is authenticated with a secret API key (`Authorization: Bearer sk_test_…`) and
-    sees only the calling merchant's orders. Mutating calls accept an `Idempotency-Key` header
-    with Stripe semantics: the same key and body replays the stored response, the same key with
-    a different body fails with IDEMPOTENCY_KEY_REUSED.
+    Every call is authenticated with a secret API key (`Authorization: Bearer sk_test_…` or
+    `sk_live_…`) and sees only the calling merchant's orders of the key's mode: a test key never
+    sees a live order and a live key never sees a test one (NOT_FOUND, as another merchant's).
+    Mutating calls accept an `Idempotency-Key` header with Stripe semantics, per merchant and
+    mode: the same key and body replays the stored response, the same key with a different body
+    fails with IDEMPOTENCY_KEY_REUSED.
     """
 
     def __init__(self, channel):
@@ -77,10 +79,12 @@ class OrderServiceServicer:
     """Orders are what a merchant asks its customer to pay. Paying an order makes one or more
     attempts at payment processors; the order's status is derived from them.
 
-    Every call is authenticated with a secret API key (`Authorization: Bearer sk_test_…`) and
-    sees only the calling merchant's orders. Mutating calls accept an `Idempotency-Key` header
-    with Stripe semantics: the same key and body replays the stored response, the same key with
-    a different body fails with IDEMPOTENCY_KEY_REUSED.
+    Every call is authenticated with a secret API key (`Authorization: Bearer sk_test_…` or
+    `sk_live_…`) and sees only the calling merchant's orders of the key's mode: a test key never
+    sees a live order and a live key never sees a test one (NOT_FOUND, as another merchant's).
+    Mutating calls accept an `Idempotency-Key` header with Stripe semantics, per merchant and
+    mode: the same key and body replays the stored response, the same key with a different body
+    fails with IDEMPOTENCY_KEY_REUSED.
     """
 
     def CreateOrder(self, request, context):
@@ -91,14 +95,15 @@ class OrderServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetOrder(self, request, context):
-        """Returns one order of the calling merchant. Another merchant's order is NOT_FOUND.
+        """Returns one order of the calling merchant, in the API key's mode. Another merchant's
+        order, or one of the other mode, is NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListOrders(self, request, context):
-        """Lists the calling merchant's orders, newest first.
+        """Lists the calling merchant's orders of the API key's mode, newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -179,10 +184,12 @@ class OrderService:
     """Orders are what a merchant asks its customer to pay. Paying an order makes one or more
     attempts at payment processors; the order's status is derived from them.
 
-    Every call is authenticated with a secret API key (`Authorization: Bearer sk_test_…`) and
-    sees only the calling merchant's orders. Mutating calls accept an `Idempotency-Key` header
-    with Stripe semantics: the same key and body replays the stored response, the same key with
-    a different body fails with IDEMPOTENCY_KEY_REUSED.
+    Every call is authenticated with a secret API key (`Authorization: Bearer sk_test_…` or
+    `sk_live_…`) and sees only the calling merchant's orders of the key's mode: a test key never
+    sees a live order and a live key never sees a test one (NOT_FOUND, as another merchant's).
+    Mutating calls accept an `Idempotency-Key` header with Stripe semantics, per merchant and
+    mode: the same key and body replays the stored response, the same key with a different body
+    fails with IDEMPOTENCY_KEY_REUSED.
     """
 
     @staticmethod

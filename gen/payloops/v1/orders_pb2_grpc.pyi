@@ -30,10 +30,12 @@ class OrderServiceStub:
     """Orders are what a merchant asks its customer to pay. Paying an order makes one or more
     attempts at payment processors; the order's status is derived from them.
 
-    Every call is authenticated with a secret API key (`Authorization: Bearer sk_test_…`) and
-    sees only the calling merchant's orders. Mutating calls accept an `Idempotency-Key` header
-    with Stripe semantics: the same key and body replays the stored response, the same key with
-    a different body fails with IDEMPOTENCY_KEY_REUSED.
+    Every call is authenticated with a secret API key (`Authorization: Bearer sk_test_…` or
+    `sk_live_…`) and sees only the calling merchant's orders of the key's mode: a test key never
+    sees a live order and a live key never sees a test one (NOT_FOUND, as another merchant's).
+    Mutating calls accept an `Idempotency-Key` header with Stripe semantics, per merchant and
+    mode: the same key and body replays the stored response, the same key with a different body
+    fails with IDEMPOTENCY_KEY_REUSED.
     """
 
     @_typing.overload
@@ -43,9 +45,11 @@ class OrderServiceStub:
     CreateOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.CreateOrderRequest, _orders_pb2.Order]
     """Creates an order in status REQUIRES_PAYMENT_METHOD."""
     GetOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.GetOrderRequest, _orders_pb2.Order]
-    """Returns one order of the calling merchant. Another merchant's order is NOT_FOUND."""
+    """Returns one order of the calling merchant, in the API key's mode. Another merchant's
+    order, or one of the other mode, is NOT_FOUND.
+    """
     ListOrders: _grpc.UnaryUnaryMultiCallable[_orders_pb2.ListOrdersRequest, _orders_pb2.ListOrdersResponse]
-    """Lists the calling merchant's orders, newest first."""
+    """Lists the calling merchant's orders of the API key's mode, newest first."""
     PayOrder: _grpc.UnaryUnaryMultiCallable[_orders_pb2.PayOrderRequest, _orders_pb2.Order]
     """Pays an order with a tokenized payment method. Returns as soon as the order reaches
     SUCCEEDED, FAILED, REQUIRES_ACTION or REQUIRES_CAPTURE, or after a bounded wait with
@@ -70,19 +74,23 @@ class OrderServiceAsyncStub(OrderServiceStub):
     """Orders are what a merchant asks its customer to pay. Paying an order makes one or more
     attempts at payment processors; the order's status is derived from them.
 
-    Every call is authenticated with a secret API key (`Authorization: Bearer sk_test_…`) and
-    sees only the calling merchant's orders. Mutating calls accept an `Idempotency-Key` header
-    with Stripe semantics: the same key and body replays the stored response, the same key with
-    a different body fails with IDEMPOTENCY_KEY_REUSED.
+    Every call is authenticated with a secret API key (`Authorization: Bearer sk_test_…` or
+    `sk_live_…`) and sees only the calling merchant's orders of the key's mode: a test key never
+    sees a live order and a live key never sees a test one (NOT_FOUND, as another merchant's).
+    Mutating calls accept an `Idempotency-Key` header with Stripe semantics, per merchant and
+    mode: the same key and body replays the stored response, the same key with a different body
+    fails with IDEMPOTENCY_KEY_REUSED.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.CreateOrderRequest, _orders_pb2.Order]  # type: ignore[assignment]
     """Creates an order in status REQUIRES_PAYMENT_METHOD."""
     GetOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.GetOrderRequest, _orders_pb2.Order]  # type: ignore[assignment]
-    """Returns one order of the calling merchant. Another merchant's order is NOT_FOUND."""
+    """Returns one order of the calling merchant, in the API key's mode. Another merchant's
+    order, or one of the other mode, is NOT_FOUND.
+    """
     ListOrders: _aio.UnaryUnaryMultiCallable[_orders_pb2.ListOrdersRequest, _orders_pb2.ListOrdersResponse]  # type: ignore[assignment]
-    """Lists the calling merchant's orders, newest first."""
+    """Lists the calling merchant's orders of the API key's mode, newest first."""
     PayOrder: _aio.UnaryUnaryMultiCallable[_orders_pb2.PayOrderRequest, _orders_pb2.Order]  # type: ignore[assignment]
     """Pays an order with a tokenized payment method. Returns as soon as the order reaches
     SUCCEEDED, FAILED, REQUIRES_ACTION or REQUIRES_CAPTURE, or after a bounded wait with
@@ -106,10 +114,12 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
     """Orders are what a merchant asks its customer to pay. Paying an order makes one or more
     attempts at payment processors; the order's status is derived from them.
 
-    Every call is authenticated with a secret API key (`Authorization: Bearer sk_test_…`) and
-    sees only the calling merchant's orders. Mutating calls accept an `Idempotency-Key` header
-    with Stripe semantics: the same key and body replays the stored response, the same key with
-    a different body fails with IDEMPOTENCY_KEY_REUSED.
+    Every call is authenticated with a secret API key (`Authorization: Bearer sk_test_…` or
+    `sk_live_…`) and sees only the calling merchant's orders of the key's mode: a test key never
+    sees a live order and a live key never sees a test one (NOT_FOUND, as another merchant's).
+    Mutating calls accept an `Idempotency-Key` header with Stripe semantics, per merchant and
+    mode: the same key and body replays the stored response, the same key with a different body
+    fails with IDEMPOTENCY_KEY_REUSED.
     """
 
     @_abc_1.abstractmethod
@@ -126,7 +136,9 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _orders_pb2.GetOrderRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.Order, _abc.Awaitable[_orders_pb2.Order]]:
-        """Returns one order of the calling merchant. Another merchant's order is NOT_FOUND."""
+        """Returns one order of the calling merchant, in the API key's mode. Another merchant's
+        order, or one of the other mode, is NOT_FOUND.
+        """
 
     @_abc_1.abstractmethod
     def ListOrders(
@@ -134,7 +146,7 @@ class OrderServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _orders_pb2.ListOrdersRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_orders_pb2.ListOrdersResponse, _abc.Awaitable[_orders_pb2.ListOrdersResponse]]:
-        """Lists the calling merchant's orders, newest first."""
+        """Lists the calling merchant's orders of the API key's mode, newest first."""
 
     @_abc_1.abstractmethod
     def PayOrder(

@@ -31,7 +31,6 @@ class Processor(_message.Message):
     TARGET_FIELD_NUMBER: _builtins.int
     DEADLINE_FIELD_NUMBER: _builtins.int
     TLS_FIELD_NUMBER: _builtins.int
-    TLS_CA_PEM_FIELD_NUMBER: _builtins.int
     ENABLED_FIELD_NUMBER: _builtins.int
     CAPABILITIES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
@@ -39,9 +38,7 @@ class Processor(_message.Message):
     target: _builtins.str
     """The adapter's gRPC address, host:port."""
     tls: _builtins.bool
-    """Connect with TLS (the system's roots, or `tls_ca_pem`)."""
-    tls_ca_pem: _builtins.str
-    """PEM CA certificate(s) to trust for `tls`, for adapters with a private CA."""
+    """Connect with TLS (the system's roots, or the CA certificates it was registered with)."""
     enabled: _builtins.bool
     """Whether routing may use it."""
     @_builtins.property
@@ -59,13 +56,12 @@ class Processor(_message.Message):
         target: _builtins.str = ...,
         deadline: _duration_pb2.Duration | None = ...,
         tls: _builtins.bool = ...,
-        tls_ca_pem: _builtins.str = ...,
         enabled: _builtins.bool = ...,
         capabilities: Global___ProcessorCapabilities | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities", "deadline", b"deadline"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities", "deadline", b"deadline", "enabled", b"enabled", "name", b"name", "target", b"target", "tls", b"tls", "tls_ca_pem", b"tls_ca_pem"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities", "deadline", b"deadline", "enabled", b"enabled", "name", b"name", "target", b"target", "tls", b"tls"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -84,6 +80,7 @@ class ProcessorCapabilities(_message.Message):
     PARTIAL_REFUND_FIELD_NUMBER: _builtins.int
     THREE_D_SECURE_FIELD_NUMBER: _builtins.int
     CREDENTIAL_FIELDS_FIELD_NUMBER: _builtins.int
+    TEST_ONLY_FIELD_NUMBER: _builtins.int
     manual_capture: _builtins.bool
     """Supports manual capture."""
     partial_capture: _builtins.bool
@@ -92,6 +89,8 @@ class ProcessorCapabilities(_message.Message):
     """Supports partial and repeated refunds."""
     three_d_secure: _builtins.bool
     """Runs 3-D Secure challenges."""
+    test_only: _builtins.bool
+    """A test-only gateway (the sandbox): live payments are never routed to it."""
     @_builtins.property
     def currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """ISO 4217 codes accepted; empty means every currency."""
@@ -114,14 +113,58 @@ class ProcessorCapabilities(_message.Message):
         partial_refund: _builtins.bool = ...,
         three_d_secure: _builtins.bool = ...,
         credential_fields: _abc.Iterable[_builtins.str] | None = ...,
+        test_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_networks", b"card_networks", "credential_fields", b"credential_fields", "currencies", b"currencies", "manual_capture", b"manual_capture", "partial_capture", b"partial_capture", "partial_refund", b"partial_refund", "three_d_secure", b"three_d_secure"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_networks", b"card_networks", "credential_fields", b"credential_fields", "currencies", b"currencies", "manual_capture", b"manual_capture", "partial_capture", b"partial_capture", "partial_refund", b"partial_refund", "test_only", b"test_only", "three_d_secure", b"three_d_secure"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ProcessorCapabilities: _TypeAlias = ProcessorCapabilities  # noqa: Y015
+
+@_typing.final
+class NewProcessor(_message.Message):
+    """What CreateProcessor takes: a Processor's settable fields, and the CA certificates to trust,
+    which no answer returns. Field numbers are Processor's, so a client that sent a Processor
+    here still sends the same bytes.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    TLS_FIELD_NUMBER: _builtins.int
+    TLS_CA_PEM_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Name routing rules use, lower case: letters, digits and dashes, such as "stripe"."""
+    target: _builtins.str
+    """The adapter's gRPC address, host:port."""
+    tls: _builtins.bool
+    """Connect with TLS (the system's roots, or `tls_ca_pem`)."""
+    tls_ca_pem: _builtins.str
+    """PEM CA certificate(s) to trust for `tls`, for adapters with a private CA."""
+    @_builtins.property
+    def deadline(self) -> _duration_pb2.Duration:
+        """How long one call to it may take; 50 ms to 120 s, default 5 s."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        target: _builtins.str = ...,
+        deadline: _duration_pb2.Duration | None = ...,
+        tls: _builtins.bool = ...,
+        tls_ca_pem: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "name", b"name", "target", b"target", "tls", b"tls", "tls_ca_pem", b"tls_ca_pem"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NewProcessor: _TypeAlias = NewProcessor  # noqa: Y015
 
 @_typing.final
 class CreateProcessorRequest(_message.Message):
@@ -131,13 +174,13 @@ class CreateProcessorRequest(_message.Message):
 
     PROCESSOR_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def processor(self) -> Global___Processor:
+    def processor(self) -> Global___NewProcessor:
         """The processor to register."""
 
     def __init__(
         self,
         *,
-        processor: Global___Processor | None = ...,
+        processor: Global___NewProcessor | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["processor", b"processor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -190,7 +233,66 @@ Global___ListProcessorsResponse: _TypeAlias = ListProcessorsResponse  # noqa: Y0
 
 @_typing.final
 class ProcessorAccount(_message.Message):
-    """A merchant's account at one processor."""
+    """A merchant's account at one processor, as the API shows it: never its credentials."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PROCESSOR_FIELD_NUMBER: _builtins.int
+    CREDENTIAL_FIELDS_FIELD_NUMBER: _builtins.int
+    LIVEMODE_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    WEBHOOK_PATH_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    ROTATE_TIME_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Identifier, "pa_…"."""
+    processor: _builtins.str
+    """The processor's registered name."""
+    livemode: _builtins.bool
+    """Test or live: the mode of the API key that created it."""
+    enabled: _builtins.bool
+    """False once disabled."""
+    webhook_path: _builtins.str
+    """Where to point the gateway's webhooks for this account (a path on the API)."""
+    @_builtins.property
+    def credential_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The names of the credentials stored, without their values."""
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was added."""
+
+    @_builtins.property
+    def rotate_time(self) -> _timestamp_pb2.Timestamp:
+        """When its credentials last changed."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        processor: _builtins.str = ...,
+        credential_fields: _abc.Iterable[_builtins.str] | None = ...,
+        livemode: _builtins.bool = ...,
+        enabled: _builtins.bool = ...,
+        webhook_path: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        rotate_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "rotate_time", b"rotate_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "credential_fields", b"credential_fields", "enabled", b"enabled", "id", b"id", "livemode", b"livemode", "processor", b"processor", "rotate_time", b"rotate_time", "webhook_path", b"webhook_path"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProcessorAccount: _TypeAlias = ProcessorAccount  # noqa: Y015
+
+@_typing.final
+class NewProcessorAccount(_message.Message):
+    """What CreateProcessorAccount takes: the processor and the account's secrets, which no answer
+    returns. Field numbers are ProcessorAccount's, so a client that sent a ProcessorAccount here
+    still sends the same bytes.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -214,63 +316,29 @@ class ProcessorAccount(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-    ID_FIELD_NUMBER: _builtins.int
     PROCESSOR_FIELD_NUMBER: _builtins.int
     CREDENTIALS_FIELD_NUMBER: _builtins.int
-    CREDENTIAL_FIELDS_FIELD_NUMBER: _builtins.int
-    LIVEMODE_FIELD_NUMBER: _builtins.int
-    ENABLED_FIELD_NUMBER: _builtins.int
-    WEBHOOK_PATH_FIELD_NUMBER: _builtins.int
-    CREATE_TIME_FIELD_NUMBER: _builtins.int
-    ROTATE_TIME_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    """Identifier, "pa_…"."""
     processor: _builtins.str
     """The processor's registered name."""
-    livemode: _builtins.bool
-    """Test or live: the mode of the API key that created it."""
-    enabled: _builtins.bool
-    """False once disabled."""
-    webhook_path: _builtins.str
-    """Where to point the gateway's webhooks for this account (a path on the API)."""
     @_builtins.property
     def credentials(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """The secrets, such as {"secret_key": "sk_test_…", "webhook_secret": "whsec_…"}. Never
-        returned: responses carry `credential_fields` instead.
+        returned: answers carry `credential_fields` instead.
         """
-
-    @_builtins.property
-    def credential_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """The names of the credentials stored, without their values."""
-
-    @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp:
-        """When it was added."""
-
-    @_builtins.property
-    def rotate_time(self) -> _timestamp_pb2.Timestamp:
-        """When its credentials last changed."""
 
     def __init__(
         self,
         *,
-        id: _builtins.str = ...,
         processor: _builtins.str = ...,
         credentials: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
-        credential_fields: _abc.Iterable[_builtins.str] | None = ...,
-        livemode: _builtins.bool = ...,
-        enabled: _builtins.bool = ...,
-        webhook_path: _builtins.str = ...,
-        create_time: _timestamp_pb2.Timestamp | None = ...,
-        rotate_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "rotate_time", b"rotate_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "credential_fields", b"credential_fields", "credentials", b"credentials", "enabled", b"enabled", "id", b"id", "livemode", b"livemode", "processor", b"processor", "rotate_time", b"rotate_time", "webhook_path", b"webhook_path"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "processor", b"processor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___ProcessorAccount: _TypeAlias = ProcessorAccount  # noqa: Y015
+Global___NewProcessorAccount: _TypeAlias = NewProcessorAccount  # noqa: Y015
 
 @_typing.final
 class CreateProcessorAccountRequest(_message.Message):
@@ -280,13 +348,13 @@ class CreateProcessorAccountRequest(_message.Message):
 
     PROCESSOR_ACCOUNT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def processor_account(self) -> Global___ProcessorAccount:
+    def processor_account(self) -> Global___NewProcessorAccount:
         """The account to add."""
 
     def __init__(
         self,
         *,
-        processor_account: Global___ProcessorAccount | None = ...,
+        processor_account: Global___NewProcessorAccount | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["processor_account", b"processor_account"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...

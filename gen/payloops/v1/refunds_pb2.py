@@ -27,7 +27,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19payloops/v1/refunds.proto\x12\x0bpayloops.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc8\x03\n\x06Refund\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05order\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x16\n\x08\x63urrency\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x30\n\x06status\x18\x06 \x01(\x0e\x32\x1a.payloops.v1.Refund.StatusB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x66\x61ilure_code\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x66\x61ilure_message\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\tprocessor\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12!\n\x13processor_reference\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"H\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\r\n\tSUCCEEDED\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03\"O\n\x13\x43reateRefundRequest\x12\x13\n\x05order\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12#\n\x06refund\x18\x02 \x01(\x0b\x32\x13.payloops.v1.Refund\")\n\x12ListRefundsRequest\x12\x13\n\x05order\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\";\n\x13ListRefundsResponse\x12$\n\x07refunds\x18\x01 \x03(\x0b\x32\x13.payloops.v1.Refund\"(\n\x10GetRefundRequest\x12\x14\n\x06refund\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\xd7\x02\n\rRefundService\x12q\n\x0c\x43reateRefund\x12 .payloops.v1.CreateRefundRequest\x1a\x13.payloops.v1.Refund\"*\x82\xd3\xe4\x93\x02$\"\x1a/v1/orders/{order}/refunds:\x06refund\x12t\n\x0bListRefunds\x12\x1f.payloops.v1.ListRefundsRequest\x1a .payloops.v1.ListRefundsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/orders/{order}/refunds\x12]\n\tGetRefund\x12\x1d.payloops.v1.GetRefundRequest\x1a\x13.payloops.v1.Refund\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/refunds/{refund}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19payloops/v1/refunds.proto\x12\x0bpayloops.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe0\x03\n\x06Refund\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x05order\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x16\n\x08\x63urrency\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x30\n\x06status\x18\x06 \x01(\x0e\x32\x1a.payloops.v1.Refund.StatusB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x66\x61ilure_code\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x66\x61ilure_message\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\tprocessor\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12!\n\x13processor_reference\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x16\n\x08livemode\x18\r \x01(\x08\x42\x04\xe2\x41\x01\x03\"H\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\r\n\tSUCCEEDED\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03\"O\n\x13\x43reateRefundRequest\x12\x13\n\x05order\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12#\n\x06refund\x18\x02 \x01(\x0b\x32\x13.payloops.v1.Refund\")\n\x12ListRefundsRequest\x12\x13\n\x05order\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\";\n\x13ListRefundsResponse\x12$\n\x07refunds\x18\x01 \x03(\x0b\x32\x13.payloops.v1.Refund\"(\n\x10GetRefundRequest\x12\x14\n\x06refund\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\xd7\x02\n\rRefundService\x12q\n\x0c\x43reateRefund\x12 .payloops.v1.CreateRefundRequest\x1a\x13.payloops.v1.Refund\"*\x82\xd3\xe4\x93\x02$\"\x1a/v1/orders/{order}/refunds:\x06refund\x12t\n\x0bListRefunds\x12\x1f.payloops.v1.ListRefundsRequest\x1a .payloops.v1.ListRefundsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/orders/{order}/refunds\x12]\n\tGetRefund\x12\x1d.payloops.v1.GetRefundRequest\x1a\x13.payloops.v1.Refund\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/refunds/{refund}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -54,6 +54,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REFUND'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_REFUND'].fields_by_name['update_time']._loaded_options = None
   _globals['_REFUND'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_REFUND'].fields_by_name['livemode']._loaded_options = None
+  _globals['_REFUND'].fields_by_name['livemode']._serialized_options = b'\342A\001\003'
   _globals['_CREATEREFUNDREQUEST'].fields_by_name['order']._loaded_options = None
   _globals['_CREATEREFUNDREQUEST'].fields_by_name['order']._serialized_options = b'\342A\001\002'
   _globals['_LISTREFUNDSREQUEST'].fields_by_name['order']._loaded_options = None
@@ -67,17 +69,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REFUNDSERVICE'].methods_by_name['GetRefund']._loaded_options = None
   _globals['_REFUNDSERVICE'].methods_by_name['GetRefund']._serialized_options = b'\202\323\344\223\002\026\022\024/v1/refunds/{refund}'
   _globals['_REFUND']._serialized_start=139
-  _globals['_REFUND']._serialized_end=595
-  _globals['_REFUND_STATUS']._serialized_start=523
-  _globals['_REFUND_STATUS']._serialized_end=595
-  _globals['_CREATEREFUNDREQUEST']._serialized_start=597
-  _globals['_CREATEREFUNDREQUEST']._serialized_end=676
-  _globals['_LISTREFUNDSREQUEST']._serialized_start=678
-  _globals['_LISTREFUNDSREQUEST']._serialized_end=719
-  _globals['_LISTREFUNDSRESPONSE']._serialized_start=721
-  _globals['_LISTREFUNDSRESPONSE']._serialized_end=780
-  _globals['_GETREFUNDREQUEST']._serialized_start=782
-  _globals['_GETREFUNDREQUEST']._serialized_end=822
-  _globals['_REFUNDSERVICE']._serialized_start=825
-  _globals['_REFUNDSERVICE']._serialized_end=1168
+  _globals['_REFUND']._serialized_end=619
+  _globals['_REFUND_STATUS']._serialized_start=547
+  _globals['_REFUND_STATUS']._serialized_end=619
+  _globals['_CREATEREFUNDREQUEST']._serialized_start=621
+  _globals['_CREATEREFUNDREQUEST']._serialized_end=700
+  _globals['_LISTREFUNDSREQUEST']._serialized_start=702
+  _globals['_LISTREFUNDSREQUEST']._serialized_end=743
+  _globals['_LISTREFUNDSRESPONSE']._serialized_start=745
+  _globals['_LISTREFUNDSRESPONSE']._serialized_end=804
+  _globals['_GETREFUNDREQUEST']._serialized_start=806
+  _globals['_GETREFUNDREQUEST']._serialized_end=846
+  _globals['_REFUNDSERVICE']._serialized_start=849
+  _globals['_REFUNDSERVICE']._serialized_end=1192
 # @@protoc_insertion_point(module_scope)

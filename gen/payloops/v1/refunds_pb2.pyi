@@ -69,6 +69,7 @@ class Refund(_message.Message):
     PROCESSOR_REFERENCE_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    LIVEMODE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-generated identifier, `re_…`."""
     order: _builtins.str
@@ -89,6 +90,8 @@ class Refund(_message.Message):
     """The processor that refunds it."""
     processor_reference: _builtins.str
     """The processor's identifier of the refund."""
+    livemode: _builtins.bool
+    """The mode of its order: true for live, false for test."""
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When it was requested."""
@@ -112,10 +115,11 @@ class Refund(_message.Message):
         processor_reference: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        livemode: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "create_time", b"create_time", "currency", b"currency", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "order", b"order", "processor", b"processor", "processor_reference", b"processor_reference", "reason", b"reason", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "create_time", b"create_time", "currency", b"currency", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "livemode", b"livemode", "order", b"order", "processor", b"processor", "processor_reference", b"processor_reference", "reason", b"reason", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -73,14 +73,16 @@ class RefundServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListRefunds(self, request, context):
-        """Lists an order's refunds, oldest first.
+        """Lists an order's refunds, oldest first. The order must be the merchant's, in the API
+        key's mode.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetRefund(self, request, context):
-        """Returns one refund of the calling merchant.
+        """Returns one refund of the calling merchant, in the API key's mode (another merchant's, or
+        one of the other mode, is NOT_FOUND).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

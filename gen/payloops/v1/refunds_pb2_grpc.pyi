@@ -44,9 +44,13 @@ class RefundServiceStub:
     the refund as soon as the processor has answered, or PENDING after a bounded wait.
     """
     ListRefunds: _grpc.UnaryUnaryMultiCallable[_refunds_pb2.ListRefundsRequest, _refunds_pb2.ListRefundsResponse]
-    """Lists an order's refunds, oldest first."""
+    """Lists an order's refunds, oldest first. The order must be the merchant's, in the API
+    key's mode.
+    """
     GetRefund: _grpc.UnaryUnaryMultiCallable[_refunds_pb2.GetRefundRequest, _refunds_pb2.Refund]
-    """Returns one refund of the calling merchant."""
+    """Returns one refund of the calling merchant, in the API key's mode (another merchant's, or
+    one of the other mode, is NOT_FOUND).
+    """
 
 @_typing.type_check_only
 class RefundServiceAsyncStub(RefundServiceStub):
@@ -64,9 +68,13 @@ class RefundServiceAsyncStub(RefundServiceStub):
     the refund as soon as the processor has answered, or PENDING after a bounded wait.
     """
     ListRefunds: _aio.UnaryUnaryMultiCallable[_refunds_pb2.ListRefundsRequest, _refunds_pb2.ListRefundsResponse]  # type: ignore[assignment]
-    """Lists an order's refunds, oldest first."""
+    """Lists an order's refunds, oldest first. The order must be the merchant's, in the API
+    key's mode.
+    """
     GetRefund: _aio.UnaryUnaryMultiCallable[_refunds_pb2.GetRefundRequest, _refunds_pb2.Refund]  # type: ignore[assignment]
-    """Returns one refund of the calling merchant."""
+    """Returns one refund of the calling merchant, in the API key's mode (another merchant's, or
+    one of the other mode, is NOT_FOUND).
+    """
 
 class RefundServiceServicer(metaclass=_abc_1.ABCMeta):
     """Refunds of paid orders, made at the processor that holds the payment. Several partial
@@ -93,7 +101,9 @@ class RefundServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _refunds_pb2.ListRefundsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_refunds_pb2.ListRefundsResponse, _abc.Awaitable[_refunds_pb2.ListRefundsResponse]]:
-        """Lists an order's refunds, oldest first."""
+        """Lists an order's refunds, oldest first. The order must be the merchant's, in the API
+        key's mode.
+        """
 
     @_abc_1.abstractmethod
     def GetRefund(
@@ -101,6 +111,8 @@ class RefundServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _refunds_pb2.GetRefundRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_refunds_pb2.Refund, _abc.Awaitable[_refunds_pb2.Refund]]:
-        """Returns one refund of the calling merchant."""
+        """Returns one refund of the calling merchant, in the API key's mode (another merchant's, or
+        one of the other mode, is NOT_FOUND).
+        """
 
 def add_RefundServiceServicer_to_server(servicer: RefundServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -28,7 +28,8 @@ if _version_not_supported:
 class RoutingServiceStub:
     """A merchant's routing: which processors a payment goes to, in which order, and how PayLoops
     fails over. Every change makes a new version; every order records the version and rule that
-    routed it.
+    routed it. Test and live mode each have their own configuration and versions: a call acts
+    on the API key's mode only.
     """
 
     def __init__(self, channel):
@@ -52,18 +53,21 @@ class RoutingServiceStub:
 class RoutingServiceServicer:
     """A merchant's routing: which processors a payment goes to, in which order, and how PayLoops
     fails over. Every change makes a new version; every order records the version and rule that
-    routed it.
+    routed it. Test and live mode each have their own configuration and versions: a call acts
+    on the API key's mode only.
     """
 
     def GetRoutingConfig(self, request, context):
-        """Returns the merchant's current routing configuration (the default one until replaced).
+        """Returns the merchant's current routing configuration in the API key's mode (the default
+        one until replaced).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateRoutingConfig(self, request, context):
-        """Replaces the merchant's routing configuration as a whole, after validating it.
+        """Replaces the merchant's routing configuration of the API key's mode as a whole, after
+        validating it. The other mode's configuration does not change.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -93,7 +97,8 @@ def add_RoutingServiceServicer_to_server(servicer, server):
 class RoutingService:
     """A merchant's routing: which processors a payment goes to, in which order, and how PayLoops
     fails over. Every change makes a new version; every order records the version and rule that
-    routed it.
+    routed it. Test and live mode each have their own configuration and versions: a call acts
+    on the API key's mode only.
     """
 
     @staticmethod

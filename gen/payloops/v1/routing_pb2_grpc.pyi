@@ -29,7 +29,8 @@ GRPC_VERSION: str
 class RoutingServiceStub:
     """A merchant's routing: which processors a payment goes to, in which order, and how PayLoops
     fails over. Every change makes a new version; every order records the version and rule that
-    routed it.
+    routed it. Test and live mode each have their own configuration and versions: a call acts
+    on the API key's mode only.
     """
 
     @_typing.overload
@@ -37,27 +38,37 @@ class RoutingServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> RoutingServiceAsyncStub: ...
     GetRoutingConfig: _grpc.UnaryUnaryMultiCallable[_routing_pb2.GetRoutingConfigRequest, _routing_pb2.RoutingConfig]
-    """Returns the merchant's current routing configuration (the default one until replaced)."""
+    """Returns the merchant's current routing configuration in the API key's mode (the default
+    one until replaced).
+    """
     UpdateRoutingConfig: _grpc.UnaryUnaryMultiCallable[_routing_pb2.UpdateRoutingConfigRequest, _routing_pb2.RoutingConfig]
-    """Replaces the merchant's routing configuration as a whole, after validating it."""
+    """Replaces the merchant's routing configuration of the API key's mode as a whole, after
+    validating it. The other mode's configuration does not change.
+    """
 
 @_typing.type_check_only
 class RoutingServiceAsyncStub(RoutingServiceStub):
     """A merchant's routing: which processors a payment goes to, in which order, and how PayLoops
     fails over. Every change makes a new version; every order records the version and rule that
-    routed it.
+    routed it. Test and live mode each have their own configuration and versions: a call acts
+    on the API key's mode only.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetRoutingConfig: _aio.UnaryUnaryMultiCallable[_routing_pb2.GetRoutingConfigRequest, _routing_pb2.RoutingConfig]  # type: ignore[assignment]
-    """Returns the merchant's current routing configuration (the default one until replaced)."""
+    """Returns the merchant's current routing configuration in the API key's mode (the default
+    one until replaced).
+    """
     UpdateRoutingConfig: _aio.UnaryUnaryMultiCallable[_routing_pb2.UpdateRoutingConfigRequest, _routing_pb2.RoutingConfig]  # type: ignore[assignment]
-    """Replaces the merchant's routing configuration as a whole, after validating it."""
+    """Replaces the merchant's routing configuration of the API key's mode as a whole, after
+    validating it. The other mode's configuration does not change.
+    """
 
 class RoutingServiceServicer(metaclass=_abc_1.ABCMeta):
     """A merchant's routing: which processors a payment goes to, in which order, and how PayLoops
     fails over. Every change makes a new version; every order records the version and rule that
-    routed it.
+    routed it. Test and live mode each have their own configuration and versions: a call acts
+    on the API key's mode only.
     """
 
     @_abc_1.abstractmethod
@@ -66,7 +77,9 @@ class RoutingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _routing_pb2.GetRoutingConfigRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_routing_pb2.RoutingConfig, _abc.Awaitable[_routing_pb2.RoutingConfig]]:
-        """Returns the merchant's current routing configuration (the default one until replaced)."""
+        """Returns the merchant's current routing configuration in the API key's mode (the default
+        one until replaced).
+        """
 
     @_abc_1.abstractmethod
     def UpdateRoutingConfig(
@@ -74,6 +87,8 @@ class RoutingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _routing_pb2.UpdateRoutingConfigRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_routing_pb2.RoutingConfig, _abc.Awaitable[_routing_pb2.RoutingConfig]]:
-        """Replaces the merchant's routing configuration as a whole, after validating it."""
+        """Replaces the merchant's routing configuration of the API key's mode as a whole, after
+        validating it. The other mode's configuration does not change.
+        """
 
 def add_RoutingServiceServicer_to_server(servicer: RoutingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

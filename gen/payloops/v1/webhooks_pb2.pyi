@@ -68,7 +68,10 @@ class WebhookEndpoint(_message.Message):
     id: _builtins.str
     """Server-generated identifier, `we_…`."""
     url: _builtins.str
-    """Where events are POSTed: https, or http to loopback in test mode."""
+    """Where events are POSTed: https to a public address; in test mode also http or https to
+    what the platform's operator allows (a local receiver). Never the platform's own
+    listeners or link-local and metadata addresses. No spaces or control characters.
+    """
     status: Global___WebhookEndpoint.Status.ValueType
     """ENABLED or DISABLED."""
     disabled_reason: _builtins.str
@@ -545,7 +548,10 @@ class DeliveryAttempt(_message.Message):
     http_status: _builtins.int
     """The endpoint's HTTP status; 0 when it did not answer."""
     error: _builtins.str
-    """What went wrong, such as "timeout after 10s" or "connection refused"; empty on 2xx."""
+    """What went wrong, as a class (never the error's own text): connection_refused, timeout,
+    tls_error, dns_error, http_status (the status is in http_status),
+    destination_not_allowed, connection_error, worker_lost or internal_error; empty on 2xx.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When it was sent."""

@@ -68,8 +68,9 @@ class WebhookEndpointServiceServicer:
     """
 
     def CreateWebhookEndpoint(self, request, context):
-        """Adds an endpoint. The response carries its signing `secret`, shown this once. Outside test
-        mode, URLs that resolve to loopback or private addresses are refused.
+        """Adds an endpoint. The response carries its signing `secret`, shown this once. URLs that
+        resolve to loopback, private, link-local or metadata addresses, or to the platform's own
+        listeners, are refused (in test mode, except what the platform's operator allows).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

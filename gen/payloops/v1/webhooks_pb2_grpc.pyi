@@ -35,8 +35,9 @@ class WebhookEndpointServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> WebhookEndpointServiceAsyncStub: ...
     CreateWebhookEndpoint: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.CreateWebhookEndpointRequest, _webhooks_pb2.WebhookEndpoint]
-    """Adds an endpoint. The response carries its signing `secret`, shown this once. Outside test
-    mode, URLs that resolve to loopback or private addresses are refused.
+    """Adds an endpoint. The response carries its signing `secret`, shown this once. URLs that
+    resolve to loopback, private, link-local or metadata addresses, or to the platform's own
+    listeners, are refused (in test mode, except what the platform's operator allows).
     """
     ListWebhookEndpoints: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhookEndpointsRequest, _webhooks_pb2.ListWebhookEndpointsResponse]
     """Lists the merchant's endpoints (in the API key's mode), without secrets."""
@@ -55,8 +56,9 @@ class WebhookEndpointServiceAsyncStub(WebhookEndpointServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateWebhookEndpoint: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.CreateWebhookEndpointRequest, _webhooks_pb2.WebhookEndpoint]  # type: ignore[assignment]
-    """Adds an endpoint. The response carries its signing `secret`, shown this once. Outside test
-    mode, URLs that resolve to loopback or private addresses are refused.
+    """Adds an endpoint. The response carries its signing `secret`, shown this once. URLs that
+    resolve to loopback, private, link-local or metadata addresses, or to the platform's own
+    listeners, are refused (in test mode, except what the platform's operator allows).
     """
     ListWebhookEndpoints: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhookEndpointsRequest, _webhooks_pb2.ListWebhookEndpointsResponse]  # type: ignore[assignment]
     """Lists the merchant's endpoints (in the API key's mode), without secrets."""
@@ -78,8 +80,9 @@ class WebhookEndpointServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _webhooks_pb2.CreateWebhookEndpointRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_webhooks_pb2.WebhookEndpoint, _abc.Awaitable[_webhooks_pb2.WebhookEndpoint]]:
-        """Adds an endpoint. The response carries its signing `secret`, shown this once. Outside test
-        mode, URLs that resolve to loopback or private addresses are refused.
+        """Adds an endpoint. The response carries its signing `secret`, shown this once. URLs that
+        resolve to loopback, private, link-local or metadata addresses, or to the platform's own
+        listeners, are refused (in test mode, except what the platform's operator allows).
         """
 
     @_abc_1.abstractmethod

@@ -463,6 +463,7 @@ class GetCapabilitiesResponse(_message.Message):
     THREE_D_SECURE_FIELD_NUMBER: _builtins.int
     TEST_PAYMENT_METHODS_FIELD_NUMBER: _builtins.int
     CREDENTIAL_FIELDS_FIELD_NUMBER: _builtins.int
+    TEST_ONLY_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Processor name, lower case, such as "stripe"."""
     manual_capture: _builtins.bool
@@ -473,6 +474,12 @@ class GetCapabilitiesResponse(_message.Message):
     """Supports refunding less than the captured amount, and several refunds."""
     three_d_secure: _builtins.bool
     """Can run 3-D Secure challenges."""
+    test_only: _builtins.bool
+    """True for a gateway that can only simulate payments (the sandbox, a test double): PayLoops
+    never routes a live payment to it (the candidate is skipped with reason "test_only").
+    Leave it false (the default) for a gateway that moves real money: it takes test payments
+    with test credentials and live payments with live ones (`Credentials.livemode`).
+    """
     @_builtins.property
     def currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """ISO 4217 codes accepted, upper case. Empty means every currency."""
@@ -505,10 +512,11 @@ class GetCapabilitiesResponse(_message.Message):
         three_d_secure: _builtins.bool = ...,
         test_payment_methods: _abc.Iterable[Global___TestPaymentMethod] | None = ...,
         credential_fields: _abc.Iterable[_builtins.str] | None = ...,
+        test_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_networks", b"card_networks", "credential_fields", b"credential_fields", "currencies", b"currencies", "manual_capture", b"manual_capture", "name", b"name", "partial_capture", b"partial_capture", "partial_refund", b"partial_refund", "test_payment_methods", b"test_payment_methods", "three_d_secure", b"three_d_secure"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_networks", b"card_networks", "credential_fields", b"credential_fields", "currencies", b"currencies", "manual_capture", b"manual_capture", "name", b"name", "partial_capture", b"partial_capture", "partial_refund", b"partial_refund", "test_only", b"test_only", "test_payment_methods", b"test_payment_methods", "three_d_secure", b"three_d_secure"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

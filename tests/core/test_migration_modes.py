@@ -1,0 +1,156 @@
+"""Migration 0006 (test and live as walls) on a real PostgreSQL holding the data the schema before
+it could hold: refunds take their order's mode, idempotency keys stay usable in the mode they
+were used in, and routing configurations are kept for test and copied to live."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from google.rpc import status_pb2
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from core.db.migrate import downgrade, upgrade
+from payloops.v1 import orders_pb2, refunds_pb2, webhooks_pb2
+
+
+def run_sql(url: str, statement: str, **values: object) -> list[tuple[Any, ...]]:
+    async def run() -> list[tuple[Any, ...]]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                result = await connection.execute(text(statement), values)
+                return [tuple(row) for row in result] if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def database_at_0005(postgres_url: str) -> Iterator[str]:
+    """A database of its own on the tests' PostgreSQL, at the schema before modes were walls."""
+    name = f"mig_{uuid.uuid4().hex[:12]}"
+    server = make_url(postgres_url)
+    admin = server.render_as_string(hide_password=False)
+
+    async def ddl(statement: str) -> None:
+        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(ddl(f'create database "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    upgrade(url, "0005")
+    try:
+        yield url
+    finally:
+        asyncio.run(ddl(f'drop database "{name}" with (force)'))
+
+
+def idempotency_row(
+    url: str, key: str, method: str, response: bytes, code: int = 0, state: str = "done"
+) -> None:
+    run_sql(
+        url,
+        "insert into idempotency_keys (merchant_id, key, method, request_hash, state, "
+        "response_code, response) values ('mer_1', :key, :method, 'h', :state, :code, :body)",
+        key=key,
+        method=method,
+        state=state,
+        code=code,
+        body=response,
+    )
+
+
+def test_existing_data_lands_in_the_mode_it_belongs_to(database_at_0005: str) -> None:
+    url = database_at_0005
+    run_sql(url, "insert into merchants (id, name, default_processor) values ('mer_1', 'm', 's')")
+    for order_id, live in (("ord_test", False), ("ord_live", True)):
+        run_sql(
+            url,
+            "insert into orders (id, merchant_id, livemode, amount, currency, capture_method, "
+            "status, amount_received) values (:id, 'mer_1', :live, 100, 'USD', 'automatic', "
+            "'succeeded', 100)",
+            id=order_id,
+            live=live,
+        )
+    for refund_id, order_id in (("re_test", "ord_test"), ("re_live", "ord_live")):
+        run_sql(
+            url,
+            "insert into refunds (id, order_id, merchant_id, amount, currency, reason, status, "
+            "processor) values (:id, :order, 'mer_1', 10, 'USD', 'duplicate', 'succeeded', 's')",
+            id=refund_id,
+            order=order_id,
+        )
+    for version in (1, 2):
+        run_sql(
+            url,
+            "insert into routing_configs (merchant_id, version, config) values "
+            "('mer_1', :v, cast(:c as jsonb))",
+            v=version,
+            c=f'{{"rules": [], "v": {version}}}',
+        )
+    live_order = orders_pb2.Order(id="ord_live", livemode=True).SerializeToString()
+    test_order = orders_pb2.Order(id="ord_test", livemode=False).SerializeToString()
+    idempotency_row(url, "create-live", "CreateOrder", live_order)
+    idempotency_row(url, "pay-live", "PayOrder", live_order)
+    idempotency_row(url, "create-test", "CreateOrder", test_order)
+    idempotency_row(
+        url, "refund-live", "CreateRefund", refunds_pb2.Refund(id="re_live").SerializeToString()
+    )
+    idempotency_row(
+        url, "refund-test", "CreateRefund", refunds_pb2.Refund(id="re_test").SerializeToString()
+    )
+    idempotency_row(
+        url,
+        "endpoint-live",
+        "CreateWebhookEndpoint",
+        webhooks_pb2.WebhookEndpoint(id="we_1", livemode=True).SerializeToString(),
+    )
+    idempotency_row(url, "error", "PayOrder", status_pb2.Status(code=5).SerializeToString(), code=5)
+    idempotency_row(url, "running", "PayOrder", b"", state="in_progress")
+
+    upgrade(url)
+
+    assert dict(run_sql(url, "select id, livemode from refunds")) == {
+        "re_test": False,
+        "re_live": True,
+    }
+    assert dict(run_sql(url, "select key, livemode from idempotency_keys")) == {
+        "create-live": True,
+        "pay-live": True,
+        "create-test": False,
+        "refund-live": True,
+        "refund-test": False,
+        "endpoint-live": True,
+        # Nothing in the answer tells: test, where keys were made without hand-written SQL.
+        "error": False,
+        "running": False,
+    }
+    configs = run_sql(
+        url, "select livemode, version, config from routing_configs order by livemode, version"
+    )
+    assert [(live, version, config["v"]) for live, version, config in configs] == [
+        (False, 1, 1),
+        (False, 2, 2),
+        (True, 1, 1),
+        (True, 2, 2),
+    ]
+    # The same key string is free in the other mode now; in its own it still holds.
+    run_sql(
+        url,
+        "insert into idempotency_keys (merchant_id, livemode, key, method, request_hash, state) "
+        "values ('mer_1', true, 'create-test', 'CreateOrder', 'h', 'in_progress')",
+    )
+
+    downgrade(url, "0005")
+    assert run_sql(url, "select count(*) from routing_configs") == [(2,)]
+    assert run_sql(url, "select count(*) from idempotency_keys where key = 'create-test'") == [(1,)]
