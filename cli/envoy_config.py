@@ -115,6 +115,9 @@ def _add_tracing(config: dict[str, Any], tracing: Tracing) -> None:
     for node in list(_dicts(config)):
         if node.get("@type") == _HCM:
             node["tracing"] = {
+                # Spans would otherwise record the request's URL, query included, as http.url:
+                # any of it may be a card number (the access logs leave it out too).
+                "max_path_tag_length": 0,
                 "provider": {
                     "name": "envoy.tracers.opentelemetry",
                     "typed_config": {
@@ -125,7 +128,7 @@ def _add_tracing(config: dict[str, Any], tracing: Tracing) -> None:
                         },
                         "service_name": "payloops-envoy",
                     },
-                }
+                },
             }
     config["static_resources"]["clusters"].append(
         {

@@ -54,6 +54,21 @@ from payloops.v1 import (
     webhooks_pb2_grpc,
 )
 
+# Envoy refuses requests whose URL and headers pass 16 KiB (its headers_size_limit filter)
+# itself; what it lets through reaches here as metadata, the REST path counted twice (as
+# x-envoy-original-path). grpcio's default (8 KiB, then a random share of requests up to
+# 16 KiB) would refuse some of those with a retry-inviting RESOURCE_EXHAUSTED that names the
+# limit; with the soft and hard limits equal and far above Envoy's, none is refused.
+MAX_METADATA_BYTES = 64 * 1024
+
+SERVER_OPTIONS = [
+    # grpcio shares ports (SO_REUSEPORT) by default: a second server on the same port would
+    # silently take half the calls. A port in use must fail the start instead.
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+    ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+]
+
 log = logging.getLogger("payloops.edge")
 
 
@@ -70,9 +85,7 @@ async def serve(
         settings, interceptors=telemetry.temporal_interceptors() if telemetry else ()
     )
     channels = ProcessorChannels()
-    # grpcio shares ports (SO_REUSEPORT) by default: a second server on the same port would
-    # silently take half the calls. A port in use must fail the start instead.
-    server = grpc.aio.server(interceptors=[EdgeInterceptor()], options=[("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(interceptors=[EdgeInterceptor()], options=SERVER_OPTIONS)
     idempotency = Idempotency(sessions, wait_seconds=settings.pay_wait_seconds + 5)
     lifecycle = Lifecycle(temporal, settings.task_queue, settings.pay_wait_seconds)
     orders_pb2_grpc.add_OrderServiceServicer_to_server(

@@ -4,10 +4,13 @@ Envoy makes up itself is google.rpc.Status JSON."""
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -19,7 +22,9 @@ from google.rpc import error_details_pb2, status_pb2
 
 from cli import envoy_config, probes
 from cli.binaries import find_binary
+from edge.server import MAX_METADATA_BYTES, SERVER_OPTIONS
 from payloops.v1 import orders_pb2, orders_pb2_grpc
+from tests import raw_http
 
 
 def free_port() -> int:
@@ -34,6 +39,14 @@ def _listeners(config: dict) -> dict[str, dict]:
 
 def _hcm(listener: dict) -> dict:
     return listener["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def _early_mutations(hcm: dict) -> list[dict]:
+    return [
+        mutation
+        for extension in hcm["early_header_mutation_extensions"]
+        for mutation in extension["typed_config"]["mutations"]
+    ]
 
 
 def _http_filter(listener: dict, name: str) -> dict:
@@ -63,9 +76,8 @@ def test_render_fills_in_ports_addresses_and_paths(tmp_path: Path) -> None:
     assert listeners["grpc"]["address"]["socket_address"]["port_value"] == 18081
     for listener in listeners.values():
         assert listener["address"]["socket_address"]["address"] == "127.0.0.1"
-        assert _hcm(listener)["access_log"][0]["typed_config"]["path"] == str(
-            tmp_path / "access.log"
-        )
+        for logger in _hcm(listener)["access_log"]:
+            assert logger["typed_config"]["path"] == str(tmp_path / "access.log")
     edge = config["static_resources"]["clusters"][0]
     endpoint = edge["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
     assert endpoint["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 50999}
@@ -154,15 +166,27 @@ def test_validate_command_exits_with_envoys_code() -> None:
     assert envoy_config.main(["--validate"]) == 0
 
 
+@dataclass(frozen=True)
+class RunningEnvoy:
+    rest_port: int
+    grpc_port: int
+    access_log: Path
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.rest_port}"
+
+
 @contextlib.contextmanager
-def running_envoy(tmp_path: Path) -> Iterator[str]:
-    """Real Envoy in front of an edge address where nothing listens."""
-    http_port, admin_socket = free_port(), tmp_path / "admin.sock"
+def running_envoy(tmp_path: Path) -> Iterator[RunningEnvoy]:
+    """Real Envoy in front of an edge address where nothing listens. Its access log is
+    complete once the block is left (Envoy flushes it as it stops)."""
+    http_port, grpc_port, admin_socket = free_port(), free_port(), tmp_path / "admin.sock"
     config = tmp_path / "envoy.yaml"
     config.write_text(
         envoy_config.render(
             http_port=http_port,
-            grpc_port=free_port(),
+            grpc_port=grpc_port,
             admin_socket=admin_socket,
             edge_address=f"127.0.0.1:{free_port()}",
             descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
@@ -190,7 +214,7 @@ def running_envoy(tmp_path: Path) -> Iterator[str]:
                 break
             assert time.monotonic() < deadline, "envoy not ready"
             time.sleep(0.1)
-        yield f"http://127.0.0.1:{http_port}"
+        yield RunningEnvoy(http_port, grpc_port, tmp_path / "access.log")
     finally:
         process.terminate()
         process.wait(10)
@@ -209,8 +233,8 @@ def _status(response: httpx.Response) -> tuple[status_pb2.Status, error_details_
 
 def test_envoys_own_errors_are_rpc_status_json(tmp_path: Path) -> None:
     with (
-        running_envoy(tmp_path) as base,
-        httpx.Client(base_url=base, timeout=10, trust_env=False) as api,
+        running_envoy(tmp_path) as envoy,
+        httpx.Client(base_url=envoy.rest_url, timeout=10, trust_env=False) as api,
     ):
         cases = {
             "unknown path": (api.get("/v1/nothing"), 404, 5, "ROUTE_NOT_FOUND"),
@@ -241,8 +265,10 @@ def test_envoys_own_errors_are_rpc_status_json(tmp_path: Path) -> None:
 
 def test_a_grpc_client_on_the_rest_listener_gets_a_grpc_error(tmp_path: Path) -> None:
     """Not an empty 200: the REST listener strips grpc-status from its replies, except here."""
-    with running_envoy(tmp_path) as base:
-        stub = orders_pb2_grpc.OrderServiceStub(grpc.insecure_channel(base.removeprefix("http://")))
+    with running_envoy(tmp_path) as envoy:
+        stub = orders_pb2_grpc.OrderServiceStub(
+            grpc.insecure_channel(f"127.0.0.1:{envoy.rest_port}")
+        )
         with pytest.raises(grpc.RpcError) as raised:
             stub.GetOrder(orders_pb2.GetOrderRequest(order="ord_1"), timeout=10)
     assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
@@ -253,8 +279,11 @@ def test_bin_headers_never_reach_the_edge_but_business_headers_do() -> None:
     """Static check of the header rules (the e2e tests see the edge's side)."""
     config = yaml.safe_load(envoy_config.render())
     hcm = _hcm(_listeners(config)["rest"])
-    mutation = hcm["early_header_mutation_extensions"][0]["typed_config"]["mutations"]
-    assert {"remove_on_match": {"key_matcher": {"suffix": "-bin"}}} in mutation
+    assert {"remove_on_match": {"key_matcher": {"suffix": "-bin"}}} in _early_mutations(hcm)
+    grpc_listener = _hcm(_listeners(config)["grpc"])
+    assert {"remove_on_match": {"key_matcher": {"suffix": "-bin"}}} not in _early_mutations(
+        grpc_listener
+    )
     text = yaml.safe_dump(hcm)
     for header in ("authorization", "idempotency-key", "x-correlation-id"):
         assert f"remove: {header}" not in text.lower()
@@ -269,3 +298,193 @@ def test_render_rejects_an_admin_socket_path_too_long_for_a_unix_socket() -> Non
 def test_render_rejects_bad_edge_address(edge_address: str) -> None:
     with pytest.raises(ValueError):
         envoy_config.render(edge_address=edge_address)
+
+
+PAN = "4242424242424242"
+
+
+def test_envoys_own_errors_never_quote_the_request(tmp_path: Path) -> None:
+    """The transcoder's messages quote the JSON, path or query value they refused, which may
+    be a card number: Envoy answers in fixed words instead."""
+    with (
+        running_envoy(tmp_path) as envoy,
+        httpx.Client(base_url=envoy.rest_url, timeout=10, trust_env=False) as api,
+    ):
+        json_body = {"content-type": "application/json"}
+        cases = {
+            "bad JSON": api.post(
+                "/v1/orders", content=f'{{"amount": 1, "currency": {PAN}x}}', headers=json_body
+            ),
+            "enum value": api.post("/v1/orders", json={"amount": 1, "capture_method": PAN}),
+            "object for a string": api.post("/v1/orders", json={"currency": {PAN: 1}}),
+            "unknown query parameter": api.get(f"/v1/orders?{PAN}=1"),
+            "query value": api.get(f"/v1/orders?status={PAN}"),
+            "query timestamp": api.get(f"/v1/orders?created_after={PAN}"),
+            "path and body disagree": api.post(f"/v1/orders/{PAN}:pay", json={"order": "x"}),
+            "unknown path": api.get(f"/v1/nothing/{PAN}"),
+            "wrong verb": api.put(f"/v1/orders/{PAN}"),
+        }
+    for case, response in cases.items():
+        assert response.status_code in (400, 404), (case, response.text)
+        status, info = _status(response)
+        assert info.reason in ("INVALID_REQUEST", "ROUTE_NOT_FOUND"), case
+        assert PAN not in response.text, (case, response.text)
+        assert status.message, case
+
+
+def test_access_logs_hold_no_path_query_or_client_text(tmp_path: Path) -> None:
+    """Route names, methods, codes and ids; nothing a client chose, which may hold a card
+    number (the path and query, its headers, an HTTP/2 method of its own)."""
+    with running_envoy(tmp_path) as envoy:
+        with httpx.Client(base_url=envoy.rest_url, timeout=10, trust_env=False) as api:
+            api.get(f"/v1/orders/{PAN}", headers={"x-request-id": PAN, "user-agent": PAN})
+            api.get(f"/v1/orders?metadata_value={PAN}", headers={"x-envoy-original-path": PAN})
+            api.get(f"/v1/nothing/{PAN}")
+            api.post("/v1/orders", json={"description": PAN}, headers={"idempotency-key": PAN})
+            api.get(f"/v1/orders/a%2F{PAN}")
+        raw_http.http2(envoy.rest_port, _h2_request(f"/v1/orders/{PAN}", method=f"X{PAN}"))
+        channel = grpc.insecure_channel(f"127.0.0.1:{envoy.grpc_port}")
+        for path in (f"/payloops.v1.OrderService/{PAN}", f"/{PAN}", "/payloops.v1.OrderService/X"):
+            with contextlib.suppress(grpc.RpcError):
+                channel.unary_unary(path, request_serializer=bytes, response_deserializer=bytes)(
+                    b"", metadata=(("x-correlation-id", PAN),), timeout=10
+                )
+        channel.close()
+    lines = [json.loads(line) for line in envoy.access_log.read_text().splitlines()]
+    assert len(lines) == 9
+    assert not [line for line in lines if PAN in json.dumps(line)]
+    assert not [line for line in lines if "path" in line]
+    transcoded = [line for line in lines if line.get("grpc_method")]
+    assert {(line["listener"], line["grpc_method"], line["route"]) for line in transcoded} == {
+        ("rest", "/payloops.v1.OrderService/GetOrder", "read_orders"),
+        ("rest", "/payloops.v1.OrderService/ListOrders", "read_orders"),
+        ("rest", "/payloops.v1.OrderService/CreateOrder", "create_order"),
+        ("grpc", "/payloops.v1.OrderService/X", "public_api"),
+    }
+    # Envoy has no request id yet for what it refuses before routing (the escaped slash).
+    assert [line["details"] for line in lines if not line["request_id"]] == [
+        "path_normalization_failed"
+    ]
+
+
+def _h2_request(path: str, method: str = "GET") -> list[tuple[bytes, bytes]]:
+    return [
+        (b":method", method.encode()),
+        (b":scheme", b"http"),
+        (b":path", path.encode()),
+        (b":authority", b"127.0.0.1"),
+    ]
+
+
+def test_over_long_url_or_headers_are_refused_by_envoy_in_the_status_shape(
+    tmp_path: Path,
+) -> None:
+    """A permanent 431 (INVALID_ARGUMENT over gRPC) that names no internal limit, over HTTP/1.1
+    and HTTP/2, before the edge (which is not even running here)."""
+    long = "x" * 45_000
+    with running_envoy(tmp_path) as envoy:
+        with httpx.Client(base_url=envoy.rest_url, timeout=10, trust_env=False) as api:
+            http1 = [
+                api.get(f"/v1/orders?currency={long}"),
+                api.get(f"/v1/orders/{long}"),
+                api.get("/v1/orders", headers={"x-correlation-id": long}),
+                api.get("/v1/orders", headers={f"x-h{i}": "x" * 1000 for i in range(20)}),
+            ]
+        http2 = raw_http.http2(envoy.rest_port, _h2_request(f"/v1/orders?page_token={long}"))
+        stub = orders_pb2_grpc.OrderServiceStub(
+            grpc.insecure_channel(f"127.0.0.1:{envoy.grpc_port}")
+        )
+        with pytest.raises(grpc.RpcError) as over_grpc:
+            stub.ListOrders(
+                orders_pb2.ListOrdersRequest(), metadata=(("x-long", long),), timeout=10
+            )
+    for response in http1:
+        assert response.status_code == 431, response.text
+        status, info = _status(response)
+        assert (status.code, info.reason) == (3, "HEADERS_TOO_LARGE")
+        assert not any(char.isdigit() for char in status.message), status.message
+    assert http2.status == 431, http2
+    assert json.loads(http2.body)["details"][0]["reason"] == "HEADERS_TOO_LARGE"
+    assert over_grpc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert over_grpc.value.details() == "The URL and headers of the request are too large."
+
+
+def test_any_other_refusal_of_the_client_is_a_4xx_status(tmp_path: Path) -> None:
+    """Even a refusal no mapper names (HTTP/1.0 gets a 426 from Envoy's codec)."""
+    with running_envoy(tmp_path) as envoy:
+        answer = raw_http.http1(envoy.rest_port, "GET", b"/v1/orders", [], version=b"HTTP/1.0")
+    assert answer.status == 426
+    assert answer.headers["content-type"] == "application/json"
+    body = json.loads(answer.body)
+    assert (body["code"], body["details"][0]["reason"]) == (3, "INVALID_REQUEST")
+
+
+def test_client_text_is_never_a_local_reply_body() -> None:
+    """Static: only the gRPC-on-REST reply (the route's own text) may use the reply body."""
+    config = yaml.safe_load(envoy_config.render())
+    mappers = _hcm(_listeners(config)["rest"])["local_reply_config"]["mappers"]
+    quoting = [m for m in mappers if "%LOCAL_REPLY_BODY%" in json.dumps(m["body_format_override"])]
+    assert len(quoting) == 1
+    assert "text_format_source" in quoting[0]["body_format_override"]
+    for mapper in mappers:
+        assert "%REQ(:PATH)%" not in json.dumps(mapper)
+
+
+def test_both_listeners_drop_the_header_names_grpc_forbids() -> None:
+    config = yaml.safe_load(envoy_config.render())
+    for name in ("rest", "grpc"):
+        hcm = _hcm(_listeners(config)[name])
+        mutations = _early_mutations(hcm)
+        for dropped in ({"prefix": "x-envoy-"}, {"exact": "x-request-id"}):
+            assert {"remove_on_match": {"key_matcher": dropped}} in mutations
+        [regex] = [
+            m["remove_on_match"]["key_matcher"]["safe_regex"]["regex"]
+            for m in mutations
+            if "safe_regex" in m["remove_on_match"]["key_matcher"]
+        ]
+        # Envoy's RE2 matches the whole name, as fullmatch does.
+        for forbidden in ("x-bang!", "x~y", "x|y", "x:y", "x{y}", "!x", "x y", "é"):
+            assert re.fullmatch(regex, forbidden), forbidden
+        for kept in ("authorization", "idempotency-key", "x_y.z-1", ":path", ":authority"):
+            assert not re.fullmatch(regex, kept), kept
+
+
+def test_the_edge_takes_all_the_metadata_envoy_lets_through() -> None:
+    """Envoy's limit on the URL and headers (its Lua filter), counted twice (the REST path is
+    also x-envoy-original-path) with room for Envoy's own headers, stays under the edge's
+    gRPC metadata limit; and the codec's own bound is above Envoy's limit, so that the limit,
+    not a stream reset, answers over HTTP/2."""
+    config = yaml.safe_load(envoy_config.render())
+    for name in ("rest", "grpc"):
+        hcm = _hcm(_listeners(config)[name])
+        lua = _http_filter(_listeners(config)[name], "headers_size_limit")
+        match = re.search(r"LIMIT_BYTES = (\d+)", lua["default_source_code"]["inline_string"])
+        assert match is not None
+        limit = int(match.group(1))
+        assert hcm["http_filters"][0]["name"] == "headers_size_limit"
+        assert hcm["max_request_headers_kb"] * 1024 > 2 * limit
+        assert 2 * limit + 8 * 1024 <= MAX_METADATA_BYTES
+    assert ("grpc.max_metadata_size", MAX_METADATA_BYTES) in SERVER_OPTIONS
+    assert ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES) in SERVER_OPTIONS
+
+
+def test_traces_carry_no_request_path() -> None:
+    """Envoy's spans would otherwise record the URL, query included, as http.url."""
+    config = yaml.safe_load(envoy_config.render(tracing=envoy_config.Tracing("collector", 4317)))
+    for listener in _listeners(config).values():
+        assert _hcm(listener)["tracing"]["max_path_tag_length"] == 0
+
+
+def test_envoys_refusals_of_a_grpc_call_are_the_clients_fault_not_internal(
+    tmp_path: Path,
+) -> None:
+    with running_envoy(tmp_path) as envoy:
+        channel = grpc.insecure_channel(f"127.0.0.1:{envoy.grpc_port}")
+        escaped = channel.unary_unary(
+            "/payloops.v1.OrderService/a%2Fb", request_serializer=bytes, response_deserializer=bytes
+        )
+        with pytest.raises(grpc.RpcError) as raised:
+            escaped(b"", timeout=10)
+        channel.close()
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert raised.value.details() == "Request rejected before routing: path_normalization_failed"

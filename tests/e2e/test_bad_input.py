@@ -3,11 +3,18 @@ none is a 5xx."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import os
 
+import grpc
 import httpx
 import pytest
+from grpc_status import rpc_status
 
+from payloops.v1 import orders_pb2, orders_pb2_grpc
+from tests import raw_http
 from tests.conftest import Mesh
 from tests.e2e.mesh_db import sql
 
@@ -230,3 +237,74 @@ def test_health_answers_through_envoy_without_a_key(mesh: Mesh) -> None:
     response = httpx.get(f"{mesh.api_url}/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "temporal": "ok"}}
+
+
+# Legal in an HTTP token, not in gRPC metadata (grpcio failed the call with a 500 on each).
+FORBIDDEN_HEADER_NAMES = [b"x-bang!", b"x~tilde", b"x|pipe", b"x#hash", b"x$dollar", b"x'quote"]
+
+
+def test_header_names_grpc_forbids_are_dropped_by_envoy(mesh: Mesh) -> None:
+    rest_port = int(mesh.api_url.rpartition(":")[2])
+    grpc_port = int(mesh.grpc_target.rpartition(":")[2])
+    auth = (b"authorization", f"Bearer {mesh.api_key}".encode())
+    names = [(name, b"1") for name in FORBIDDEN_HEADER_NAMES]
+    over_http1 = raw_http.http1(rest_port, "GET", b"/v1/orders", [auth, *names])
+    over_h2 = raw_http.http2(
+        grpc_port,
+        [
+            (b":method", b"POST"),
+            (b":scheme", b"http"),
+            (b":path", b"/payloops.v1.OrderService/ListOrders"),
+            (b":authority", b"127.0.0.1"),
+            (b"content-type", b"application/grpc"),
+            (b"te", b"trailers"),
+            auth,
+            *names,
+        ],
+        b"\x00\x00\x00\x00\x00",  # one empty ListOrdersRequest
+    )
+    assert over_http1.status == 200, over_http1.text
+    assert json.loads(over_http1.body)["orders"] is not None
+    assert (over_h2.status, over_h2.grpc_status) == (200, 0), over_h2.text
+
+
+def test_underscore_metadata_is_dropped_not_a_reset_stream(mesh: Mesh) -> None:
+    """Legal gRPC metadata no API header is named like; the REST listener refuses it (400), the
+    gRPC one used to reset the stream (INTERNAL for the client)."""
+    stub, auth = _orders_stub(mesh)
+    answer = stub.ListOrders(
+        orders_pb2.ListOrdersRequest(), metadata=(*auth, ("idempotency_key", "k1")), timeout=10
+    )
+    assert isinstance(answer, orders_pb2.ListOrdersResponse)
+
+
+def test_an_over_long_url_is_a_431_from_envoy_and_a_long_one_reaches_the_edge(
+    mesh: Mesh,
+) -> None:
+    """Not grpcio's retry-inviting 429 "received metadata size exceeds hard limit": past 16 KiB
+    of URL and headers, Envoy refuses; under it, the edge takes all of it (the REST path reaches
+    it twice), here a page token too long to be one of its own."""
+    token = base64.urlsafe_b64encode(os.urandom(11_000)).decode()  # 14.7 KB, no Huffman gain
+    stub, auth = _orders_stub(mesh)
+    with mesh.client() as api:
+        over = api.get("/v1/orders", params={"currency": "x" * 45_000})
+        under = api.get("/v1/orders", params={"page_token": token})
+    with pytest.raises(grpc.RpcError) as over_grpc:
+        stub.ListOrders(
+            orders_pb2.ListOrdersRequest(), metadata=(*auth, ("x-long", "x" * 45_000)), timeout=10
+        )
+    with pytest.raises(grpc.RpcError) as under_grpc:
+        stub.ListOrders(orders_pb2.ListOrdersRequest(page_token=token), metadata=auth, timeout=10)
+    assert (over.status_code, reason(over)) == (431, "HEADERS_TOO_LARGE")
+    assert "16384" not in over.text and "limit" not in over.text
+    assert (under.status_code, reason(under)) == (400, "PAGE_TOKEN_INVALID")
+    assert over_grpc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert under_grpc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "PAGE_TOKEN_INVALID" in str(rpc_status.from_call(under_grpc.value))
+
+
+def _orders_stub(
+    mesh: Mesh,
+) -> tuple[orders_pb2_grpc.OrderServiceStub, tuple[tuple[str, str], ...]]:
+    channel = grpc.insecure_channel(mesh.grpc_target)
+    return orders_pb2_grpc.OrderServiceStub(channel), (("authorization", f"Bearer {mesh.api_key}"),)
