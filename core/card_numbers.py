@@ -10,12 +10,14 @@ import re
 # separated by single spaces or dashes ("4242 4242 4242 4242", "3782-822463-10005"). It starts
 # with a digit cards start with (2-6 for the networks PayLoops routes, 81/82 for RuPay): epoch
 # timestamps in ms or ns, which start with 1, would otherwise pass the Luhn check one time in
-# ten. A run must not continue a longer digit group on either side; a grouped one must also
-# not be glued to letters or dash-joined to them, or the digit groups inside UUIDs (the usual
-# idempotency keys) would match now and then ("cfac5110-1489-4464-8396-…").
+# ten. A run must not continue a longer digit group on either side. Groups joined by spaces
+# may sit anywhere ("k-4000 0566 5566 5556"); groups joined by a dash must not also be glued
+# to letters or dash-joined to them, or the digit groups inside UUIDs (the usual idempotency
+# keys) would match now and then ("cfac5110-1489-4464-8396-…").
 _CARD_START = r"(?:[2-6]\d|8[12])"
 _CARD_RUN = re.compile(
     rf"(?<!\d)(?<!\d[ -]){_CARD_START}\d{{11,17}}(?!\d|[ -]\d)"
+    rf"|(?<!\d)(?<!\d[ -]){_CARD_START}\d{{2,4}}(?: \d{{4,6}}){{2,4}}(?!\d| \d)"
     rf"|(?<![A-Za-z0-9])(?<![A-Za-z0-9]-)(?<!\d ){_CARD_START}\d{{2,4}}(?:[ -]\d{{4,6}}){{2,4}}"
     r"(?![A-Za-z0-9]|-[A-Za-z0-9]| \d)"
 )

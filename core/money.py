@@ -31,5 +31,17 @@ def max_amount(code: str) -> int:
     exponent = minor_unit_exponent(code)
     if exponent is None:
         raise ValueError(f"not a currency: {code}")
+    return max_amount_for(exponent)
+
+
+@cache
+def largest_amount() -> int:
+    """The largest amount any order can have, whatever its currency: the bound of settings
+    that compare with amounts (routing's amount ranges)."""
+    exponents = (minor_unit_exponent(currency.code) for currency in iso4217.Currency)
+    return max(max_amount_for(exponent) for exponent in exponents if exponent is not None)
+
+
+def max_amount_for(exponent: int) -> int:
     scale: int = 10**exponent
     return min(INT64_MAX, (MAX_MAJOR_UNITS + 1) * scale - 1)

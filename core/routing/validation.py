@@ -109,6 +109,15 @@ def _conditions(path: str, c: Conditions) -> Iterator[FieldViolation]:
             )
     if c.amount_min < 0:
         yield FieldViolation(f"{path}.amount_min", "AMOUNT_MIN_NEGATIVE", "must not be negative")
+    # No order is larger: a bigger bound means nothing, and echoing an arbitrary 13-19 digit
+    # number back could repeat a card number.
+    for name, bound in (("amount_min", c.amount_min), ("amount_max", c.amount_max)):
+        if bound > money.largest_amount():
+            yield FieldViolation(
+                f"{path}.{name}",
+                "AMOUNT_BOUND_TOO_LARGE",
+                f"must be at most {money.largest_amount()}, the largest amount of any order",
+            )
     if c.amount_max != 0 and c.amount_max < c.amount_min:
         yield FieldViolation(
             f"{path}.amount_max",

@@ -23,6 +23,10 @@ from core.card_numbers import MASK, looks_like_card_number, mask_card_numbers
         "ref_4242424242424242",
         "4242424242424242-retry",
         "rupay 8171999927660000",
+        # Space-joined groups glued to a prefix, as in an Idempotency-Key "k-<number>":
+        "k-4000 0566 5566 5556",
+        "abc4000 0566 5566 5556x",
+        "4000 0566 5566 5556-1",
     ],
 )
 def test_card_numbers_are_found_wherever_they_hide(text: str) -> None:

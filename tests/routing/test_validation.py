@@ -142,6 +142,20 @@ def test_a_good_config_and_the_default_have_no_violations() -> None:
             {("rules[0].conditions.amount_min", "AMOUNT_MIN_NEGATIVE")},
         ),
         (
+            # Larger than any order (and a card number, were it echoed back).
+            with_rule(
+                Rule(
+                    "r",
+                    Conditions(amount_min=4242424242424242, amount_max=4242424242424242),
+                    failover=("stripe",),
+                )
+            ),
+            {
+                ("rules[0].conditions.amount_min", "AMOUNT_BOUND_TOO_LARGE"),
+                ("rules[0].conditions.amount_max", "AMOUNT_BOUND_TOO_LARGE"),
+            },
+        ),
+        (
             with_rule(Rule("r", Conditions(amount_min=500, amount_max=499), failover=("stripe",))),
             {("rules[0].conditions.amount_max", "AMOUNT_RANGE_INVALID")},
         ),
