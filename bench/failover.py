@@ -95,10 +95,8 @@ async def measure_failover(
 ) -> FailoverFigures:
     _, api_key = await asyncio.to_thread(mesh.new_merchant, "bench failover")
     failures = _Failures()
-    closed: list[float] = []
     skipped: list[float] = []
     probes: list[float] = []
-    down: list[float] = []
     async with (
         _database(mesh) as sessions,
         httpx.AsyncClient(
@@ -110,23 +108,11 @@ async def measure_failover(
         async with _down_processor(sessions, deadline_ms):
             await _route(http, DOWN, resolution_budget_s)
             print(f"  (iii) primary down: {down_samples} payments, one at a time", flush=True)
-            for _ in range(down_samples):
-                await _reset_breakers(sessions)
-                paid = await _pay(http, failures, DOWN)
-                if paid is not None and paid[1]:
-                    down.append(paid[0])
-                elif paid is not None:
-                    failures.add(RuntimeError("skipped the down primary with its breaker reset"))
+            down = await _through_the_primary(sessions, http, failures, DOWN, down_samples)
         async with _hanging_primary(mesh, sessions):
             await _route(http, PRIMARY, resolution_budget_s)
             print(f"  (i) breaker closed: {closed_samples} payments, one at a time", flush=True)
-            for _ in range(closed_samples):
-                await _reset_breakers(sessions)
-                paid = await _pay(http, failures, PRIMARY)
-                if paid is not None and paid[1]:
-                    closed.append(paid[0])
-                elif paid is not None:
-                    failures.add(RuntimeError("skipped the primary with its breaker reset"))
+            closed = await _through_the_primary(sessions, http, failures, PRIMARY, closed_samples)
             await _reset_breakers(sessions)
             print(f"  tripping the breaker: {THRESHOLD} payments at once", flush=True)
             await asyncio.gather(*(_pay(http, failures, PRIMARY) for _ in range(THRESHOLD)))
@@ -160,6 +146,26 @@ async def _route(http: httpx.AsyncClient, primary: str, resolution_budget_s: flo
         "resolution_budget": f"{resolution_budget_s:g}s",
     }
     response_body(await http.put("/v1/routing", json=routing))
+
+
+async def _through_the_primary(
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    failures: _Failures,
+    primary: str,
+    samples: int,
+) -> list[float]:
+    """The times of `samples` payments, one at a time, each trying `primary` first (its breaker
+    reset before each, so none skips it)."""
+    times: list[float] = []
+    for _ in range(samples):
+        await _reset_breakers(sessions)
+        paid = await _pay(http, failures, primary)
+        if paid is not None and paid[1]:
+            times.append(paid[0])
+        elif paid is not None:
+            failures.add(RuntimeError(f"skipped {primary} with its breaker reset"))
+    return times
 
 
 async def _pay(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from google.rpc import status_pb2
@@ -16,19 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.db.migrate import downgrade, upgrade
 from payloops.v1 import orders_pb2, refunds_pb2, webhooks_pb2
-
-
-def run_sql(url: str, statement: str, **values: object) -> list[tuple[Any, ...]]:
-    async def run() -> list[tuple[Any, ...]]:
-        engine = create_async_engine(url)
-        try:
-            async with engine.begin() as connection:
-                result = await connection.execute(text(statement), values)
-                return [tuple(row) for row in result] if result.returns_rows else []
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
+from tests.e2e.mesh_db import sql_at
 
 
 @pytest.fixture
@@ -58,7 +45,7 @@ def database_at_0005(postgres_url: str) -> Iterator[str]:
 def idempotency_row(
     url: str, key: str, method: str, response: bytes, code: int = 0, state: str = "done"
 ) -> None:
-    run_sql(
+    sql_at(
         url,
         "insert into idempotency_keys (merchant_id, key, method, request_hash, state, "
         "response_code, response) values ('mer_1', :key, :method, 'h', :state, :code, :body)",
@@ -72,9 +59,9 @@ def idempotency_row(
 
 def test_existing_data_lands_in_the_mode_it_belongs_to(database_at_0005: str) -> None:
     url = database_at_0005
-    run_sql(url, "insert into merchants (id, name, default_processor) values ('mer_1', 'm', 's')")
+    sql_at(url, "insert into merchants (id, name, default_processor) values ('mer_1', 'm', 's')")
     for order_id, live in (("ord_test", False), ("ord_live", True)):
-        run_sql(
+        sql_at(
             url,
             "insert into orders (id, merchant_id, livemode, amount, currency, capture_method, "
             "status, amount_received) values (:id, 'mer_1', :live, 100, 'USD', 'automatic', "
@@ -83,7 +70,7 @@ def test_existing_data_lands_in_the_mode_it_belongs_to(database_at_0005: str) ->
             live=live,
         )
     for refund_id, order_id in (("re_test", "ord_test"), ("re_live", "ord_live")):
-        run_sql(
+        sql_at(
             url,
             "insert into refunds (id, order_id, merchant_id, amount, currency, reason, status, "
             "processor) values (:id, :order, 'mer_1', 10, 'USD', 'duplicate', 'succeeded', 's')",
@@ -91,7 +78,7 @@ def test_existing_data_lands_in_the_mode_it_belongs_to(database_at_0005: str) ->
             order=order_id,
         )
     for version in (1, 2):
-        run_sql(
+        sql_at(
             url,
             "insert into routing_configs (merchant_id, version, config) values "
             "('mer_1', :v, cast(:c as jsonb))",
@@ -120,11 +107,11 @@ def test_existing_data_lands_in_the_mode_it_belongs_to(database_at_0005: str) ->
 
     upgrade(url)
 
-    assert dict(run_sql(url, "select id, livemode from refunds")) == {
+    assert dict(sql_at(url, "select id, livemode from refunds")) == {
         "re_test": False,
         "re_live": True,
     }
-    assert dict(run_sql(url, "select key, livemode from idempotency_keys")) == {
+    assert dict(sql_at(url, "select key, livemode from idempotency_keys")) == {
         "create-live": True,
         "pay-live": True,
         "create-test": False,
@@ -135,7 +122,7 @@ def test_existing_data_lands_in_the_mode_it_belongs_to(database_at_0005: str) ->
         "error": False,
         "running": False,
     }
-    configs = run_sql(
+    configs = sql_at(
         url, "select livemode, version, config from routing_configs order by livemode, version"
     )
     assert [(live, version, config["v"]) for live, version, config in configs] == [
@@ -145,12 +132,12 @@ def test_existing_data_lands_in_the_mode_it_belongs_to(database_at_0005: str) ->
         (True, 2, 2),
     ]
     # The same key string is free in the other mode now; in its own it still holds.
-    run_sql(
+    sql_at(
         url,
         "insert into idempotency_keys (merchant_id, livemode, key, method, request_hash, state) "
         "values ('mer_1', true, 'create-test', 'CreateOrder', 'h', 'in_progress')",
     )
 
     downgrade(url, "0005")
-    assert run_sql(url, "select count(*) from routing_configs") == [(2,)]
-    assert run_sql(url, "select count(*) from idempotency_keys where key = 'create-test'") == [(1,)]
+    assert sql_at(url, "select count(*) from routing_configs") == [(2,)]
+    assert sql_at(url, "select count(*) from idempotency_keys where key = 'create-test'") == [(1,)]

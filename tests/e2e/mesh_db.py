@@ -12,10 +12,16 @@ from tests.conftest import Mesh
 
 
 def sql(mesh: Mesh, statement: str, **values: object) -> list[tuple]:
-    """Runs one statement in its own transaction; returns its rows, if any."""
+    """Runs one statement in the mesh's database, in its own transaction; returns its rows."""
+    return sql_at(mesh.env["PAYLOOPS_DATABASE_URL"], statement, **values)
+
+
+def sql_at(url: str, statement: str, **values: object) -> list[tuple]:
+    """Runs one statement in the database at `url`, in its own transaction; returns its rows,
+    if any."""
 
     async def run() -> list[tuple]:
-        engine = create_async_engine(mesh.env["PAYLOOPS_DATABASE_URL"])
+        engine = create_async_engine(url)
         try:
             async with engine.begin() as connection:
                 result = await connection.execute(text(statement), values)
