@@ -40,7 +40,7 @@ from bench.load import Spread, spread
 from bench.rest import IN_FLIGHT, response_body
 from core.db import models
 from core.db.session import create_engine, session_factory
-from orchestrator.routing.breaker import COOL_DOWN, THRESHOLD
+from orchestrator.routing_engine.breaker import COOL_DOWN, THRESHOLD
 from payloops.sandbox.v1 import control_pb2, control_pb2_grpc
 from tests.conftest import Mesh
 

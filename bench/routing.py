@@ -29,9 +29,9 @@ from temporalio.testing import ActivityEnvironment
 from bench.load import Spread, spread
 from bench.rest import response_body
 from core.config import Settings
+from core.contracts.payment import CardHints, PaymentInput, PaymentMethod
 from core.db.session import create_engine, session_factory
-from core.payment_contract import CardHints, PaymentInput, PaymentMethod
-from core.routing.model import (
+from core.routing_config.model import (
     ANY_PROCESSOR,
     PRIORITY,
     SUCCESS_RATE,
@@ -42,8 +42,8 @@ from core.routing.model import (
 )
 from orchestrator.activities.routing import RoutingActivities
 from orchestrator.activities.types import RouteRequest
-from orchestrator.routing.engine import ProcessorInfo, match, plan
-from orchestrator.routing.facts import facts_for
+from orchestrator.routing_engine.engine import ProcessorInfo, match, plan
+from orchestrator.routing_engine.facts import facts_for
 from tests.conftest import Mesh
 
 SANDBOXES = ("sandbox", "sandbox-b", "sandbox-c")

@@ -29,7 +29,7 @@ from cli.postgres import EmbeddedPostgres, PostgresError
 from cli.procs import STATE_MARKER_VAR, is_alive, kill_stale
 from cli.state import StatePaths, format_env, kept_secret, restrict_to_owner, write_secret
 from core.config import PAGE_TOKEN_SECRET_VAR
-from core.webhook_destinations import parse_allowlist, parse_listeners
+from core.webhooks.destinations import parse_allowlist, parse_listeners
 
 # A child restarted this many times within the window is considered broken: give up.
 CRASH_LOOP_RESTARTS = 5

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from core.merchants import NewMerchant
-    from core.processors import Registration
+    from core.processors.registry import Registration
 
 DEMO_MERCHANT_NAME = "Demo merchant"
 T = TypeVar("T")
@@ -41,8 +41,8 @@ def ensure_demo_merchant(
 
     async def run(sessions: async_sessionmaker[AsyncSession]) -> DemoMerchant:
         from core.merchants import create_merchant
-        from core.routing import store
-        from core.routing.model import RoutingConfig, Rule
+        from core.routing_config import store
+        from core.routing_config.model import RoutingConfig, Rule
 
         if stored and await _key_is_known(sessions, stored):
             return DemoMerchant(api_key=stored, created=False)
@@ -68,8 +68,8 @@ def register_processors(database_url: str, targets: Mapping[str, str]) -> None:
     deadline or `enabled` someone set survives the next start."""
 
     async def run(sessions: async_sessionmaker[AsyncSession]) -> None:
-        from core.processor_channels import ProcessorChannels
-        from core.processors import register_adapter
+        from core.processors.channels import ProcessorChannels
+        from core.processors.registry import register_adapter
 
         channels = ProcessorChannels()
         try:
@@ -93,8 +93,8 @@ def add_processor(
     updates its registration."""
 
     async def run(sessions: async_sessionmaker[AsyncSession]) -> Registration:
-        from core.processor_channels import ProcessorChannels
-        from core.processors import register_adapter
+        from core.processors.channels import ProcessorChannels
+        from core.processors.registry import register_adapter
 
         channels = ProcessorChannels()
         try:
@@ -120,8 +120,8 @@ def set_platform_account(
     async def run(sessions: async_sessionmaker[AsyncSession]) -> str:
         from sqlalchemy import update
 
-        from core import processor_accounts
         from core.db import models
+        from core.processors import accounts as processor_accounts
         from core.secrets import SecretBox
 
         async with sessions.begin() as session:
@@ -144,7 +144,7 @@ def set_platform_account(
 
 def list_processors(database_url: str) -> list[Registration]:
     async def run(sessions: async_sessionmaker[AsyncSession]) -> list[Registration]:
-        from core.processors import registrations
+        from core.processors.registry import registrations
 
         return await registrations(sessions)
 

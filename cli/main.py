@@ -133,7 +133,7 @@ def _cmd_merchants_create(args: argparse.Namespace) -> int:
 
 
 def _cmd_processors_add(args: argparse.Namespace) -> int:
-    from core.processors import deadline_problem, name_problem, target_problem
+    from core.processors.registry import deadline_problem, name_problem, target_problem
 
     deadline_ms = None
     problems = [name_problem(args.name), target_problem(args.target)]

@@ -25,10 +25,10 @@ from cli.conformance import suite
 from cli.conformance.client import ProcessorClient, RpcFailure
 from cli.conformance.session import Session, Settings
 from cli.conformance.verdicts import CheckResult, Verdict
-from core.processors import deadline_problem, target_problem
+from core.processors.registry import deadline_problem, target_problem
 
 PROG = "payloops processor-check"
-# What PayLoops gives a newly registered processor (core.processors.DEFAULT_DEADLINE_MS):
+# What PayLoops gives a newly registered processor (core.processors.registry.DEFAULT_DEADLINE_MS):
 # checking with it proves the server answers in time in production too.
 DEFAULT_DEADLINE_MS = 5000
 _CREDENTIAL = re.compile(r"(?P<key>[A-Za-z0-9_.-]+)=(?P<value>.+)", re.DOTALL)

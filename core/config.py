@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from core.webhook_destinations import (
+from core.webhooks.destinations import (
     AllowedDestination,
     Listener,
     parse_allowlist,
@@ -54,7 +54,7 @@ class Settings:
     # How long one POST to a merchant's endpoint may take before it counts as failed.
     webhook_timeout_seconds: float = 10.0
     # Non-public destinations test-mode webhook endpoints may use (a developer's own receiver):
-    # PAYLOOPS_WEBHOOK_TEST_ALLOWLIST, syntax in core/webhook_destinations.py. Empty: public
+    # PAYLOOPS_WEBHOOK_TEST_ALLOWLIST, syntax in core/webhooks/destinations.py. Empty: public
     # addresses only, as in live mode.
     webhook_test_allowlist: tuple[AllowedDestination, ...] = ()
     # The platform's listeners webhooks must never reach, besides those named above (edge,

@@ -25,8 +25,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from core import errors
-from core.db import models
-from core.payment_contract import (
+from core.contracts.payment import (
     CANCEL_UPDATE,
     CAPTURE_UPDATE,
     REFUND_WORKFLOW_TYPE,
@@ -41,6 +40,7 @@ from core.payment_contract import (
     refund_workflow_id,
     workflow_id,
 )
+from core.db import models
 from edge.payments import payment_input
 
 # Just inside Envoy's 30 s route timeout for refunds.

@@ -20,8 +20,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from core import errors
-from core.db import models
-from core.payment_contract import (
+from core.contracts.payment import (
     PAY_UPDATE,
     WORKFLOW_TYPE,
     PaymentInput,
@@ -30,6 +29,7 @@ from core.payment_contract import (
     PayResult,
     workflow_id,
 )
+from core.db import models
 
 log = logging.getLogger("payloops.edge")
 

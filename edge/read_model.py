@@ -1,4 +1,4 @@
-"""Reads orders of one merchant in one mode (core.views turns them into API messages)."""
+"""Reads orders of one merchant in one mode (core.contracts.views turns them into API messages)."""
 
 from __future__ import annotations
 

@@ -15,16 +15,16 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from core import processors
 from core.config import Settings
 from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
-from core.processor_channels import ProcessorChannels
+from core.processors import registry
+from core.processors.channels import ProcessorChannels
 from core.secrets import SecretBox
 from core.telemetry import Telemetry, configure_telemetry
 from core.temporal import connect as connect_temporal
-from core.webhook_deliveries import RetrySchedule
-from core.webhook_urls import Destinations
+from core.webhooks.deliveries import RetrySchedule
+from core.webhooks.urls import Destinations
 from edge.idempotency import Idempotency
 from edge.interceptors import EdgeInterceptor
 from edge.lifecycle import Lifecycle
@@ -37,7 +37,7 @@ from edge.services.processor_accounts import ProcessorAccountService
 from edge.services.processor_webhooks import ProcessorWebhookService
 from edge.services.processors import ProcessorService
 from edge.services.refunds import RefundService
-from edge.services.routing import RoutingService
+from edge.services.routing_config import RoutingService
 from edge.services.webhook_endpoints import WebhookEndpointService
 from payloops.v1 import health_pb2 as api_health_pb2
 from payloops.v1 import health_pb2_grpc as api_health_pb2_grpc
@@ -117,7 +117,7 @@ async def serve(
             sessions,
             box,
             idempotency,
-            Destinations.from_settings(settings, functools.partial(processors.targets, sessions)),
+            Destinations.from_settings(settings, functools.partial(registry.targets, sessions)),
         ),
         server,
     )

@@ -17,7 +17,7 @@ from core import temporal
 from core.config import Settings
 from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
-from core.processor_channels import ProcessorChannels
+from core.processors.channels import ProcessorChannels
 from core.secrets import SecretBox
 from core.telemetry import Telemetry, configure_telemetry
 from orchestrator.activities.first_call import FirstCallActivities

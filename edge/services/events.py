@@ -1,7 +1,7 @@
 """EventService: a merchant's events (newest first, in the API key's mode), each event's
 deliveries with every attempt, and redelivery. Events are written by the worker as things
-happen (core/events.py); the edge only reads them, and starts deliveries again on request
-(core/webhook_deliveries.py)."""
+happen (core/contracts/events.py); the edge only reads them, and starts deliveries again on request
+(core/webhooks/deliveries.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from core import errors, events, webhook_deliveries
+from core import errors
+from core.contracts import events
 from core.db import models
-from core.webhook_views import delivery_messages, event_message
+from core.webhooks import deliveries as webhook_deliveries
+from core.webhooks.views import delivery_messages, event_message
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext
 from edge.page_tokens import Cursor, PageTokens

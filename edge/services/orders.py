@@ -11,9 +11,10 @@ from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import errors, ids, views
+from core import errors, ids
+from core.contracts import views
+from core.contracts.payment import CardHints, PaymentMethod
 from core.db import models
-from core.payment_contract import CardHints, PaymentMethod
 from edge import read_model, validation
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext, request_header

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import errors, processor_accounts
+from core import errors
+from core.processors import accounts as processor_accounts
 from core.secrets import SecretBox, SecretsNotConfigured
 from edge.auth import authenticate
 from edge.context import ServicerContext

@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from core import errors, processor_accounts
+from core import errors
 from core.card_numbers import looks_like_card_number, mask_card_numbers
+from core.contracts.payment import GATEWAY_EVENT_SIGNAL, workflow_id
 from core.db import models
-from core.payment_contract import GATEWAY_EVENT_SIGNAL, workflow_id
-from core.processor_channels import ProcessorChannels
+from core.processors import accounts as processor_accounts
+from core.processors.channels import ProcessorChannels
 from core.secrets import SecretBox
 from edge.context import ServicerContext
 from payloops.processor.v1 import processor_pb2

@@ -7,8 +7,9 @@ from __future__ import annotations
 import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import errors, processors
-from core.processor_channels import ProcessorChannels, capabilities_from_json
+from core import errors
+from core.processors import registry
+from core.processors.channels import ProcessorChannels, capabilities_from_json
 from edge.auth import authenticate_admin
 from edge.context import ServicerContext
 from payloops.v1 import processors_pb2, processors_pb2_grpc
@@ -32,11 +33,11 @@ class ProcessorService(processors_pb2_grpc.ProcessorServiceServicer):
         wanted = request.processor
         deadline_ms = wanted.deadline.ToMilliseconds() if wanted.HasField("deadline") else None
         found = [
-            ("processor.name", "PROCESSOR_NAME_INVALID", processors.name_problem(wanted.name)),
+            ("processor.name", "PROCESSOR_NAME_INVALID", registry.name_problem(wanted.name)),
             (
                 "processor.target",
                 "PROCESSOR_TARGET_INVALID",
-                processors.target_problem(wanted.target),
+                registry.target_problem(wanted.target),
             ),
         ]
         if deadline_ms is not None:
@@ -44,7 +45,7 @@ class ProcessorService(processors_pb2_grpc.ProcessorServiceServicer):
                 (
                     "processor.deadline",
                     "PROCESSOR_DEADLINE_OUT_OF_RANGE",
-                    processors.deadline_problem(deadline_ms),
+                    registry.deadline_problem(deadline_ms),
                 )
             )
         if violations := [
@@ -54,7 +55,7 @@ class ProcessorService(processors_pb2_grpc.ProcessorServiceServicer):
         ]:
             raise errors.invalid(violations)
         try:
-            registered = await processors.register_adapter(
+            registered = await registry.register_adapter(
                 self._sessions,
                 self._channels,
                 wanted.name,
@@ -79,13 +80,11 @@ class ProcessorService(processors_pb2_grpc.ProcessorServiceServicer):
     ) -> processors_pb2.ListProcessorsResponse:
         authenticate_admin(context, self._admin_api_key)
         return processors_pb2.ListProcessorsResponse(
-            processors=[
-                processor_message(r) for r in await processors.registrations(self._sessions)
-            ]
+            processors=[processor_message(r) for r in await registry.registrations(self._sessions)]
         )
 
 
-def processor_message(registration: processors.Registration) -> processors_pb2.Processor:
+def processor_message(registration: registry.Registration) -> processors_pb2.Processor:
     message = processors_pb2.Processor(
         name=registration.name,
         target=registration.target,

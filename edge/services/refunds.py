@@ -7,9 +7,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import errors, ids, views
+from core import errors, ids
+from core.contracts import views
+from core.contracts.payment import RefundInput
 from core.db import models
-from core.payment_contract import RefundInput
 from edge import read_model
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext, request_header

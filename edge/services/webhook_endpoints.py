@@ -1,5 +1,5 @@
 """WebhookEndpointService: where a merchant receives events. URLs are checked before they are
-stored (core/webhook_urls.py: https to public addresses, never the platform's own listeners or
+stored (core/webhooks/urls.py: https to public addresses, never the platform's own listeners or
 metadata services; http only to what the operator allows for test mode); the signing secret
 is sealed at rest and shown once, in the answer of create (and its idempotent replays) or
 rotate_secret. A test key sees only test endpoints, a live key only live ones; another
@@ -16,11 +16,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import errors, events, ids, webhook_signing, webhook_urls
+from core import errors, ids
+from core.contracts import events
 from core.db import models
 from core.secrets import SecretBox, SecretsNotConfigured
-from core.webhook_deliveries import ALL_EVENTS
-from core.webhook_views import endpoint_message
+from core.webhooks import signing as webhook_signing
+from core.webhooks import urls as webhook_urls
+from core.webhooks.deliveries import ALL_EVENTS
+from core.webhooks.views import endpoint_message
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext, request_header
 from edge.idempotency import Claim, Idempotency

@@ -12,10 +12,10 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from core import events, views
+from core.contracts import events, views
 from core.db import models
 from orchestrator.activities.types import AttemptRecord, OrderUpdate, Progress
-from orchestrator.routing import breaker
+from orchestrator.routing_engine import breaker
 
 
 class OrderActivities:

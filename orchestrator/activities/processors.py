@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core import metrics, processor_accounts
-from core.processor_channels import NotConnected, ProcessorChannels
+from core import metrics
+from core.processors import accounts as processor_accounts
+from core.processors.channels import NotConnected, ProcessorChannels
 from core.secrets import SecretBox
 from orchestrator.activities.types import (
     AuthorizeCall,

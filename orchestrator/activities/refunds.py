@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from core import events, views
+from core.contracts import events, views
+from core.contracts.payment import RefundInput
 from core.db import models
-from core.payment_contract import RefundInput
 from orchestrator.activities.types import RefundOutcome, RefundPlan, Route
 
 _REASONS = ("requested_by_customer", "duplicate", "fraudulent")

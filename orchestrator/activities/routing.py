@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.converter import value_to_type
 
-from core import events, processor_accounts
 from core.config import Settings
+from core.contracts import events
 from core.db import models
-from core.routing import store
+from core.processors import accounts as processor_accounts
+from core.routing_config import store
 from orchestrator.activities.orders import record_order_event, write_attempt, write_order
 from orchestrator.activities.types import (
     AttemptRecord,
@@ -34,8 +35,8 @@ from orchestrator.activities.types import (
     RouteRequest,
 )
 from orchestrator.keys import attempt_key
-from orchestrator.routing import breaker
-from orchestrator.routing.engine import (
+from orchestrator.routing_engine import breaker
+from orchestrator.routing_engine.engine import (
     CIRCUIT_HALF_OPEN,
     FAILURE_MESSAGES,
     ProcessorInfo,
@@ -43,7 +44,7 @@ from orchestrator.routing.engine import (
     match,
     plan,
 )
-from orchestrator.routing.facts import facts_for
+from orchestrator.routing_engine.facts import facts_for
 
 # Success rates are computed over this much recent history, and need this many attempts to count.
 SUCCESS_RATE_WINDOW = timedelta(minutes=15)

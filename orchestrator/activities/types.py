@@ -9,7 +9,7 @@ from typing import Any
 
 from temporalio.exceptions import ApplicationError
 
-from core.payment_contract import PaymentInput, PaymentMethod
+from core.contracts.payment import PaymentInput, PaymentMethod
 
 
 @dataclass(frozen=True)
@@ -161,8 +161,8 @@ class OrderUpdate:
     # ISO 8601, when an authorization (REQUIRES_CAPTURE) is voided if not captured.
     capture_before: str = ""
     cancellation_reason: str = ""
-    # The event this change is (core.events: "order.succeeded", …), recorded with it, and the
-    # key that names the change (so a retried write records it once); "" for none.
+    # The event this change is (core.contracts.events: "order.succeeded", …), recorded with it,
+    # and the key that names the change (so a retried write records it once); "" for none.
     event: str = ""
     event_key: str = ""
 

@@ -7,9 +7,9 @@ of the endpoint; it reads the endpoint first, so a disabled or deleted endpoint 
 more. Each POST has its own short-lived HTTP client: no connection pool is shared between
 endpoints, so a receiver that hangs holds one activity slot for at most the timeout and
 nothing else. The endpoint's host is resolved and checked again at every attempt, in both
-modes, and the connection goes to an address that passed the check (core/webhook_urls.py: DNS
+modes, and the connection goes to an address that passed the check (core/webhooks/urls.py: DNS
 rebinding). What went wrong is recorded as a class, never as the error's text
-(core/delivery_errors.py).
+(core/webhooks/delivery_errors.py).
 """
 
 # No `from __future__ import annotations` here: Temporal's converter resolves these classes'
@@ -33,21 +33,19 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from core import (
-    delivery_errors,
-    events,
-    metrics,
-    processors,
-    webhook_deliveries,
-    webhook_signing,
-    webhook_urls,
-)
+from core import metrics
 from core.config import Settings
+from core.contracts import events
+from core.contracts.views import as_json
 from core.db import models
+from core.processors import registry
 from core.secrets import SecretBox
-from core.views import as_json
-from core.webhook_destinations import IPAddress
-from core.webhook_views import endpoint_message, event_json
+from core.webhooks import deliveries as webhook_deliveries
+from core.webhooks import delivery_errors
+from core.webhooks import signing as webhook_signing
+from core.webhooks import urls as webhook_urls
+from core.webhooks.destinations import IPAddress
+from core.webhooks.views import endpoint_message, event_json
 
 log = logging.getLogger("payloops.webhooks")
 
@@ -109,7 +107,7 @@ class WebhookActivities:
         self._box = box
         self._schedule = webhook_deliveries.RetrySchedule.from_settings(settings)
         self._destinations = destinations or webhook_urls.Destinations.from_settings(
-            settings, functools.partial(processors.targets, sessions)
+            settings, functools.partial(registry.targets, sessions)
         )
         # Loading CA certificates costs milliseconds: once per worker, not per POST.
         self._tls = httpx.create_ssl_context()
@@ -119,7 +117,7 @@ class WebhookActivities:
         """Creates the event's delivery to each enabled endpoint of its merchant and mode that
         takes its type, and starts each delivery's workflow; returns how many deliveries are
         under way. Idempotent: deliveries are keyed by (event, endpoint), and a delivery's
-        workflow never runs twice on its own (core/webhook_deliveries.py)."""
+        workflow never runs twice on its own (core/webhooks/deliveries.py)."""
         async with self._sessions.begin() as session:
             event = await session.get(models.Event, event_id)
             if event is None:
@@ -287,7 +285,7 @@ class WebhookActivities:
         limit_seconds: float,
     ) -> tuple[int, str]:
         """The endpoint's HTTP status (0 when it did not answer) and the class of what went
-        wrong (core/delivery_errors.py; "" on 2xx)."""
+        wrong (core/webhooks/delivery_errors.py; "" on 2xx)."""
         parts = urlsplit(endpoint.url)
         try:
             addresses = await self._destinations.approved_addresses(parts, endpoint.livemode)

@@ -29,8 +29,8 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from core import events
-    from core.payment_contract import (
+    from core.contracts import events
+    from core.contracts.payment import (
         ANSWERABLE_STATUSES,
         CANCEL_UPDATE,
         CAPTURE_UPDATE,
@@ -46,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         PayRequest,
         PayResult,
     )
-    from core.processors import MAX_DEADLINE_MS
+    from core.processors.registry import MAX_DEADLINE_MS
     from orchestrator.activities.first_call import FirstCallActivities
     from orchestrator.activities.orders import OrderActivities
     from orchestrator.activities.processors import ProcessorActivities

@@ -11,7 +11,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from core.payment_contract import (
+    from core.contracts.payment import (
         REFUND_WORKFLOW_TYPE,
         RESERVE_UPDATE,
         RefundInput,

@@ -22,8 +22,8 @@ from temporalio.exceptions import ActivityError, TimeoutType
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
-    from core import delivery_errors
-    from core.webhook_deliveries import (
+    from core.webhooks import delivery_errors
+    from core.webhooks.deliveries import (
         REDELIVER_SIGNAL,
         WORKFLOW_TYPE,
         DeliveryInput,
@@ -167,7 +167,7 @@ class WebhookDeliveryWorkflow:
 
 
 def _lost_reason(error: ActivityError) -> str:
-    """The class the merchant is shown (core/delivery_errors.py); the cause itself stays in
+    """The class the merchant is shown (core/webhooks/delivery_errors.py); the cause itself stays in
     the workflow's history, for the operator."""
     cause = error.cause
     if isinstance(cause, ActivityTimeout) and cause.type == TimeoutType.HEARTBEAT:

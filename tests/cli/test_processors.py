@@ -16,7 +16,7 @@ import pytest
 from cli.dev_db import register_processors
 from cli.state import format_env
 from core.db.session import create_engine, session_factory
-from core.processors import Registration, registrations
+from core.processors.registry import Registration, registrations
 from tests.cli.broken_processor import running, self_signed_for_127_0_0_1
 from tests.conftest import free_port
 

@@ -13,7 +13,7 @@ import pytest
 from temporalio.client import Client
 
 from core.config import DEFAULT_TASK_QUEUE
-from core.payment_contract import WORKFLOW_TYPE, PaymentInput, PaymentMethod, workflow_id
+from core.contracts.payment import WORKFLOW_TYPE, PaymentInput, PaymentMethod, workflow_id
 from payloops.sandbox.v1 import control_pb2
 from tests.conftest import Mesh
 from tests.e2e.mesh_db import sql

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.routing.model import DEFAULT_RESOLUTION_BUDGET_SECONDS
-from orchestrator.routing.breaker import THRESHOLD
+from core.routing_config.model import DEFAULT_RESOLUTION_BUDGET_SECONDS
+from orchestrator.routing_engine.breaker import THRESHOLD
 from tests.conftest import PAY_WAIT_SECONDS, Mesh, start_sandbox
 from tests.e2e.failover_helpers import clean_processors, pay, settled, wait_for
 from tests.e2e.sandbox_control import charges

@@ -14,7 +14,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from core.payment_contract import workflow_id
+from core.contracts.payment import workflow_id
 from tests.conftest import PAYLOOPS, REPO, Mesh
 from tests.e2e.failover_helpers import wait_for
 from tests.e2e.mesh_db import sql

@@ -17,7 +17,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from core.payment_contract import workflow_id
+from core.contracts.payment import workflow_id
 from payloops.processor.v1 import processor_pb2 as pb
 from tests.conftest import Mesh, free_port
 from tests.e2e.failover_helpers import clean_processors, wait_for

@@ -26,7 +26,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from cli import probes
-from core.webhook_destinations import parse_listeners
+from core.webhooks.destinations import parse_listeners
 from payloops.v1 import webhooks_pb2, webhooks_pb2_grpc
 from tests.conftest import (
     Mesh,

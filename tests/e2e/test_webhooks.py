@@ -5,8 +5,8 @@ receiver that was down comes back, recorded attempt by attempt, redelivered on r
 held up by another endpoint that hangs, and signed with both secrets while a rotation's grace
 period lasts.
 
-Events come from core.events.record plus the worker's dispatch_event activity (as the payment
-workflows call it), except in the test that pays an order and expects `order.succeeded`.
+Events come from core.contracts.events.record plus the worker's dispatch_event activity (as the
+payment workflows call it), except in the test that pays an order and expects `order.succeeded`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
-from core import events, ids
+from core import ids
 from core.config import Settings
+from core.contracts import events
 from core.db.session import session_factory
 from core.secrets import SecretBox
 from orchestrator.activities.webhooks import WebhookActivities

@@ -1,4 +1,4 @@
-"""Which URLs webhooks may be sent to (core/webhook_urls.py): the SSRF guard. Every host is
+"""Which URLs webhooks may be sent to (core/webhooks/urls.py): the SSRF guard. Every host is
 resolved, in both modes; live URLs must resolve to public addresses only, test URLs to public
 ones or to what the operator's allow-list admits; link-local and metadata addresses and the
 platform's own listeners are refused in every mode, however the address is spelled and
@@ -12,16 +12,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from core import webhook_urls
 from core.config import Settings
-from core.webhook_destinations import (
+from core.webhooks import urls as webhook_urls
+from core.webhooks.destinations import (
     AllowedDestination,
     Listener,
     is_public,
     parse_allowlist,
     parse_listeners,
 )
-from core.webhook_urls import Destinations, check_form
+from core.webhooks.urls import Destinations, check_form
 
 NOTHING = Destinations()
 LOCAL_RECEIVERS = Destinations(parse_allowlist("127.0.0.1:8000-8999,[::1]:8000-8999"))

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
-from core.payment_contract import workflow_id
+from core.contracts.payment import workflow_id
 from payloops.sandbox.v1 import control_pb2
 from tests.conftest import Mesh, start_mesh, stop_mesh_process
 from tests.e2e.failover_helpers import merchant_with_routing, settled, wait_for

@@ -14,8 +14,8 @@ import pytest_asyncio
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from core.payment_contract import PaymentInput, PaymentMethod
-from core.processor_channels import ProcessorChannels
+from core.contracts.payment import PaymentInput, PaymentMethod
+from core.processors.channels import ProcessorChannels
 from core.secrets import SecretBox
 from orchestrator.activities.processors import ProcessorActivities
 from orchestrator.activities.types import AuthorizeCall, GatewayResult, LookupCall, Route

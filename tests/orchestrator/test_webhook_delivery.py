@@ -31,13 +31,16 @@ from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, Worker
 
-from core import events, ids, webhook_deliveries, webhook_signing
+from core import ids
 from core.config import Settings
+from core.contracts import events
 from core.db import models
 from core.db.session import create_engine, session_factory
 from core.secrets import SecretBox, new_key
-from core.webhook_deliveries import RetrySchedule, delivery_id, workflow_id
-from core.webhook_destinations import parse_allowlist
+from core.webhooks import deliveries as webhook_deliveries
+from core.webhooks import signing as webhook_signing
+from core.webhooks.deliveries import RetrySchedule, delivery_id, workflow_id
+from core.webhooks.destinations import parse_allowlist
 from orchestrator.activities.webhooks import WebhookActivities
 from orchestrator.workflows.webhook_delivery import WebhookDeliveryWorkflow, retry_wait
 from payloops.sdk import webhooks

@@ -1,9 +1,9 @@
-"""What a failed delivery attempt records for the merchant: a class (core/delivery_errors.py),
-never the raw error, which would describe the platform's network (its resolver's answers, the
-certificates of the addresses it reaches). Real sockets on loopback play each failure: a closed
-port, a server that never answers, one that hangs up, TLS with a certificate for another name,
-a plain-HTTP server behind an https URL, a name that does not resolve, a 500, a redirect; the
-raw detail goes to the worker's log, without the URL."""
+"""What a failed delivery attempt records for the merchant: a class
+(core/webhooks/delivery_errors.py), never the raw error, which would describe the platform's
+network (its resolver's answers, the certificates of the addresses it reaches). Real sockets on
+loopback play each failure: a closed port, a server that never answers, one that hangs up, TLS
+with a certificate for another name, a plain-HTTP server behind an https URL, a name that does
+not resolve, a 500, a redirect; the raw detail goes to the worker's log, without the URL."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from core import delivery_errors, webhook_urls
 from core.config import Settings
 from core.db import models
 from core.secrets import SecretBox
-from core.webhook_destinations import parse_allowlist
+from core.webhooks import delivery_errors
+from core.webhooks import urls as webhook_urls
+from core.webhooks.destinations import parse_allowlist
 from orchestrator.activities.webhooks import WebhookActivities
 from tests.conftest import free_port
 from tests.orchestrator.test_webhook_delivery_pinning import TLSReceiver

@@ -23,11 +23,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from core import webhook_urls
 from core.config import Settings
 from core.db import models
 from core.secrets import SecretBox
-from core.webhook_destinations import IPAddress, parse_allowlist, parse_listeners
+from core.webhooks import urls as webhook_urls
+from core.webhooks.destinations import IPAddress, parse_allowlist, parse_listeners
 from orchestrator.activities.webhooks import WebhookActivities
 
 HOST = "hooks.merchant.example"

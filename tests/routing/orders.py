@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import ids
 from core.config import Settings
+from core.contracts.payment import PaymentInput, PaymentMethod
 from core.db import models
-from core.payment_contract import PaymentInput, PaymentMethod
 from orchestrator.activities.routing import RoutingActivities
 from orchestrator.activities.types import RoutePlan, RouteRequest
 

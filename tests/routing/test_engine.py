@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
-from core.payment_contract import CardHints, PaymentInput, PaymentMethod
-from core.routing.defaults import default_config
-from core.routing.model import SUCCESS_RATE, Conditions, RoutingConfig, Rule, WeightedTarget
-from orchestrator.routing import (
+from core.contracts.payment import CardHints, PaymentInput, PaymentMethod
+from core.routing_config.defaults import default_config
+from core.routing_config.model import SUCCESS_RATE, Conditions, RoutingConfig, Rule, WeightedTarget
+from orchestrator.routing_engine import (
     Candidate,
     PaymentFacts,
     Plan,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.payment_contract import CardHints, PaymentInput, PaymentMethod
-from orchestrator.routing.facts import SANDBOX_CARDS, facts_for, network_for_bin
+from core.contracts.payment import CardHints, PaymentInput, PaymentMethod
+from orchestrator.routing_engine.facts import SANDBOX_CARDS, facts_for, network_for_bin
 from processors.sandbox.payment_methods import TEST_CARDS
 
 ORDER = PaymentInput(

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.db import models
 from core.db.session import create_engine, session_factory
 from core.merchants import create_merchant
-from core.processors import register
-from core.routing import store
-from core.routing.model import RoutingConfig, Rule, WeightedTarget
+from core.processors.registry import register
+from core.routing_config import store
+from core.routing_config.model import RoutingConfig, Rule, WeightedTarget
 from orchestrator.activities.types import RoutePlan
 from tests.routing.orders import new_order, route
 

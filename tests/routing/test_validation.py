@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.routing.defaults import default_config
-from core.routing.model import Conditions, RoutingConfig, Rule, WeightedTarget
-from core.routing.validation import violations
+from core.routing_config.defaults import default_config
+from core.routing_config.model import Conditions, RoutingConfig, Rule, WeightedTarget
+from core.routing_config.validation import violations
 from payloops.v1 import routing_pb2
 
 KNOWN = {"stripe", "razorpay", "sandbox"}

@@ -1,5 +1,5 @@
 """The SDK's webhook verification against signatures made the way the platform makes them
-(core/webhook_signing.py): valid ones pass, and everything a forger or a replayer could try
+(core/webhooks/signing.py): valid ones pass, and everything a forger or a replayer could try
 fails with SignatureVerificationError."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from core.webhook_signing import new_secret, signature, signature_header
+from core.webhooks.signing import new_secret, signature, signature_header
 from payloops.sdk import PayLoopsError, SignatureVerificationError, webhooks
 
 NOW = 1_800_000_000

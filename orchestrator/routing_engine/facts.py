@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.payment_contract import CardHints, PaymentInput, PaymentMethod
+from core.contracts.payment import CardHints, PaymentInput, PaymentMethod
 
 # Every test token of the sandbox (processors/sandbox/payment_methods.py) and the card it
 # stands for. Kept here because the orchestrator does not import processors;

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.routing.model import ANY_PROCESSOR, Conditions, RoutingConfig, Rule
+from core.routing_config.model import ANY_PROCESSOR, Conditions, RoutingConfig, Rule
 
 
 def default_config() -> RoutingConfig:

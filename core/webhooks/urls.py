@@ -4,7 +4,7 @@ merchant chose, so an unchecked URL would let anyone with an API key call our ow
 
 Every URL's host is resolved and every address it resolves to must pass, in both modes:
 - never link-local or metadata addresses, the unspecified address, multicast or broadcast
-  (core/webhook_destinations.py), whatever the allow-list says;
+  (core/webhooks/destinations.py), whatever the allow-list says;
 - never one of the platform's own listeners: the edge, Temporal and the database named by the
   settings, PAYLOOPS_PLATFORM_LISTENERS (Envoy's listeners, the sandbox's pages…), and every
   registered processor's target, read from the database at each check;
@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 
 from core import url_characters
 from core.config import Settings
-from core.webhook_destinations import (
+from core.webhooks.destinations import (
     AllowedDestination,
     IPAddress,
     Listener,

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import models
-from core.processor_channels import (
+from core.processors.channels import (
     ProcessorChannels,
     capabilities_to_json,
     fetch_capabilities,
@@ -125,7 +125,7 @@ async def registrations(sessions: async_sessionmaker[AsyncSession]) -> list[Regi
 
 async def targets(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
     """Every registered processor's target, enabled or not: a disabled adapter still listens
-    (webhooks must never reach one, core/webhook_urls.py)."""
+    (webhooks must never reach one, core/webhooks/urls.py)."""
     async with sessions() as session:
         return list(await session.scalars(select(models.Processor.target)))
 

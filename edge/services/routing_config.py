@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors
 from core.db import models
-from core.routing import store, validation
-from core.routing.model import RoutingConfig
+from core.routing_config import store, validation
+from core.routing_config.model import RoutingConfig
 from edge.auth import authenticate
 from edge.context import ServicerContext
 from payloops.v1 import routing_pb2, routing_pb2_grpc

@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.db import models
-from core.routing.defaults import default_config
-from core.routing.model import RoutingConfig
+from core.routing_config.defaults import default_config
+from core.routing_config.model import RoutingConfig
 
 _UNIQUE_VIOLATION = "23505"
 # Concurrent saves for one merchant and mode collide on (merchant_id, livemode, version); each

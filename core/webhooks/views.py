@@ -11,9 +11,9 @@ from google.protobuf import json_format
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import delivery_errors
+from core.contracts.views import as_json
 from core.db import models
-from core.views import as_json
+from core.webhooks import delivery_errors
 from payloops.v1 import webhooks_pb2
 
 _ENDPOINT_STATUS = {

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from core.routing.model import ANY_PROCESSOR, SUCCESS_RATE, Conditions, RoutingConfig, Rule
-from orchestrator.routing.facts import PaymentFacts
+from core.routing_config.model import ANY_PROCESSOR, SUCCESS_RATE, Conditions, RoutingConfig, Rule
+from orchestrator.routing_engine.facts import PaymentFacts
 
 # Circuit-breaker states a processor may be tried in; any other state (open, a half-open
 # breaker whose probe is taken) skips it. A processor missing from `health` counts as closed.

@@ -1,6 +1,6 @@
 """The address rules of webhook destinations, without any I/O: which IP addresses are never a
 destination, which are public, what the operator's test-mode allow-list admits, and how the
-platform's own listeners are named. core/webhook_urls.py resolves URLs and applies them.
+platform's own listeners are named. core/webhooks/urls.py resolves URLs and applies them.
 
 Allow-list syntax (PAYLOOPS_WEBHOOK_TEST_ALLOWLIST): comma-separated entries
 `ADDRESS_OR_CIDR[:PORT[-PORT]]`, IPv6 in brackets when a port follows; no port: every port.

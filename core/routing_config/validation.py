@@ -8,7 +8,7 @@ from collections.abc import Iterator, Set
 
 from core import money
 from core.errors import FieldViolation
-from core.routing.model import (
+from core.routing_config.model import (
     ANY_PROCESSOR,
     MODES,
     UNKNOWN_OUTCOME_POLICIES,

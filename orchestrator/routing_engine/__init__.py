@@ -2,7 +2,7 @@
 picks its rule and orders its processors. Randomness comes in as arguments, so a workflow can
 draw it once, record it and replay the same plan."""
 
-from orchestrator.routing.engine import (
+from orchestrator.routing_engine.engine import (
     Candidate,
     Plan,
     ProcessorInfo,
@@ -10,7 +10,7 @@ from orchestrator.routing.engine import (
     match,
     plan,
 )
-from orchestrator.routing.facts import PaymentFacts, facts_for
+from orchestrator.routing_engine.facts import PaymentFacts, facts_for
 
 __all__ = [
     "Candidate",

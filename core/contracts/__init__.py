@@ -1,0 +1,1 @@
+"""What the edge and the orchestrator share through Temporal and the API."""

@@ -1,0 +1,1 @@
+"""Gateway registrations and calls: the registry, accounts and channels to the adapters."""

@@ -1,6 +1,0 @@
-"""A merchant's routing configuration: the typed model, the default every merchant starts with,
-its validation and its versioned storage. The engine that applies it is orchestrator/routing."""
-
-from core.routing.model import Conditions, RoutingConfig, Rule, WeightedTarget
-
-__all__ = ["Conditions", "RoutingConfig", "Rule", "WeightedTarget"]

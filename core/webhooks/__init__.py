@@ -1,0 +1,1 @@
+"""Merchant webhooks: signing, destinations, deliveries and how the API shows them."""
