@@ -1,4 +1,4 @@
-"""The platform's metrics (DESIGN.md §7). The instruments always exist; they record into
+"""The platform's metrics (docs/observability.md). The instruments always exist; they record into
 OpenTelemetry's no-op meter unless core.telemetry installed a meter provider (the standard
 OTEL_METRICS_EXPORTER), so counting costs next to nothing when nobody collects.
 

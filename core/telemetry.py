@@ -1,5 +1,5 @@
-"""OpenTelemetry for the edge and the worker (DESIGN.md §7): traces, one per request from the
-edge through the payment workflow and its activities to the call to the processor, and the
+"""OpenTelemetry for the edge and the worker (docs/observability.md): traces, one per request from
+the edge through the payment workflow and its activities to the call to the processor, and the
 metrics of core.metrics.
 
 Both are off unless the standard variables ask for them, so a payment pays nothing for them by

@@ -3,7 +3,7 @@ route's processors in order with deterministic attempt keys until one settles th
 following a 3-D Secure challenge when one is needed. It does no I/O itself: every step is an
 activity.
 
-Money rules (DESIGN.md §4) as they appear here:
+Money rules (docs/design.md, the money rules) as they appear here:
 - every try at a processor has its own key, re-sent unchanged on every retry of that try;
 - an unknown outcome is resolved by asking the same processor again (same key) before any
   other processor is charged; only when it stays unknown past the resolution budget may the

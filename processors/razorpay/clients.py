@@ -1,8 +1,8 @@
 """Merchant credentials and the `razorpay.Client` built for them.
 
 A client (and its `RazorpaySession`) is kept per worker thread and per credentials:
-`requests.Session` is not guaranteed thread-safe (notes/processors.md §3.1), and the thread
-pool is bounded, so there are at most pool size times `_PER_THREAD` clients.
+`requests.Session` is not guaranteed thread-safe, and the thread pool is bounded, so there
+are at most pool size times `_PER_THREAD` clients.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 PayLoops amounts are ISO 4217 minor units; Razorpay takes the same unit for every currency
 below (paise for INR, yen for JPY, fils for KWD), so no conversion is needed, only the rules
-Razorpay adds (notes/processors.md §5.3, Razorpay docs, May 2024):
+Razorpay adds (Razorpay docs, May 2024; docs/gateways.md, Razorpay):
 
   * INR: integer paise, at least 100 (₹1.00) per order;
   * three-decimal currencies (KWD, BHD, OMR): the last digit must be 0 (295.991 KWD cannot be

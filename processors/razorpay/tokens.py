@@ -1,6 +1,6 @@
 """The test payment methods the adapter advertises (GetCapabilities.test_payment_methods).
 
-They use the names of PayLoops' sandbox (DESIGN.md §6) and work against the Razorpay fake the
+They use the names of PayLoops' sandbox (docs/payments.md) and work against the Razorpay fake the
 tests run (tests/fakes/razorpay_api.py), which implements exactly this table, sent as the
 saved-card `token` of an S2S card payment. Against real Razorpay test mode the token is a real
 saved-card token (`token_…`) and the outcome is chosen on Razorpay's mock bank page.

@@ -1,4 +1,5 @@
-"""The sandbox's test payment methods: one token, one deterministic outcome (DESIGN.md §6).
+"""The sandbox's test payment methods: one token, one deterministic outcome
+(docs/design.md, the sandbox).
 
 Kept as plain data so the table GetCapabilities advertises and the behaviour Authorize
 implements can never drift apart.

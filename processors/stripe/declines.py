@@ -1,11 +1,11 @@
 """Stripe declines as PayLoops Decline results: which code, and whether it is soft.
 
-Soft means another processor may succeed with the same card now: the problem is at the issuer's
-or the network's end, or temporary (DESIGN.md §4.3). Hard means the answer is about the card or
-the customer, and every processor would hear it again: sending the card elsewhere only adds
-declines to the customer's statement and the merchant's decline ratio, and for several codes
-the networks fine merchants who retry (Visa's "never reattempt" category, Mastercard's
-"do not try again" merchant advice).
+Soft means another processor may succeed with the same card now: the problem is at the issuer's or
+the network's end, or temporary (docs/design.md, money rule 3). Hard means the answer is about the
+card or the customer, and every processor would hear it again: sending the card elsewhere only adds
+declines to the customer's statement and the merchant's decline ratio, and for several codes the
+networks fine merchants who retry (Visa's "never reattempt" category, Mastercard's "do not try
+again" merchant advice).
 
 Choices worth a word:
 * insufficient_funds is hard: the funds are the same whichever processor asks. PayLoops does

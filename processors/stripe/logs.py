@@ -1,7 +1,8 @@
 """Log lines as key=value text carrying the correlation id of the RPC being served.
 
-Processors depend on gen only (STYLE.md), so this is the adapter's own small copy of the idea in
-core/logs.py. Nothing secret is ever passed to a logger: no keys, no webhook secrets, no tokens.
+Processors depend on gen only (docs/design.md, house style), so this is the adapter's own small
+copy of the idea in core/logs.py. Nothing secret is ever passed to a logger: no keys, no webhook
+secrets, no tokens.
 """
 
 from __future__ import annotations

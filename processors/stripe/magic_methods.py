@@ -1,4 +1,4 @@
-"""Stripe's magic test PaymentMethods (docs.stripe.com/testing, notes/processors.md §1.8), as
+"""Stripe's magic test PaymentMethods (docs.stripe.com/testing), as
 GetCapabilities advertises them: what Authorize gives for each in test mode.
 
 The decline codes are PayLoops codes (declines.py), so a test written against the capabilities

@@ -1,7 +1,7 @@
 """A wire-level fake of the Razorpay API (v1), for the `razorpay` SDK and PayLoops' adapter.
 
 It is a real HTTP server (stdlib `ThreadingHTTPServer`, 127.0.0.1, port 0) that speaks what
-the SDK speaks (notes/processors.md §3): Basic auth with `key_id:key_secret`, JSON request
+the SDK speaks (docs/gateways.md, Razorpay): Basic auth with `key_id:key_secret`, JSON request
 bodies, query parameters on GET, and every error in Razorpay's shape
 `{"error": {"code", "description", "source", "step", "reason", "metadata", "field"}}` with the
 `code` the SDK maps to its exceptions (BAD_REQUEST_ERROR, GATEWAY_ERROR, SERVER_ERROR).
@@ -23,7 +23,7 @@ Endpoints
   GET|POST /v1/payments/{id}/authenticate  the same page, at the path real Razorpay uses
   `?expand[]=card` on payment reads adds the card entity.
 
-Test tokens (the names PayLoops' sandbox uses, DESIGN.md §6), sent as `token` with
+Test tokens (the names PayLoops' sandbox uses), sent as `token` with
 `method: "card"` to /v1/payments/create/json:
   pm_card_visa, pm_card_mastercard, pm_card_rupay   authorized at once (captured at once when
                                                     the order has payment_capture=1)
@@ -102,7 +102,7 @@ DEFAULT_KEY_SECRET = "fake_key_secret_0001"
 DEFAULT_WEBHOOK_SECRET = "fake_webhook_secret_0001"
 ACCOUNT_ID = "acc_FakeAccount001"
 
-# Currencies the fake accepts: exponent and the amount rules of notes/processors.md §5.3.
+# Currencies the fake accepts: exponent and Razorpay's amount rules (docs/gateways.md).
 CURRENCY_EXPONENTS: dict[str, int] = {
     "INR": 2,
     "USD": 2,

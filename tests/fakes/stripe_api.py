@@ -1,4 +1,4 @@
-"""A wire-level fake of the Stripe HTTP API, for the real `stripe` SDK (notes/processors.md §2.1).
+"""A wire-level fake of the Stripe HTTP API, for the real `stripe` SDK.
 
     with FakeStripe() as fake:
         client = stripe.StripeClient(fake.secret_key, base_addresses={"api": fake.base_url})

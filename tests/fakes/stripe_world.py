@@ -1,9 +1,9 @@
 """The state and rules behind the fake Stripe API (stripe_api.py serves it over HTTP).
 
-PaymentIntents, their Charges and Refunds, per account, with Stripe's state rules
-(notes/processors.md §1.7, §2.1), its magic test PaymentMethods (§1.8), its currency rules
-(§5.2, kept here independently of the adapter's tables so the two can disagree and a test
-notices), a subset of the search query language, and the events a change emits.
+PaymentIntents, their Charges and Refunds, per account, with Stripe's state rules, its magic test
+PaymentMethods and its currency rules (docs/gateways.md, Stripe; kept here independently of the
+adapter's tables so the two can disagree and a test notices), a subset of the search query
+language, and the events a change emits.
 
 Every method takes and returns JSON-shaped dicts, raises StripeHTTPError for an error response,
 and runs under one lock (the HTTP server is threaded).

@@ -5,7 +5,7 @@ endpoint disabled, a webhook_endpoint.disabled event delivered to the merchant's
 endpoint) in seconds of wall time; a redelivery is a new run that continues the attempt
 numbers; an endpoint disabled meanwhile gets nothing more.
 
-notes/temporal.md §1.3: time skipping needs `frontend.WorkflowTimeSkippingEnabled`. Each skip
+Time skipping needs `frontend.WorkflowTimeSkippingEnabled` (docs/testing.md). Each skip
 otherwise costs about 1.1 s of wall time (22 attempts: 24 s); `history.timerProcessorMaxTimeShift`
 at 10 ms brings a skip down to tens of milliseconds.
 """

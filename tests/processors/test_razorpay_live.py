@@ -1,5 +1,5 @@
-"""The Razorpay adapter against REAL Razorpay test mode (the hyperswitch pattern,
-notes/processors.md §4): it keeps the fake honest about what the adapter relies on.
+"""The Razorpay adapter against REAL Razorpay test mode (docs/testing.md, gateway fakes and
+live suites): it keeps the fake honest about what the adapter relies on.
 
 Runs only when RAZORPAY_TEST_KEY_ID and RAZORPAY_TEST_KEY_SECRET hold test-mode keys
 (`rzp_test_…`); otherwise every test here is skipped with that reason (the fake suite,

@@ -750,7 +750,7 @@ class TestStripeAdapterAgainstFake(StripeContract):
     async def test_currency_conversions_reach_stripe_in_its_units(
         self, gw: Gateway, fake: FakeStripe
     ) -> None:
-        # ISO minor units in, Stripe units out, and back (notes/processors.md §5.2).
+        # ISO minor units in, Stripe units out, and back (docs/gateways.md, Stripe's amounts).
         cases = [
             ("JPY", 500, 500),
             ("KWD", 1250, 1250),

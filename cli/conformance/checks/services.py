@@ -1,5 +1,6 @@
 """The standard services every PayLoops server runs beside its own: grpc.health.v1 and server
-reflection (DESIGN.md §5). PayLoops' readiness probes and operators' grpcurl rely on them."""
+reflection (docs/processors.md, health and reflection). PayLoops' readiness probes and
+operators' grpcurl rely on them."""
 
 from __future__ import annotations
 
