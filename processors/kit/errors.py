@@ -96,7 +96,7 @@ def not_sent(message: str, metadata: Mapping[str, str] | None = None) -> Process
     return ProcessorError(grpc.StatusCode.UNAVAILABLE, NOT_SENT, message, metadata)
 
 
-def says_nothing_charged(error: ProcessorError) -> bool:
+def _says_nothing_charged(error: ProcessorError) -> bool:
     return error.code in _NOTHING_CHARGED or error.reason == NOT_SENT
 
 
@@ -105,7 +105,7 @@ def unknown_after_money_request(error: ProcessorError) -> ProcessorError:
     refund) may have taken effect. An answer saying nothing was charged ("not sent", "not
     found", "invalid") would be about a later request of the call only, and PayLoops could
     charge elsewhere while the gateway has charged: the outcome is unknown instead."""
-    if not says_nothing_charged(error):
+    if not _says_nothing_charged(error):
         return error
     return ProcessorError(
         grpc.StatusCode.UNAVAILABLE,
