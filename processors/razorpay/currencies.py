@@ -2,7 +2,7 @@
 
 PayLoops amounts are ISO 4217 minor units; Razorpay takes the same unit for every currency
 below (paise for INR, yen for JPY, fils for KWD), so no conversion is needed, only the rules
-Razorpay adds (Razorpay docs, May 2024; docs/gateways.md, Razorpay):
+Razorpay adds (Razorpay docs, May 2024):
 
   * INR: integer paise, at least 100 (₹1.00) per order;
   * three-decimal currencies (KWD, BHD, OMR): the last digit must be 0 (295.991 KWD cannot be
@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from processors.razorpay.errors import AdapterError
+from processors.kit.errors import invalid
 
 
 @dataclass(frozen=True)
@@ -64,16 +64,16 @@ def razorpay_amount(amount: int, currency: str) -> int:
     charge something the merchant did not ask for."""
     rule = CURRENCIES.get(currency)
     if rule is None:
-        raise AdapterError.invalid(
+        raise invalid(
             "CURRENCY_NOT_SUPPORTED", f"Razorpay does not take {currency!r} through this adapter"
         )
     if amount < rule.minimum:
-        raise AdapterError.invalid(
+        raise invalid(
             "AMOUNT_TOO_SMALL",
             f"Razorpay's minimum for {currency} is {rule.minimum} minor units, got {amount}",
         )
     if amount % rule.step:
-        raise AdapterError.invalid(
+        raise invalid(
             "AMOUNT_NOT_ACCEPTED",
             f"Razorpay takes {currency} amounts in steps of {rule.step} minor units "
             f"(the last digit must be 0), got {amount}",

@@ -19,19 +19,11 @@ and for authentication the orchestrator stops on codes starting with "three_d_se
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from payloops.processor.v1 import processor_pb2
-
-
-@dataclass(frozen=True)
-class DeclineRule:
-    code: str  # PayLoops' processor-independent code
-    soft: bool
-    message: str
-
+from processors.kit.declines import DeclineRule
 
 _HARD = False
 _SOFT = True
@@ -99,9 +91,4 @@ def decline_for(payment: Mapping[str, Any]) -> processor_pb2.Decline:
     reason = str(payment.get("error_reason") or "")
     error_code = str(payment.get("error_code") or "")
     rule = DECLINES.get(reason) or BY_ERROR_CODE.get(error_code) or DEFAULT
-    return processor_pb2.Decline(
-        code=rule.code,
-        soft=rule.soft,
-        message=str(payment.get("error_description") or rule.message),
-        gateway_code=reason or error_code,
-    )
+    return rule.decline(reason or error_code, str(payment.get("error_description") or ""))

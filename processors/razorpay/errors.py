@@ -1,9 +1,6 @@
-"""The adapter's error catalogue and the one place errors become gRPC statuses.
-
-Every failure is an `AdapterError`: a gRPC code, a stable UPPER_SNAKE reason and a message,
-sent as a google.rpc.Status with an ErrorInfo (domain `razorpay.payloops.dev`) by
-`StatusInterceptor`; handlers never build statuses. The codes follow the Processor contract
-(processor.proto, "Outcomes and errors"):
+"""Razorpay's errors as the contract's: what Razorpay answered, or what became of the request,
+as the kit's ProcessorError (sent by its interceptor with domain `razorpay.payloops.dev`). The
+codes follow the Processor contract (processor.proto, "Outcomes and errors"):
 
   transport                                  gRPC                   reason
   refused / unresolvable / connect timeout   UNAVAILABLE            NOT_SENT
@@ -23,76 +20,22 @@ Only NOT_SENT says nothing reached Razorpay; every other UNAVAILABLE, DEADLINE_E
 INTERNAL leaves the outcome unknown, and PayLoops resolves it with the same key. NOT_SENT is
 about the whole call: once a request that can move money (a payment, a capture, a refund) may
 have taken effect, no later failure in the call may say that nothing was charged, so such
-answers become UNAVAILABLE OUTCOME_UNKNOWN_AFTER_REQUEST (`unknown_after_money_request`).
+answers become UNAVAILABLE OUTCOME_UNKNOWN_AFTER_REQUEST (the kit's
+`unknown_after_money_request`).
 The BadRequestError rows use the structured error recovered by the session (HTTP status,
 reason, field), since the SDK's exception holds only the description.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
-from typing import Any, cast
 
 import grpc
-from google.protobuf import any_pb2
-from google.rpc import error_details_pb2, status_pb2
-from grpc_status import rpc_status
 
+from processors.kit.errors import NOT_SENT, ProcessorError, not_sent
 from processors.razorpay.transport import GatewayErrorBody, TransportFailure, TransportKind
 
-log = logging.getLogger(__name__)
-
 DOMAIN = "razorpay.payloops.dev"
-NOT_SENT = "NOT_SENT"
-_PROCESSOR_PREFIX = "/payloops.processor.v1.Processor/"
-
-
-class AdapterError(Exception):
-    """A failure to report to PayLoops, as the contract classifies it."""
-
-    def __init__(
-        self,
-        code: grpc.StatusCode,
-        reason: str,
-        message: str,
-        metadata: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
-        self.message = message
-        self.metadata = dict(metadata or {})
-
-    def __repr__(self) -> str:
-        return f"AdapterError({self.code.name}, {self.reason!r}, {self.message!r})"
-
-    def to_status(self) -> grpc.Status:
-        detail = any_pb2.Any()
-        detail.Pack(
-            error_details_pb2.ErrorInfo(reason=self.reason, domain=DOMAIN, metadata=self.metadata)
-        )
-        status: grpc.Status = rpc_status.to_status(
-            status_pb2.Status(code=self.code.value[0], message=self.message, details=[detail])
-        )
-        return status
-
-    @classmethod
-    def invalid(cls, reason: str, message: str) -> AdapterError:
-        return cls(grpc.StatusCode.INVALID_ARGUMENT, reason, message)
-
-    @classmethod
-    def failed_precondition(cls, reason: str, message: str) -> AdapterError:
-        return cls(grpc.StatusCode.FAILED_PRECONDITION, reason, message)
-
-    @classmethod
-    def not_found(cls, reason: str, message: str) -> AdapterError:
-        return cls(grpc.StatusCode.NOT_FOUND, reason, message)
-
-    @classmethod
-    def unauthenticated(cls, reason: str, message: str) -> AdapterError:
-        return cls(grpc.StatusCode.UNAUTHENTICATED, reason, message)
 
 
 class Step(StrEnum):
@@ -116,7 +59,7 @@ class GatewayAnswer(Exception):
         self.body = body
         self.step = step
 
-    def to_error(self) -> AdapterError:
+    def to_error(self) -> ProcessorError:
         return from_answer(self, self.step)
 
     @property
@@ -155,7 +98,7 @@ def _metadata(body: GatewayErrorBody, step: Step) -> dict[str, str]:
     return {k: v for k, v in values.items() if v and v != "NA"}
 
 
-def from_answer(answer: GatewayAnswer, step: Step) -> AdapterError:
+def from_answer(answer: GatewayAnswer, step: Step) -> ProcessorError:
     """The contract's error for an error Razorpay answered."""
     body = answer.body
     said = body.description or "no description"
@@ -166,7 +109,7 @@ def from_answer(answer: GatewayAnswer, step: Step) -> AdapterError:
             if answer.sdk_error == "GatewayError"
             else "GATEWAY_SERVER_ERROR"
         )
-        return AdapterError(
+        return ProcessorError(
             grpc.StatusCode.UNAVAILABLE,
             reason,
             f"Razorpay answered HTTP {body.http_status} {body.code or '?'} "
@@ -174,35 +117,30 @@ def from_answer(answer: GatewayAnswer, step: Step) -> AdapterError:
             meta,
         )
     if body.http_status == 401:
-        return AdapterError(
+        return ProcessorError(
             grpc.StatusCode.UNAUTHENTICATED,
             "CREDENTIALS_REJECTED",
             f"Razorpay rejected the key id and secret: {said}",
             meta,
         )
     if body.http_status == 429:
-        return AdapterError(
-            grpc.StatusCode.UNAVAILABLE,
-            NOT_SENT,
-            f"Razorpay rate-limited the request before accepting it: {said}",
-            meta,
-        )
+        return not_sent(f"Razorpay rate-limited the request before accepting it: {said}", meta)
     if body.http_status == 403:
-        return AdapterError(
+        return ProcessorError(
             grpc.StatusCode.FAILED_PRECONDITION,
             "GATEWAY_FORBIDDEN",
             f"Razorpay refused the request for this account: {said}",
             meta,
         )
     if step is Step.STATE_CHANGE:
-        return AdapterError(
+        return ProcessorError(
             grpc.StatusCode.FAILED_PRECONDITION,
             "PAYMENT_STATE_CONFLICT",
             f"Razorpay refused it in the payment's current state: {said}",
             meta,
         )
     reason = _REQUEST_REASONS.get(body.reason, "GATEWAY_REJECTED_REQUEST")
-    return AdapterError(
+    return ProcessorError(
         grpc.StatusCode.INVALID_ARGUMENT, reason, f"Razorpay rejected the request: {said}", meta
     )
 
@@ -231,88 +169,9 @@ _TRANSPORT: dict[TransportKind, tuple[grpc.StatusCode, str, str]] = {
 }
 
 
-def from_transport(failure: TransportFailure, step: Step) -> AdapterError:
+def from_transport(failure: TransportFailure, step: Step) -> ProcessorError:
     code, reason, message = _TRANSPORT[failure.kind]
     meta = {"step": step.value}
     if failure.http_status is not None:
         meta["gateway_http_status"] = str(failure.http_status)
-    return AdapterError(code, reason, f"{message} ({failure.detail})", meta)
-
-
-# Answers that tell PayLoops nothing was charged by this call.
-_NOTHING_CHARGED = frozenset(
-    {
-        grpc.StatusCode.INVALID_ARGUMENT,
-        grpc.StatusCode.FAILED_PRECONDITION,
-        grpc.StatusCode.NOT_FOUND,
-        grpc.StatusCode.UNAUTHENTICATED,
-        grpc.StatusCode.PERMISSION_DENIED,
-    }
-)
-
-
-def unknown_after_money_request(error: AdapterError) -> AdapterError:
-    """`error` for a call in which a request that can move money (a payment, a capture, a
-    refund) may have taken effect: an answer saying nothing was charged ("not sent", "not
-    found", "invalid") would be about a later request only, and PayLoops could charge elsewhere
-    while Razorpay has charged. The outcome is unknown instead."""
-    if error.code not in _NOTHING_CHARGED and error.reason != NOT_SENT:
-        return error
-    return AdapterError(
-        grpc.StatusCode.UNAVAILABLE,
-        "OUTCOME_UNKNOWN_AFTER_REQUEST",
-        f"{error.message}, after a request that may have moved money; the outcome is unknown",
-        {**error.metadata, "cause_reason": error.reason},
-    )
-
-
-_Handler = Callable[[Any, "grpc.aio.ServicerContext[Any, Any]"], Awaitable[Any]]
-
-
-class StatusInterceptor(grpc.aio.ServerInterceptor):
-    """Turns AdapterError into its google.rpc.Status, and any other exception from a Processor
-    handler into INTERNAL (outcome unknown), logged without the request."""
-
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(handler_call_details)
-        method = str(getattr(handler_call_details, "method", ""))
-        if (
-            handler is None
-            or handler.unary_unary is None
-            or not method.startswith(_PROCESSOR_PREFIX)
-        ):
-            return handler
-        # grpc.aio handlers are coroutines; the stubs type them as grpc's sync ones.
-        inner = cast(_Handler, handler.unary_unary)
-
-        async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            try:
-                return await inner(request, context)
-            except AdapterError as error:
-                failure = error
-            except grpc.aio.AbortError:
-                raise
-            except Exception:
-                log.exception("razorpay adapter: unexpected error in %s", method)
-                failure = AdapterError(
-                    grpc.StatusCode.INTERNAL,
-                    "ADAPTER_INTERNAL_ERROR",
-                    "the adapter failed unexpectedly; the outcome is unknown",
-                )
-            log.info(
-                "razorpay %s -> %s %s", method.rsplit("/", 1)[-1], failure.code.name, failure.reason
-            )
-            await context.abort_with_status(failure.to_status())
-            raise AssertionError("abort_with_status returned")
-
-        return grpc.unary_unary_rpc_method_handler(
-            guarded,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+    return ProcessorError(code, reason, f"{message} ({failure.detail})", meta)

@@ -7,8 +7,9 @@ cut to what is left of it, so a thread outlives its call by little). Mutating ca
 and the key stays held until the thread is done even when the caller gave up: a retry must
 not look for the first call's payment while that call is still making it.
 
-Errors: the gateway code raises AdapterError or GatewayAnswer; `StatusInterceptor` sends them
-as google.rpc.Status. Credentials are read from the request for the one call and never logged.
+Errors: the gateway code raises the kit's ProcessorError or a GatewayAnswer, turned into one
+here; the kit's interceptor sends it as google.rpc.Status. Credentials are read from the
+request for the one call and never logged.
 """
 
 from __future__ import annotations
@@ -24,12 +25,18 @@ from typing import Any, TypeVar
 import grpc
 
 from payloops.processor.v1 import processor_pb2, processor_pb2_grpc
+from processors.kit.bounded import BoundedMap
+from processors.kit.capabilities import advertised
+from processors.kit.checks import lookup_required, required
+from processors.kit.errors import ProcessorError, unknown_after_money_request
+from processors.kit.locks import KeyedLocks, KeyedThreadLocks
 from processors.razorpay import webhooks
-from processors.razorpay.clients import CREDENTIAL_FIELDS, ClientFactory, Credentials
+from processors.razorpay.client import CREDENTIAL_FIELDS, ClientFactory, Credentials
 from processors.razorpay.currencies import CURRENCIES
-from processors.razorpay.errors import AdapterError, GatewayAnswer, unknown_after_money_request
-from processors.razorpay.gateway import BoundedMap, Gateway, KeyedThreadLocks, RedirectBook
-from processors.razorpay.tokens import TEST_METHODS
+from processors.razorpay.errors import GatewayAnswer
+from processors.razorpay.gateway import Gateway
+from processors.razorpay.payment_methods import TEST_METHODS
+from processors.razorpay.redirects import RedirectBook
 from processors.razorpay.transport import CallBudget, call_budget
 
 log = logging.getLogger(__name__)
@@ -39,39 +46,8 @@ Context = grpc.aio.ServicerContext[Any, Any]
 # Answer this much before the caller's deadline, so the answer arrives while it still listens.
 _DEADLINE_MARGIN_S = 0.05
 CARD_NETWORKS: tuple[str, ...] = ("visa", "mastercard", "rupay")
-
-
-class KeyedLocks:
-    """asyncio locks by key, dropped when nobody holds or waits for them."""
-
-    def __init__(self) -> None:
-        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
-
-    async def acquire(self, key: Hashable) -> Callable[[], None]:
-        """Waits for the key; returns the function that releases it (call it once)."""
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            await lock.acquire()
-        except BaseException:
-            self._forget(key)
-            raise
-
-        def release() -> None:
-            lock.release()
-            self._forget(key)
-
-        return release
-
-    def _forget(self, key: Hashable) -> None:
-        lock, users = self._locks[key]
-        if users <= 1:
-            del self._locks[key]
-        else:
-            self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
+# Refund keys whose payment this process refunded (GetRefund by key looks there first).
+_REMEMBERED_REFUNDS = 10_000
 
 
 class RazorpayServicer(processor_pb2_grpc.ProcessorServicer):
@@ -81,7 +57,7 @@ class RazorpayServicer(processor_pb2_grpc.ProcessorServicer):
         self._pool = pool
         self._locks = KeyedLocks()
         self._redirects = RedirectBook(clients.api_base)
-        self._refund_payments = BoundedMap()
+        self._refund_payments: BoundedMap[str, str] = BoundedMap(_REMEMBERED_REFUNDS)
         self._payment_locks = KeyedThreadLocks()
 
     async def _run(
@@ -109,7 +85,7 @@ class RazorpayServicer(processor_pb2_grpc.ProcessorServicer):
                 )
                 try:
                     return operation(gateway)
-                except (GatewayAnswer, AdapterError) as failure:
+                except (GatewayAnswer, ProcessorError) as failure:
                     error = failure.to_error() if isinstance(failure, GatewayAnswer) else failure
                     if budget.money_request_sent:
                         error = unknown_after_money_request(error)
@@ -146,23 +122,14 @@ class RazorpayServicer(processor_pb2_grpc.ProcessorServicer):
             partial_capture=False,
             partial_refund=True,
             three_d_secure=True,
-            test_payment_methods=[
-                processor_pb2.TestPaymentMethod(
-                    token=m.token,
-                    outcome=m.outcome,
-                    decline_code=m.decline_code,
-                    description=m.description,
-                )
-                for m in TEST_METHODS
-            ],
+            test_payment_methods=advertised(TEST_METHODS),
             credential_fields=list(CREDENTIAL_FIELDS),
         )
 
     async def Authorize(
         self, request: processor_pb2.AuthorizeRequest, context: Context
     ) -> processor_pb2.AuthorizeResponse:
-        if not request.attempt_key:
-            raise AdapterError.invalid("ATTEMPT_KEY_REQUIRED", "attempt_key is required")
+        required(request.attempt_key, "attempt_key")
         payment = await self._run(
             context,
             request.credentials,
@@ -225,9 +192,7 @@ class RazorpayServicer(processor_pb2_grpc.ProcessorServicer):
                     context, request.credentials, lambda g: g.payment_by_reference(reference)
                 )
             case _:
-                raise AdapterError.invalid(
-                    "LOOKUP_REQUIRED", "set attempt_key or processor_reference"
-                )
+                raise lookup_required("attempt_key", "processor_reference")
         return processor_pb2.GetPaymentResponse(payment=payment)
 
     async def GetRefund(
@@ -245,9 +210,7 @@ class RazorpayServicer(processor_pb2_grpc.ProcessorServicer):
                     context, request.credentials, lambda g: g.refund_by_reference(reference)
                 )
             case _:
-                raise AdapterError.invalid(
-                    "LOOKUP_REQUIRED", "set refund_key or processor_reference"
-                )
+                raise lookup_required("refund_key", "processor_reference")
         return processor_pb2.GetRefundResponse(refund=refund)
 
     async def ParseWebhook(

@@ -1,4 +1,4 @@
-"""The HTTP layer under the `razorpay` SDK (docs/gateways.md, Razorpay).
+"""The HTTP layer under the `razorpay` SDK.
 
 The SDK (2.0.1) sets no timeout, keeps only the `description` of Razorpay's structured error,
 raises raw `requests` exceptions (or a JSONDecodeError for an HTML 502) for transport failures,

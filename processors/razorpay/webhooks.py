@@ -19,7 +19,7 @@ import razorpay
 from razorpay.errors import SignatureVerificationError
 
 from payloops.processor.v1 import processor_pb2
-from processors.razorpay.errors import AdapterError
+from processors.kit.webhooks import lower_case, malformed, signature_invalid
 from processors.razorpay.keys import NOTE_ATTEMPT_KEY
 from processors.razorpay.mapping import notes_of, payment_message, refund_message
 
@@ -41,21 +41,17 @@ def _utility() -> Any:
         return _verifier.utility
 
 
-def _signature_invalid() -> AdapterError:
-    return AdapterError.unauthenticated("SIGNATURE_INVALID", "webhook signature missing or invalid")
-
-
 def verify(headers: dict[str, str], body: bytes, secret: str) -> str:
     """The body as text once its signature is valid; UNAUTHENTICATED otherwise."""
     signature = headers.get(SIGNATURE_HEADER, "").strip()
     if not secret or not signature:
-        raise _signature_invalid()
+        raise signature_invalid()
     try:
         text = body.decode("utf-8")
         _utility().verify_webhook_signature(text, signature, secret)
     except (UnicodeDecodeError, SignatureVerificationError, TypeError) as error:
         # TypeError: hmac.compare_digest refuses a non-ASCII signature.
-        raise _signature_invalid() from error
+        raise signature_invalid() from error
     return text
 
 
@@ -70,7 +66,7 @@ def parse(
 ) -> processor_pb2.ParseWebhookResponse:
     """The event, once verified; `redirect_url(payment_id)` is where a payment still waiting
     for authentication sends the customer."""
-    headers = {k.lower(): v for k, v in request.headers.items()}
+    headers = lower_case(request.headers)
     text = verify(headers, request.body, request.credentials.values.get("webhook_secret", ""))
     try:
         event = json.loads(text)
@@ -79,9 +75,7 @@ def parse(
         if not isinstance(payload, dict):
             raise TypeError("payload")
     except (ValueError, TypeError, KeyError) as error:
-        raise AdapterError.invalid(
-            "WEBHOOK_MALFORMED", "the webhook body is not a Razorpay event"
-        ) from error
+        raise malformed("the webhook body is not a Razorpay event") from error
     # Razorpay always sends the id; a body digest keeps a malformed sender deduplicable.
     event_id = headers.get(EVENT_ID_HEADER) or (
         "sha256:" + hashlib.sha256(request.body).hexdigest()
@@ -90,7 +84,7 @@ def parse(
     if event_type.startswith("payment."):
         payment = _entity(payload, "payment")
         if payment is None:
-            raise AdapterError.invalid("WEBHOOK_MALFORMED", f"{event_type} without a payment")
+            raise malformed(f"{event_type} without a payment")
         order = _entity(payload, "order") or {}
         # PayLoops' notes are on the payment and the order; the payment's win.
         merged = {**payment, "notes": {**notes_of(order), **notes_of(payment)}}
@@ -103,7 +97,7 @@ def parse(
     elif event_type.startswith("refund."):
         refund = _entity(payload, "refund")
         if refund is None:
-            raise AdapterError.invalid("WEBHOOK_MALFORMED", f"{event_type} without a refund")
+            raise malformed(f"{event_type} without a refund")
         response.kind = _Kind.KIND_REFUND
         response.refund.CopyFrom(refund_message(refund))
     return response

@@ -20,7 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import grpc
 
-from processors.sandbox.ledger import GatewayError, Ledger, PaymentRecord
+from processors.kit.errors import ProcessorError
+from processors.sandbox.ledger import Ledger, PaymentRecord
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             payment = self.server.ledger.complete_challenge(payment.reference, succeed)
-        except GatewayError as error:
+        except ProcessorError as error:
             status = (
                 HTTPStatus.NOT_FOUND
                 if error.code is grpc.StatusCode.NOT_FOUND
@@ -121,7 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
         if match is not None:
             try:
                 return self.server.ledger.payment_by_reference(match.group(1))
-            except GatewayError:
+            except ProcessorError:
                 pass
         self._send(HTTPStatus.NOT_FOUND, _page("Not found", "<p>No such challenge.</p>"))
         return None

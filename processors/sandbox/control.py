@@ -1,7 +1,8 @@
 """SandboxControlService: test-only fault injection and a read of the charge ledger.
 
 Served on the sandbox's Processor port. It is never subject to injected faults itself, so a
-test can always clear what it armed.
+test can always clear what it armed. Refusals are the kit's ProcessorError, like the
+Processor's.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from typing import Any
 import grpc
 
 from payloops.sandbox.v1 import control_pb2, control_pb2_grpc
+from processors.kit.errors import invalid
 from processors.sandbox.faults import Fault, FaultMode, Faults
 from processors.sandbox.ledger import Ledger
-from processors.sandbox.servicer import abort
 
 _MODES = {
     control_pb2.FAULT_MODE_HANG: FaultMode.HANG,
@@ -32,20 +33,13 @@ class SandboxControlServicer(control_pb2_grpc.SandboxControlServiceServicer):
         self, request: control_pb2.SetFaultRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> control_pb2.SetFaultResponse:
         if request.count < 0 or request.latency_ms < 0:
-            await abort(
-                context,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                "INVALID_FAULT",
-                "count and latency_ms must be >= 0",
-            )
+            raise invalid("INVALID_FAULT", "count and latency_ms must be >= 0")
         if request.mode == control_pb2.FAULT_MODE_CLEAR:
             self._faults.clear()
             return control_pb2.SetFaultResponse()
         mode = _MODES.get(request.mode)
         if mode is None:
-            await abort(
-                context, grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FAULT", "mode is required"
-            )
+            raise invalid("INVALID_FAULT", "mode is required")
         self._faults.set(Fault(mode, latency_ms=request.latency_ms), request.count)
         return control_pb2.SetFaultResponse()
 

@@ -21,14 +21,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-import grpc
-
-from processors.sandbox.payment_methods import (
-    TEST_CARDS,
-    THREE_DS_FAILED,
-    Behaviour,
-    TestCard,
-)
+from processors.kit.errors import ProcessorError, failed_precondition, invalid, not_found
+from processors.sandbox.declines import THREE_DS_FAILED
+from processors.sandbox.payment_methods import TEST_CARDS, Behaviour, TestCard
 
 
 class Outcome(StrEnum):
@@ -39,29 +34,17 @@ class Outcome(StrEnum):
     CANCELED = "canceled"
 
 
-class GatewayError(Exception):
-    """A request the gateway refuses; the servicer turns it into a google.rpc.Status."""
-
-    def __init__(self, code: grpc.StatusCode, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
-        self.message = message
+def _not_found(what: str, reason: str) -> ProcessorError:
+    return not_found(reason, f"no such {what}")
 
 
-def _not_found(what: str, reason: str) -> GatewayError:
-    return GatewayError(grpc.StatusCode.NOT_FOUND, reason, f"no such {what}")
+def _state_conflict(message: str) -> ProcessorError:
+    return failed_precondition("PAYMENT_STATE_CONFLICT", message)
 
 
-def _state_conflict(message: str) -> GatewayError:
-    return GatewayError(grpc.StatusCode.FAILED_PRECONDITION, "PAYMENT_STATE_CONFLICT", message)
-
-
-def _key_reused(key: str) -> GatewayError:
-    return GatewayError(
-        grpc.StatusCode.INVALID_ARGUMENT,
-        "IDEMPOTENCY_KEY_REUSED",
-        f"key {key!r} was already used with different parameters",
+def _key_reused(key: str) -> ProcessorError:
+    return invalid(
+        "IDEMPOTENCY_KEY_REUSED", f"key {key!r} was already used with different parameters"
     )
 
 
@@ -233,8 +216,7 @@ class Ledger:
                 raise _state_conflict(f"cannot capture a payment that is {payment.outcome}")
             to_capture = amount or payment.amount
             if to_capture > payment.amount:
-                raise GatewayError(
-                    grpc.StatusCode.FAILED_PRECONDITION,
+                raise failed_precondition(
                     "CAPTURE_EXCEEDS_AUTHORIZED",
                     f"cannot capture {to_capture}, authorized {payment.amount}",
                 )
@@ -290,8 +272,7 @@ class Ledger:
             remaining = payment.amount_captured - payment.amount_refunded
             to_refund = amount or remaining
             if to_refund <= 0 or to_refund > remaining:
-                raise GatewayError(
-                    grpc.StatusCode.FAILED_PRECONDITION,
+                raise failed_precondition(
                     "REFUND_EXCEEDS_CAPTURED",
                     f"cannot refund {to_refund}, {remaining} remains refundable",
                 )

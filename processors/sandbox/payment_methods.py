@@ -1,5 +1,5 @@
-"""The sandbox's test payment methods: one token, one deterministic outcome
-(docs/design.md, the sandbox).
+"""The sandbox's test payment methods: one token, one deterministic outcome, so a test (and a
+merchant trying PayLoops out) chooses what happens by the token it sends.
 
 Kept as plain data so the table GetCapabilities advertises and the behaviour Authorize
 implements can never drift apart.
@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+from payloops.processor.v1 import processor_pb2
+from processors.kit.capabilities import TestMethod
+from processors.sandbox.declines import THREE_DS_FAILED
 
 
 class Behaviour(StrEnum):
@@ -23,13 +27,6 @@ class Behaviour(StrEnum):
 
 
 @dataclass(frozen=True)
-class DeclineCode:
-    code: str
-    message: str
-    soft: bool
-
-
-@dataclass(frozen=True)
 class TestCard:
     token: str
     behaviour: Behaviour
@@ -40,18 +37,6 @@ class TestCard:
     decline_code: str = ""
     funding: str = "credit"
 
-
-DECLINE_CODES: dict[str, DeclineCode] = {
-    d.code: d
-    for d in (
-        DeclineCode("generic_decline", "The card was declined.", soft=False),
-        DeclineCode("insufficient_funds", "The card has insufficient funds.", soft=False),
-        DeclineCode("try_again_later", "The issuer is temporarily unavailable.", soft=True),
-        DeclineCode("three_d_secure_failed", "3-D Secure authentication failed.", soft=False),
-    )
-}
-
-THREE_DS_FAILED = "three_d_secure_failed"
 
 TEST_CARDS: dict[str, TestCard] = {
     c.token: c
@@ -123,3 +108,15 @@ TEST_CARDS: dict[str, TestCard] = {
 }
 
 CARD_NETWORKS: tuple[str, ...] = ("visa", "mastercard", "amex", "rupay")
+
+# What Authorize gives for each behaviour under automatic capture, as GetCapabilities says it.
+_ADVERTISED = {
+    Behaviour.SUCCEED: processor_pb2.OUTCOME_SUCCEEDED,
+    Behaviour.DECLINE: processor_pb2.OUTCOME_DECLINED,
+    Behaviour.CHALLENGE: processor_pb2.OUTCOME_REQUIRES_ACTION,
+    Behaviour.CHALLENGE_THEN_DECLINE: processor_pb2.OUTCOME_REQUIRES_ACTION,
+}
+TEST_METHODS: tuple[TestMethod, ...] = tuple(
+    TestMethod(card.token, _ADVERTISED[card.behaviour], card.description, card.decline_code)
+    for card in TEST_CARDS.values()
+)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
-from collections import OrderedDict
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -26,6 +25,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 import stripe
 
+from processors.kit.bounded import BoundedMap
 from processors.stripe.errors import Op, classify
 
 # Telemetry headers carry timings of earlier requests: not wanted in a payment path, and they
@@ -104,7 +104,7 @@ class StripeClients:
         self._api_base = api_base.rstrip("/")  # a trailing slash makes "//v1/..."
         self._max_network_retries = max_network_retries
         self._http = _TrackingHTTPXClient(timeout=timeout_s)
-        self._clients: OrderedDict[str, stripe.StripeClient] = OrderedDict()
+        self._clients: BoundedMap[str, stripe.StripeClient] = BoundedMap(_MAX_CLIENTS)
 
     def for_key(self, secret_key: str) -> stripe.StripeClient:
         digest = hashlib.sha256(secret_key.encode()).hexdigest()
@@ -116,11 +116,7 @@ class StripeClients:
                 http_client=self._http,
                 max_network_retries=self._max_network_retries,
             )
-            self._clients[digest] = client
-            if len(self._clients) > _MAX_CLIENTS:
-                self._clients.popitem(last=False)
-        else:
-            self._clients.move_to_end(digest)
+            self._clients.put(digest, client)
         return client
 
     @property

@@ -1,8 +1,8 @@
 """Amounts between PayLoops (ISO 4217 minor units) and Stripe (Stripe's own minor unit).
 
 PayLoops counts money in ISO minor units (`iso4217` exponents). Stripe counts in its own unit,
-which for most currencies is the same, and for a few is not (docs.stripe.com/currencies,
-read 2026-11; docs/gateways.md, Stripe):
+which for most currencies is the same, and for a few is not (docs.stripe.com/currencies, read
+2026-11):
 
 * zero-decimal in Stripe: amounts are whole units. MGA is here although ISO gives it two
   decimals, so 1 ariary is 100 PayLoops units and 1 Stripe unit;

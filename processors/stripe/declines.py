@@ -1,11 +1,11 @@
 """Stripe declines as PayLoops Decline results: which code, and whether it is soft.
 
-Soft means another processor may succeed with the same card now: the problem is at the issuer's or
-the network's end, or temporary (docs/design.md, money rule 3). Hard means the answer is about the
-card or the customer, and every processor would hear it again: sending the card elsewhere only adds
-declines to the customer's statement and the merchant's decline ratio, and for several codes the
-networks fine merchants who retry (Visa's "never reattempt" category, Mastercard's "do not try
-again" merchant advice).
+Soft means another processor may succeed with the same card now: the problem is at the issuer's
+or the network's end, or temporary. Hard means the answer is about the card or
+the customer, and every processor would hear it again: sending the card elsewhere only adds
+declines to the customer's statement and the merchant's decline ratio, and for several codes
+the networks fine merchants who retry (Visa's "never reattempt" category, Mastercard's
+"do not try again" merchant advice).
 
 Choices worth a word:
 * insufficient_funds is hard: the funds are the same whichever processor asks. PayLoops does
@@ -25,18 +25,16 @@ and `confirm_card_data` make a decline hard, `try_again_later` makes it soft.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from payloops.processor.v1 import processor_pb2 as pb
+from processors.kit.declines import DeclineRule
 
 THREE_D_SECURE_FAILED = "three_d_secure_failed"
 GENERIC_DECLINE = "generic_decline"
-
-
-@dataclass(frozen=True)
-class DeclineRule:
-    code: str  # the PayLoops (processor-independent) code
-    soft: bool
+_DEFAULT_MESSAGE = "The card was declined."
 
 
 # Stripe decline_code (or error code when there is none) -> PayLoops code and softness.
@@ -105,21 +103,14 @@ ADVICE_SOFTNESS: dict[str, bool] = {
 }
 
 
-@dataclass(frozen=True)
-class StripeDecline:
-    code: str
-    soft: bool
-    message: str
-    gateway_code: str  # Stripe's own, kept for support
-
-
-def decline_from_error(error: Mapping[str, Any] | None) -> StripeDecline:
+def decline_from_error(error: Mapping[str, Any] | None) -> pb.Decline:
     """A decline from a Stripe error body (`last_payment_error`, or a 402's `error`)."""
     error = error or {}
     # decline_code is the issuer's reason; code is Stripe's (card_declined, expired_card, ...).
     gateway_code = str(error.get("decline_code") or error.get("code") or GENERIC_DECLINE)
     # An issuer code the table does not know stays visible, and is judged hard.
     rule = RULES.get(gateway_code) or DeclineRule(gateway_code, soft=False)
-    soft = ADVICE_SOFTNESS.get(str(error.get("advice_code") or ""), rule.soft)
-    message = str(error.get("message") or "The card was declined.")
-    return StripeDecline(code=rule.code, soft=soft, message=message, gateway_code=gateway_code)
+    advice = ADVICE_SOFTNESS.get(str(error.get("advice_code") or ""))
+    if advice is not None:
+        rule = dataclasses.replace(rule, soft=advice)
+    return rule.decline(gateway_code, str(error.get("message") or _DEFAULT_MESSAGE))

@@ -1,9 +1,6 @@
-"""The adapter's error catalogue, and the one interceptor that turns errors into gRPC statuses.
-
-Handlers raise ProcessorError; `ErrorInterceptor` ends the RPC with a google.rpc.Status that
-carries an ErrorInfo (stable UPPER_SNAKE reason, domain `stripe.payloops.dev`, and the Stripe
-request id and codes as metadata for support). `classify` is the table from a Stripe SDK
-exception to the Processor contract's codes (processor.proto, "Outcomes and errors"):
+"""Stripe's errors as the contract's: `classify` is the table from a Stripe SDK exception to a
+ProcessorError (the kit's one error type, sent by its interceptor with domain
+`stripe.payloops.dev`, Stripe's request id and codes as ErrorInfo metadata for support):
 
 | Stripe SDK error                                 | gRPC code, reason                         |
 | ------------------------------------------------ | ----------------------------------------- |
@@ -26,25 +23,17 @@ attempt that may have arrived makes the whole call's outcome unknown (client.Tra
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 import grpc
 import httpx
 import stripe
-from google.protobuf import any_pb2
-from google.rpc import error_details_pb2, status_pb2
-from grpc_status import rpc_status
 
-from processors.stripe.logs import correlation_id
-
-log = logging.getLogger(__name__)
+from processors.kit.errors import ProcessorError, not_sent
 
 DOMAIN = "stripe.payloops.dev"
-NOT_SENT = "NOT_SENT"
-CORRELATION_HEADER = "x-correlation-id"
 
 
 class Op(StrEnum):
@@ -59,46 +48,9 @@ class Op(StrEnum):
     GET_REFUND = "get_refund"
 
 
-class ProcessorError(Exception):
-    """An RPC's failure, as the contract wants it reported."""
-
-    def __init__(
-        self,
-        code: grpc.StatusCode,
-        reason: str,
-        message: str,
-        *,
-        metadata: Mapping[str, str] | None = None,
-        http_status: int = 0,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
-        self.message = message
-        self.metadata = dict(metadata or {})
-        self.http_status = http_status
-
-    def status(self) -> grpc.Status:
-        detail = any_pb2.Any()
-        detail.Pack(
-            error_details_pb2.ErrorInfo(reason=self.reason, domain=DOMAIN, metadata=self.metadata)
-        )
-        status: grpc.Status = rpc_status.to_status(
-            status_pb2.Status(code=self.code.value[0], message=self.message, details=[detail])
-        )
-        return status
-
-
-def invalid(reason: str, message: str) -> ProcessorError:
-    return ProcessorError(grpc.StatusCode.INVALID_ARGUMENT, reason, message)
-
-
-def not_found(reason: str, message: str) -> ProcessorError:
-    return ProcessorError(grpc.StatusCode.NOT_FOUND, reason, message)
-
-
-def precondition(reason: str, message: str) -> ProcessorError:
-    return ProcessorError(grpc.StatusCode.FAILED_PRECONDITION, reason, message)
+def answered_by_server_error(error: ProcessorError) -> bool:
+    """Whether Stripe itself failed with a 5xx: it got the request and may have acted on it."""
+    return int(error.metadata.get("http_status") or 0) >= 500
 
 
 # Stripe error codes that say "not in this state"; nothing changed.
@@ -155,16 +107,12 @@ def classify(error: stripe.StripeError, op: Op, *, may_have_arrived: bool) -> Pr
     message = str(body.get("message") or error.user_message or type(error).__name__)
 
     def fail(code: grpc.StatusCode, reason: str, text: str = message) -> ProcessorError:
-        return ProcessorError(code, reason, text, metadata=meta, http_status=status)
+        return ProcessorError(code, reason, text, meta)
 
     match error:
         case stripe.APIConnectionError():
             if not may_have_arrived:
-                return fail(
-                    grpc.StatusCode.UNAVAILABLE,
-                    NOT_SENT,
-                    "could not connect to Stripe; the request was not sent",
-                )
+                return not_sent("could not connect to Stripe; the request was not sent", meta)
             if isinstance(error.__cause__, httpx.TimeoutException):
                 return fail(
                     grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -178,11 +126,7 @@ def classify(error: stripe.StripeError, op: Op, *, may_have_arrived: bool) -> Pr
             )
         case stripe.RateLimitError():
             if not may_have_arrived:
-                return fail(
-                    grpc.StatusCode.UNAVAILABLE,
-                    NOT_SENT,
-                    "Stripe rate-limited the request before processing it",
-                )
+                return not_sent("Stripe rate-limited the request before processing it", meta)
             return fail(
                 grpc.StatusCode.UNAVAILABLE,
                 "GATEWAY_RATE_LIMITED",
@@ -240,56 +184,3 @@ def _invalid_request(
         return fail(grpc.StatusCode.FAILED_PRECONDITION, "CAPTURE_EXCEEDS_AUTHORIZED")
     reason = _INVALID_CODES.get(stripe_code) or _INVALID_PARAMS.get(param) or "INVALID_REQUEST"
     return fail(grpc.StatusCode.INVALID_ARGUMENT, reason)
-
-
-Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
-
-
-class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Ends every RPC that raised with a google.rpc.Status; sets the correlation id for logs.
-
-    An exception the adapter did not expect is INTERNAL: the contract reads that as "outcome
-    unknown", the only safe reading when the adapter may have been half-way through a charge.
-    """
-
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        # grpc's stubs type handlers as plain functions; under grpc.aio they are coroutines.
-        inner = cast(Handler, handler.unary_unary)
-        method = handler_call_details.method.rsplit("/", 1)[-1]
-
-        async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            given = dict(context.invocation_metadata() or ()).get(CORRELATION_HEADER, "")
-            token = correlation_id.set(str(given)[:128])
-            try:
-                return await inner(request, context)
-            except ProcessorError as error:
-                log.info("rpc=%s code=%s reason=%s", method, error.code.name, error.reason)
-                await context.abort_with_status(error.status())
-            except grpc.aio.AbortError:
-                raise
-            except Exception:
-                log.exception("rpc=%s failed unexpectedly", method)
-                await context.abort_with_status(
-                    ProcessorError(
-                        grpc.StatusCode.INTERNAL,
-                        "ADAPTER_ERROR",
-                        "the Stripe adapter failed; the outcome is unknown",
-                    ).status()
-                )
-            finally:
-                correlation_id.reset(token)
-
-        return grpc.unary_unary_rpc_method_handler(
-            guarded,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )

@@ -34,8 +34,9 @@ import grpc
 import stripe
 from stripe.params import PaymentIntentListParams, RefundListParams
 
+from processors.kit.errors import ProcessorError
 from processors.stripe.client import send
-from processors.stripe.errors import Op, ProcessorError
+from processors.stripe.errors import Op
 from processors.stripe.mapping import ATTEMPT_KEY, REFUND_KEY, as_dict
 
 # Far beyond Stripe's normal search lag (under a minute), short enough to scan quickly.

@@ -13,7 +13,7 @@ import stripe
 
 from payloops.processor.v1 import processor_pb2 as pb
 from processors.stripe.currencies import AmountError, StripeCurrency, stripe_currency
-from processors.stripe.declines import StripeDecline, decline_from_error
+from processors.stripe.declines import decline_from_error
 
 # Metadata PayLoops writes on Stripe objects. The "payloops_" prefix is reserved: merchant
 # metadata may not use it, so nobody can make a PaymentIntent look like another attempt's.
@@ -61,15 +61,6 @@ class _Units:
         return self._currency.from_stripe(value) if self._currency else value
 
 
-def decline_message(decline: StripeDecline) -> pb.Decline:
-    return pb.Decline(
-        code=decline.code,
-        message=decline.message,
-        soft=decline.soft,
-        gateway_code=decline.gateway_code,
-    )
-
-
 def payment_from_intent(intent: Mapping[str, Any]) -> pb.Payment:
     """A PaymentIntent as the contract's Payment. `latest_charge` expanded gives the card and
     the captured/refunded amounts; a bare id (webhooks) leaves them at what the intent says."""
@@ -90,7 +81,7 @@ def payment_from_intent(intent: Mapping[str, Any]) -> pb.Payment:
     error = intent.get("last_payment_error")
     if status == "requires_payment_method" and error:
         payment.outcome = pb.OUTCOME_DECLINED
-        payment.decline.CopyFrom(decline_message(decline_from_error(error)))
+        payment.decline.CopyFrom(decline_from_error(error))
     if status == "requires_action":
         next_action = intent.get("next_action") or {}
         redirect = next_action.get("redirect_to_url") or {}

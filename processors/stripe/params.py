@@ -13,8 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from payloops.processor.v1 import processor_pb2 as pb
+from processors.kit.checks import positive, required
+from processors.kit.errors import invalid
 from processors.stripe.currencies import AmountError, StripeCurrency, stripe_currency
-from processors.stripe.errors import invalid
 from processors.stripe.mapping import (
     ATTEMPT_KEY,
     MERCHANT_ID,
@@ -41,8 +42,7 @@ REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
 
 
 def key(value: str, field: str) -> str:
-    if not value:
-        raise invalid(f"{field.upper()}_REQUIRED", f"{field} is required")
+    required(value, field)
     if len(value) > MAX_KEY or not _KEY.fullmatch(value):
         raise invalid(
             f"{field.upper()}_INVALID",
@@ -52,19 +52,12 @@ def key(value: str, field: str) -> str:
 
 
 def reference(value: str, prefix: str, field: str = "processor_reference") -> str:
-    if not value:
-        raise invalid(f"{field.upper()}_REQUIRED", f"{field} is required")
+    required(value, field)
     if not value.startswith(prefix) or not _KEY.fullmatch(value):
         raise invalid(
             f"{field.upper()}_INVALID", f"{field} must be a Stripe id starting with {prefix!r}"
         )
     return value
-
-
-def non_negative(amount: int) -> int:
-    if amount < 0:
-        raise invalid("AMOUNT_NEGATIVE", "amount must be >= 0 (0 means all)")
-    return amount
 
 
 def to_stripe(currency: StripeCurrency, amount: int) -> int:
@@ -110,8 +103,7 @@ def _metadata(request: pb.AuthorizeRequest) -> dict[str, str]:
 def create_intent(request: pb.AuthorizeRequest) -> tuple[StripeCurrency, dict[str, Any]]:
     """PaymentIntent create-and-confirm parameters for an Authorize."""
     key(request.attempt_key, "attempt_key")
-    if request.amount <= 0:
-        raise invalid("AMOUNT_NOT_POSITIVE", "amount must be positive")
+    positive(request.amount)
     currency = currency_of(request.currency)
     method = request.payment_method
     if method.type not in ("", "card"):

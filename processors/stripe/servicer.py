@@ -13,7 +13,7 @@ Each RPC is one or a few Stripe API calls through the official SDK:
 
 A call that Stripe answers from its idempotency store (`Idempotent-Replayed: true`) is read
 back, so a repeated call reports the payment as it stands now (a 3-D Secure challenge may have
-finished since). Errors are raised as ProcessorError and become statuses in ErrorInterceptor.
+finished since). Errors are raised as the kit's ProcessorError, which its interceptor sends.
 
 Credentials: `values["secret_key"]` on every payment call (params.secret_key says why a missing
 one is INVALID_ARGUMENT), `values["webhook_secret"]` for ParseWebhook only.
@@ -29,19 +29,17 @@ import stripe
 
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
+from processors.kit.capabilities import advertised
+from processors.kit.checks import lookup_required, non_negative
+from processors.kit.errors import ProcessorError, failed_precondition, not_found
 from processors.stripe import params
 from processors.stripe.client import Sent, StripeClients, send
 from processors.stripe.currencies import StripeCurrency
 from processors.stripe.declines import decline_from_error
-from processors.stripe.errors import Op, ProcessorError, invalid, not_found, precondition
+from processors.stripe.errors import Op, answered_by_server_error
 from processors.stripe.lookup import find_intent, find_refund, refund_tag
-from processors.stripe.magic_methods import MAGIC_METHODS, Expect
-from processors.stripe.mapping import (
-    as_dict,
-    decline_message,
-    payment_from_intent,
-    refund_from_stripe,
-)
+from processors.stripe.mapping import as_dict, payment_from_intent, refund_from_stripe
+from processors.stripe.payment_methods import TEST_METHODS
 from processors.stripe.webhooks import normalize, verify
 
 log = logging.getLogger(__name__)
@@ -49,11 +47,6 @@ log = logging.getLogger(__name__)
 CARD_NETWORKS = ("visa", "mastercard", "amex", "discover", "diners", "jcb", "unionpay")
 CREDENTIAL_FIELDS = ("secret_key", "webhook_secret")
 _STRIPE_METADATA_KEYS = 50
-_EXPECTED_OUTCOMES = {
-    Expect.SUCCEEDED: pb.OUTCOME_SUCCEEDED,
-    Expect.DECLINED: pb.OUTCOME_DECLINED,
-    Expect.REQUIRES_ACTION: pb.OUTCOME_REQUIRES_ACTION,
-}
 
 
 class StripeServicer(processor_pb2_grpc.ProcessorServicer):
@@ -95,15 +88,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
             partial_refund=True,
             three_d_secure=True,
             credential_fields=list(CREDENTIAL_FIELDS),
-            test_payment_methods=[
-                pb.TestPaymentMethod(
-                    token=m.token,
-                    outcome=_EXPECTED_OUTCOMES[m.expect],
-                    decline_code=m.decline_code,
-                    description=m.description,
-                )
-                for m in MAGIC_METHODS
-            ],
+            test_payment_methods=advertised(TEST_METHODS),
         )
 
     async def Authorize(
@@ -120,7 +105,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
         except stripe.CardError as error:
             payment = _declined(error, request, currency)
         except ProcessorError as error:
-            if error.http_status < 500:
+            if not answered_by_server_error(error):
                 raise
             payment = await self._after_server_error(client, attempt_key, error)
         else:
@@ -157,7 +142,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
     ) -> pb.CaptureResponse:
         capture_key = params.key(request.capture_key, "capture_key")
         reference = params.reference(request.processor_reference, "pi_")
-        amount = params.non_negative(request.amount)
+        amount = non_negative(request.amount)
         client = self._client(request.credentials)
         capture: dict[str, Any] = {}
         if amount:
@@ -208,7 +193,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
     ) -> pb.RefundResponse:
         refund_key = params.key(request.refund_key, "refund_key")
         reference = params.reference(request.processor_reference, "pi_")
-        amount = params.non_negative(request.amount)
+        amount = non_negative(request.amount)
         client = self._client(request.credentials)
         intent = await self._intent(client, Op.REFUND, reference)
         currency = params.currency_of(str(intent["currency"]))
@@ -244,7 +229,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
         if metadata.get(tag) == refund_key:
             return
         if len(metadata) >= _STRIPE_METADATA_KEYS:
-            raise precondition(
+            raise failed_precondition(
                 "REFUND_LIMIT_REACHED",
                 "this payment has as many refunds as Stripe metadata can track",
             )
@@ -273,7 +258,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
                     )
                 intent = found
             case _:
-                raise invalid("LOOKUP_REQUIRED", "set attempt_key or processor_reference")
+                raise lookup_required("attempt_key", "processor_reference")
         return pb.GetPaymentResponse(payment=payment_from_intent(intent))
 
     async def GetRefund(
@@ -293,7 +278,7 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
                     raise not_found("REFUND_NOT_FOUND", "Stripe has no refund for this key")
                 refund = found
             case _:
-                raise invalid("LOOKUP_REQUIRED", "set refund_key or processor_reference")
+                raise lookup_required("refund_key", "processor_reference")
         return pb.GetRefundResponse(refund=refund_from_stripe(refund))
 
     async def ParseWebhook(
@@ -328,5 +313,5 @@ def _declined(
         )
     payment.outcome = pb.OUTCOME_DECLINED
     if not payment.HasField("decline"):
-        payment.decline.CopyFrom(decline_message(decline_from_error(body)))
+        payment.decline.CopyFrom(decline_from_error(body))
     return payment

@@ -25,11 +25,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import grpc
 import stripe
 
 from payloops.processor.v1 import processor_pb2 as pb
-from processors.stripe.errors import ProcessorError, invalid
+from processors.kit.errors import ProcessorError
+from processors.kit.webhooks import lower_case, malformed, signature_invalid
 from processors.stripe.mapping import (
     payment_from_charge,
     payment_from_intent,
@@ -41,18 +41,14 @@ TOLERANCE_S = 300  # Stripe's default; its retries are re-signed, so they stay w
 
 
 def _signature_invalid(why: str) -> ProcessorError:
-    return ProcessorError(
-        grpc.StatusCode.UNAUTHENTICATED,
-        "SIGNATURE_INVALID",
-        f"Stripe webhook signature invalid: {why}",
-    )
+    return signature_invalid(f"Stripe webhook signature invalid: {why}")
 
 
 def verify(headers: Mapping[str, str], body: bytes, secret: str) -> dict[str, Any]:
     """The event, once its signature is proven; raises SIGNATURE_INVALID otherwise."""
     if not secret:
         raise _signature_invalid("no webhook_secret in the credentials")
-    header = {name.lower(): value for name, value in headers.items()}.get(SIGNATURE_HEADER)
+    header = lower_case(headers).get(SIGNATURE_HEADER)
     if not header:
         raise _signature_invalid("no Stripe-Signature header")
     try:
@@ -69,7 +65,7 @@ def verify(headers: Mapping[str, str], body: bytes, secret: str) -> dict[str, An
             raise ValueError("not an event envelope")
         return event
     except ValueError:
-        raise invalid("WEBHOOK_MALFORMED", "the signed body is not a Stripe event") from None
+        raise malformed("the signed body is not a Stripe event") from None
 
 
 def normalize(event: Mapping[str, Any]) -> pb.ParseWebhookResponse:

@@ -15,6 +15,7 @@ from cli.conformance import suite
 from cli.conformance.session import Settings
 from cli.conformance.verdicts import Verdict
 from cli.processor_check import CannotRun, Options, Report, check
+from processors.sandbox.config import SandboxConfig
 from processors.sandbox.server import serve
 from tests.cli.broken_processor import (
     SECRET_KEY,
@@ -42,7 +43,7 @@ def sandbox_in_thread() -> Iterator[str]:
         ports.append(grpc_port)
         ready.set()
 
-    task = loop.create_task(serve("sandbox", 0, 0, None, on_ready=on_ready))
+    task = loop.create_task(serve(SandboxConfig(name="sandbox"), on_ready=on_ready))
 
     def run() -> None:
         with contextlib.suppress(asyncio.CancelledError):

@@ -32,7 +32,7 @@ from payloops.v1 import (
     webhooks_pb2,
     webhooks_pb2_grpc,
 )
-from processors.sandbox.servicer import SIGNATURE_HEADER, sign_webhook
+from processors.sandbox.webhooks import SIGNATURE_HEADER, sign_webhook
 from tests.conftest import Mesh
 from tests.e2e.mesh_db import sql
 

@@ -20,6 +20,7 @@ from core.secrets import SecretBox
 from orchestrator.activities.processors import ProcessorActivities
 from orchestrator.activities.types import AuthorizeCall, GatewayResult, LookupCall, Route
 from payloops.sandbox.v1 import control_pb2, control_pb2_grpc
+from processors.sandbox.config import SandboxConfig
 from processors.sandbox.server import serve
 from tests.conftest import free_port
 from tests.e2e.scripted_gateway import ScriptedGateway, charge_then_drop, serving
@@ -39,7 +40,7 @@ class Sandbox:
 async def sandbox() -> AsyncIterator[Sandbox]:
     ready: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(
-        serve("sandbox", 0, 0, on_ready=lambda g, h: ready.set_result((g, h)))
+        serve(SandboxConfig(name="sandbox"), on_ready=lambda g, h: ready.set_result((g, h)))
     )
     grpc_port, _ = await asyncio.wait_for(ready, 10)
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}")

@@ -31,6 +31,7 @@ from grpc_status import rpc_status
 
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
+from processors.razorpay.config import RazorpayConfig
 from processors.razorpay.currencies import CURRENCIES
 from processors.razorpay.declines import BY_ERROR_CODE, DECLINES
 from processors.razorpay.server import serve
@@ -187,7 +188,10 @@ async def running_adapter(
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[int] = loop.create_future()
     task = asyncio.create_task(
-        serve(name, 0, api_base=fake.url, timeout_ms=timeout_ms, on_ready=ready.set_result)
+        serve(
+            RazorpayConfig(name=name, api_base=fake.url, timeout_ms=timeout_ms),
+            on_ready=ready.set_result,
+        )
     )
     starting: set[asyncio.Future[Any]] = {ready, task}
     await asyncio.wait(starting, timeout=10, return_when=asyncio.FIRST_COMPLETED)

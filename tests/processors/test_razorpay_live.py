@@ -1,5 +1,5 @@
-"""The Razorpay adapter against REAL Razorpay test mode (docs/testing.md, gateway fakes and
-live suites): it keeps the fake honest about what the adapter relies on.
+"""The Razorpay adapter against REAL Razorpay test mode (the hyperswitch pattern): it keeps the
+fake honest about what the adapter relies on.
 
 Runs only when RAZORPAY_TEST_KEY_ID and RAZORPAY_TEST_KEY_SECRET hold test-mode keys
 (`rzp_test_…`); otherwise every test here is skipped with that reason (the fake suite,
@@ -28,6 +28,7 @@ from grpc_status import rpc_status
 
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
+from processors.razorpay.config import RazorpayConfig
 from processors.razorpay.keys import order_receipt
 from processors.razorpay.server import serve
 from processors.razorpay.transport import CallBudget, RazorpaySession, call_budget
@@ -73,7 +74,10 @@ async def live(checked_keys: None) -> AsyncIterator[Live]:
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[int] = loop.create_future()
     task = asyncio.create_task(
-        serve("razorpay-live", 0, api_base=API_BASE, timeout_ms=20_000, on_ready=ready.set_result)
+        serve(
+            RazorpayConfig(name="razorpay-live", api_base=API_BASE, timeout_ms=20_000),
+            on_ready=ready.set_result,
+        )
     )
     starting: set[asyncio.Future[Any]] = {ready, task}
     await asyncio.wait(starting, timeout=10, return_when=asyncio.FIRST_COMPLETED)

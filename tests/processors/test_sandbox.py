@@ -27,8 +27,9 @@ from grpc_status import rpc_status
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
 from payloops.sandbox.v1 import control_pb2, control_pb2_grpc
+from processors.sandbox.config import SandboxConfig
 from processors.sandbox.server import serve
-from processors.sandbox.servicer import sign_webhook
+from processors.sandbox.webhooks import sign_webhook
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -117,7 +118,10 @@ async def running_sandbox(
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[tuple[int, int]] = loop.create_future()
     task: asyncio.Task[None] = asyncio.create_task(
-        serve(name, 0, 0, ledger_path, on_ready=lambda g, h: ready.set_result((g, h)))
+        serve(
+            SandboxConfig(name=name, ledger=ledger_path),
+            on_ready=lambda g, h: ready.set_result((g, h)),
+        )
     )
     either: set[asyncio.Future[Any]] = {ready, task}
     await asyncio.wait(either, timeout=10, return_when=asyncio.FIRST_COMPLETED)

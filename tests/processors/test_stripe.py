@@ -38,7 +38,8 @@ from grpc_status import rpc_status
 
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
-from processors.stripe.server import StripeAdapterConfig, serve
+from processors.stripe.config import StripeConfig
+from processors.stripe.server import serve
 from tests.fakes.stripe_api import SECRET_KEY, WEBHOOK_SECRET, FakeStripe, FaultKind, sign
 
 REPO = Path(__file__).resolve().parents[2]
@@ -218,7 +219,7 @@ def is_unknown(found: Failure) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def running_adapter(config: StripeAdapterConfig) -> AsyncIterator[grpc.aio.Channel]:
+async def running_adapter(config: StripeConfig) -> AsyncIterator[grpc.aio.Channel]:
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[int] = loop.create_future()
     task = asyncio.create_task(serve(config, on_ready=ready.set_result))
@@ -644,9 +645,7 @@ def fake() -> Iterator[FakeStripe]:
 
 @pytest.fixture(scope="module")
 async def adapter_channel(fake: FakeStripe) -> AsyncIterator[grpc.aio.Channel]:
-    config = StripeAdapterConfig(
-        api_base=fake.base_url, timeout_ms=TIMEOUT_MS, max_network_retries=1
-    )
+    config = StripeConfig(api_base=fake.base_url, timeout_ms=TIMEOUT_MS, max_network_retries=1)
     async with running_adapter(config) as channel:
         yield channel
 
@@ -750,7 +749,7 @@ class TestStripeAdapterAgainstFake(StripeContract):
     async def test_currency_conversions_reach_stripe_in_its_units(
         self, gw: Gateway, fake: FakeStripe
     ) -> None:
-        # ISO minor units in, Stripe units out, and back (docs/gateways.md, Stripe's amounts).
+        # ISO minor units in, Stripe units out, and back (docs.stripe.com/currencies).
         cases = [
             ("JPY", 500, 500),
             ("KWD", 1250, 1250),
@@ -1224,7 +1223,7 @@ async def test_one_client_per_secret_key() -> None:
 
 
 def test_bad_arguments_are_refused() -> None:
-    from processors.stripe.server import parse_args
+    from processors.stripe.config import parse_args
 
     assert parse_args([]).api_base == "https://api.stripe.com"
     config = parse_args(["--api-base", "http://127.0.0.1:1/", "--timeout-ms", "250"])

@@ -21,7 +21,7 @@ import pytest
 
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
-from processors.stripe.server import DEFAULT_API_BASE, StripeAdapterConfig
+from processors.stripe.config import DEFAULT_API_BASE, StripeConfig
 from tests.processors.test_stripe import Gateway, StripeContract, running_adapter
 
 LIVE_KEY = os.environ.get("STRIPE_TEST_SECRET_KEY", "")
@@ -40,7 +40,7 @@ async def live_channel() -> AsyncIterator[grpc.aio.Channel]:
             "STRIPE_TEST_SECRET_KEY is not a test-mode key (sk_test_/rk_test_): "
             "refusing to run payment tests against live mode"
         )
-    config = StripeAdapterConfig(
+    config = StripeConfig(
         api_base=os.environ.get("STRIPE_API_BASE", DEFAULT_API_BASE),
         timeout_ms=20_000,
         max_network_retries=2,

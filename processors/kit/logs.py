@@ -1,15 +1,17 @@
 """Log lines as key=value text carrying the correlation id of the RPC being served.
 
-Processors depend on gen only (docs/design.md, house style), so this is the adapter's own small
-copy of the idea in core/logs.py. Nothing secret is ever passed to a logger: no keys, no webhook
-secrets, no tokens.
+Adapters depend on the generated contract only, so this is their own small copy of the idea
+PayLoops' services use. Nothing secret is ever passed to a logger: no keys, no webhook secrets,
+no tokens.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+from collections.abc import Iterable
 
+# Set by the ErrorInterceptor from the caller's `x-correlation-id` for the RPC it serves.
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
 
 
@@ -19,7 +21,9 @@ class _CorrelationFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+def configure_logging(level: int = logging.INFO, *, quiet: Iterable[str] = ()) -> None:
+    """Key=value lines on stderr. `quiet`: loggers kept to warnings (an SDK that logs every
+    request; the adapter's own line per RPC says what mattered)."""
     handler = logging.StreamHandler()
     handler.addFilter(_CorrelationFilter())
     handler.setFormatter(
@@ -29,6 +33,5 @@ def configure_logging(level: int = logging.INFO) -> None:
         )
     )
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    # The SDK logs every request and error at INFO; the adapter's own line per RPC says what
-    # mattered, with Stripe's request id in error details.
-    logging.getLogger("stripe").setLevel(logging.WARNING)
+    for name in quiet:
+        logging.getLogger(name).setLevel(logging.WARNING)
