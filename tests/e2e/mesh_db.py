@@ -11,17 +11,17 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.conftest import Mesh
 
 
-def sql(mesh: Mesh, statement: str, **values: object) -> list[tuple]:
+def sql(mesh: Mesh, statement: str, /, **values: object) -> list[tuple]:
     """Runs one statement in the mesh's database, in its own transaction; returns its rows."""
     return sql_at(mesh.env["PAYLOOPS_DATABASE_URL"], statement, **values)
 
 
-def sql_at(url: str, statement: str, **values: object) -> list[tuple]:
-    """Runs one statement in the database at `url`, in its own transaction; returns its rows,
-    if any."""
+def sql_at(database_url: str, statement: str, /, **values: object) -> list[tuple]:
+    """Runs one statement in the database at `database_url`, in its own transaction; returns
+    its rows, if any. Positional-only, so a bind value may be called `url`."""
 
     async def run() -> list[tuple]:
-        engine = create_async_engine(url)
+        engine = create_async_engine(database_url)
         try:
             async with engine.begin() as connection:
                 result = await connection.execute(text(statement), values)
