@@ -196,10 +196,12 @@ class DeliveryAttemptOutcome(StrEnum):
 
 
 class EndpointStatus(StrEnum):
-    """A webhook endpoint's status (payloops.v1.WebhookEndpoint.Status)."""
+    """A webhook endpoint's status (payloops.v1.WebhookEndpoint.Status, and DELETED)."""
 
     ENABLED = "enabled"
     DISABLED = "disabled"
+    # Kept for its deliveries' history; the API no longer shows it.
+    DELETED = "deleted"
 
 
 class BreakerState(StrEnum):
@@ -217,3 +219,12 @@ class BreakerVerdict(StrEnum):
     BLOCKED = "blocked"
     # Past its cool-down: one payment may probe it (after claiming the probe).
     PROBE = "probe"
+
+
+class GatewayEventOutcome(StrEnum):
+    """What became of a gateway's webhook about a payment (processor_events.outcome)."""
+
+    # Handed to the payment's workflow.
+    DELIVERED = "delivered"
+    # No payment of ours matches it.
+    UNMATCHED = "unmatched"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +22,13 @@ from temporalio.converter import value_to_type
 
 from core.config import Settings
 from core.contracts import events
+from core.contracts.vocabulary import (
+    AttemptOutcome,
+    BreakerState,
+    BreakerVerdict,
+    FailureCode,
+    OrderStatus,
+)
 from core.db import models
 from core.processors import accounts as processor_accounts
 from core.routing_config import store
@@ -49,7 +56,7 @@ from orchestrator.routing_engine.facts import facts_for
 # Success rates are computed over this much recent history, and need this many attempts to count.
 SUCCESS_RATE_WINDOW = timedelta(minutes=15)
 SUCCESS_RATE_MIN_ATTEMPTS = 5
-_ANSWERED_OK = ("succeeded", "authorized", "requires_action")
+_ANSWERED_OK = (AttemptOutcome.SUCCEEDED, AttemptOutcome.AUTHORIZED, AttemptOutcome.REQUIRES_ACTION)
 _PROCESSORS = select(models.Processor)
 _ORDERS = models.table_of(models.Order)
 # The row lock serializes two runs of the same routing step: the second sees the first's plan.
@@ -103,7 +110,9 @@ class RoutingActivities:
                     if rule
                     else {},
                     health={
-                        name: "open" for name, verdict in breakers.items() if verdict == "blocked"
+                        name: BreakerState.OPEN
+                        for name, verdict in breakers.items()
+                        if verdict == BreakerVerdict.BLOCKED
                     },
                     success_rates=rates,
                     draw=random.random(),
@@ -119,7 +128,7 @@ class RoutingActivities:
             considered: list[RoutedCandidate] = []
             for candidate in decided.candidates if decided else []:
                 reason = candidate.reason
-                if breakers.get(candidate.processor) == "probe":
+                if breakers.get(candidate.processor) == BreakerVerdict.PROBE:
                     if routes:
                         # A fallback is called only if everything before it fails, so it
                         # claims nothing: a claim would lease the breaker half-open for
@@ -151,14 +160,16 @@ class RoutingActivities:
                 RoutedCandidate(s.processor, "skipped", s.reason)
                 for s in (decided.skipped if decided else [])
             ]
-            failure = "" if routes else failure_code(rule, decided, payment.livemode)
+            failure: FailureCode | Literal[""] = (
+                "" if routes else failure_code(rule, decided, payment.livemode)
+            )
             # The decision is written with the order's first step, in this same transaction:
             # PROCESSING and the first attempt, or FAILED when nothing can take the payment.
             change = OrderUpdate(
                 order_id=payment.order_id,
-                status="failed" if failure else "processing",
+                status=OrderStatus.FAILED if failure else OrderStatus.PROCESSING,
                 failure_code=failure,
-                failure_message=FAILURE_MESSAGES.get(failure, ""),
+                failure_message=FAILURE_MESSAGES[failure] if failure else "",
                 routing=routing_decision(version, rule.name if rule else "", considered),
                 event=events.ORDER_FAILED if failure else "",
             )
@@ -172,7 +183,7 @@ class RoutingActivities:
                         seq=1,
                         processor=routes[0].processor,
                         attempt_key=attempt_key(payment.order_id, routes[0].processor, 1),
-                        outcome="pending",
+                        outcome=AttemptOutcome.PENDING,
                         account_id=routes[0].account_id,
                     ),
                     replace_try=True,
@@ -218,7 +229,7 @@ async def success_rates(session: AsyncSession, names: list[str]) -> dict[str, fl
         select(models.Attempt.processor, ok, func.count())
         .where(
             models.Attempt.processor.in_(names),
-            models.Attempt.outcome != "pending",
+            models.Attempt.outcome != AttemptOutcome.PENDING,
             models.Attempt.created_at > func.now() - SUCCESS_RATE_WINDOW,
         )
         .group_by(models.Attempt.processor)

@@ -7,14 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from core.contracts.vocabulary import BreakerState, FailureCode
 from core.routing_config.model import ANY_PROCESSOR, SUCCESS_RATE, Conditions, RoutingConfig, Rule
 from orchestrator.routing_engine.facts import PaymentFacts
 
 # Circuit-breaker states a processor may be tried in; any other state (open, a half-open
 # breaker whose probe is taken) skips it. A processor missing from `health` counts as closed.
-CLOSED = "closed"
 HALF_OPEN_PROBE_AVAILABLE = "half_open_probe_available"
-_TRYABLE_STATES = frozenset({CLOSED, HALF_OPEN_PROBE_AVAILABLE})
+_TRYABLE_STATES = frozenset({BreakerState.CLOSED, HALF_OPEN_PROBE_AVAILABLE})
 # Share of success-rate routings that put a random non-first candidate in front, so a
 # processor whose rate is low (or unknown) keeps getting the traffic that shows it recovered.
 EXPLORATION_RATE = 0.1
@@ -36,16 +36,14 @@ NO_ACCOUNT = "no_account"
 CIRCUIT_OPEN = "circuit_open"
 CURRENCY_UNSUPPORTED = "currency_unsupported"
 
-# Why a payment failed without any processor being tried (the order's failure_code).
-ROUTING_NO_MATCH = "routing_no_match"
-NO_PROCESSOR_AVAILABLE = "no_processor_available"
-# A live payment whose rule leaves no processor that takes live payments at all: every one it
-# names is test-only or not registered. Nothing a retry fixes; the live routing must change.
-NO_LIVE_PROCESSOR = "no_live_processor"
+# Why a payment failed without any processor being tried (the order's failure_code), in words.
+# NO_LIVE_PROCESSOR: a live payment whose rule leaves no processor that takes live payments at
+# all (every one it names is test-only or not registered). Nothing a retry fixes; the live
+# routing must change.
 FAILURE_MESSAGES = {
-    ROUTING_NO_MATCH: "no routing rule matches this payment",
-    NO_PROCESSOR_AVAILABLE: "no processor can take this payment",
-    NO_LIVE_PROCESSOR: "no processor this payment's routing names takes live payments",
+    FailureCode.ROUTING_NO_MATCH: "no routing rule matches this payment",
+    FailureCode.NO_PROCESSOR_AVAILABLE: "no processor can take this payment",
+    FailureCode.NO_LIVE_PROCESSOR: "no processor this payment's routing names takes live payments",
 }
 # Skips that say nothing live-capable was named (as opposed to one that was, but is
 # unusable right now: disabled, no account, breaker open, currency).
@@ -181,14 +179,14 @@ def _expand(listed: tuple[str, ...], processors: Mapping[str, ProcessorInfo]) ->
     return expanded
 
 
-def failure_code(rule: Rule | None, plan: Plan | None, livemode: bool) -> str:
+def failure_code(rule: Rule | None, plan: Plan | None, livemode: bool) -> FailureCode:
     """Why a payment routing gave no processor to try fails (its order's failure_code)."""
     if rule is None or plan is None:
-        return ROUTING_NO_MATCH
+        return FailureCode.ROUTING_NO_MATCH
     reasons = {skipped.reason for skipped in plan.skipped}
     if livemode and TEST_ONLY in reasons and reasons <= _NOT_LIVE_CAPABLE:
-        return NO_LIVE_PROCESSOR
-    return NO_PROCESSOR_AVAILABLE
+        return FailureCode.NO_LIVE_PROCESSOR
+    return FailureCode.NO_PROCESSOR_AVAILABLE
 
 
 def _skip_reason(
@@ -207,7 +205,7 @@ def _skip_reason(
         return TEST_ONLY
     if not info.has_account:
         return NO_ACCOUNT
-    if health.get(name, CLOSED) not in _TRYABLE_STATES:
+    if health.get(name, BreakerState.CLOSED) not in _TRYABLE_STATES:
         return CIRCUIT_OPEN
     if info.currencies and currency not in {code.upper() for code in info.currencies}:
         return CURRENCY_UNSUPPORTED

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.contracts.vocabulary import BreakerVerdict
 from core.db import models
 from core.db.session import create_engine, session_factory
 from core.merchants import create_merchant
@@ -61,7 +62,7 @@ class Routing:
             ).one()
         return row.state, row.probe_started_at
 
-    async def availability(self) -> dict[str, str]:
+    async def availability(self) -> dict[str, BreakerVerdict]:
         async with self.sessions() as session:
             return await breaker.availability(session, [self.primary, self.fallback])
 

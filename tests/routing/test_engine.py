@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from core.contracts.payment import CardHints, PaymentInput, PaymentMethod
+from core.contracts.vocabulary import CaptureMethod
 from core.routing_config.defaults import default_config
 from core.routing_config.model import SUCCESS_RATE, Conditions, RoutingConfig, Rule, WeightedTarget
 from orchestrator.routing_engine import (
@@ -340,7 +341,7 @@ ORDER = PaymentInput(
     merchant_id="m_1",
     amount=4999,
     currency="inr",
-    capture_method="automatic",
+    capture_method=CaptureMethod.AUTOMATIC,
     metadata={"k": "v"},
 )
 
