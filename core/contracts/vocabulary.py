@@ -92,6 +92,35 @@ class CaptureMethod(StrEnum):
     MANUAL = "manual"
 
 
+class CandidateDecision(StrEnum):
+    """What routing did with a processor it considered (RoutingCandidate.decision)."""
+
+    # In line to be tried.
+    CANDIDATE = "candidate"
+    # Left out.
+    SKIPPED = "skipped"
+
+
+class CandidateReason(StrEnum):
+    """Why routing put a processor in line or left it out (RoutingCandidate.reason)."""
+
+    # In line (CANDIDATE):
+    RULE_ORDER = "rule_order"
+    SPLIT_DRAW = "split_draw"
+    FALLBACK = "fallback"
+    SUCCESS_RATE = "success_rate"
+    # A fallback whose breaker is past its cool-down: in line, but it claims no probe.
+    CIRCUIT_HALF_OPEN = "circuit_half_open"
+    # Left out (SKIPPED):
+    NOT_CONFIGURED = "not_configured"
+    DISABLED = "disabled"
+    # A test-only gateway (its capabilities say so, as the sandbox's do) and a live payment.
+    TEST_ONLY = "test_only"
+    NO_ACCOUNT = "no_account"
+    CIRCUIT_OPEN = "circuit_open"
+    CURRENCY_UNSUPPORTED = "currency_unsupported"
+
+
 class FailureCode(StrEnum):
     """PayLoops' own failure codes: an order's failure_code, an attempt's decline_code, a
     refund's failure_code, when PayLoops (not the gateway) decided. Gateways' decline codes

@@ -26,6 +26,8 @@ from core.contracts.vocabulary import (
     AttemptOutcome,
     BreakerState,
     BreakerVerdict,
+    CandidateDecision,
+    CandidateReason,
     FailureCode,
     OrderStatus,
 )
@@ -44,7 +46,6 @@ from orchestrator.activities.types import (
 from orchestrator.keys import attempt_key
 from orchestrator.routing_engine import breaker
 from orchestrator.routing_engine.engine import (
-    CIRCUIT_HALF_OPEN,
     FAILURE_MESSAGES,
     ProcessorInfo,
     failure_code,
@@ -135,12 +136,16 @@ class RoutingActivities:
                         # PROBE_LEASE and block the processor for every other payment. The
                         # payment that does reach it reports the answer, which closes the
                         # breaker (or reopens it).
-                        reason = CIRCUIT_HALF_OPEN
+                        reason = CandidateReason.CIRCUIT_HALF_OPEN
                     elif not await breaker.claim_probe(session, candidate.processor):
                         # The first route is called for sure: it is the one probe a breaker
                         # past its cool-down lets through, and another payment got there first.
                         considered.append(
-                            RoutedCandidate(candidate.processor, "skipped", "circuit_open")
+                            RoutedCandidate(
+                                candidate.processor,
+                                CandidateDecision.SKIPPED,
+                                CandidateReason.CIRCUIT_OPEN,
+                            )
                         )
                         continue
                 processor = targets[candidate.processor]
@@ -155,9 +160,11 @@ class RoutingActivities:
                         livemode=payment.livemode,
                     )
                 )
-                considered.append(RoutedCandidate(candidate.processor, "candidate", reason))
+                considered.append(
+                    RoutedCandidate(candidate.processor, CandidateDecision.CANDIDATE, reason)
+                )
             considered += [
-                RoutedCandidate(s.processor, "skipped", s.reason)
+                RoutedCandidate(s.processor, CandidateDecision.SKIPPED, s.reason)
                 for s in (decided.skipped if decided else [])
             ]
             failure: FailureCode | Literal[""] = (

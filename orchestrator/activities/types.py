@@ -13,6 +13,8 @@ from core.contracts.payment import PaymentInput, PaymentMethod
 from core.contracts.vocabulary import (
     AttemptOutcome,
     CancellationReason,
+    CandidateDecision,
+    CandidateReason,
     Compensation,
     FailoverReason,
     FailureCode,
@@ -49,8 +51,8 @@ class RouteRequest:
 @dataclass(frozen=True)
 class RoutedCandidate:
     processor: str
-    decision: str  # "candidate" | "skipped"
-    reason: str
+    decision: CandidateDecision
+    reason: CandidateReason
 
 
 @dataclass(frozen=True)
