@@ -34,6 +34,7 @@ from core.contracts.vocabulary import (
 from core.db import models
 from core.processors import accounts as processor_accounts
 from core.routing_config import store
+from core.routing_config.model import SUCCESS_RATE
 from orchestrator.activities.orders import record_order_event, write_attempt, write_order
 from orchestrator.activities.types import (
     AttemptRecord,
@@ -93,7 +94,7 @@ class RoutingActivities:
                 session, payment.merchant_id, payment.livemode, registered
             )
             breakers = await breaker.availability(session, names)
-            rates = await success_rates(session, names) if config.mode == "success_rate" else {}
+            rates = await success_rates(session, names) if config.mode == SUCCESS_RATE else {}
             rule = match(config, facts_for(payment, request.payment_method))
             decided = (
                 plan(
