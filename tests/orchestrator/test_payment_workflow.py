@@ -35,6 +35,17 @@ from core.contracts.payment import (
     PaymentOutcome,
     workflow_id,
 )
+from core.contracts.vocabulary import (
+    AttemptOutcome,
+    CancellationReason,
+    CaptureMethod,
+    Compensation,
+    FailoverReason,
+    FailureCode,
+    GatewayOutcome,
+    OrderStatus,
+    UndoMethod,
+)
 from orchestrator.activities.types import (
     AttemptRecord,
     AuthorizeCall,
@@ -50,7 +61,7 @@ from orchestrator.activities.types import (
     UndoCall,
     unanswered,
 )
-from orchestrator.keys import attempt_key
+from orchestrator.keys import attempt_key, undo_key
 from orchestrator.workflows.payment import PaymentWorkflow
 
 # A processor that never answered (a deadline, a dropped connection): the stand-in raises.
@@ -66,7 +77,9 @@ def answers(*results: GatewayResult | None) -> Answer:
 
 def once_paid(then: GatewayResult, until_then: GatewayResult | None = NO_ANSWER) -> Answer:
     """`until_then` until the order was recorded SUCCEEDED (another attempt won), then `then`."""
-    return lambda stand_ins: then if "succeeded" in stand_ins.order_statuses() else until_then
+    return lambda stand_ins: (
+        then if OrderStatus.SUCCEEDED in stand_ins.order_statuses() else until_then
+    )
 
 
 @dataclass(frozen=True)
@@ -99,7 +112,7 @@ class StandIns:
     def key(self, processor: str, seq: int) -> str:
         return attempt_key(self.order_id, processor, seq)
 
-    def order_statuses(self) -> list[str]:
+    def order_statuses(self) -> list[OrderStatus]:
         return [order.status for order in self.orders()]
 
     def orders(self) -> list[OrderUpdate]:
@@ -196,7 +209,9 @@ def plan_for(*processors: str) -> RoutePlan:
 
 @asynccontextmanager
 async def paying(
-    env: WorkflowEnvironment, stand_ins: StandIns, capture_method: str = "automatic"
+    env: WorkflowEnvironment,
+    stand_ins: StandIns,
+    capture_method: CaptureMethod = CaptureMethod.AUTOMATIC,
 ) -> AsyncIterator[WorkflowHandle[PaymentWorkflow, PaymentOutcome]]:
     """A payment started by PayOrder (its method in the start input), run by a worker with
     the stand-ins until the block ends."""
@@ -258,37 +273,39 @@ async def pay(env: WorkflowEnvironment, stand_ins: StandIns) -> PaymentOutcome:
         return await outcome(handle, stand_ins)
 
 
-def charge(outcome: str, reference: str) -> GatewayResult:
+def charge(outcome: GatewayOutcome, reference: str) -> GatewayResult:
     return GatewayResult(outcome=outcome, processor_reference=reference, latency_ms=40)
 
 
-CANCELED = GatewayResult(outcome="canceled")
+CANCELED = GatewayResult(outcome=GatewayOutcome.CANCELED)
 
 
 async def test_a_soft_decline_moves_on_to_the_next_processor(
     temporal_env: WorkflowEnvironment,
 ) -> None:
-    soft = GatewayResult(outcome="declined", decline_code="try_again_later", soft_decline=True)
+    soft = GatewayResult(
+        outcome=GatewayOutcome.DECLINED, decline_code="try_again_later", soft_decline=True
+    )
     stand_ins = StandIns(
         plan_for("alpha", "beta"),
         {
             ("authorize", "alpha"): answers(soft),
-            ("authorize", "beta"): answers(charge("succeeded", "ch_beta")),
+            ("authorize", "beta"): answers(charge(GatewayOutcome.SUCCEEDED, "ch_beta")),
         },
     )
-    assert await pay(temporal_env, stand_ins) == PaymentOutcome(status="succeeded")
+    assert await pay(temporal_env, stand_ins) == PaymentOutcome(status=OrderStatus.SUCCEEDED)
     assert stand_ins.calls == [
         Call("authorize", "alpha", stand_ins.key("alpha", 1)),
         Call("authorize", "beta", stand_ins.key("beta", 2)),
     ]
     assert [(a.outcome, a.decline_code, a.failover_reason) for a in stand_ins.attempts(1)] == [
-        ("declined", "try_again_later", "soft_decline")
+        (AttemptOutcome.DECLINED, "try_again_later", FailoverReason.SOFT_DECLINE)
     ]
     assert [(a.outcome, a.processor_reference) for a in stand_ins.attempts(2)] == [
-        ("pending", ""),
-        ("succeeded", "ch_beta"),
+        (AttemptOutcome.PENDING, ""),
+        (AttemptOutcome.SUCCEEDED, "ch_beta"),
     ]
-    assert stand_ins.order_statuses() == ["succeeded"]
+    assert stand_ins.order_statuses() == [OrderStatus.SUCCEEDED]
 
 
 async def test_an_unknown_outcome_is_resolved_by_looking_the_attempt_up(
@@ -296,15 +313,15 @@ async def test_an_unknown_outcome_is_resolved_by_looking_the_attempt_up(
 ) -> None:
     # The first call's answer is lost; the re-send under the same key is refused, which
     # proves nothing; the lookup finds the charge. The next processor is never asked.
-    refused = GatewayResult(outcome="failed", decline_code="idempotency_key_in_use")
+    refused = GatewayResult(outcome=GatewayOutcome.FAILED, decline_code="idempotency_key_in_use")
     stand_ins = StandIns(
         plan_for("alpha", "beta"),
         {
             ("authorize", "alpha"): answers(NO_ANSWER, refused),
-            ("get_payment", "alpha"): answers(charge("succeeded", "ch_alpha")),
+            ("get_payment", "alpha"): answers(charge(GatewayOutcome.SUCCEEDED, "ch_alpha")),
         },
     )
-    assert await pay(temporal_env, stand_ins) == PaymentOutcome(status="succeeded")
+    assert await pay(temporal_env, stand_ins) == PaymentOutcome(status=OrderStatus.SUCCEEDED)
     key = stand_ins.key("alpha", 1)
     assert stand_ins.calls == [
         Call("authorize", "alpha", key),
@@ -312,9 +329,9 @@ async def test_an_unknown_outcome_is_resolved_by_looking_the_attempt_up(
         Call("get_payment", "alpha", key),
     ]
     assert [(a.outcome, a.processor_reference) for a in stand_ins.attempts(1)] == [
-        ("succeeded", "ch_alpha")
+        (AttemptOutcome.SUCCEEDED, "ch_alpha")
     ]
-    assert stand_ins.order_statuses() == ["succeeded"]
+    assert stand_ins.order_statuses() == [OrderStatus.SUCCEEDED]
     # The first call's lost answer counts against the processor's health.
     [settled] = stand_ins.writes
     assert settled.health is not None and not settled.health.answered
@@ -322,10 +339,16 @@ async def test_an_unknown_outcome_is_resolved_by_looking_the_attempt_up(
 
 @pytest.mark.parametrize(
     ("late", "undo", "compensation"),
-    [("succeeded", "refund", "refunded"), ("authorized", "void", "voided")],
+    [
+        (GatewayOutcome.SUCCEEDED, UndoMethod.REFUND, Compensation.REFUNDED),
+        (GatewayOutcome.AUTHORIZED, UndoMethod.VOID, Compensation.VOIDED),
+    ],
 )
 async def test_a_charge_found_after_failover_is_undone(
-    temporal_env: WorkflowEnvironment, late: str, undo: str, compensation: str
+    temporal_env: WorkflowEnvironment,
+    late: GatewayOutcome,
+    undo: UndoMethod,
+    compensation: Compensation,
 ) -> None:
     # alpha never answers within the resolution budget, so the payment moves on and beta
     # wins; alpha's attempt stays open, and when it turns out charged it is undone.
@@ -334,28 +357,28 @@ async def test_a_charge_found_after_failover_is_undone(
         {
             ("authorize", "alpha"): answers(NO_ANSWER),
             ("get_payment", "alpha"): once_paid(then=charge(late, "ch_alpha")),
-            ("authorize", "beta"): answers(charge("succeeded", "ch_beta")),
+            ("authorize", "beta"): answers(charge(GatewayOutcome.SUCCEEDED, "ch_beta")),
             (f"{undo}_payment", "alpha"): answers(CANCELED),
         },
     )
-    assert await pay(temporal_env, stand_ins) == PaymentOutcome(status="succeeded")
+    assert await pay(temporal_env, stand_ins) == PaymentOutcome(status=OrderStatus.SUCCEEDED)
     first = stand_ins.key("alpha", 1)
     undone = [c for c in stand_ins.calls if c.activity in ("void_payment", "refund_payment")]
-    assert undone == [Call(f"{undo}_payment", "alpha", f"{first}:{undo}", "ch_alpha")]
+    assert undone == [Call(f"{undo}_payment", "alpha", undo_key(first, undo), "ch_alpha")]
     assert [(a.outcome, a.failover_reason, a.compensation) for a in stand_ins.attempts(1)] == [
-        ("pending", "outcome_unknown", ""),
-        (late, "outcome_unknown", "pending"),
-        ("canceled", "outcome_unknown", compensation),
+        (AttemptOutcome.PENDING, FailoverReason.OUTCOME_UNKNOWN, Compensation.NONE),
+        (late, FailoverReason.OUTCOME_UNKNOWN, Compensation.PENDING),
+        (AttemptOutcome.CANCELED, FailoverReason.OUTCOME_UNKNOWN, compensation),
     ]
-    assert stand_ins.attempts(2)[-1].outcome == "succeeded"
-    assert stand_ins.order_statuses() == ["succeeded"]
+    assert stand_ins.attempts(2)[-1].outcome == AttemptOutcome.SUCCEEDED
+    assert stand_ins.order_statuses() == [OrderStatus.SUCCEEDED]
 
 
 async def test_an_unfinished_3ds_challenge_times_out_and_is_released(
     temporal_env: WorkflowEnvironment,
 ) -> None:
     challenged = GatewayResult(
-        outcome="requires_action",
+        outcome=GatewayOutcome.REQUIRES_ACTION,
         processor_reference="ch_alpha",
         redirect_url="https://alpha.invalid/3ds/ch_alpha",
     )
@@ -368,7 +391,7 @@ async def test_an_unfinished_3ds_challenge_times_out_and_is_released(
         },
     )
     assert await pay(temporal_env, stand_ins) == PaymentOutcome(
-        status="failed", failure_code="three_d_secure_timeout"
+        status=OrderStatus.FAILED, failure_code=FailureCode.THREE_D_SECURE_TIMEOUT
     )
     key = stand_ins.key("alpha", 1)
     lookups = [call for call in stand_ins.calls if call.activity == "get_payment"]
@@ -377,23 +400,26 @@ async def test_an_unfinished_3ds_challenge_times_out_and_is_released(
     # challenge stops the payment: beta is never tried.
     assert [call for call in stand_ins.calls if call.activity != "get_payment"] == [
         Call("authorize", "alpha", key),
-        Call("void_payment", "alpha", f"{key}:void", "ch_alpha"),
+        Call("void_payment", "alpha", undo_key(key, UndoMethod.VOID), "ch_alpha"),
     ]
     required, failed = stand_ins.orders()
     assert (required.status, required.next_action_url) == (
-        "requires_action",
+        OrderStatus.REQUIRES_ACTION,
         challenged.redirect_url,
     )
-    assert (failed.status, failed.failure_code) == ("failed", "three_d_secure_timeout")
+    assert (failed.status, failed.failure_code) == (
+        OrderStatus.FAILED,
+        FailureCode.THREE_D_SECURE_TIMEOUT,
+    )
 
 
 def manual_capture_stand_ins() -> StandIns:
     return StandIns(
         replace(plan_for("alpha"), authorization_ttl_seconds=7 * 24 * 3600),
         {
-            ("authorize", "alpha"): answers(charge("authorized", "ch_alpha")),
+            ("authorize", "alpha"): answers(charge(GatewayOutcome.AUTHORIZED, "ch_alpha")),
             ("void_payment", "alpha"): answers(CANCELED),
-            ("capture_payment", "alpha"): answers(charge("succeeded", "ch_alpha")),
+            ("capture_payment", "alpha"): answers(charge(GatewayOutcome.SUCCEEDED, "ch_alpha")),
         },
     )
 
@@ -402,8 +428,8 @@ async def test_an_expired_authorization_is_voided_and_never_captured(
     temporal_env: WorkflowEnvironment,
 ) -> None:
     stand_ins = manual_capture_stand_ins()
-    async with paying(temporal_env, stand_ins, capture_method="manual") as handle:
-        assert await outcome(handle, stand_ins) == PaymentOutcome(status="canceled")
+    async with paying(temporal_env, stand_ins, capture_method=CaptureMethod.MANUAL) as handle:
+        assert await outcome(handle, stand_ins) == PaymentOutcome(status=OrderStatus.CANCELED)
         closed = (await handle.describe()).close_time
         # A capture after the expiry finds the payment closed.
         with pytest.raises(RPCError):
@@ -413,13 +439,16 @@ async def test_an_expired_authorization_is_voided_and_never_captured(
     key = stand_ins.key("alpha", 1)
     assert stand_ins.calls == [
         Call("authorize", "alpha", key),
-        Call("void_payment", "alpha", f"{key}:void", "ch_alpha"),
+        Call("void_payment", "alpha", undo_key(key, UndoMethod.VOID), "ch_alpha"),
     ]
     authorized, canceled = stand_ins.orders()
-    assert (authorized.status, authorized.amount_capturable) == ("requires_capture", 1500)
+    assert (authorized.status, authorized.amount_capturable) == (OrderStatus.REQUIRES_CAPTURE, 1500)
     assert closed is not None and closed >= datetime.fromisoformat(authorized.capture_before)
-    assert (canceled.status, canceled.cancellation_reason) == ("canceled", "authorization_expired")
-    assert stand_ins.attempts(1)[-1].outcome == "canceled"
+    assert (canceled.status, canceled.cancellation_reason) == (
+        OrderStatus.CANCELED,
+        CancellationReason.AUTHORIZATION_EXPIRED,
+    )
+    assert stand_ins.attempts(1)[-1].outcome == AttemptOutcome.CANCELED
 
 
 async def test_a_capture_that_arrives_as_the_authorization_expires_is_answered_canceled(
@@ -427,7 +456,7 @@ async def test_a_capture_that_arrives_as_the_authorization_expires_is_answered_c
 ) -> None:
     stand_ins = manual_capture_stand_ins()
     stand_ins.undo_gate.clear()
-    async with paying(temporal_env, stand_ins, capture_method="manual") as handle:
+    async with paying(temporal_env, stand_ins, capture_method=CaptureMethod.MANUAL) as handle:
         await until_undo_asked(handle, stand_ins)
         # The order still shows REQUIRES_CAPTURE while its void is in flight, so the capture
         # is accepted; the void decides.
@@ -438,7 +467,7 @@ async def test_a_capture_that_arrives_as_the_authorization_expires_is_answered_c
             result_type=LifecycleResult,
         )
         stand_ins.undo_gate.set()
-        assert await capture.result() == LifecycleResult(status="canceled")
-        assert await outcome(handle, stand_ins) == PaymentOutcome(status="canceled")
+        assert await capture.result() == LifecycleResult(status=OrderStatus.CANCELED)
+        assert await outcome(handle, stand_ins) == PaymentOutcome(status=OrderStatus.CANCELED)
     assert not [call for call in stand_ins.calls if call.activity == "capture_payment"]
-    assert stand_ins.orders()[-1].cancellation_reason == "authorization_expired"
+    assert stand_ins.orders()[-1].cancellation_reason == CancellationReason.AUTHORIZATION_EXPIRED

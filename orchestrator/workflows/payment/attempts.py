@@ -25,6 +25,12 @@ from orchestrator.workflows.payment.rules import (
 from orchestrator.workflows.payment.state import PaymentState
 
 with workflow.unsafe.imports_passed_through():
+    from core.contracts.vocabulary import (
+        AttemptOutcome,
+        FailoverReason,
+        FailureCode,
+        GatewayOutcome,
+    )
     from orchestrator.activities.types import AttemptRecord, GatewayResult, Route, RoutePlan
     from orchestrator.keys import attempt_key
 
@@ -36,7 +42,9 @@ async def try_processors(state: PaymentState, plan: RoutePlan) -> GatewayResult:
         seconds=plan.payment_budget_seconds
     )
     routes = plan.routes[: plan.max_attempts]
-    last = GatewayResult(outcome="failed", decline_code="payment_budget_spent")
+    last = GatewayResult(
+        outcome=GatewayOutcome.FAILED, decline_code=FailureCode.PAYMENT_BUDGET_SPENT
+    )
     for seq, route in enumerate(routes, start=1):
         remaining = budget_end - workflow.now()
         # The routing step already sent the first call: its answer is used even when it
@@ -71,8 +79,8 @@ async def try_processors(state: PaymentState, plan: RoutePlan) -> GatewayResult:
             return result
         # ...as does another attempt's charge that turned up meanwhile (loop top).
         moving_on = not stop and state.winner is None and seq < len(routes)
-        reason = failover_reason(result.outcome) if moving_on else ""
-        if result.outcome == "unknown":
+        reason = failover_reason(result.outcome) if moving_on else FailoverReason.NONE
+        if result.outcome == GatewayOutcome.UNKNOWN:
             open_obligation(state, plan, route, replace(attempt, failover_reason=reason))
         else:
             await record(
@@ -88,6 +96,6 @@ def _new_attempt(state: PaymentState, route: Route, seq: int) -> AttemptRecord:
         seq=seq,
         processor=route.processor,
         attempt_key=attempt_key(order_id, route.processor, seq),
-        outcome="pending",
+        outcome=AttemptOutcome.PENDING,
         account_id=route.account_id,
     )

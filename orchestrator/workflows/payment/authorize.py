@@ -16,6 +16,7 @@ from orchestrator.workflows.payment.rules import DEFINITE
 from orchestrator.workflows.payment.state import PaymentState
 
 with workflow.unsafe.imports_passed_through():
+    from core.contracts.vocabulary import FailureCode, GatewayOutcome
     from orchestrator.activities.types import (
         AttemptRecord,
         AuthorizeCall,
@@ -33,7 +34,7 @@ async def authorize(
     attempt: AttemptRecord,
     remaining: timedelta,
 ) -> GatewayResult:
-    """The try's answer: the processor's, or "unknown" once the resolution budget is spent
+    """The try's answer: the processor's, or UNKNOWN once the resolution budget is spent
     (never, under the merchant's "wait" policy)."""
     assert state.payment_method is not None
     call = AuthorizeCall(
@@ -48,9 +49,10 @@ async def authorize(
     else:
         result = await processor_calls.authorize(call)
     state.unreported_health = HealthReport(
-        route.processor, answered=result.outcome not in ("not_sent", "unknown")
+        route.processor,
+        answered=result.outcome not in (GatewayOutcome.NOT_SENT, GatewayOutcome.UNKNOWN),
     )
-    if result.outcome != "unknown":
+    if result.outcome != GatewayOutcome.UNKNOWN:
         # A first answer, even a refusal or a call never sent, settles this try.
         return result
     return await _resolve(plan, route, call)
@@ -88,7 +90,7 @@ async def _resolve(plan: RoutePlan, route: Route, call: AuthorizeCall) -> Gatewa
         if found.outcome in DEFINITE:
             return found
     return GatewayResult(
-        outcome="unknown",
-        decline_code="processor_unavailable",
+        outcome=GatewayOutcome.UNKNOWN,
+        decline_code=FailureCode.PROCESSOR_UNAVAILABLE,
         decline_message="the processor did not say whether it charged",
     )

@@ -15,6 +15,7 @@ from orchestrator.workflows.payment.rules import DEFINITE, WAITING
 from orchestrator.workflows.payment.state import PaymentState
 
 with workflow.unsafe.imports_passed_through():
+    from core.contracts.vocabulary import FailureCode, GatewayOutcome
     from orchestrator.activities.types import AttemptRecord, GatewayResult, Route, RoutePlan
 
 
@@ -35,15 +36,15 @@ async def wait_for_challenge(
         if state.winner is not None or remaining <= timedelta(0) or state.cancel_requested():
             released = await release_challenge(state, route, attempt, result)
             if (
-                released.outcome != "canceled"
+                released.outcome != GatewayOutcome.CANCELED
                 or state.winner is not None
                 or state.cancel_requested()
             ):
                 return released  # the customer finished just as it expired: keep it
             return replace(
                 result,
-                outcome="failed",
-                decline_code="three_d_secure_timeout",
+                outcome=GatewayOutcome.FAILED,
+                decline_code=FailureCode.THREE_D_SECURE_TIMEOUT,
                 decline_message="the 3-D Secure challenge was not completed in time",
             )
         await state.pause(

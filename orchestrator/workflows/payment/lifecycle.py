@@ -19,38 +19,53 @@ from orchestrator.workflows.payment.state import Claim, PaymentState
 
 with workflow.unsafe.imports_passed_through():
     from core.contracts import events
-    from core.contracts.payment import CancelRequest, CaptureRequest, LifecycleResult
+    from core.contracts.payment import (
+        CANCELABLE_STATUSES,
+        CancelRequest,
+        CaptureRequest,
+        LifecycleResult,
+    )
+    from core.contracts.vocabulary import (
+        AttemptOutcome,
+        CancellationReason,
+        FailureCode,
+        GatewayOutcome,
+        OrderStatus,
+        Refusal,
+    )
     from orchestrator.activities.types import OrderUpdate, RoutePlan
+    from orchestrator.keys import capture_key
 
 
 def check_capture(state: PaymentState, request: CaptureRequest) -> None:
     """Refuses a capture the order cannot take (the update is then never accepted)."""
-    if state.status != "requires_capture" or state.action is not None:
+    if state.status != OrderStatus.REQUIRES_CAPTURE or state.action is not None:
         raise ApplicationError(
             f"an order in status {state.status.upper()} cannot be captured",
             state.status,
-            type="ORDER_NOT_CAPTURABLE",
+            type=Refusal.ORDER_NOT_CAPTURABLE,
         )
     if not 0 <= request.amount <= state.payment.amount:
         raise ApplicationError(
             f"capture 1 to {state.payment.amount} (or 0 for all of it)",
             state.status,
-            type="CAPTURE_AMOUNT_INVALID",
+            type=Refusal.CAPTURE_AMOUNT_INVALID,
         )
 
 
 def check_cancel(state: PaymentState) -> None:
     """Refuses a cancel the order cannot take: only an unpaid order, a challenge under way
     or a held authorization can be canceled."""
-    unpaid = state.status == "requires_payment_method" and state.payment_method is None
-    if (
-        not (unpaid or state.status in ("requires_capture", "requires_action"))
-        or state.action is not None
-    ):
+    # An order whose payment method came is being paid, though the read model may not say so
+    # yet.
+    paying = (
+        state.status == OrderStatus.REQUIRES_PAYMENT_METHOD and state.payment_method is not None
+    )
+    if state.status not in CANCELABLE_STATUSES or paying or state.action is not None:
         raise ApplicationError(
             f"an order in status {state.status.upper()} cannot be canceled",
             state.status,
-            type="ORDER_NOT_CANCELABLE",
+            type=Refusal.ORDER_NOT_CANCELABLE,
         )
 
 
@@ -59,25 +74,25 @@ def refuse_late_cancel(state: PaymentState) -> None:
     if state.cancel_requested() and state.action_result is None:
         state.action_result = LifecycleResult(
             status=state.status,
-            error="ORDER_NOT_CANCELABLE",
+            error=Refusal.ORDER_NOT_CANCELABLE,
             message="the customer completed the payment first",
         )
 
 
-async def cancel_order(state: PaymentState, reason: str) -> None:
+async def cancel_order(state: PaymentState, reason: CancellationReason) -> None:
     payment = state.payment
     await record(
         state,
         order=OrderUpdate(
             order_id=payment.order_id,
-            status="canceled",
+            status=OrderStatus.CANCELED,
             cancellation_reason=reason,
             event=events.ORDER_CANCELED,
             event_key=f"{payment.order_id}:{events.ORDER_CANCELED}",
         ),
     )
     if state.action is not None:
-        state.action_result = LifecycleResult(status="canceled")
+        state.action_result = LifecycleResult(status=OrderStatus.CANCELED)
 
 
 async def hold_authorization(state: PaymentState, plan: RoutePlan) -> None:
@@ -86,7 +101,7 @@ async def hold_authorization(state: PaymentState, plan: RoutePlan) -> None:
     claim = state.winner
     assert claim is not None
     expires = workflow.now() + timedelta(seconds=plan.authorization_ttl_seconds)
-    while state.status == "requires_capture":
+    while state.status == OrderStatus.REQUIRES_CAPTURE:
         remaining = expires - workflow.now()
         try:
             await workflow.wait_condition(
@@ -94,7 +109,7 @@ async def hold_authorization(state: PaymentState, plan: RoutePlan) -> None:
             )
         except TimeoutError:
             if state.action is None:
-                await _void_authorization(state, claim, "authorization_expired")
+                await _void_authorization(state, claim, CancellationReason.AUTHORIZATION_EXPIRED)
                 return
         action = state.action
         if isinstance(action, CancelRequest):
@@ -103,13 +118,15 @@ async def hold_authorization(state: PaymentState, plan: RoutePlan) -> None:
             await _capture(state, claim, action.amount)
 
 
-async def _void_authorization(state: PaymentState, claim: Claim, reason: str) -> None:
+async def _void_authorization(
+    state: PaymentState, claim: Claim, reason: CancellationReason
+) -> None:
     """Releases the held authorization until the processor confirms it (one captured
     meanwhile outside PayLoops is refunded: the merchant asked for no payment), then
     cancels the order."""
     await undo_until_done(state, claim.route, claim.attempt, claim.result)
     released = with_result(claim.attempt, claim.result)
-    await record(state, attempt=replace(released, outcome="canceled"))
+    await record(state, attempt=replace(released, outcome=AttemptOutcome.CANCELED))
     await cancel_order(state, reason)
 
 
@@ -118,17 +135,17 @@ async def _capture(state: PaymentState, claim: Claim, amount: int) -> None:
     state.captures += 1
     captured = await processor_calls.capture(
         claim.route,
-        f"{claim.attempt.attempt_key}:capture:{state.captures}",
+        capture_key(claim.attempt.attempt_key, state.captures),
         claim.result.processor_reference,
         amount,
     )
-    if captured.outcome != "succeeded":
+    if captured.outcome != GatewayOutcome.SUCCEEDED:
         # Refused (a partial capture the processor does not do, say): still authorized,
         # and the merchant may try again.
         state.action = None
         state.action_result = LifecycleResult(
             status=state.status,
-            error=captured.decline_code or "capture_failed",
+            error=captured.decline_code or FailureCode.CAPTURE_FAILED,
             message=captured.decline_message or "the processor refused the capture",
         )
         return
@@ -137,10 +154,10 @@ async def _capture(state: PaymentState, claim: Claim, amount: int) -> None:
         attempt=with_result(claim.attempt, captured),
         order=OrderUpdate(
             order_id=payment.order_id,
-            status="succeeded",
+            status=OrderStatus.SUCCEEDED,
             amount_received=amount or payment.amount,
             event=events.ORDER_CAPTURED,
             event_key=f"{payment.order_id}:{events.ORDER_CAPTURED}",
         ),
     )
-    state.action_result = LifecycleResult(status="succeeded")
+    state.action_result = LifecycleResult(status=OrderStatus.SUCCEEDED)

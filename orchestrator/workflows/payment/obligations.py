@@ -20,6 +20,7 @@ from orchestrator.workflows.payment.rules import CHARGED, DEFINITE, WAITING, wit
 from orchestrator.workflows.payment.state import PaymentState
 
 with workflow.unsafe.imports_passed_through():
+    from core.contracts.vocabulary import AttemptOutcome, FailureCode, GatewayOutcome
     from orchestrator.activities.types import AttemptRecord, GatewayResult, Route, RoutePlan
 
 # After an unknown attempt is judged never to have reached the processor, it is still looked up
@@ -53,15 +54,15 @@ async def _settle_obligation(
             seconds=_HORIZON_BUDGETS * plan.resolution_budget_seconds
         )
         result = await _look_up_until_known(state, route, attempt.attempt_key, horizon)
-        if result.outcome == "not_found":
+        if result.outcome == GatewayOutcome.NOT_FOUND:
             # Past any request the processor could still be working on: never charged. The
             # order may be decided now; a charge that turns up after all is still undone.
             await record(
                 state,
                 attempt=replace(
                     attempt,
-                    outcome="failed",
-                    decline_code="processor_unavailable",
+                    outcome=AttemptOutcome.FAILED,
+                    decline_code=FailureCode.PROCESSOR_UNAVAILABLE,
                     decline_message="the processor never received this attempt",
                 ),
             )
@@ -102,13 +103,13 @@ async def _watch_for_late_charge(state: PaymentState, route: Route, attempt: Att
 async def _look_up_until_known(
     state: PaymentState, route: Route, key: str, horizon: datetime
 ) -> GatewayResult:
-    """A definite answer about the attempt, or "not_found" once past the horizon."""
+    """A definite answer about the attempt, or NOT_FOUND once past the horizon."""
     backoff = timedelta(milliseconds=500)
     while True:
         result = await processor_calls.look_up(route, key)
         if result.outcome in DEFINITE:
             return result
-        if result.outcome == "not_found" and workflow.now() >= horizon:
+        if result.outcome == GatewayOutcome.NOT_FOUND and workflow.now() >= horizon:
             return result
         await state.pause(backoff)
         backoff = min(backoff * 2, MAX_BACKOFF)

@@ -8,9 +8,8 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
-from orchestrator.workflows.payment.rules import UndoKind
-
 with workflow.unsafe.imports_passed_through():
+    from core.contracts.vocabulary import GatewayOutcome, UndoMethod
     from orchestrator.activities.processors import ProcessorActivities
     from orchestrator.activities.types import (
         AuthorizeCall,
@@ -56,16 +55,18 @@ async def look_up(route: Route, key: str, deadline_ms: int = 0) -> GatewayResult
             retry_policy=ONCE,
         )
     except ActivityError:
-        return GatewayResult(outcome="unknown")
+        return GatewayResult(outcome=GatewayOutcome.UNKNOWN)
 
 
-async def undo(route: Route, how: UndoKind, key: str, reference: str) -> GatewayResult:
+async def undo(route: Route, method: UndoMethod, key: str, reference: str) -> GatewayResult:
     """Voids or refunds a charge, retried under its key until the processor answers."""
-    method = (
-        ProcessorActivities.void_payment if how == "void" else ProcessorActivities.refund_payment
+    activity = (
+        ProcessorActivities.void_payment
+        if method == UndoMethod.VOID
+        else ProcessorActivities.refund_payment
     )
     return await workflow.execute_activity_method(
-        method,
+        activity,
         UndoCall(route=route, key=key, processor_reference=reference),
         start_to_close_timeout=timedelta(milliseconds=route.deadline_ms * 2 + 1000),
         retry_policy=PROCESSOR_RETRY,

@@ -11,6 +11,7 @@ from orchestrator.workflows.payment.rules import order_status, status_event, wit
 from orchestrator.workflows.payment.state import PaymentState
 
 with workflow.unsafe.imports_passed_through():
+    from core.contracts.vocabulary import OrderStatus
     from orchestrator.activities.orders import OrderActivities
     from orchestrator.activities.types import AttemptRecord, GatewayResult, OrderUpdate, Progress
     from orchestrator.workflows.policies import DB_RETRY
@@ -65,25 +66,27 @@ async def settle_attempt(
     payment = state.payment
     status = order_status(result.outcome)
     recorded = with_result(attempt, result)
-    if status == "failed" and state.open_obligations:
+    if status == OrderStatus.FAILED and state.open_obligations:
         # Decided once the open obligations are known (see the workflow's run).
         await record(state, attempt=recorded)
         return
     event = status_event(status)
     ttl = state.plan.authorization_ttl_seconds if state.plan else 0
+    failed = status == OrderStatus.FAILED
+    capturable = status == OrderStatus.REQUIRES_CAPTURE
     await record(
         state,
         attempt=recorded,
         order=OrderUpdate(
             order_id=payment.order_id,
             status=status,
-            failure_code=result.decline_code if status == "failed" else "",
-            failure_message=result.decline_message if status == "failed" else "",
-            next_action_url=result.redirect_url if status == "requires_action" else "",
-            amount_capturable=payment.amount if status == "requires_capture" else 0,
-            amount_received=payment.amount if status == "succeeded" else 0,
+            failure_code=result.decline_code if failed else "",
+            failure_message=result.decline_message if failed else "",
+            next_action_url=result.redirect_url if status == OrderStatus.REQUIRES_ACTION else "",
+            amount_capturable=payment.amount if capturable else 0,
+            amount_received=payment.amount if status == OrderStatus.SUCCEEDED else 0,
             capture_before=(workflow.now() + timedelta(seconds=ttl)).isoformat()
-            if status == "requires_capture"
+            if capturable
             else "",
             event=event,
             event_key=f"{payment.order_id}:{event}:{attempt.attempt_key}",

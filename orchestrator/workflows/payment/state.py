@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentInput,
         PaymentMethod,
     )
+    from core.contracts.vocabulary import CancellationReason, OrderStatus
     from orchestrator.activities.types import (
         AttemptRecord,
         GatewayResult,
@@ -45,7 +46,7 @@ class PaymentState:
     payment: PaymentInput
     # A payment started by PayOrder has its method from the start (see PaymentInput).
     payment_method: PaymentMethod | None
-    status: str = "requires_payment_method"
+    status: OrderStatus = OrderStatus.REQUIRES_PAYMENT_METHOD
     plan: RoutePlan | None = None
     # Counts the gateway's webhooks about this payment: a waiting step wakes when it moves.
     gateway_events: int = 0
@@ -76,12 +77,10 @@ class PaymentState:
     def cancel_requested(self) -> bool:
         return isinstance(self.action, CancelRequest)
 
-    def cancel_reason(self) -> str:
-        return (
-            self.action.reason
-            if isinstance(self.action, CancelRequest)
-            else "requested_by_merchant"
-        )
+    def cancel_reason(self) -> CancellationReason:
+        if isinstance(self.action, CancelRequest):
+            return self.action.reason
+        return CancellationReason.REQUESTED_BY_MERCHANT
 
     def in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Runs `work` as a task that keeps the workflow open until it is done."""

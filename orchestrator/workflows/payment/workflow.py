@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         PayRequest,
         PayResult,
     )
+    from core.contracts.vocabulary import CancellationReason, FailureCode, OrderStatus
     from orchestrator.activities.types import GatewayResult, OrderUpdate, RouteRequest
 
 
@@ -99,12 +100,12 @@ class PaymentWorkflow:
         state.plan = plan
         # Routing wrote the decision and the first step (PROCESSING, or FAILED).
         if not plan.routes:
-            state.status = "failed"
+            state.status = OrderStatus.FAILED
             if plan.event_id:
                 state.in_background(dispatch(plan.event_id))
             await workflow.wait_condition(lambda: not state.background)
-            return PaymentOutcome(status="failed", failure_code=plan.failure_code)
-        state.status = "processing"
+            return PaymentOutcome(status=OrderStatus.FAILED, failure_code=plan.failure_code)
+        state.status = OrderStatus.PROCESSING
 
         last = await try_processors(state, plan)
         if state.winner is None and state.open_obligations:
@@ -113,11 +114,11 @@ class PaymentWorkflow:
             await workflow.wait_condition(
                 lambda: state.winner is not None or not state.open_obligations
             )
-        if state.winner is None and state.status not in ("failed", "canceled"):
+        if state.winner is None and state.status not in (OrderStatus.FAILED, OrderStatus.CANCELED):
             await self._fail(last)
         # Payments authorized before authorizations were held ended here (their histories
         # must still replay); every new one waits for its capture, cancel or expiry.
-        if state.status == "requires_capture" and workflow.patched(HOLD_AUTHORIZATION):
+        if state.status == OrderStatus.REQUIRES_CAPTURE and workflow.patched(HOLD_AUTHORIZATION):
             await hold_authorization(state, plan)
         # Obligations, undo steps and late-charge watches keep the workflow open until done.
         await workflow.wait_condition(lambda: not state.open_obligations and not state.background)
@@ -126,7 +127,7 @@ class PaymentWorkflow:
 
     async def _cancel_unpaid(self) -> PaymentOutcome:
         """Canceled before it was ever paid."""
-        await cancel_order(self._state, "requested_by_merchant")
+        await cancel_order(self._state, CancellationReason.REQUESTED_BY_MERCHANT)
         await workflow.wait_condition(lambda: not self._state.background)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return PaymentOutcome(status=self._state.status)
@@ -138,8 +139,8 @@ class PaymentWorkflow:
             self._state,
             order=OrderUpdate(
                 order_id=order_id,
-                status="failed",
-                failure_code=last.decline_code or "processor_unavailable",
+                status=OrderStatus.FAILED,
+                failure_code=last.decline_code or FailureCode.PROCESSOR_UNAVAILABLE,
                 failure_message=last.decline_message or "no processor could take the payment",
                 event=events.ORDER_FAILED,
                 event_key=f"{order_id}:{events.ORDER_FAILED}",
