@@ -30,6 +30,7 @@ from bench.load import Spread, spread
 from bench.rest import response_body
 from core.config import Settings
 from core.contracts.payment import CardHints, PaymentInput, PaymentMethod
+from core.contracts.vocabulary import CaptureMethod
 from core.db.session import create_engine, session_factory
 from core.routing_config.model import (
     ANY_PROCESSOR,
@@ -232,7 +233,7 @@ def _payment(sale: Sale, order_id: str, merchant_id: str) -> PaymentInput:
         merchant_id=merchant_id,
         amount=sale.amount,
         currency=sale.currency,
-        capture_method="automatic",
+        capture_method=CaptureMethod.AUTOMATIC,
         metadata=sale.metadata,
     )
 

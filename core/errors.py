@@ -3,6 +3,8 @@
 Handlers raise `PayLoopsError`; one interceptor in the edge turns it into a google.rpc.Status
 with an ErrorInfo (and a BadRequest for field violations). Nothing else builds Status objects,
 so this is also where card numbers are masked out of every error that leaves the platform.
+The errors a workflow answers with (a refused capture, cancel or refund) take their reasons from
+core.contracts.vocabulary.Refusal, the words the workflows use.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from core.card_numbers import mask_card_numbers
+from core.contracts.vocabulary import Refusal
 
 DOMAIN = "payloops.dev"
 
@@ -33,15 +36,17 @@ INVALID_REQUEST = ErrorKind("INVALID_REQUEST", grpc.StatusCode.INVALID_ARGUMENT)
 # is not UTF-8 (in the body, or in a path or query parameter Envoy put in a string field).
 REQUEST_MALFORMED = ErrorKind("REQUEST_MALFORMED", grpc.StatusCode.INVALID_ARGUMENT)
 PAGE_TOKEN_INVALID = ErrorKind("PAGE_TOKEN_INVALID", grpc.StatusCode.INVALID_ARGUMENT)
-ORDER_NOT_FOUND = ErrorKind("ORDER_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
+ORDER_NOT_FOUND = ErrorKind(Refusal.ORDER_NOT_FOUND, grpc.StatusCode.NOT_FOUND)
 IDEMPOTENCY_KEY_INVALID = ErrorKind("IDEMPOTENCY_KEY_INVALID", grpc.StatusCode.INVALID_ARGUMENT)
 IDEMPOTENCY_KEY_REUSED = ErrorKind("IDEMPOTENCY_KEY_REUSED", grpc.StatusCode.INVALID_ARGUMENT)
 IDEMPOTENCY_KEY_IN_USE = ErrorKind("IDEMPOTENCY_KEY_IN_USE", grpc.StatusCode.ABORTED)
 DEPENDENCY_UNAVAILABLE = ErrorKind("DEPENDENCY_UNAVAILABLE", grpc.StatusCode.UNAVAILABLE)
-ORDER_NOT_CAPTURABLE = ErrorKind("ORDER_NOT_CAPTURABLE", grpc.StatusCode.FAILED_PRECONDITION)
-ORDER_NOT_CANCELABLE = ErrorKind("ORDER_NOT_CANCELABLE", grpc.StatusCode.FAILED_PRECONDITION)
-ORDER_NOT_REFUNDABLE = ErrorKind("ORDER_NOT_REFUNDABLE", grpc.StatusCode.FAILED_PRECONDITION)
-REFUND_EXCEEDS_CAPTURED = ErrorKind("REFUND_EXCEEDS_CAPTURED", grpc.StatusCode.FAILED_PRECONDITION)
+ORDER_NOT_CAPTURABLE = ErrorKind(Refusal.ORDER_NOT_CAPTURABLE, grpc.StatusCode.FAILED_PRECONDITION)
+ORDER_NOT_CANCELABLE = ErrorKind(Refusal.ORDER_NOT_CANCELABLE, grpc.StatusCode.FAILED_PRECONDITION)
+ORDER_NOT_REFUNDABLE = ErrorKind(Refusal.ORDER_NOT_REFUNDABLE, grpc.StatusCode.FAILED_PRECONDITION)
+REFUND_EXCEEDS_CAPTURED = ErrorKind(
+    Refusal.REFUND_EXCEEDS_CAPTURED, grpc.StatusCode.FAILED_PRECONDITION
+)
 REFUND_NOT_FOUND = ErrorKind("REFUND_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
 # The processor refused the capture (its reason is in the metadata); still authorized.
 CAPTURE_REFUSED = ErrorKind("CAPTURE_REFUSED", grpc.StatusCode.FAILED_PRECONDITION)
@@ -124,6 +129,20 @@ def invalid(violations: Iterable[FieldViolation]) -> PayLoopsError:
     summary = "; ".join(f"{v.field}: {v.description}" for v in violations)
     return PayLoopsError(
         INVALID_REQUEST, f"invalid request: {summary}", field_violations=violations
+    )
+
+
+def capture_amount_invalid(authorized: int) -> PayLoopsError:
+    """A capture of more than the order authorized: the edge checks it, and the payment workflow
+    checks it again, and both refuse it with this one answer."""
+    return invalid(
+        [
+            FieldViolation(
+                "amount",
+                Refusal.CAPTURE_AMOUNT_INVALID,
+                f"capture 1 to {authorized} (or 0 for all that is authorized)",
+            )
+        ]
     )
 
 

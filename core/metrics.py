@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from opentelemetry import metrics
 
+from core.contracts.vocabulary import DeliveryAttemptOutcome, GatewayOutcome
+
 # Processors answer in milliseconds to seconds; the SDK's default buckets are for milliseconds.
 LATENCY_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]
 
@@ -39,14 +41,14 @@ _latency = _meter.create_histogram(
 _deliveries = _meter.create_counter(
     "webhook_deliveries_total", unit="{delivery}", description="Merchant webhook POSTs"
 )
-_CHARGED = ("succeeded", "authorized")
+_CHARGED = (GatewayOutcome.SUCCEEDED, GatewayOutcome.AUTHORIZED)
 
 
 def authorize_call(
-    processor: str, outcome: str, seconds: float, amount: int = 0, currency: str = ""
+    processor: str, outcome: GatewayOutcome, seconds: float, amount: int = 0, currency: str = ""
 ) -> None:
     """One Authorize call and how it ended (the amount counts only if it charged)."""
-    labels = {"processor": processor, "outcome": outcome}
+    labels = {"processor": processor, "outcome": outcome.value}
     _attempts.add(1, labels)
     _latency.record(seconds, labels)
     if outcome in _CHARGED:
@@ -54,4 +56,5 @@ def authorize_call(
 
 
 def webhook_delivery(delivered: bool) -> None:
-    _deliveries.add(1, {"result": "delivered" if delivered else "failed"})
+    outcome = DeliveryAttemptOutcome.DELIVERED if delivered else DeliveryAttemptOutcome.FAILED
+    _deliveries.add(1, {"result": outcome.value})

@@ -27,6 +27,7 @@ from temporalio.service import RPCError
 from core import errors
 from core.contracts.payment import (
     CANCEL_UPDATE,
+    CANCELABLE_STATUSES,
     CAPTURE_UPDATE,
     REFUND_WORKFLOW_TYPE,
     RESERVE_UPDATE,
@@ -40,19 +41,23 @@ from core.contracts.payment import (
     refund_workflow_id,
     workflow_id,
 )
+from core.contracts.vocabulary import OrderStatus, Refusal
 from core.db import models
 from edge.payments import payment_input
 
 # Just inside Envoy's 30 s route timeout for refunds.
 RESERVE_WAIT_SECONDS = 25.0
 
+# The catalogue's answer to each refusal a workflow gives (CAPTURE_AMOUNT_INVALID is a field
+# violation: see `refusal_error`).
 _REFUSALS = {
-    "ORDER_NOT_CAPTURABLE": errors.ORDER_NOT_CAPTURABLE,
-    "ORDER_NOT_CANCELABLE": errors.ORDER_NOT_CANCELABLE,
-    "ORDER_NOT_REFUNDABLE": errors.ORDER_NOT_REFUNDABLE,
-    "REFUND_EXCEEDS_CAPTURED": errors.REFUND_EXCEEDS_CAPTURED,
-    "ORDER_NOT_FOUND": errors.ORDER_NOT_FOUND,
+    Refusal.ORDER_NOT_CAPTURABLE: errors.ORDER_NOT_CAPTURABLE,
+    Refusal.ORDER_NOT_CANCELABLE: errors.ORDER_NOT_CANCELABLE,
+    Refusal.ORDER_NOT_REFUNDABLE: errors.ORDER_NOT_REFUNDABLE,
+    Refusal.REFUND_EXCEEDS_CAPTURED: errors.REFUND_EXCEEDS_CAPTURED,
+    Refusal.ORDER_NOT_FOUND: errors.ORDER_NOT_FOUND,
 }
+_REFUSAL_VALUES = frozenset(Refusal)
 
 
 class Lifecycle:
@@ -62,8 +67,8 @@ class Lifecycle:
         self._wait_seconds = wait_seconds
 
     async def capture(self, order: models.Order, amount: int) -> None:
-        if order.status != "requires_capture":
-            raise _refused(errors.ORDER_NOT_CAPTURABLE, order.status, "captured")
+        if order.status != OrderStatus.REQUIRES_CAPTURE:
+            raise _refused(errors.ORDER_NOT_CAPTURABLE, order.status)
         result = await self._update(order, CAPTURE_UPDATE, CaptureRequest(amount=amount))
         if result is not None and result.error:
             raise errors.PayLoopsError(
@@ -73,10 +78,13 @@ class Lifecycle:
             )
 
     async def cancel(self, order: models.Order) -> None:
-        if order.status not in ("requires_payment_method", "requires_capture", "requires_action"):
-            raise _refused(errors.ORDER_NOT_CANCELABLE, order.status, "canceled")
+        if order.status not in CANCELABLE_STATUSES:
+            raise _refused(errors.ORDER_NOT_CANCELABLE, order.status)
         result = await self._update(
-            order, CANCEL_UPDATE, CancelRequest(), start=order.status == "requires_payment_method"
+            order,
+            CANCEL_UPDATE,
+            CancelRequest(),
+            start=order.status == OrderStatus.REQUIRES_PAYMENT_METHOD,
         )
         if result is not None and result.error:
             raise errors.PayLoopsError(
@@ -113,9 +121,7 @@ class Lifecycle:
                 "refunds are briefly unavailable; retry with the same Idempotency-Key",
             ) from error
         if not reservation.ok:
-            raise errors.PayLoopsError(
-                _REFUSALS.get(reservation.error, errors.INVALID_REQUEST), reservation.message
-            )
+            raise refusal_error(reservation.error, reservation.message, status="")
         handle = await start.workflow_handle()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(handle.result(), timeout=self._wait_seconds)
@@ -158,10 +164,10 @@ class Lifecycle:
             return None
         except WorkflowUpdateFailedError as error:
             cause = error.cause
-            if isinstance(cause, ApplicationError) and cause.type in _REFUSALS:
+            if isinstance(cause, ApplicationError) and cause.type in _REFUSAL_VALUES:
                 status = str(cause.details[0]) if cause.details else order.status
-                raise errors.PayLoopsError(
-                    _REFUSALS[cause.type], cause.message, metadata={"status": status.upper()}
+                raise refusal_error(
+                    cause.type, cause.message, status, authorized=order.amount
                 ) from error
             raise errors.PayLoopsError(errors.INVALID_REQUEST, str(cause or error)) from error
         except (RPCError, WorkflowAlreadyStartedError) as error:
@@ -171,14 +177,32 @@ class Lifecycle:
                 if update == CAPTURE_UPDATE
                 else errors.ORDER_NOT_CANCELABLE
             )
-            raise _refused(
-                kind, order.status, "captured" if update == CAPTURE_UPDATE else "canceled"
-            ) from error
+            raise _refused(kind, order.status) from error
 
 
-def _refused(kind: errors.ErrorKind, status: str, verb: str) -> errors.PayLoopsError:
+def refusal_error(
+    refusal: str, message: str, status: str, authorized: int = 0
+) -> errors.PayLoopsError:
+    """The API's answer to a workflow's refusal (a Refusal value; anything else is a request
+    the workflow could not take). `status` is the order's, when the refusal names it."""
+    if refusal not in _REFUSAL_VALUES:
+        return errors.PayLoopsError(errors.INVALID_REQUEST, message)
+    if refusal == Refusal.CAPTURE_AMOUNT_INVALID:
+        return errors.capture_amount_invalid(authorized)
+    kind = _REFUSALS[Refusal(refusal)]
+    metadata = {"status": status.upper()} if status else None
+    return errors.PayLoopsError(kind, message, metadata=metadata)
+
+
+_NOT_ALLOWED = {
+    errors.ORDER_NOT_CAPTURABLE: "cannot be captured",
+    errors.ORDER_NOT_CANCELABLE: "cannot be canceled",
+}
+
+
+def _refused(kind: errors.ErrorKind, status: str) -> errors.PayLoopsError:
     return errors.PayLoopsError(
         kind,
-        f"an order in status {status.upper()} cannot be {verb}",
+        f"an order in status {status.upper()} {_NOT_ALLOWED[kind]}",
         metadata={"status": status.upper()},
     )

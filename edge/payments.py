@@ -29,6 +29,7 @@ from core.contracts.payment import (
     PayResult,
     workflow_id,
 )
+from core.contracts.vocabulary import CaptureMethod
 from core.db import models
 
 log = logging.getLogger("payloops.edge")
@@ -100,7 +101,7 @@ def payment_input(order: models.Order, method: PaymentMethod | None = None) -> P
         merchant_id=order.merchant_id,
         amount=order.amount,
         currency=order.currency,
-        capture_method=order.capture_method,
+        capture_method=CaptureMethod(order.capture_method),
         livemode=order.livemode,
         description=order.description,
         return_url=order.return_url,

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.contracts.vocabulary import EndpointStatus
 from core.db import models
 
 ORDER_SUCCEEDED = "order.succeeded"
@@ -63,7 +64,7 @@ _RECORD_FOR_DELIVERY = _RECORD.returning(
     .where(
         models.WebhookEndpoint.merchant_id == bindparam("merchant"),
         models.WebhookEndpoint.livemode == bindparam("mode"),
-        models.WebhookEndpoint.status == "enabled",
+        models.WebhookEndpoint.status == EndpointStatus.ENABLED,
     )
     .label("listening")
 )
@@ -71,7 +72,7 @@ _ANYONE_LISTENING = select(
     exists().where(
         models.WebhookEndpoint.merchant_id == bindparam("merchant_id"),
         models.WebhookEndpoint.livemode == bindparam("livemode"),
-        models.WebhookEndpoint.status == "enabled",
+        models.WebhookEndpoint.status == EndpointStatus.ENABLED,
     )
 )
 

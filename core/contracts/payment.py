@@ -7,6 +7,15 @@ import of the orchestrator."""
 # (three times slower on the payment's hot path).
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+from core.contracts.vocabulary import (
+    CancellationReason,
+    CaptureMethod,
+    OrderStatus,
+    RefundReason,
+    Refusal,
+)
 
 WORKFLOW_TYPE = "PaymentWorkflow"
 PAY_UPDATE = "pay"
@@ -16,9 +25,20 @@ GATEWAY_EVENT_SIGNAL = "gateway_event"
 REFUND_WORKFLOW_TYPE = "RefundWorkflow"
 RESERVE_UPDATE = "reserve"
 
-# Order statuses (lower-case names of payloops.v1.Order.Status) at which PayOrder answers.
+# The order statuses at which PayOrder answers.
 ANSWERABLE_STATUSES = frozenset(
-    {"succeeded", "failed", "requires_action", "requires_capture", "canceled"}
+    {
+        OrderStatus.SUCCEEDED,
+        OrderStatus.FAILED,
+        OrderStatus.REQUIRES_ACTION,
+        OrderStatus.REQUIRES_CAPTURE,
+        OrderStatus.CANCELED,
+    }
+)
+# The order statuses a cancel may reach the payment workflow in (an unpaid order, an
+# authorization, a challenge under way).
+CANCELABLE_STATUSES = frozenset(
+    {OrderStatus.REQUIRES_PAYMENT_METHOD, OrderStatus.REQUIRES_CAPTURE, OrderStatus.REQUIRES_ACTION}
 )
 
 
@@ -56,7 +76,7 @@ class PaymentInput:
     merchant_id: str
     amount: int
     currency: str
-    capture_method: str  # "automatic" | "manual"
+    capture_method: CaptureMethod
     livemode: bool = False
     description: str = ""
     return_url: str = ""
@@ -74,14 +94,15 @@ class PayRequest:
 
 @dataclass(frozen=True)
 class PayResult:
-    status: str
+    status: OrderStatus
 
 
 @dataclass(frozen=True)
 class PaymentOutcome:
     """What the workflow returns when the payment is settled."""
 
-    status: str
+    status: OrderStatus
+    # A FailureCode, or the gateway's own decline code.
     failure_code: str = ""
 
 
@@ -94,15 +115,16 @@ class CaptureRequest:
 
 @dataclass(frozen=True)
 class CancelRequest:
-    reason: str = "requested_by_merchant"
+    reason: CancellationReason = CancellationReason.REQUESTED_BY_MERCHANT
 
 
 @dataclass(frozen=True)
 class LifecycleResult:
     """What a capture or cancel did: the order's status after it, or why it was refused
-    (`error` is a stable reason, such as a processor's refusal code)."""
+    (`error`: a processor's refusal code or FailureCode.CAPTURE_FAILED for a capture, a
+    Refusal for a cancel)."""
 
-    status: str
+    status: OrderStatus
     error: str = ""
     message: str = ""
 
@@ -114,7 +136,7 @@ class RefundInput:
     merchant_id: str
     livemode: bool
     amount: int  # 0: all that remains refundable
-    reason: str
+    reason: RefundReason
 
 
 @dataclass(frozen=True)
@@ -128,5 +150,5 @@ class Reservation:
 
     ok: bool
     amount: int = 0
-    error: str = ""
+    error: Refusal | Literal[""] = ""
     message: str = ""

@@ -12,10 +12,15 @@ from google.protobuf.message import Message
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.contracts.vocabulary import CaptureMethod, OrderStatus
 from core.db import models
 from payloops.v1 import orders_pb2, refunds_pb2
 
-_CAPTURE = {"automatic": orders_pb2.Order.AUTOMATIC, "manual": orders_pb2.Order.MANUAL}
+# Keyed by the stored string (CaptureMethod values).
+_CAPTURE: dict[str, orders_pb2.Order.CaptureMethod.ValueType] = {
+    CaptureMethod.AUTOMATIC: orders_pb2.Order.AUTOMATIC,
+    CaptureMethod.MANUAL: orders_pb2.Order.MANUAL,
+}
 
 
 # Built once: see orchestrator/activities/orders.py.
@@ -57,11 +62,11 @@ def order_message(order: models.Order, attempts: list[models.Attempt]) -> orders
         update_time=_timestamp(order.updated_at),
         attempts=[_attempt_message(a) for a in attempts],
     )
-    if order.status == "requires_action" and order.next_action_url:
+    if order.status == OrderStatus.REQUIRES_ACTION and order.next_action_url:
         message.next_action.redirect_url = order.next_action_url
     message.amount_refund_pending = order.amount_refund_pending
     message.cancellation_reason = order.cancellation_reason
-    if order.status == "requires_capture" and order.capture_before is not None:
+    if order.status == OrderStatus.REQUIRES_CAPTURE and order.capture_before is not None:
         message.capture_before.CopyFrom(_timestamp(order.capture_before))
     if order.routing:
         message.routing.CopyFrom(

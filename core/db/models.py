@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from core.contracts.vocabulary import BreakerState
+
 
 class Base(DeclarativeBase):
     pass
@@ -206,7 +208,7 @@ class ProcessorHealth(Base):
     __tablename__ = "processor_health"
 
     processor: Mapped[str] = mapped_column(String(64), primary_key=True)
-    state: Mapped[str] = mapped_column(String(16), default="closed")
+    state: Mapped[str] = mapped_column(String(16), default=BreakerState.CLOSED)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -30,6 +30,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from core.config import Settings
+from core.contracts.vocabulary import DeliveryStatus, EndpointStatus
 from core.db import models
 
 log = logging.getLogger("payloops.webhooks")
@@ -85,7 +86,7 @@ class DeliveryResult:
     """How a delivery workflow run ended: succeeded, or failed (given up, or the endpoint was
     disabled or deleted meanwhile). Times are the workflow's clock, ISO 8601."""
 
-    status: str
+    status: DeliveryStatus
     attempts: int
     first_attempt_at: str = ""
     last_attempt_at: str = ""
@@ -105,7 +106,7 @@ async def listening_endpoints(
         .where(
             models.WebhookEndpoint.merchant_id == event.merchant_id,
             models.WebhookEndpoint.livemode == event.livemode,
-            models.WebhookEndpoint.status == "enabled",
+            models.WebhookEndpoint.status == EndpointStatus.ENABLED,
         )
         .order_by(models.WebhookEndpoint.created_at, models.WebhookEndpoint.id)
     )
@@ -129,7 +130,7 @@ async def ensure_deliveries(
                     "id": new_id,
                     "event_id": event.id,
                     "endpoint_id": endpoint.id,
-                    "status": "pending",
+                    "status": DeliveryStatus.PENDING,
                 }
                 for new_id, endpoint in zip(ids, endpoints, strict=True)
             ]

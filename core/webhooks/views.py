@@ -12,18 +12,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.contracts.views import as_json
+from core.contracts.vocabulary import DeliveryStatus, EndpointStatus
 from core.db import models
 from core.webhooks import delivery_errors
 from payloops.v1 import webhooks_pb2
 
-_ENDPOINT_STATUS = {
-    "enabled": webhooks_pb2.WebhookEndpoint.ENABLED,
-    "disabled": webhooks_pb2.WebhookEndpoint.DISABLED,
+# Keyed by the stored strings (EndpointStatus and DeliveryStatus values).
+_ENDPOINT_STATUS: dict[str, webhooks_pb2.WebhookEndpoint.Status.ValueType] = {
+    EndpointStatus.ENABLED: webhooks_pb2.WebhookEndpoint.ENABLED,
+    EndpointStatus.DISABLED: webhooks_pb2.WebhookEndpoint.DISABLED,
 }
-_DELIVERY_STATUS = {
-    "pending": webhooks_pb2.EventDelivery.PENDING,
-    "succeeded": webhooks_pb2.EventDelivery.SUCCEEDED,
-    "failed": webhooks_pb2.EventDelivery.FAILED,
+_DELIVERY_STATUS: dict[str, webhooks_pb2.EventDelivery.Status.ValueType] = {
+    DeliveryStatus.PENDING: webhooks_pb2.EventDelivery.PENDING,
+    DeliveryStatus.SUCCEEDED: webhooks_pb2.EventDelivery.SUCCEEDED,
+    DeliveryStatus.FAILED: webhooks_pb2.EventDelivery.FAILED,
 }
 
 
@@ -95,7 +97,7 @@ def delivery_message(
         status=_DELIVERY_STATUS[delivery.status],
         attempts=[_attempt_message(a) for a in attempts],
     )
-    if delivery.status == "pending" and delivery.next_attempt_at is not None:
+    if delivery.status == DeliveryStatus.PENDING and delivery.next_attempt_at is not None:
         message.next_attempt_time.FromDatetime(delivery.next_attempt_at)
     return message
 

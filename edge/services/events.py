@@ -12,6 +12,7 @@ from temporalio.service import RPCError
 
 from core import errors
 from core.contracts import events
+from core.contracts.vocabulary import EndpointStatus
 from core.db import models
 from core.webhooks import deliveries as webhook_deliveries
 from core.webhooks.views import delivery_messages, event_message
@@ -124,7 +125,7 @@ class EventService(webhooks_pb2_grpc.EventServiceServicer):
             event = await _find(session, caller, request.event)
             if request.webhook_endpoint:
                 endpoint = await find_endpoint(session, caller, request.webhook_endpoint)
-                if endpoint.status != "enabled":
+                if endpoint.status != EndpointStatus.ENABLED:
                     raise errors.PayLoopsError(
                         errors.WEBHOOK_ENDPOINT_DISABLED,
                         f"webhook endpoint {endpoint.id!r} is disabled; enable it first",

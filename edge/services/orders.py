@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core import errors, ids
 from core.contracts import views
 from core.contracts.payment import CardHints, PaymentMethod
+from core.contracts.vocabulary import CaptureMethod, OrderStatus
 from core.db import models
 from edge import read_model, validation
 from edge.auth import Caller, authenticate
@@ -31,9 +32,9 @@ _Transition = (
     orders_pb2.PayOrderRequest | orders_pb2.CaptureOrderRequest | orders_pb2.CancelOrderRequest
 )
 _CAPTURE_METHODS = {
-    orders_pb2.Order.CAPTURE_METHOD_UNSPECIFIED: "automatic",
-    orders_pb2.Order.AUTOMATIC: "automatic",
-    orders_pb2.Order.MANUAL: "manual",
+    orders_pb2.Order.CAPTURE_METHOD_UNSPECIFIED: CaptureMethod.AUTOMATIC,
+    orders_pb2.Order.AUTOMATIC: CaptureMethod.AUTOMATIC,
+    orders_pb2.Order.MANUAL: CaptureMethod.MANUAL,
 }
 
 # Built once: every CreateOrder runs it (see orchestrator/activities/orders.py).
@@ -49,7 +50,7 @@ _NEW_ORDER = (
         description=bindparam("order_description"),
         metadata_=bindparam("order_metadata"),
         return_url=bindparam("order_return_url"),
-        status="requires_payment_method",
+        status=OrderStatus.REQUIRES_PAYMENT_METHOD,
     )
     .returning(models.Order)
 )
@@ -178,7 +179,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
 
     async def _pay(self, order: models.Order, request: orders_pb2.PayOrderRequest) -> bool:
         # Only an unpaid order starts a payment; any other is returned as it stands.
-        if order.status != "requires_payment_method":
+        if order.status != OrderStatus.REQUIRES_PAYMENT_METHOD:
             return False
         method = request.payment_method
         return await self._payments.pay(
@@ -197,15 +198,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
 
     async def _capture(self, order: models.Order, request: orders_pb2.CaptureOrderRequest) -> None:
         if not 0 <= request.amount <= order.amount:
-            raise errors.invalid(
-                [
-                    errors.FieldViolation(
-                        "amount",
-                        "CAPTURE_AMOUNT_INVALID",
-                        f"capture 1 to {order.amount} (or 0 for all that is authorized)",
-                    )
-                ]
-            )
+            raise errors.capture_amount_invalid(order.amount)
         await self._lifecycle.capture(order, request.amount)
 
     async def _cancel(self, order: models.Order, request: orders_pb2.CancelOrderRequest) -> None:

@@ -23,6 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from core import errors
 from core.card_numbers import looks_like_card_number, mask_card_numbers
 from core.contracts.payment import GATEWAY_EVENT_SIGNAL, workflow_id
+from core.contracts.vocabulary import GatewayEventOutcome
 from core.db import models
 from core.processors import accounts as processor_accounts
 from core.processors.channels import ProcessorChannels
@@ -80,6 +81,7 @@ class ProcessorWebhookService(processors_pb2_grpc.ProcessorWebhookServiceService
                 return empty_pb2.Empty()  # a gateway retry: acknowledged, nothing new
             order_id, attempt_key = await _payment_of(session, processor.name, event, account)
             delivered = bool(order_id) and await self._wake(order_id, event)
+            outcome = GatewayEventOutcome.DELIVERED if delivered else GatewayEventOutcome.UNMATCHED
             await session.execute(
                 insert(models.ProcessorEvent)
                 .values(
@@ -89,7 +91,7 @@ class ProcessorWebhookService(processors_pb2_grpc.ProcessorWebhookServiceService
                     event_type=_fitted(event.event_type, _EVENT_TYPE_LENGTH),
                     attempt_key=attempt_key,
                     order_id=order_id,
-                    outcome="delivered" if delivered else "unmatched",
+                    outcome=outcome,
                 )
                 .on_conflict_do_nothing()
             )
@@ -97,7 +99,7 @@ class ProcessorWebhookService(processors_pb2_grpc.ProcessorWebhookServiceService
             "gateway event %s %s: %s",
             processor.name,
             event.event_type,
-            "delivered" if delivered else "unmatched",
+            outcome,
             extra={
                 "fields": {"processor": processor.name, "event_id": event_id, "order_id": order_id}
             },

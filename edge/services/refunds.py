@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core import errors, ids
 from core.contracts import views
 from core.contracts.payment import RefundInput
+from core.contracts.vocabulary import RefundReason
 from core.db import models
 from edge import read_model
 from edge.auth import Caller, authenticate
@@ -18,7 +19,7 @@ from edge.idempotency import Claim, Idempotency
 from edge.lifecycle import Lifecycle
 from payloops.v1 import refunds_pb2, refunds_pb2_grpc
 
-REASONS = ("requested_by_customer", "duplicate", "fraudulent")
+_REASONS = frozenset(RefundReason)
 
 
 class RefundService(refunds_pb2_grpc.RefundServiceServicer):
@@ -46,10 +47,12 @@ class RefundService(refunds_pb2_grpc.RefundServiceServicer):
                         "refund.amount", "REFUND_AMOUNT_NEGATIVE", "must be positive (or 0 for all)"
                     )
                 )
-            if wanted.reason and wanted.reason not in REASONS:
+            if wanted.reason and wanted.reason not in _REASONS:
                 found.append(
                     errors.FieldViolation(
-                        "refund.reason", "REFUND_REASON_UNKNOWN", f"one of {', '.join(REASONS)}"
+                        "refund.reason",
+                        "REFUND_REASON_UNKNOWN",
+                        f"one of {', '.join(RefundReason)}",
                     )
                 )
             if found:
@@ -80,7 +83,7 @@ class RefundService(refunds_pb2_grpc.RefundServiceServicer):
                     merchant_id=caller.merchant_id,
                     livemode=caller.livemode,
                     amount=wanted.amount,
-                    reason=wanted.reason or REASONS[0],
+                    reason=RefundReason(wanted.reason or RefundReason.REQUESTED_BY_CUSTOMER),
                 )
             )
             async with self._sessions.begin() as session:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors, ids
 from core.contracts import events
+from core.contracts.vocabulary import EndpointStatus
 from core.db import models
 from core.secrets import SecretBox, SecretsNotConfigured
 from core.webhooks import signing as webhook_signing
@@ -34,8 +35,8 @@ MAX_GRACE = timedelta(days=7)
 MAX_ENABLED_EVENTS = 50
 UPDATABLE = ("url", "enabled_events", "status")
 _STATUSES = {
-    webhooks_pb2.WebhookEndpoint.ENABLED: "enabled",
-    webhooks_pb2.WebhookEndpoint.DISABLED: "disabled",
+    webhooks_pb2.WebhookEndpoint.ENABLED: EndpointStatus.ENABLED,
+    webhooks_pb2.WebhookEndpoint.DISABLED: EndpointStatus.DISABLED,
 }
 
 
@@ -92,7 +93,7 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
                         livemode=caller.livemode,
                         url=wanted.url,
                         enabled_events=_distinct(wanted.enabled_events),
-                        status="enabled",
+                        status=EndpointStatus.ENABLED,
                         secrets=sealed,
                     )
                     .returning(models.WebhookEndpoint)
@@ -122,7 +123,7 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
             endpoint is not None
             and endpoint.merchant_id == caller.merchant_id
             and endpoint.livemode == caller.livemode
-            and endpoint.status != "deleted"
+            and endpoint.status != EndpointStatus.DELETED
         ):
             with _sealing():
                 replayed.secret = self._box.open(endpoint.secrets)["current"]
@@ -138,7 +139,7 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
                 .where(
                     models.WebhookEndpoint.merchant_id == caller.merchant_id,
                     models.WebhookEndpoint.livemode == caller.livemode,
-                    models.WebhookEndpoint.status != "deleted",
+                    models.WebhookEndpoint.status != EndpointStatus.DELETED,
                 )
                 .order_by(
                     models.WebhookEndpoint.created_at.desc(), models.WebhookEndpoint.id.desc()
@@ -213,7 +214,7 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
             await session.execute(
                 update(models.WebhookEndpoint)
                 .where(models.WebhookEndpoint.id == endpoint.id)
-                .values(status="deleted", updated_at=func.now())
+                .values(status=EndpointStatus.DELETED, updated_at=func.now())
             )
         return empty_pb2.Empty()
 
@@ -263,7 +264,7 @@ async def find(
         models.WebhookEndpoint.id == endpoint_id,
         models.WebhookEndpoint.merchant_id == caller.merchant_id,
         models.WebhookEndpoint.livemode == caller.livemode,
-        models.WebhookEndpoint.status != "deleted",
+        models.WebhookEndpoint.status != EndpointStatus.DELETED,
     )
     if for_update:
         query = query.with_for_update()

@@ -19,6 +19,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core import metrics
+from core.contracts.vocabulary import (
+    CaptureMethod,
+    FailureCode,
+    GatewayOutcome,
+    ProcessorCallError,
+    RefundStatus,
+)
 from core.processors import accounts as processor_accounts
 from core.processors.channels import NotConnected, ProcessorChannels
 from core.secrets import SecretBox
@@ -36,13 +43,26 @@ from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
 
 _OUTCOMES = {
-    pb.OUTCOME_SUCCEEDED: "succeeded",
-    pb.OUTCOME_AUTHORIZED: "authorized",
-    pb.OUTCOME_REQUIRES_ACTION: "requires_action",
-    pb.OUTCOME_DECLINED: "declined",
-    pb.OUTCOME_PENDING: "pending",
-    pb.OUTCOME_CANCELED: "canceled",
+    pb.OUTCOME_SUCCEEDED: GatewayOutcome.SUCCEEDED,
+    pb.OUTCOME_AUTHORIZED: GatewayOutcome.AUTHORIZED,
+    pb.OUTCOME_REQUIRES_ACTION: GatewayOutcome.REQUIRES_ACTION,
+    pb.OUTCOME_DECLINED: GatewayOutcome.DECLINED,
+    pb.OUTCOME_PENDING: GatewayOutcome.PENDING,
+    pb.OUTCOME_CANCELED: GatewayOutcome.CANCELED,
 }
+_REFUND_STATUSES = {
+    pb.Refund.STATUS_SUCCEEDED: RefundStatus.SUCCEEDED,
+    pb.Refund.STATUS_FAILED: RefundStatus.FAILED,
+}
+# How the refund that undoes a charge ends, as the undo's outcome.
+_UNDO_OUTCOMES = {
+    RefundStatus.SUCCEEDED: GatewayOutcome.CANCELED,
+    RefundStatus.PENDING: GatewayOutcome.PENDING,
+    RefundStatus.FAILED: GatewayOutcome.FAILED,
+}
+# The ErrorInfo reason with which an adapter says a call never reached its gateway (the
+# processor protocol's word, not PayLoops').
+_ADAPTER_NOT_SENT = "NOT_SENT"
 # The processor answered and nothing was charged: the request itself was refused.
 _REJECTED = frozenset(
     {
@@ -77,7 +97,8 @@ class ProcessorActivities:
         except NotConnected as error:
             # Fixed text: the merchant sees it on the attempt, and the address is internal.
             raise ApplicationError(
-                "the processor could not be reached: nothing was sent", type="NotSent"
+                "the processor could not be reached: nothing was sent",
+                type=ProcessorCallError.NOT_SENT,
             ) from error
 
     async def _credentials(self, route: Route) -> pb.Credentials:
@@ -92,7 +113,7 @@ class ProcessorActivities:
             # Never: routing picks accounts of the payment's mode. Refuse rather than cross.
             raise ApplicationError(
                 "processor account mode does not match the payment",
-                type="NotSent",
+                type=ProcessorCallError.NOT_SENT,
                 non_retryable=True,
             )
         return pb.Credentials(values=values, livemode=livemode)
@@ -108,7 +129,7 @@ class ProcessorActivities:
             currency=payment.currency,
             capture_method=(
                 pb.CAPTURE_METHOD_MANUAL
-                if payment.capture_method == "manual"
+                if payment.capture_method == CaptureMethod.MANUAL
                 else pb.CAPTURE_METHOD_AUTOMATIC
             ),
             payment_method=pb.PaymentMethod(
@@ -127,7 +148,8 @@ class ProcessorActivities:
         )
         started = time.monotonic()
         timeout_s = (call.deadline_ms or call.route.deadline_ms) / 1000
-        outcome = "unknown"  # unless the call ends otherwise (a cancelled activity stays so)
+        # Unless the call ends otherwise (a cancelled activity stays so).
+        outcome = GatewayOutcome.UNKNOWN
         try:
             stub = await self._stub(call.route, timeout_s)
             try:
@@ -139,7 +161,11 @@ class ProcessorActivities:
             outcome = result.outcome
             return result
         except ApplicationError as raised:
-            outcome = "not_sent" if raised.type == "NotSent" else "unknown"
+            outcome = (
+                GatewayOutcome.NOT_SENT
+                if raised.type == ProcessorCallError.NOT_SENT
+                else GatewayOutcome.UNKNOWN
+            )
             raise
         finally:
             metrics.authorize_call(
@@ -162,7 +188,7 @@ class ProcessorActivities:
             response = await stub.GetPayment(request, timeout=_left(started, timeout_s))
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
-                return GatewayResult(outcome="not_found")
+                return GatewayResult(outcome=GatewayOutcome.NOT_FOUND)
             return _rejected_or_raise(error, started)
         return _result(response.payment, started)
 
@@ -198,16 +224,15 @@ class ProcessorActivities:
                 reason="duplicate charge undone by PayLoops",
             )
         )
-        outcome = {"succeeded": "canceled", "pending": "pending"}.get(result.status, "failed")
         code = (
             ""
-            if result.status != "failed"
+            if result.status != RefundStatus.FAILED
             else result.failure_code
             if result.refused
-            else "refund_failed"
+            else FailureCode.REFUND_FAILED
         )
         return GatewayResult(
-            outcome=outcome,
+            outcome=_UNDO_OUTCOMES[result.status],
             decline_code=code,
             processor_reference=call.processor_reference,
             latency_ms=_elapsed_ms(started),
@@ -250,7 +275,7 @@ class ProcessorActivities:
             if error.code() != grpc.StatusCode.NOT_FOUND:
                 _raise_unless_refused(error)
                 return RefundResult(
-                    status="failed",
+                    status=RefundStatus.FAILED,
                     failure_code=_refusal_code(error),
                     failure_message=error.details() or "",
                     refused=True,
@@ -271,16 +296,13 @@ class ProcessorActivities:
             except grpc.aio.AioRpcError as refused:
                 _raise_unless_refused(refused)
                 return RefundResult(
-                    status="failed",
+                    status=RefundStatus.FAILED,
                     failure_code=_refusal_code(refused),
                     failure_message=refused.details() or "",
                     refused=True,
                 )
-        status = {pb.Refund.STATUS_SUCCEEDED: "succeeded", pb.Refund.STATUS_FAILED: "failed"}.get(
-            refund.status, "pending"
-        )
         return RefundResult(
-            status=status,
+            status=_REFUND_STATUSES.get(refund.status, RefundStatus.PENDING),
             failure_code=refund.failure_code,
             processor_reference=refund.processor_reference,
         )
@@ -289,7 +311,9 @@ class ProcessorActivities:
 def _raise_unless_refused(error: grpc.aio.AioRpcError) -> None:
     """A refusal (the processor answered no) is a result; anything else is retried."""
     if error.code() not in _REJECTED:
-        raise ApplicationError(f"{error.code().name}: {error.details()}", type="OutcomeUnknown")
+        raise ApplicationError(
+            f"{error.code().name}: {error.details()}", type=ProcessorCallError.OUTCOME_UNKNOWN
+        )
 
 
 def _refusal_code(error: grpc.aio.AioRpcError) -> str:
@@ -297,9 +321,12 @@ def _refusal_code(error: grpc.aio.AioRpcError) -> str:
 
 
 def _result(payment: pb.Payment, started: float) -> GatewayResult:
-    outcome = _OUTCOMES.get(payment.outcome, "pending")
-    if outcome == "succeeded" and 0 < payment.amount_captured <= payment.amount_refunded:
-        outcome = "refunded"  # no money held any more
+    outcome = _OUTCOMES.get(payment.outcome, GatewayOutcome.PENDING)
+    if (
+        outcome == GatewayOutcome.SUCCEEDED
+        and 0 < payment.amount_captured <= payment.amount_refunded
+    ):
+        outcome = GatewayOutcome.REFUNDED  # no money held any more
     return GatewayResult(
         outcome=outcome,
         processor_reference=payment.processor_reference,
@@ -315,16 +342,16 @@ def _rejected_or_raise(error: grpc.aio.AioRpcError, started: float) -> GatewayRe
     reason = _error_reason(error)
     if error.code() in _REJECTED:
         return GatewayResult(
-            outcome="failed",
+            outcome=GatewayOutcome.FAILED,
             decline_code=(reason or error.code().name).lower(),
             decline_message=error.details() or "",
             latency_ms=_elapsed_ms(started),
         )
     # Temporal retries these with the same key; the adapter's idempotency makes that safe.
     kind = (
-        "NotSent"
-        if error.code() == grpc.StatusCode.UNAVAILABLE and reason == "NOT_SENT"
-        else "OutcomeUnknown"
+        ProcessorCallError.NOT_SENT
+        if error.code() == grpc.StatusCode.UNAVAILABLE and reason == _ADAPTER_NOT_SENT
+        else ProcessorCallError.OUTCOME_UNKNOWN
     )
     raise ApplicationError(f"{error.code().name}: {error.details()}", type=kind)
 

@@ -11,10 +11,16 @@ from temporalio import activity
 
 from core.contracts import events, views
 from core.contracts.payment import RefundInput
+from core.contracts.vocabulary import (
+    AttemptOutcome,
+    Compensation,
+    OrderStatus,
+    RefundStatus,
+    Refusal,
+)
 from core.db import models
 from orchestrator.activities.types import RefundOutcome, RefundPlan, Route
-
-_REASONS = ("requested_by_customer", "duplicate", "fraudulent")
+from orchestrator.keys import refund_key
 
 
 class RefundActivities:
@@ -46,10 +52,10 @@ class RefundActivities:
             ).scalar_one_or_none()
             if order is None:
                 return _order_not_found(refund)
-            if order.status != "succeeded":
+            if order.status != OrderStatus.SUCCEEDED:
                 return RefundPlan(
                     reserved=False,
-                    error="ORDER_NOT_REFUNDABLE",
+                    error=Refusal.ORDER_NOT_REFUNDABLE,
                     message=f"an order in status {order.status.upper()} has "
                     "nothing captured to refund",
                 )
@@ -58,7 +64,7 @@ class RefundActivities:
             if amount <= 0 or amount > refundable:
                 return RefundPlan(
                     reserved=False,
-                    error="REFUND_EXCEEDS_CAPTURED",
+                    error=Refusal.REFUND_EXCEEDS_CAPTURED,
                     message=f"at most {refundable} can still be refunded",
                 )
             payment = await _payment_attempt(session, order.id)
@@ -70,8 +76,8 @@ class RefundActivities:
                     livemode=order.livemode,
                     amount=amount,
                     currency=order.currency,
-                    reason=refund.reason if refund.reason in _REASONS else _REASONS[0],
-                    status="pending",
+                    reason=refund.reason,
+                    status=RefundStatus.PENDING,
                     processor=payment.processor,
                 )
             )
@@ -97,11 +103,11 @@ class RefundActivities:
                     .with_for_update()
                 )
             ).scalar_one()
-            if refund.status == "pending":
+            if refund.status == RefundStatus.PENDING:
                 moved = {
                     "amount_refund_pending": models.Order.amount_refund_pending - refund.amount
                 }
-                if outcome.status == "succeeded":
+                if outcome.status == RefundStatus.SUCCEEDED:
                     moved["amount_refunded"] = models.Order.amount_refunded + refund.amount
                 await session.execute(
                     update(models.Order).where(models.Order.id == refund.order_id).values(moved)
@@ -115,7 +121,9 @@ class RefundActivities:
                 await session.flush()
                 await session.refresh(refund)
             event_type = (
-                events.REFUND_SUCCEEDED if refund.status == "succeeded" else events.REFUND_FAILED
+                events.REFUND_SUCCEEDED
+                if refund.status == RefundStatus.SUCCEEDED
+                else events.REFUND_FAILED
             )
             order = await session.get(models.Order, refund.order_id)
             assert order is not None
@@ -131,7 +139,7 @@ class RefundActivities:
 
 def _order_not_found(refund: RefundInput) -> RefundPlan:
     return RefundPlan(
-        reserved=False, error="ORDER_NOT_FOUND", message=f"no order {refund.order_id!r}"
+        reserved=False, error=Refusal.ORDER_NOT_FOUND, message=f"no order {refund.order_id!r}"
     )
 
 
@@ -149,8 +157,8 @@ async def _payment_attempt(session: AsyncSession, order_id: str) -> models.Attem
         select(models.Attempt)
         .where(
             models.Attempt.order_id == order_id,
-            models.Attempt.outcome == "succeeded",
-            models.Attempt.compensation == "",
+            models.Attempt.outcome == AttemptOutcome.SUCCEEDED,
+            models.Attempt.compensation == Compensation.NONE,
         )
         .order_by(models.Attempt.seq.desc())
     )
@@ -177,7 +185,6 @@ async def _plan(session: AsyncSession, refund: models.Refund) -> RefundPlan:
             tls_ca_pem=processor.tls_ca_pem,
             livemode=order.livemode,
         ),
-        # Shaped like the attempt's own keys ("{attempt key}:…"), as adapters expect.
-        key=f"{payment.attempt_key}:refund:{refund.id}",
+        key=refund_key(payment.attempt_key, refund.id),
         payment_reference=payment.processor_reference,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,9 +22,19 @@ from temporalio.converter import value_to_type
 
 from core.config import Settings
 from core.contracts import events
+from core.contracts.vocabulary import (
+    AttemptOutcome,
+    BreakerState,
+    BreakerVerdict,
+    CandidateDecision,
+    CandidateReason,
+    FailureCode,
+    OrderStatus,
+)
 from core.db import models
 from core.processors import accounts as processor_accounts
 from core.routing_config import store
+from core.routing_config.model import SUCCESS_RATE
 from orchestrator.activities.orders import record_order_event, write_attempt, write_order
 from orchestrator.activities.types import (
     AttemptRecord,
@@ -37,7 +47,6 @@ from orchestrator.activities.types import (
 from orchestrator.keys import attempt_key
 from orchestrator.routing_engine import breaker
 from orchestrator.routing_engine.engine import (
-    CIRCUIT_HALF_OPEN,
     FAILURE_MESSAGES,
     ProcessorInfo,
     failure_code,
@@ -49,7 +58,7 @@ from orchestrator.routing_engine.facts import facts_for
 # Success rates are computed over this much recent history, and need this many attempts to count.
 SUCCESS_RATE_WINDOW = timedelta(minutes=15)
 SUCCESS_RATE_MIN_ATTEMPTS = 5
-_ANSWERED_OK = ("succeeded", "authorized", "requires_action")
+_ANSWERED_OK = (AttemptOutcome.SUCCEEDED, AttemptOutcome.AUTHORIZED, AttemptOutcome.REQUIRES_ACTION)
 _PROCESSORS = select(models.Processor)
 _ORDERS = models.table_of(models.Order)
 # The row lock serializes two runs of the same routing step: the second sees the first's plan.
@@ -85,7 +94,7 @@ class RoutingActivities:
                 session, payment.merchant_id, payment.livemode, registered
             )
             breakers = await breaker.availability(session, names)
-            rates = await success_rates(session, names) if config.mode == "success_rate" else {}
+            rates = await success_rates(session, names) if config.mode == SUCCESS_RATE else {}
             rule = match(config, facts_for(payment, request.payment_method))
             decided = (
                 plan(
@@ -103,7 +112,9 @@ class RoutingActivities:
                     if rule
                     else {},
                     health={
-                        name: "open" for name, verdict in breakers.items() if verdict == "blocked"
+                        name: BreakerState.OPEN
+                        for name, verdict in breakers.items()
+                        if verdict == BreakerVerdict.BLOCKED
                     },
                     success_rates=rates,
                     draw=random.random(),
@@ -119,19 +130,23 @@ class RoutingActivities:
             considered: list[RoutedCandidate] = []
             for candidate in decided.candidates if decided else []:
                 reason = candidate.reason
-                if breakers.get(candidate.processor) == "probe":
+                if breakers.get(candidate.processor) == BreakerVerdict.PROBE:
                     if routes:
                         # A fallback is called only if everything before it fails, so it
                         # claims nothing: a claim would lease the breaker half-open for
                         # PROBE_LEASE and block the processor for every other payment. The
                         # payment that does reach it reports the answer, which closes the
                         # breaker (or reopens it).
-                        reason = CIRCUIT_HALF_OPEN
+                        reason = CandidateReason.CIRCUIT_HALF_OPEN
                     elif not await breaker.claim_probe(session, candidate.processor):
                         # The first route is called for sure: it is the one probe a breaker
                         # past its cool-down lets through, and another payment got there first.
                         considered.append(
-                            RoutedCandidate(candidate.processor, "skipped", "circuit_open")
+                            RoutedCandidate(
+                                candidate.processor,
+                                CandidateDecision.SKIPPED,
+                                CandidateReason.CIRCUIT_OPEN,
+                            )
                         )
                         continue
                 processor = targets[candidate.processor]
@@ -146,19 +161,23 @@ class RoutingActivities:
                         livemode=payment.livemode,
                     )
                 )
-                considered.append(RoutedCandidate(candidate.processor, "candidate", reason))
+                considered.append(
+                    RoutedCandidate(candidate.processor, CandidateDecision.CANDIDATE, reason)
+                )
             considered += [
-                RoutedCandidate(s.processor, "skipped", s.reason)
+                RoutedCandidate(s.processor, CandidateDecision.SKIPPED, s.reason)
                 for s in (decided.skipped if decided else [])
             ]
-            failure = "" if routes else failure_code(rule, decided, payment.livemode)
+            failure: FailureCode | Literal[""] = (
+                "" if routes else failure_code(rule, decided, payment.livemode)
+            )
             # The decision is written with the order's first step, in this same transaction:
             # PROCESSING and the first attempt, or FAILED when nothing can take the payment.
             change = OrderUpdate(
                 order_id=payment.order_id,
-                status="failed" if failure else "processing",
+                status=OrderStatus.FAILED if failure else OrderStatus.PROCESSING,
                 failure_code=failure,
-                failure_message=FAILURE_MESSAGES.get(failure, ""),
+                failure_message=FAILURE_MESSAGES[failure] if failure else "",
                 routing=routing_decision(version, rule.name if rule else "", considered),
                 event=events.ORDER_FAILED if failure else "",
             )
@@ -172,7 +191,7 @@ class RoutingActivities:
                         seq=1,
                         processor=routes[0].processor,
                         attempt_key=attempt_key(payment.order_id, routes[0].processor, 1),
-                        outcome="pending",
+                        outcome=AttemptOutcome.PENDING,
                         account_id=routes[0].account_id,
                     ),
                     replace_try=True,
@@ -218,7 +237,7 @@ async def success_rates(session: AsyncSession, names: list[str]) -> dict[str, fl
         select(models.Attempt.processor, ok, func.count())
         .where(
             models.Attempt.processor.in_(names),
-            models.Attempt.outcome != "pending",
+            models.Attempt.outcome != AttemptOutcome.PENDING,
             models.Attempt.created_at > func.now() - SUCCESS_RATE_WINDOW,
         )
         .group_by(models.Attempt.processor)

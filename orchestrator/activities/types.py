@@ -5,11 +5,25 @@
 # (three times slower on the payment's hot path).
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from temporalio.exceptions import ApplicationError
 
 from core.contracts.payment import PaymentInput, PaymentMethod
+from core.contracts.vocabulary import (
+    AttemptOutcome,
+    CancellationReason,
+    CandidateDecision,
+    CandidateReason,
+    Compensation,
+    FailoverReason,
+    FailureCode,
+    GatewayOutcome,
+    OrderStatus,
+    ProcessorCallError,
+    RefundStatus,
+    Refusal,
+)
 
 
 @dataclass(frozen=True)
@@ -37,8 +51,8 @@ class RouteRequest:
 @dataclass(frozen=True)
 class RoutedCandidate:
     processor: str
-    decision: str  # "candidate" | "skipped"
-    reason: str
+    decision: CandidateDecision
+    reason: CandidateReason
 
 
 @dataclass(frozen=True)
@@ -56,7 +70,7 @@ class RoutePlan:
     three_ds_timeout_seconds: float
     three_ds_poll_seconds: float
     # Why there is nothing to try, when `routes` is empty.
-    failure_code: str = ""
+    failure_code: FailureCode | Literal[""] = ""
     # How long an authorization (manual capture) waits for its capture before it is voided.
     authorization_ttl_seconds: float = 7 * 24 * 3600
     # The order.failed event routing recorded when nothing could take the payment, if anyone
@@ -93,12 +107,11 @@ class UndoCall:
 
 @dataclass(frozen=True)
 class GatewayResult:
-    """A processor's answer, classified. `outcome` is a lower-case Attempt.Outcome name, or
-    "not_found" when a lookup proves the processor never saw the attempt, or "refunded" for a
-    charge that was captured and then refunded in full."""
+    """A processor's answer, classified."""
 
-    outcome: str
+    outcome: GatewayOutcome
     processor_reference: str = ""
+    # The gateway's decline code, or a FailureCode.
     decline_code: str = ""
     decline_message: str = ""
     soft_decline: bool = False
@@ -111,12 +124,16 @@ def unanswered(error: BaseException) -> GatewayResult:
     adapter said NOT_SENT, or no connection to it could be made, so the call never started),
     or an unknown outcome (a deadline, a dropped connection, a worker that died mid-call: the
     processor may have charged)."""
-    if isinstance(error, ApplicationError) and error.type == "NotSent":
+    if isinstance(error, ApplicationError) and error.type == ProcessorCallError.NOT_SENT:
         return GatewayResult(
-            outcome="not_sent", decline_code="processor_unavailable", decline_message=error.message
+            outcome=GatewayOutcome.NOT_SENT,
+            decline_code=FailureCode.PROCESSOR_UNAVAILABLE,
+            decline_message=error.message,
         )
     return GatewayResult(
-        outcome="unknown", decline_code="processor_unavailable", decline_message=str(error)
+        outcome=GatewayOutcome.UNKNOWN,
+        decline_code=FailureCode.PROCESSOR_UNAVAILABLE,
+        decline_message=str(error),
     )
 
 
@@ -135,13 +152,13 @@ class AttemptRecord:
     seq: int
     processor: str
     attempt_key: str
-    outcome: str
+    outcome: AttemptOutcome
     decline_code: str = ""
     decline_message: str = ""
     processor_reference: str = ""
     latency_ms: int = 0
-    failover_reason: str = ""
-    compensation: str = ""
+    failover_reason: FailoverReason = FailoverReason.NONE
+    compensation: Compensation = Compensation.NONE
     # The processor account whose credentials this attempt used (refunds go through it).
     account_id: str = ""
 
@@ -151,7 +168,7 @@ class OrderUpdate:
     """The order's status and amounts, written to the read model."""
 
     order_id: str
-    status: str
+    status: OrderStatus
     failure_code: str = ""
     failure_message: str = ""
     next_action_url: str = ""
@@ -160,7 +177,7 @@ class OrderUpdate:
     routing: dict[str, Any] | None = None
     # ISO 8601, when an authorization (REQUIRES_CAPTURE) is voided if not captured.
     capture_before: str = ""
-    cancellation_reason: str = ""
+    cancellation_reason: CancellationReason | Literal[""] = ""
     # The event this change is (core.contracts.events: "order.succeeded", …), recorded with it,
     # and the key that names the change (so a retried write records it once); "" for none.
     event: str = ""
@@ -206,9 +223,9 @@ class RefundCall:
 
 @dataclass(frozen=True)
 class RefundResult:
-    """pending (not final yet), succeeded, or failed with the processor's code."""
+    """Pending (not final yet), succeeded, or failed with the processor's code."""
 
-    status: str
+    status: RefundStatus
     failure_code: str = ""
     failure_message: str = ""
     processor_reference: str = ""
@@ -226,14 +243,14 @@ class RefundPlan:
     route: Route | None = None
     key: str = ""
     payment_reference: str = ""
-    error: str = ""
+    error: Refusal | Literal[""] = ""
     message: str = ""
 
 
 @dataclass(frozen=True)
 class RefundOutcome:
     refund_id: str
-    status: str  # succeeded | failed
+    status: RefundStatus  # succeeded or failed
     failure_code: str = ""
     failure_message: str = ""
     processor_reference: str = ""

@@ -37,6 +37,7 @@ from core import metrics
 from core.config import Settings
 from core.contracts import events
 from core.contracts.views import as_json
+from core.contracts.vocabulary import DeliveryAttemptOutcome, DeliveryStatus, EndpointStatus
 from core.db import models
 from core.processors import registry
 from core.secrets import SecretBox
@@ -70,9 +71,8 @@ class AttemptCall:
 
 @dataclass(frozen=True)
 class AttemptResult:
-    # "delivered" (2xx), "failed" (anything else: tried again later), or "endpoint_gone"
-    # (the endpoint was disabled or deleted: the delivery is over, marked failed).
-    outcome: str
+    # ENDPOINT_GONE: the delivery is over, marked failed.
+    outcome: DeliveryAttemptOutcome
     http_status: int = 0
     error: str = ""
 
@@ -125,7 +125,7 @@ class WebhookActivities:
                 return 0
             endpoints = await webhook_deliveries.listening_endpoints(session, event)
             deliveries = await webhook_deliveries.ensure_deliveries(session, event, endpoints)
-        pending = [delivery for delivery in deliveries if delivery.status == "pending"]
+        pending = [d for d in deliveries if d.status == DeliveryStatus.PENDING]
         return await webhook_deliveries.start(
             activity.client(), activity.info().task_queue, self._schedule, pending
         )
@@ -143,7 +143,9 @@ class WebhookActivities:
             await session.execute(
                 update(models.EventDelivery)
                 .where(models.EventDelivery.id == delivery_id)
-                .values(status="pending", next_attempt_at=func.now(), updated_at=func.now())
+                .values(
+                    status=DeliveryStatus.PENDING, next_attempt_at=func.now(), updated_at=func.now()
+                )
             )
         return int(made or 0) + 1
 
@@ -155,10 +157,12 @@ class WebhookActivities:
             endpoint = await session.get(models.WebhookEndpoint, delivery.endpoint_id)
             event = await session.get(models.Event, delivery.event_id)
             assert endpoint is not None and event is not None
-        if endpoint.status != "enabled":
+        if endpoint.status != EndpointStatus.ENABLED:
             async with self._sessions.begin() as session:
-                await _set_delivery(session, call.delivery_id, "failed")
-            return AttemptResult(outcome="endpoint_gone", error=f"endpoint {endpoint.status}")
+                await _set_delivery(session, call.delivery_id, DeliveryStatus.FAILED)
+            return AttemptResult(
+                outcome=DeliveryAttemptOutcome.ENDPOINT_GONE, error=f"endpoint {endpoint.status}"
+            )
         body = json.dumps(event_json(event), separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
@@ -181,10 +185,13 @@ class WebhookActivities:
                 session, call.delivery_id, call.attempt_number, status, latency_ms, error
             )
             if delivered:
-                await _set_delivery(session, call.delivery_id, "succeeded")
+                await _set_delivery(session, call.delivery_id, DeliveryStatus.SUCCEEDED)
             else:
                 await _set_delivery(
-                    session, call.delivery_id, "pending", retry_in_seconds=call.retry_in_seconds
+                    session,
+                    call.delivery_id,
+                    DeliveryStatus.PENDING,
+                    retry_in_seconds=call.retry_in_seconds,
                 )
         log.info(
             "webhook delivery %s attempt %d: %s",
@@ -203,7 +210,11 @@ class WebhookActivities:
             },
         )
         return AttemptResult(
-            outcome="delivered" if delivered else "failed", http_status=status, error=error
+            outcome=(
+                DeliveryAttemptOutcome.DELIVERED if delivered else DeliveryAttemptOutcome.FAILED
+            ),
+            http_status=status,
+            error=error,
         )
 
     @activity.defn(name="record_lost_attempt")
@@ -218,7 +229,10 @@ class WebhookActivities:
                 delivery_errors.shown(lost.error),
             )
             await _set_delivery(
-                session, lost.delivery_id, "pending", retry_in_seconds=lost.retry_in_seconds
+                session,
+                lost.delivery_id,
+                DeliveryStatus.PENDING,
+                retry_in_seconds=lost.retry_in_seconds,
             )
 
     @activity.defn(name="give_up_delivery")
@@ -230,7 +244,7 @@ class WebhookActivities:
         failing_since = datetime.fromisoformat(request.failing_since)
         reason = f"failing_since:{_rfc3339(failing_since)}"
         async with self._sessions.begin() as session:
-            delivery = await _set_delivery(session, request.delivery_id, "failed")
+            delivery = await _set_delivery(session, request.delivery_id, DeliveryStatus.FAILED)
             endpoint = (
                 await session.execute(
                     select(models.WebhookEndpoint)
@@ -239,9 +253,9 @@ class WebhookActivities:
                 )
             ).scalar_one()
             key = f"{endpoint.id}:{events.WEBHOOK_ENDPOINT_DISABLED}:{reason}"
-            if endpoint.status == "disabled" and endpoint.disabled_reason == reason:
+            if endpoint.status == EndpointStatus.DISABLED and endpoint.disabled_reason == reason:
                 return events.event_id(key)  # this step, run again after its answer was lost
-            if endpoint.status != "enabled" or await _succeeded_since(
+            if endpoint.status != EndpointStatus.ENABLED or await _succeeded_since(
                 session, endpoint.id, failing_since
             ):
                 return ""
@@ -249,7 +263,11 @@ class WebhookActivities:
                 await session.execute(
                     update(models.WebhookEndpoint)
                     .where(models.WebhookEndpoint.id == endpoint.id)
-                    .values(status="disabled", disabled_reason=reason, updated_at=func.now())
+                    .values(
+                        status=EndpointStatus.DISABLED,
+                        disabled_reason=reason,
+                        updated_at=func.now(),
+                    )
                     .returning(models.WebhookEndpoint)
                     .execution_options(populate_existing=True)
                 )
@@ -406,11 +424,11 @@ async def _write_attempt(
 
 
 async def _set_delivery(
-    session: AsyncSession, delivery_id: str, status: str, retry_in_seconds: float = 0
+    session: AsyncSession, delivery_id: str, status: DeliveryStatus, retry_in_seconds: float = 0
 ) -> models.EventDelivery:
     next_attempt = (
         func.now() + func.make_interval(0, 0, 0, 0, 0, 0, retry_in_seconds)
-        if status == "pending" and retry_in_seconds > 0
+        if status == DeliveryStatus.PENDING and retry_in_seconds > 0
         else None
     )
     return (

@@ -18,6 +18,7 @@ from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.contracts.vocabulary import BreakerState, BreakerVerdict
 from core.db import models
 
 THRESHOLD = 5
@@ -34,24 +35,24 @@ _NOT_CLOSED = select(
     case(
         (
             or_(
-                and_(_H.state == "open", _H.opened_at > _NOW - COOL_DOWN),
-                and_(_H.state == "half_open", _H.probe_started_at > _NOW - PROBE_LEASE),
+                and_(_H.state == BreakerState.OPEN, _H.opened_at > _NOW - COOL_DOWN),
+                and_(_H.state == BreakerState.HALF_OPEN, _H.probe_started_at > _NOW - PROBE_LEASE),
             ),
-            "blocked",
+            BreakerVerdict.BLOCKED.value,
         ),
-        else_="probe",
+        else_=BreakerVerdict.PROBE.value,
     ),
-).where(_H.processor.in_(bindparam("names", expanding=True)), _H.state != "closed")
+).where(_H.processor.in_(bindparam("names", expanding=True)), _H.state != BreakerState.CLOSED)
 # Only a breaker that is not already closed and clean is written: in steady state every
 # payment answers, and a write per payment to one row would serialize them all.
 _CLOSE = (
     update(_HEALTH)
     .where(
         _HEALTH.c.processor == bindparam("name"),
-        or_(_HEALTH.c.state != "closed", _HEALTH.c.consecutive_failures != 0),
+        or_(_HEALTH.c.state != BreakerState.CLOSED, _HEALTH.c.consecutive_failures != 0),
     )
     .values(
-        state="closed",
+        state=BreakerState.CLOSED,
         consecutive_failures=0,
         window_started_at=None,
         opened_at=None,
@@ -61,12 +62,12 @@ _CLOSE = (
 )
 
 
-async def availability(session: AsyncSession, processors: list[str]) -> dict[str, str]:
-    """For each processor with a breaker row that is not closed: "blocked" (open and cooling
-    down, or its probe is taken) or "probe" (ready for one probe, to be claimed). Processors
-    not in the result are closed: one query, and no writes, in the common case."""
+async def availability(session: AsyncSession, processors: list[str]) -> dict[str, BreakerVerdict]:
+    """For each processor with a breaker row that is not closed: BLOCKED (open and cooling
+    down, or its probe is taken) or PROBE (ready for one probe, to be claimed). Processors not
+    in the result are closed: one query, and no writes, in the common case."""
     rows = await session.execute(_NOT_CLOSED, {"names": processors})
-    return {name: verdict for name, verdict in rows}
+    return {name: BreakerVerdict(verdict) for name, verdict in rows}
 
 
 async def claim_probe(session: AsyncSession, processor: str) -> bool:
@@ -77,11 +78,11 @@ async def claim_probe(session: AsyncSession, processor: str) -> bool:
         .where(
             _H.processor == processor,
             or_(
-                and_(_H.state == "open", _H.opened_at <= now - COOL_DOWN),
-                and_(_H.state == "half_open", _H.probe_started_at <= now - PROBE_LEASE),
+                and_(_H.state == BreakerState.OPEN, _H.opened_at <= now - COOL_DOWN),
+                and_(_H.state == BreakerState.HALF_OPEN, _H.probe_started_at <= now - PROBE_LEASE),
             ),
         )
-        .values(state="half_open", probe_started_at=now, updated_at=now)
+        .values(state=BreakerState.HALF_OPEN, probe_started_at=now, updated_at=now)
         .returning(_H.processor)
     )
     return claimed.first() is not None
@@ -99,12 +100,15 @@ async def report(session: AsyncSession, processor: str, answered: bool) -> None:
     # past the cool-down (still open); a closed breaker opens at the threshold; an open one in
     # its cool-down keeps its opening time, so in-flight failures do not stretch it.
     trips = or_(
-        _H.state == "half_open",
-        and_(_H.state == "open", _H.opened_at <= now - COOL_DOWN),
-        and_(_H.state == "closed", failures >= THRESHOLD),
+        _H.state == BreakerState.HALF_OPEN,
+        and_(_H.state == BreakerState.OPEN, _H.opened_at <= now - COOL_DOWN),
+        and_(_H.state == BreakerState.CLOSED, failures >= THRESHOLD),
     )
     statement = insert(_H).values(
-        processor=processor, state="closed", consecutive_failures=1, window_started_at=now
+        processor=processor,
+        state=BreakerState.CLOSED,
+        consecutive_failures=1,
+        window_started_at=now,
     )
     await session.execute(
         statement.on_conflict_do_update(
@@ -112,7 +116,7 @@ async def report(session: AsyncSession, processor: str, answered: bool) -> None:
             set_={
                 "consecutive_failures": failures,
                 "window_started_at": case((in_window, _H.window_started_at), else_=now),
-                "state": case((trips, "open"), else_=_H.state),
+                "state": case((trips, BreakerState.OPEN), else_=_H.state),
                 "opened_at": case((trips, now), else_=_H.opened_at),
                 "updated_at": now,
             },

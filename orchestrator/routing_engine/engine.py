@@ -7,49 +7,31 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from core.contracts.vocabulary import BreakerState, CandidateReason, FailureCode
 from core.routing_config.model import ANY_PROCESSOR, SUCCESS_RATE, Conditions, RoutingConfig, Rule
 from orchestrator.routing_engine.facts import PaymentFacts
 
 # Circuit-breaker states a processor may be tried in; any other state (open, a half-open
 # breaker whose probe is taken) skips it. A processor missing from `health` counts as closed.
-CLOSED = "closed"
 HALF_OPEN_PROBE_AVAILABLE = "half_open_probe_available"
-_TRYABLE_STATES = frozenset({CLOSED, HALF_OPEN_PROBE_AVAILABLE})
+_TRYABLE_STATES = frozenset({BreakerState.CLOSED, HALF_OPEN_PROBE_AVAILABLE})
 # Share of success-rate routings that put a random non-first candidate in front, so a
 # processor whose rate is low (or unknown) keeps getting the traffic that shows it recovered.
 EXPLORATION_RATE = 0.1
 
-# Why a processor is in line (RoutingCandidate.reason, decision "candidate").
-RULE_ORDER = "rule_order"
-SPLIT_DRAW = "split_draw"
-FALLBACK = "fallback"
-BY_SUCCESS_RATE = "success_rate"
-# A fallback whose breaker is past its cool-down: in line, but it claims no probe (the routing
-# activity decides this; the engine sees such a processor as tryable).
-CIRCUIT_HALF_OPEN = "circuit_half_open"
-# Why a processor was left out (decision "skipped").
-NOT_CONFIGURED = "not_configured"
-DISABLED = "disabled"
-# A test-only gateway (its capabilities say so, as the sandbox's do) and a live payment.
-TEST_ONLY = "test_only"
-NO_ACCOUNT = "no_account"
-CIRCUIT_OPEN = "circuit_open"
-CURRENCY_UNSUPPORTED = "currency_unsupported"
 
-# Why a payment failed without any processor being tried (the order's failure_code).
-ROUTING_NO_MATCH = "routing_no_match"
-NO_PROCESSOR_AVAILABLE = "no_processor_available"
-# A live payment whose rule leaves no processor that takes live payments at all: every one it
-# names is test-only or not registered. Nothing a retry fixes; the live routing must change.
-NO_LIVE_PROCESSOR = "no_live_processor"
+# Why a payment failed without any processor being tried (the order's failure_code), in words.
+# NO_LIVE_PROCESSOR: a live payment whose rule leaves no processor that takes live payments at
+# all (every one it names is test-only or not registered). Nothing a retry fixes; the live
+# routing must change.
 FAILURE_MESSAGES = {
-    ROUTING_NO_MATCH: "no routing rule matches this payment",
-    NO_PROCESSOR_AVAILABLE: "no processor can take this payment",
-    NO_LIVE_PROCESSOR: "no processor this payment's routing names takes live payments",
+    FailureCode.ROUTING_NO_MATCH: "no routing rule matches this payment",
+    FailureCode.NO_PROCESSOR_AVAILABLE: "no processor can take this payment",
+    FailureCode.NO_LIVE_PROCESSOR: "no processor this payment's routing names takes live payments",
 }
 # Skips that say nothing live-capable was named (as opposed to one that was, but is
 # unusable right now: disabled, no account, breaker open, currency).
-_NOT_LIVE_CAPABLE = frozenset({TEST_ONLY, NOT_CONFIGURED})
+_NOT_LIVE_CAPABLE = frozenset({CandidateReason.TEST_ONLY, CandidateReason.NOT_CONFIGURED})
 
 
 @dataclass(frozen=True)
@@ -69,7 +51,7 @@ class ProcessorInfo:
 @dataclass(frozen=True)
 class Candidate:
     processor: str
-    reason: str
+    reason: CandidateReason
 
 
 @dataclass(frozen=True)
@@ -132,16 +114,19 @@ def plan(
         # Highest weight first: the fallback order, and the tie order by success rate.
         by_weight = sorted(available, key=lambda name: (-weights[name], name))
         if config.mode == SUCCESS_RATE:
-            candidates = [Candidate(name, RULE_ORDER) for name in by_weight]
+            candidates = [Candidate(name, CandidateReason.RULE_ORDER) for name in by_weight]
         else:
             drawn = _draw({name: weights[name] for name in available}, draw)
             candidates = [
-                Candidate(name, SPLIT_DRAW if name == drawn else FALLBACK)
+                Candidate(
+                    name,
+                    CandidateReason.SPLIT_DRAW if name == drawn else CandidateReason.FALLBACK,
+                )
                 for name in sorted(by_weight, key=lambda name: name != drawn)
             ]
     else:
         candidates = [
-            Candidate(name, RULE_ORDER)
+            Candidate(name, CandidateReason.RULE_ORDER)
             for name in tryable(_expand(rule.failover or (), processors))
         ]
 
@@ -181,14 +166,14 @@ def _expand(listed: tuple[str, ...], processors: Mapping[str, ProcessorInfo]) ->
     return expanded
 
 
-def failure_code(rule: Rule | None, plan: Plan | None, livemode: bool) -> str:
+def failure_code(rule: Rule | None, plan: Plan | None, livemode: bool) -> FailureCode:
     """Why a payment routing gave no processor to try fails (its order's failure_code)."""
     if rule is None or plan is None:
-        return ROUTING_NO_MATCH
+        return FailureCode.ROUTING_NO_MATCH
     reasons = {skipped.reason for skipped in plan.skipped}
-    if livemode and TEST_ONLY in reasons and reasons <= _NOT_LIVE_CAPABLE:
-        return NO_LIVE_PROCESSOR
-    return NO_PROCESSOR_AVAILABLE
+    if livemode and CandidateReason.TEST_ONLY in reasons and reasons <= _NOT_LIVE_CAPABLE:
+        return FailureCode.NO_LIVE_PROCESSOR
+    return FailureCode.NO_PROCESSOR_AVAILABLE
 
 
 def _skip_reason(
@@ -197,20 +182,20 @@ def _skip_reason(
     health: Mapping[str, str],
     currency: str,
     livemode: bool,
-) -> str | None:
+) -> CandidateReason | None:
     info = processors.get(name)
     if info is None:
-        return NOT_CONFIGURED
+        return CandidateReason.NOT_CONFIGURED
     if not info.enabled:
-        return DISABLED
+        return CandidateReason.DISABLED
     if livemode and info.test_only:
-        return TEST_ONLY
+        return CandidateReason.TEST_ONLY
     if not info.has_account:
-        return NO_ACCOUNT
-    if health.get(name, CLOSED) not in _TRYABLE_STATES:
-        return CIRCUIT_OPEN
+        return CandidateReason.NO_ACCOUNT
+    if health.get(name, BreakerState.CLOSED) not in _TRYABLE_STATES:
+        return CandidateReason.CIRCUIT_OPEN
     if info.currencies and currency not in {code.upper() for code in info.currencies}:
-        return CURRENCY_UNSUPPORTED
+        return CandidateReason.CURRENCY_UNSUPPORTED
     return None
 
 
@@ -235,7 +220,9 @@ def _by_success_rate(
         rate = rates.get(candidate.processor)
         return (1, 0.0) if rate is None else (0, -rate)
 
-    ordered = [Candidate(c.processor, BY_SUCCESS_RATE) for c in sorted(candidates, key=key)]
+    ordered = [
+        Candidate(c.processor, CandidateReason.SUCCESS_RATE) for c in sorted(candidates, key=key)
+    ]
     if explore < EXPLORATION_RATE and len(ordered) > 1:
         pick = 1 + min(int(draw * (len(ordered) - 1)), len(ordered) - 2)
         ordered.insert(0, ordered.pop(pick))

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         Reservation,
         ReserveRequest,
     )
+    from core.contracts.vocabulary import RefundStatus
     from orchestrator.activities.processors import ProcessorActivities
     from orchestrator.activities.refunds import RefundActivities
     from orchestrator.activities.types import RefundCall, RefundOutcome, RefundResult
@@ -70,7 +71,7 @@ class RefundWorkflow:
                 start_to_close_timeout=timedelta(milliseconds=plan.route.deadline_ms * 2 + 1000),
                 retry_policy=PROCESSOR_RETRY,
             )
-            if result.status != "pending":
+            if result.status != RefundStatus.PENDING:
                 break
             await workflow.sleep(poll)
             poll = min(poll * 2, _MAX_POLL)

@@ -22,6 +22,7 @@ from temporalio.exceptions import ActivityError, TimeoutType
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
+    from core.contracts.vocabulary import DeliveryAttemptOutcome, DeliveryStatus
     from core.webhooks import delivery_errors
     from core.webhooks.deliveries import (
         REDELIVER_SIGNAL,
@@ -94,14 +95,14 @@ class WebhookDeliveryWorkflow:
                 else 0.0
             )
             result = await self._attempt(delivery, number, wait)
-            if result.outcome == "endpoint_gone":  # nothing was sent
-                return self._result("failed", made, first)
+            if result.outcome == DeliveryAttemptOutcome.ENDPOINT_GONE:  # nothing was sent
+                return self._result(DeliveryStatus.FAILED, made, first)
             made += 1
             number += 1
-            if result.outcome == "delivered":
+            if result.outcome == DeliveryAttemptOutcome.DELIVERED:
                 if self._send_now:
                     continue  # redelivery asked for while this attempt was in flight
-                return self._result("succeeded", made, first)
+                return self._result(DeliveryStatus.SUCCEEDED, made, first)
             if wait <= 0:
                 break
             retries += 1
@@ -122,7 +123,9 @@ class WebhookDeliveryWorkflow:
                 start_to_close_timeout=_DB_TIMEOUT * 3,
                 retry_policy=_DB_RETRY,
             )
-        return self._result("failed", made, first, endpoint_disabled=bool(disabled_event))
+        return self._result(
+            DeliveryStatus.FAILED, made, first, endpoint_disabled=bool(disabled_event)
+        )
 
     async def _attempt(self, delivery: DeliveryInput, number: int, wait: float) -> AttemptResult:
         timeout = delivery.schedule.timeout_seconds
@@ -152,10 +155,10 @@ class WebhookDeliveryWorkflow:
                 start_to_close_timeout=_DB_TIMEOUT,
                 retry_policy=_DB_RETRY,
             )
-            return AttemptResult(outcome="failed", error=lost)
+            return AttemptResult(outcome=DeliveryAttemptOutcome.FAILED, error=lost)
 
     def _result(
-        self, status: str, made: int, first: datetime, endpoint_disabled: bool = False
+        self, status: DeliveryStatus, made: int, first: datetime, endpoint_disabled: bool = False
     ) -> DeliveryResult:
         return DeliveryResult(
             status=status,

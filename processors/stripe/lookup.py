@@ -11,7 +11,8 @@ the answer NOT_FOUND; when the scan is cut short (too many recent payments) it i
 (unknown), which resolves itself once the payment is older than the window and searchable.
 PayLoops adds its own margin on top: an unknown attempt that stays not found is looked up until
 the workflow's horizon (ten resolution budgets), and after that still, less and less often, for
-24 hours; a charge that turns up late is voided or refunded (orchestrator/workflows/payment.py).
+24 hours; a charge that turns up late is voided or refunded (orchestrator/workflows/payment/
+obligations.py).
 
 Refund keys: Stripe cannot search refunds, and GetRefund by key has no payment reference. So
 Refund first tags the PaymentIntent with `metadata[payloops_refund_<hash of key>] = <key>`,

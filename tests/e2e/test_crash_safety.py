@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from core.config import DEFAULT_TASK_QUEUE
 from core.contracts.payment import WORKFLOW_TYPE, PaymentInput, PaymentMethod, workflow_id
+from core.contracts.vocabulary import CaptureMethod
 from payloops.sandbox.v1 import control_pb2
 from tests.conftest import Mesh
 from tests.e2e.mesh_db import sql
@@ -124,7 +125,7 @@ def test_a_payment_whose_pay_update_was_lost_still_pays(mesh: Mesh) -> None:
         merchant_id=merchant_id,
         amount=2400,
         currency="USD",
-        capture_method="automatic",
+        capture_method=CaptureMethod.AUTOMATIC,
         payment_method=PaymentMethod(type="card", token="pm_card_visa"),
     )
 

@@ -5,6 +5,7 @@ against the sandbox's ledger."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,14 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from google.rpc import error_details_pb2
+from temporalio.client import Client
 
+from core import errors
+from core.config import DEFAULT_TASK_QUEUE
+from core.contracts.vocabulary import OrderStatus
+from core.db import models
+from edge.lifecycle import Lifecycle
 from payloops.processor.v1 import processor_pb2 as pb
 from tests.conftest import AUTHORIZATION_TTL_SECONDS, Mesh
 from tests.e2e.failover_helpers import clean_processors, wait_for
@@ -139,6 +147,33 @@ def test_illegal_transitions_name_the_current_status(mesh: Mesh) -> None:
         {"status": "REQUIRES_PAYMENT_METHOD"},
     )
     assert reason(missing)[:2] == (404, "ORDER_NOT_FOUND")
+
+
+def test_the_workflows_refusal_of_a_capture_amount_is_the_edges_field_violation(
+    mesh: Mesh,
+) -> None:
+    """The edge checks a capture's amount before the workflow sees it; the workflow checks it
+    again, and its refusal reaches the merchant in the same words (not a bare INVALID_REQUEST)."""
+    with mesh.client() as api:
+        authorized = paid(api, capture_method="MANUAL")
+    row = models.Order(id=authorized["id"], status=OrderStatus.REQUIRES_CAPTURE, amount=4999)
+
+    async def capture_too_much() -> errors.PayLoopsError:
+        client = await Client.connect(mesh.env["PAYLOOPS_TEMPORAL_ADDRESS"])
+        lifecycle = Lifecycle(client, DEFAULT_TASK_QUEUE, wait_seconds=20)
+        with pytest.raises(errors.PayLoopsError) as refused:
+            await lifecycle.capture(row, amount=5000)
+        return refused.value
+
+    status = asyncio.run(capture_too_much()).to_status()
+    info, bad_request = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(info) and info.reason == "INVALID_REQUEST"
+    assert len(status.details) == 2 and status.details[1].Unpack(bad_request)
+    assert [(v.field, v.reason) for v in bad_request.field_violations] == [
+        ("amount", "CAPTURE_AMOUNT_INVALID")
+    ]
+    with mesh.client() as api:
+        assert api.get(f"/v1/orders/{authorized['id']}").json()["status"] == "REQUIRES_CAPTURE"
 
 
 def test_partial_refunds_add_up_and_an_over_refund_is_rejected(mesh: Mesh) -> None:

@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from core.contracts.payment import PaymentInput, PaymentMethod
+from core.contracts.vocabulary import CaptureMethod
 from core.processors.channels import ProcessorChannels
 from core.secrets import SecretBox
 from orchestrator.activities.processors import ProcessorActivities
@@ -62,7 +63,7 @@ def call(sandbox: Sandbox, key: str, token: str = "pm_card_visa") -> AuthorizeCa
             merchant_id="mer_t",
             amount=1000,
             currency="USD",
-            capture_method="automatic",
+            capture_method=CaptureMethod.AUTOMATIC,
         ),
         payment_method=PaymentMethod(type="card", token=token),
     )

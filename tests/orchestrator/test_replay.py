@@ -6,8 +6,10 @@ that is meant to diverge goes behind `workflow.patched`, or re-records the histo
 `python -m tests.orchestrator.record_histories` when no old payment can be in flight.
 
 histories/ holds payments recorded with the current workflow; each subfolder, payments recorded
-before a patch (histories/authorize-as-activity/: before Authorize became a local activity),
-which must still replay for as long as such payments may be in flight."""
+before a patch (histories/authorize-as-activity/: before authorizations were held and before
+Authorize became a local activity), which must still replay for as long as such payments may
+be in flight. Which history needs which patch, and when each can be retired:
+orchestrator/workflows/payment/patches.py."""
 
 from __future__ import annotations
 

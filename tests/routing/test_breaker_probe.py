@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.contracts.vocabulary import BreakerVerdict, CandidateDecision, CandidateReason
 from core.db import models
 from core.db.session import create_engine, session_factory
 from core.merchants import create_merchant
@@ -61,7 +62,7 @@ class Routing:
             ).one()
         return row.state, row.probe_started_at
 
-    async def availability(self) -> dict[str, str]:
+    async def availability(self) -> dict[str, BreakerVerdict]:
         async with self.sessions() as session:
             return await breaker.availability(session, [self.primary, self.fallback])
 
@@ -95,7 +96,7 @@ async def test_a_fallback_past_cool_down_stays_routable_and_is_not_leased(routin
     first = await routing.route()
     assert routed(first) == [routing.primary, routing.fallback]
     assert first.considered[1] == RoutedCandidate(
-        routing.fallback, "candidate", "circuit_half_open"
+        routing.fallback, CandidateDecision.CANDIDATE, CandidateReason.CIRCUIT_HALF_OPEN
     )
     # A payment that may never call the fallback took no probe lease on it...
     assert await routing.breaker_row(routing.fallback) == ("open", None)
@@ -108,11 +109,16 @@ async def test_a_first_route_past_cool_down_is_probed_by_one_payment_only(routin
     await routing.open_past_cool_down(routing.primary)
     probe = await routing.route()
     assert routed(probe) == [routing.primary, routing.fallback]
-    assert probe.considered[0] == RoutedCandidate(routing.primary, "candidate", "rule_order")
+    assert probe.considered[0] == RoutedCandidate(
+        routing.primary, CandidateDecision.CANDIDATE, CandidateReason.RULE_ORDER
+    )
     assert (await routing.breaker_row(routing.primary))[0] == "half_open"
     while_probing = await routing.route()
     assert routed(while_probing) == [routing.fallback]
-    assert RoutedCandidate(routing.primary, "skipped", "circuit_open") in while_probing.considered
+    assert (
+        RoutedCandidate(routing.primary, CandidateDecision.SKIPPED, CandidateReason.CIRCUIT_OPEN)
+        in while_probing.considered
+    )
 
 
 async def test_an_answer_from_an_unleased_fallback_closes_its_breaker(routing: Routing) -> None:
@@ -131,4 +137,7 @@ async def test_a_failure_of_an_unleased_fallback_reopens_its_breaker(routing: Ro
     assert await routing.availability() == {routing.fallback: "blocked"}
     after = await routing.route()
     assert routed(after) == [routing.primary]
-    assert RoutedCandidate(routing.fallback, "skipped", "circuit_open") in after.considered
+    assert (
+        RoutedCandidate(routing.fallback, CandidateDecision.SKIPPED, CandidateReason.CIRCUIT_OPEN)
+        in after.considered
+    )

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from core.contracts.payment import CardHints, PaymentInput, PaymentMethod
+from core.contracts.vocabulary import CandidateReason, CaptureMethod
 from core.routing_config.defaults import default_config
 from core.routing_config.model import SUCCESS_RATE, Conditions, RoutingConfig, Rule, WeightedTarget
 from orchestrator.routing_engine import (
@@ -123,9 +124,9 @@ def test_first_matching_rule_wins_and_no_match_is_none() -> None:
 def test_failover_list_keeps_its_order() -> None:
     cfg = config(Rule("r", failover=("sandbox", "stripe", "razorpay")))
     assert route(cfg, facts()).candidates == [
-        Candidate("sandbox", "rule_order"),
-        Candidate("stripe", "rule_order"),
-        Candidate("razorpay", "rule_order"),
+        Candidate("sandbox", CandidateReason.RULE_ORDER),
+        Candidate("stripe", CandidateReason.RULE_ORDER),
+        Candidate("razorpay", CandidateReason.RULE_ORDER),
     ]
 
 
@@ -164,10 +165,10 @@ def test_skipped_processors_say_why() -> None:
         health={"stripe": "open", "sandbox": "closed", "probing": "half_open_probe_available"},
     )
     assert result.skipped == [
-        Candidate("ghost", "not_configured"),
-        Candidate("razorpay", "disabled"),
-        Candidate("stripe", "circuit_open"),
-        Candidate("inr_only", "currency_unsupported"),
+        Candidate("ghost", CandidateReason.NOT_CONFIGURED),
+        Candidate("razorpay", CandidateReason.DISABLED),
+        Candidate("stripe", CandidateReason.CIRCUIT_OPEN),
+        Candidate("inr_only", CandidateReason.CURRENCY_UNSUPPORTED),
     ]
     assert result.processors == ["usd_ok", "sandbox", "probing"]
 
@@ -181,7 +182,10 @@ def test_a_live_payment_skips_test_only_processors_and_a_test_payment_does_not()
     cfg = config(Rule("r", failover=("sandbox", "*")))
     live = route(cfg, facts(), processors, livemode=True)
     assert live.processors == ["stripe"]
-    assert live.skipped == [Candidate("sandbox", "test_only"), Candidate("sandbox-b", "test_only")]
+    assert live.skipped == [
+        Candidate("sandbox", CandidateReason.TEST_ONLY),
+        Candidate("sandbox-b", CandidateReason.TEST_ONLY),
+    ]
     split = config(Rule("r", split=(WeightedTarget("sandbox", 90), WeightedTarget("stripe", 10))))
     assert route(split, facts(), processors, livemode=True).processors == ["stripe"]
     test = route(cfg, facts(), processors, livemode=False)
@@ -251,14 +255,14 @@ def test_split_draw_is_followed_by_fallbacks_by_weight_then_name() -> None:
     )
     # Cumulative in listed order: sandbox [0, .2), stripe [.2, .8), razorpay [.8, 1).
     assert route(cfg, facts(), draw=0.9).candidates == [
-        Candidate("razorpay", "split_draw"),
-        Candidate("stripe", "fallback"),
-        Candidate("sandbox", "fallback"),
+        Candidate("razorpay", CandidateReason.SPLIT_DRAW),
+        Candidate("stripe", CandidateReason.FALLBACK),
+        Candidate("sandbox", CandidateReason.FALLBACK),
     ]
     assert route(cfg, facts(), draw=0.1).candidates == [
-        Candidate("sandbox", "split_draw"),
-        Candidate("stripe", "fallback"),
-        Candidate("razorpay", "fallback"),
+        Candidate("sandbox", CandidateReason.SPLIT_DRAW),
+        Candidate("stripe", CandidateReason.FALLBACK),
+        Candidate("razorpay", CandidateReason.FALLBACK),
     ]
     assert route(cfg, facts(), draw=0.5).processors == ["stripe", "razorpay", "sandbox"]
 
@@ -266,8 +270,8 @@ def test_split_draw_is_followed_by_fallbacks_by_weight_then_name() -> None:
 def test_split_draws_among_the_processors_that_can_be_tried() -> None:
     cfg = config(Rule("r", split=(WeightedTarget("stripe", 50), WeightedTarget("razorpay", 50))))
     result = route(cfg, facts(), draw=0.1, health={"stripe": "open"})
-    assert result.candidates == [Candidate("razorpay", "split_draw")]
-    assert result.skipped == [Candidate("stripe", "circuit_open")]
+    assert result.candidates == [Candidate("razorpay", CandidateReason.SPLIT_DRAW)]
+    assert result.skipped == [Candidate("stripe", CandidateReason.CIRCUIT_OPEN)]
 
 
 def test_success_rate_mode_orders_by_rate_unknown_last_ties_in_rule_order() -> None:
@@ -326,8 +330,8 @@ def test_default_config(currency: str, rule: str, first: str) -> None:
 
 def test_default_config_with_only_the_sandbox_registered() -> None:
     result = route(default_config(), facts(currency="USD"), {"sandbox": ProcessorInfo()})
-    assert result.candidates == [Candidate("sandbox", "rule_order")]
-    assert result.skipped == [Candidate("stripe", "not_configured")]
+    assert result.candidates == [Candidate("sandbox", CandidateReason.RULE_ORDER)]
+    assert result.skipped == [Candidate("stripe", CandidateReason.NOT_CONFIGURED)]
 
 
 def test_plans_are_deterministic() -> None:
@@ -340,7 +344,7 @@ ORDER = PaymentInput(
     merchant_id="m_1",
     amount=4999,
     currency="inr",
-    capture_method="automatic",
+    capture_method=CaptureMethod.AUTOMATIC,
     metadata={"k": "v"},
 )
 
@@ -404,7 +408,7 @@ def test_success_rate_mode_orders_a_split_by_rate_with_weights_breaking_ties() -
     )
     cfg = config(Rule("r", split=split), mode=SUCCESS_RATE)
     assert route(cfg, facts(), rates={"sandbox": 0.99}, draw=0.0).candidates == [
-        Candidate("sandbox", "success_rate"),
-        Candidate("stripe", "success_rate"),
-        Candidate("razorpay", "success_rate"),
+        Candidate("sandbox", CandidateReason.SUCCESS_RATE),
+        Candidate("stripe", CandidateReason.SUCCESS_RATE),
+        Candidate("razorpay", CandidateReason.SUCCESS_RATE),
     ]

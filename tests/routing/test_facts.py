@@ -5,11 +5,16 @@ from __future__ import annotations
 import pytest
 
 from core.contracts.payment import CardHints, PaymentInput, PaymentMethod
+from core.contracts.vocabulary import CaptureMethod
 from orchestrator.routing_engine.facts import SANDBOX_CARDS, facts_for, network_for_bin
 from processors.sandbox.payment_methods import TEST_CARDS
 
 ORDER = PaymentInput(
-    order_id="ord_1", merchant_id="mer_1", amount=4999, currency="usd", capture_method="automatic"
+    order_id="ord_1",
+    merchant_id="mer_1",
+    amount=4999,
+    currency="usd",
+    capture_method=CaptureMethod.AUTOMATIC,
 )
 
 
