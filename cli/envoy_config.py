@@ -2,11 +2,13 @@
 
 `python -m cli.envoy_config --validate` (what `make validate-envoy` runs) renders the defaults
 with an absolute descriptor path and runs `envoy --mode validate`; its exit code is Envoy's.
+Both read the per-key rate limit from PAYLOOPS_RATE_LIMIT_PER_SECOND and _BURST.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -281,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         args.edge_address,
         args.descriptor.resolve(),
         args.access_log,
+        rate_limit=RateLimit.from_env(os.environ),
     )
     if not args.validate:
         sys.stdout.write(text)
