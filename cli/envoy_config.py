@@ -159,6 +159,7 @@ def _set_rate_limit(local_rate_limit: dict[str, Any], limit: RateLimit) -> None:
         descriptor["token_bucket"] = {
             "max_tokens": limit.burst,
             "tokens_per_fill": limit.per_second,
+            # The template's Retry-After of 1 s holds because of this interval.
             "fill_interval": "1s",
         }
 
