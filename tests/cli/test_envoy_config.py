@@ -20,8 +20,9 @@ import yaml
 from google.protobuf import json_format
 from google.rpc import error_details_pb2, status_pb2
 
-from cli import envoy_config, probes
+from cli import dev_services, envoy_config, probes
 from cli.binaries import find_binary
+from cli.state import StatePaths
 from edge.server import MAX_METADATA_BYTES, SERVER_OPTIONS
 from payloops.v1 import orders_pb2, orders_pb2_grpc
 from tests import raw_http
@@ -586,3 +587,31 @@ def test_rate_limit_comes_from_configuration() -> None:
         assert [d["token_bucket"] for d in limiter["descriptors"]] == [
             {"max_tokens": 4, "tokens_per_fill": 3, "fill_interval": "1s"}
         ]
+
+
+def _dev_token_bucket(tmp_path: Path, env: dict[str, str]) -> dict:
+    state = StatePaths.at(tmp_path)
+    state.create()
+    dev_services.envoy(
+        state, Path("envoy"), dev_services.EnvoyPorts(http=18080, grpc=18081), 50051, env
+    ).prepare()
+    config = yaml.safe_load(state.envoy_config.read_text())
+    limiter = _http_filter(_listeners(config)["rest"], "envoy.filters.http.local_ratelimit")
+    bucket: dict = limiter["descriptors"][0]["token_bucket"]
+    return bucket
+
+
+def test_payloops_dev_sets_a_generous_rate_limit_unless_told_otherwise(tmp_path: Path) -> None:
+    """The e2e suite and the bench send everything with one key and must never meet it."""
+    generous = dev_services.DEV_RATE_LIMIT
+    assert generous.per_second >= 10 * envoy_config.RateLimit().per_second
+    assert _dev_token_bucket(tmp_path / "a", {}) == {
+        "max_tokens": generous.burst,
+        "tokens_per_fill": generous.per_second,
+        "fill_interval": "1s",
+    }
+    assert _dev_token_bucket(tmp_path / "b", {"PAYLOOPS_RATE_LIMIT_PER_SECOND": "3"}) == {
+        "max_tokens": 6,
+        "tokens_per_fill": 3,
+        "fill_interval": "1s",
+    }
