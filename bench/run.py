@@ -1,4 +1,4 @@
-"""`make bench` / `python -m bench.run [--quick]`: one run, one machine, five measurements.
+"""`make bench` / `python -m bench.run [--quick]`: one run, one machine, six measurements.
 
   (a) the sandbox processor's Authorize, directly over gRPC;
   (b) the floor: a one-activity Temporal workflow on the mesh's Temporal server;
@@ -6,13 +6,14 @@
   (r) the routing decision per payment: the pure engine, and the routing activity with its
       database work;
   (f) failover: time to success when the primary processor hangs, with its circuit breaker
-      closed and open, and when it is down (connection refused).
+      closed and open, and when it is down (connection refused);
+  (l) the per-key rate limit: a request's p50 with and without the limit applied.
 
 (a)-(c) each get a closed-loop throughput run (N clients for a fixed time), then, once all
 three are known, an open-loop latency run at one moderate rate for all (a quarter of the
 slowest throughput, at most 10/s, unless --rate says otherwise). Then (c) is compared with (b):
 the targets are (c) >= 50 percent of (b)'s throughput and (c)'s p50 within 25 ms of (b)'s.
-(r) and (f) run after them, on the same mesh, and print tables of their own.
+(r), (f) and (l) run after them, on the same mesh, and print tables of their own.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from bench.load import (
     warm_up,
 )
 from bench.processor import authorize, sandbox
+from bench.ratelimit import RateLimitCost, measure_rate_limit_cost
 from bench.rest import create_and_pay
 from bench.routing import RoutingRow, measure_activity, measure_engine
 from core.config import Settings
@@ -58,8 +60,8 @@ SETTLE_S = 3.0
 LATENCY_BLOCKS = 5
 # The tests shorten PayOrder's wait to exercise it; the bench measures the platform as shipped.
 MESH_ENV = {"PAYLOOPS_PAY_WAIT_SECONDS": str(Settings(database_url="").pay_wait_seconds)}
-LETTERS = "abcrf"
-MESH_LETTERS = "bcrf"
+LETTERS = "abcrfl"
+MESH_LETTERS = "bcrfl"
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Figures:
     rate: float
     routing: list[RoutingRow]
     failover: FailoverFigures | None
+    rate_limit: RateLimitCost | None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -323,7 +326,14 @@ async def run_all(args: argparse.Namespace, mesh: Mesh | None, workdir: Path) ->
             args.resolution_budget,
             args.down_samples,
         )
-    return Figures(results, rate, routing, failover)
+    rate_limit = None
+    if mesh is not None and "l" in args.only:
+        print(
+            f"(l) rate limit: GET /health, {args.samples} each with and without an API key",
+            flush=True,
+        )
+        rate_limit = await measure_rate_limit_cost(mesh.api_url, mesh.api_key, args.samples)
+    return Figures(results, rate, routing, failover, rate_limit)
 
 
 def report(figures: Figures) -> bool:
@@ -333,6 +343,8 @@ def report(figures: Figures) -> bool:
         report_routing(figures.routing)
     if figures.failover is not None:
         report_failover(figures.failover)
+    if figures.rate_limit is not None:
+        report_rate_limit(figures.rate_limit)
     return ok
 
 
@@ -424,6 +436,22 @@ def report_failover(f: FailoverFigures) -> None:
         print(f"  {f.failed} payment(s) failed; first: {f.first_error}")
 
 
+def report_rate_limit(cost: RateLimitCost) -> None:
+    print()
+    print(
+        f"{'(l) GET /health via Envoy REST, in turns':48}{'N':>5}{'p50 ms':>10}"
+        f"{'p99 ms':>10}{'failed':>8}"
+    )
+    for title, lat in (
+        ("with an API key (rate limited per key)", cost.keyed),
+        ("without a key (no bucket)", cost.keyless),
+    ):
+        print(f"{title:48}{lat.completed:>5}{lat.p50_ms:>10.1f}{lat.p99_ms:>10.1f}{lat.failed:>8}")
+        if lat.first_error:
+            print(f"  first failure: {lat.first_error}")
+    print(f"(l) the limit's cost, p50 with - without: {cost.p50_gap_ms:+.1f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print(
@@ -465,6 +493,12 @@ def main(argv: list[str] | None = None) -> int:
                     "failover": None
                     if failover is None
                     else {**asdict(failover), "overhead_ms": failover.overhead_ms},
+                    "rate_limit": None
+                    if figures.rate_limit is None
+                    else {
+                        **asdict(figures.rate_limit),
+                        "p50_gap_ms": figures.rate_limit.p50_gap_ms,
+                    },
                 },
                 indent=2,
             )

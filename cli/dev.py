@@ -441,6 +441,10 @@ def preflight(options: Options) -> None:
         parse_listeners(os.environ.get(PLATFORM_LISTENERS_VAR, ""))
     except ValueError as error:
         raise DevError(f"webhook destinations: {error}") from error
+    try:
+        envoy_config.RateLimit.from_env(os.environ, default=dev_services.DEV_RATE_LIMIT)
+    except ValueError as error:
+        raise DevError(f"rate limit: {error}") from error
 
 
 def run(state_dir: str | Path, http_port: int, grpc_port: int, show_key: bool = False) -> int:

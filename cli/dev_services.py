@@ -203,6 +203,11 @@ def listeners(
     return [f"127.0.0.1:{port}" for port in ports]
 
 
+# Generous, unless PAYLOOPS_RATE_LIMIT_* say otherwise: the e2e suite and the bench send
+# everything with one key, as fast as they can, and must never meet the limit.
+DEV_RATE_LIMIT = envoy_config.RateLimit(per_second=10_000, burst=20_000)
+
+
 def envoy(
     state: StatePaths, binary: Path, ports: EnvoyPorts, edge_port: int, env: dict[str, str]
 ) -> Service:
@@ -220,6 +225,7 @@ def envoy(
                 descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
                 access_log_path=state.log("envoy-access"),
                 tracing=envoy_config.Tracing.from_env(env),
+                rate_limit=envoy_config.RateLimit.from_env(env, default=DEV_RATE_LIMIT),
             )
         )
 

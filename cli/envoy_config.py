@@ -2,11 +2,13 @@
 
 `python -m cli.envoy_config --validate` (what `make validate-envoy` runs) renders the defaults
 with an absolute descriptor path and runs `envoy --mode validate`; its exit code is Envoy's.
+Both read the per-key rate limit from PAYLOOPS_RATE_LIMIT_PER_SECOND and _BURST.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -40,6 +42,44 @@ _HCM = (
     "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 )
 _COLLECTOR_CLUSTER = "opentelemetry_collector"
+_LOCAL_RATE_LIMIT = (
+    "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
+)
+RATE_LIMIT_PER_SECOND_VAR = "PAYLOOPS_RATE_LIMIT_PER_SECOND"
+RATE_LIMIT_BURST_VAR = "PAYLOOPS_RATE_LIMIT_BURST"
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Requests one API key may make: `per_second` on average, `burst` at once (a token
+    bucket of `burst` tokens, refilled by `per_second` every second)."""
+
+    per_second: int = 100
+    burst: int = 200
+
+    def __post_init__(self) -> None:
+        if self.per_second < 1 or self.burst < self.per_second:
+            raise ValueError(
+                f"the rate limit needs per_second >= 1 and burst >= per_second, "
+                f"got {self.per_second}/s with a burst of {self.burst}"
+            )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], default: RateLimit | None = None) -> RateLimit:
+        """PAYLOOPS_RATE_LIMIT_PER_SECOND and _BURST; the burst defaults to twice the rate."""
+        fallback = default or cls()
+        per_second = _positive_int(env, RATE_LIMIT_PER_SECOND_VAR, fallback.per_second)
+        burst_default = fallback.burst if RATE_LIMIT_PER_SECOND_VAR not in env else 2 * per_second
+        return cls(per_second, _positive_int(env, RATE_LIMIT_BURST_VAR, burst_default))
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -76,10 +116,11 @@ def render(
     descriptor_path: str | Path = DEFAULT_DESCRIPTOR,
     access_log_path: str | Path = "/dev/stdout",
     tracing: Tracing | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> str:
     """The template with these values filled in, as YAML text; with `tracing`, both listeners
     start (or continue, from a client's `traceparent`) a trace per request and pass it on to
-    the edge."""
+    the edge. `rate_limit` is the per-key limit (RateLimit's defaults when None)."""
     config: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
     edge_host, edge_port = _split_address(edge_address)
     if len(str(admin_socket).encode()) > MAX_SOCKET_PATH:
@@ -106,9 +147,21 @@ def render(
             node["proto_descriptor"] = str(descriptor_path)
         if node.get("@type") == _FILE_ACCESS_LOG:
             node["path"] = str(access_log_path)
+        if node.get("@type") == _LOCAL_RATE_LIMIT:
+            _set_rate_limit(node, rate_limit or RateLimit())
     if tracing is not None:
         _add_tracing(config, tracing)
     return yaml.safe_dump(config, sort_keys=False, width=120)
+
+
+def _set_rate_limit(local_rate_limit: dict[str, Any], limit: RateLimit) -> None:
+    for descriptor in local_rate_limit["descriptors"]:
+        descriptor["token_bucket"] = {
+            "max_tokens": limit.burst,
+            "tokens_per_fill": limit.per_second,
+            # The template's Retry-After of 1 s holds because of this interval.
+            "fill_interval": "1s",
+        }
 
 
 def _add_tracing(config: dict[str, Any], tracing: Tracing) -> None:
@@ -231,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         args.edge_address,
         args.descriptor.resolve(),
         args.access_log,
+        rate_limit=RateLimit.from_env(os.environ),
     )
     if not args.validate:
         sys.stdout.write(text)

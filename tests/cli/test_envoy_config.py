@@ -20,8 +20,9 @@ import yaml
 from google.protobuf import json_format
 from google.rpc import error_details_pb2, status_pb2
 
-from cli import envoy_config, probes
+from cli import dev_services, envoy_config, probes
 from cli.binaries import find_binary
+from cli.state import StatePaths
 from edge.server import MAX_METADATA_BYTES, SERVER_OPTIONS
 from payloops.v1 import orders_pb2, orders_pb2_grpc
 from tests import raw_http
@@ -178,9 +179,12 @@ class RunningEnvoy:
 
 
 @contextlib.contextmanager
-def running_envoy(tmp_path: Path) -> Iterator[RunningEnvoy]:
+def running_envoy(
+    tmp_path: Path, rate_limit: envoy_config.RateLimit | None = None
+) -> Iterator[RunningEnvoy]:
     """Real Envoy in front of an edge address where nothing listens. Its access log is
-    complete once the block is left (Envoy flushes it as it stops)."""
+    complete once the block is left (Envoy flushes it as it stops); so is its stats dump,
+    written to stats.txt from the admin socket just before it stops."""
     http_port, grpc_port, admin_socket = free_port(), free_port(), tmp_path / "admin.sock"
     config = tmp_path / "envoy.yaml"
     config.write_text(
@@ -191,6 +195,7 @@ def running_envoy(tmp_path: Path) -> Iterator[RunningEnvoy]:
             edge_address=f"127.0.0.1:{free_port()}",
             descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
             access_log_path=tmp_path / "access.log",
+            rate_limit=rate_limit,
         )
     )
     log = (tmp_path / "envoy.log").open("wb")
@@ -215,6 +220,10 @@ def running_envoy(tmp_path: Path) -> Iterator[RunningEnvoy]:
             assert time.monotonic() < deadline, "envoy not ready"
             time.sleep(0.1)
         yield RunningEnvoy(http_port, grpc_port, tmp_path / "access.log")
+        with httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(admin_socket)), timeout=10, trust_env=False
+        ) as admin:
+            (tmp_path / "stats.txt").write_text(admin.get("http://localhost/stats").text)
     finally:
         process.terminate()
         process.wait(10)
@@ -261,6 +270,67 @@ def test_envoys_own_errors_are_rpc_status_json(tmp_path: Path) -> None:
             status, info = _status(response)
             assert (status.code, info.reason) == (code, reason), case
             assert status.message, case
+
+
+TINY_RATE_LIMIT = envoy_config.RateLimit(per_second=1, burst=2)
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}
+
+
+def test_a_key_over_its_rate_limit_gets_429_in_the_status_shape(tmp_path: Path) -> None:
+    busy, other = "sk_test_ratelimitbusy0123456789", "sk_test_ratelimitother0123456789"
+    with (
+        running_envoy(tmp_path, TINY_RATE_LIMIT) as envoy,
+        httpx.Client(base_url=envoy.rest_url, timeout=10, trust_env=False) as api,
+    ):
+        # The edge is down: requests within the limit get through Envoy to the 503.
+        within = [
+            api.get("/v1/orders", headers=_bearer(busy)) for _ in range(TINY_RATE_LIMIT.burst)
+        ]
+        over = api.get("/v1/orders", headers=_bearer(busy))
+        # Another key has its own bucket; a request without a key is not limited per key.
+        others = [api.get("/v1/orders", headers=_bearer(other)) for _ in range(2)]
+        keyless = [api.get("/health") for _ in range(TINY_RATE_LIMIT.burst + 1)]
+
+    assert [response.status_code for response in within] == [503] * TINY_RATE_LIMIT.burst
+    assert over.status_code == 429, over.text
+    assert over.headers["retry-after"] == "1"
+    status, info = _status(over)
+    assert (status.code, info.reason) == (8, "RATE_LIMITED")
+    assert info.metadata["request_id"] == over.headers["x-request-id"]
+    assert [response.status_code for response in others] == [503, 503]
+    assert [response.status_code for response in keyless] == [503] * len(keyless)
+    # The key is a secret: no stat name, log line or reply holds it.
+    for output in ("envoy.log", "access.log", "stats.txt"):
+        text = (tmp_path / output).read_text()
+        assert "ratelimitbusy" not in text and "ratelimitother" not in text, output
+    assert "ratelimit" not in over.text
+    assert (
+        "per_api_key.http_local_rate_limit.rate_limited: 1" in (tmp_path / "stats.txt").read_text()
+    )
+
+
+def test_a_grpc_caller_over_its_rate_limit_gets_resource_exhausted(tmp_path: Path) -> None:
+    key = "sk_test_ratelimitgrpc0123456789"
+    with running_envoy(tmp_path, TINY_RATE_LIMIT) as envoy:
+        stub = orders_pb2_grpc.OrderServiceStub(
+            grpc.insecure_channel(f"127.0.0.1:{envoy.grpc_port}")
+        )
+        codes = []
+        for _ in range(TINY_RATE_LIMIT.burst + 1):
+            with pytest.raises(grpc.RpcError) as raised:
+                stub.GetOrder(
+                    orders_pb2.GetOrderRequest(order="ord_1"),
+                    metadata=tuple(_bearer(key).items()),
+                    timeout=10,
+                )
+            codes.append(raised.value.code())
+    assert codes == [grpc.StatusCode.UNAVAILABLE] * TINY_RATE_LIMIT.burst + [
+        grpc.StatusCode.RESOURCE_EXHAUSTED
+    ]
+    assert "ratelimitgrpc" not in (tmp_path / "envoy.log").read_text()
 
 
 def test_a_grpc_client_on_the_rest_listener_gets_a_grpc_error(tmp_path: Path) -> None:
@@ -488,3 +558,60 @@ def test_envoys_refusals_of_a_grpc_call_are_the_clients_fault_not_internal(
         channel.close()
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert raised.value.details() == "Request rejected before routing: path_normalization_failed"
+
+
+def test_rate_limit_comes_from_configuration() -> None:
+    assert envoy_config.RateLimit.from_env({}) == envoy_config.RateLimit(100, 200)
+    assert envoy_config.RateLimit.from_env(
+        {"PAYLOOPS_RATE_LIMIT_PER_SECOND": "5"}
+    ) == envoy_config.RateLimit(5, 10)
+    assert envoy_config.RateLimit.from_env(
+        {"PAYLOOPS_RATE_LIMIT_PER_SECOND": "5", "PAYLOOPS_RATE_LIMIT_BURST": "7"}
+    ) == envoy_config.RateLimit(5, 7)
+    generous = envoy_config.RateLimit(1000, 5000)
+    assert envoy_config.RateLimit.from_env({}, default=generous) == generous
+    for bad in ({"PAYLOOPS_RATE_LIMIT_PER_SECOND": "0"}, {"PAYLOOPS_RATE_LIMIT_BURST": "x"}):
+        with pytest.raises(ValueError, match="PAYLOOPS_RATE_LIMIT"):
+            envoy_config.RateLimit.from_env(bad)
+    with pytest.raises(ValueError, match="burst"):
+        envoy_config.RateLimit(per_second=10, burst=5)
+
+    config = yaml.safe_load(envoy_config.render(rate_limit=envoy_config.RateLimit(3, 4)))
+    for listener in _listeners(config).values():
+        filters = _hcm(listener)["http_filters"]
+        # Right after the header size limit: a refused request costs no buffering or
+        # transcoding.
+        assert filters[1]["name"] == "envoy.filters.http.local_ratelimit"
+        limiter = filters[1]["typed_config"]
+        assert limiter["rate_limited_as_resource_exhausted"] is True
+        assert [d["token_bucket"] for d in limiter["descriptors"]] == [
+            {"max_tokens": 4, "tokens_per_fill": 3, "fill_interval": "1s"}
+        ]
+
+
+def _dev_token_bucket(tmp_path: Path, env: dict[str, str]) -> dict:
+    state = StatePaths.at(tmp_path)
+    state.create()
+    dev_services.envoy(
+        state, Path("envoy"), dev_services.EnvoyPorts(http=18080, grpc=18081), 50051, env
+    ).prepare()
+    config = yaml.safe_load(state.envoy_config.read_text())
+    limiter = _http_filter(_listeners(config)["rest"], "envoy.filters.http.local_ratelimit")
+    bucket: dict = limiter["descriptors"][0]["token_bucket"]
+    return bucket
+
+
+def test_payloops_dev_sets_a_generous_rate_limit_unless_told_otherwise(tmp_path: Path) -> None:
+    """The e2e suite and the bench send everything with one key and must never meet it."""
+    generous = dev_services.DEV_RATE_LIMIT
+    assert generous.per_second >= 10 * envoy_config.RateLimit().per_second
+    assert _dev_token_bucket(tmp_path / "a", {}) == {
+        "max_tokens": generous.burst,
+        "tokens_per_fill": generous.per_second,
+        "fill_interval": "1s",
+    }
+    assert _dev_token_bucket(tmp_path / "b", {"PAYLOOPS_RATE_LIMIT_PER_SECOND": "3"}) == {
+        "max_tokens": 6,
+        "tokens_per_fill": 3,
+        "fill_interval": "1s",
+    }
