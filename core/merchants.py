@@ -1,4 +1,4 @@
-"""Creating merchants and their API keys (used by the CLI)."""
+"""Creating merchants and their first API keys."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import ids
+from core import api_keys, ids
 from core.db import models
 
 
@@ -28,22 +28,15 @@ async def create_merchant(
 ) -> NewMerchant:
     """A merchant with a test API key, and a live one too when `live`."""
     merchant_id = ids.new_id("mer")
-    api_key = ids.new_api_key(livemode=False)
-    live_api_key = ids.new_api_key(livemode=True) if live else None
+    test_key = api_keys.issue(merchant_id, livemode=False)
+    live_key = api_keys.issue(merchant_id, livemode=True) if live else None
     async with sessions.begin() as session:
         session.add(models.Merchant(id=merchant_id, name=name, default_processor=default_processor))
         await session.flush()
-        for key, livemode in ((api_key, False), (live_api_key, True)):
-            if key is not None:
-                session.add(_api_key(merchant_id, key, livemode))
-    return NewMerchant(id=merchant_id, name=name, api_key=api_key, live_api_key=live_api_key)
-
-
-def _api_key(merchant_id: str, key: str, livemode: bool) -> models.ApiKey:
-    return models.ApiKey(
-        id=ids.new_id("key"),
-        merchant_id=merchant_id,
-        key_hash=ids.hash_api_key(key),
-        prefix=key[:12],
-        livemode=livemode,
+        session.add_all([key.row for key in (test_key, live_key) if key is not None])
+    return NewMerchant(
+        id=merchant_id,
+        name=name,
+        api_key=test_key.secret,
+        live_api_key=None if live_key is None else live_key.secret,
     )
