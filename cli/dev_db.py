@@ -1,5 +1,5 @@
 """Database steps of `payloops dev` (the demo merchant, processor registrations) and of the
-commands that change the same rows (`payloops merchants create`, `payloops processors add`).
+commands that change the same rows (`payloops processors add`).
 
 Imports of core (SQLAlchemy, asyncpg) happen inside the functions so `payloops --help` stays
 fast.
@@ -18,7 +18,6 @@ from cli.state import write_secret
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from core.merchants import NewMerchant
     from core.processors.registry import Registration
 
 DEMO_MERCHANT_NAME = "Demo merchant"
@@ -151,19 +150,8 @@ def list_processors(database_url: str) -> list[Registration]:
     return _with_sessions(database_url, run)
 
 
-def create_merchant(database_url: str, name: str, live: bool = False) -> NewMerchant:
-    """A new merchant with its test API key (and its live one, when `live`)."""
-
-    async def run(sessions: async_sessionmaker[AsyncSession]) -> NewMerchant:
-        from core.merchants import create_merchant as create
-
-        return await create(sessions, name, live=live)
-
-    return _with_sessions(database_url, run)
-
-
 async def _key_is_known(sessions: async_sessionmaker[AsyncSession], api_key: str) -> bool:
-    from sqlalchemy import select
+    from sqlalchemy import func, or_, select
 
     from core import ids
     from core.db import models
@@ -173,6 +161,8 @@ async def _key_is_known(sessions: async_sessionmaker[AsyncSession], api_key: str
             select(models.ApiKey.id).where(
                 models.ApiKey.key_hash == ids.hash_api_key(api_key),
                 models.ApiKey.revoked_at.is_(None),
+                # A rolled demo key stops working: a new demo merchant is made instead.
+                or_(models.ApiKey.expires_at.is_(None), models.ApiKey.expires_at > func.now()),
             )
         )
     return found is not None

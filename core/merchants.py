@@ -14,9 +14,16 @@ from core.db import models
 class NewMerchant:
     id: str
     name: str
-    # Shown once; only their hashes are stored.
-    api_key: str
-    live_api_key: str | None = None
+    # The test key first, then the live one if asked for. Shown once; only hashes are stored.
+    keys: tuple[api_keys.IssuedKey, ...]
+
+    @property
+    def api_key(self) -> str:
+        return self.keys[0].secret
+
+    @property
+    def live_api_key(self) -> str | None:
+        return self.keys[1].secret if len(self.keys) > 1 else None
 
 
 async def create_merchant(
@@ -28,15 +35,12 @@ async def create_merchant(
 ) -> NewMerchant:
     """A merchant with a test API key, and a live one too when `live`."""
     merchant_id = ids.new_id("mer")
-    test_key = api_keys.issue(merchant_id, livemode=False)
-    live_key = api_keys.issue(merchant_id, livemode=True) if live else None
+    keys = tuple(api_keys.issue(merchant_id, livemode) for livemode in (False, True)[: 1 + live])
     async with sessions.begin() as session:
         session.add(models.Merchant(id=merchant_id, name=name, default_processor=default_processor))
         await session.flush()
-        session.add_all([key.row for key in (test_key, live_key) if key is not None])
-    return NewMerchant(
-        id=merchant_id,
-        name=name,
-        api_key=test_key.secret,
-        live_api_key=None if live_key is None else live_key.secret,
-    )
+        session.add_all([key.row for key in keys])
+        await session.flush()
+        for key in keys:
+            await session.refresh(key.row)  # its creation time, for the answer
+    return NewMerchant(id=merchant_id, name=name, keys=keys)

@@ -34,6 +34,7 @@ from edge.payments import Payments
 from edge.services.api_keys import ApiKeyService
 from edge.services.events import EventService
 from edge.services.health import HealthService
+from edge.services.merchants import MerchantService
 from edge.services.orders import OrderService
 from edge.services.processor_accounts import ProcessorAccountService
 from edge.services.processor_webhooks import ProcessorWebhookService
@@ -44,6 +45,8 @@ from edge.services.webhook_endpoints import WebhookEndpointService
 from payloops.v1 import (
     api_keys_pb2,
     api_keys_pb2_grpc,
+    merchants_pb2,
+    merchants_pb2_grpc,
     orders_pb2,
     orders_pb2_grpc,
     processors_pb2,
@@ -109,6 +112,9 @@ async def serve(
     api_keys_pb2_grpc.add_ApiKeyServiceServicer_to_server(
         ApiKeyService(sessions, idempotency, PageTokens(settings.page_token_secret)), server
     )
+    merchants_pb2_grpc.add_MerchantServiceServicer_to_server(
+        MerchantService(sessions, settings.admin_api_keys, settings.default_processor), server
+    )
     box = SecretBox(settings.secrets_keys)
     processors_pb2_grpc.add_ProcessorServiceServicer_to_server(
         ProcessorService(sessions, channels, settings.admin_api_keys), server
@@ -149,6 +155,7 @@ async def serve(
             routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name,
             refunds_pb2.DESCRIPTOR.services_by_name["RefundService"].full_name,
             api_keys_pb2.DESCRIPTOR.services_by_name["ApiKeyService"].full_name,
+            merchants_pb2.DESCRIPTOR.services_by_name["MerchantService"].full_name,
             *(
                 processors_pb2.DESCRIPTOR.services_by_name[name].full_name
                 for name in (

@@ -5,6 +5,8 @@ modes."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,8 +18,15 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from payloops.v1 import api_keys_pb2, api_keys_pb2_grpc, orders_pb2, orders_pb2_grpc
-from tests.conftest import Mesh
+from payloops.v1 import (
+    api_keys_pb2,
+    api_keys_pb2_grpc,
+    merchants_pb2,
+    merchants_pb2_grpc,
+    orders_pb2,
+    orders_pb2_grpc,
+)
+from tests.conftest import PAYLOOPS, REPO, Mesh
 from tests.e2e.api_surface import operations
 from tests.e2e.mesh_db import sql
 from tests.e2e.second_edge import SecondEdge, start_second_edge
@@ -207,6 +216,7 @@ def test_a_read_only_key_reads_and_is_refused_every_change(mesh: Mesh, merchant_
     for operation in operations():
         if not operation.bindings or operation.method.containing_service.name in (
             "HealthService",
+            "MerchantService",
             "ProcessorService",
             "ProcessorWebhookService",
         ):
@@ -231,3 +241,63 @@ def test_a_read_only_key_reads_and_is_refused_every_change(mesh: Mesh, merchant_
         answer = read_only.post("/v1/orders", json={"amount": 100, "currency": "EUR"})
         assert (answer.status_code, reason(answer)) == (403, "API_KEY_READ_ONLY")
         assert read_only.get("/v1/orders").status_code == 200
+
+
+# -- the platform operator's merchants -------------------------------------------------------
+
+
+def test_merchants_are_created_with_the_admin_key_only(mesh: Mesh, merchant_key: str) -> None:
+    body = {"merchant": {"name": "made over the API"}, "live": True}
+    with mesh.client(mesh.env["PAYLOOPS_ADMIN_API_KEY"]) as admin:
+        made = admin.post("/v1/merchants", json=body)
+        assert made.status_code == 200, made.text
+        nameless = admin.post("/v1/merchants", json={"merchant": {"name": " "}})
+        assert nameless.status_code == 400
+    merchant = made.json()
+    secrets = {bool(key.get("livemode")): key["secret"] for key in merchant["api_keys"]}
+    assert secrets[False].startswith("sk_test_") and secrets[True].startswith("sk_live_")
+    for secret in secrets.values():
+        with mesh.client(secret) as api:
+            assert api.get("/v1/orders").status_code == 200
+    with mesh.client(merchant_key) as api:
+        refused = api.post("/v1/merchants", json=body)
+        assert (refused.status_code, reason(refused)) == (401, "ADMIN_KEY_INVALID")
+
+
+def test_two_admin_keys_are_accepted_while_rotating(mesh: Mesh) -> None:
+    old = mesh.env["PAYLOOPS_ADMIN_API_KEY"]
+    new = "adm_rotated_" + "x" * 24
+    with start_second_edge(mesh, PAYLOOPS_ADMIN_API_KEYS=f"{new},{old}") as edge:
+        stub = merchants_pb2_grpc.MerchantServiceStub(grpc.insecure_channel(edge.target))
+        request = merchants_pb2.CreateMerchantRequest(
+            merchant=merchants_pb2.Merchant(name="rotating")
+        )
+        for key in (old, new):
+            made = stub.CreateMerchant(
+                request, metadata=(("authorization", f"Bearer {key}"),), timeout=10
+            )
+            assert [k.secret[:8] for k in made.api_keys] == ["sk_test_"]
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.CreateMerchant(
+                request, metadata=(("authorization", "Bearer adm_unknown"),), timeout=10
+            )
+        assert grpc_reason(refused.value) == "ADMIN_KEY_INVALID"
+
+
+def test_the_cli_creates_merchants_through_the_api(mesh: Mesh) -> None:
+    merchant_id, test_key, live_key = mesh.new_live_merchant("cli merchant")
+    assert merchant_id.startswith("mer_")
+    with mesh.client(live_key) as live:
+        assert [k["prefix"] for k in listed(live).values()] == [live_key[:12]]
+    # With an admin key the API refuses, the CLI fails: it goes through the API.
+    refused = subprocess.run(
+        [*PAYLOOPS, "merchants", "create", "x", "--state-dir", str(mesh.state_dir)],
+        cwd=REPO,
+        env={**os.environ, "PAYLOOPS_ADMIN_API_KEY": "adm_wrong"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1
+    assert "ADMIN_KEY_INVALID" in refused.stderr
+    assert test_key not in refused.stderr

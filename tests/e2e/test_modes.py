@@ -185,6 +185,7 @@ NOT_A_MERCHANTS = {
     "HealthService.GetHealth": "no key, no merchant data",
     "ProcessorService.CreateProcessor": "the platform operator's admin key",
     "ProcessorService.ListProcessors": "the platform operator's admin key",
+    "MerchantService.CreateMerchant": "the platform operator's admin key",
     "ProcessorWebhookService.ReceiveProcessorWebhook": "a gateway's signature, per account",
 }
 
@@ -376,6 +377,10 @@ def test_the_admin_api_takes_neither_mode_of_a_merchants_keys(
         for name in ("ProcessorService.ListProcessors", "ProcessorService.CreateProcessor"):
             refused = call(api, methods[name], body={"name": "x", "target": "127.0.0.1:1"})
             assert (refused.status_code, reason(refused)) == (401, "ADMIN_KEY_INVALID"), name
+        merchant_made = call(
+            api, methods["MerchantService.CreateMerchant"], body={"merchant": {"name": "x"}}
+        )
+        assert (merchant_made.status_code, reason(merchant_made)) == (401, "ADMIN_KEY_INVALID")
 
 
 # -- idempotency keys and page tokens ------------------------------------------------------------
