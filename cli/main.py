@@ -111,7 +111,10 @@ def _cmd_merchants_create(args: argparse.Namespace) -> int:
             answer = api.post(
                 "/v1/merchants", json={"merchant": {"name": args.name}, "live": args.live}
             )
-    except (NoApi, httpx.HTTPError) as error:
+    except NoApi as error:
+        print(f"payloops: error: {error}", file=sys.stderr)
+        return 2
+    except httpx.HTTPError as error:
         print(f"payloops merchants create: error: {_one_line(error)}", file=sys.stderr)
         return 1
     if answer.status_code != 200:

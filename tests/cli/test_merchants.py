@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -56,9 +55,3 @@ def test_the_text_output_shows_both_keys_once(mesh: Mesh) -> None:
     assert set(fields) == {"id", "api_key", "live_api_key"}
     assert fields["live_api_key"].startswith("sk_live_")
     assert "shown only this once" in result.stderr
-
-
-def test_without_a_running_mesh_it_says_where_the_api_should_be(tmp_path: Path) -> None:
-    result = payloops("merchants", "create", "Acme", "--state-dir", str(tmp_path))
-    assert result.returncode == 1
-    assert "PAYLOOPS_API_URL" in result.stderr
