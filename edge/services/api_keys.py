@@ -22,6 +22,7 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_NAME_LENGTH = 100
 MAX_OVERLAP = timedelta(days=7)
+_KINDS = {api_keys.SECRET_KIND: api_keys_pb2.ApiKey.SECRET}
 
 
 class ApiKeyService(api_keys_pb2_grpc.ApiKeyServiceServicer):
@@ -173,7 +174,7 @@ def key_message(key: models.ApiKey, secret: str = "") -> api_keys_pb2.ApiKey:
         name=key.name,
         livemode=key.livemode,
         read_only=key.read_only,
-        kind=api_keys_pb2.ApiKey.SECRET,
+        kind=_KINDS[key.kind],
         prefix=key.prefix,
         secret=secret,
     )
