@@ -1,5 +1,6 @@
 """Database steps of `payloops dev` (the demo merchant, processor registrations) and of the
-commands that change the same rows (`payloops processors add`).
+commands that change the same rows (`payloops processors add`). The demo merchant itself is
+made through the admin API, as an operator makes any merchant.
 
 Imports of core (SQLAlchemy, asyncpg) happen inside the functions so `payloops --help` stays
 fast.
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 from cli.state import write_secret
 
 if TYPE_CHECKING:
+    import httpx
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from core.processors.registry import Registration
@@ -31,35 +33,29 @@ class DemoMerchant:
 
 
 def ensure_demo_merchant(
-    database_url: str, key_file: Path, sandbox_names: Sequence[str]
+    database_url: str, key_file: Path, sandbox_names: Sequence[str], api: httpx.Client
 ) -> DemoMerchant:
     """Reuses the key in key_file while the database still knows it (data survives restarts);
-    otherwise creates the demo merchant and stores its key, readable by the owner only."""
+    otherwise creates the demo merchant through the admin API (`api` carries the admin key)
+    and stores its key, readable by the owner only."""
 
     stored = key_file.read_text().strip() if key_file.is_file() else ""
-
-    async def run(sessions: async_sessionmaker[AsyncSession]) -> DemoMerchant:
-        from core.merchants import create_merchant
-        from core.routing_config import store
-        from core.routing_config.model import RoutingConfig, Rule
-
-        if stored and await _key_is_known(sessions, stored):
-            return DemoMerchant(api_key=stored, created=False)
-        merchant = await create_merchant(sessions, DEMO_MERCHANT_NAME)
-        # The failover playground (test mode, as the demo key is): every currency tries the
-        # sandboxes in order.
-        await store.save(
-            sessions,
-            merchant.id,
-            False,
-            RoutingConfig(rules=(Rule(name="every_currency", failover=tuple(sandbox_names)),)),
-        )
-        return DemoMerchant(api_key=merchant.api_key, created=True)
-
-    merchant = _with_sessions(database_url, run)
-    if merchant.created:
-        write_secret(key_file, merchant.api_key + "\n")
-    return merchant
+    if stored and _with_sessions(database_url, lambda sessions: _key_is_known(sessions, stored)):
+        return DemoMerchant(api_key=stored, created=False)
+    made = api.post("/v1/merchants", json={"merchant": {"name": DEMO_MERCHANT_NAME}})
+    made.raise_for_status()
+    [key] = made.json()["api_keys"]
+    api_key = str(key["secret"])
+    # The failover playground (test mode, as the demo key is): every currency tries the
+    # sandboxes in order.
+    routed = api.put(
+        "/v1/routing",
+        headers={"Authorization": f"Bearer {api_key}"},
+        json={"rules": [{"name": "every_currency", "failover": {"processors": [*sandbox_names]}}]},
+    )
+    routed.raise_for_status()
+    write_secret(key_file, api_key + "\n")
+    return DemoMerchant(api_key=api_key, created=True)
 
 
 def register_processors(database_url: str, targets: Mapping[str, str]) -> None:
