@@ -378,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     create = merchant_commands.add_parser(
         "create",
         parents=[from_state],
-        help="create a merchant and print its API key(s) once",
+        help="create a merchant and print its API key(s) once, through the admin API "
+        "(PAYLOOPS_API_URL and PAYLOOPS_ADMIN_API_KEY, else those in DIR/dev.env)",
     )
     create.add_argument("name")
     create.add_argument(
