@@ -1,7 +1,8 @@
 """`payloops dev`: the whole mesh on one machine, no Docker.
 
-Start order: PostgreSQL (embedded) -> Temporal (dev server) -> migrations -> demo merchant ->
-sandbox gateway(s) -> edge -> worker -> Envoy, each waited for before the next. Then it
+Start order: PostgreSQL (embedded) -> Temporal (dev server) -> migrations -> sandbox
+gateway(s) -> edge -> worker -> Envoy -> demo merchant (through the admin API), each waited for
+before the next. Then it
 supervises: a child that exits is restarted (the crash-safety tests kill the worker on
 purpose). SIGINT/SIGTERM stop everything in reverse order and exit 0.
 """
@@ -21,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+
+import httpx
 
 from cli import dev_db, dev_layout, dev_services, envoy_config, probes
 from cli.binaries import BinaryNotFound, find_binary
@@ -151,7 +154,6 @@ class DevMesh:
         child_env["PAYLOOPS_TEMPORAL_ADDRESS"] = temporal_address
 
         self._migrate(database_url)
-        api_key = self._demo_merchant(database_url)
 
         sandboxes = {
             name: dev_services.SandboxPorts(
@@ -190,6 +192,7 @@ class DevMesh:
 
         api_url = f"http://127.0.0.1:{envoy_ports.http}"
         grpc_target = f"127.0.0.1:{envoy_ports.grpc}"
+        api_key = self._demo_merchant(database_url, api_url, child_env["PAYLOOPS_ADMIN_API_KEY"])
         write_secret(
             self.state.dev_env,
             format_env(
@@ -243,12 +246,18 @@ class DevMesh:
             raise DevError(f"database migrations failed: {_one_line(error)}") from error
         status("migrations", "up to date")
 
-    def _demo_merchant(self, database_url: str) -> str:
+    def _demo_merchant(self, database_url: str, api_url: str, admin_api_key: str) -> str:
         self.stop.check()
         try:
-            merchant = dev_db.ensure_demo_merchant(
-                database_url, self.state.demo_api_key, dev_layout.SANDBOXES
-            )
+            with httpx.Client(
+                base_url=api_url,
+                timeout=30,
+                trust_env=False,
+                headers={"Authorization": f"Bearer {admin_api_key}"},
+            ) as api:
+                merchant = dev_db.ensure_demo_merchant(
+                    database_url, self.state.demo_api_key, dev_layout.SANDBOXES, api
+                )
         except Exception as error:
             raise DevError(f"could not create the demo merchant: {_one_line(error)}") from error
         how = "created" if merchant.created else "reused"

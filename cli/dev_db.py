@@ -1,5 +1,6 @@
 """Database steps of `payloops dev` (the demo merchant, processor registrations) and of the
-commands that change the same rows (`payloops merchants create`, `payloops processors add`).
+commands that change the same rows (`payloops processors add`). The demo merchant itself is
+made through the admin API, as an operator makes any merchant.
 
 Imports of core (SQLAlchemy, asyncpg) happen inside the functions so `payloops --help` stays
 fast.
@@ -16,9 +17,9 @@ from typing import TYPE_CHECKING, TypeVar
 from cli.state import write_secret
 
 if TYPE_CHECKING:
+    import httpx
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from core.merchants import NewMerchant
     from core.processors.registry import Registration
 
 DEMO_MERCHANT_NAME = "Demo merchant"
@@ -32,35 +33,29 @@ class DemoMerchant:
 
 
 def ensure_demo_merchant(
-    database_url: str, key_file: Path, sandbox_names: Sequence[str]
+    database_url: str, key_file: Path, sandbox_names: Sequence[str], api: httpx.Client
 ) -> DemoMerchant:
     """Reuses the key in key_file while the database still knows it (data survives restarts);
-    otherwise creates the demo merchant and stores its key, readable by the owner only."""
+    otherwise creates the demo merchant through the admin API (`api` carries the admin key)
+    and stores its key, readable by the owner only."""
 
     stored = key_file.read_text().strip() if key_file.is_file() else ""
-
-    async def run(sessions: async_sessionmaker[AsyncSession]) -> DemoMerchant:
-        from core.merchants import create_merchant
-        from core.routing_config import store
-        from core.routing_config.model import RoutingConfig, Rule
-
-        if stored and await _key_is_known(sessions, stored):
-            return DemoMerchant(api_key=stored, created=False)
-        merchant = await create_merchant(sessions, DEMO_MERCHANT_NAME)
-        # The failover playground (test mode, as the demo key is): every currency tries the
-        # sandboxes in order.
-        await store.save(
-            sessions,
-            merchant.id,
-            False,
-            RoutingConfig(rules=(Rule(name="every_currency", failover=tuple(sandbox_names)),)),
-        )
-        return DemoMerchant(api_key=merchant.api_key, created=True)
-
-    merchant = _with_sessions(database_url, run)
-    if merchant.created:
-        write_secret(key_file, merchant.api_key + "\n")
-    return merchant
+    if stored and _with_sessions(database_url, lambda sessions: _key_is_known(sessions, stored)):
+        return DemoMerchant(api_key=stored, created=False)
+    made = api.post("/v1/merchants", json={"merchant": {"name": DEMO_MERCHANT_NAME}})
+    made.raise_for_status()
+    [key] = made.json()["api_keys"]
+    api_key = str(key["secret"])
+    # The failover playground (test mode, as the demo key is): every currency tries the
+    # sandboxes in order.
+    routed = api.put(
+        "/v1/routing",
+        headers={"Authorization": f"Bearer {api_key}"},
+        json={"rules": [{"name": "every_currency", "failover": {"processors": [*sandbox_names]}}]},
+    )
+    routed.raise_for_status()
+    write_secret(key_file, api_key + "\n")
+    return DemoMerchant(api_key=api_key, created=True)
 
 
 def register_processors(database_url: str, targets: Mapping[str, str]) -> None:
@@ -151,19 +146,8 @@ def list_processors(database_url: str) -> list[Registration]:
     return _with_sessions(database_url, run)
 
 
-def create_merchant(database_url: str, name: str, live: bool = False) -> NewMerchant:
-    """A new merchant with its test API key (and its live one, when `live`)."""
-
-    async def run(sessions: async_sessionmaker[AsyncSession]) -> NewMerchant:
-        from core.merchants import create_merchant as create
-
-        return await create(sessions, name, live=live)
-
-    return _with_sessions(database_url, run)
-
-
 async def _key_is_known(sessions: async_sessionmaker[AsyncSession], api_key: str) -> bool:
-    from sqlalchemy import select
+    from sqlalchemy import func, or_, select
 
     from core import ids
     from core.db import models
@@ -173,6 +157,8 @@ async def _key_is_known(sessions: async_sessionmaker[AsyncSession], api_key: str
             select(models.ApiKey.id).where(
                 models.ApiKey.key_hash == ids.hash_api_key(api_key),
                 models.ApiKey.revoked_at.is_(None),
+                # A rolled demo key stops working: a new demo merchant is made instead.
+                or_(models.ApiKey.expires_at.is_(None), models.ApiKey.expires_at > func.now()),
             )
         )
     return found is not None

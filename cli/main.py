@@ -102,25 +102,34 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_merchants_create(args: argparse.Namespace) -> int:
-    url = _database_url_or_exit(args.state_dir)
-    from cli.dev_db import create_merchant
+    import httpx
+
+    from cli.admin_api import NoApi, admin_client, problem
 
     try:
-        merchant = create_merchant(url, args.name, live=args.live)
-    except Exception as error:
-        print(
-            f"payloops merchants create: error: {_one_line(error)} "
-            "(is the database up? `payloops dev` runs one)",
-            file=sys.stderr,
-        )
+        with admin_client(args.state_dir) as api:
+            answer = api.post(
+                "/v1/merchants", json={"merchant": {"name": args.name}, "live": args.live}
+            )
+    except NoApi as error:
+        print(f"payloops: error: {error}", file=sys.stderr)
+        return 2
+    except httpx.HTTPError as error:
+        print(f"payloops merchants create: error: {_one_line(error)}", file=sys.stderr)
         return 1
-    keys = {"api_key": merchant.api_key}
-    if merchant.live_api_key is not None:
-        keys["live_api_key"] = merchant.live_api_key
+    if answer.status_code != 200:
+        print(f"payloops merchants create: error: {problem(answer)}", file=sys.stderr)
+        return 1
+    merchant = answer.json()
+    keys = {
+        "live_api_key" if key.get("livemode") else "api_key": key["secret"]
+        for key in merchant["api_keys"]
+    }
+    merchant_id = merchant["id"]
     if args.json:
-        print(json.dumps({"id": merchant.id, **keys}))
+        print(json.dumps({"id": merchant_id, **keys}))
     else:
-        print(f"{'id':<14}{merchant.id}")
+        print(f"{'id':<14}{merchant_id}")
         for field, key in keys.items():
             print(f"{field:<14}{key}")
         print(
@@ -369,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     create = merchant_commands.add_parser(
         "create",
         parents=[from_state],
-        help="create a merchant and print its API key(s) once",
+        help="create a merchant and print its API key(s) once, through the admin API "
+        "(PAYLOOPS_API_URL and PAYLOOPS_ADMIN_API_KEY, else those in DIR/dev.env)",
     )
     create.add_argument("name")
     create.add_argument(

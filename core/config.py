@@ -46,8 +46,10 @@ class Settings:
     default_processor: str = "sandbox"
     # Fernet keys that encrypt processor credentials at rest; the first encrypts (core.secrets).
     secrets_keys: tuple[str, ...] = ()
-    # The platform operator's key for the admin API (processor registration); empty: disabled.
-    admin_api_key: str = ""
+    # The platform operator's keys for the admin API (merchants, processor registration): any
+    # of them is accepted, so the key can be rotated (PAYLOOPS_ADMIN_API_KEYS, comma-separated,
+    # and PAYLOOPS_ADMIN_API_KEY). None: the admin API is closed.
+    admin_api_keys: tuple[str, ...] = ()
     # Merchant webhooks: the first retry of a failed delivery waits this long, and each next
     # one twice as long (capped at 6 h, for 3 days); tests shorten it.
     webhook_retry_first_seconds: float = 30.0
@@ -96,7 +98,7 @@ class Settings:
                 for key in env.get("PAYLOOPS_SECRETS_KEYS", "").split(",")
                 if key.strip()
             ),
-            admin_api_key=env.get("PAYLOOPS_ADMIN_API_KEY", ""),
+            admin_api_keys=_admin_api_keys(env),
             webhook_retry_first_seconds=float(
                 env.get(
                     "PAYLOOPS_WEBHOOK_RETRY_FIRST_SECONDS", defaults.webhook_retry_first_seconds
@@ -127,3 +129,12 @@ def otel_exporter(env: Mapping[str, str], variable: str) -> str:
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return "none"
     return env.get(variable, "none").strip().lower() or "none"
+
+
+def _admin_api_keys(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Every admin key configured, the rotating pair first, each once."""
+    named = [
+        *env.get("PAYLOOPS_ADMIN_API_KEYS", "").split(","),
+        env.get("PAYLOOPS_ADMIN_API_KEY", ""),
+    ]
+    return tuple(dict.fromkeys(key.strip() for key in named if key.strip()))

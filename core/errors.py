@@ -31,6 +31,13 @@ class ErrorKind:
 API_KEY_MISSING = ErrorKind("API_KEY_MISSING", grpc.StatusCode.UNAUTHENTICATED)
 API_KEY_INVALID = ErrorKind("API_KEY_INVALID", grpc.StatusCode.UNAUTHENTICATED)
 API_KEY_REVOKED = ErrorKind("API_KEY_REVOKED", grpc.StatusCode.UNAUTHENTICATED)
+# A rolled key whose overlap has run out.
+API_KEY_EXPIRED = ErrorKind("API_KEY_EXPIRED", grpc.StatusCode.UNAUTHENTICATED)
+# A read-only key called a method that changes something.
+API_KEY_READ_ONLY = ErrorKind("API_KEY_READ_ONLY", grpc.StatusCode.PERMISSION_DENIED)
+# An API key manages the keys of its own mode only.
+API_KEY_OTHER_MODE = ErrorKind("API_KEY_OTHER_MODE", grpc.StatusCode.PERMISSION_DENIED)
+API_KEY_NOT_FOUND = ErrorKind("API_KEY_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
 INVALID_REQUEST = ErrorKind("INVALID_REQUEST", grpc.StatusCode.INVALID_ARGUMENT)
 # The request's bytes are not the message the method takes: malformed protobuf, or text that
 # is not UTF-8 (in the body, or in a path or query parameter Envoy put in a string field).

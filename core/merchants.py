@@ -1,4 +1,4 @@
-"""Creating merchants and their API keys (used by the CLI)."""
+"""Creating merchants and their first API keys."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import ids
+from core import api_keys, ids
 from core.db import models
 
 
@@ -14,9 +14,16 @@ from core.db import models
 class NewMerchant:
     id: str
     name: str
-    # Shown once; only their hashes are stored.
-    api_key: str
-    live_api_key: str | None = None
+    # The test key first, then the live one if asked for. Shown once; only hashes are stored.
+    keys: tuple[api_keys.IssuedKey, ...]
+
+    @property
+    def api_key(self) -> str:
+        return self.keys[0].secret
+
+    @property
+    def live_api_key(self) -> str | None:
+        return self.keys[1].secret if len(self.keys) > 1 else None
 
 
 async def create_merchant(
@@ -28,22 +35,12 @@ async def create_merchant(
 ) -> NewMerchant:
     """A merchant with a test API key, and a live one too when `live`."""
     merchant_id = ids.new_id("mer")
-    api_key = ids.new_api_key(livemode=False)
-    live_api_key = ids.new_api_key(livemode=True) if live else None
+    keys = tuple(api_keys.issue(merchant_id, livemode) for livemode in (False, True)[: 1 + live])
     async with sessions.begin() as session:
         session.add(models.Merchant(id=merchant_id, name=name, default_processor=default_processor))
         await session.flush()
-        for key, livemode in ((api_key, False), (live_api_key, True)):
-            if key is not None:
-                session.add(_api_key(merchant_id, key, livemode))
-    return NewMerchant(id=merchant_id, name=name, api_key=api_key, live_api_key=live_api_key)
-
-
-def _api_key(merchant_id: str, key: str, livemode: bool) -> models.ApiKey:
-    return models.ApiKey(
-        id=ids.new_id("key"),
-        merchant_id=merchant_id,
-        key_hash=ids.hash_api_key(key),
-        prefix=key[:12],
-        livemode=livemode,
-    )
+        session.add_all([key.row for key in keys])
+        await session.flush()
+        for key in keys:
+            await session.refresh(key.row)  # its creation time, for the answer
+    return NewMerchant(id=merchant_id, name=name, keys=keys)

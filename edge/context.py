@@ -18,6 +18,10 @@ response_headers: contextvars.ContextVar[list[tuple[str, str]]] = contextvars.Co
     "response_headers"
 )
 
+# The full name of the RPC being served ("/payloops.v1.OrderService/CreateOrder"), set by the
+# interceptor: what a key may call depends on it.
+rpc_method: contextvars.ContextVar[str] = contextvars.ContextVar("rpc_method", default="")
+
 
 def add_response_header(key: str, value: str) -> None:
     response_headers.get().append((key, value))

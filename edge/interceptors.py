@@ -21,7 +21,7 @@ from core.card_numbers import looks_like_card_number
 from core.logs import correlation_id
 from core.telemetry import with_correlation_id
 from edge import request_checks, validation
-from edge.context import ServicerContext, request_header, response_headers
+from edge.context import ServicerContext, request_header, response_headers, rpc_method
 
 log = logging.getLogger("payloops.edge")
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -75,6 +75,7 @@ def _unary(
             else _new_correlation_id()
         )
         correlation_id.set(cid)
+        rpc_method.set(method)
         # Carried on with the trace (into Temporal and the processor calls) when tracing is on.
         carried = with_correlation_id(cid)
         headers = [("x-correlation-id", cid)]

@@ -25,13 +25,16 @@ from core.telemetry import Telemetry, configure_telemetry
 from core.temporal import connect as connect_temporal
 from core.webhooks.deliveries import RetrySchedule
 from core.webhooks.urls import Destinations
+from edge import key_usage
 from edge.idempotency import Idempotency
 from edge.interceptors import EdgeInterceptor
 from edge.lifecycle import Lifecycle
 from edge.page_tokens import PageTokens, secret_problem
 from edge.payments import Payments
+from edge.services.api_keys import ApiKeyService
 from edge.services.events import EventService
 from edge.services.health import HealthService
+from edge.services.merchants import MerchantService
 from edge.services.orders import OrderService
 from edge.services.processor_accounts import ProcessorAccountService
 from edge.services.processor_webhooks import ProcessorWebhookService
@@ -39,9 +42,11 @@ from edge.services.processors import ProcessorService
 from edge.services.refunds import RefundService
 from edge.services.routing_config import RoutingService
 from edge.services.webhook_endpoints import WebhookEndpointService
-from payloops.v1 import health_pb2 as api_health_pb2
-from payloops.v1 import health_pb2_grpc as api_health_pb2_grpc
 from payloops.v1 import (
+    api_keys_pb2,
+    api_keys_pb2_grpc,
+    merchants_pb2,
+    merchants_pb2_grpc,
     orders_pb2,
     orders_pb2_grpc,
     processors_pb2,
@@ -53,6 +58,8 @@ from payloops.v1 import (
     webhooks_pb2,
     webhooks_pb2_grpc,
 )
+from payloops.v1 import health_pb2 as api_health_pb2
+from payloops.v1 import health_pb2_grpc as api_health_pb2_grpc
 
 # Envoy refuses requests whose URL and headers pass 16 KiB (its headers_size_limit filter)
 # itself; what it lets through reaches here as metadata, the REST path counted twice (as
@@ -102,9 +109,15 @@ async def serve(
         RefundService(sessions, lifecycle, idempotency), server
     )
     routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingService(sessions), server)
+    api_keys_pb2_grpc.add_ApiKeyServiceServicer_to_server(
+        ApiKeyService(sessions, idempotency, PageTokens(settings.page_token_secret)), server
+    )
+    merchants_pb2_grpc.add_MerchantServiceServicer_to_server(
+        MerchantService(sessions, settings.admin_api_keys, settings.default_processor), server
+    )
     box = SecretBox(settings.secrets_keys)
     processors_pb2_grpc.add_ProcessorServiceServicer_to_server(
-        ProcessorService(sessions, channels, settings.admin_api_key), server
+        ProcessorService(sessions, channels, settings.admin_api_keys), server
     )
     processors_pb2_grpc.add_ProcessorAccountServiceServicer_to_server(
         ProcessorAccountService(sessions, box), server
@@ -141,6 +154,8 @@ async def serve(
             orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
             routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name,
             refunds_pb2.DESCRIPTOR.services_by_name["RefundService"].full_name,
+            api_keys_pb2.DESCRIPTOR.services_by_name["ApiKeyService"].full_name,
+            merchants_pb2.DESCRIPTOR.services_by_name["MerchantService"].full_name,
             *(
                 processors_pb2.DESCRIPTOR.services_by_name[name].full_name
                 for name in (
@@ -169,11 +184,14 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    recording_key_usage = asyncio.create_task(key_usage.flush_forever(sessions))
     try:
         await stop.wait()
     finally:
         await health_servicer.enter_graceful_shutdown()
         await server.stop(grace=5)
+        recording_key_usage.cancel()
+        await key_usage.flush(sessions)
         await channels.close()
         await engine.dispose()
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -48,6 +49,9 @@ class Merchant(Base):
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
+    __table_args__ = (
+        Index("api_keys_merchant_page", "merchant_id", "livemode", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"), index=True)
@@ -57,6 +61,14 @@ class ApiKey(Base):
     livemode: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # "secret" (sk_…); publishable keys (pk_…, for browsers) will be another kind.
+    kind: Mapped[str] = mapped_column(String(16), server_default="secret")
+    name: Mapped[str] = mapped_column(String(100), server_default="")
+    read_only: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Written in batches by the edge (edge/key_usage.py), not on every request.
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the key is rolled: it keeps working until then.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Processor(Base):

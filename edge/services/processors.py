@@ -20,16 +20,16 @@ class ProcessorService(processors_pb2_grpc.ProcessorServiceServicer):
         self,
         sessions: async_sessionmaker[AsyncSession],
         channels: ProcessorChannels,
-        admin_api_key: str,
+        admin_api_keys: tuple[str, ...],
     ) -> None:
         self._sessions = sessions
         self._channels = channels
-        self._admin_api_key = admin_api_key
+        self._admin_api_keys = admin_api_keys
 
     async def CreateProcessor(
         self, request: processors_pb2.CreateProcessorRequest, context: ServicerContext
     ) -> processors_pb2.Processor:
-        authenticate_admin(context, self._admin_api_key)
+        authenticate_admin(context, self._admin_api_keys)
         wanted = request.processor
         deadline_ms = wanted.deadline.ToMilliseconds() if wanted.HasField("deadline") else None
         found = [
@@ -78,7 +78,7 @@ class ProcessorService(processors_pb2_grpc.ProcessorServiceServicer):
         request: processors_pb2.ListProcessorsRequest,
         context: ServicerContext,
     ) -> processors_pb2.ListProcessorsResponse:
-        authenticate_admin(context, self._admin_api_key)
+        authenticate_admin(context, self._admin_api_keys)
         return processors_pb2.ListProcessorsResponse(
             processors=[processor_message(r) for r in await registry.registrations(self._sessions)]
         )

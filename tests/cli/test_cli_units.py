@@ -65,7 +65,7 @@ def test_parser_surface() -> None:
     assert (args.component, rest) == ("edge", ["--port", "5", "--help"])
 
 
-def test_merchants_create_without_a_database_says_so_in_one_line(tmp_path: Path) -> None:
+def test_merchants_create_without_an_api_says_so_in_one_line(tmp_path: Path) -> None:
     result = subprocess.run(
         [*PAYLOOPS, "merchants", "create", "Acme", "--state-dir", str(tmp_path)],
         cwd=REPO,
@@ -77,7 +77,7 @@ def test_merchants_create_without_a_database_says_so_in_one_line(tmp_path: Path)
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "PAYLOOPS_DATABASE_URL" in lines[0]
+    assert len(lines) == 1 and "PAYLOOPS_API_URL" in lines[0]
 
 
 def test_unknown_processor_is_a_clear_error() -> None:

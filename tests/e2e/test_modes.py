@@ -139,6 +139,8 @@ ON_OBJECT = {
         "webhook_endpoint", "WEBHOOK_ENDPOINT_NOT_FOUND"
     ),
     "EventService.GetEvent": OnObject("event", "EVENT_NOT_FOUND"),
+    "ApiKeyService.RollApiKey": OnObject("api_key", "API_KEY_NOT_FOUND", {}),
+    "ApiKeyService.RevokeApiKey": OnObject("api_key", "API_KEY_NOT_FOUND", {}),
     "EventService.ListEventDeliveries": OnObject("event", "EVENT_NOT_FOUND"),
     "EventService.RedeliverEvent": OnObject("event", "EVENT_NOT_FOUND", {}),
     "ProcessorAccountService.RotateProcessorAccountCredentials": OnObject(
@@ -156,6 +158,7 @@ LISTS = {
     "WebhookEndpointService.ListWebhookEndpoints": "webhook_endpoints",
     "EventService.ListEvents": "events",
     "ProcessorAccountService.ListProcessorAccounts": "processor_accounts",
+    "ApiKeyService.ListApiKeys": "api_keys",
 }
 # Operations on the caller's own mode as a whole: what they make or change is the caller's
 # mode's, and the other mode sees nothing of it (the body each sends).
@@ -170,6 +173,8 @@ OWN_MODE: dict[str, dict[str, Any] | None] = {
             "webhook_secret": razorpay_api.DEFAULT_WEBHOOK_SECRET,
         },
     },
+    # The mode is named in the body and must be the caller's own (set in the walk).
+    "ApiKeyService.CreateApiKey": {"name": "intruder"},
     "RoutingService.GetRoutingConfig": None,
     "RoutingService.UpdateRoutingConfig": {
         "rules": [{"name": "intruder", "failover": {"processors": ["sandbox-c"]}}]
@@ -180,6 +185,7 @@ NOT_A_MERCHANTS = {
     "HealthService.GetHealth": "no key, no merchant data",
     "ProcessorService.CreateProcessor": "the platform operator's admin key",
     "ProcessorService.ListProcessors": "the platform operator's admin key",
+    "MerchantService.CreateMerchant": "the platform operator's admin key",
     "ProcessorWebhookService.ReceiveProcessorWebhook": "a gateway's signature, per account",
 }
 
@@ -246,6 +252,9 @@ _ROWS_OF_MODE = {
     "where e.merchant_id = :m and e.livemode = :l order by d.id",
     "processor_accounts": "select * from processor_accounts where merchant_id = :m "
     "and livemode = :l order by id",
+    # Not last_used_at: the victim's own requests move it.
+    "api_keys": "select id, key_hash, name, read_only, expires_at, revoked_at from api_keys "
+    "where merchant_id = :m and livemode = :l order by id",
 }
 
 
@@ -304,6 +313,7 @@ def objects_of(api: httpx.Client) -> Objects:
             "webhook_endpoint": str(endpoint.json()["id"]),
             "event": str(api.get("/v1/events").json()["events"][0]["id"]),
             "processor_account": str(account["id"]),
+            "api_key": str(api.get("/v1/api_keys").json()["api_keys"][0]["id"]),
         },
         routing_version=int(api.get("/v1/routing").json()["version"]),
     )
@@ -338,6 +348,8 @@ def test_every_operation_with_the_other_modes_key_is_not_found_and_changes_nothi
         seen = {str(item["id"]) for item in listed.json()[field]}
         assert not seen & set(objects.by_target.values()), name
     for name, body in OWN_MODE.items():
+        if name == "ApiKeyService.CreateApiKey":
+            body = {**(body or {}), "livemode": not victim_live}
         answer = call(intruder, methods[name], body=body)
         assert answer.status_code == 200, (name, answer.text)
         made = answer.json()
@@ -365,6 +377,10 @@ def test_the_admin_api_takes_neither_mode_of_a_merchants_keys(
         for name in ("ProcessorService.ListProcessors", "ProcessorService.CreateProcessor"):
             refused = call(api, methods[name], body={"name": "x", "target": "127.0.0.1:1"})
             assert (refused.status_code, reason(refused)) == (401, "ADMIN_KEY_INVALID"), name
+        merchant_made = call(
+            api, methods["MerchantService.CreateMerchant"], body={"merchant": {"name": "x"}}
+        )
+        assert (merchant_made.status_code, reason(merchant_made)) == (401, "ADMIN_KEY_INVALID")
 
 
 # -- idempotency keys and page tokens ------------------------------------------------------------
