@@ -26,7 +26,7 @@ class FirstCallActivities:
 
     @activity.defn(name="route_and_authorize")
     async def route_and_authorize(self, request: RouteRequest) -> RoutedFirstCall:
-        plan = await self._routing.route_payment(request)
+        plan, decided_now = await self._routing.route_once(request)
         if not plan.routes:
             return RoutedFirstCall(plan)
         route = plan.routes[0]
@@ -40,7 +40,9 @@ class FirstCallActivities:
             deadline_ms=max(1, min(route.deadline_ms, int(plan.payment_budget_seconds * 1000))),
         )
         try:
-            first = await self._processors.authorize(call)
+            # A local activity runs again from its first try when its worker died before the
+            # answer was kept: only a plan decided by this very run proves the key unsent.
+            first = await self._processors.send_authorize(call, first_send=decided_now)
         except Exception as error:  # classified as the workflow classifies a failed activity
             first = unanswered(error)
         return RoutedFirstCall(plan, first)

@@ -87,15 +87,26 @@ class ProcessorActivities:
         self._box = box
         self._channels = channels
 
-    async def _stub(self, route: Route, timeout_s: float) -> processor_pb2_grpc.ProcessorAsyncStub:
-        """A stub with a connection to the route's adapter; raises NotSent when there is none
-        within `timeout_s` (no call was started, so nothing can have reached the gateway)."""
+    async def _stub(
+        self, route: Route, timeout_s: float, first_send: bool | None = None
+    ) -> processor_pb2_grpc.ProcessorAsyncStub:
+        """A stub with a connection to the route's adapter. With none within `timeout_s`, no
+        call was started now; that is NotSent only on the first send of this call's key (the
+        activity's first try). A retry's earlier try may have reached the gateway before its
+        worker died, so then it is OutcomeUnknown, resolved like any unknown outcome."""
+        if first_send is None:
+            first_send = activity.info().attempt == 1
         try:
             return await self._channels.connected_stub(
                 route.target, timeout_s, route.tls, route.tls_ca_pem
             )
         except NotConnected as error:
             # Fixed text: the merchant sees it on the attempt, and the address is internal.
+            if not first_send:
+                raise ApplicationError(
+                    "the processor could not be reached; an earlier try may have been sent",
+                    type=ProcessorCallError.OUTCOME_UNKNOWN,
+                ) from error
             raise ApplicationError(
                 "the processor could not be reached: nothing was sent",
                 type=ProcessorCallError.NOT_SENT,
@@ -120,6 +131,10 @@ class ProcessorActivities:
 
     @activity.defn(name="authorize")
     async def authorize(self, call: AuthorizeCall) -> GatewayResult:
+        return await self.send_authorize(call, first_send=activity.info().attempt == 1)
+
+    async def send_authorize(self, call: AuthorizeCall, first_send: bool) -> GatewayResult:
+        """Authorize; `first_send`: no earlier try can have sent this attempt key."""
         payment, method = call.payment, call.payment_method
         request = pb.AuthorizeRequest(
             attempt_key=call.attempt_key,
@@ -151,7 +166,7 @@ class ProcessorActivities:
         # Unless the call ends otherwise (a cancelled activity stays so).
         outcome = GatewayOutcome.UNKNOWN
         try:
-            stub = await self._stub(call.route, timeout_s)
+            stub = await self._stub(call.route, timeout_s, first_send)
             try:
                 response = await stub.Authorize(request, timeout=_left(started, timeout_s))
             except grpc.aio.AioRpcError as error:

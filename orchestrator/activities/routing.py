@@ -79,12 +79,18 @@ class RoutingActivities:
 
     @activity.defn(name="route_payment")
     async def route_payment(self, request: RouteRequest) -> RoutePlan:
+        plan, _ = await self.route_once(request)
+        return plan
+
+    async def route_once(self, request: RouteRequest) -> tuple[RoutePlan, bool]:
+        """The payment's plan, and whether it was decided now (False: an earlier run of this
+        step decided it, and may have sent its first call before its worker died)."""
         payment = request.payment
         async with self._sessions.begin() as session:
             kept = await session.scalar(_PLAN_OF_ORDER, {"order_id": payment.order_id})
             if kept is not None:
                 decided_before: RoutePlan = value_to_type(RoutePlan, kept)
-                return decided_before
+                return decided_before, False
             # The order's own mode: a live payment is routed by the live configuration.
             stored = await store.latest_in(session, payment.merchant_id, payment.livemode)
             version, config = stored.version, stored.config
@@ -214,7 +220,7 @@ class RoutingActivities:
             await session.execute(
                 _KEEP_PLAN, {"order_id": payment.order_id, "plan": dataclasses.asdict(decision)}
             )
-        return decision
+        return decision, True
 
 
 def routing_decision(version: int, rule: str, considered: list[RoutedCandidate]) -> dict[str, Any]:

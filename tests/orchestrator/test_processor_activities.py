@@ -121,6 +121,28 @@ async def test_a_gateway_nothing_listens_on_is_not_sent(sandbox: Sandbox) -> Non
     assert looked_up.value.type == "NotSent"
 
 
+async def test_a_retry_that_finds_no_connection_is_unknown(sandbox: Sandbox) -> None:
+    """A retry's earlier try may have reached the gateway before its worker died: finding no
+    connection now proves nothing about that one. So only the first send of a key is "not
+    sent"; a retried activity, or the routing step's first call run again on a plan decided
+    by an earlier run, is unknown and resolved by lookup (a FAILED order kept a charge when
+    it was taken for not sent)."""
+    activities = _activities()
+    down = replace(sandbox.route, target=f"127.0.0.1:{free_port()}")
+    retried = ActivityEnvironment()
+    retried.info = replace(retried.info, attempt=2)
+    with pytest.raises(ApplicationError) as raised:
+        await retried.run(activities.authorize, replace(call(sandbox, "k-retry"), route=down))
+    assert raised.value.type == "OutcomeUnknown"
+    with pytest.raises(ApplicationError) as rerun:
+        await ActivityEnvironment().run(
+            activities.send_authorize,
+            replace(call(sandbox, "k-rerun"), route=down),
+            False,
+        )
+    assert rerun.value.type == "OutcomeUnknown"
+
+
 async def test_a_gateway_stopped_after_use_is_not_sent(sandbox: Sandbox) -> None:
     """The worker's channel was connected; the gateway stops. Once the channel has seen its
     connection close, every call finds no connection and is not sent. (A call started before
