@@ -4,39 +4,19 @@ added."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.db.migrate import downgrade, upgrade
+from tests.core.migrated_database import database_at
 from tests.e2e.mesh_db import sql_at
 
 
 @pytest.fixture
 def database_at_0006(postgres_url: str) -> Iterator[str]:
-    name = f"mig_{uuid.uuid4().hex[:12]}"
-    server = make_url(postgres_url)
-    admin = server.render_as_string(hide_password=False)
-
-    async def ddl(statement: str) -> None:
-        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(ddl(f'create database "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    upgrade(url, "0006")
-    try:
+    with database_at(postgres_url, "0006") as url:
         yield url
-    finally:
-        asyncio.run(ddl(f'drop database "{name}" with (force)'))
 
 
 def test_existing_keys_keep_working_as_full_access_secret_keys(database_at_0006: str) -> None:

@@ -4,42 +4,22 @@ were used in, and routing configurations are kept for test and copied to live.""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from google.rpc import status_pb2
-from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.db.migrate import downgrade, upgrade
 from payloops.v1 import orders_pb2, refunds_pb2, webhooks_pb2
+from tests.core.migrated_database import database_at
 from tests.e2e.mesh_db import sql_at
 
 
 @pytest.fixture
 def database_at_0005(postgres_url: str) -> Iterator[str]:
     """A database of its own on the tests' PostgreSQL, at the schema before modes were walls."""
-    name = f"mig_{uuid.uuid4().hex[:12]}"
-    server = make_url(postgres_url)
-    admin = server.render_as_string(hide_password=False)
-
-    async def ddl(statement: str) -> None:
-        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text(statement))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(ddl(f'create database "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    upgrade(url, "0005")
-    try:
+    with database_at(postgres_url, "0005") as url:
         yield url
-    finally:
-        asyncio.run(ddl(f'drop database "{name}" with (force)'))
 
 
 def idempotency_row(
