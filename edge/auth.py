@@ -5,6 +5,7 @@ refused from the next request on, on every edge process, with no cache to invali
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,11 +13,13 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import errors, ids
+from core import audit, errors, ids
+from core.audit import ActorType
 from core.db import models
+from core.roles import Role
 from edge import key_usage
 from edge.access import is_read_only
-from edge.context import ServicerContext, rpc_method
+from edge.context import ServicerContext, request_header, rpc_method
 
 # Built once: every request runs it (see orchestrator/activities/orders.py).
 _KEY_BY_HASH = select(models.ApiKey).where(models.ApiKey.key_hash == bindparam("key_hash"))
@@ -28,8 +31,49 @@ class Caller:
 
     merchant_id: str
     livemode: bool
-    # The key the request came with (a dashboard user's session will be another principal).
+    # The key the request came with, when it came with one.
     api_key_id: str = ""
+    # A dashboard user's call (a session's access token): who, in which role.
+    user_id: str = ""
+    role: Role | None = None
+    # How the audit log names the caller: the key's prefix, the user's e-mail.
+    label: str = ""
+    # Where the request came from (see client_address).
+    client_address: str = ""
+
+    @property
+    def actor(self) -> audit.Actor:
+        if self.user_id:
+            return audit.Actor(ActorType.USER, self.user_id, self.label, self.client_address)
+        return audit.Actor(ActorType.API_KEY, self.api_key_id, self.label, self.client_address)
+
+
+def client_address(context: ServicerContext) -> str:
+    """The caller's IP address. Behind Envoy (use_remote_address) the last X-Forwarded-For
+    entry is the one Envoy appended, the peer it saw; earlier entries are the client's own
+    claims and are ignored. Without the header (a call straight to the edge's port, which
+    only the platform reaches), the gRPC peer."""
+    forwarded = request_header(context.invocation_metadata(), "x-forwarded-for") or ""
+    for candidate in (forwarded.rpartition(",")[2].strip(), _peer_address(context.peer())):
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return ""
+
+
+def _peer_address(peer: str | None) -> str:
+    """ "ipv4:127.0.0.1:5555" or "ipv6:[::1]:5555" → the address."""
+    kind, _, rest = (peer or "").partition(":")
+    if kind == "ipv6":
+        return rest.rpartition("]")[0].lstrip("[")
+    if kind == "ipv4":
+        return rest.rpartition(":")[0]
+    return ""
+
+
+def admin_actor(context: ServicerContext) -> audit.Actor:
+    return audit.Actor(ActorType.ADMIN, client_address=client_address(context))
 
 
 def _bearer_token(context: ServicerContext) -> str:
@@ -64,7 +108,13 @@ async def authenticate(session: AsyncSession, context: ServicerContext) -> Calle
             errors.API_KEY_READ_ONLY, "this API key is read-only; this call changes data"
         )
     key_usage.note(key.id)
-    return Caller(merchant_id=key.merchant_id, livemode=key.livemode, api_key_id=key.id)
+    return Caller(
+        merchant_id=key.merchant_id,
+        livemode=key.livemode,
+        api_key_id=key.id,
+        label=key.prefix,
+        client_address=client_address(context),
+    )
 
 
 def authenticate_admin(context: ServicerContext, admin_api_keys: Sequence[str]) -> None:
