@@ -36,6 +36,8 @@ class Caller:
     # A dashboard user's call (a session's access token): who, in which role.
     user_id: str = ""
     role: Role | None = None
+    # May only read: a read-only key, or a viewer.
+    read_only: bool = False
     # How the audit log names the caller: the key's prefix, the user's e-mail.
     label: str = ""
     # Where the request came from (see client_address).
@@ -112,6 +114,7 @@ async def authenticate(session: AsyncSession, context: ServicerContext) -> Calle
         merchant_id=key.merchant_id,
         livemode=key.livemode,
         api_key_id=key.id,
+        read_only=key.read_only,
         label=key.prefix,
         client_address=client_address(context),
     )
