@@ -102,9 +102,10 @@ class UserSession(Base):
     """One sign-in: the family of refresh tokens it hands out, revoked as one."""
 
     __tablename__ = "user_sessions"
+    __table_args__ = (Index("user_sessions_user", "user_id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -113,9 +114,10 @@ class UserSession(Base):
 
 class RefreshToken(Base):
     __tablename__ = "refresh_tokens"
+    __table_args__ = (Index("refresh_tokens_session", "session_id"),)
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("user_sessions.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("user_sessions.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Exchanged for the next token: presenting it again revokes the session.
