@@ -18,17 +18,8 @@ from pathlib import Path
 import httpx
 
 from cli.state import StatePaths
+from core.secret_shapes import SHAPES, secret_shapes_in
 
-# Secrets recognised by their shape, whoever made them.
-SHAPES: dict[str, re.Pattern[str]] = {
-    "an API key": re.compile(r"sk_(?:test|live)_[A-Za-z0-9]{20,}"),
-    "a JWT": re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*"),
-    "an argon2 hash": re.compile(r"\$argon2(?:id|i|d)?\$\S*"),
-    # `rt_` and at least 40 base62 characters: the dashboard sessions' refresh tokens.
-    "a refresh token": re.compile(r"(?<![A-Za-z0-9])rt_[A-Za-z0-9]{40,}"),
-    # core/webhooks/signing.py: `whsec_` and 32 random bytes in base64url (43 characters).
-    "a webhook signing secret": re.compile(r"whsec_[A-Za-z0-9_-]{32,}"),
-}
 # A card number's digits, written with spaces, dashes or a URL's %20 and + between them.
 _SEPARATORS = re.compile(r"(%20|[\s+-])")
 _CARD_LIKE = re.compile(r"\d(?:(?:%20|[\s+-])?\d){11,18}")
@@ -66,7 +57,7 @@ class Secrets:
     def in_log_line(self, line: str) -> list[str]:
         """What a log line must not hold: the known values, and anything shaped like a secret
         (an answer may hold a new key's secret; a log line never)."""
-        return self.found_in(line) + [name for name, shape in SHAPES.items() if shape.search(line)]
+        return self.found_in(line) + secret_shapes_in(line)
 
     def masked(self, line: str) -> str:
         for value in self.values:

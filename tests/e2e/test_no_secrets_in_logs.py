@@ -180,6 +180,13 @@ def hostile_authorization_headers(mesh: Mesh, sent: Sent) -> None:
         f"Bearer {unknown_key}\u00e9",
     ]
     with httpx.Client(base_url=mesh.api_url, timeout=30) as api:
+        # A key as the correlation id, which every log line of the call carries: replaced.
+        traced = api.get(
+            "/v1/orders",
+            headers={"Authorization": f"Bearer {mesh.api_key}", "X-Correlation-ID": unknown_key},
+        )
+        assert traced.status_code == 200, traced.text
+        assert traced.headers["x-correlation-id"] != unknown_key
         for value in values:
             answer = api.get("/v1/orders", headers={"Authorization": value.encode()})
             assert 400 <= answer.status_code < 500, (value[:12], answer.text)
