@@ -38,6 +38,8 @@ API_KEY_READ_ONLY = ErrorKind("API_KEY_READ_ONLY", grpc.StatusCode.PERMISSION_DE
 # An API key manages the keys of its own mode only.
 API_KEY_OTHER_MODE = ErrorKind("API_KEY_OTHER_MODE", grpc.StatusCode.PERMISSION_DENIED)
 API_KEY_NOT_FOUND = ErrorKind("API_KEY_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
+# The audit log is for callers who may change things: not a read-only key, not a viewer.
+AUDIT_LOG_FORBIDDEN = ErrorKind("AUDIT_LOG_FORBIDDEN", grpc.StatusCode.PERMISSION_DENIED)
 INVALID_REQUEST = ErrorKind("INVALID_REQUEST", grpc.StatusCode.INVALID_ARGUMENT)
 # The request's bytes are not the message the method takes: malformed protobuf, or text that
 # is not UTF-8 (in the body, or in a path or query parameter Envoy put in a string field).

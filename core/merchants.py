@@ -33,14 +33,22 @@ async def create_merchant(
     *,
     live: bool = False,
 ) -> NewMerchant:
-    """A merchant with a test API key, and a live one too when `live`."""
+    """`create_merchant_in` in a transaction of its own."""
+    async with sessions.begin() as session:
+        return await create_merchant_in(session, name, default_processor, live=live)
+
+
+async def create_merchant_in(
+    session: AsyncSession, name: str, default_processor: str = "sandbox", *, live: bool = False
+) -> NewMerchant:
+    """A merchant with a test API key, and a live one too when `live`, in the caller's
+    transaction."""
     merchant_id = ids.new_id("mer")
     keys = tuple(api_keys.issue(merchant_id, livemode) for livemode in (False, True)[: 1 + live])
-    async with sessions.begin() as session:
-        session.add(models.Merchant(id=merchant_id, name=name, default_processor=default_processor))
-        await session.flush()
-        session.add_all([key.row for key in keys])
-        await session.flush()
-        for key in keys:
-            await session.refresh(key.row)  # its creation time, for the answer
+    session.add(models.Merchant(id=merchant_id, name=name, default_processor=default_processor))
+    await session.flush()
+    session.add_all([key.row for key in keys])
+    await session.flush()
+    for key in keys:
+        await session.refresh(key.row)  # its creation time, for the answer
     return NewMerchant(id=merchant_id, name=name, keys=keys)

@@ -50,13 +50,18 @@ class Caller:
         return audit.Actor(ActorType.API_KEY, self.api_key_id, self.label, self.client_address)
 
 
+# Set by Envoy on every request it forwards, replacing any value a client sent
+# (envoy/envoy.yaml, request_headers_to_add of each virtual host).
+CLIENT_ADDRESS_HEADER = "x-payloops-client-address"
+
+
 def client_address(context: ServicerContext) -> str:
-    """The caller's IP address. Behind Envoy (use_remote_address) the last X-Forwarded-For
-    entry is the one Envoy appended, the peer it saw; earlier entries are the client's own
-    claims and are ignored. Without the header (a call straight to the edge's port, which
-    only the platform reaches), the gRPC peer."""
-    forwarded = request_header(context.invocation_metadata(), "x-forwarded-for") or ""
-    for candidate in (forwarded.rpartition(",")[2].strip(), _peer_address(context.peer())):
+    """The caller's IP address: the peer Envoy saw, which it passes in a header of its own.
+    Not X-Forwarded-For: for a client on loopback, Envoy appends its host's own address there
+    instead of the peer's. Without the header (a call straight to the edge's port, which only
+    the platform reaches), the gRPC peer."""
+    given = request_header(context.invocation_metadata(), CLIENT_ADDRESS_HEADER) or ""
+    for candidate in (given.strip(), _peer_address(context.peer())):
         try:
             return str(ipaddress.ip_address(candidate))
         except ValueError:

@@ -19,6 +19,7 @@ from opentelemetry import context as otel_context
 from core import errors
 from core.card_numbers import looks_like_card_number
 from core.logs import correlation_id
+from core.secret_shapes import secret_shapes_in
 from core.telemetry import with_correlation_id
 from edge import request_checks, validation
 from edge.context import ServicerContext, request_header, response_headers, rpc_method
@@ -69,9 +70,13 @@ def _unary(
         metadata = context.invocation_metadata() or ()
         card_numbers = validation.header_violations(metadata)
         given = request_header(metadata, "x-correlation-id")
+        # Never adopted when it looks like a key or a token: it is in every log line of the call.
         cid = (
             given
-            if given and _CORRELATION_ID.match(given) and not card_numbers
+            if given
+            and _CORRELATION_ID.match(given)
+            and not card_numbers
+            and not secret_shapes_in(given)
             else _new_correlation_id()
         )
         correlation_id.set(cid)

@@ -32,6 +32,7 @@ from edge.lifecycle import Lifecycle
 from edge.page_tokens import PageTokens, secret_problem
 from edge.payments import Payments
 from edge.services.api_keys import ApiKeyService
+from edge.services.audit_log import AuditLogService
 from edge.services.events import EventService
 from edge.services.health import HealthService
 from edge.services.merchants import MerchantService
@@ -45,6 +46,8 @@ from edge.services.webhook_endpoints import WebhookEndpointService
 from payloops.v1 import (
     api_keys_pb2,
     api_keys_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
     merchants_pb2,
     merchants_pb2_grpc,
     orders_pb2,
@@ -112,6 +115,9 @@ async def serve(
     api_keys_pb2_grpc.add_ApiKeyServiceServicer_to_server(
         ApiKeyService(sessions, idempotency, PageTokens(settings.page_token_secret)), server
     )
+    audit_pb2_grpc.add_AuditLogServiceServicer_to_server(
+        AuditLogService(sessions, PageTokens(settings.page_token_secret)), server
+    )
     merchants_pb2_grpc.add_MerchantServiceServicer_to_server(
         MerchantService(sessions, settings.admin_api_keys, settings.default_processor), server
     )
@@ -155,6 +161,7 @@ async def serve(
             routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name,
             refunds_pb2.DESCRIPTOR.services_by_name["RefundService"].full_name,
             api_keys_pb2.DESCRIPTOR.services_by_name["ApiKeyService"].full_name,
+            audit_pb2.DESCRIPTOR.services_by_name["AuditLogService"].full_name,
             merchants_pb2.DESCRIPTOR.services_by_name["MerchantService"].full_name,
             *(
                 processors_pb2.DESCRIPTOR.services_by_name[name].full_name

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,7 @@ import pytest
 from cli.dev import FIRST_RECEIVER_PORT
 from cli.ports import ephemeral_start, port_is_free
 from cli.procs import dying_with_this_process
+from tests import log_secrets
 from tests.fakes.razorpay_api import RazorpayFake
 from tests.fakes.stripe_api import FakeStripe
 
@@ -202,6 +203,36 @@ def stop_mesh_process(process: subprocess.Popen[bytes], state_dir: Path | None =
     return process.returncode
 
 
+def retire_mesh(
+    process: subprocess.Popen[bytes], state_dir: Path, secrets: Iterable[str] = ()
+) -> None:
+    """Stops a mesh, scans every log it wrote for secrets (tests/log_secrets.py), removes its
+    state dir, and fails loudly if a log held one: what a test did to it is in that log, so
+    every mesh of the run is checked. `secrets`: values the caller knows to be secret beyond
+    the installation's own (processor credentials it sent, say)."""
+    stop_mesh_process(process, state_dir)
+    try:
+        known = log_secrets.Secrets(log_secrets.installation_secrets(state_dir)).plus(secrets)
+        findings = log_secrets.scan(log_secrets.log_files(state_dir), known)
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
+    if findings:
+        pytest.fail(
+            "a secret was written to a log of the mesh:\n" + log_secrets.report(findings),
+            pytrace=False,
+        )
+
+
+def fake_gateway_credentials(stripe: FakeStripe, razorpay: RazorpayFake) -> list[str]:
+    """The credentials of the gateway fakes' accounts, which the tests give their merchants."""
+    return [
+        *stripe.accounts,
+        stripe.webhook_secret,
+        razorpay.key_secret,
+        razorpay.webhook_secret,
+    ]
+
+
 @pytest.fixture(scope="session")
 def mesh() -> Iterator[Mesh]:
     # The real gateways are out of reach (and must never be charged by tests): the adapters of
@@ -217,8 +248,9 @@ def mesh() -> Iterator[Mesh]:
         try:
             yield started
         finally:
-            stop_mesh_process(started.process, started.state_dir)
-            shutil.rmtree(started.state_dir, ignore_errors=True)
+            retire_mesh(
+                started.process, started.state_dir, fake_gateway_credentials(stripe, razorpay)
+            )
 
 
 @pytest.fixture(scope="session")

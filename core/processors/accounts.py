@@ -143,15 +143,19 @@ async def rotate(
 
 async def disable(
     session: AsyncSession, merchant_id: str, livemode: bool, account_id: str
-) -> Account:
+) -> tuple[Account, bool]:
+    """The account, disabled, and whether this call disabled it (False: it already was)."""
     row = await _owned(session, merchant_id, livemode, account_id)
-    await session.execute(
+    # Decided by the update itself: of two concurrent calls, one disables it.
+    changed = await session.execute(
         update(models.ProcessorAccount)
-        .where(models.ProcessorAccount.id == row.id)
+        .where(models.ProcessorAccount.id == row.id, models.ProcessorAccount.enabled)
         .values(enabled=False)
+        .returning(models.ProcessorAccount.id)
     )
+    disabled = changed.first() is not None
     await session.refresh(row)
-    return _account(row)
+    return _account(row), disabled
 
 
 # Built once: every payment reads it (see orchestrator/activities/orders.py).

@@ -79,6 +79,29 @@ async def register(
     tls: bool = False,
     tls_ca_pem: str = "",
 ) -> Registration:
+    """`register_in` in a transaction of its own."""
+    async with sessions.begin() as session:
+        return await register_in(
+            session,
+            name,
+            target,
+            deadline_ms,
+            capabilities=capabilities,
+            tls=tls,
+            tls_ca_pem=tls_ca_pem,
+        )
+
+
+async def register_in(
+    session: AsyncSession,
+    name: str,
+    target: str,
+    deadline_ms: int | None = None,
+    *,
+    capabilities: dict[str, object],
+    tls: bool = False,
+    tls_ca_pem: str = "",
+) -> Registration:
     """Adds a processor, or points an existing one at `target`, with the capabilities its
     adapter just reported. Its deadline changes only when one is given (a new processor gets
     DEFAULT_DEADLINE_MS), and `enabled` never does: what an operator set survives `payloops
@@ -111,9 +134,8 @@ async def register(
         index_elements=[models.Processor.name],
         set_=changes,
     ).returning(models.Processor)
-    async with sessions.begin() as session:
-        row = (await session.execute(upsert)).scalar_one()
-        return _registration(row)
+    row = (await session.execute(upsert)).scalar_one()
+    return _registration(row)
 
 
 async def registrations(sessions: async_sessionmaker[AsyncSession]) -> list[Registration]:
@@ -154,16 +176,25 @@ async def register_adapter(
 ) -> Registration:
     """Asks the adapter at `target` for its capabilities, then registers it: an address that
     does not answer GetCapabilities is never registered (raises grpc.aio.AioRpcError)."""
-    problem = target_problem(target)
-    if problem:
-        raise ValueError(problem)
-    capabilities = await fetch_capabilities(channels, target, tls, tls_ca_pem)
+    capabilities = await adapter_capabilities(channels, target, tls, tls_ca_pem)
     return await register(
         sessions,
         name,
         target,
         deadline_ms,
-        capabilities=capabilities_to_json(capabilities),
+        capabilities=capabilities,
         tls=tls,
         tls_ca_pem=tls_ca_pem,
     )
+
+
+async def adapter_capabilities(
+    channels: ProcessorChannels, target: str, tls: bool = False, tls_ca_pem: str = ""
+) -> dict[str, object]:
+    """What the adapter at `target` answers to GetCapabilities, as stored (raises
+    grpc.aio.AioRpcError when nothing answers there). Asked before any transaction opens:
+    dialing may take seconds."""
+    problem = target_problem(target)
+    if problem:
+        raise ValueError(problem)
+    return capabilities_to_json(await fetch_capabilities(channels, target, tls, tls_ca_pem))

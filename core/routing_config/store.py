@@ -64,8 +64,18 @@ async def save(
     livemode: bool,
     config: RoutingConfig,
 ) -> tuple[int, datetime]:
-    """Stores `config` as the merchant's next version in this mode; returns that version and
-    its time."""
+    """Stores `config` as the merchant's next version in this mode, in a transaction of its
+    own; returns that version and its time."""
+    async with sessions.begin() as session:
+        return await save_in(session, merchant_id, livemode, config)
+
+
+async def save_in(
+    session: AsyncSession, merchant_id: str, livemode: bool, config: RoutingConfig
+) -> tuple[int, datetime]:
+    """`save` in the caller's transaction, so what the caller records about the change (its
+    audit entry) commits or rolls back with it. Each try is a savepoint: a collision undoes
+    that try only, and the next one's statement sees the winner's committed row."""
     table = models.RoutingConfigVersion
     next_version = (
         select(func.coalesce(func.max(table.version), 0) + 1)
@@ -84,7 +94,7 @@ async def save(
     )
     for attempt in range(_SAVE_TRIES):
         try:
-            async with sessions.begin() as session:
+            async with session.begin_nested():
                 version, created_at = (await session.execute(statement)).one()
             return int(version), created_at
         except IntegrityError as error:

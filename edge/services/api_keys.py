@@ -5,12 +5,14 @@ the answer of create or roll once, and never again (not in an idempotent replay 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import api_keys, errors
+from core import api_keys, audit, errors
+from core.audit import AuditAction
 from core.db import models
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext, request_header
@@ -63,6 +65,7 @@ class ApiKeyService(api_keys_pb2_grpc.ApiKeyServiceServicer):
             issued = api_keys.issue(
                 caller.merchant_id, caller.livemode, name=wanted.name, read_only=wanted.read_only
             )
+            _record(session, caller, AuditAction.API_KEY_CREATED, issued.row, _described(issued))
             return await self._added(session, issued, claim)
 
     async def ListApiKeys(
@@ -124,6 +127,9 @@ class ApiKeyService(api_keys_pb2_grpc.ApiKeyServiceServicer):
             issued = api_keys.issue(
                 caller.merchant_id, caller.livemode, name=old.name, read_only=old.read_only
             )
+            overlap_seconds = int(overlap.total_seconds())
+            details = {"new_api_key": issued.row.id, "overlap_seconds": overlap_seconds}
+            _record(session, caller, AuditAction.API_KEY_ROLLED, old, details)
             return await self._added(session, issued, claim)
 
     async def RevokeApiKey(
@@ -139,6 +145,7 @@ class ApiKeyService(api_keys_pb2_grpc.ApiKeyServiceServicer):
                     .values(revoked_at=datetime.now(UTC))
                 )
                 await session.refresh(key)
+                _record(session, caller, AuditAction.API_KEY_REVOKED, key, {})
             return key_message(key)
 
     async def _claim(
@@ -166,6 +173,30 @@ class ApiKeyService(api_keys_pb2_grpc.ApiKeyServiceServicer):
             # Stored without the secret: the idempotency table holds no key in clear.
             await self._idempotency.store(session, claim, key_message(issued.row))
         return key_message(issued.row, secret=issued.secret)
+
+
+def _record(
+    session: AsyncSession,
+    caller: Caller,
+    action: AuditAction,
+    key: models.ApiKey,
+    details: Mapping[str, object],
+) -> None:
+    audit.record(
+        session,
+        caller.actor,
+        action,
+        merchant_id=caller.merchant_id,
+        livemode=caller.livemode,
+        target_type="api_key",
+        target_id=key.id,
+        details={"prefix": key.prefix, **details},
+    )
+
+
+def _described(issued: api_keys.IssuedKey) -> dict[str, object]:
+    """What the log says of a new key: never its secret, only what the list shows too."""
+    return {"name": issued.row.name, "read_only": issued.row.read_only}
 
 
 def key_message(key: models.ApiKey, secret: str = "") -> api_keys_pb2.ApiKey:

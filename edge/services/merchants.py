@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import errors
-from core.merchants import create_merchant
-from edge.auth import authenticate_admin
+from core import audit, errors
+from core.audit import AuditAction
+from core.merchants import create_merchant_in
+from edge.auth import admin_actor, authenticate_admin
 from edge.context import ServicerContext
 from edge.services.api_keys import key_message
 from payloops.v1 import merchants_pb2, merchants_pb2_grpc
@@ -41,9 +42,27 @@ class MerchantService(merchants_pb2_grpc.MerchantServiceServicer):
                     )
                 ]
             )
-        made = await create_merchant(
-            self._sessions, name, self._default_processor, live=request.live
-        )
+        async with self._sessions.begin() as session:
+            made = await create_merchant_in(
+                session, name, self._default_processor, live=request.live
+            )
+            # In the new merchant's log, in both modes: its first keys are made here.
+            audit.record(
+                session,
+                admin_actor(context),
+                AuditAction.MERCHANT_CREATED,
+                merchant_id=made.id,
+                livemode=None,
+                target_type="merchant",
+                target_id=made.id,
+                details={
+                    "name": made.name,
+                    "api_keys": [
+                        {"id": key.row.id, "prefix": key.row.prefix, "livemode": key.row.livemode}
+                        for key in made.keys
+                    ],
+                },
+            )
         return merchants_pb2.Merchant(
             id=made.id,
             name=made.name,

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import errors
+from core import audit, errors
+from core.audit import AuditAction
 from core.processors import accounts as processor_accounts
 from core.secrets import SecretBox, SecretsNotConfigured
-from edge.auth import authenticate
+from edge.auth import Caller, authenticate
 from edge.context import ServicerContext
 from payloops.v1 import processors_pb2, processors_pb2_grpc
 
@@ -36,6 +37,7 @@ class ProcessorAccountService(processors_pb2_grpc.ProcessorAccountServiceService
                     caller.livemode,
                     dict(wanted.credentials),
                 )
+            _record(session, caller, AuditAction.PROCESSOR_ACCOUNT_CREATED, created)
         return account_message(created)
 
     async def ListProcessorAccounts(
@@ -64,6 +66,7 @@ class ProcessorAccountService(processors_pb2_grpc.ProcessorAccountServiceService
                     request.processor_account,
                     dict(request.credentials),
                 )
+            _record(session, caller, AuditAction.PROCESSOR_ACCOUNT_CREDENTIALS_ROTATED, rotated)
         return account_message(rotated)
 
     async def DisableProcessorAccount(
@@ -71,10 +74,34 @@ class ProcessorAccountService(processors_pb2_grpc.ProcessorAccountServiceService
     ) -> processors_pb2.ProcessorAccount:
         async with self._sessions.begin() as session:
             caller = await authenticate(session, context)
-            disabled = await processor_accounts.disable(
+            disabled, changed = await processor_accounts.disable(
                 session, caller.merchant_id, caller.livemode, request.processor_account
             )
+            if changed:
+                _record(session, caller, AuditAction.PROCESSOR_ACCOUNT_DISABLED, disabled)
         return account_message(disabled)
+
+
+def _record(
+    session: AsyncSession,
+    caller: Caller,
+    action: AuditAction,
+    account: processor_accounts.Account,
+) -> None:
+    """The credentials' field names only, never their values."""
+    audit.record(
+        session,
+        caller.actor,
+        action,
+        merchant_id=caller.merchant_id,
+        livemode=caller.livemode,
+        target_type="processor_account",
+        target_id=account.id,
+        details={
+            "processor": account.processor,
+            "credential_fields": list(account.credential_fields),
+        },
+    )
 
 
 @contextlib.contextmanager

@@ -7,10 +7,11 @@ from __future__ import annotations
 import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import errors
+from core import audit, errors
+from core.audit import AuditAction
 from core.processors import registry
 from core.processors.channels import ProcessorChannels, capabilities_from_json
-from edge.auth import authenticate_admin
+from edge.auth import admin_actor, authenticate_admin
 from edge.context import ServicerContext
 from payloops.v1 import processors_pb2, processors_pb2_grpc
 
@@ -55,14 +56,8 @@ class ProcessorService(processors_pb2_grpc.ProcessorServiceServicer):
         ]:
             raise errors.invalid(violations)
         try:
-            registered = await registry.register_adapter(
-                self._sessions,
-                self._channels,
-                wanted.name,
-                wanted.target,
-                deadline_ms,
-                tls=wanted.tls,
-                tls_ca_pem=wanted.tls_ca_pem,
+            capabilities = await registry.adapter_capabilities(
+                self._channels, wanted.target, wanted.tls, wanted.tls_ca_pem
             )
         except grpc.aio.AioRpcError as error:
             raise errors.PayLoopsError(
@@ -71,6 +66,31 @@ class ProcessorService(processors_pb2_grpc.ProcessorServiceServicer):
                 "is the adapter running there?",
                 metadata={"target": wanted.target},
             ) from error
+        async with self._sessions.begin() as session:
+            registered = await registry.register_in(
+                session,
+                wanted.name,
+                wanted.target,
+                deadline_ms,
+                capabilities=capabilities,
+                tls=wanted.tls,
+                tls_ca_pem=wanted.tls_ca_pem,
+            )
+            # The operator's own change: in no merchant's log.
+            audit.record(
+                session,
+                admin_actor(context),
+                AuditAction.PROCESSOR_REGISTERED,
+                merchant_id=None,
+                livemode=None,
+                target_type="processor",
+                target_id=registered.name,
+                details={
+                    "target": registered.target,
+                    "tls": registered.tls,
+                    "deadline_ms": registered.deadline_ms,
+                },
+            )
         return processor_message(registered)
 
     async def ListProcessors(

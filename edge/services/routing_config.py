@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import errors
+from core import audit, errors
+from core.audit import AuditAction
 from core.db import models
 from core.routing_config import store, validation
 from core.routing_config.model import RoutingConfig
@@ -40,9 +41,20 @@ class RoutingService(routing_pb2_grpc.RoutingServiceServicer):
         found = validation.violations(config, known)
         if found:
             raise errors.invalid(found)
-        version, update_time = await store.save(
-            self._sessions, caller.merchant_id, caller.livemode, config
-        )
+        async with self._sessions.begin() as session:
+            version, update_time = await store.save_in(
+                session, caller.merchant_id, caller.livemode, config
+            )
+            audit.record(
+                session,
+                caller.actor,
+                AuditAction.ROUTING_UPDATED,
+                merchant_id=caller.merchant_id,
+                livemode=caller.livemode,
+                target_type="routing_config",
+                target_id=str(version),
+                details={"version": version, "rules": [rule.name for rule in config.rules]},
+            )
         return _message(config, version, update_time)
 
 

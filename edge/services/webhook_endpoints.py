@@ -8,15 +8,17 @@ merchant's endpoint, or a deleted one, is NOT_FOUND."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from google.protobuf import empty_pb2
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import errors, ids
+from core import audit, errors, ids
+from core.audit import AuditAction
 from core.contracts import events
 from core.contracts.vocabulary import EndpointStatus
 from core.db import models
@@ -102,6 +104,9 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
             if claim is not None:
                 # Stored without the secret: the idempotency table holds no secret in clear.
                 await self._idempotency.store(session, claim, endpoint_message(created))
+            _record(
+                session, caller, AuditAction.WEBHOOK_ENDPOINT_CREATED, created, _described(created)
+            )
         return endpoint_message(created, secret=secret)
 
     async def _url_violations(self, url: str, livemode: bool) -> list[errors.FieldViolation]:
@@ -201,6 +206,9 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
                 endpoint.updated_at = func.now()
             await session.flush()
             await session.refresh(endpoint)
+            if paths:
+                details = {"changed": sorted(set(paths)), **_described(endpoint)}
+                _record(session, caller, AuditAction.WEBHOOK_ENDPOINT_UPDATED, endpoint, details)
             return endpoint_message(endpoint)
 
     async def DeleteWebhookEndpoint(
@@ -216,6 +224,7 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
                 .where(models.WebhookEndpoint.id == endpoint.id)
                 .values(status=EndpointStatus.DELETED, updated_at=func.now())
             )
+            _record(session, caller, AuditAction.WEBHOOK_ENDPOINT_DELETED, endpoint, {})
         return empty_pb2.Empty()
 
     async def RotateWebhookEndpointSecret(
@@ -253,6 +262,8 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
             endpoint.updated_at = func.now()
             await session.flush()
             await session.refresh(endpoint)
+            details = {"grace_period_seconds": int(grace.total_seconds())}
+            _record(session, caller, AuditAction.WEBHOOK_ENDPOINT_SECRET_ROTATED, endpoint, details)
             return endpoint_message(endpoint, secret=secret)
 
 
@@ -276,6 +287,43 @@ async def find(
             metadata={"webhook_endpoint": endpoint_id},
         )
     return endpoint
+
+
+def _record(
+    session: AsyncSession,
+    caller: Caller,
+    action: AuditAction,
+    endpoint: models.WebhookEndpoint,
+    details: Mapping[str, object],
+) -> None:
+    audit.record(
+        session,
+        caller.actor,
+        action,
+        merchant_id=caller.merchant_id,
+        livemode=caller.livemode,
+        target_type="webhook_endpoint",
+        target_id=endpoint.id,
+        details=dict(details),
+    )
+
+
+def _described(endpoint: models.WebhookEndpoint) -> dict[str, object]:
+    """What the log says of an endpoint: never its signing secret, and of its URL only the
+    origin (scheme, host, port): a path or query may carry the receiver's own token."""
+    return {
+        "url_origin": _origin(endpoint.url),
+        "enabled_events": list(endpoint.enabled_events),
+        "status": str(endpoint.status),
+    }
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
 def _event_violations(enabled_events: Sequence[str]) -> list[errors.FieldViolation]:

@@ -13,12 +13,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import re
 import socket
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -45,6 +42,7 @@ from tests.e2e.api_surface import (
     slot_at,
     with_value,
 )
+from tests.log_secrets import Secrets, log_files, scan, wait_for_access_log
 
 pytestmark = pytest.mark.e2e
 
@@ -98,16 +96,6 @@ class Findings:
 
 
 @dataclass(frozen=True)
-class Secrets:
-    keys: tuple[str, ...]
-
-    def found_in(self, text: str) -> list[str]:
-        flat = re.sub(r"(%20|[\s+-])", "", text)
-        found = [pan for pan in PANS if pan.replace(" ", "") in flat]
-        return found + [f"key {key[:8]}…" for key in self.keys if key in text]
-
-
-@dataclass(frozen=True)
 class Target:
     """Who calls, the values that get a request past the first checks, and the real objects a
     path can name."""
@@ -154,7 +142,7 @@ def refusing_receiver() -> Iterator[str]:
 
 def attack_every_operation(target: Target) -> None:
     mesh = target.mesh
-    secrets = Secrets((target.merchant_key, target.admin_key, mesh.api_key))
+    secrets = Secrets((target.merchant_key, target.admin_key, mesh.api_key), PANS)
     findings = Findings()
     channel = grpc.insecure_channel(mesh.grpc_target)
     # Deleting comes last: the real webhook endpoint is the baseline of the other calls.
@@ -641,27 +629,13 @@ def status_code(number: int) -> grpc.StatusCode:
 
 def scan_logs(target: Target, secrets: Secrets, findings: Findings) -> None:
     """Every log of the stack, once Envoy has written its access log up to our last request."""
-    marker = httpx.get(f"{target.mesh.api_url}/v1/hostile-inputs-done", timeout=30)
-    request_id = marker.json()["details"][0]["metadata"]["request_id"]
-    access_log = target.mesh.state_dir / "logs" / "envoy-access.log"
-    deadline = time.monotonic() + 60
-    while request_id not in access_log.read_text(errors="replace"):
-        assert time.monotonic() < deadline, "Envoy never wrote the last request to its access log"
-        time.sleep(0.5)
-    for path in log_files(target.mesh.state_dir):
+    wait_for_access_log(target.mesh.api_url, target.mesh.state_dir)
+    paths = log_files(target.mesh.state_dir)
+    for leak in scan(paths, secrets):
+        findings.add(str(leak.path.relative_to(target.mesh.state_dir)), str(leak))
+    for path in paths:
         text = path.read_text(errors="replace")
-        where = str(path.relative_to(target.mesh.state_dir))
-        if leaked := secrets.found_in(text):
-            line = next(line for line in text.splitlines() if secrets.found_in(line))
-            findings.add(where, f"holds {leaked}: {line[:300]}")
         # SQLAlchemy's rendering of a failed statement's values: a request's, here.
         if SQL_PARAMETERS in text:
             line = next(line for line in text.splitlines() if SQL_PARAMETERS in line)
-            findings.add(where, f"holds SQL parameters: {line[:300]}")
-
-
-def log_files(state_dir: Path) -> list[Path]:
-    """dev.out, every service's log (Envoy's access log among them) and PostgreSQL's."""
-    found = [state_dir / "dev.out", *sorted((state_dir / "logs").glob("*"))]
-    found += sorted(path for path in (state_dir / "pgdata" / "log").glob("*") if path.is_file())
-    return [path for path in found if path.is_file()]
+            findings.add(str(path), f"holds SQL parameters: {line[:300]}")

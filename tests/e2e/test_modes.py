@@ -159,6 +159,8 @@ LISTS = {
     "EventService.ListEvents": "events",
     "ProcessorAccountService.ListProcessorAccounts": "processor_accounts",
     "ApiKeyService.ListApiKeys": "api_keys",
+    # Entries about the other mode's objects would name them as their target.
+    "AuditLogService.ListAuditEntries": "audit_entries",
 }
 # Operations on the caller's own mode as a whole: what they make or change is the caller's
 # mode's, and the other mode sees nothing of it (the body each sends).
@@ -255,6 +257,7 @@ _ROWS_OF_MODE = {
     # Not last_used_at: the victim's own requests move it.
     "api_keys": "select id, key_hash, name, read_only, expires_at, revoked_at from api_keys "
     "where merchant_id = :m and livemode = :l order by id",
+    "audit_log": "select * from audit_log where merchant_id = :m and livemode = :l order by id",
 }
 
 
@@ -346,6 +349,7 @@ def test_every_operation_with_the_other_modes_key_is_not_found_and_changes_nothi
         listed = call(intruder, methods[name])
         assert listed.status_code == 200, (name, listed.text)
         seen = {str(item["id"]) for item in listed.json()[field]}
+        seen |= {str(item["target"]["id"]) for item in listed.json()[field] if "target" in item}
         assert not seen & set(objects.by_target.values()), name
     for name, body in OWN_MODE.items():
         if name == "ApiKeyService.CreateApiKey":

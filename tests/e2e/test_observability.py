@@ -9,7 +9,6 @@ exported (the shared mesh writes no spans)."""
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 import uuid
@@ -23,7 +22,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from tests.conftest import Mesh, start_mesh, stop_mesh_process
+from tests.conftest import Mesh, retire_mesh, start_mesh
 from tests.e2e.test_webhooks import Receiver, create_endpoint
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -44,8 +43,7 @@ def traced_mesh() -> Iterator[Mesh]:
     try:
         yield mesh
     finally:
-        stop_mesh_process(mesh.process, mesh.state_dir)
-        shutil.rmtree(mesh.state_dir, ignore_errors=True)
+        retire_mesh(mesh.process, mesh.state_dir)
 
 
 def spans(log: Path) -> list[dict[str, Any]]:
@@ -250,8 +248,7 @@ def otlp_mesh(collector: Collector) -> Iterator[Mesh]:
     try:
         yield mesh
     finally:
-        stop_mesh_process(mesh.process, mesh.state_dir)
-        shutil.rmtree(mesh.state_dir, ignore_errors=True)
+        retire_mesh(mesh.process, mesh.state_dir)
 
 
 def test_with_otlp_the_trace_starts_at_envoy_and_reaches_a_collector(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,11 +29,12 @@ from core.webhooks.destinations import parse_listeners
 from payloops.v1 import webhooks_pb2, webhooks_pb2_grpc
 from tests.conftest import (
     Mesh,
+    fake_gateway_credentials,
     free_port,
     read_env_file,
     receiver_port,
+    retire_mesh,
     start_mesh,
-    stop_mesh_process,
 )
 from tests.e2e.mesh_db import sql
 from tests.e2e.test_webhooks import (
@@ -83,8 +83,9 @@ def wide_mesh() -> Iterator[Mesh]:
         try:
             yield started
         finally:
-            stop_mesh_process(started.process, started.state_dir)
-            shutil.rmtree(started.state_dir, ignore_errors=True)
+            retire_mesh(
+                started.process, started.state_dir, fake_gateway_credentials(stripe, razorpay)
+            )
 
 
 def tcp_listening_ports(pid: int) -> set[int]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from temporalio.client import Client
 
 from core.contracts.payment import workflow_id
 from payloops.sandbox.v1 import control_pb2
-from tests.conftest import Mesh, start_mesh, stop_mesh_process
+from tests.conftest import Mesh, retire_mesh, start_mesh
 from tests.e2e.failover_helpers import merchant_with_routing, settled, wait_for
 from tests.e2e.sandbox_control import set_fault
 
@@ -82,8 +81,7 @@ def main() -> None:
         time.sleep(1)
         asyncio.run(save(mesh, made))
     finally:
-        stop_mesh_process(mesh.process, mesh.state_dir)
-        shutil.rmtree(mesh.state_dir, ignore_errors=True)
+        retire_mesh(mesh.process, mesh.state_dir)
     sys.stdout.flush()
     os._exit(0)  # the Temporal bridge's threads can crash interpreter teardown (sdk-python#300)
 
