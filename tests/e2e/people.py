@@ -29,7 +29,7 @@ def reason(response: httpx.Response) -> str:
 
 def field_reasons(response: httpx.Response) -> list[str]:
     requests = [d for d in response.json()["details"] if d["@type"].endswith("BadRequest")]
-    return [v["reason"] for r in requests for v in r["fieldViolations"]]
+    return [v["reason"] for r in requests for v in r["field_violations"]]
 
 
 def loopback_address() -> str:

@@ -150,11 +150,13 @@ def test_roles_apply_over_native_grpc(mesh: Mesh, team: Team) -> None:
         assert list(listed.orders) == []
         with pytest.raises(grpc.RpcError) as refused:
             orders.CreateOrder(
-                orders_pb2.CreateOrderRequest(amount=100, currency="USD"), metadata=as_viewer
+                orders_pb2.CreateOrderRequest(order=orders_pb2.Order(amount=100, currency="USD")),
+                metadata=as_viewer,
             )
         assert grpc_error(refused.value) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_FORBIDDEN")
         made = orders.CreateOrder(
-            orders_pb2.CreateOrderRequest(amount=100, currency="USD"), metadata=as_developer
+            orders_pb2.CreateOrderRequest(order=orders_pb2.Order(amount=100, currency="USD")),
+            metadata=as_developer,
         )
         assert made.id.startswith("ord_")
         assert len(users.ListUsers(users_pb2.ListUsersRequest(), metadata=as_viewer).users) == 3
@@ -447,7 +449,7 @@ def assert_throttled(answer: httpx.Response) -> None:
     wait = int(answer.headers["retry-after"])
     assert 0 < wait <= 15 * 60
     [retry] = [d for d in answer.json()["details"] if d["@type"].endswith("RetryInfo")]
-    assert retry["retryDelay"] == f"{wait}s"
+    assert retry["retry_delay"] == f"{wait}s"
 
 
 def test_sign_in_is_throttled_per_email(mesh: Mesh, team: Team) -> None:
