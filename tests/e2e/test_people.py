@@ -80,11 +80,11 @@ def team(mesh: Mesh) -> Team:
 
 
 def grpc_error(call: grpc.RpcError) -> tuple[grpc.StatusCode, str]:
-    status = rpc_status.from_call(call)  # type: ignore[arg-type]
+    status = rpc_status.from_call(call)
     assert status is not None
     info = error_details_pb2.ErrorInfo()
     status.details[0].Unpack(info)
-    return call.code(), info.reason  # type: ignore[attr-defined]
+    return call.code(), info.reason
 
 
 def audit_actions(mesh: Mesh, merchant_id: str) -> list[tuple[str, str, str, dict[str, str]]]:
@@ -103,7 +103,7 @@ def audit_actions(mesh: Mesh, merchant_id: str) -> list[tuple[str, str, str, dic
 def answer_to(api: httpx.Client, operation: Operation) -> httpx.Response:
     binding = operation.bindings[0]
     path = binding.path({variable: "none" for variable in binding.variables})
-    body = None if binding.verb == "GET" else {}
+    body: dict[str, object] | None = None if binding.verb == "GET" else {}
     return api.request(binding.verb, path, json=body)
 
 
