@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from cli import dev_db
 from core.signing_keys import SigningKey, new_key
 from payloops.v1 import (
     orders_pb2,
@@ -578,6 +579,19 @@ def test_payloops_dev_makes_an_owner_that_signs_in_with_dev_env(mesh: Mesh) -> N
         made = demo.post("/v1/orders", json={"amount": 300, "currency": "USD"}).json()["id"]
         assert api.get(f"/v1/orders/{made}").status_code == 200
     assert mesh.env["PAYLOOPS_DEV_OWNER_PASSWORD"] not in (mesh.state_dir / "dev.out").read_text()
+
+
+def test_a_second_start_of_payloops_dev_keeps_its_owner(mesh: Mesh) -> None:
+    """What `payloops dev` does at each start, again on the same state dir: the owner exists,
+    so it is kept, with the password the state dir holds."""
+    email, password = mesh.env["PAYLOOPS_DEV_OWNER_EMAIL"], mesh.env["PAYLOOPS_DEV_OWNER_PASSWORD"]
+    merchant_id = signed_in(mesh, email, password).user["merchant"]
+    with mesh.client(mesh.env["PAYLOOPS_ADMIN_API_KEY"]) as admin:
+        again = dev_db.ensure_dev_owner(
+            merchant_id, mesh.state_dir / "dev_owner_password", lambda: "never used", admin
+        )
+    assert again == dev_db.DevOwner(email, password, created=False)
+    assert signed_in(mesh, email, password).user["merchant"] == merchant_id
 
 
 def test_the_cli_creates_a_merchants_first_owner(mesh: Mesh) -> None:
