@@ -1,10 +1,10 @@
 """`payloops dev`: the whole mesh on one machine, no Docker.
 
 Start order: PostgreSQL (embedded) -> Temporal (dev server) -> migrations -> sandbox
-gateway(s) -> edge -> worker -> Envoy -> demo merchant (through the admin API), each waited for
-before the next. Then it
-supervises: a child that exits is restarted (the crash-safety tests kill the worker on
-purpose). SIGINT/SIGTERM stop everything in reverse order and exit 0.
+gateway(s) -> edge -> worker -> Envoy -> demo merchant and its dev owner (through the admin
+API), each waited for before the next. Then it supervises: a child that exits is restarted
+(the crash-safety tests kill the worker on purpose). SIGINT/SIGTERM stop everything in
+reverse order and exit 0.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from cli.ports import PortPicker, ephemeral_start, port_is_free
 from cli.postgres import EmbeddedPostgres, PostgresError
 from cli.procs import STATE_MARKER_VAR, is_alive, kill_stale
 from cli.state import StatePaths, format_env, kept_secret, restrict_to_owner, write_secret
-from core.config import PAGE_TOKEN_SECRET_VAR
+from core.config import JWT_SIGNING_KEYS_VAR, PAGE_TOKEN_SECRET_VAR
 from core.webhooks.destinations import parse_allowlist, parse_listeners
 
 # A child restarted this many times within the window is considered broken: give up.
@@ -135,6 +135,9 @@ class DevMesh:
             # Kept too: a client's page token must stay valid across a restart.
             PAGE_TOKEN_SECRET_VAR: env.get(PAGE_TOKEN_SECRET_VAR)
             or kept_secret(self.state.page_token_secret, new_page_token_secret),
+            # Kept too: a signed-in dashboard stays signed in across a restart.
+            JWT_SIGNING_KEYS_VAR: env.get(JWT_SIGNING_KEYS_VAR)
+            or kept_secret(self.state.jwt_signing_keys, new_jwt_signing_key),
         }
 
         # Every address the mesh listens on: webhooks must never reach one of them.
@@ -192,7 +195,10 @@ class DevMesh:
 
         api_url = f"http://127.0.0.1:{envoy_ports.http}"
         grpc_target = f"127.0.0.1:{envoy_ports.grpc}"
-        api_key = self._demo_merchant(database_url, api_url, child_env["PAYLOOPS_ADMIN_API_KEY"])
+        admin_api_key = child_env["PAYLOOPS_ADMIN_API_KEY"]
+        merchant = self._demo_merchant(database_url, api_url, admin_api_key)
+        api_key = merchant.api_key
+        owner = self._dev_owner(api_url, admin_api_key, merchant.id)
         write_secret(
             self.state.dev_env,
             format_env(
@@ -200,7 +206,10 @@ class DevMesh:
                     "PAYLOOPS_API_URL": api_url,
                     "PAYLOOPS_GRPC_TARGET": grpc_target,
                     "PAYLOOPS_API_KEY": api_key,
-                    "PAYLOOPS_ADMIN_API_KEY": child_env["PAYLOOPS_ADMIN_API_KEY"],
+                    "PAYLOOPS_ADMIN_API_KEY": admin_api_key,
+                    # The demo merchant's owner: signs in to the dashboard (POST /v1/sessions).
+                    "PAYLOOPS_DEV_OWNER_EMAIL": owner.email,
+                    "PAYLOOPS_DEV_OWNER_PASSWORD": owner.password,
                     "PAYLOOPS_DATABASE_URL": database_url,
                     "PAYLOOPS_TEMPORAL_ADDRESS": temporal_address,
                     **dev_services.sandbox_env(sandboxes),
@@ -246,15 +255,12 @@ class DevMesh:
             raise DevError(f"database migrations failed: {_one_line(error)}") from error
         status("migrations", "up to date")
 
-    def _demo_merchant(self, database_url: str, api_url: str, admin_api_key: str) -> str:
+    def _demo_merchant(
+        self, database_url: str, api_url: str, admin_api_key: str
+    ) -> dev_db.DemoMerchant:
         self.stop.check()
         try:
-            with httpx.Client(
-                base_url=api_url,
-                timeout=30,
-                trust_env=False,
-                headers={"Authorization": f"Bearer {admin_api_key}"},
-            ) as api:
+            with _admin_client(api_url, admin_api_key) as api:
                 merchant = dev_db.ensure_demo_merchant(
                     database_url, self.state.demo_api_key, dev_layout.SANDBOXES, api
                 )
@@ -262,7 +268,20 @@ class DevMesh:
             raise DevError(f"could not create the demo merchant: {_one_line(error)}") from error
         how = "created" if merchant.created else "reused"
         status("demo merchant", f"{how}  (API key in {self.state.demo_api_key})")
-        return merchant.api_key
+        return merchant
+
+    def _dev_owner(self, api_url: str, admin_api_key: str, merchant_id: str) -> dev_db.DevOwner:
+        self.stop.check()
+        try:
+            with _admin_client(api_url, admin_api_key) as api:
+                owner = dev_db.ensure_dev_owner(
+                    merchant_id, self.state.dev_owner_password, new_dev_owner_password, api
+                )
+        except Exception as error:
+            raise DevError(f"could not create the dev owner: {_one_line(error)}") from error
+        how = "created" if owner.created else "kept"
+        status("dev owner", f"{how}  {owner.email}  (password in {self.state.dev_env})")
+        return owner
 
     def _register_processors(self, database_url: str, targets: dict[str, str]) -> None:
         self.stop.check()
@@ -398,6 +417,15 @@ class DevMesh:
                     file=sys.stderr,
                     flush=True,
                 )
+
+
+def _admin_client(api_url: str, admin_api_key: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=api_url,
+        timeout=30,
+        trust_env=False,
+        headers={"Authorization": f"Bearer {admin_api_key}"},
+    )
 
 
 def _one_line(error: BaseException) -> str:
@@ -540,3 +568,13 @@ def new_admin_api_key() -> str:
 
 def new_page_token_secret() -> str:
     return secrets.token_urlsafe(32)
+
+
+def new_jwt_signing_key() -> str:
+    from core.signing_keys import new_key
+
+    return new_key()
+
+
+def new_dev_owner_password() -> str:
+    return secrets.token_urlsafe(18)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from cli.state import write_secret
+from cli.state import kept_secret, write_secret
 
 if TYPE_CHECKING:
     import httpx
@@ -23,13 +23,23 @@ if TYPE_CHECKING:
     from core.processors.registry import Registration
 
 DEMO_MERCHANT_NAME = "Demo merchant"
+# A reserved top-level domain (RFC 2606): no real mailbox.
+DEV_OWNER_EMAIL = "owner@payloops.dev.test"
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class DemoMerchant:
+    id: str
     api_key: str
     created: bool  # False when the key from an earlier run was reused
+
+
+@dataclass(frozen=True)
+class DevOwner:
+    email: str
+    password: str
+    created: bool  # False when the user from an earlier run was kept
 
 
 def ensure_demo_merchant(
@@ -40,8 +50,10 @@ def ensure_demo_merchant(
     and stores its key, readable by the owner only."""
 
     stored = key_file.read_text().strip() if key_file.is_file() else ""
-    if stored and _with_sessions(database_url, lambda sessions: _key_is_known(sessions, stored)):
-        return DemoMerchant(api_key=stored, created=False)
+    if stored and (
+        known := _with_sessions(database_url, lambda sessions: _merchant_of_key(sessions, stored))
+    ):
+        return DemoMerchant(id=known, api_key=stored, created=False)
     made = api.post("/v1/merchants", json={"merchant": {"name": DEMO_MERCHANT_NAME}})
     made.raise_for_status()
     [key] = made.json()["api_keys"]
@@ -55,7 +67,28 @@ def ensure_demo_merchant(
     )
     routed.raise_for_status()
     write_secret(key_file, api_key + "\n")
-    return DemoMerchant(api_key=api_key, created=True)
+    return DemoMerchant(id=str(made.json()["id"]), api_key=api_key, created=True)
+
+
+def ensure_dev_owner(
+    merchant_id: str, password_file: Path, make_password: Callable[[], str], api: httpx.Client
+) -> DevOwner:
+    """The demo merchant's owner, made through the admin API (`api` carries the admin key) as
+    an operator makes any merchant's first owner. Its password is kept in password_file, so a
+    later start keeps the user and the same credentials."""
+    password = kept_secret(password_file, make_password)
+    made = api.post(
+        "/v1/users",
+        json={
+            "merchant": merchant_id,
+            "user": {"email": DEV_OWNER_EMAIL, "role": "OWNER"},
+            "password": password,
+        },
+    )
+    if made.status_code == 409:
+        return DevOwner(DEV_OWNER_EMAIL, password, created=False)
+    made.raise_for_status()
+    return DevOwner(DEV_OWNER_EMAIL, password, created=True)
 
 
 def register_processors(database_url: str, targets: Mapping[str, str]) -> None:
@@ -146,7 +179,8 @@ def list_processors(database_url: str) -> list[Registration]:
     return _with_sessions(database_url, run)
 
 
-async def _key_is_known(sessions: async_sessionmaker[AsyncSession], api_key: str) -> bool:
+async def _merchant_of_key(sessions: async_sessionmaker[AsyncSession], api_key: str) -> str | None:
+    """The merchant of a key the database still accepts; None for an unknown or dead key."""
     from sqlalchemy import func, or_, select
 
     from core import ids
@@ -154,14 +188,14 @@ async def _key_is_known(sessions: async_sessionmaker[AsyncSession], api_key: str
 
     async with sessions() as session:
         found = await session.scalar(
-            select(models.ApiKey.id).where(
+            select(models.ApiKey.merchant_id).where(
                 models.ApiKey.key_hash == ids.hash_api_key(api_key),
                 models.ApiKey.revoked_at.is_(None),
                 # A rolled demo key stops working: a new demo merchant is made instead.
                 or_(models.ApiKey.expires_at.is_(None), models.ApiKey.expires_at > func.now()),
             )
         )
-    return found is not None
+    return found
 
 
 def _with_sessions(

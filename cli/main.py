@@ -5,6 +5,9 @@
     payloops serve processor NAME [ARGS...]
     payloops migrate [--state-dir DIR]
     payloops merchants create NAME [--live] [--json] [--state-dir DIR]
+    payloops users create --merchant MER --email EMAIL --role ROLE [--password-stdin] [--json]
+                          [--state-dir DIR]
+    payloops signing-key new
     payloops processors add NAME TARGET [--deadline-ms MS] [--tls] [--tls-ca FILE] [--state-dir DIR]
     payloops processors account NAME --credential KEY=VALUE ... [--live] [--state-dir DIR]
     payloops processors list [--json] [--state-dir DIR]
@@ -138,6 +141,69 @@ def _cmd_merchants_create(args: argparse.Namespace) -> int:
             else "The API key is shown only this once; store it now.",
             file=sys.stderr,
         )
+    return 0
+
+
+def _cmd_users_create(args: argparse.Namespace) -> int:
+    import httpx
+
+    from cli.admin_api import NoApi, admin_client, problem
+
+    password = _new_password(args.password_stdin)
+    if password is None:
+        return 2
+    try:
+        with admin_client(args.state_dir) as api:
+            answer = api.post(
+                "/v1/users",
+                json={
+                    "merchant": args.merchant,
+                    "user": {"email": args.email, "role": args.role.upper()},
+                    "password": password,
+                },
+            )
+    except NoApi as error:
+        print(f"payloops: error: {error}", file=sys.stderr)
+        return 2
+    except httpx.HTTPError as error:
+        print(f"payloops users create: error: {_one_line(error)}", file=sys.stderr)
+        return 1
+    if answer.status_code != 200:
+        print(f"payloops users create: error: {problem(answer)}", file=sys.stderr)
+        return 1
+    user = answer.json()
+    shown = {"id": user["id"], "email": user["email"], "role": user["role"].lower()}
+    if args.json:
+        print(json.dumps({**shown, "merchant": user["merchant"]}))
+    else:
+        print("  ".join(shown.values()))
+    return 0
+
+
+def _new_password(from_stdin: bool) -> str | None:
+    """The password from standard input (one line) or typed at a prompt, twice; never from
+    the command line, where other users' `ps` and the shell's history would see it."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password (again): ") != first:
+        print("payloops users create: error: the passwords differ", file=sys.stderr)
+        return None
+    return first
+
+
+def _cmd_signing_key_new(args: argparse.Namespace) -> int:
+    from core.signing_keys import SigningKey, new_key
+
+    key = new_key()
+    print(key)
+    print(
+        f"kid {SigningKey.parse(key).kid}: add it to PAYLOOPS_JWT_SIGNING_KEYS second "
+        "everywhere, then move it first (docs/access.md)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -394,6 +460,39 @@ def build_parser() -> argparse.ArgumentParser:
         help='print {"id": ..., "api_key": ...} (and "live_api_key" with --live)',
     )
 
+    users = commands.add_parser("users", help="manage a merchant's dashboard users")
+    user_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    create_user = user_commands.add_parser(
+        "create",
+        parents=[from_state],
+        help="create a user of a merchant (its first owner, say) through the admin API "
+        "(PAYLOOPS_API_URL and PAYLOOPS_ADMIN_API_KEY, else those in DIR/dev.env)",
+    )
+    create_user.add_argument("--merchant", required=True, metavar="MER", help="mer_…")
+    create_user.add_argument("--email", required=True, help="the address the user signs in with")
+    create_user.add_argument(
+        "--role", required=True, choices=["owner", "developer", "viewer"], help="what they may do"
+    )
+    create_user.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input (default: prompt); "
+        "it is never taken on the command line",
+    )
+    create_user.add_argument("--json", action="store_true", help="print the user as JSON")
+
+    signing_key = commands.add_parser(
+        "signing-key", help="keys that sign the dashboard's access tokens"
+    )
+    signing_key_commands = signing_key.add_subparsers(
+        dest="signing_key_command", required=True, metavar="ACTION"
+    )
+    signing_key_commands.add_parser(
+        "new",
+        help="print a new Ed25519 signing key for PAYLOOPS_JWT_SIGNING_KEYS (rotation: "
+        "docs/access.md)",
+    )
+
     processors = commands.add_parser(
         "processors", help="manage processor registrations: where each listens, its deadline"
     )
@@ -521,6 +620,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = _cmd_sandbox(args)
     elif args.command == "processor-check":
         code = _cmd_processor_check(args)
+    elif args.command == "users":
+        code = _cmd_users_create(args)
+    elif args.command == "signing-key":
+        code = _cmd_signing_key_new(args)
     elif args.command == "processors":
         code = {
             "add": _cmd_processors_add,

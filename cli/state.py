@@ -7,6 +7,8 @@
 <state>/secrets_keys       the Fernet key that seals processor credentials and webhook secrets
 <state>/admin_api_key      the operator API's key
 <state>/page_token_secret  the key that signs list page tokens (they stay valid across restarts)
+<state>/jwt_signing_keys   the key that signs dashboard access tokens (sessions survive restarts)
+<state>/dev_owner_password the demo merchant's dev owner's password, reused on later starts
 <state>/dev.env            where everything listens, and the API keys
 <state>/envoy.yaml         rendered Envoy config
 <state>/logs/<name>.log    each child's stdout and stderr
@@ -65,6 +67,14 @@ class StatePaths:
         return self.root / "page_token_secret"
 
     @property
+    def jwt_signing_keys(self) -> Path:
+        return self.root / "jwt_signing_keys"
+
+    @property
+    def dev_owner_password(self) -> Path:
+        return self.root / "dev_owner_password"
+
+    @property
     def dev_env(self) -> Path:
         return self.root / "dev.env"
 
@@ -76,6 +86,8 @@ class StatePaths:
             self.secrets_keys,
             self.admin_api_key,
             self.page_token_secret,
+            self.jwt_signing_keys,
+            self.dev_owner_password,
             self.dev_env,
         )
 

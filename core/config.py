@@ -16,6 +16,7 @@ from core.webhooks.destinations import (
 
 DEFAULT_TASK_QUEUE = "payments"
 PAGE_TOKEN_SECRET_VAR = "PAYLOOPS_PAGE_TOKEN_SECRET"
+JWT_SIGNING_KEYS_VAR = "PAYLOOPS_JWT_SIGNING_KEYS"
 
 T = TypeVar("T")
 
@@ -50,6 +51,16 @@ class Settings:
     # of them is accepted, so the key can be rotated (PAYLOOPS_ADMIN_API_KEYS, comma-separated,
     # and PAYLOOPS_ADMIN_API_KEY). None: the admin API is closed.
     admin_api_keys: tuple[str, ...] = ()
+    # Ed25519 keys that sign and verify the dashboard's access tokens (core.signing_keys): the
+    # first signs, every one verifies and is published in the JWKS, so a key can be rotated
+    # without signing anyone out. None: sign-in is closed.
+    jwt_signing_keys: tuple[str, ...] = ()
+    # Sign-in throttling (edge.sign_in_throttle): at most this many failed sign-ins per e-mail,
+    # and per client address, within the window; more are refused with 429 until the oldest
+    # leaves the window.
+    sign_in_failures_per_email: int = 5
+    sign_in_failures_per_address: int = 20
+    sign_in_window_seconds: float = 15 * 60.0
     # Merchant webhooks: the first retry of a failed delivery waits this long, and each next
     # one twice as long (capped at 6 h, for 3 days); tests shorten it.
     webhook_retry_first_seconds: float = 30.0
@@ -99,6 +110,18 @@ class Settings:
                 if key.strip()
             ),
             admin_api_keys=_admin_api_keys(env),
+            jwt_signing_keys=_comma_separated(env.get(JWT_SIGNING_KEYS_VAR, "")),
+            sign_in_failures_per_email=int(
+                env.get("PAYLOOPS_SIGN_IN_FAILURES_PER_EMAIL", defaults.sign_in_failures_per_email)
+            ),
+            sign_in_failures_per_address=int(
+                env.get(
+                    "PAYLOOPS_SIGN_IN_FAILURES_PER_ADDRESS", defaults.sign_in_failures_per_address
+                )
+            ),
+            sign_in_window_seconds=float(
+                env.get("PAYLOOPS_SIGN_IN_WINDOW_SECONDS", defaults.sign_in_window_seconds)
+            ),
             webhook_retry_first_seconds=float(
                 env.get(
                     "PAYLOOPS_WEBHOOK_RETRY_FIRST_SECONDS", defaults.webhook_retry_first_seconds
@@ -129,6 +152,10 @@ def otel_exporter(env: Mapping[str, str], variable: str) -> str:
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return "none"
     return env.get(variable, "none").strip().lower() or "none"
+
+
+def _comma_separated(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 def _admin_api_keys(env: Mapping[str, str]) -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from core.card_numbers import mask_card_numbers
@@ -74,6 +74,42 @@ WEBHOOK_ENDPOINT_DISABLED = ErrorKind(
     "WEBHOOK_ENDPOINT_DISABLED", grpc.StatusCode.FAILED_PRECONDITION
 )
 EVENT_NOT_FOUND = ErrorKind("EVENT_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
+# -- people: users, sessions, roles (docs/access.md) --
+# Sign-in is closed: no JWT signing key is configured (PAYLOOPS_JWT_SIGNING_KEYS).
+SESSIONS_NOT_CONFIGURED = ErrorKind("SESSIONS_NOT_CONFIGURED", grpc.StatusCode.FAILED_PRECONDITION)
+# The e-mail or the password is wrong (one answer for both: no way to probe for users).
+SIGN_IN_FAILED = ErrorKind("SIGN_IN_FAILED", grpc.StatusCode.UNAUTHENTICATED)
+# Too many failed sign-ins for the e-mail or from the address: wait Retry-After seconds.
+SIGN_IN_THROTTLED = ErrorKind("SIGN_IN_THROTTLED", grpc.StatusCode.RESOURCE_EXHAUSTED)
+REFRESH_TOKEN_INVALID = ErrorKind("REFRESH_TOKEN_INVALID", grpc.StatusCode.UNAUTHENTICATED)
+REFRESH_TOKEN_EXPIRED = ErrorKind("REFRESH_TOKEN_EXPIRED", grpc.StatusCode.UNAUTHENTICATED)
+# A refresh token presented a second time: its session is revoked.
+REFRESH_TOKEN_REUSED = ErrorKind("REFRESH_TOKEN_REUSED", grpc.StatusCode.UNAUTHENTICATED)
+# Not a token this platform signed: bad signature, unknown kid, another algorithm, wrong
+# issuer or audience, a claim missing, or a user who is not the token's merchant's.
+ACCESS_TOKEN_INVALID = ErrorKind("ACCESS_TOKEN_INVALID", grpc.StatusCode.UNAUTHENTICATED)
+ACCESS_TOKEN_EXPIRED = ErrorKind("ACCESS_TOKEN_EXPIRED", grpc.StatusCode.UNAUTHENTICATED)
+# The session was logged out, or revoked for a reused refresh token or a removed user.
+SESSION_REVOKED = ErrorKind("SESSION_REVOKED", grpc.StatusCode.UNAUTHENTICATED)
+# The session's absolute lifetime is over: sign in again.
+SESSION_EXPIRED = ErrorKind("SESSION_EXPIRED", grpc.StatusCode.UNAUTHENTICATED)
+USER_REMOVED = ErrorKind("USER_REMOVED", grpc.StatusCode.UNAUTHENTICATED)
+# The PayLoops-Mode header is neither `test` nor `live`.
+MODE_INVALID = ErrorKind("MODE_INVALID", grpc.StatusCode.INVALID_ARGUMENT)
+# An API key sent with a PayLoops-Mode of the other mode: a key never switches mode.
+MODE_CONTRADICTS_API_KEY = ErrorKind("MODE_CONTRADICTS_API_KEY", grpc.StatusCode.INVALID_ARGUMENT)
+# The user's role does not allow this call (a viewer's write, a developer managing users).
+ROLE_FORBIDDEN = ErrorKind("ROLE_FORBIDDEN", grpc.StatusCode.PERMISSION_DENIED)
+# Users are the dashboard's: API keys do not manage them.
+API_KEY_CANNOT_MANAGE_USERS = ErrorKind(
+    "API_KEY_CANNOT_MANAGE_USERS", grpc.StatusCode.PERMISSION_DENIED
+)
+USER_NOT_FOUND = ErrorKind("USER_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
+# An active user already signs in with this e-mail.
+USER_EXISTS = ErrorKind("USER_EXISTS", grpc.StatusCode.ALREADY_EXISTS)
+# The change would leave the merchant without an owner.
+LAST_OWNER = ErrorKind("LAST_OWNER", grpc.StatusCode.FAILED_PRECONDITION)
+MERCHANT_NOT_FOUND = ErrorKind("MERCHANT_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
 INTERNAL = ErrorKind("INTERNAL", grpc.StatusCode.INTERNAL)
 
 
@@ -92,12 +128,15 @@ class PayLoopsError(Exception):
         *,
         metadata: Mapping[str, str] | None = None,
         field_violations: Iterable[FieldViolation] = (),
+        retry_delay_seconds: int | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.metadata = dict(metadata or {})
         self.field_violations = tuple(field_violations)
+        # When a retry may succeed (a google.rpc.RetryInfo detail): throttling says so.
+        self.retry_delay_seconds = retry_delay_seconds
 
     def to_status(self) -> status_pb2.Status:
         """The error as the API answers it. Requests holding a card number are refused before
@@ -125,6 +164,14 @@ class PayLoopsError(Exception):
                             )
                             for v in self.field_violations
                         ]
+                    )
+                )
+            )
+        if self.retry_delay_seconds is not None:
+            details.append(
+                _pack(
+                    error_details_pb2.RetryInfo(
+                        retry_delay=duration_pb2.Duration(seconds=self.retry_delay_seconds)
                     )
                 )
             )

@@ -1,4 +1,4 @@
-"""Opaque, prefixed identifiers and secret API keys."""
+"""Opaque, prefixed identifiers, secret API keys and refresh tokens."""
 
 from __future__ import annotations
 
@@ -31,3 +31,13 @@ def new_api_key(livemode: bool = False) -> str:
 def hash_api_key(api_key: str) -> str:
     """Keys carry 190 random bits, so a plain SHA-256 is enough: no brute force can invert it."""
     return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def new_refresh_token() -> str:
+    """`rt_…`: 43 base62 characters, about 256 bits."""
+    return f"rt_{_random(43)}"
+
+
+def hash_token(token: str) -> str:
+    """A refresh token's stored form: as for API keys, its randomness makes SHA-256 enough."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,6 +1,11 @@
-"""Which RPCs change something, read from the API's own descriptors: an RPC whose REST
-binding is GET only reads; any other (POST, PATCH, DELETE, or no REST binding at all) may
-change state. A new RPC is classified by its binding, with nothing to keep in step by hand."""
+"""Who may call what, in one place.
+
+Which RPCs change something is read from the API's own descriptors: an RPC whose REST binding
+is GET only reads; any other (POST, PATCH, DELETE, or no REST binding at all) may change
+state. A new RPC is classified by its binding, with nothing to keep in step by hand.
+
+On top of that, by role: a viewer only reads; a developer does everything but manage users;
+an owner does everything. API keys do not manage users at all (users are the dashboard's)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,10 @@ import functools
 
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pool
+
+from core.roles import Role
+
+USER_SERVICE = "payloops.v1.UserService"
 
 
 @functools.cache
@@ -24,3 +33,16 @@ def is_read_only(method: str) -> bool:
     rule: http_pb2.HttpRule = found.GetOptions().Extensions[annotations_pb2.http]
     verb: str | None = rule.WhichOneof("pattern")
     return verb == "get"
+
+
+def manages_users(method: str) -> bool:
+    """A UserService RPC: the dashboard's, never an API key's."""
+    return method.lstrip("/").rpartition("/")[0] == USER_SERVICE
+
+
+def role_allows(role: Role, method: str) -> bool:
+    if role is Role.OWNER:
+        return True
+    if role is Role.DEVELOPER:
+        return is_read_only(method) or not manages_users(method)
+    return is_read_only(method)

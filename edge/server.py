@@ -21,11 +21,13 @@ from core.logs import configure_logging
 from core.processors import registry
 from core.processors.channels import ProcessorChannels
 from core.secrets import SecretBox
+from core.signing_keys import SigningKeyInvalid, parse_keys
 from core.telemetry import Telemetry, configure_telemetry
 from core.temporal import connect as connect_temporal
 from core.webhooks.deliveries import RetrySchedule
 from core.webhooks.urls import Destinations
-from edge import key_usage
+from edge import auth, key_usage
+from edge.access_tokens import AccessTokens
 from edge.idempotency import Idempotency
 from edge.interceptors import EdgeInterceptor
 from edge.lifecycle import Lifecycle
@@ -42,7 +44,10 @@ from edge.services.processor_webhooks import ProcessorWebhookService
 from edge.services.processors import ProcessorService
 from edge.services.refunds import RefundService
 from edge.services.routing_config import RoutingService
+from edge.services.sessions import SessionService
+from edge.services.users import UserService
 from edge.services.webhook_endpoints import WebhookEndpointService
+from edge.sign_in_throttle import SignInThrottle, ThrottleLimits
 from payloops.v1 import (
     api_keys_pb2,
     api_keys_pb2_grpc,
@@ -58,6 +63,10 @@ from payloops.v1 import (
     refunds_pb2_grpc,
     routing_pb2,
     routing_pb2_grpc,
+    sessions_pb2,
+    sessions_pb2_grpc,
+    users_pb2,
+    users_pb2_grpc,
     webhooks_pb2,
     webhooks_pb2_grpc,
 )
@@ -121,6 +130,18 @@ async def serve(
     merchants_pb2_grpc.add_MerchantServiceServicer_to_server(
         MerchantService(sessions, settings.admin_api_keys, settings.default_processor), server
     )
+    access_tokens = AccessTokens(parse_keys(settings.jwt_signing_keys))
+    auth.use_access_tokens(access_tokens)
+    users_pb2_grpc.add_UserServiceServicer_to_server(
+        UserService(sessions, PageTokens(settings.page_token_secret), settings.admin_api_keys),
+        server,
+    )
+    sessions_pb2_grpc.add_SessionServiceServicer_to_server(
+        SessionService(
+            sessions, access_tokens, SignInThrottle(ThrottleLimits.from_settings(settings))
+        ),
+        server,
+    )
     box = SecretBox(settings.secrets_keys)
     processors_pb2_grpc.add_ProcessorServiceServicer_to_server(
         ProcessorService(sessions, channels, settings.admin_api_keys), server
@@ -163,6 +184,8 @@ async def serve(
             api_keys_pb2.DESCRIPTOR.services_by_name["ApiKeyService"].full_name,
             audit_pb2.DESCRIPTOR.services_by_name["AuditLogService"].full_name,
             merchants_pb2.DESCRIPTOR.services_by_name["MerchantService"].full_name,
+            users_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
+            sessions_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
             *(
                 processors_pb2.DESCRIPTOR.services_by_name[name].full_name
                 for name in (
@@ -211,6 +234,10 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()
     if problem := secret_problem(settings.page_token_secret):
         raise SystemExit(f"payloops serve edge: {problem}")
+    try:
+        parse_keys(settings.jwt_signing_keys)
+    except SigningKeyInvalid as error:
+        raise SystemExit(f"payloops serve edge: PAYLOOPS_JWT_SIGNING_KEYS: {error}") from None
     telemetry = configure_telemetry("edge", settings)
     port = settings.edge_port if args.port is None else args.port
     asyncio.run(serve(settings, port, telemetry=telemetry))

@@ -15,6 +15,8 @@ def test_every_secret_file_of_the_state_dir_is_listed(tmp_path: Path) -> None:
         "secrets_keys",
         "admin_api_key",
         "page_token_secret",
+        "jwt_signing_keys",
+        "dev_owner_password",
         "dev.env",
     }
 

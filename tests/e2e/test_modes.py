@@ -189,6 +189,16 @@ NOT_A_MERCHANTS = {
     "ProcessorService.ListProcessors": "the platform operator's admin key",
     "MerchantService.CreateMerchant": "the platform operator's admin key",
     "ProcessorWebhookService.ReceiveProcessorWebhook": "a gateway's signature, per account",
+    # Users and their sessions belong to the merchant in both modes (a user picks the mode per
+    # request with PayLoops-Mode), and API keys may not manage users: tests/e2e/test_people.py.
+    "UserService.CreateUser": "a signed-in owner, or the admin key",
+    "UserService.ListUsers": "a signed-in user",
+    "UserService.SetUserRole": "a signed-in owner",
+    "UserService.RemoveUser": "a signed-in owner",
+    "SessionService.CreateSession": "an e-mail and a password",
+    "SessionService.RefreshSession": "a refresh token",
+    "SessionService.LogoutSession": "a refresh token",
+    "SessionService.GetJwks": "public keys, no key",
 }
 
 

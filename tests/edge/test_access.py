@@ -6,7 +6,8 @@ import importlib
 import pkgutil
 
 import payloops.v1
-from edge.access import is_read_only
+from core.roles import Role
+from edge.access import is_read_only, manages_users, role_allows
 from tests.e2e.api_surface import operations
 
 # The edge imports every service module at start; so does this test.
@@ -27,3 +28,19 @@ def test_an_unknown_or_missing_method_is_not_a_read() -> None:
     assert not is_read_only("")
     assert not is_read_only("/payloops.v1.OrderService/NoSuchMethod")
     assert not is_read_only("/no.such.Service/GetThing")
+
+
+def test_each_role_may_call_what_its_description_says() -> None:
+    paths = {op.grpc_path for op in operations()}
+    reads = {path for path in paths if is_read_only(path)}
+    user_writes = {path for path in paths - reads if manages_users(path)}
+    assert user_writes == {
+        "/payloops.v1.UserService/CreateUser",
+        "/payloops.v1.UserService/SetUserRole",
+        "/payloops.v1.UserService/RemoveUser",
+    }
+    assert {path for path in paths if role_allows(Role.OWNER, path)} == paths
+    assert {path for path in paths if role_allows(Role.DEVELOPER, path)} == paths - user_writes
+    assert {path for path in paths if role_allows(Role.VIEWER, path)} == reads
+    assert manages_users("/payloops.v1.UserService/ListUsers")
+    assert not manages_users("/payloops.v1.UserServiceX/ListUsers")

@@ -59,7 +59,7 @@ def upgrade() -> None:
     op.create_index("user_sessions_user", "user_sessions", ["user_id"])
     op.create_table(
         "refresh_tokens",
-        # SHA-256 of the token: tokens carry 190 random bits, so the hash cannot be inverted.
+        # SHA-256 of the token: tokens carry 256 random bits, so the hash cannot be inverted.
         sa.Column("token_hash", sa.String(64), primary_key=True),
         sa.Column("session_id", sa.String(32), sa.ForeignKey("user_sessions.id"), nullable=False),
         sa.Column(
