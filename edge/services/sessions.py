@@ -70,7 +70,9 @@ class SessionService(sessions_pb2_grpc.SessionServiceServicer):
                     livemode=None,
                     target_type="user" if user else "",
                     target_id=user.id if user else "",
-                    details={"email": email},
+                    # Only a known user's own e-mail: what was typed may be a password
+                    # entered in the wrong field.
+                    details={"email": user.email} if user else {},
                 )
                 answer = None
             else:
