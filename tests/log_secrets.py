@@ -100,14 +100,21 @@ def wait_for_access_log(api_url: str, state_dir: Path) -> None:
 
 def installation_secrets(state_dir: Path) -> tuple[str, ...]:
     """The secrets `payloops dev` keeps in its state dir: the demo key, the Fernet keys that
-    seal credentials, the admin key, the page-token secret."""
+    seal credentials, the admin key, the JWT signing keys (comma-separated lists, each of
+    them), the page-token secret and the dev owner's password (whole)."""
     paths = StatePaths.at(state_dir)
     found: list[str] = []
-    for path in (paths.demo_api_key, paths.secrets_keys, paths.admin_api_key):
+    for path in (
+        paths.demo_api_key,
+        paths.secrets_keys,
+        paths.admin_api_key,
+        paths.jwt_signing_keys,
+    ):
         if path.is_file():
             found += [part.strip() for part in path.read_text().split(",") if part.strip()]
-    if paths.page_token_secret.is_file():
-        found.append(paths.page_token_secret.read_text().strip())
+    for path in (paths.page_token_secret, paths.dev_owner_password):
+        if path.is_file():
+            found.append(path.read_text().strip())
     return tuple(found)
 
 
