@@ -1,21 +1,26 @@
 """Routing paths through the real mesh: the default configuration with processors that are not
 registered, a BIN hint, success-rate ordering from the attempts in the real database, and a
-latency fault set with the real CLI."""
+latency fault set with the real CLI on a gateway of the test's own."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import subprocess
+import uuid
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from cli.dev_services import env_name
 from orchestrator.activities.routing import success_rates
-from tests.conftest import PAYLOOPS, REPO, Mesh
+from tests.conftest import PAYLOOPS, REPO, Mesh, start_sandbox
 from tests.e2e.failover_helpers import SANDBOXES, clean_processors, merchant_with_routing, pay
+from tests.e2e.scripted_gateway import registered
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_processors")]
 __all__ = ["clean_processors"]
@@ -181,10 +186,10 @@ def test_success_rate_mode_puts_the_healthier_processor_first(mesh: Mesh) -> Non
     assert firsts[HEALTHY] >= 13, firsts
 
 
-def sandbox_cli(mesh: Mesh, *args: str) -> subprocess.CompletedProcess[str]:
+def sandbox_cli(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYLOOPS_")}
     return subprocess.run(
-        [*PAYLOOPS, "sandbox", *args, "--state-dir", str(mesh.state_dir)],
+        [*PAYLOOPS, "sandbox", *args, "--state-dir", str(state_dir)],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -193,20 +198,35 @@ def sandbox_cli(mesh: Mesh, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.fixture
+def own_sandbox(mesh: Mesh, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A sandbox gateway no other test routes to, registered in the mesh, and a state dir
+    whose dev.env names it for the CLI: a fault's count is used up by this test's calls
+    alone, never by another test's payments or lookups still running on a shared sandbox."""
+    name = f"latency-{uuid.uuid4().hex[:6]}"
+    target, process = start_sandbox(name, tmp_path)
+    (tmp_path / "dev.env").write_text(f"PAYLOOPS_PROCESSOR_{env_name(name)}_TARGET={target}\n")
+    try:
+        with registered(mesh, name, target):
+            yield name, tmp_path
+    finally:
+        process.kill()
+        process.wait()
+
+
 def latency_seconds(order: dict) -> float:
     return float(order["attempts"][0]["latency"].removesuffix("s"))
 
 
-def test_a_latency_fault_with_a_count_slows_exactly_the_next_calls(mesh: Mesh) -> None:
-    api = merchant_with_routing(
-        mesh, rules=[{"name": "c", "failover": {"processors": ["sandbox-c"]}}]
-    )
+def test_a_latency_fault_with_a_count_slows_exactly_the_next_calls(
+    mesh: Mesh, own_sandbox: tuple[str, Path]
+) -> None:
+    name, state_dir = own_sandbox
+    api = merchant_with_routing(mesh, rules=[{"name": "c", "failover": {"processors": [name]}}])
     pay(api)  # a warm connection, so the first timed call is not also the first dial
-    result = sandbox_cli(
-        mesh, "fault", "sandbox-c", "latency", "--count", "2", "--latency-ms", "700"
-    )
+    result = sandbox_cli(state_dir, "fault", name, "latency", "--count", "2", "--latency-ms", "700")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "sandbox-c: fault latency for 2 calls"
+    assert result.stdout.strip() == f"{name}: fault latency for 2 calls"
     orders = [pay(api) for _ in range(3)]
     assert [o["status"] for o in orders] == ["SUCCEEDED"] * 3
     slow = [latency_seconds(o) >= 0.7 for o in orders]
