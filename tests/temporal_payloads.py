@@ -26,7 +26,7 @@ def payloads_in(message: Message) -> Iterator[Payload]:
             entries = value.values()
             if field.message_type.fields_by_name["value"].type != FieldDescriptor.TYPE_MESSAGE:
                 continue
-        elif field.label == FieldDescriptor.LABEL_REPEATED:
+        elif field.is_repeated:
             entries = value
         else:
             entries = [value]
