@@ -20,11 +20,12 @@ def payloads_in(message: Message) -> Iterator[Payload]:
         yield message
         return
     for field, value in message.ListFields():
-        if field.type != FieldDescriptor.TYPE_MESSAGE:
+        kind = field.message_type
+        if field.type != FieldDescriptor.TYPE_MESSAGE or kind is None:
             continue
-        if field.message_type.GetOptions().map_entry:
+        if kind.GetOptions().map_entry:
             entries = value.values()
-            if field.message_type.fields_by_name["value"].type != FieldDescriptor.TYPE_MESSAGE:
+            if kind.fields_by_name["value"].type != FieldDescriptor.TYPE_MESSAGE:
                 continue
         elif field.is_repeated:
             entries = value

@@ -11,6 +11,7 @@ import uuid
 import grpc
 import httpx
 import pytest
+from google.protobuf.message import Message
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
@@ -49,8 +50,11 @@ def plain_payloads_outside_bookkeeping(history: WorkflowHistory) -> list[str]:
             continue
         if kind == "marker_recorded_event_attributes":
             details = event.marker_recorded_event_attributes.details
-            parts = [(f"marker {name}", details[name]) for name in details]
-            parts = [(name, part) for name, part in parts if name[7:] not in SDK_MARKER_DETAILS]
+            parts: list[tuple[str, Message]] = [
+                (f"marker {name}", details[name])
+                for name in details
+                if name not in SDK_MARKER_DETAILS
+            ]
         else:
             parts = [(str(kind), event)]
         for place, message in parts:
