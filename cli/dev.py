@@ -31,7 +31,7 @@ from cli.ports import PortPicker, ephemeral_start, port_is_free
 from cli.postgres import EmbeddedPostgres, PostgresError
 from cli.procs import STATE_MARKER_VAR, is_alive, kill_stale
 from cli.state import StatePaths, format_env, kept_secret, restrict_to_owner, write_secret
-from core.config import JWT_SIGNING_KEYS_VAR, PAGE_TOKEN_SECRET_VAR
+from core.config import JWT_SIGNING_KEYS_VAR, PAGE_TOKEN_SECRET_VAR, TEMPORAL_CODEC_KEYS_VAR
 from core.webhooks.destinations import parse_allowlist, parse_listeners
 
 # A child restarted this many times within the window is considered broken: give up.
@@ -138,6 +138,9 @@ class DevMesh:
             # Kept too: a signed-in dashboard stays signed in across a restart.
             JWT_SIGNING_KEYS_VAR: env.get(JWT_SIGNING_KEYS_VAR)
             or kept_secret(self.state.jwt_signing_keys, new_jwt_signing_key),
+            # Kept too: a workflow's history, encrypted with it, must decrypt after a restart.
+            TEMPORAL_CODEC_KEYS_VAR: env.get(TEMPORAL_CODEC_KEYS_VAR)
+            or kept_secret(self.state.temporal_codec_keys, new_temporal_codec_key),
         }
 
         # Every address the mesh listens on: webhooks must never reach one of them.
@@ -572,6 +575,12 @@ def new_page_token_secret() -> str:
 
 def new_jwt_signing_key() -> str:
     from core.signing_keys import new_key
+
+    return new_key()
+
+
+def new_temporal_codec_key() -> str:
+    from core.payload_codec import new_key
 
     return new_key()
 

@@ -8,6 +8,7 @@
     payloops users create --merchant MER --email EMAIL --role ROLE [--password-stdin] [--json]
                           [--state-dir DIR]
     payloops signing-key new
+    payloops codec-key new
     payloops processors add NAME TARGET [--deadline-ms MS] [--tls] [--tls-ca FILE] [--state-dir DIR]
     payloops processors account NAME --credential KEY=VALUE ... [--live] [--state-dir DIR]
     payloops processors list [--json] [--state-dir DIR]
@@ -202,6 +203,18 @@ def _cmd_signing_key_new(args: argparse.Namespace) -> int:
     print(
         f"kid {SigningKey.parse(key).kid}: add it to PAYLOOPS_JWT_SIGNING_KEYS second "
         "everywhere, then move it first (docs/access.md)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _cmd_codec_key_new(args: argparse.Namespace) -> int:
+    from core.payload_codec import new_key
+
+    print(new_key())
+    print(
+        "add it to PAYLOOPS_TEMPORAL_CODEC_KEYS second on every edge and worker, then move it "
+        "first (docs/architecture.md)",
         file=sys.stderr,
     )
     return 0
@@ -493,6 +506,13 @@ def build_parser() -> argparse.ArgumentParser:
         "docs/access.md)",
     )
 
+    codec_key = commands.add_parser("codec-key", help="keys that encrypt Temporal payloads")
+    codec_key.add_subparsers(dest="codec_key_command", required=True, metavar="ACTION").add_parser(
+        "new",
+        help="print a new AES-256 key (ID:KEY) for PAYLOOPS_TEMPORAL_CODEC_KEYS (rotation: "
+        "docs/architecture.md)",
+    )
+
     processors = commands.add_parser(
         "processors", help="manage processor registrations: where each listens, its deadline"
     )
@@ -624,6 +644,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = _cmd_users_create(args)
     elif args.command == "signing-key":
         code = _cmd_signing_key_new(args)
+    elif args.command == "codec-key":
+        code = _cmd_codec_key_new(args)
     elif args.command == "processors":
         code = {
             "add": _cmd_processors_add,

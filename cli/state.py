@@ -8,6 +8,7 @@
 <state>/admin_api_key      the operator API's key
 <state>/page_token_secret  the key that signs list page tokens (they stay valid across restarts)
 <state>/jwt_signing_keys   the key that signs dashboard access tokens (sessions survive restarts)
+<state>/temporal_codec_keys  the key that encrypts Temporal payloads (histories stay readable)
 <state>/dev_owner_password the demo merchant's dev owner's password, reused on later starts
 <state>/dev.env            where everything listens, and the API keys
 <state>/envoy.yaml         rendered Envoy config
@@ -71,6 +72,10 @@ class StatePaths:
         return self.root / "jwt_signing_keys"
 
     @property
+    def temporal_codec_keys(self) -> Path:
+        return self.root / "temporal_codec_keys"
+
+    @property
     def dev_owner_password(self) -> Path:
         return self.root / "dev_owner_password"
 
@@ -87,6 +92,7 @@ class StatePaths:
             self.admin_api_key,
             self.page_token_secret,
             self.jwt_signing_keys,
+            self.temporal_codec_keys,
             self.dev_owner_password,
             self.dev_env,
         )

@@ -17,6 +17,7 @@ from core.webhooks.destinations import (
 DEFAULT_TASK_QUEUE = "payments"
 PAGE_TOKEN_SECRET_VAR = "PAYLOOPS_PAGE_TOKEN_SECRET"
 JWT_SIGNING_KEYS_VAR = "PAYLOOPS_JWT_SIGNING_KEYS"
+TEMPORAL_CODEC_KEYS_VAR = "PAYLOOPS_TEMPORAL_CODEC_KEYS"
 
 T = TypeVar("T")
 
@@ -28,6 +29,10 @@ class Settings:
     database_url: str
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    # AES-GCM keys, `ID:KEY` each, that encrypt every Temporal payload (core.payload_codec):
+    # the first encrypts, every one decrypts. No default, like the page-token secret: the
+    # edge and the worker refuse to start without one.
+    temporal_codec_keys: tuple[str, ...] = ()
     task_queue: str = DEFAULT_TASK_QUEUE
     edge_host: str = "127.0.0.1"
     edge_port: int = 50051
@@ -89,6 +94,7 @@ class Settings:
             database_url=url,
             temporal_address=env.get("PAYLOOPS_TEMPORAL_ADDRESS", defaults.temporal_address),
             temporal_namespace=env.get("PAYLOOPS_TEMPORAL_NAMESPACE", defaults.temporal_namespace),
+            temporal_codec_keys=_comma_separated(env.get(TEMPORAL_CODEC_KEYS_VAR, "")),
             task_queue=env.get("PAYLOOPS_TASK_QUEUE", defaults.task_queue),
             edge_host=env.get("PAYLOOPS_EDGE_HOST", defaults.edge_host),
             edge_port=int(env.get("PAYLOOPS_EDGE_PORT", defaults.edge_port)),

@@ -1,4 +1,8 @@
-"""Connecting to Temporal, which may still be starting (payloops dev starts everything together)."""
+"""Connecting to Temporal, which may still be starting (payloops dev starts everything together).
+
+Every client of the platform is made here, so every one (and every worker, which uses its
+client's converter) encrypts and decrypts payloads with the configured keys
+(core.payload_codec)."""
 
 from __future__ import annotations
 
@@ -8,17 +12,20 @@ from collections.abc import Sequence
 from temporalio.client import Client, Interceptor
 
 from core.config import Settings
+from core.payload_codec import data_converter
 
 
 async def connect(
     settings: Settings, attempts: int = 100, interceptors: Sequence[Interceptor] = ()
 ) -> Client:
+    converter = data_converter(settings.temporal_codec_keys)
     for attempt in range(attempts):
         try:
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
                 interceptors=interceptors,
+                data_converter=converter,
             )
         except RuntimeError:
             if attempt == attempts - 1:

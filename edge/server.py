@@ -18,6 +18,8 @@ from grpc_reflection.v1alpha import reflection
 from core.config import Settings
 from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
+from core.payload_codec import CodecKeysInvalid
+from core.payload_codec import parse_keys as parse_codec_keys
 from core.processors import registry
 from core.processors.channels import ProcessorChannels
 from core.secrets import SecretBox
@@ -238,6 +240,10 @@ def main(argv: list[str] | None = None) -> None:
         parse_keys(settings.jwt_signing_keys)
     except SigningKeyInvalid as error:
         raise SystemExit(f"payloops serve edge: PAYLOOPS_JWT_SIGNING_KEYS: {error}") from None
+    try:
+        parse_codec_keys(settings.temporal_codec_keys)
+    except CodecKeysInvalid as error:
+        raise SystemExit(f"payloops serve edge: {error}") from None
     telemetry = configure_telemetry("edge", settings)
     port = settings.edge_port if args.port is None else args.port
     asyncio.run(serve(settings, port, telemetry=telemetry))

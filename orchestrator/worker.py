@@ -17,6 +17,8 @@ from core import temporal
 from core.config import Settings
 from core.db.session import create_engine, session_factory
 from core.logs import configure_logging
+from core.payload_codec import CodecKeysInvalid
+from core.payload_codec import parse_keys as parse_codec_keys
 from core.processors.channels import ProcessorChannels
 from core.secrets import SecretBox
 from core.telemetry import Telemetry, configure_telemetry
@@ -102,6 +104,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configure_logging("worker")
     settings = Settings.from_env()
+    try:
+        parse_codec_keys(settings.temporal_codec_keys)
+    except CodecKeysInvalid as error:
+        raise SystemExit(f"payloops serve worker: {error}") from None
     telemetry = configure_telemetry("worker", settings)
     asyncio.run(run(settings, args.ready_file, telemetry))
     telemetry.shutdown()

@@ -20,10 +20,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.client import Client
 
 from cli.dev import FIRST_RECEIVER_PORT
 from cli.ports import ephemeral_start, port_is_free
 from cli.procs import dying_with_this_process
+from cli.state import StatePaths
+from core import temporal
+from core.config import (
+    JWT_SIGNING_KEYS_VAR,
+    PAGE_TOKEN_SECRET_VAR,
+    TEMPORAL_CODEC_KEYS_VAR,
+    Settings,
+)
 from tests import log_secrets
 from tests.fakes.razorpay_api import RazorpayFake
 from tests.fakes.stripe_api import FakeStripe
@@ -77,6 +86,27 @@ class Mesh:
     # The gateways' wire-level fakes the mesh's stripe and razorpay adapters talk to.
     stripe: FakeStripe | None = None
     razorpay: RazorpayFake | None = None
+
+    def installation_env(self) -> dict[str, str]:
+        """The keys the mesh's edge and worker get besides dev.env (kept in the state dir):
+        what another process of the platform, started beside the mesh, needs too."""
+        paths = StatePaths.at(self.state_dir)
+        return {
+            PAGE_TOKEN_SECRET_VAR: paths.page_token_secret.read_text().strip(),
+            "PAYLOOPS_SECRETS_KEYS": paths.secrets_keys.read_text().strip(),
+            JWT_SIGNING_KEYS_VAR: paths.jwt_signing_keys.read_text().strip(),
+            TEMPORAL_CODEC_KEYS_VAR: paths.temporal_codec_keys.read_text().strip(),
+        }
+
+    def settings(self) -> Settings:
+        """The settings of the mesh's own edge and worker, as far as dev.env and the state
+        dir say (the tests' shortened timings are not among them)."""
+        return Settings.from_env({**self.env, **self.installation_env()})
+
+    async def temporal(self) -> Client:
+        """A client of the mesh's Temporal as the platform makes them: it encrypts and
+        decrypts payloads with the mesh's keys."""
+        return await temporal.connect(self.settings())
 
     def pid_of(self, service: str) -> int:
         return int((self.state_dir / "run" / f"{service}.pid").read_text().strip())

@@ -101,7 +101,8 @@ def wait_for_access_log(api_url: str, state_dir: Path) -> None:
 def installation_secrets(state_dir: Path) -> tuple[str, ...]:
     """The secrets `payloops dev` keeps in its state dir: the demo key, the Fernet keys that
     seal credentials, the admin key, the JWT signing keys (comma-separated lists, each of
-    them), the page-token secret and the dev owner's password (whole)."""
+    them), the Temporal payload keys (each `ID:KEY` entry's key), the page-token secret and
+    the dev owner's password (whole)."""
     paths = StatePaths.at(state_dir)
     found: list[str] = []
     for path in (
@@ -112,6 +113,9 @@ def installation_secrets(state_dir: Path) -> tuple[str, ...]:
     ):
         if path.is_file():
             found += [part.strip() for part in path.read_text().split(",") if part.strip()]
+    if paths.temporal_codec_keys.is_file():
+        entries = paths.temporal_codec_keys.read_text().split(",")
+        found += [entry.partition(":")[2].strip() for entry in entries if ":" in entry]
     for path in (paths.page_token_secret, paths.dev_owner_password):
         if path.is_file():
             found.append(path.read_text().strip())

@@ -23,6 +23,7 @@ ADMIN_KEY = ids.new_id("adm")
 FERNET_KEY = "x" * 43 + "="
 PAGE_TOKEN_SECRET = "p" * 43
 SIGNING_KEY = "s" * 43
+CODEC_KEY = "c" * 43
 DEV_OWNER_PASSWORD = "correct horse battery staple 7"
 
 SHAPED = {
@@ -50,6 +51,8 @@ def state_dir_with(tmp_path: Path, lines_by_file: dict[str, list[str]]) -> Path:
     (tmp_path / "page_token_secret").write_text(PAGE_TOKEN_SECRET + "\n")
     (tmp_path / "jwt_signing_keys").write_text(f"{SIGNING_KEY},{'t' * 43}\n")
     (tmp_path / "dev_owner_password").write_text(DEV_OWNER_PASSWORD + "\n")
+    # Only the key of an ID:KEY entry is secret: its id is in every payload's metadata.
+    (tmp_path / "temporal_codec_keys").write_text(f"kb:{'d' * 43},ka:{CODEC_KEY}\n")
     for name, lines in lines_by_file.items():
         (tmp_path / name).write_text("".join(f"{line}\n" for line in lines))
     return tmp_path
@@ -79,12 +82,19 @@ def test_the_installations_own_secrets_and_the_values_a_test_sent_are_found(
     tmp_path: Path,
 ) -> None:
     sent = "fake_processor_secret_value"
-    installed = (ADMIN_KEY, FERNET_KEY, PAGE_TOKEN_SECRET, SIGNING_KEY, DEV_OWNER_PASSWORD)
-    lines = [*(f"value {secret}" for secret in installed), f"c {sent}"]
+    installed = (
+        ADMIN_KEY,
+        FERNET_KEY,
+        PAGE_TOKEN_SECRET,
+        SIGNING_KEY,
+        CODEC_KEY,
+        DEV_OWNER_PASSWORD,
+    )
+    lines = [*(f"value {secret}" for secret in installed), f"c {sent}", "codec key ka"]
     state_dir = state_dir_with(tmp_path, {"logs/worker.log": lines})
     secrets = log_secrets.Secrets(log_secrets.installation_secrets(state_dir)).plus([sent])
     found = log_secrets.scan(log_secrets.log_files(state_dir), secrets)
-    assert [finding.line_number for finding in found] == [1, 2, 3, 4, 5, 6]
+    assert [finding.line_number for finding in found] == [1, 2, 3, 4, 5, 6, 7]
     report = log_secrets.report(found)
     for secret in (*installed, sent):
         assert secret not in report

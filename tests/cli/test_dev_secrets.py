@@ -16,6 +16,7 @@ def test_every_secret_file_of_the_state_dir_is_listed(tmp_path: Path) -> None:
         "admin_api_key",
         "page_token_secret",
         "jwt_signing_keys",
+        "temporal_codec_keys",
         "dev_owner_password",
         "dev.env",
     }

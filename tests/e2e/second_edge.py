@@ -25,12 +25,7 @@ class SecondEdge:
 @contextlib.contextmanager
 def start_second_edge(mesh: Mesh, **extra_env: str) -> Iterator[SecondEdge]:
     port = free_port()
-    secrets = {
-        "PAYLOOPS_PAGE_TOKEN_SECRET": (mesh.state_dir / "page_token_secret").read_text().strip(),
-        "PAYLOOPS_SECRETS_KEYS": (mesh.state_dir / "secrets_keys").read_text().strip(),
-        "PAYLOOPS_JWT_SIGNING_KEYS": (mesh.state_dir / "jwt_signing_keys").read_text().strip(),
-    }
-    env = {**os.environ, **mesh.env, **secrets, **extra_env}
+    env = {**os.environ, **mesh.env, **mesh.installation_env(), **extra_env}
     log = (mesh.state_dir / f"second-edge-{port}.log").open("wb")
     process = subprocess.Popen(
         dying_with_this_process([*PAYLOOPS, "serve", "edge", "--port", str(port)]),

@@ -10,7 +10,6 @@ import time
 
 import httpx
 import pytest
-from temporalio.client import Client
 
 from core.config import DEFAULT_TASK_QUEUE
 from core.contracts.payment import WORKFLOW_TYPE, PaymentInput, PaymentMethod, workflow_id
@@ -130,7 +129,7 @@ def test_a_payment_whose_pay_update_was_lost_still_pays(mesh: Mesh) -> None:
     )
 
     async def start() -> None:
-        client = await Client.connect(mesh.env["PAYLOOPS_TEMPORAL_ADDRESS"])
+        client = await mesh.temporal()
         await client.start_workflow(
             WORKFLOW_TYPE, payment, id=workflow_id(order["id"]), task_queue=DEFAULT_TASK_QUEUE
         )

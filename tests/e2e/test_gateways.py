@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
 
 from core.contracts.payment import workflow_id
 from tests.conftest import PAYLOOPS, REPO, Mesh
@@ -142,7 +141,7 @@ def test_a_stripe_webhook_completes_a_3d_secure_payment(
 
 
 async def signals(mesh: Mesh, order_id: str) -> int:
-    client = await Client.connect(mesh.env["PAYLOOPS_TEMPORAL_ADDRESS"])
+    client = await mesh.temporal()
     history = await client.get_workflow_handle(workflow_id(order_id)).fetch_history()
     return sum(
         1

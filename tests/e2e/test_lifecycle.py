@@ -15,7 +15,6 @@ import grpc
 import httpx
 import pytest
 from google.rpc import error_details_pb2
-from temporalio.client import Client
 
 from core import errors
 from core.config import DEFAULT_TASK_QUEUE
@@ -159,7 +158,7 @@ def test_the_workflows_refusal_of_a_capture_amount_is_the_edges_field_violation(
     row = models.Order(id=authorized["id"], status=OrderStatus.REQUIRES_CAPTURE, amount=4999)
 
     async def capture_too_much() -> errors.PayLoopsError:
-        client = await Client.connect(mesh.env["PAYLOOPS_TEMPORAL_ADDRESS"])
+        client = await mesh.temporal()
         lifecycle = Lifecycle(client, DEFAULT_TASK_QUEUE, wait_seconds=20)
         with pytest.raises(errors.PayLoopsError) as refused:
             await lifecycle.capture(row, amount=5000)

@@ -15,7 +15,6 @@ import grpc
 import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
 
 from core.contracts.payment import workflow_id
 from payloops.processor.v1 import processor_pb2 as pb
@@ -269,7 +268,7 @@ def events(mesh: Mesh, attempt_key: str) -> list[str]:
 
 
 async def signals(mesh: Mesh, order_id: str) -> int:
-    client = await Client.connect(mesh.env["PAYLOOPS_TEMPORAL_ADDRESS"])
+    client = await mesh.temporal()
     history = await client.get_workflow_handle(workflow_id(order_id)).fetch_history()
     return sum(
         1

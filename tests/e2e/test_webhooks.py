@@ -24,11 +24,9 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
-from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
 from core import ids
-from core.config import Settings
 from core.contracts import events
 from core.db.session import session_factory
 from core.secrets import SecretBox
@@ -180,7 +178,7 @@ def emit(
         # As the mesh's worker reads its settings (dev.env does not list the test's
         # shortened retry).
         settings = dataclasses.replace(
-            Settings.from_env(mesh.env), webhook_retry_first_seconds=WEBHOOK_RETRY_FIRST_SECONDS
+            mesh.settings(), webhook_retry_first_seconds=WEBHOOK_RETRY_FIRST_SECONDS
         )
         engine = create_async_engine(settings.database_url)
         sessions = session_factory(engine)
@@ -193,7 +191,7 @@ def emit(
                 obj=obj,
                 key=f"test:{uuid.uuid4()}",
             )
-        client = await Client.connect(settings.temporal_address)
+        client = await mesh.temporal()
         activity_env = ActivityEnvironment(client=client)
         activity_env.info = dataclasses.replace(activity_env.info, task_queue=settings.task_queue)
         await activity_env.run(

@@ -4,7 +4,8 @@
 
 Starts `payloops dev` on free ports, makes one payment of each kind through the public API
 (success, hard decline, 3-D Secure completed, failover after a hanging primary, manual
-capture), and writes each payment's workflow history as JSON to tests/orchestrator/histories/.
+capture), and writes each payment's workflow history as JSON to tests/orchestrator/histories/,
+its payloads decrypted.
 Run it again only when a workflow change is meant to be incompatible with the payments already
 in flight (and say so in the commit): compatible changes go behind `workflow.patched`.
 """
@@ -19,13 +20,13 @@ import time
 from pathlib import Path
 
 import httpx
-from temporalio.client import Client
 
 from core.contracts.payment import workflow_id
 from payloops.sandbox.v1 import control_pb2
 from tests.conftest import Mesh, retire_mesh, start_mesh
 from tests.e2e.failover_helpers import merchant_with_routing, settled, wait_for
 from tests.e2e.sandbox_control import set_fault
+from tests.temporal_payloads import decode_in_place
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -61,7 +62,7 @@ def payments(mesh: Mesh) -> dict[str, str]:
 
 
 async def save(mesh: Mesh, made: dict[str, str]) -> None:
-    client = await Client.connect(mesh.env["PAYLOOPS_TEMPORAL_ADDRESS"])
+    client = await mesh.temporal()
     HISTORIES.mkdir(exist_ok=True)
     for kind, order_id in made.items():
         handle = client.get_workflow_handle(workflow_id(order_id))
@@ -70,6 +71,11 @@ async def save(mesh: Mesh, made: dict[str, str]) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(handle.result(), timeout=20)
         history = await handle.fetch_history()
+        # Kept decrypted: the mesh's keys die with it, and the replay test must not need them
+        # (the worker's codec passes plain payloads through, as it does for payloads written
+        # before encryption).
+        assert client.data_converter.payload_codec is not None
+        await decode_in_place(history, client.data_converter.payload_codec)
         (HISTORIES / f"{kind}.json").write_text(history.to_json())
         print(f"{kind}: {len(history.events)} events")
 

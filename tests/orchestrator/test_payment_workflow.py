@@ -63,6 +63,7 @@ from orchestrator.activities.types import (
 )
 from orchestrator.keys import attempt_key, undo_key
 from orchestrator.workflows.payment import PaymentWorkflow
+from tests.orchestrator.codec import CONVERTER
 
 # A processor that never answered (a deadline, a dropped connection): the stand-in raises.
 NO_ANSWER = None
@@ -251,7 +252,8 @@ async def outcome(
         await handle.terminate("the test failed")
         pytest.fail(f"the workflow made a call the test did not expect: {stand_ins.unscripted}")
     surprised.cancel()
-    await Replayer(workflows=[PaymentWorkflow]).replay_workflow(await handle.fetch_history())
+    replayer = Replayer(workflows=[PaymentWorkflow], data_converter=CONVERTER)
+    await replayer.replay_workflow(await handle.fetch_history())
     return finished.result()
 
 

@@ -1,0 +1,166 @@
+"""Temporal payloads are encrypted (core.payload_codec): read raw from the Temporal server, a
+payment's history holds no order id, amount or merchant metadata in clear, while the platform
+reads it; and a payment waiting for 3-D Secure finishes after its worker and edge restart with
+a rotated key list."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import grpc
+import httpx
+import pytest
+from google.protobuf.message import Message
+from temporalio.client import Client, WorkflowHistory
+from temporalio.worker import Replayer
+
+from core.contracts.payment import PaymentInput, refund_workflow_id, workflow_id
+from core.payload_codec import ENCODING, KEY_ID_METADATA, data_converter, new_key
+from orchestrator.workflows.payment import PaymentWorkflow
+from payloops.v1 import orders_pb2, orders_pb2_grpc
+from tests.conftest import Mesh
+from tests.e2e.failover_helpers import wait_for
+from tests.e2e.second_edge import start_second_edge
+from tests.e2e.second_worker import start_second_worker
+from tests.temporal_payloads import history_payloads, payloads_in
+
+pytestmark = pytest.mark.e2e
+
+AMOUNT = 73191
+
+
+async def raw_history(mesh: Mesh, workflow: str) -> WorkflowHistory:
+    """The history as the Temporal server hands it to anyone: a client without the keys."""
+    client = await Client.connect(mesh.env["PAYLOOPS_TEMPORAL_ADDRESS"])
+    return await client.get_workflow_handle(workflow).fetch_history()
+
+
+# What the SDK itself writes, outside the codec, about its own bookkeeping: which patches a
+# workflow took (a marker's "patch-data", and a search attribute the server indexes), and when
+# and how a local activity ran (its marker's "data"; the activity's result is its "result").
+SDK_MARKER_DETAILS = {"patch-data", "data"}
+
+
+def plain_payloads_outside_bookkeeping(history: WorkflowHistory) -> list[str]:
+    found = []
+    for event in history.events:
+        kind = event.WhichOneof("attributes")
+        if kind == "upsert_workflow_search_attributes_event_attributes":
+            continue
+        if kind == "marker_recorded_event_attributes":
+            details = event.marker_recorded_event_attributes.details
+            parts: list[tuple[str, Message]] = [
+                (f"marker {name}", details[name])
+                for name in details
+                if name not in SDK_MARKER_DETAILS
+            ]
+        else:
+            parts = [(str(kind), event)]
+        for place, message in parts:
+            found += [place for p in payloads_in(message) if p.metadata["encoding"] != ENCODING]
+    return found
+
+
+def test_a_payments_history_holds_no_order_data_in_clear_and_the_platform_reads_it(
+    mesh: Mesh,
+) -> None:
+    probe = f"cart-{uuid.uuid4().hex}"
+    _, key = mesh.new_merchant("codec")
+    with mesh.client(key) as api:
+        created = api.post(
+            "/v1/orders",
+            json={"amount": AMOUNT, "currency": "USD", "metadata": {"cart": probe}},
+        ).json()
+        order_id = created["id"]
+        paid = api.post(
+            f"/v1/orders/{order_id}:pay",
+            json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+        )
+        assert paid.json()["status"] == "SUCCEEDED", paid.text
+        refunded = api.post(f"/v1/orders/{order_id}/refunds", json={"amount": AMOUNT - 1})
+        assert refunded.status_code == 200, refunded.text
+        refund_id = refunded.json()["id"]
+
+    async def read() -> None:
+        for workflow in (workflow_id(order_id), refund_workflow_id(refund_id)):
+            history = await raw_history(mesh, workflow)
+            assert history_payloads(history), workflow
+            assert plain_payloads_outside_bookkeeping(history) == [], workflow
+            stored = b"".join(event.SerializeToString() for event in history.events)
+            for clear in (str(AMOUNT), str(AMOUNT - 1), probe):
+                assert clear.encode() not in stored, (workflow, clear)
+            for payload in history_payloads(history):
+                assert order_id.encode() not in payload.data
+        # The platform's own client reads what the server cannot.
+        history = (
+            await (await mesh.temporal()).get_workflow_handle(workflow_id(order_id)).fetch_history()
+        )
+        started = history.events[0].workflow_execution_started_event_attributes
+        converter = data_converter(mesh.settings().temporal_codec_keys)
+        [payment] = await converter.decode(started.input.payloads, [PaymentInput])
+        assert (payment.order_id, payment.amount, payment.metadata) == (
+            order_id,
+            AMOUNT,
+            {"cart": probe},
+        )
+
+    asyncio.run(read())
+
+
+def test_a_waiting_payment_finishes_after_its_worker_and_edge_restart_with_a_rotated_key(
+    mesh: Mesh,
+) -> None:
+    """On a task queue of the test's own, served by its own worker and edge: first with key A
+    only, then, while the payment waits for its 3-D Secure challenge, with B first and A
+    still there (the new key encrypts, the old one still decrypts what the history holds)."""
+    old, new = new_key(), new_key()
+    old_id, new_id = (key.partition(":")[0].encode() for key in (old, new))
+    queue = f"codec-rotation-{uuid.uuid4().hex[:8]}"
+    settings = {"PAYLOOPS_TASK_QUEUE": queue, "PAYLOOPS_THREE_DS_POLL_SECONDS": "0.5"}
+    _, key = mesh.new_merchant("rotation")
+    api = mesh.client(key)
+    order_id = api.post("/v1/orders", json={"amount": 2100, "currency": "USD"}).json()["id"]
+
+    with (
+        start_second_worker(mesh, queue, PAYLOOPS_TEMPORAL_CODEC_KEYS=old),
+        start_second_edge(mesh, **settings, PAYLOOPS_TEMPORAL_CODEC_KEYS=old) as edge,
+        grpc.insecure_channel(edge.target) as channel,
+    ):
+        orders_pb2_grpc.OrderServiceStub(channel).PayOrder(
+            orders_pb2.PayOrderRequest(
+                order=order_id,
+                payment_method=orders_pb2.PaymentMethod(type="card", token="pm_card_3ds_required"),
+            ),
+            metadata=(("authorization", f"Bearer {key}"),),
+            timeout=30,
+        )
+        waiting = wait_for(api, order_id, lambda o: o["status"] == "REQUIRES_ACTION")
+        assert waiting["status"] == "REQUIRES_ACTION", waiting
+
+    rotated = f"{new},{old}"
+    with (
+        start_second_worker(mesh, queue, PAYLOOPS_TEMPORAL_CODEC_KEYS=rotated),
+        start_second_edge(mesh, **settings, PAYLOOPS_TEMPORAL_CODEC_KEYS=rotated),
+    ):
+        httpx.post(waiting["next_action"]["redirect_url"], data={"outcome": "succeed"})
+        done = wait_for(api, order_id, lambda o: o["status"] == "SUCCEEDED")
+        assert done["status"] == "SUCCEEDED", done
+
+    async def check() -> None:
+        history = await raw_history(mesh, workflow_id(order_id))
+        key_ids = [
+            payload.metadata[KEY_ID_METADATA]
+            for payload in history_payloads(history)
+            if payload.metadata["encoding"] == ENCODING
+        ]
+        # Written with A until the restart, with B after it.
+        assert key_ids[0] == old_id and key_ids[-1] == new_id, key_ids
+        assert set(key_ids) == {old_id, new_id}
+        # And it replays, as a worker holding both keys would after a cache eviction.
+        await Replayer(
+            workflows=[PaymentWorkflow], data_converter=data_converter([new, old])
+        ).replay_workflow(history)
+
+    asyncio.run(check())
+    api.close()

@@ -1,0 +1,47 @@
+"""Every payload of a Temporal workflow history, wherever the history's messages hold one
+(inputs, results, signals, updates, markers, failures' encoded attributes, headers, memos):
+what the Temporal server stores, and so what must not be readable without the codec keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
+from temporalio.client import WorkflowHistory
+from temporalio.converter import PayloadCodec
+
+
+def payloads_in(message: Message) -> Iterator[Payload]:
+    """The payloads of `message` and of every message inside it, as references (changing one
+    changes `message`)."""
+    if isinstance(message, Payload):
+        yield message
+        return
+    for field, value in message.ListFields():
+        kind = field.message_type
+        if field.type != FieldDescriptor.TYPE_MESSAGE or kind is None:
+            continue
+        if kind.GetOptions().map_entry:
+            entries = value.values()
+            if kind.fields_by_name["value"].type != FieldDescriptor.TYPE_MESSAGE:
+                continue
+        elif field.is_repeated:
+            entries = value
+        else:
+            entries = [value]
+        for entry in entries:
+            yield from payloads_in(entry)
+
+
+def history_payloads(history: WorkflowHistory) -> list[Payload]:
+    return [payload for event in history.events for payload in payloads_in(event)]
+
+
+async def decode_in_place(history: WorkflowHistory, codec: PayloadCodec) -> None:
+    """Replaces each payload of `history` with what the codec decodes it to: a history that
+    replays, and reads, without the keys."""
+    for payload in history_payloads(history):
+        [decoded] = await codec.decode([payload])
+        payload.CopyFrom(decoded)
