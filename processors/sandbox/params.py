@@ -57,7 +57,7 @@ def _raw_test_card(raw: processor_pb2.RawCard) -> str:
         raise invalid("UNKNOWN_TEST_CARD", "not one of the sandbox's test card numbers")
     if not 1 <= raw.exp_month <= 12:
         raise invalid("CARD_EXPIRY_INVALID", "exp_month must be 1 to 12")
-    today = datetime.date.today()
+    today = datetime.datetime.now(datetime.UTC).date()
     if (raw.exp_year, raw.exp_month) < (today.year, today.month):
         raise invalid("CARD_EXPIRED", "the card's expiry date has passed")
     if raw.cvc and not _CVC.fullmatch(raw.cvc):
