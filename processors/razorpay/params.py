@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from payloops.processor.v1 import processor_pb2
 from processors.kit.checks import positive, required

@@ -56,8 +56,8 @@ Where the fake knowingly differs from real Razorpay
   * S2S card payments are an on-demand feature for PCI-DSS merchants and really start with a
     redirect or native OTP for every Indian card; the fake authorizes the success tokens at
     once (`next: []`) and only challenges the 3DS tokens. It takes the test card numbers
-    above and no others, and does not require `email`/`contact`/`ip`/`user_agent` (PayLoops has no such
-    fields; real Razorpay requires them).
+    above and no others, and does not require `email`/`contact`/`ip`/`user_agent` (PayLoops
+    has no such fields; real Razorpay requires them).
   * Unknown ids are HTTP 400 BAD_REQUEST_ERROR "The id provided does not exist", field `id`,
     which is what Razorpay answers as far as we know [?].
   * Refunds settle at once (`processed`) unless `refund_status="pending"` is given. Real

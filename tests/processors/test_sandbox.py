@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
 from payloops.sandbox.v1 import control_pb2, control_pb2_grpc
 from processors.sandbox.config import SandboxConfig
+from processors.sandbox.payment_methods import TEST_CARD_NUMBERS
 from processors.sandbox.server import serve
 from processors.sandbox.webhooks import sign_webhook
 
@@ -951,3 +953,12 @@ def test_main_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_the_documented_test_card_table_is_the_sandboxs() -> None:
+    """docs/processors.md lists exactly the raw test cards the sandbox takes, each with the
+    token it behaves as, and every row of the table above is tested."""
+    page = (REPO / "docs" / "processors.md").read_text()
+    rows = dict(re.findall(r"^\| `([0-9]{13,19})` \| `(pm_card_\w+)` \|", page, re.MULTILINE))
+    assert rows == TEST_CARD_NUMBERS
+    assert {number for number, *_ in RAW_TEST_CARDS} == set(TEST_CARD_NUMBERS)
