@@ -255,7 +255,9 @@ def scripted_gateway(
     """Serves a ScriptedGateway and registers it in the mesh under its name for the length of
     the block (then removes it, so no other test routes to it)."""
     gateway = ScriptedGateway(token_prefixes=token_prefixes)
-    capabilities = {"token_prefixes": list(token_prefixes)} if token_prefixes else {}
+    capabilities: dict[str, object] = (
+        {"token_prefixes": list(token_prefixes)} if token_prefixes else {}
+    )
     with (
         serving(gateway) as target,
         registered(mesh, gateway.name, target, deadline_ms, capabilities),
