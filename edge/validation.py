@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from core import money, url_characters
 from core.card_numbers import looks_like_card_number
 from core.errors import FieldViolation
+from core.payment_method_tokens import TOKEN_RULE_TEXT, follows_token_rule
 from payloops.v1 import orders_pb2
 
 MAX_DESCRIPTION = 1000
@@ -21,7 +22,6 @@ CARD_NETWORKS = frozenset(
     {"visa", "mastercard", "amex", "rupay", "discover", "jcb", "unionpay", "diners"}
 )
 CARD_FUNDING = frozenset({"credit", "debit", "prepaid"})
-_TOKEN = re.compile(r"^pm_[A-Za-z0-9_]{1,96}$")
 # A BIN (IIN) is 6 digits, 8 on newer cards. Never more: nine or more digits are well on the
 # way to a card number, which must not reach us. ASCII only (str.isdigit takes any script).
 _BIN = re.compile(r"[0-9]{6,8}")
@@ -132,12 +132,12 @@ def payment_method_violations(method: orders_pb2.PaymentMethod) -> list[FieldVio
                 "payment_method.type", "PAYMENT_METHOD_TYPE_UNSUPPORTED", 'must be "card"'
             )
         )
-    if not _TOKEN.match(method.token):
+    if not follows_token_rule(method.token):
         found.append(
             FieldViolation(
                 "payment_method.token",
                 "PAYMENT_METHOD_TOKEN_INVALID",
-                'must be a payment method token such as "pm_card_visa"',
+                f'must be a payment method token such as "pm_card_visa": {TOKEN_RULE_TEXT}',
             )
         )
     card = method.card

@@ -22,6 +22,7 @@ from core.payload_codec import parse_keys as parse_codec_keys
 from core.processors.channels import ProcessorChannels
 from core.secrets import SecretBox
 from core.telemetry import Telemetry, configure_telemetry
+from core.vaulted_cards import CardSource
 from orchestrator.activities.first_call import FirstCallActivities
 from orchestrator.activities.orders import OrderActivities
 from orchestrator.activities.processors import ProcessorActivities
@@ -36,8 +37,13 @@ log = logging.getLogger("payloops.worker")
 
 
 async def run(
-    settings: Settings, ready_file: Path | None = None, telemetry: Telemetry | None = None
+    settings: Settings,
+    ready_file: Path | None = None,
+    telemetry: Telemetry | None = None,
+    cards: CardSource | None = None,
 ) -> None:
+    """Runs the worker until SIGTERM/SIGINT. `cards`: where Authorize reads vaulted cards;
+    without one, a payment with a vaulted card fails its attempts as "vault_unavailable"."""
     # With tracing, the client's interceptor continues the edge's trace in workflows and
     # activities, and the processor calls' spans join it (core.telemetry).
     client = await temporal.connect(
@@ -50,7 +56,9 @@ async def run(
     engine = create_engine(settings.database_url, pre_ping=False)
     sessions = session_factory(engine)
     channels = ProcessorChannels()
-    processors = ProcessorActivities(sessions, SecretBox(settings.secrets_keys), channels)
+    processors = ProcessorActivities(
+        sessions, SecretBox(settings.secrets_keys), channels, cards=cards
+    )
     webhooks = WebhookActivities(sessions, SecretBox(settings.secrets_keys), settings)
     orders = OrderActivities(sessions)
     routing = RoutingActivities(sessions, settings)

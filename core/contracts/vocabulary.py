@@ -119,6 +119,9 @@ class CandidateReason(StrEnum):
     NO_ACCOUNT = "no_account"
     CIRCUIT_OPEN = "circuit_open"
     CURRENCY_UNSUPPORTED = "currency_unsupported"
+    # The processor cannot use the payment method in hand: a vaulted card at a gateway that
+    # takes no raw card data, or another gateway's token (core/payment_method_tokens.py).
+    PAYMENT_METHOD_UNSUPPORTED = "payment_method_unsupported"
 
 
 class FailureCode(StrEnum):
@@ -130,12 +133,20 @@ class FailureCode(StrEnum):
     ROUTING_NO_MATCH = "routing_no_match"
     NO_PROCESSOR_AVAILABLE = "no_processor_available"
     NO_LIVE_PROCESSOR = "no_live_processor"
+    # No processor the rule names can use the payment method (a token only other gateways
+    # issued, a vaulted card and no gateway that takes card data).
+    PAYMENT_METHOD_UNSUPPORTED = "payment_method_unsupported"
     # No processor could take the payment: unreachable, or its outcome stayed unknown.
     PROCESSOR_UNAVAILABLE = "processor_unavailable"
     # The payment's time budget ran out before any processor was tried.
     PAYMENT_BUDGET_SPENT = "payment_budget_spent"
     # The customer did not complete the 3-D Secure challenge in time.
     THREE_D_SECURE_TIMEOUT = "three_d_secure_timeout"
+    # A vaulted card whose data could not be read for the call (no vault configured, or the
+    # vault unreachable): nothing was sent.
+    VAULT_UNAVAILABLE = "vault_unavailable"
+    # The vault does not know the payment method for this merchant and mode: nothing was sent.
+    PAYMENT_METHOD_NOT_FOUND = "payment_method_not_found"
     # A refund the processor made, and which then failed: its key is spent.
     REFUND_FAILED = "refund_failed"
     # The processor refused a capture without giving a reason.

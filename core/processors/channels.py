@@ -116,6 +116,8 @@ async def fetch_capabilities(
         three_d_secure=answer.three_d_secure,
         credential_fields=answer.credential_fields,
         test_only=answer.test_only,
+        accepts_raw_cards=answer.accepts_raw_cards,
+        token_prefixes=answer.token_prefixes,
     )
 
 

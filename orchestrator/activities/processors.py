@@ -2,6 +2,11 @@
 what comes back: a result, a call that was provably not sent, or an unknown outcome (which is
 retried with the same attempt key, never treated as a failure).
 
+A vaulted card (core/vaulted_cards.py) is read from the vault inside the Authorize activity, for
+that one call, and goes to the processor as raw card data: it is never in a workflow payload,
+an activity result, a log or an error message. Routing sends vaulted cards only to processors
+that take card data (core/payment_method_tokens.py).
+
 Provably not sent is either the adapter's own word (UNAVAILABLE with reason NOT_SENT) or a call
 that was never started because no connection to the adapter could be made (a gateway that is
 down): the payment then moves on at once, and the breaker counts it. Anything that fails after
@@ -9,6 +14,7 @@ the call started may have reached the gateway, so it is unknown."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import grpc
@@ -19,6 +25,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from core import metrics
+from core.contracts.payment import PaymentMethod
 from core.contracts.vocabulary import (
     CaptureMethod,
     FailureCode,
@@ -29,6 +36,7 @@ from core.contracts.vocabulary import (
 from core.processors import accounts as processor_accounts
 from core.processors.channels import NotConnected, ProcessorChannels
 from core.secrets import SecretBox
+from core.vaulted_cards import CardData, CardSource, is_vaulted
 from orchestrator.activities.types import (
     AuthorizeCall,
     CaptureCall,
@@ -41,6 +49,8 @@ from orchestrator.activities.types import (
 )
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
+
+log = logging.getLogger("payloops.worker.processors")
 
 _OUTCOMES = {
     pb.OUTCOME_SUCCEEDED: GatewayOutcome.SUCCEEDED,
@@ -82,10 +92,13 @@ class ProcessorActivities:
         sessions: async_sessionmaker[AsyncSession],
         box: SecretBox,
         channels: ProcessorChannels,
+        cards: CardSource | None = None,
     ) -> None:
         self._sessions = sessions
         self._box = box
         self._channels = channels
+        # None when no vault is configured: a vaulted card then fails its attempt, unsent.
+        self._cards = cards
 
     async def _stub(
         self, route: Route, timeout_s: float, first_send: bool | None = None
@@ -136,6 +149,10 @@ class ProcessorActivities:
     async def send_authorize(self, call: AuthorizeCall, first_send: bool) -> GatewayResult:
         """Authorize; `first_send`: no earlier try can have sent this attempt key."""
         payment, method = call.payment, call.payment_method
+        try:
+            sent_method = await self._payment_method(call, method, first_send)
+        except _CardUnavailable as unavailable:
+            return unavailable.result
         request = pb.AuthorizeRequest(
             attempt_key=call.attempt_key,
             order_id=payment.order_id,
@@ -147,15 +164,7 @@ class ProcessorActivities:
                 if payment.capture_method == CaptureMethod.MANUAL
                 else pb.CAPTURE_METHOD_AUTOMATIC
             ),
-            payment_method=pb.PaymentMethod(
-                type=method.type,
-                token=method.token,
-                card=pb.Card(
-                    network=method.card.network,
-                    funding=method.card.funding,
-                    country=method.card.country,
-                ),
-            ),
+            payment_method=sent_method,
             return_url=payment.return_url,
             description=payment.description,
             metadata=payment.metadata,
@@ -190,6 +199,64 @@ class ProcessorActivities:
                 amount=payment.amount,
                 currency=payment.currency,
             )
+
+    async def _payment_method(
+        self, call: AuthorizeCall, method: PaymentMethod, first_send: bool
+    ) -> pb.PaymentMethod:
+        """The payment method as the processor gets it: the gateway's own token, or for a
+        vaulted card, the card read from the vault for this call."""
+        sent = pb.PaymentMethod(
+            type=method.type,
+            card=pb.Card(
+                network=method.card.network,
+                funding=method.card.funding,
+                country=method.card.country,
+            ),
+        )
+        if not is_vaulted(method.token):
+            sent.token = method.token
+            return sent
+        card = await self._vaulted_card(call, method.token, first_send)
+        sent.raw_card.CopyFrom(
+            pb.RawCard(
+                number=card.number,
+                exp_month=card.exp_month,
+                exp_year=card.exp_year,
+                cvc=card.cvc,
+                holder_name=card.holder_name,
+            )
+        )
+        return sent
+
+    async def _vaulted_card(self, call: AuthorizeCall, token: str, first_send: bool) -> CardData:
+        if self._cards is None:
+            raise _CardUnavailable(
+                FailureCode.VAULT_UNAVAILABLE, "no card vault is configured: nothing was sent"
+            )
+        payment = call.payment
+        try:
+            return await self._cards.card_for(
+                payment_method=token,
+                merchant_id=payment.merchant_id,
+                livemode=payment.livemode,
+                processor=call.route.processor,
+                attempt_key=call.attempt_key,
+                # A re-send of this key is never a first authorization: its CVC went with
+                # the first send.
+                first_authorization=first_send,
+            )
+        except LookupError:
+            raise _CardUnavailable(
+                FailureCode.PAYMENT_METHOD_NOT_FOUND,
+                "the vault has no such payment method for this merchant: nothing was sent",
+            ) from None
+        except Exception as error:
+            # Whatever the vault client raised, no card came back and nothing was sent. Its
+            # type only: a message could quote the request.
+            log.warning("card vault failed for attempt %s: %s", call.attempt_key, type(error))
+            raise _CardUnavailable(
+                FailureCode.VAULT_UNAVAILABLE, "the card vault did not answer: nothing was sent"
+            ) from None
 
     @activity.defn(name="get_payment")
     async def get_payment(self, call: LookupCall) -> GatewayResult:
@@ -320,6 +387,17 @@ class ProcessorActivities:
             status=_REFUND_STATUSES.get(refund.status, RefundStatus.PENDING),
             failure_code=refund.failure_code,
             processor_reference=refund.processor_reference,
+        )
+
+
+class _CardUnavailable(Exception):
+    """A vaulted card that could not be read: the attempt fails, unsent. FAILED, not NOT_SENT:
+    the processor is not to blame, so its circuit breaker does not count it."""
+
+    def __init__(self, code: FailureCode, message: str) -> None:
+        super().__init__(message)
+        self.result = GatewayResult(
+            outcome=GatewayOutcome.FAILED, decline_code=code, decline_message=message
         )
 
 

@@ -32,6 +32,7 @@ from core.contracts.vocabulary import (
     OrderStatus,
 )
 from core.db import models
+from core.payment_method_tokens import forms_of
 from core.processors import accounts as processor_accounts
 from core.routing_config import store
 from core.routing_config.model import SUCCESS_RATE
@@ -112,6 +113,9 @@ class RoutingActivities:
                             currencies=frozenset(map(str, p.capabilities.get("currencies", []))),
                             has_account=p.name in accounts,
                             test_only=bool(p.capabilities.get("test_only", False)),
+                            can_use_method=forms_of(p.capabilities).can_use(
+                                request.payment_method.token
+                            ),
                         )
                         for p in registered
                     }

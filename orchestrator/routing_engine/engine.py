@@ -28,10 +28,24 @@ FAILURE_MESSAGES = {
     FailureCode.ROUTING_NO_MATCH: "no routing rule matches this payment",
     FailureCode.NO_PROCESSOR_AVAILABLE: "no processor can take this payment",
     FailureCode.NO_LIVE_PROCESSOR: "no processor this payment's routing names takes live payments",
+    FailureCode.PAYMENT_METHOD_UNSUPPORTED: (
+        "no processor this payment's routing names can use its payment method"
+    ),
 }
 # Skips that say nothing live-capable was named (as opposed to one that was, but is
 # unusable right now: disabled, no account, breaker open, currency).
 _NOT_LIVE_CAPABLE = frozenset({CandidateReason.TEST_ONLY, CandidateReason.NOT_CONFIGURED})
+# Skips that say nothing named could ever take this payment method: beside processors that
+# cannot use it, only ones that are not there for the payment at all. (Had one that can use it
+# been merely unavailable, its breaker open say, the payment failed for that reason instead.)
+_NOT_FOR_THIS_METHOD = frozenset(
+    {
+        CandidateReason.PAYMENT_METHOD_UNSUPPORTED,
+        CandidateReason.NOT_CONFIGURED,
+        CandidateReason.DISABLED,
+        CandidateReason.TEST_ONLY,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,8 @@ class ProcessorInfo:
     has_account: bool = True
     # It only simulates payments (GetCapabilities test_only): never for a live payment.
     test_only: bool = False
+    # It can use the payment method in hand (its declared payment-method forms).
+    can_use_method: bool = True
 
 
 @dataclass(frozen=True)
@@ -173,6 +189,8 @@ def failure_code(rule: Rule | None, plan: Plan | None, livemode: bool) -> Failur
     reasons = {skipped.reason for skipped in plan.skipped}
     if livemode and CandidateReason.TEST_ONLY in reasons and reasons <= _NOT_LIVE_CAPABLE:
         return FailureCode.NO_LIVE_PROCESSOR
+    if CandidateReason.PAYMENT_METHOD_UNSUPPORTED in reasons and reasons <= _NOT_FOR_THIS_METHOD:
+        return FailureCode.PAYMENT_METHOD_UNSUPPORTED
     return FailureCode.NO_PROCESSOR_AVAILABLE
 
 
@@ -190,6 +208,10 @@ def _skip_reason(
         return CandidateReason.DISABLED
     if livemode and info.test_only:
         return CandidateReason.TEST_ONLY
+    # Before the transient reasons: a processor that cannot use the method never could, and
+    # saying "circuit open" would suggest a retry might reach it.
+    if not info.can_use_method:
+        return CandidateReason.PAYMENT_METHOD_UNSUPPORTED
     if not info.has_account:
         return CandidateReason.NO_ACCOUNT
     if health.get(name, BreakerState.CLOSED) not in _TRYABLE_STATES:

@@ -20,6 +20,7 @@ SANDBOX_CARDS: dict[str, CardHints] = {
     "pm_card_declined": CardHints(network="visa", funding="credit", country="US"),
     "pm_card_insufficient_funds": CardHints(network="visa", funding="credit", country="US"),
     "pm_card_soft_decline": CardHints(network="visa", funding="credit", country="US"),
+    "pm_card_processing_error": CardHints(network="visa", funding="credit", country="US"),
     "pm_card_3ds_required": CardHints(network="visa", funding="credit", country="US"),
     "pm_card_3ds_fail": CardHints(network="visa", funding="credit", country="US"),
 }

@@ -162,7 +162,7 @@ class Gateway:
             "currency": order["currency"],
             "order_id": order["id"],
             "method": "card",
-            "token": request.payment_method.token,
+            **params.payment_method(request.payment_method),
             "notes": params.attempt_notes(request, capture),
             **params.payment_fields(request),
         }

@@ -7,8 +7,10 @@ with nothing charged.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from payloops.processor.v1 import processor_pb2
 from processors.kit.checks import positive, required
@@ -40,6 +42,10 @@ PAYMENT_FIELDS_FROM_METADATA: Mapping[str, str] = {
     "referer": "referer",
     "razorpay_customer_id": "customer_id",
 }
+# Razorpay's saved-card tokens, and the sandbox-named test tokens (payment_methods.py) that the
+# Razorpay fake implements.
+TOKEN_PREFIXES = ("token_", "pm_card_")
+_CVV = re.compile(r"[0-9]{3,4}")
 # Four PayLoops notes on every order and payment, one kept free for a void.
 _METADATA_NOTES = NOTES_MAX_KEYS - 5
 _MAX_DESCRIPTION = 255
@@ -79,17 +85,43 @@ def attempt(request: processor_pb2.AuthorizeRequest) -> Attempt:
     positive(request.amount)
     currency = request.currency.upper()
     amount = razorpay_amount(request.amount, currency)
-    method = request.payment_method
-    if method.type not in ("", "card"):
-        raise invalid("PAYMENT_METHOD_NOT_SUPPORTED", "this adapter takes card tokens only")
-    if not method.token:
-        raise invalid("PAYMENT_METHOD_TOKEN_REQUIRED", "payment_method.token is required")
+    payment_method(request.payment_method)
     capture = (
         CAPTURE_MANUAL
         if request.capture_method == processor_pb2.CAPTURE_METHOD_MANUAL
         else CAPTURE_AUTOMATIC
     )
     return Attempt(attempt_key, amount, currency, capture)
+
+
+def payment_method(method: processor_pb2.PaymentMethod) -> dict[str, Any]:
+    """The S2S payment's card fields: the saved-card `token`, or the card details as `card`
+    (Razorpay's names; the expiry year in two digits). No message here quotes card data."""
+    if method.type not in ("", "card"):
+        raise invalid("PAYMENT_METHOD_NOT_SUPPORTED", "this adapter takes cards only")
+    if not method.HasField("raw_card"):
+        if not method.token:
+            raise invalid("PAYMENT_METHOD_TOKEN_REQUIRED", "payment_method.token is required")
+        return {"token": method.token}
+    if method.token:
+        raise invalid("PAYMENT_METHOD_AMBIGUOUS", "send a token or a raw card, not both")
+    raw = method.raw_card
+    if not raw.number.isascii() or not raw.number.isdigit() or not 12 <= len(raw.number) <= 19:
+        raise invalid("CARD_NUMBER_INVALID", "raw_card.number must be 12 to 19 digits")
+    if not 1 <= raw.exp_month <= 12 or not 2000 <= raw.exp_year <= 2099:
+        raise invalid("CARD_EXPIRY_INVALID", "raw_card needs exp_month 1-12 and a 20xx exp_year")
+    card = {
+        "number": raw.number,
+        "expiry_month": f"{raw.exp_month:02d}",
+        "expiry_year": f"{raw.exp_year % 100:02d}",
+    }
+    if raw.cvc:  # gone after the payment's first authorization
+        if not _CVV.fullmatch(raw.cvc):
+            raise invalid("CARD_CVC_INVALID", "raw_card.cvc must be 3 or 4 digits")
+        card["cvv"] = raw.cvc
+    if raw.holder_name:
+        card["name"] = raw.holder_name
+    return {"card": card}
 
 
 def attempt_notes(request: processor_pb2.AuthorizeRequest, capture: str) -> dict[str, str]:

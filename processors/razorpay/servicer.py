@@ -30,7 +30,7 @@ from processors.kit.capabilities import advertised
 from processors.kit.checks import lookup_required, required
 from processors.kit.errors import ProcessorError, unknown_after_money_request
 from processors.kit.locks import KeyedLocks, KeyedThreadLocks
-from processors.razorpay import webhooks
+from processors.razorpay import params, webhooks
 from processors.razorpay.client import CREDENTIAL_FIELDS, ClientFactory, Credentials
 from processors.razorpay.currencies import CURRENCIES
 from processors.razorpay.errors import GatewayAnswer
@@ -124,6 +124,9 @@ class RazorpayServicer(processor_pb2_grpc.ProcessorServicer):
             three_d_secure=True,
             test_payment_methods=advertised(TEST_METHODS),
             credential_fields=list(CREDENTIAL_FIELDS),
+            # Card details go to Razorpay's S2S payment as `card` (params.py).
+            accepts_raw_cards=True,
+            token_prefixes=list(params.TOKEN_PREFIXES),
         )
 
     async def Authorize(

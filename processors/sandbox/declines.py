@@ -12,6 +12,9 @@ DECLINES: dict[str, DeclineRule] = {
         DeclineRule("generic_decline", soft=False, message="The card was declined."),
         DeclineRule("insufficient_funds", soft=False, message="The card has insufficient funds."),
         DeclineRule("try_again_later", soft=True, message="The issuer is temporarily unavailable."),
+        DeclineRule(
+            "processing_error", soft=True, message="An error occurred processing the card."
+        ),
         DeclineRule(THREE_DS_FAILED, soft=False, message="3-D Secure authentication failed."),
     )
 }

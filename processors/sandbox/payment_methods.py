@@ -1,5 +1,7 @@
 """The sandbox's test payment methods: one token, one deterministic outcome, so a test (and a
-merchant trying PayLoops out) chooses what happens by the token it sends.
+merchant trying PayLoops out) chooses what happens by the token it sends. The same outcomes
+come with raw test card numbers (TEST_CARD_NUMBERS), the way a card vaulted with PayLoops
+reaches a gateway that takes card data.
 
 Kept as plain data so the table GetCapabilities advertises and the behaviour Authorize
 implements can never drift apart.
@@ -88,6 +90,15 @@ TEST_CARDS: dict[str, TestCard] = {
             decline_code="try_again_later",
         ),
         TestCard(
+            "pm_card_processing_error",
+            Behaviour.DECLINE,
+            "visa",
+            "US",
+            "0267",
+            "Soft decline: processing_error",
+            decline_code="processing_error",
+        ),
+        TestCard(
             "pm_card_3ds_required",
             Behaviour.CHALLENGE,
             "visa",
@@ -106,6 +117,25 @@ TEST_CARDS: dict[str, TestCard] = {
         ),
     )
 }
+
+# Raw test card numbers (any future expiry, any CVC) and the test token each behaves as. Like
+# Stripe's where Stripe has one, and ending in the token's last four digits, so a payment shows
+# the same card whichever form paid it (hence Amex 3714 4963 5398 431, not 3782…). RuPay has no
+# public test number: 6521… is a RuPay BIN.
+TEST_CARD_NUMBERS: dict[str, str] = {
+    "4242424242424242": "pm_card_visa",
+    "5555555555554444": "pm_card_mastercard",
+    "371449635398431": "pm_card_amex",
+    "6521000000020005": "pm_card_rupay",
+    "4000000000000002": "pm_card_declined",
+    "4000000000009995": "pm_card_insufficient_funds",
+    "4000000000000119": "pm_card_soft_decline",
+    "4000000000000267": "pm_card_processing_error",
+    "4000002500003155": "pm_card_3ds_required",
+    "4000000000003220": "pm_card_3ds_fail",
+}
+# The sandbox's own tokens all start so (a vaulted card's `pm_` id has no second "_").
+TOKEN_PREFIXES: tuple[str, ...] = ("pm_card_",)
 
 CARD_NETWORKS: tuple[str, ...] = ("visa", "mastercard", "amex", "rupay")
 

@@ -21,7 +21,7 @@ from processors.sandbox import params, webhooks
 from processors.sandbox.faults import FaultMode, Faults
 from processors.sandbox.ledger import Ledger, PaymentRecord, RefundRecord
 from processors.sandbox.mapping import payment_message, refund_message
-from processors.sandbox.payment_methods import CARD_NETWORKS, TEST_METHODS
+from processors.sandbox.payment_methods import CARD_NETWORKS, TEST_METHODS, TOKEN_PREFIXES
 
 _T = TypeVar("_T")
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -80,6 +80,10 @@ class ProcessorServicer(processor_pb2_grpc.ProcessorServicer):
             # It only simulates payments: live routing must never reach it.
             test_only=True,
             test_payment_methods=advertised(TEST_METHODS),
+            # Its test tokens, and the raw test card numbers (payment_methods.py) as they come
+            # from the PayLoops vault.
+            accepts_raw_cards=True,
+            token_prefixes=list(TOKEN_PREFIXES),
         )
 
     async def Authorize(

@@ -34,7 +34,10 @@ _MAX_METADATA_KEY = 40
 _MAX_METADATA_VALUE = 500
 _MAX_DESCRIPTION = 1000
 _KEY = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: safe in a header
+# Stripe PaymentMethod ids, including its magic test ones ("pm_card_visa").
+TOKEN_PREFIXES = ("pm_",)
 _TOKEN = re.compile(r"pm_[A-Za-z0-9_]+")
+_CVC = re.compile(r"[0-9]{3,4}")
 EXPAND = ["latest_charge"]
 # Stripe's `reason` is an enum; PayLoops' is free text, kept in metadata, and passed as the
 # enum as well when it is one.
@@ -108,11 +111,6 @@ def create_intent(request: pb.AuthorizeRequest) -> tuple[StripeCurrency, dict[st
     method = request.payment_method
     if method.type not in ("", "card"):
         raise invalid("PAYMENT_METHOD_UNSUPPORTED", "the Stripe adapter takes cards only")
-    if not _TOKEN.fullmatch(method.token):
-        raise invalid(
-            "PAYMENT_METHOD_INVALID",
-            "payment_method.token must be a Stripe PaymentMethod id (pm_...)",
-        )
     if len(request.description) > _MAX_DESCRIPTION:
         raise invalid("DESCRIPTION_TOO_LONG", f"at most {_MAX_DESCRIPTION} characters")
     params: dict[str, Any] = {
@@ -122,7 +120,7 @@ def create_intent(request: pb.AuthorizeRequest) -> tuple[StripeCurrency, dict[st
             "manual" if request.capture_method == pb.CAPTURE_METHOD_MANUAL else "automatic"
         ),
         "confirm": True,
-        "payment_method": method.token,
+        **_payment_method(method),
         "metadata": _metadata(request),
         "expand": EXPAND,
     }
@@ -138,6 +136,39 @@ def create_intent(request: pb.AuthorizeRequest) -> tuple[StripeCurrency, dict[st
     if request.description:
         params["description"] = request.description
     return currency, params
+
+
+def _payment_method(method: pb.PaymentMethod) -> dict[str, Any]:
+    """A Stripe PaymentMethod id as `payment_method`, or raw card data as
+    `payment_method_data` (Stripe makes the PaymentMethod as it confirms). No message here
+    ever quotes card data."""
+    if not method.HasField("raw_card"):
+        if not _TOKEN.fullmatch(method.token):
+            raise invalid(
+                "PAYMENT_METHOD_INVALID",
+                "payment_method.token must be a Stripe PaymentMethod id (pm_...)",
+            )
+        return {"payment_method": method.token}
+    if method.token:
+        raise invalid("PAYMENT_METHOD_AMBIGUOUS", "send a token or a raw card, not both")
+    raw = method.raw_card
+    if not raw.number.isascii() or not raw.number.isdigit() or not 12 <= len(raw.number) <= 19:
+        raise invalid("CARD_NUMBER_INVALID", "raw_card.number must be 12 to 19 digits")
+    if not 1 <= raw.exp_month <= 12 or not 1000 <= raw.exp_year <= 9999:
+        raise invalid("CARD_EXPIRY_INVALID", "raw_card needs exp_month 1-12 and a 4-digit exp_year")
+    card: dict[str, Any] = {
+        "number": raw.number,
+        "exp_month": raw.exp_month,
+        "exp_year": raw.exp_year,
+    }
+    if raw.cvc:  # gone after the payment's first authorization
+        if not _CVC.fullmatch(raw.cvc):
+            raise invalid("CARD_CVC_INVALID", "raw_card.cvc must be 3 or 4 digits")
+        card["cvc"] = raw.cvc
+    data: dict[str, Any] = {"type": "card", "card": card}
+    if raw.holder_name:
+        data["billing_details"] = {"name": raw.holder_name}
+    return {"payment_method_data": data}
 
 
 def create_refund(

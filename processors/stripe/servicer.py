@@ -89,6 +89,10 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
             three_d_secure=True,
             credential_fields=list(CREDENTIAL_FIELDS),
             test_payment_methods=advertised(TEST_METHODS),
+            # Raw card data goes to Stripe as payment_method_data (params.py); tokens are
+            # Stripe PaymentMethod ids.
+            accepts_raw_cards=True,
+            token_prefixes=list(params.TOKEN_PREFIXES),
         )
 
     async def Authorize(
@@ -105,9 +109,12 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
         except stripe.CardError as error:
             payment = _declined(error, request, currency)
         except ProcessorError as error:
-            if not answered_by_server_error(error):
+            if _card_resent_without_cvc(request, error):
+                payment = await self._resent_card(client, create, attempt_key, error)
+            elif answered_by_server_error(error):
+                payment = await self._after_server_error(client, attempt_key, error)
+            else:
                 raise
-            payment = await self._after_server_error(client, attempt_key, error)
         else:
             payment = await self._now(client, Op.AUTHORIZE, sent)
         log.info(
@@ -135,6 +142,25 @@ class StripeServicer(processor_pb2_grpc.ProcessorServicer):
             attempt_key,
             error.metadata.get("http_status", "?"),
         )
+        return payment_from_intent(intent)
+
+    async def _resent_card(
+        self,
+        client: stripe.StripeClient,
+        create: dict[str, Any],
+        attempt_key: str,
+        error: ProcessorError,
+    ) -> pb.Payment:
+        """A raw card re-sent under its attempt key comes without the CVC the first send had
+        (PayLoops keeps it for the first authorization only), so Stripe refuses it as other
+        parameters. It is the same payment when the key's PaymentIntent has the same amount,
+        currency and capture method: that one is the answer, as a replay would have been."""
+        intent = await find_intent(client, attempt_key)
+        same = intent is not None and all(
+            intent.get(name) == create[name] for name in ("amount", "currency", "capture_method")
+        )
+        if intent is None or not same:
+            raise error
         return payment_from_intent(intent)
 
     async def Capture(
@@ -315,3 +341,12 @@ def _declined(
     if not payment.HasField("decline"):
         payment.decline.CopyFrom(decline_from_error(body))
     return payment
+
+
+def _card_resent_without_cvc(request: pb.AuthorizeRequest, error: ProcessorError) -> bool:
+    method = request.payment_method
+    return (
+        error.reason == "IDEMPOTENCY_CONFLICT"
+        and method.HasField("raw_card")
+        and not method.raw_card.cvc
+    )

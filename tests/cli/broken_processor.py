@@ -66,9 +66,16 @@ class Breakage(StrEnum):
     ERRORS_WITHOUT_DETAILS = "errors_without_details"
     ACCEPTS_ANY_WEBHOOK = "accepts_any_webhook"
     WEBHOOK_WRONG_REASON = "webhook_wrong_reason"
+    # Test tokens that work at the gateway but that the PayLoops API refuses ("tok:ok").
+    TOKENS_THE_API_REFUSES = "tokens_the_api_refuses"
+    # Test tokens outside the declared token_prefixes: routing would never send them here.
+    TOKENS_OUTSIDE_PREFIXES = "tokens_outside_prefixes"
 
 
 SUCCEED, DECLINE, CHALLENGE = "tok_ok", "tok_decline", "tok_3ds"
+TOKEN_PREFIX = "tok_"
+# The spelling of the tokens under TOKENS_THE_API_REFUSES: the gateway takes both.
+_REFUSED_PREFIX = "tok:"
 DECLINE_CODE = "card_declined"
 _TOKENS = {
     SUCCEED: pb.TestPaymentMethod(
@@ -248,9 +255,20 @@ class BrokenProcessor(processor_pb2_grpc.ProcessorServicer):
             partial_capture=f.partial_capture,
             partial_refund=f.partial_refund,
             three_d_secure=f.three_d_secure,
-            test_payment_methods=[_TOKENS[t] for t in f.tokens],
+            test_payment_methods=[self._advertised(_TOKENS[t]) for t in f.tokens],
             credential_fields=["secret_key"] if f.needs_secret_key else [],
+            token_prefixes=(
+                ["card_"] if Breakage.TOKENS_OUTSIDE_PREFIXES in self._broken else [TOKEN_PREFIX]
+            ),
         )
+
+    def _advertised(self, method: pb.TestPaymentMethod) -> pb.TestPaymentMethod:
+        if Breakage.TOKENS_THE_API_REFUSES not in self._broken:
+            return method
+        renamed = pb.TestPaymentMethod()
+        renamed.CopyFrom(method)
+        renamed.token = method.token.replace(TOKEN_PREFIX, _REFUSED_PREFIX, 1)
+        return renamed
 
     def Authorize(
         self, request: pb.AuthorizeRequest, context: grpc.ServicerContext
@@ -266,7 +284,7 @@ class BrokenProcessor(processor_pb2_grpc.ProcessorServicer):
                 raise _Abort(
                     grpc.StatusCode.INVALID_ARGUMENT, "AMOUNT_INVALID", "amount must be positive"
                 )
-            token = request.payment_method.token
+            token = request.payment_method.token.replace(_REFUSED_PREFIX, TOKEN_PREFIX, 1)
             if token not in self._features.tokens:
                 raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "TOKEN_UNKNOWN", "unknown token")
             manual = request.capture_method == pb.CAPTURE_METHOD_MANUAL

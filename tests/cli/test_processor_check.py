@@ -92,6 +92,9 @@ def test_a_conforming_processor_that_is_not_the_sandbox_passes_too() -> None:
 # the checks of the other rules do not.
 EXPECTED_FAILURES = {
     Breakage.BAD_CAPABILITIES: {"capabilities.well-formed"},
+    # Merchants could never pay with them (the token rule), or routing never sends them here.
+    Breakage.TOKENS_THE_API_REFUSES: {"capabilities.well-formed"},
+    Breakage.TOKENS_OUTSIDE_PREFIXES: {"capabilities.well-formed"},
     Breakage.HEALTH_NOT_SERVING: {"service.health"},
     Breakage.NO_REFLECTION: {"service.reflection"},
     Breakage.ECHOES_LOWER_CASE_CURRENCY: {"authorize.success"},
@@ -183,6 +186,16 @@ def test_a_broken_rule_fails_exactly_its_checks(breakage: Breakage) -> None:
             "INVALID_ARGUMENT without a google.rpc.Status ErrorInfo",
         ),
         (Breakage.ACCEPTS_ANY_WEBHOOK, "webhook.signature-invalid", "expected UNAUTHENTICATED"),
+        (
+            Breakage.TOKENS_THE_API_REFUSES,
+            "capabilities.well-formed",
+            "test payment method 'tok:ok' is refused by the PayLoops API",
+        ),
+        (
+            Breakage.TOKENS_OUTSIDE_PREFIXES,
+            "capabilities.well-formed",
+            "'tok_ok' starts with none of the declared token_prefixes ['card_']",
+        ),
         (
             Breakage.WEBHOOK_WRONG_REASON,
             "webhook.signature-invalid",

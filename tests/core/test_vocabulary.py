@@ -131,11 +131,14 @@ def test_the_stored_and_sent_values_stay_the_same_strings() -> None:
         "routing_no_match",
         "no_processor_available",
         "no_live_processor",
+        "payment_method_unsupported",
         "processor_unavailable",
         "payment_budget_spent",
         "three_d_secure_timeout",
         "refund_failed",
         "capture_failed",
+        "vault_unavailable",
+        "payment_method_not_found",
     }
     assert _values(DeliveryAttemptOutcome) == {"delivered", "failed", "endpoint_gone"}
     assert _values(CandidateDecision) == {"candidate", "skipped"}

@@ -48,6 +48,8 @@ class ScriptedGateway(processor_pb2_grpc.ProcessorServicer):
     lock: threading.Lock = field(default_factory=threading.Lock)
     # What GetCapabilities declares; the credentials each call carried, in order.
     credential_fields: tuple[str, ...] = ()
+    # The payment-method forms it declares; none: a gateway older than the forms.
+    token_prefixes: tuple[str, ...] = ()
     credentials_seen: list[tuple[str, dict[str, str], bool]] = field(default_factory=list)
 
     # -- what tests call ---------------------------------------------------------------------
@@ -98,7 +100,9 @@ class ScriptedGateway(processor_pb2_grpc.ProcessorServicer):
 
     def GetCapabilities(self, request: Any, context: grpc.ServicerContext) -> Any:
         return pb.GetCapabilitiesResponse(
-            name=self.name, credential_fields=list(self.credential_fields)
+            name=self.name,
+            credential_fields=list(self.credential_fields),
+            token_prefixes=list(self.token_prefixes),
         )
 
     def Authorize(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -245,26 +249,42 @@ def serving(gateway: ScriptedGateway) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def scripted_gateway(mesh: Mesh, deadline_ms: int = 2000) -> Iterator[ScriptedGateway]:
+def scripted_gateway(
+    mesh: Mesh, deadline_ms: int = 2000, token_prefixes: tuple[str, ...] = ()
+) -> Iterator[ScriptedGateway]:
     """Serves a ScriptedGateway and registers it in the mesh under its name for the length of
     the block (then removes it, so no other test routes to it)."""
-    gateway = ScriptedGateway()
-    with serving(gateway) as target, registered(mesh, gateway.name, target, deadline_ms):
+    gateway = ScriptedGateway(token_prefixes=token_prefixes)
+    capabilities: dict[str, object] = (
+        {"token_prefixes": list(token_prefixes)} if token_prefixes else {}
+    )
+    with (
+        serving(gateway) as target,
+        registered(mesh, gateway.name, target, deadline_ms, capabilities),
+    ):
         yield gateway
 
 
 @contextlib.contextmanager
-def registered(mesh: Mesh, name: str, target: str, deadline_ms: int = 2000) -> Iterator[None]:
+def registered(
+    mesh: Mesh,
+    name: str,
+    target: str,
+    deadline_ms: int = 2000,
+    capabilities: dict[str, object] | None = None,
+) -> Iterator[None]:
     """The processor at `target` registered in the mesh as `name` for the length of the block
-    (registered directly: the CLI would ask a gateway that may be down for its capabilities)."""
+    (registered directly: the CLI would ask a gateway that may be down for its capabilities),
+    with the capabilities it would have declared."""
     try:
         sql(
             mesh,
-            "insert into processors (name, target, deadline_ms, enabled) "
-            "values (:name, :target, :deadline, true)",
+            "insert into processors (name, target, deadline_ms, enabled, capabilities) "
+            "values (:name, :target, :deadline, true, cast(:capabilities as jsonb))",
             name=name,
             target=target,
             deadline=deadline_ms,
+            capabilities=json.dumps(capabilities or {}),
         )
         yield
     finally:

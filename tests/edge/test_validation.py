@@ -77,3 +77,24 @@ def test_a_bin_of_6_to_8_digits_is_accepted(bin_: str) -> None:
 def test_a_bin_that_is_not_6_to_8_digits_is_card_bin_invalid(bin_: str) -> None:
     found = [(v.field, v.reason) for v in validation.payment_method_violations(card_method(bin_))]
     assert found == [("payment_method.card.bin", "CARD_BIN_INVALID")]
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["pm_card_visa", "tok_visa", "token_Jx8uKq2", "pm_" + "A1b2C3d4E5f6G7h8I9j0K1l2", "src_a-b"],
+)
+def test_gateway_tokens_of_every_shape_the_token_rule_allows_are_accepted(token: str) -> None:
+    # Third-party gateways' tokens (tok_…, Razorpay's token_…) were refused: only pm_ passed.
+    method = orders_pb2.PaymentMethod(type="card", token=token)
+    assert validation.payment_method_violations(method) == []
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["", "visa", "4242424242424242", "tok visa", "_tok_x", "tok_" + "x" * 201, "t\u00f6k_x"],
+)
+def test_tokens_outside_the_rule_are_refused(token: str) -> None:
+    method = orders_pb2.PaymentMethod(type="card", token=token)
+    assert [(v.field, v.reason) for v in validation.payment_method_violations(method)] == [
+        ("payment_method.token", "PAYMENT_METHOD_TOKEN_INVALID")
+    ]

@@ -14,7 +14,9 @@ Endpoints
                                          payment_capture (0/1/true/false)
   GET   /v1/orders?receipt=…             orders with that receipt, newest first (count, skip)
   GET   /v1/orders/{id}                  GET /v1/orders/{id}/payments
-  POST  /v1/payments/create/json         S2S card payment with a saved-card `token`
+  POST  /v1/payments/create/json         S2S card payment with a saved-card `token`, or
+                                         card details (`card`: number, expiry_month,
+                                         expiry_year, cvv, name)
   GET   /v1/payments/{id}                PATCH /v1/payments/{id} (notes only)
   POST  /v1/payments/{id}/capture        amount must equal the authorized amount
   POST  /v1/payments/{id}/refund         honours X-Refund-Idempotency
@@ -35,6 +37,11 @@ Test tokens (the names PayLoops' sandbox uses), sent as `token` with
                               outcome=succeed|fail decides
   pm_card_3ds_fail            like 3ds_required, but the page always fails the payment
                               (reason authentication_failed)
+Raw test cards (`card` instead of `token`; any future expiry; the CVV once), each behaving as
+the token beside it: 4111111111111111 visa, 5267318187975449 mastercard, 6521000000020005
+rupay, 4000000000000002 declined, 4000000000009995 insufficient_funds, 4000000000000119
+soft_decline, 4000002500003155 3ds_required, 4000000000003220 3ds_fail. Any other number is
+refused as invalid; no error quotes it, and the fake keeps only which token it behaved as.
 A failed payment's error carries `metadata.payment_id` and `metadata.order_id`, as Razorpay's
 payment errors do, and the payment entity keeps `error_code`, `error_reason`, … .
 
@@ -48,9 +55,9 @@ Where the fake knowingly differs from real Razorpay
     before creating. The request log lets tests prove they did.
   * S2S card payments are an on-demand feature for PCI-DSS merchants and really start with a
     redirect or native OTP for every Indian card; the fake authorizes the success tokens at
-    once (`next: []`) and only challenges the 3DS tokens. It takes only tokens, never card
-    numbers, and does not require `email`/`contact`/`ip`/`user_agent` (PayLoops has no such
-    fields; real Razorpay requires them).
+    once (`next: []`) and only challenges the 3DS tokens. It takes the test card numbers
+    above and no others, and does not require `email`/`contact`/`ip`/`user_agent` (PayLoops
+    has no such fields; real Razorpay requires them).
   * Unknown ids are HTTP 400 BAD_REQUEST_ERROR "The id provided does not exist", field `id`,
     which is what Razorpay answers as far as we know [?].
   * Refunds settle at once (`processed`) unless `refund_status="pending"` is given. Real
@@ -388,6 +395,36 @@ class ApiError(Exception):
                 "field": field,
             }
         }
+
+
+RAW_CARDS: dict[str, str] = {
+    "4111111111111111": "pm_card_visa",
+    "5267318187975449": "pm_card_mastercard",
+    "6521000000020005": "pm_card_rupay",
+    "4000000000000002": "pm_card_declined",
+    "4000000000009995": "pm_card_insufficient_funds",
+    "4000000000000119": "pm_card_soft_decline",
+    "4000002500003155": "pm_card_3ds_required",
+    "4000000000003220": "pm_card_3ds_fail",
+}
+_CARD_FIELDS = frozenset({"number", "expiry_month", "expiry_year", "cvv", "name"})
+
+
+def _raw_card(card: Any) -> str:
+    """The test token a `card` behaves as, checked as Razorpay checks card details. No error
+    quotes the number."""
+    if not isinstance(card, dict) or not {"number", "expiry_month", "expiry_year"} <= set(card):
+        raise _invalid("The card number, expiry month and expiry year are required.", "card")
+    _only(card, _CARD_FIELDS)
+    token = RAW_CARDS.get(str(card["number"]))
+    if token is None:
+        raise _invalid("The card number is invalid.", "card[number]")
+    month, year = str(card["expiry_month"]), str(card["expiry_year"])
+    if not re.fullmatch(r"(0[1-9]|1[0-2])", month) or not re.fullmatch(r"[0-9]{2}", year):
+        raise _invalid("The card expiry is invalid.", "card[expiry_month]")
+    if "cvv" in card and not re.fullmatch(r"[0-9]{3,4}", str(card["cvv"])):
+        raise _invalid("The card CVV is invalid.", "card[cvv]")
+    return token
 
 
 def _invalid(description: str, field: str | None = None, **kwargs: Any) -> ApiError:
@@ -839,10 +876,14 @@ class RazorpayFake:
         if body.get("method") != "card":
             raise _invalid("Only card payments are supported by this endpoint.", "method")
         if "card" in body:
-            raise _invalid("This fake takes saved-card tokens only, never card numbers.", "card")
-        test_token = TEST_TOKENS.get(str(body.get("token", "")))
-        if test_token is None:
-            raise _invalid("The token provided is invalid.", "token")
+            if "token" in body:
+                raise _invalid("Send either a card or a token, not both.", "card")
+            test_token = TEST_TOKENS[_raw_card(body["card"])]
+        else:
+            found = TEST_TOKENS.get(str(body.get("token", "")))
+            if found is None:
+                raise _invalid("The token provided is invalid.", "token")
+            test_token = found
         if body.get("amount") != order["amount"] or body.get("currency") != order["currency"]:
             raise _invalid("The amount and currency must match the order's.", "amount")
         if order["status"] == "paid":

@@ -294,6 +294,66 @@ MAGIC |= {
     ),
 }
 
+# Stripe's test card numbers (docs.stripe.com/testing), as `payment_method_data[card]` takes
+# them, and the magic PaymentMethod each behaves as. Anything else is an incorrect number.
+RAW_CARDS: dict[str, str] = {
+    "4242424242424242": "pm_card_visa",
+    "5555555555554444": "pm_card_mastercard",
+    "378282246310005": "pm_card_amex",
+    "371449635398431": "pm_card_amex",
+    "4000000000000002": "pm_card_chargeDeclined",
+    "4000000000009995": "pm_card_chargeDeclinedInsufficientFunds",
+    "4000000000000119": "pm_card_chargeDeclinedProcessingError",
+    "4000000000003220": "pm_card_threeDSecure2Required",
+    "4000008400001629": "pm_card_threeDSecureRequiredChargeDeclined",
+}
+_CARD_FIELDS = frozenset({"number", "exp_month", "exp_year", "cvc"})
+
+
+def _raw_card(data: Any) -> str:
+    """The magic PaymentMethod a `payment_method_data` card behaves as, checked as Stripe
+    checks it. No error quotes the number."""
+    if not isinstance(data, dict) or data.get("type") != "card":
+        raise invalid_request(
+            "payment_method_data[type] must be card here.", param="payment_method_data[type]"
+        )
+    _only(data, ("type", "card", "billing_details"))
+    card = data.get("card")
+    if not isinstance(card, dict) or not {"number", "exp_month", "exp_year"} <= set(card):
+        raise invalid_request(
+            "Missing required param: payment_method_data[card].",
+            param="payment_method_data[card]",
+            code="parameter_missing",
+        )
+    _only(card, _CARD_FIELDS)
+    magic = RAW_CARDS.get(str(card["number"]))
+    if magic is None:
+        raise invalid_request(
+            "Your card number is incorrect.",
+            param="payment_method_data[card][number]",
+            code="incorrect_number",
+        )
+    month = _int(card, "exp_month", required=True)
+    year = _int(card, "exp_year", required=True)
+    if month is None or not 1 <= month <= 12 or year is None or year < 2000:
+        raise invalid_request(
+            "Your card's expiration date is invalid.",
+            param="payment_method_data[card][exp_month]",
+            code="invalid_expiry_month",
+        )
+    cvc = card.get("cvc")
+    if cvc is not None and not re.fullmatch(r"[0-9]{3,4}", str(cvc)):
+        raise invalid_request(
+            "Your card's security code is invalid.",
+            param="payment_method_data[card][cvc]",
+            code="invalid_cvc",
+        )
+    billing = data.get("billing_details", {})
+    if not isinstance(billing, dict):
+        raise invalid_request("Invalid hash", param="payment_method_data[billing_details]")
+    _only(billing, ("name",))
+    return magic
+
 
 # -- objects -----------------------------------------------------------------------------------
 
@@ -561,6 +621,13 @@ class StripeWorld:
         self.charges: dict[str, Charge] = {}
         self.refunds: dict[str, Refund] = {}
         self.search_lag_s = 0.0
+        # PaymentMethods made from raw card data, and the magic one each behaves as. The
+        # number itself is never kept.
+        self.card_methods: dict[str, str] = {}
+
+    def magic(self, payment_method: str | None) -> Magic:
+        name = payment_method or "pm_card_visa"
+        return MAGIC[self.card_methods.get(name, name)]
 
     def _next(self) -> int:
         self._seq += 1
@@ -622,6 +689,7 @@ class StripeWorld:
                 "capture_method",
                 "confirm",
                 "payment_method",
+                "payment_method_data",
                 "return_url",
                 "metadata",
                 "description",
@@ -651,7 +719,15 @@ class StripeWorld:
             expand = _expand(form)
             confirm = _bool(form, "confirm")
             payment_method = form.get("payment_method")
-            if payment_method is not None and payment_method not in MAGIC:
+            if "payment_method_data" in form:
+                if payment_method is not None:
+                    raise invalid_request(
+                        "You cannot pass both payment_method and payment_method_data.",
+                        param="payment_method_data",
+                    )
+                payment_method = new_id("pm")
+                self.card_methods[payment_method] = _raw_card(form["payment_method_data"])
+            elif payment_method is not None and payment_method not in MAGIC:
                 raise invalid_request(
                     f"No such PaymentMethod: '{payment_method}'",
                     param="payment_method",
@@ -698,7 +774,7 @@ class StripeWorld:
 
     def _confirm(self, intent: Intent) -> None:
         assert intent.payment_method is not None
-        magic = MAGIC[intent.payment_method]
+        magic = self.magic(intent.payment_method)
         intent.last_payment_error = None
         match magic.behaviour:
             case Behaviour.SUCCEED:
@@ -914,7 +990,7 @@ class StripeWorld:
             if intent is None or intent.status != "requires_action":
                 raise LookupError(f"no challenge pending for {intent_id}")
             assert intent.payment_method is not None
-            magic = MAGIC[intent.payment_method]
+            magic = self.magic(intent.payment_method)
             if not succeed:
                 intent.status = "requires_payment_method"
                 intent.next_action = None
@@ -1041,7 +1117,7 @@ class StripeWorld:
                     param="amount",
                     code="invalid_charge_amount",
                 )
-            magic = MAGIC[intent.payment_method or "pm_card_visa"]
+            magic = self.magic(intent.payment_method)
             refund = Refund(
                 id=new_id("re"),
                 account=account,

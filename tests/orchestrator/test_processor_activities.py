@@ -222,3 +222,15 @@ def _activities(channels: ProcessorChannels | None = None) -> ProcessorActivitie
         SecretBox(()),
         channels or ProcessorChannels(),
     )
+
+
+async def test_a_vaulted_card_without_a_vault_fails_its_attempt_unsent(sandbox: Sandbox) -> None:
+    """No card source configured: the vaulted card cannot be read, so nothing goes to the
+    processor (the sandbox has no charge for the key) and the attempt fails with a stable code.
+    FAILED, not NotSent: the processor is not to blame, its breaker must not count it."""
+    key = "k-vaulted-no-vault"
+    vaulted = "pm_" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"
+    result = await authorize(_activities(), call(sandbox, key, vaulted))
+    assert (result.outcome, result.decline_code) == ("failed", "vault_unavailable")
+    listed = await sandbox.control.ListCharges(control_pb2.ListChargesRequest())
+    assert [c for c in listed.charges if c.attempt_key == key] == []

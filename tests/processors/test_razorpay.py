@@ -64,7 +64,13 @@ class Adapter:
         return_url: str = "",
         metadata: dict[str, str] | None = None,
         credentials: pb.Credentials | None = None,
+        raw_card: pb.RawCard | None = None,
     ) -> pb.Payment:
+        method = (
+            pb.PaymentMethod(type="card", raw_card=raw_card)
+            if raw_card is not None
+            else pb.PaymentMethod(type="card", token=token)
+        )
         response = await self.stub.Authorize(
             pb.AuthorizeRequest(
                 attempt_key=key or new_key(),
@@ -73,7 +79,7 @@ class Adapter:
                 amount=amount,
                 currency=currency,
                 capture_method=pb.CAPTURE_METHOD_MANUAL if manual else pb.CAPTURE_METHOD_AUTOMATIC,
-                payment_method=pb.PaymentMethod(type="card", token=token),
+                payment_method=method,
                 return_url=return_url,
                 description="PayLoops test order",
                 metadata=metadata or {},
@@ -481,6 +487,85 @@ async def test_declines(
     # The failed payment exists at Razorpay; GetPayment reports the same decline.
     assert fake.payment(payment.processor_reference)["status"] == "failed"
     assert await rzp.get_payment(key=key) == payment
+
+
+def raw(number: str, cvc: str = "123") -> pb.RawCard:
+    return pb.RawCard(number=number, exp_month=3, exp_year=2031, cvc=cvc, holder_name="A Rao")
+
+
+async def test_capabilities_declare_raw_cards_and_razorpay_tokens(rzp: Adapter) -> None:
+    caps = await rzp.stub.GetCapabilities(pb.GetCapabilitiesRequest(), timeout=DEADLINE_S)
+    assert caps.accepts_raw_cards
+    assert list(caps.token_prefixes) == ["token_", "pm_card_"]
+    assert all(m.token.startswith(tuple(caps.token_prefixes)) for m in caps.test_payment_methods)
+
+
+@pytest.mark.parametrize(
+    ("number", "outcome", "code", "soft"),
+    [
+        ("4111111111111111", pb.OUTCOME_SUCCEEDED, "", False),
+        ("5267318187975449", pb.OUTCOME_SUCCEEDED, "", False),
+        ("6521000000020005", pb.OUTCOME_SUCCEEDED, "", False),
+        ("4000000000000002", pb.OUTCOME_DECLINED, "generic_decline", False),
+        ("4000000000009995", pb.OUTCOME_DECLINED, "insufficient_funds", False),
+        ("4000000000000119", pb.OUTCOME_DECLINED, "try_again_later", True),
+        ("4000002500003155", pb.OUTCOME_REQUIRES_ACTION, "", False),
+    ],
+)
+async def test_raw_cards_go_to_razorpay_as_card_details(
+    rzp: Adapter,
+    fake: RazorpayFake,
+    number: str,
+    outcome: pb.Outcome.ValueType,
+    code: str,
+    soft: bool,
+) -> None:
+    key = new_key()
+    payment = await rzp.authorize(key=key, return_url=RETURN_URL, raw_card=raw(number))
+    assert payment.outcome == outcome
+    assert (payment.decline.code, payment.decline.soft) == (code, soft)
+    order = order_of(fake, payment)
+    [pay_request] = [
+        r.json()
+        for r in fake.requests_to("POST", CREATE_PAYMENT)
+        if r.json()["order_id"] == order["id"]
+    ]
+    assert "token" not in pay_request
+    assert pay_request["card"] == {
+        "number": number,
+        "expiry_month": "03",
+        "expiry_year": "31",
+        "cvv": "123",
+        "name": "A Rao",
+    }
+
+
+async def test_a_raw_card_resent_without_its_cvc_is_the_same_payment(
+    rzp: Adapter, fake: RazorpayFake
+) -> None:
+    key = new_key()
+    first = await rzp.authorize(key=key, raw_card=raw("4111111111111111"))
+    writes = posts(fake)
+    again = await rzp.authorize(key=key, raw_card=raw("4111111111111111", cvc=""))
+    assert again == first
+    assert posts(fake) == writes
+
+
+async def test_malformed_raw_cards_are_refused_before_razorpay(
+    rzp: Adapter, fake: RazorpayFake
+) -> None:
+    writes = posts(fake)
+    for card, why in [
+        (raw("4111 1111"), "CARD_NUMBER_INVALID"),
+        (pb.RawCard(number="4111111111111111", exp_month=13, exp_year=2031), "CARD_EXPIRY_INVALID"),
+        (raw("4111111111111111", cvc="12345"), "CARD_CVC_INVALID"),
+    ]:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await rzp.authorize(raw_card=card)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_info(caught.value).reason == why
+        assert "4111" not in (caught.value.details() or "")
+    assert posts(fake) == writes
 
 
 async def test_unknown_token_is_invalid_argument(rzp: Adapter, fake: RazorpayFake) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from payloops.processor.v1 import processor_pb2 as pb
 from payloops.processor.v1 import processor_pb2_grpc
 from payloops.sandbox.v1 import control_pb2, control_pb2_grpc
 from processors.sandbox.config import SandboxConfig
+from processors.sandbox.payment_methods import TEST_CARD_NUMBERS
 from processors.sandbox.server import serve
 from processors.sandbox.webhooks import sign_webhook
 
@@ -172,7 +174,12 @@ async def test_capabilities(sandbox: Sandbox) -> None:
     assert caps.manual_capture and caps.partial_capture and caps.partial_refund
     assert caps.three_d_secure
     methods = {m.token: m for m in caps.test_payment_methods}
-    assert len(methods) == 9
+    assert len(methods) == 10
+    assert methods["pm_card_processing_error"].decline_code == "processing_error"
+    # Both payment-method forms: its own test tokens, and raw cards from the PayLoops vault.
+    assert caps.accepts_raw_cards
+    assert list(caps.token_prefixes) == ["pm_card_"]
+    assert all(token.startswith("pm_card_") for token in methods)
     assert methods["pm_card_insufficient_funds"].outcome == pb.OUTCOME_DECLINED
     assert methods["pm_card_insufficient_funds"].decline_code == "insufficient_funds"
     assert methods["pm_card_3ds_fail"].outcome == pb.OUTCOME_REQUIRES_ACTION
@@ -258,6 +265,106 @@ async def test_3ds_tokens_require_action(sandbox: Sandbox, token: str) -> None:
     )
     [charge] = await sandbox.charges_for(key)
     assert charge.state == "requires_action"
+
+
+def raw_card_request(
+    number: str, *, key: str, exp: tuple[int, int] = (12, 2099), cvc: str = "123"
+) -> pb.AuthorizeRequest:
+    request = authorize_request("", 1000, key=key)
+    request.payment_method.CopyFrom(
+        pb.PaymentMethod(
+            type="card",
+            raw_card=pb.RawCard(
+                number=number,
+                exp_month=exp[0],
+                exp_year=exp[1],
+                cvc=cvc,
+                holder_name="Ada Lovelace",
+            ),
+        )
+    )
+    return request
+
+
+# The documented test-card table (docs/processors.md), row by row: what Authorize answers, the
+# card it reports, and what the 3-D Secure page's "succeed" leads to for a challenge.
+RAW_TEST_CARDS = [
+    ("4242424242424242", pb.OUTCOME_SUCCEEDED, "", False, "visa", "4242"),
+    ("5555555555554444", pb.OUTCOME_SUCCEEDED, "", False, "mastercard", "4444"),
+    ("371449635398431", pb.OUTCOME_SUCCEEDED, "", False, "amex", "8431"),
+    ("6521000000020005", pb.OUTCOME_SUCCEEDED, "", False, "rupay", "0005"),
+    ("4000000000000002", pb.OUTCOME_DECLINED, "generic_decline", False, "visa", "0002"),
+    ("4000000000009995", pb.OUTCOME_DECLINED, "insufficient_funds", False, "visa", "9995"),
+    ("4000000000000119", pb.OUTCOME_DECLINED, "try_again_later", True, "visa", "0119"),
+    ("4000000000000267", pb.OUTCOME_DECLINED, "processing_error", True, "visa", "0267"),
+    ("4000002500003155", pb.OUTCOME_REQUIRES_ACTION, "", False, "visa", "3155"),
+    (
+        "4000000000003220",
+        pb.OUTCOME_REQUIRES_ACTION,
+        "three_d_secure_failed",
+        False,
+        "visa",
+        "3220",
+    ),
+]
+
+
+@pytest.mark.parametrize(("number", "outcome", "code", "soft", "network", "last4"), RAW_TEST_CARDS)
+async def test_raw_test_cards(
+    sandbox: Sandbox,
+    page: httpx.AsyncClient,
+    number: str,
+    outcome: pb.Outcome.ValueType,
+    code: str,
+    soft: bool,
+    network: str,
+    last4: str,
+) -> None:
+    key = new_key()
+    payment = (await sandbox.processor.Authorize(raw_card_request(number, key=key))).payment
+    assert payment.outcome == outcome
+    assert (payment.card.network, payment.card.last4) == (network, last4)
+    if outcome == pb.OUTCOME_REQUIRES_ACTION:
+        await page.post(payment.next_action.redirect_url, data={"outcome": "succeed"})
+        payment = await get_payment(sandbox, payment.processor_reference)
+        assert payment.outcome == (pb.OUTCOME_DECLINED if code else pb.OUTCOME_SUCCEEDED)
+    assert (payment.decline.code, payment.decline.soft) == (code, soft)
+    [charge] = await sandbox.charges_for(key)
+    assert charge.amount_captured == (1000 if payment.outcome == pb.OUTCOME_SUCCEEDED else 0)
+    # Re-sent under its key without the CVC (the vault keeps it for the first send only): the
+    # same payment, not a second charge.
+    again = await sandbox.processor.Authorize(raw_card_request(number, key=key, cvc=""))
+    assert again.payment.processor_reference == payment.processor_reference
+    assert len(await sandbox.charges_for(key)) == 1
+
+
+@pytest.mark.parametrize(
+    ("number", "exp", "cvc", "why"),
+    [
+        ("4242424242424241", (12, 2099), "123", "UNKNOWN_TEST_CARD"),
+        ("4242424242424242", (13, 2099), "123", "CARD_EXPIRY_INVALID"),
+        ("4242424242424242", (1, 2020), "123", "CARD_EXPIRED"),
+        ("4242424242424242", (12, 2099), "12a", "CARD_CVC_INVALID"),
+    ],
+)
+async def test_raw_cards_the_sandbox_refuses_charge_nothing_and_are_not_quoted(
+    sandbox: Sandbox, number: str, exp: tuple[int, int], cvc: str, why: str
+) -> None:
+    key = new_key()
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await sandbox.processor.Authorize(raw_card_request(number, key=key, exp=exp, cvc=cvc))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert reason(caught.value) == why
+    assert number not in str(caught.value.details()) and number[-8:] not in str(caught.value)
+    assert await sandbox.charges_for(key) == []
+
+
+async def test_a_token_and_a_raw_card_together_are_refused(sandbox: Sandbox) -> None:
+    request = raw_card_request("4242424242424242", key=new_key())
+    request.payment_method.token = "pm_card_visa"
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await sandbox.processor.Authorize(request)
+    assert reason(caught.value) == "PAYMENT_METHOD_AMBIGUOUS"
 
 
 async def test_manual_capture_authorizes(sandbox: Sandbox) -> None:
@@ -846,3 +953,12 @@ def test_main_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_the_documented_test_card_table_is_the_sandboxs() -> None:
+    """docs/processors.md lists exactly the raw test cards the sandbox takes, each with the
+    token it behaves as, and every row of the table above is tested."""
+    page = (REPO / "docs" / "processors.md").read_text()
+    rows = dict(re.findall(r"^\| `([0-9]{13,19})` \| `(pm_card_\w+)` \|", page, re.MULTILINE))
+    assert rows == TEST_CARD_NUMBERS
+    assert {number for number, *_ in RAW_TEST_CARDS} == set(TEST_CARD_NUMBERS)

@@ -694,7 +694,118 @@ async def complete_challenge(redirect_url: str, outcome: str) -> dict[str, list[
     return parse_qs(urlsplit(location).query)
 
 
+def raw_card_request(
+    number: str, *, key: str, cvc: str = "314", return_url: str = ""
+) -> pb.AuthorizeRequest:
+    request = authorize_request("", key=key, return_url=return_url)
+    request.payment_method.CopyFrom(
+        pb.PaymentMethod(
+            type="card",
+            raw_card=pb.RawCard(
+                number=number, exp_month=12, exp_year=2034, cvc=cvc, holder_name="Ada Lovelace"
+            ),
+        )
+    )
+    return request
+
+
 class TestStripeAdapterAgainstFake(StripeContract):
+    # -- raw card data from the PayLoops vault ------------------------------------------
+
+    async def test_capabilities_declare_raw_cards_and_stripe_tokens(self, gw: Gateway) -> None:
+        caps = await gw.stub.GetCapabilities(pb.GetCapabilitiesRequest(), timeout=DEADLINE_S)
+        assert caps.accepts_raw_cards
+        assert list(caps.token_prefixes) == ["pm_"]
+        assert all(m.token.startswith("pm_") for m in caps.test_payment_methods)
+
+    @pytest.mark.parametrize(
+        ("number", "outcome", "code", "soft"),
+        [
+            ("4242424242424242", pb.OUTCOME_SUCCEEDED, "", False),
+            ("5555555555554444", pb.OUTCOME_SUCCEEDED, "", False),
+            ("371449635398431", pb.OUTCOME_SUCCEEDED, "", False),
+            ("4000000000000002", pb.OUTCOME_DECLINED, "generic_decline", False),
+            ("4000000000009995", pb.OUTCOME_DECLINED, "insufficient_funds", False),
+            ("4000000000000119", pb.OUTCOME_DECLINED, "processing_error", True),
+            ("4000000000003220", pb.OUTCOME_REQUIRES_ACTION, "", False),
+        ],
+    )
+    async def test_raw_card_goes_to_stripe_as_payment_method_data(
+        self,
+        gw: Gateway,
+        fake: FakeStripe,
+        number: str,
+        outcome: pb.Outcome.ValueType,
+        code: str,
+        soft: bool,
+    ) -> None:
+        key = new_key()
+        request = raw_card_request(number, key=key, return_url=RETURN_URL)
+        request.credentials.CopyFrom(gw.credentials)
+        payment = (await gw.stub.Authorize(request, timeout=DEADLINE_S)).payment
+        assert payment.outcome == outcome
+        assert (payment.decline.code, payment.decline.soft) == (code, soft)
+        assert payment.card.last4 == number[-4:] or outcome != pb.OUTCOME_SUCCEEDED
+        [sent] = [
+            r for r in fake.requests_to("POST", "/v1/payment_intents") if r.idempotency_key == key
+        ]
+        assert "payment_method" not in sent.form
+        assert sent.form["payment_method_data"] == {
+            "type": "card",
+            "card": {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "314"},
+            "billing_details": {"name": "Ada Lovelace"},
+        }
+
+    async def test_a_raw_card_resent_without_its_cvc_is_the_same_payment(
+        self, gw: Gateway, fake: FakeStripe
+    ) -> None:
+        # PayLoops keeps the CVC for the first authorization only: a re-send of the same key
+        # (the first answer lost) comes without it, and Stripe calls that other parameters.
+        key = new_key()
+        first = raw_card_request("4242424242424242", key=key)
+        first.credentials.CopyFrom(gw.credentials)
+        charged = (await gw.stub.Authorize(first, timeout=DEADLINE_S)).payment
+        again = raw_card_request("4242424242424242", key=key, cvc="")
+        again.credentials.CopyFrom(gw.credentials)
+        answer = (await gw.stub.Authorize(again, timeout=DEADLINE_S)).payment
+        assert answer.processor_reference == charged.processor_reference
+        assert answer.outcome == pb.OUTCOME_SUCCEEDED
+        assert len(fake.intents_with("payloops_attempt_key", key)) == 1
+        # Another amount under the key stays a conflict, CVC or not.
+        other = raw_card_request("4242424242424242", key=key, cvc="")
+        other.amount = 2000
+        other.credentials.CopyFrom(gw.credentials)
+        found = await failure(gw.stub.Authorize(other, timeout=DEADLINE_S))
+        assert (found.code, found.reason) == (
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "IDEMPOTENCY_CONFLICT",
+        )
+
+    @pytest.mark.parametrize(
+        ("raw", "why"),
+        [
+            (pb.RawCard(number="4242 4242", exp_month=12, exp_year=2034), "CARD_NUMBER_INVALID"),
+            (
+                pb.RawCard(number="4242424242424242", exp_month=0, exp_year=2034),
+                "CARD_EXPIRY_INVALID",
+            ),
+            (
+                pb.RawCard(number="4242424242424242", exp_month=1, exp_year=2034, cvc="1"),
+                "CARD_CVC_INVALID",
+            ),
+        ],
+    )
+    async def test_malformed_raw_cards_are_refused_before_stripe_without_quoting_them(
+        self, gw: Gateway, fake: FakeStripe, raw: pb.RawCard, why: str
+    ) -> None:
+        before = len(fake.requests)
+        request = authorize_request("", credentials=gw.credentials)
+        request.payment_method.CopyFrom(pb.PaymentMethod(type="card", raw_card=raw))
+        found = await failure(gw.stub.Authorize(request, timeout=DEADLINE_S))
+        assert (found.code, found.reason) == (grpc.StatusCode.INVALID_ARGUMENT, why)
+        assert "4242" not in found.message
+        assert len(fake.requests) == before
+
     # -- what went over the wire --------------------------------------------------------
 
     async def test_authorize_request_on_the_wire(self, gw: Gateway, fake: FakeStripe) -> None:

@@ -173,6 +173,25 @@ def test_skipped_processors_say_why() -> None:
     assert result.processors == ["usd_ok", "sandbox", "probing"]
 
 
+def test_processors_that_cannot_use_the_payment_method_are_skipped_before_transient_reasons() -> (
+    None
+):
+    processors = {
+        "tok-gateway": ProcessorInfo(),
+        "sandbox": ProcessorInfo(can_use_method=False),
+        "stripe": ProcessorInfo(can_use_method=False),
+    }
+    cfg = config(Rule("r", failover=("tok-gateway", "sandbox", "stripe")))
+    result = route(cfg, facts(), processors, health={"stripe": "open", "tok-gateway": "open"})
+    assert result.processors == []
+    assert result.skipped == [
+        Candidate("tok-gateway", CandidateReason.CIRCUIT_OPEN),
+        Candidate("sandbox", CandidateReason.PAYMENT_METHOD_UNSUPPORTED),
+        Candidate("stripe", CandidateReason.PAYMENT_METHOD_UNSUPPORTED),
+    ]
+    assert failure_code(match(cfg, facts()), result, False) == "no_processor_available"
+
+
 def test_a_live_payment_skips_test_only_processors_and_a_test_payment_does_not() -> None:
     processors = {
         "sandbox": ProcessorInfo(test_only=True),
@@ -212,6 +231,27 @@ def test_a_live_payment_skips_test_only_processors_and_a_test_payment_does_not()
         ),
         (("ghost",), {}, True, "no_processor_available"),
         (("sandbox",), {"sandbox": ProcessorInfo(enabled=False)}, False, "no_processor_available"),
+        # Nothing named can use the payment method (another gateway's token): that says why.
+        (
+            ("sandbox", "ghost", "off"),
+            {
+                "sandbox": ProcessorInfo(can_use_method=False),
+                "off": ProcessorInfo(enabled=False),
+            },
+            False,
+            "payment_method_unsupported",
+        ),
+        # The one processor that can use it is not usable by this merchant: that is the
+        # reason, not the method the others could never use.
+        (
+            ("tok-gateway", "sandbox"),
+            {
+                "tok-gateway": ProcessorInfo(has_account=False),
+                "sandbox": ProcessorInfo(can_use_method=False),
+            },
+            False,
+            "no_processor_available",
+        ),
     ],
 )
 def test_a_payment_with_nothing_to_try_fails_with_a_stable_code(

@@ -9,6 +9,12 @@ import iso4217
 from cli.conformance.checks import Check
 from cli.conformance.session import Session
 from cli.conformance.verdicts import SNAKE, CheckFailed, outcome_name
+from core.payment_method_tokens import (
+    TOKEN_RULE_TEXT,
+    PaymentMethodForms,
+    follows_token_rule,
+)
+from core.vaulted_cards import is_vaulted
 from payloops.processor.v1 import processor_pb2 as pb
 
 # What Authorize may give for a test token with automatic capture.
@@ -62,11 +68,40 @@ def problems(caps: pb.GetCapabilitiesResponse) -> list[str]:
         if method.outcome == pb.OUTCOME_REQUIRES_ACTION and not caps.three_d_secure:
             found.append(f"{label} requires action but three_d_secure is false")
 
+    found += _token_problems(caps)
     for field, count in Counter(caps.credential_fields).items():
         if not field or field.split() != [field]:
             found.append(f"credential field {field!r} must be a non-empty name without spaces")
         elif count > 1:
             found.append(f"credential field {field!r} is listed {count} times")
+    return found
+
+
+def _token_problems(caps: pb.GetCapabilitiesResponse) -> list[str]:
+    """Test tokens merchants could never pay with: ones the API refuses, ones PayLoops takes
+    for its own vaulted cards, and ones outside the gateway's declared prefixes (routing would
+    never send them to it)."""
+    found: list[str] = []
+    for prefix in caps.token_prefixes:
+        if not prefix or prefix.split() != [prefix]:
+            found.append(f"token prefix {prefix!r} must be non-empty, without spaces")
+    forms = PaymentMethodForms(caps.accepts_raw_cards, tuple(caps.token_prefixes))
+    for method in caps.test_payment_methods:
+        label = f"test payment method {method.token!r}"
+        if not method.token:
+            continue
+        if not follows_token_rule(method.token):
+            found.append(f"{label} is refused by the PayLoops API: a token is {TOKEN_RULE_TEXT}")
+        elif is_vaulted(method.token):
+            found.append(
+                f"{label} has the shape of a PayLoops vaulted card (pm_ and 24 letters or "
+                "digits), so PayLoops never sends it as a token"
+            )
+        elif forms.declared and not forms.issued(method.token):
+            found.append(
+                f"{label} starts with none of the declared token_prefixes "
+                f"{list(caps.token_prefixes)}, so routing never sends it here"
+            )
     return found
 
 

@@ -161,7 +161,9 @@ class Order(_message.Message):
     """Stable code of the reason the order failed, such as "generic_decline"; empty otherwise.
     Routing's own: "routing_no_match" (no rule matched), "no_processor_available" (every
     processor the rule names was skipped; `routing` says why), "no_live_processor" (a live
-    payment whose rule names only test-only or unregistered processors).
+    payment whose rule names only test-only or unregistered processors),
+    "payment_method_unsupported" (no processor the rule names can use the payment method: a
+    token only other gateways issued, or a vaulted card and no gateway that takes card data).
     """
     failure_message: _builtins.str
     """Human-readable explanation of `failure_code`."""
@@ -287,7 +289,9 @@ class RoutingCandidate(_message.Message):
     fallback whose circuit breaker is past its cool-down: tried only if reached, and its
     answer closes the breaker), or for skipped ones "not_configured", "disabled",
     "test_only" (a test-only gateway, such as the sandbox, never takes a live payment),
-    "no_account", "circuit_open", "currency_unsupported".
+    "no_account", "circuit_open", "currency_unsupported", "payment_method_unsupported" (it
+    cannot use the payment method: another gateway's token, or a vaulted card at a gateway
+    that takes no card data).
     """
     def __init__(
         self,
@@ -449,7 +453,11 @@ class PaymentMethod(_message.Message):
     type: _builtins.str
     """Only "card" for now."""
     token: _builtins.str
-    """Token of the payment method, `pm_…`."""
+    """Token of the payment method: a card vaulted with PayLoops (`pm_…`), or a gateway's own
+    token (`pm_card_visa`, `tok_…`, `token_…`), which is only ever sent to the gateways that
+    issue it. The token rule: a letter, up to 15 more letters or digits, "_", then 1 to 200
+    letters, digits, "_" or "-".
+    """
     @_builtins.property
     def card(self) -> Global___CardHints:
         """Optional facts about the card, used for routing."""

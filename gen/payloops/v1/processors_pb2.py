@@ -30,7 +30,7 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cpayloops/v1/processors.proto\x12\x0bpayloops.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x01\n\tProcessor\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06target\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\x08\x64\x65\x61\x64line\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0b\n\x03tls\x18\x04 \x01(\x08\x12\x15\n\x07\x65nabled\x18\x06 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12>\n\x0c\x63\x61pabilities\x18\x07 \x01(\x0b\x32\".payloops.v1.ProcessorCapabilitiesB\x04\xe2\x41\x01\x03J\x04\x08\x05\x10\x06R\ntls_ca_pem\"\xd1\x01\n\x15ProcessorCapabilities\x12\x12\n\ncurrencies\x18\x01 \x03(\t\x12\x15\n\rcard_networks\x18\x02 \x03(\t\x12\x16\n\x0emanual_capture\x18\x03 \x01(\x08\x12\x17\n\x0fpartial_capture\x18\x04 \x01(\x08\x12\x16\n\x0epartial_refund\x18\x05 \x01(\x08\x12\x16\n\x0ethree_d_secure\x18\x06 \x01(\x08\x12\x19\n\x11\x63redential_fields\x18\x07 \x03(\t\x12\x11\n\ttest_only\x18\x08 \x01(\x08\"\x8c\x01\n\x0cNewProcessor\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06target\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\x08\x64\x65\x61\x64line\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0b\n\x03tls\x18\x04 \x01(\x08\x12\x18\n\ntls_ca_pem\x18\x05 \x01(\tB\x04\xe2\x41\x01\x04\"L\n\x16\x43reateProcessorRequest\x12\x32\n\tprocessor\x18\x01 \x01(\x0b\x32\x19.payloops.v1.NewProcessorB\x04\xe2\x41\x01\x02\"\x17\n\x15ListProcessorsRequest\"D\n\x16ListProcessorsResponse\x12*\n\nprocessors\x18\x01 \x03(\x0b\x32\x16.payloops.v1.Processor\"\xab\x02\n\x10ProcessorAccount\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\tprocessor\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x1f\n\x11\x63redential_fields\x18\x04 \x03(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08livemode\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x15\n\x07\x65nabled\x18\x06 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0cwebhook_path\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0brotate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03J\x04\x08\x03\x10\x04R\x0b\x63redentials\"\xb1\x01\n\x13NewProcessorAccount\x12\x17\n\tprocessor\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12M\n\x0b\x63redentials\x18\x03 \x03(\x0b\x32\x31.payloops.v1.NewProcessorAccount.CredentialsEntryB\x05\xe2\x41\x02\x02\x04\x1a\x32\n\x10\x43redentialsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"b\n\x1d\x43reateProcessorAccountRequest\x12\x41\n\x11processor_account\x18\x01 \x01(\x0b\x32 .payloops.v1.NewProcessorAccountB\x04\xe2\x41\x01\x02\"\x1e\n\x1cListProcessorAccountsRequest\"Z\n\x1dListProcessorAccountsResponse\x12\x39\n\x12processor_accounts\x18\x01 \x03(\x0b\x32\x1d.payloops.v1.ProcessorAccount\"\xe3\x01\n(RotateProcessorAccountCredentialsRequest\x12\x1f\n\x11processor_account\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x62\n\x0b\x63redentials\x18\x02 \x03(\x0b\x32\x46.payloops.v1.RotateProcessorAccountCredentialsRequest.CredentialsEntryB\x05\xe2\x41\x02\x02\x04\x1a\x32\n\x10\x43redentialsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"A\n\x1e\x44isableProcessorAccountRequest\x12\x1f\n\x11processor_account\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"x\n\x1eReceiveProcessorWebhookRequest\x12\x17\n\tprocessor\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x11processor_account\x18\x02 \x01(\t\x12\"\n\x04\x62ody\x18\x03 \x01(\x0b\x32\x14.google.api.HttpBody2\xf8\x01\n\x10ProcessorService\x12q\n\x0f\x43reateProcessor\x12#.payloops.v1.CreateProcessorRequest\x1a\x16.payloops.v1.Processor\"!\x82\xd3\xe4\x93\x02\x1b\"\x0e/v1/processors:\tprocessor\x12q\n\x0eListProcessors\x12\".payloops.v1.ListProcessorsRequest\x1a#.payloops.v1.ListProcessorsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/processors2\xa4\x05\n\x17ProcessorAccountService\x12\x96\x01\n\x16\x43reateProcessorAccount\x12*.payloops.v1.CreateProcessorAccountRequest\x1a\x1d.payloops.v1.ProcessorAccount\"1\x82\xd3\xe4\x93\x02+\"\x16/v1/processor_accounts:\x11processor_account\x12\x8e\x01\n\x15ListProcessorAccounts\x12).payloops.v1.ListProcessorAccountsRequest\x1a*.payloops.v1.ListProcessorAccountsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/processor_accounts\x12\xb7\x01\n!RotateProcessorAccountCredentials\x12\x35.payloops.v1.RotateProcessorAccountCredentialsRequest\x1a\x1d.payloops.v1.ProcessorAccount\"<\x82\xd3\xe4\x93\x02\x36\"1/v1/processor_accounts/{processor_account}:rotate:\x01*\x12\xa4\x01\n\x17\x44isableProcessorAccount\x12+.payloops.v1.DisableProcessorAccountRequest\x1a\x1d.payloops.v1.ProcessorAccount\"=\x82\xd3\xe4\x93\x02\x37\"2/v1/processor_accounts/{processor_account}:disable:\x01*2\xf5\x01\n\x17ProcessorWebhookService\x12\xd9\x01\n\x17ReceiveProcessorWebhook\x12+.payloops.v1.ReceiveProcessorWebhookRequest\x1a\x16.google.protobuf.Empty\"y\x82\xd3\xe4\x93\x02s\"\"/v1/processor_webhooks/{processor}:\x04\x62odyZG\"?/v1/processor_webhooks/{processor}/accounts/{processor_account}:\x04\x62odyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cpayloops/v1/processors.proto\x12\x0bpayloops.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x01\n\tProcessor\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06target\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\x08\x64\x65\x61\x64line\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0b\n\x03tls\x18\x04 \x01(\x08\x12\x15\n\x07\x65nabled\x18\x06 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12>\n\x0c\x63\x61pabilities\x18\x07 \x01(\x0b\x32\".payloops.v1.ProcessorCapabilitiesB\x04\xe2\x41\x01\x03J\x04\x08\x05\x10\x06R\ntls_ca_pem\"\x84\x02\n\x15ProcessorCapabilities\x12\x12\n\ncurrencies\x18\x01 \x03(\t\x12\x15\n\rcard_networks\x18\x02 \x03(\t\x12\x16\n\x0emanual_capture\x18\x03 \x01(\x08\x12\x17\n\x0fpartial_capture\x18\x04 \x01(\x08\x12\x16\n\x0epartial_refund\x18\x05 \x01(\x08\x12\x16\n\x0ethree_d_secure\x18\x06 \x01(\x08\x12\x19\n\x11\x63redential_fields\x18\x07 \x03(\t\x12\x11\n\ttest_only\x18\x08 \x01(\x08\x12\x19\n\x11\x61\x63\x63\x65pts_raw_cards\x18\t \x01(\x08\x12\x16\n\x0etoken_prefixes\x18\n \x03(\t\"\x8c\x01\n\x0cNewProcessor\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06target\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\x08\x64\x65\x61\x64line\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0b\n\x03tls\x18\x04 \x01(\x08\x12\x18\n\ntls_ca_pem\x18\x05 \x01(\tB\x04\xe2\x41\x01\x04\"L\n\x16\x43reateProcessorRequest\x12\x32\n\tprocessor\x18\x01 \x01(\x0b\x32\x19.payloops.v1.NewProcessorB\x04\xe2\x41\x01\x02\"\x17\n\x15ListProcessorsRequest\"D\n\x16ListProcessorsResponse\x12*\n\nprocessors\x18\x01 \x03(\x0b\x32\x16.payloops.v1.Processor\"\xab\x02\n\x10ProcessorAccount\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\tprocessor\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x05\x12\x1f\n\x11\x63redential_fields\x18\x04 \x03(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08livemode\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x15\n\x07\x65nabled\x18\x06 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0cwebhook_path\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0brotate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03J\x04\x08\x03\x10\x04R\x0b\x63redentials\"\xb1\x01\n\x13NewProcessorAccount\x12\x17\n\tprocessor\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12M\n\x0b\x63redentials\x18\x03 \x03(\x0b\x32\x31.payloops.v1.NewProcessorAccount.CredentialsEntryB\x05\xe2\x41\x02\x02\x04\x1a\x32\n\x10\x43redentialsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"b\n\x1d\x43reateProcessorAccountRequest\x12\x41\n\x11processor_account\x18\x01 \x01(\x0b\x32 .payloops.v1.NewProcessorAccountB\x04\xe2\x41\x01\x02\"\x1e\n\x1cListProcessorAccountsRequest\"Z\n\x1dListProcessorAccountsResponse\x12\x39\n\x12processor_accounts\x18\x01 \x03(\x0b\x32\x1d.payloops.v1.ProcessorAccount\"\xe3\x01\n(RotateProcessorAccountCredentialsRequest\x12\x1f\n\x11processor_account\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x62\n\x0b\x63redentials\x18\x02 \x03(\x0b\x32\x46.payloops.v1.RotateProcessorAccountCredentialsRequest.CredentialsEntryB\x05\xe2\x41\x02\x02\x04\x1a\x32\n\x10\x43redentialsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"A\n\x1e\x44isableProcessorAccountRequest\x12\x1f\n\x11processor_account\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"x\n\x1eReceiveProcessorWebhookRequest\x12\x17\n\tprocessor\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x11processor_account\x18\x02 \x01(\t\x12\"\n\x04\x62ody\x18\x03 \x01(\x0b\x32\x14.google.api.HttpBody2\xf8\x01\n\x10ProcessorService\x12q\n\x0f\x43reateProcessor\x12#.payloops.v1.CreateProcessorRequest\x1a\x16.payloops.v1.Processor\"!\x82\xd3\xe4\x93\x02\x1b\"\x0e/v1/processors:\tprocessor\x12q\n\x0eListProcessors\x12\".payloops.v1.ListProcessorsRequest\x1a#.payloops.v1.ListProcessorsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/processors2\xa4\x05\n\x17ProcessorAccountService\x12\x96\x01\n\x16\x43reateProcessorAccount\x12*.payloops.v1.CreateProcessorAccountRequest\x1a\x1d.payloops.v1.ProcessorAccount\"1\x82\xd3\xe4\x93\x02+\"\x16/v1/processor_accounts:\x11processor_account\x12\x8e\x01\n\x15ListProcessorAccounts\x12).payloops.v1.ListProcessorAccountsRequest\x1a*.payloops.v1.ListProcessorAccountsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/processor_accounts\x12\xb7\x01\n!RotateProcessorAccountCredentials\x12\x35.payloops.v1.RotateProcessorAccountCredentialsRequest\x1a\x1d.payloops.v1.ProcessorAccount\"<\x82\xd3\xe4\x93\x02\x36\"1/v1/processor_accounts/{processor_account}:rotate:\x01*\x12\xa4\x01\n\x17\x44isableProcessorAccount\x12+.payloops.v1.DisableProcessorAccountRequest\x1a\x1d.payloops.v1.ProcessorAccount\"=\x82\xd3\xe4\x93\x02\x37\"2/v1/processor_accounts/{processor_account}:disable:\x01*2\xf5\x01\n\x17ProcessorWebhookService\x12\xd9\x01\n\x17ReceiveProcessorWebhook\x12+.payloops.v1.ReceiveProcessorWebhookRequest\x1a\x16.google.protobuf.Empty\"y\x82\xd3\xe4\x93\x02s\"\"/v1/processor_webhooks/{processor}:\x04\x62odyZG\"?/v1/processor_webhooks/{processor}/accounts/{processor_account}:\x04\x62odyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -104,39 +104,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PROCESSOR']._serialized_start=230
   _globals['_PROCESSOR']._serialized_end=446
   _globals['_PROCESSORCAPABILITIES']._serialized_start=449
-  _globals['_PROCESSORCAPABILITIES']._serialized_end=658
-  _globals['_NEWPROCESSOR']._serialized_start=661
-  _globals['_NEWPROCESSOR']._serialized_end=801
-  _globals['_CREATEPROCESSORREQUEST']._serialized_start=803
-  _globals['_CREATEPROCESSORREQUEST']._serialized_end=879
-  _globals['_LISTPROCESSORSREQUEST']._serialized_start=881
-  _globals['_LISTPROCESSORSREQUEST']._serialized_end=904
-  _globals['_LISTPROCESSORSRESPONSE']._serialized_start=906
-  _globals['_LISTPROCESSORSRESPONSE']._serialized_end=974
-  _globals['_PROCESSORACCOUNT']._serialized_start=977
-  _globals['_PROCESSORACCOUNT']._serialized_end=1276
-  _globals['_NEWPROCESSORACCOUNT']._serialized_start=1279
-  _globals['_NEWPROCESSORACCOUNT']._serialized_end=1456
-  _globals['_NEWPROCESSORACCOUNT_CREDENTIALSENTRY']._serialized_start=1406
-  _globals['_NEWPROCESSORACCOUNT_CREDENTIALSENTRY']._serialized_end=1456
-  _globals['_CREATEPROCESSORACCOUNTREQUEST']._serialized_start=1458
-  _globals['_CREATEPROCESSORACCOUNTREQUEST']._serialized_end=1556
-  _globals['_LISTPROCESSORACCOUNTSREQUEST']._serialized_start=1558
-  _globals['_LISTPROCESSORACCOUNTSREQUEST']._serialized_end=1588
-  _globals['_LISTPROCESSORACCOUNTSRESPONSE']._serialized_start=1590
-  _globals['_LISTPROCESSORACCOUNTSRESPONSE']._serialized_end=1680
-  _globals['_ROTATEPROCESSORACCOUNTCREDENTIALSREQUEST']._serialized_start=1683
-  _globals['_ROTATEPROCESSORACCOUNTCREDENTIALSREQUEST']._serialized_end=1910
-  _globals['_ROTATEPROCESSORACCOUNTCREDENTIALSREQUEST_CREDENTIALSENTRY']._serialized_start=1406
-  _globals['_ROTATEPROCESSORACCOUNTCREDENTIALSREQUEST_CREDENTIALSENTRY']._serialized_end=1456
-  _globals['_DISABLEPROCESSORACCOUNTREQUEST']._serialized_start=1912
-  _globals['_DISABLEPROCESSORACCOUNTREQUEST']._serialized_end=1977
-  _globals['_RECEIVEPROCESSORWEBHOOKREQUEST']._serialized_start=1979
-  _globals['_RECEIVEPROCESSORWEBHOOKREQUEST']._serialized_end=2099
-  _globals['_PROCESSORSERVICE']._serialized_start=2102
-  _globals['_PROCESSORSERVICE']._serialized_end=2350
-  _globals['_PROCESSORACCOUNTSERVICE']._serialized_start=2353
-  _globals['_PROCESSORACCOUNTSERVICE']._serialized_end=3029
-  _globals['_PROCESSORWEBHOOKSERVICE']._serialized_start=3032
-  _globals['_PROCESSORWEBHOOKSERVICE']._serialized_end=3277
+  _globals['_PROCESSORCAPABILITIES']._serialized_end=709
+  _globals['_NEWPROCESSOR']._serialized_start=712
+  _globals['_NEWPROCESSOR']._serialized_end=852
+  _globals['_CREATEPROCESSORREQUEST']._serialized_start=854
+  _globals['_CREATEPROCESSORREQUEST']._serialized_end=930
+  _globals['_LISTPROCESSORSREQUEST']._serialized_start=932
+  _globals['_LISTPROCESSORSREQUEST']._serialized_end=955
+  _globals['_LISTPROCESSORSRESPONSE']._serialized_start=957
+  _globals['_LISTPROCESSORSRESPONSE']._serialized_end=1025
+  _globals['_PROCESSORACCOUNT']._serialized_start=1028
+  _globals['_PROCESSORACCOUNT']._serialized_end=1327
+  _globals['_NEWPROCESSORACCOUNT']._serialized_start=1330
+  _globals['_NEWPROCESSORACCOUNT']._serialized_end=1507
+  _globals['_NEWPROCESSORACCOUNT_CREDENTIALSENTRY']._serialized_start=1457
+  _globals['_NEWPROCESSORACCOUNT_CREDENTIALSENTRY']._serialized_end=1507
+  _globals['_CREATEPROCESSORACCOUNTREQUEST']._serialized_start=1509
+  _globals['_CREATEPROCESSORACCOUNTREQUEST']._serialized_end=1607
+  _globals['_LISTPROCESSORACCOUNTSREQUEST']._serialized_start=1609
+  _globals['_LISTPROCESSORACCOUNTSREQUEST']._serialized_end=1639
+  _globals['_LISTPROCESSORACCOUNTSRESPONSE']._serialized_start=1641
+  _globals['_LISTPROCESSORACCOUNTSRESPONSE']._serialized_end=1731
+  _globals['_ROTATEPROCESSORACCOUNTCREDENTIALSREQUEST']._serialized_start=1734
+  _globals['_ROTATEPROCESSORACCOUNTCREDENTIALSREQUEST']._serialized_end=1961
+  _globals['_ROTATEPROCESSORACCOUNTCREDENTIALSREQUEST_CREDENTIALSENTRY']._serialized_start=1457
+  _globals['_ROTATEPROCESSORACCOUNTCREDENTIALSREQUEST_CREDENTIALSENTRY']._serialized_end=1507
+  _globals['_DISABLEPROCESSORACCOUNTREQUEST']._serialized_start=1963
+  _globals['_DISABLEPROCESSORACCOUNTREQUEST']._serialized_end=2028
+  _globals['_RECEIVEPROCESSORWEBHOOKREQUEST']._serialized_start=2030
+  _globals['_RECEIVEPROCESSORWEBHOOKREQUEST']._serialized_end=2150
+  _globals['_PROCESSORSERVICE']._serialized_start=2153
+  _globals['_PROCESSORSERVICE']._serialized_end=2401
+  _globals['_PROCESSORACCOUNTSERVICE']._serialized_start=2404
+  _globals['_PROCESSORACCOUNTSERVICE']._serialized_end=3080
+  _globals['_PROCESSORWEBHOOKSERVICE']._serialized_start=3083
+  _globals['_PROCESSORWEBHOOKSERVICE']._serialized_end=3328
 # @@protoc_insertion_point(module_scope)

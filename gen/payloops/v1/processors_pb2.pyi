@@ -81,6 +81,8 @@ class ProcessorCapabilities(_message.Message):
     THREE_D_SECURE_FIELD_NUMBER: _builtins.int
     CREDENTIAL_FIELDS_FIELD_NUMBER: _builtins.int
     TEST_ONLY_FIELD_NUMBER: _builtins.int
+    ACCEPTS_RAW_CARDS_FIELD_NUMBER: _builtins.int
+    TOKEN_PREFIXES_FIELD_NUMBER: _builtins.int
     manual_capture: _builtins.bool
     """Supports manual capture."""
     partial_capture: _builtins.bool
@@ -91,6 +93,8 @@ class ProcessorCapabilities(_message.Message):
     """Runs 3-D Secure challenges."""
     test_only: _builtins.bool
     """A test-only gateway (the sandbox): live payments are never routed to it."""
+    accepts_raw_cards: _builtins.bool
+    """Takes card data from the PayLoops vault: vaulted cards can be routed to it."""
     @_builtins.property
     def currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """ISO 4217 codes accepted; empty means every currency."""
@@ -103,6 +107,14 @@ class ProcessorCapabilities(_message.Message):
     def credential_fields(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Credential fields a merchant's account must provide."""
 
+    @_builtins.property
+    def token_prefixes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Prefixes of the gateway's own payment-method tokens: a token is routed only to the
+        gateways whose prefixes it starts with. Empty, with `accepts_raw_cards` false: the
+        gateway declared no forms (written before they existed), and takes any token that is not
+        a vaulted card.
+        """
+
     def __init__(
         self,
         *,
@@ -114,10 +126,12 @@ class ProcessorCapabilities(_message.Message):
         three_d_secure: _builtins.bool = ...,
         credential_fields: _abc.Iterable[_builtins.str] | None = ...,
         test_only: _builtins.bool = ...,
+        accepts_raw_cards: _builtins.bool = ...,
+        token_prefixes: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_networks", b"card_networks", "credential_fields", b"credential_fields", "currencies", b"currencies", "manual_capture", b"manual_capture", "partial_capture", b"partial_capture", "partial_refund", b"partial_refund", "test_only", b"test_only", "three_d_secure", b"three_d_secure"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepts_raw_cards", b"accepts_raw_cards", "card_networks", b"card_networks", "credential_fields", b"credential_fields", "currencies", b"currencies", "manual_capture", b"manual_capture", "partial_capture", b"partial_capture", "partial_refund", b"partial_refund", "test_only", b"test_only", "three_d_secure", b"three_d_secure", "token_prefixes", b"token_prefixes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -180,20 +180,33 @@ Global___Card: _TypeAlias = Card  # noqa: Y015
 
 @_typing.final
 class PaymentMethod(_message.Message):
-    """A tokenized payment method."""
+    """The payment method to charge: exactly one of `token` and `raw_card` is set, in the form the
+    gateway declared it takes (GetCapabilitiesResponse.accepts_raw_cards, .token_prefixes).
+    (Not a oneof: `token` predates `raw_card`, and moving it into a oneof would change the code
+    existing gateways were generated with.)
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     TYPE_FIELD_NUMBER: _builtins.int
     TOKEN_FIELD_NUMBER: _builtins.int
     CARD_FIELD_NUMBER: _builtins.int
+    RAW_CARD_FIELD_NUMBER: _builtins.int
     type: _builtins.str
     """"card"."""
     token: _builtins.str
-    """The gateway token, such as "pm_card_visa"."""
+    """The gateway's own token, such as "pm_card_visa"; it starts with one of the gateway's
+    declared `token_prefixes`. Empty when `raw_card` is set.
+    """
     @_builtins.property
     def card(self) -> Global___Card:
         """What the merchant knows about the card; may be empty."""
+
+    @_builtins.property
+    def raw_card(self) -> Global___RawCard:
+        """The card itself, read by PayLoops from its vault for this one call, only for a gateway
+        that declared `accepts_raw_cards`. Never log it, never store the number or the CVC.
+        """
 
     def __init__(
         self,
@@ -201,14 +214,55 @@ class PaymentMethod(_message.Message):
         type: _builtins.str = ...,
         token: _builtins.str = ...,
         card: Global___Card | None = ...,
+        raw_card: Global___RawCard | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "raw_card", b"raw_card"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "token", b"token", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "raw_card", b"raw_card", "token", b"token", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PaymentMethod: _TypeAlias = PaymentMethod  # noqa: Y015
+
+@_typing.final
+class RawCard(_message.Message):
+    """Card data as the cardholder gave it, delivered by PayLoops from its vault at call time."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUMBER_FIELD_NUMBER: _builtins.int
+    EXP_MONTH_FIELD_NUMBER: _builtins.int
+    EXP_YEAR_FIELD_NUMBER: _builtins.int
+    CVC_FIELD_NUMBER: _builtins.int
+    HOLDER_NAME_FIELD_NUMBER: _builtins.int
+    number: _builtins.str
+    """The primary account number, digits only."""
+    exp_month: _builtins.int
+    """1 to 12."""
+    exp_year: _builtins.int
+    """Four digits, such as 2030."""
+    cvc: _builtins.str
+    """The card verification code; empty after the payment's first authorization (PayLoops keeps
+    it only that long), so later calls (a failover, a re-send) go without it.
+    """
+    holder_name: _builtins.str
+    """The cardholder's name, as given; may be empty."""
+    def __init__(
+        self,
+        *,
+        number: _builtins.str = ...,
+        exp_month: _builtins.int = ...,
+        exp_year: _builtins.int = ...,
+        cvc: _builtins.str = ...,
+        holder_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cvc", b"cvc", "exp_month", b"exp_month", "exp_year", b"exp_year", "holder_name", b"holder_name", "number", b"number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RawCard: _TypeAlias = RawCard  # noqa: Y015
 
 @_typing.final
 class Payment(_message.Message):
@@ -464,6 +518,8 @@ class GetCapabilitiesResponse(_message.Message):
     TEST_PAYMENT_METHODS_FIELD_NUMBER: _builtins.int
     CREDENTIAL_FIELDS_FIELD_NUMBER: _builtins.int
     TEST_ONLY_FIELD_NUMBER: _builtins.int
+    ACCEPTS_RAW_CARDS_FIELD_NUMBER: _builtins.int
+    TOKEN_PREFIXES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Processor name, lower case, such as "stripe"."""
     manual_capture: _builtins.bool
@@ -479,6 +535,20 @@ class GetCapabilitiesResponse(_message.Message):
     never routes a live payment to it (the candidate is skipped with reason "test_only").
     Leave it false (the default) for a gateway that moves real money: it takes test payments
     with test credentials and live payments with live ones (`Credentials.livemode`).
+    """
+    accepts_raw_cards: _builtins.bool
+    """The payment-method forms the gateway takes in `AuthorizeRequest.payment_method`:
+      * `accepts_raw_cards`: card data (`PaymentMethod.raw_card`), which PayLoops reads from its
+        vault at call time. Then any card vaulted with PayLoops can be paid here, and a payment
+        can fail over between such gateways.
+      * `token_prefixes`: the prefixes of the gateway's own tokens (`PaymentMethod.token`), such
+        as "pm_" or "tok_". A token is sent only to gateways whose prefixes it starts with: a
+        gateway's token never reaches another gateway.
+    A gateway may declare both. One that declares neither (every gateway written before these
+    fields) is taken to accept its own tokens, with any prefix: it gets every token that is not
+    a PayLoops-vaulted card. One that accepts raw cards and declares no prefix takes no tokens.
+    Every token a gateway issues must also pass PayLoops' token rule (docs/processors.md): a
+    letter, up to 15 more letters or digits, "_", then 1 to 200 letters, digits, "_" or "-".
     """
     @_builtins.property
     def currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -500,6 +570,10 @@ class GetCapabilitiesResponse(_message.Message):
         for a merchant without an account.
         """
 
+    @_builtins.property
+    def token_prefixes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """See `accepts_raw_cards`."""
+
     def __init__(
         self,
         *,
@@ -513,10 +587,12 @@ class GetCapabilitiesResponse(_message.Message):
         test_payment_methods: _abc.Iterable[Global___TestPaymentMethod] | None = ...,
         credential_fields: _abc.Iterable[_builtins.str] | None = ...,
         test_only: _builtins.bool = ...,
+        accepts_raw_cards: _builtins.bool = ...,
+        token_prefixes: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_networks", b"card_networks", "credential_fields", b"credential_fields", "currencies", b"currencies", "manual_capture", b"manual_capture", "name", b"name", "partial_capture", b"partial_capture", "partial_refund", b"partial_refund", "test_only", b"test_only", "test_payment_methods", b"test_payment_methods", "three_d_secure", b"three_d_secure"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepts_raw_cards", b"accepts_raw_cards", "card_networks", b"card_networks", "credential_fields", b"credential_fields", "currencies", b"currencies", "manual_capture", b"manual_capture", "name", b"name", "partial_capture", b"partial_capture", "partial_refund", b"partial_refund", "test_only", b"test_only", "test_payment_methods", b"test_payment_methods", "three_d_secure", b"three_d_secure", "token_prefixes", b"token_prefixes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -156,7 +156,8 @@ class ProcessorServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Authorize(self, request, context):
-        """Charges (capture_method AUTOMATIC) or authorizes (MANUAL) a tokenized payment method.
+        """Charges (capture_method AUTOMATIC) or authorizes (MANUAL) a payment method: one of the
+        gateway's own tokens, or raw card data from the PayLoops vault (see PaymentMethod).
         Idempotent on `attempt_key`. When the gateway needs a 3-D Secure challenge, returns
         outcome REQUIRES_ACTION with `next_action.redirect_url`; the payment then moves on by
         itself once the customer completes the challenge, observable with `GetPayment`.

@@ -72,7 +72,8 @@ class ProcessorStub:
     and routes only payments the capabilities allow. Must not call the gateway.
     """
     Authorize: _grpc.UnaryUnaryMultiCallable[_processor_pb2.AuthorizeRequest, _processor_pb2.AuthorizeResponse]
-    """Charges (capture_method AUTOMATIC) or authorizes (MANUAL) a tokenized payment method.
+    """Charges (capture_method AUTOMATIC) or authorizes (MANUAL) a payment method: one of the
+    gateway's own tokens, or raw card data from the PayLoops vault (see PaymentMethod).
     Idempotent on `attempt_key`. When the gateway needs a 3-D Secure challenge, returns
     outcome REQUIRES_ACTION with `next_action.redirect_url`; the payment then moves on by
     itself once the customer completes the challenge, observable with `GetPayment`.
@@ -142,7 +143,8 @@ class ProcessorAsyncStub(ProcessorStub):
     and routes only payments the capabilities allow. Must not call the gateway.
     """
     Authorize: _aio.UnaryUnaryMultiCallable[_processor_pb2.AuthorizeRequest, _processor_pb2.AuthorizeResponse]  # type: ignore[assignment]
-    """Charges (capture_method AUTOMATIC) or authorizes (MANUAL) a tokenized payment method.
+    """Charges (capture_method AUTOMATIC) or authorizes (MANUAL) a payment method: one of the
+    gateway's own tokens, or raw card data from the PayLoops vault (see PaymentMethod).
     Idempotent on `attempt_key`. When the gateway needs a 3-D Secure challenge, returns
     outcome REQUIRES_ACTION with `next_action.redirect_url`; the payment then moves on by
     itself once the customer completes the challenge, observable with `GetPayment`.
@@ -221,7 +223,8 @@ class ProcessorServicer(metaclass=_abc_1.ABCMeta):
         request: _processor_pb2.AuthorizeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_processor_pb2.AuthorizeResponse, _abc.Awaitable[_processor_pb2.AuthorizeResponse]]:
-        """Charges (capture_method AUTOMATIC) or authorizes (MANUAL) a tokenized payment method.
+        """Charges (capture_method AUTOMATIC) or authorizes (MANUAL) a payment method: one of the
+        gateway's own tokens, or raw card data from the PayLoops vault (see PaymentMethod).
         Idempotent on `attempt_key`. When the gateway needs a 3-D Secure challenge, returns
         outcome REQUIRES_ACTION with `next_action.redirect_url`; the payment then moves on by
         itself once the customer completes the challenge, observable with `GetPayment`.
