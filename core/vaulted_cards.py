@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-# A vaulted card's token: `pm_` and 24 base62 characters. Gateways' own test tokens that start
-# with `pm_` (the sandbox's `pm_card_visa`) have a second underscore, which no vault id has.
-VAULTED_PAYMENT_METHOD = re.compile(r"^pm_[A-Za-z0-9]{24}$")
+# A vaulted card's token: `pm_vault_` and 24 base62 characters. Gateways' own tokens may start
+# with `pm_` too (Stripe's ids are `pm_` and 24 base62 characters, the sandbox's test tokens
+# `pm_card_…`); none has `vault_` after the `pm_`.
+VAULTED_PAYMENT_METHOD = re.compile(r"^pm_vault_[A-Za-z0-9]{24}$")
 
 
 def is_vaulted(token: str) -> bool:

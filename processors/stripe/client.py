@@ -32,6 +32,18 @@ from processors.stripe.errors import Op, classify
 # make recorded traffic differ run to run.
 stripe.enable_telemetry = False
 
+
+def silence_sdk_console_log() -> None:
+    """The SDK prints every request's parameters to stderr when `STRIPE_LOG=debug` (or
+    `stripe.log`) is set, card numbers and CVCs included once cards are sent raw. No setting
+    may turn that on in the adapter; its own log line per RPC says what mattered."""
+    stripe.log = None
+    # The SDK read the variable when it was imported; it checks both.
+    stripe._util.STRIPE_LOG = None
+
+
+silence_sdk_console_log()
+
 _T = TypeVar("_T")
 # Failures in these phases happen before a single byte of the request leaves this machine.
 _BEFORE_SENDING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

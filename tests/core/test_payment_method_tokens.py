@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from core.payment_method_tokens import PaymentMethodForms, follows_token_rule, forms_of
+from core.vaulted_cards import is_vaulted
 
-VAULTED = "pm_" + "A1b2C3d4E5f6G7h8I9j0K1l2"
+VAULTED = "pm_vault_" + "A1b2C3d4E5f6G7h8I9j0K1l2"
 SANDBOX = PaymentMethodForms(accepts_raw_cards=True, token_prefixes=("pm_card_",))
 STRIPE = PaymentMethodForms(accepts_raw_cards=True, token_prefixes=("pm_",))
 TOK_ONLY = PaymentMethodForms(token_prefixes=("tok_",))
@@ -74,3 +75,13 @@ def test_forms_from_stored_capabilities() -> None:
     stored = {"accepts_raw_cards": True, "token_prefixes": ["pm_card_"]}
     assert forms_of(stored) == SANDBOX
     assert forms_of({"token_prefixes": "tok_"}) == UNDECLARED  # not a list: ignored
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["pm_1MqLiJLkdIwHu7ixUEgbFdYF", "pm_card_visa", "pm_vault_short", "xpm_vault_" + "a" * 24],
+)
+def test_a_gateways_own_token_is_never_taken_for_a_vaulted_card(token: str) -> None:
+    # Stripe's PaymentMethod ids are `pm_` and 24 base62 characters: routed as Stripe's, not
+    # sent to every card-taking gateway as a vaulted card.
+    assert not is_vaulted(token)

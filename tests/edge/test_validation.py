@@ -81,7 +81,13 @@ def test_a_bin_that_is_not_6_to_8_digits_is_card_bin_invalid(bin_: str) -> None:
 
 @pytest.mark.parametrize(
     "token",
-    ["pm_card_visa", "tok_visa", "token_Jx8uKq2", "pm_" + "A1b2C3d4E5f6G7h8I9j0K1l2", "src_a-b"],
+    [
+        "pm_card_visa",
+        "tok_visa",
+        "token_Jx8uKq2",
+        "pm_vault_" + "A1b2C3d4E5f6G7h8I9j0K1l2",
+        "src_a-b",
+    ],
 )
 def test_gateway_tokens_of_every_shape_the_token_rule_allows_are_accepted(token: str) -> None:
     # Third-party gateways' tokens (tok_…, Razorpay's token_…) were refused: only pm_ passed.

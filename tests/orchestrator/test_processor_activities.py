@@ -229,7 +229,7 @@ async def test_a_vaulted_card_without_a_vault_fails_its_attempt_unsent(sandbox: 
     processor (the sandbox has no charge for the key) and the attempt fails with a stable code.
     FAILED, not NotSent: the processor is not to blame, its breaker must not count it."""
     key = "k-vaulted-no-vault"
-    vaulted = "pm_" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"
+    vaulted = "pm_vault_" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"
     result = await authorize(_activities(), call(sandbox, key, vaulted))
     assert (result.outcome, result.decline_code) == ("failed", "vault_unavailable")
     listed = await sandbox.control.ListCharges(control_pb2.ListChargesRequest())

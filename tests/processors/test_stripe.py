@@ -1351,3 +1351,17 @@ def test_bad_arguments_are_refused() -> None:
     ):
         with pytest.raises(SystemExit):
             parse_args(argv)
+
+
+def test_stripe_log_debug_never_prints_a_request_in_the_adapter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The SDK would print every request's parameters, a raw card's number and CVC included.
+    import stripe
+
+    from processors.stripe import client
+
+    monkeypatch.setattr(stripe, "log", "debug")
+    monkeypatch.setattr(stripe._util, "STRIPE_LOG", "debug")
+    client.silence_sdk_console_log()
+    assert stripe._util._console_log_level() is None  # type: ignore[no-untyped-call]
