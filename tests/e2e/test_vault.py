@@ -168,7 +168,7 @@ def test_a_publishable_key_is_refused_by_every_other_operation(
         for operation in operations():
             if operation.method.containing_service.name == "TokenService":
                 continue
-            call = channel.unary_unary(
+            call: grpc.UnaryUnaryMultiCallable[Any, bytes] = channel.unary_unary(
                 operation.grpc_path,
                 request_serializer=lambda message: message.SerializeToString(),
                 response_deserializer=lambda raw: raw,
