@@ -341,6 +341,7 @@ class DevMesh:
             or kept_secret(self.state.vault_fingerprint_key, new_fingerprint_key),
             vault_config.SERVICE_TOKENS_VAR: os.environ.get(vault_config.SERVICE_TOKENS_VAR)
             or f"worker={service_token}",
+            # The one tunable the environment may pass on (the tests shorten it).
             **{key: child_env[key] for key in (vault_config.CVC_TTL_VAR,) if key in child_env},
         }
 
