@@ -1,8 +1,9 @@
 """`payloops dev`: the whole mesh on one machine, no Docker.
 
-Start order: PostgreSQL (embedded) -> Temporal (dev server) -> migrations -> sandbox
-gateway(s) -> edge -> worker -> Envoy -> demo merchant and its dev owner (through the admin
-API), each waited for before the next. Then it supervises: a child that exits is restarted
+Start order: PostgreSQL (embedded) -> Temporal (dev server) -> migrations -> the card vault's
+role, schema and migrations -> sandbox gateway(s) -> vault -> edge -> worker -> Envoy -> demo
+merchant (its secret and publishable keys) and its dev owner (through the admin API), each
+waited for before the next. Then it supervises: a child that exits is restarted
 (the crash-safety tests kill the worker on purpose). SIGINT/SIGTERM stop everything in
 reverse order and exit 0.
 """
@@ -33,6 +34,7 @@ from cli.procs import STATE_MARKER_VAR, is_alive, kill_stale
 from cli.state import StatePaths, format_env, kept_secret, restrict_to_owner, write_secret
 from core.config import JWT_SIGNING_KEYS_VAR, PAGE_TOKEN_SECRET_VAR, TEMPORAL_CODEC_KEYS_VAR
 from core.webhooks.destinations import parse_allowlist, parse_listeners
+from vault import config as vault_config
 
 # A child restarted this many times within the window is considered broken: give up.
 CRASH_LOOP_RESTARTS = 5
@@ -141,6 +143,10 @@ class DevMesh:
             # Kept too: a workflow's history, encrypted with it, must decrypt after a restart.
             TEMPORAL_CODEC_KEYS_VAR: env.get(TEMPORAL_CODEC_KEYS_VAR)
             or kept_secret(self.state.temporal_codec_keys, new_temporal_codec_key),
+            # The worker's credential for the vault's internal API (the vault's own keys are
+            # given to the vault alone: vault_env below).
+            vault_config.SERVICE_TOKEN_VAR: env.get(vault_config.SERVICE_TOKEN_VAR)
+            or kept_secret(self.state.vault_service_token, vault_config.new_service_token),
         }
 
         # Every address the mesh listens on: webhooks must never reach one of them.
@@ -160,6 +166,7 @@ class DevMesh:
         child_env["PAYLOOPS_TEMPORAL_ADDRESS"] = temporal_address
 
         self._migrate(database_url)
+        vault_database_url = self._vault_database(env, database_url)
 
         sandboxes = {
             name: dev_services.SandboxPorts(
@@ -179,10 +186,12 @@ class DevMesh:
         }
         edge_port = self._edge_port(env)
         child_env["PAYLOOPS_EDGE_PORT"] = str(edge_port)
+        vault_port = self.ports.pick(dev_layout.VAULT_PORT)
+        child_env[vault_config.TARGET_VAR] = f"127.0.0.1:{vault_port}"
         envoy_ports = dev_services.EnvoyPorts(
             http=self.options.http_port, grpc=self.options.grpc_port
         )
-        listeners += dev_services.listeners(envoy_ports, edge_port, sandboxes, gateways)
+        listeners += dev_services.listeners(envoy_ports, edge_port, vault_port, sandboxes, gateways)
         child_env.update(webhook_settings(env, listeners))
 
         for name, ports in sandboxes.items():
@@ -191,9 +200,17 @@ class DevMesh:
             self._launch(dev_services.gateway(self.state, name, port, child_env))
         self._register_processors(database_url, processor_targets)
 
+        self._launch(
+            dev_services.vault(
+                self.state, vault_port, self._vault_env(child_env, vault_database_url)
+            )
+        )
         self._launch(dev_services.edge(self.state, edge_port, child_env))
         self._launch(dev_services.worker(self.state, temporal_address, child_env))
-        self._launch(dev_services.envoy(self.state, envoy_bin, envoy_ports, edge_port, child_env))
+        upstreams = envoy_config.Upstreams(
+            edge=f"127.0.0.1:{edge_port}", vault=f"127.0.0.1:{vault_port}"
+        )
+        self._launch(dev_services.envoy(self.state, envoy_bin, envoy_ports, upstreams, child_env))
         self._wait_for_api(envoy_ports.http)
 
         api_url = f"http://127.0.0.1:{envoy_ports.http}"
@@ -201,6 +218,7 @@ class DevMesh:
         admin_api_key = child_env["PAYLOOPS_ADMIN_API_KEY"]
         merchant = self._demo_merchant(database_url, api_url, admin_api_key)
         api_key = merchant.api_key
+        publishable_key = self._demo_publishable_key(database_url, api_url, api_key)
         owner = self._dev_owner(api_url, admin_api_key, merchant.id)
         write_secret(
             self.state.dev_env,
@@ -209,6 +227,8 @@ class DevMesh:
                     "PAYLOOPS_API_URL": api_url,
                     "PAYLOOPS_GRPC_TARGET": grpc_target,
                     "PAYLOOPS_API_KEY": api_key,
+                    # Tokenizes cards (POST /v1/tokens), nothing else.
+                    "PAYLOOPS_PUBLISHABLE_KEY": publishable_key,
                     "PAYLOOPS_ADMIN_API_KEY": admin_api_key,
                     # The demo merchant's owner: signs in to the dashboard (POST /v1/sessions).
                     "PAYLOOPS_DEV_OWNER_EMAIL": owner.email,
@@ -221,6 +241,9 @@ class DevMesh:
                         for name, target in processor_targets.items()
                     },
                     "PAYLOOPS_EDGE_TARGET": f"127.0.0.1:{edge_port}",
+                    vault_config.TARGET_VAR: child_env[vault_config.TARGET_VAR],
+                    # For `payloops vault migrate|rewrap`.
+                    vault_config.DATABASE_URL_VAR: vault_database_url,
                     "PAYLOOPS_ENVOY_ADMIN_SOCKET": str(self.state.envoy_admin_socket),
                     WEBHOOK_ALLOWLIST_VAR: child_env[WEBHOOK_ALLOWLIST_VAR],
                     PLATFORM_LISTENERS_VAR: child_env[PLATFORM_LISTENERS_VAR],
@@ -272,6 +295,58 @@ class DevMesh:
         how = "created" if merchant.created else "reused"
         status("demo merchant", f"{how}  (API key in {self.state.demo_api_key})")
         return merchant
+
+    def _demo_publishable_key(self, database_url: str, api_url: str, api_key: str) -> str:
+        self.stop.check()
+        try:
+            with _admin_client(api_url, api_key) as api:
+                made = dev_db.ensure_publishable_key(
+                    database_url, self.state.demo_publishable_key, api
+                )
+        except Exception as error:
+            raise DevError(
+                f"could not make the demo publishable key: {_one_line(error)}"
+            ) from error
+        status("publishable key", f"{'created' if made.created else 'reused'}  (in dev.env)")
+        return made.key
+
+    def _vault_database(self, env: dict[str, str], database_url: str) -> str:
+        """The vault's own database URL: PAYLOOPS_VAULT_DATABASE_URL, or a role and schema of
+        its own made on the mesh's PostgreSQL; then the vault's migrations, as that role."""
+        from vault.db import provision
+        from vault.db.migrate import upgrade
+
+        self.stop.check()
+        try:
+            url = env.get(vault_config.DATABASE_URL_VAR) or provision.provision(
+                database_url, kept_secret(self.state.vault_db_password, new_database_password)
+            )
+            upgrade(url)
+        except Exception as error:
+            raise DevError(f"vault database: {_one_line(error)}") from error
+        status("vault db", f"role {provision.ROLE}, schema vault: up to date")
+        return url
+
+    def _vault_env(self, child_env: dict[str, str], vault_database_url: str) -> dict[str, str]:
+        """The vault's environment: its own database URL and keys, and none of the platform's
+        secrets (the platform's database URL, credential keys, admin key, signing keys)."""
+        from vault.crypto import new_fingerprint_key, new_kek
+
+        own = {key: value for key, value in child_env.items() if not key.startswith("PAYLOOPS_")}
+        service_token = child_env[vault_config.SERVICE_TOKEN_VAR]
+        return {
+            **own,
+            STATE_MARKER_VAR: child_env[STATE_MARKER_VAR],
+            vault_config.DATABASE_URL_VAR: vault_database_url,
+            vault_config.KEKS_VAR: os.environ.get(vault_config.KEKS_VAR)
+            or kept_secret(self.state.vault_keks, lambda: new_kek("dev-1")),
+            vault_config.FINGERPRINT_KEY_VAR: os.environ.get(vault_config.FINGERPRINT_KEY_VAR)
+            or kept_secret(self.state.vault_fingerprint_key, new_fingerprint_key),
+            vault_config.SERVICE_TOKENS_VAR: os.environ.get(vault_config.SERVICE_TOKENS_VAR)
+            or f"worker={service_token}",
+            # The one tunable the environment may pass on (the tests shorten it).
+            **{key: child_env[key] for key in (vault_config.CVC_TTL_VAR,) if key in child_env},
+        }
 
     def _dev_owner(self, api_url: str, admin_api_key: str, merchant_id: str) -> dev_db.DevOwner:
         self.stop.check()
@@ -583,6 +658,10 @@ def new_temporal_codec_key() -> str:
     from core.payload_codec import new_key
 
     return new_key()
+
+
+def new_database_password() -> str:
+    return secrets.token_urlsafe(24)
 
 
 def new_dev_owner_password() -> str:

@@ -70,6 +70,26 @@ def ensure_demo_merchant(
     return DemoMerchant(id=str(made.json()["id"]), api_key=api_key, created=True)
 
 
+@dataclass(frozen=True)
+class PublishableKey:
+    key: str
+    created: bool
+
+
+def ensure_publishable_key(database_url: str, key_file: Path, api: httpx.Client) -> PublishableKey:
+    """The demo merchant's publishable key (browsers tokenize cards with it): the one in
+    key_file while the database still accepts it, else a new one made through the API with
+    the merchant's secret key (`api` carries it)."""
+    stored = key_file.read_text().strip() if key_file.is_file() else ""
+    if stored and _with_sessions(database_url, lambda sessions: _merchant_of_key(sessions, stored)):
+        return PublishableKey(stored, created=False)
+    made = api.post("/v1/api_keys", json={"name": "demo publishable key", "kind": "PUBLISHABLE"})
+    made.raise_for_status()
+    key = str(made.json()["secret"])
+    write_secret(key_file, key + "\n")
+    return PublishableKey(key, created=True)
+
+
 def ensure_dev_owner(
     merchant_id: str, password_file: Path, make_password: Callable[[], str], api: httpx.Client
 ) -> DevOwner:

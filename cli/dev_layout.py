@@ -28,6 +28,7 @@ EDGE_PORT = 50051
 SANDBOX_GRPC_PORT = 50061  # + index in SANDBOXES
 SANDBOX_HTTP_PORT = 8091  # + index in SANDBOXES
 GATEWAY_PORT = 50071  # + index in GATEWAYS
+VAULT_PORT = 50081
 
 
 def _ports(first: int, count: int) -> str:
@@ -45,6 +46,7 @@ def _internal_ports() -> list[tuple[str, str]]:
     sandboxes, gateways = ", ".join(SANDBOXES), ", ".join(GATEWAYS)
     return [
         (_ports(EDGE_PORT, 1), "edge, gRPC (PAYLOOPS_EDGE_PORT fixes it)"),
+        (_ports(VAULT_PORT, 1), "card vault, gRPC (tokens via Envoy; detokenization here only)"),
         (_ports(TEMPORAL_PORT, 1), "Temporal dev server, gRPC (no web UI)"),
         (_ports(TEMPORAL_HTTP_PORT, 1), "Temporal dev server, HTTP API"),
         (_ports(TEMPORAL_METRICS_PORT, 1), "Temporal dev server, metrics"),

@@ -168,6 +168,16 @@ def edge(state: StatePaths, port: int, env: dict[str, str]) -> Service:
     )
 
 
+def vault(state: StatePaths, port: int, env: dict[str, str]) -> Service:
+    target = f"127.0.0.1:{port}"
+    return Service(
+        child=_child(state, "vault", _serve("vault", "--port", str(port)), env),
+        probe=lambda: probes.grpc_serving(target),
+        ready_timeout=60,
+        summary=f"gRPC {target}",
+    )
+
+
 def worker(state: StatePaths, temporal_address: str, env: dict[str, str]) -> Service:
     ready_file = state.run / "worker.ready"
     return Service(
@@ -189,6 +199,7 @@ class EnvoyPorts:
 def listeners(
     envoy_ports: EnvoyPorts,
     edge_port: int,
+    vault_port: int,
     sandboxes: Mapping[str, SandboxPorts],
     gateways: Mapping[str, int],
 ) -> list[str]:
@@ -197,6 +208,7 @@ def listeners(
         envoy_ports.http,
         envoy_ports.grpc,
         edge_port,
+        vault_port,
         *(port for sandbox in sandboxes.values() for port in (sandbox.grpc, sandbox.http)),
         *gateways.values(),
     ]
@@ -209,7 +221,11 @@ DEV_RATE_LIMIT = envoy_config.RateLimit(per_second=10_000, burst=20_000)
 
 
 def envoy(
-    state: StatePaths, binary: Path, ports: EnvoyPorts, edge_port: int, env: dict[str, str]
+    state: StatePaths,
+    binary: Path,
+    ports: EnvoyPorts,
+    upstreams: envoy_config.Upstreams,
+    env: dict[str, str],
 ) -> Service:
     admin_socket = state.envoy_admin_socket
 
@@ -221,7 +237,8 @@ def envoy(
                 http_port=ports.http,
                 grpc_port=ports.grpc,
                 admin_socket=admin_socket,
-                edge_address=f"127.0.0.1:{edge_port}",
+                edge_address=upstreams.edge,
+                vault_address=upstreams.vault,
                 descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
                 access_log_path=state.log("envoy-access"),
                 tracing=envoy_config.Tracing.from_env(env),

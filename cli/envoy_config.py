@@ -35,6 +35,7 @@ DEFAULT_ADMIN_SOCKET = Path("/run/payloops/envoy-admin.sock")
 # sockaddr_un holds 108 bytes with the terminating NUL.
 MAX_SOCKET_PATH = 107
 DEFAULT_EDGE_ADDRESS = f"127.0.0.1:{dev_layout.EDGE_PORT}"
+DEFAULT_VAULT_ADDRESS = f"127.0.0.1:{dev_layout.VAULT_PORT}"
 
 _FILE_ACCESS_LOG = "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog"
 _HCM = (
@@ -83,6 +84,14 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 @dataclass(frozen=True)
+class Upstreams:
+    """Where Envoy sends what: the edge (the API) and the card vault (/v1/tokens only)."""
+
+    edge: str = DEFAULT_EDGE_ADDRESS
+    vault: str = DEFAULT_VAULT_ADDRESS
+
+
+@dataclass(frozen=True)
 class Tracing:
     """Where Envoy sends its spans (OTLP over gRPC), and how often it flushes them."""
 
@@ -113,6 +122,7 @@ def render(
     grpc_port: int = DEFAULT_GRPC_PORT,
     admin_socket: str | Path = DEFAULT_ADMIN_SOCKET,
     edge_address: str = DEFAULT_EDGE_ADDRESS,
+    vault_address: str = DEFAULT_VAULT_ADDRESS,
     descriptor_path: str | Path = DEFAULT_DESCRIPTOR,
     access_log_path: str | Path = "/dev/stdout",
     tracing: Tracing | None = None,
@@ -122,7 +132,6 @@ def render(
     start (or continue, from a client's `traceparent`) a trace per request and pass it on to
     the edge. `rate_limit` is the per-key limit (RateLimit's defaults when None)."""
     config: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
-    edge_host, edge_port = _split_address(edge_address)
     if len(str(admin_socket).encode()) > MAX_SOCKET_PATH:
         raise ValueError(
             f"the admin socket path must be at most {MAX_SOCKET_PATH} bytes: {admin_socket}"
@@ -134,11 +143,13 @@ def render(
     _socket_address(listeners["grpc"])["port_value"] = grpc_port
 
     clusters = {item["name"]: item for item in config["static_resources"]["clusters"]}
-    for endpoints in clusters["edge"]["load_assignment"]["endpoints"]:
-        for lb_endpoint in endpoints["lb_endpoints"]:
-            address = _socket_address(lb_endpoint["endpoint"])
-            address["address"] = edge_host
-            address["port_value"] = edge_port
+    for name, upstream in (("edge", edge_address), ("vault", vault_address)):
+        host, port = _split_address(upstream, name)
+        for endpoints in clusters[name]["load_assignment"]["endpoints"]:
+            for lb_endpoint in endpoints["lb_endpoints"]:
+                address = _socket_address(lb_endpoint["endpoint"])
+                address["address"] = host
+                address["port_value"] = port
 
     # Found by walking rather than by position, so a new transcoder (e.g. a per-route one)
     # or access log in the template is covered too.
@@ -238,10 +249,10 @@ def validate(config_path: Path, envoy: str | None = None) -> subprocess.Complete
     )
 
 
-def _split_address(address: str) -> tuple[str, int]:
+def _split_address(address: str, what: str = "edge") -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
-        raise ValueError(f"edge address must be HOST:PORT, got {address!r}")
+        raise ValueError(f"{what} address must be HOST:PORT, got {address!r}")
     return host.strip("[]"), int(port)
 
 
@@ -273,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grpc-port", type=int, default=DEFAULT_GRPC_PORT)
     parser.add_argument("--admin-socket", type=Path, default=DEFAULT_ADMIN_SOCKET)
     parser.add_argument("--edge-address", default=DEFAULT_EDGE_ADDRESS)
+    parser.add_argument("--vault-address", default=DEFAULT_VAULT_ADDRESS)
     parser.add_argument("--descriptor", type=Path, default=DEFAULT_DESCRIPTOR)
     parser.add_argument("--access-log", default="/dev/stdout")
     args = parser.parse_args(argv)
@@ -282,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         args.grpc_port,
         args.admin_socket,
         args.edge_address,
+        args.vault_address,
         args.descriptor.resolve(),
         args.access_log,
         rate_limit=RateLimit.from_env(os.environ),

@@ -1,7 +1,7 @@
 """The `payloops` command.
 
     payloops dev [--state-dir DIR] [--http-port N] [--grpc-port N] [--show-key]
-    payloops serve edge|worker [ARGS...]
+    payloops serve edge|worker|vault [ARGS...]
     payloops serve processor NAME [ARGS...]
     payloops migrate [--state-dir DIR]
     payloops merchants create NAME [--live] [--json] [--state-dir DIR]
@@ -9,6 +9,8 @@
                           [--state-dir DIR]
     payloops signing-key new
     payloops codec-key new
+    payloops vault migrate|rewrap [--batch-size N] [--state-dir DIR]
+    payloops vault new-kek ID
     payloops processors add NAME TARGET [--deadline-ms MS] [--tls] [--tls-ca FILE] [--state-dir DIR]
     payloops processors account NAME --credential KEY=VALUE ... [--live] [--state-dir DIR]
     payloops processors list [--json] [--state-dir DIR]
@@ -50,6 +52,13 @@ def _serve_worker(args: list[str]) -> object:
     return 0
 
 
+def _serve_vault(args: list[str]) -> object:
+    from vault.server import main
+
+    main(args)
+    return 0
+
+
 def _serve_processor(name: str, args: list[str]) -> object:
     # processors/<name>/server.py with main(argv); the name is checked so it can only pick a
     # module under processors/.
@@ -73,6 +82,8 @@ def _cmd_serve(args: argparse.Namespace, rest: list[str]) -> int:
         result = _serve_edge(rest)
     elif args.component == "worker":
         result = _serve_worker(rest)
+    elif args.component == "vault":
+        result = _serve_vault(rest)
     else:
         result = _serve_processor(args.processor, rest)
     return result if isinstance(result, int) else 0
@@ -217,6 +228,62 @@ def _cmd_codec_key_new(args: argparse.Namespace) -> int:
         "first (docs/architecture.md)",
         file=sys.stderr,
     )
+    return 0
+
+
+def _vault_env(state_dir: str) -> dict[str, str]:
+    """The vault's settings: the environment's, else those `payloops dev` keeps (its database
+    URL in dev.env, its keys in the state dir)."""
+    from cli.state import StatePaths, read_env
+    from vault import config
+
+    paths = StatePaths.at(state_dir)
+    kept = read_env(paths.dev_env) if paths.dev_env.is_file() else {}
+    for variable, path in (
+        (config.KEKS_VAR, paths.vault_keks),
+        (config.FINGERPRINT_KEY_VAR, paths.vault_fingerprint_key),
+    ):
+        if path.is_file():
+            kept[variable] = path.read_text().strip()
+    return {**kept, **os.environ}
+
+
+def _cmd_vault(args: argparse.Namespace) -> int:
+    if args.vault_command == "new-kek":
+        from vault.crypto import KeyConfigError, new_kek, parse_keks
+
+        try:
+            made = new_kek(args.id)
+            parse_keks(made)
+        except KeyConfigError as error:
+            print(f"payloops vault new-kek: error: {error}", file=sys.stderr)
+            return 2
+        print(made)
+        print(
+            "put it FIRST in PAYLOOPS_VAULT_KEKS (keep the old ones after it), restart the "
+            "vault, then run `payloops vault rewrap` (docs/vault.md)",
+            file=sys.stderr,
+        )
+        return 0
+    from vault.config import VaultSettings
+
+    settings = VaultSettings.from_env(_vault_env(args.state_dir))
+    if args.vault_command == "migrate":
+        from vault.db.migrate import upgrade
+
+        try:
+            upgrade(settings.database_url)
+        except Exception as error:
+            print(f"payloops vault migrate: error: {_one_line(error)}", file=sys.stderr)
+            return 1
+        print("vault schema is up to date")
+        return 0
+    from vault.rewrap import rewrap_all
+
+    total = rewrap_all(
+        settings, args.batch_size, lambda done: print(f"re-wrapped {done}", flush=True)
+    )
+    print(f"done: {total} records re-wrapped under KEK {settings.keks[0].id!r}")
     return 0
 
 
@@ -439,6 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     components.add_parser(
         "worker", add_help=False, help="the Temporal worker (args: --ready-file PATH)"
     )
+    components.add_parser("vault", add_help=False, help="the card vault, gRPC (args: --port N)")
     processor = components.add_parser(
         "processor",
         add_help=False,
@@ -512,6 +580,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a new AES-256 key (ID:KEY) for PAYLOOPS_TEMPORAL_CODEC_KEYS (rotation: "
         "docs/architecture.md)",
     )
+
+    vault = commands.add_parser("vault", help="operate the card vault (docs/vault.md)")
+    vault_commands = vault.add_subparsers(dest="vault_command", required=True, metavar="ACTION")
+    vault_commands.add_parser(
+        "migrate", parents=[from_state], help="bring the vault's own schema to its newest migration"
+    )
+    rewrap = vault_commands.add_parser(
+        "rewrap",
+        parents=[from_state],
+        help="re-wrap every card record still under an older KEK with the first one "
+        "(PAYLOOPS_VAULT_KEKS), in batches, while the vault serves",
+    )
+    rewrap.add_argument(
+        "--batch-size", type=int, default=100, help="records per transaction (default: 100)"
+    )
+    new_kek = vault_commands.add_parser(
+        "new-kek", help="print a new key-encryption key for PAYLOOPS_VAULT_KEKS"
+    )
+    new_kek.add_argument("id", help="its id, stored beside every key it wraps (e.g. 2025-06)")
 
     processors = commands.add_parser(
         "processors", help="manage processor registrations: where each listens, its deadline"
@@ -646,6 +733,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = _cmd_signing_key_new(args)
     elif args.command == "codec-key":
         code = _cmd_codec_key_new(args)
+    elif args.command == "vault":
+        code = _cmd_vault(args)
     elif args.command == "processors":
         code = {
             "add": _cmd_processors_add,

@@ -10,6 +10,11 @@
 <state>/jwt_signing_keys   the key that signs dashboard access tokens (sessions survive restarts)
 <state>/temporal_codec_keys  the key that encrypts Temporal payloads (histories stay readable)
 <state>/dev_owner_password the demo merchant's dev owner's password, reused on later starts
+<state>/demo_publishable_key  the demo merchant's publishable key (tokenizes cards)
+<state>/vault_keks         the card vault's key-encryption keys (the first wraps)
+<state>/vault_fingerprint_key  the key of the vault's card fingerprints
+<state>/vault_service_token    the worker's credential for the vault's internal API
+<state>/vault_db_password  the vault's own database role's password
 <state>/dev.env            where everything listens, and the API keys
 <state>/envoy.yaml         rendered Envoy config
 <state>/logs/<name>.log    each child's stdout and stderr
@@ -80,6 +85,26 @@ class StatePaths:
         return self.root / "dev_owner_password"
 
     @property
+    def demo_publishable_key(self) -> Path:
+        return self.root / "demo_publishable_key"
+
+    @property
+    def vault_keks(self) -> Path:
+        return self.root / "vault_keks"
+
+    @property
+    def vault_fingerprint_key(self) -> Path:
+        return self.root / "vault_fingerprint_key"
+
+    @property
+    def vault_service_token(self) -> Path:
+        return self.root / "vault_service_token"
+
+    @property
+    def vault_db_password(self) -> Path:
+        return self.root / "vault_db_password"
+
+    @property
     def dev_env(self) -> Path:
         return self.root / "dev.env"
 
@@ -94,6 +119,11 @@ class StatePaths:
             self.jwt_signing_keys,
             self.temporal_codec_keys,
             self.dev_owner_password,
+            self.demo_publishable_key,
+            self.vault_keks,
+            self.vault_fingerprint_key,
+            self.vault_service_token,
+            self.vault_db_password,
             self.dev_env,
         )
 

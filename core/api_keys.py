@@ -8,6 +8,10 @@ from core import ids
 from core.db import models
 
 SECRET_KIND = "secret"
+# Browsers' keys: they can only tokenize cards at the vault (every edge call refuses them).
+PUBLISHABLE_KIND = "publishable"
+KIND_PREFIXES = {SECRET_KIND: "sk", PUBLISHABLE_KIND: "pk"}
+PUBLISHABLE_PREFIXES = ("pk_test_", "pk_live_")
 # Long enough to tell keys apart in a list ("sk_test_" and four random characters), far too
 # short to guess the rest.
 PREFIX_LENGTH = 12
@@ -21,18 +25,27 @@ class IssuedKey:
 
 
 def issue(
-    merchant_id: str, livemode: bool, *, name: str = "", read_only: bool = False
+    merchant_id: str,
+    livemode: bool,
+    *,
+    name: str = "",
+    read_only: bool = False,
+    kind: str = SECRET_KIND,
 ) -> IssuedKey:
-    """A new secret key's row (not yet added to a session) and the key itself."""
-    secret = ids.new_api_key(livemode=livemode)
+    """A new key's row (not yet added to a session) and the key itself."""
+    secret = ids.new_api_key(livemode=livemode, prefix=KIND_PREFIXES[kind])
     row = models.ApiKey(
         id=ids.new_id("key"),
         merchant_id=merchant_id,
         key_hash=ids.hash_api_key(secret),
         prefix=secret[:PREFIX_LENGTH],
         livemode=livemode,
-        kind=SECRET_KIND,
+        kind=kind,
         name=name,
         read_only=read_only,
     )
     return IssuedKey(row, secret)
+
+
+def is_publishable(token: str) -> bool:
+    return token.startswith(PUBLISHABLE_PREFIXES)

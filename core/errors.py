@@ -38,6 +38,17 @@ API_KEY_READ_ONLY = ErrorKind("API_KEY_READ_ONLY", grpc.StatusCode.PERMISSION_DE
 # An API key manages the keys of its own mode only.
 API_KEY_OTHER_MODE = ErrorKind("API_KEY_OTHER_MODE", grpc.StatusCode.PERMISSION_DENIED)
 API_KEY_NOT_FOUND = ErrorKind("API_KEY_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
+# A publishable key (pk_…) sent to any call but card tokenization.
+API_KEY_PUBLISHABLE = ErrorKind("API_KEY_PUBLISHABLE", grpc.StatusCode.PERMISSION_DENIED)
+# -- the card vault (docs/vault.md) --
+# Card tokenization takes a publishable key only (not a secret key, not a dashboard token).
+PUBLISHABLE_KEY_REQUIRED = ErrorKind("PUBLISHABLE_KEY_REQUIRED", grpc.StatusCode.PERMISSION_DENIED)
+# The vault's internal API: no service credential, or not one the vault knows.
+SERVICE_CREDENTIAL_INVALID = ErrorKind(
+    "SERVICE_CREDENTIAL_INVALID", grpc.StatusCode.UNAUTHENTICATED
+)
+# No such vaulted payment method for this merchant in this mode.
+PAYMENT_METHOD_NOT_FOUND = ErrorKind("PAYMENT_METHOD_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
 # The audit log is for callers who may change things: not a read-only key, not a viewer.
 AUDIT_LOG_FORBIDDEN = ErrorKind("AUDIT_LOG_FORBIDDEN", grpc.StatusCode.PERMISSION_DENIED)
 INVALID_REQUEST = ErrorKind("INVALID_REQUEST", grpc.StatusCode.INVALID_ARGUMENT)

@@ -24,8 +24,9 @@ def derived_id(prefix: str, source: str) -> str:
     return f"{prefix}_" + "".join(_ALPHABET[byte % len(_ALPHABET)] for byte in digest[:20])
 
 
-def new_api_key(livemode: bool = False) -> str:
-    return f"sk_{'live' if livemode else 'test'}_{_random(32)}"
+def new_api_key(livemode: bool = False, prefix: str = "sk") -> str:
+    """`sk_test_…` (a secret key) or, with prefix "pk", `pk_live_…` (a publishable one)."""
+    return f"{prefix}_{'live' if livemode else 'test'}_{_random(32)}"
 
 
 def hash_api_key(api_key: str) -> str:

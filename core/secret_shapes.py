@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 
 SHAPES: dict[str, re.Pattern[str]] = {
-    "an API key": re.compile(r"[sr]k_(?:test|live)_[A-Za-z0-9]{20,}"),
+    # Secret, restricted and publishable keys alike: a publishable key is meant for browsers,
+    # but the rule for logs stays simple (no whole key, of any kind).
+    "an API key": re.compile(r"[srp]k_(?:test|live)_[A-Za-z0-9]{20,}"),
     "a JWT": re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*"),
     "an argon2 hash": re.compile(r"\$argon2(?:id|i|d)?\$\S*"),
     # `rt_` and at least 40 base62 characters: the dashboard sessions' refresh tokens.

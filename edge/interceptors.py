@@ -16,7 +16,7 @@ import grpc
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 
-from core import errors
+from core import api_keys, errors
 from core.card_numbers import looks_like_card_number
 from core.logs import correlation_id
 from core.secret_shapes import secret_shapes_in
@@ -88,6 +88,7 @@ def _unary(
         started = time.monotonic()
         outcome = "OK"
         try:
+            _refuse_publishable_key(metadata)
             request = request_checks.decode(parse, raw)
             if found := card_numbers + request_checks.violations(request):
                 raise errors.invalid(found)
@@ -198,6 +199,17 @@ def _feeding(
         return await behaviour(await prepare(given, context), context)
 
     return returning
+
+
+def _refuse_publishable_key(metadata: Any) -> None:
+    """A publishable key is for browsers, which may only tokenize cards (at the vault, never
+    here): every call of the edge refuses it, whether or not the method reads a key at all."""
+    given = request_header(metadata, "authorization") or ""
+    scheme, _, token = given.partition(" ")
+    if scheme.lower() == "bearer" and api_keys.is_publishable(token.strip()):
+        raise errors.PayLoopsError(
+            errors.API_KEY_PUBLISHABLE, "a publishable key can only tokenize cards"
+        )
 
 
 def _new_correlation_id() -> str:

@@ -32,6 +32,8 @@ from orchestrator.activities.webhooks import WebhookActivities
 from orchestrator.workflows.payment import PaymentWorkflow
 from orchestrator.workflows.refund import RefundWorkflow
 from orchestrator.workflows.webhook_delivery import WebhookDeliveryWorkflow
+from vault import config as vault_config
+from vault.client import VaultClient
 
 log = logging.getLogger("payloops.worker")
 
@@ -106,6 +108,22 @@ async def run(
     await engine.dispose()
 
 
+async def _run_with_vault(
+    settings: Settings, ready_file: Path | None, telemetry: Telemetry
+) -> None:
+    """The worker, reading vaulted cards from the vault when one is configured
+    (PAYLOOPS_VAULT_TARGET and the worker's service token; `payloops dev` sets both)."""
+    if not os.environ.get(vault_config.TARGET_VAR):
+        log.warning("no card vault configured: payments with vaulted cards will fail")
+        await run(settings, ready_file, telemetry)
+        return
+    cards = VaultClient.from_env()
+    try:
+        await run(settings, ready_file, telemetry, cards)
+    finally:
+        await cards.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="payloops serve worker")
     parser.add_argument("--ready-file", type=Path, help="touched once the worker polls")
@@ -117,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     except CodecKeysInvalid as error:
         raise SystemExit(f"payloops serve worker: {error}") from None
     telemetry = configure_telemetry("worker", settings)
-    asyncio.run(run(settings, args.ready_file, telemetry))
+    asyncio.run(_run_with_vault(settings, args.ready_file, telemetry))
     telemetry.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

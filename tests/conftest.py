@@ -48,6 +48,9 @@ PAY_WAIT_SECONDS = 3
 WEBHOOK_RETRY_FIRST_SECONDS = 1
 # How long an uncaptured authorization lives: short, so its expiry is testable.
 AUTHORIZATION_TTL_SECONDS = 12
+# How long the vault keeps a card's CVC for its first authorization: short, so its expiry is
+# testable, long enough for a test to tokenize and detokenize at once.
+VAULT_CVC_TTL_SECONDS = 8
 
 
 def free_port() -> int:
@@ -161,6 +164,7 @@ def start_mesh(extra_env: dict[str, str] | None = None) -> Mesh:
         "PAYLOOPS_PAY_WAIT_SECONDS": str(PAY_WAIT_SECONDS),
         "PAYLOOPS_WEBHOOK_RETRY_FIRST_SECONDS": str(WEBHOOK_RETRY_FIRST_SECONDS),
         "PAYLOOPS_AUTHORIZATION_TTL_SECONDS": str(AUTHORIZATION_TTL_SECONDS),
+        "PAYLOOPS_VAULT_CVC_TTL_SECONDS": str(VAULT_CVC_TTL_SECONDS),
         # The tests run several stacks at once (this one, test_dev's): no fixed ports.
         "PAYLOOPS_DEV_EPHEMERAL_PORTS": "1",
         **(extra_env or {}),

@@ -99,14 +99,16 @@ def wait_for_access_log(api_url: str, state_dir: Path) -> None:
 
 
 def installation_secrets(state_dir: Path) -> tuple[str, ...]:
-    """The secrets `payloops dev` keeps in its state dir: the demo key, the Fernet keys that
-    seal credentials, the admin key, the JWT signing keys (comma-separated lists, each of
-    them), the Temporal payload keys (each `ID:KEY` entry's key), the page-token secret and
-    the dev owner's password (whole)."""
+    """The secrets `payloops dev` keeps in its state dir: the demo keys, the Fernet keys that
+    seal credentials, the admin key, the JWT signing keys and the vault's KEKs
+    (comma-separated lists, each of them, and each KEK's key without its id), the Temporal
+    payload keys (each `ID:KEY` entry's key), the page-token secret, the dev owner's password,
+    the vault's fingerprint key, service token and database password (whole)."""
     paths = StatePaths.at(state_dir)
     found: list[str] = []
     for path in (
         paths.demo_api_key,
+        paths.demo_publishable_key,
         paths.secrets_keys,
         paths.admin_api_key,
         paths.jwt_signing_keys,
@@ -116,7 +118,16 @@ def installation_secrets(state_dir: Path) -> tuple[str, ...]:
     if paths.temporal_codec_keys.is_file():
         entries = paths.temporal_codec_keys.read_text().split(",")
         found += [entry.partition(":")[2].strip() for entry in entries if ":" in entry]
-    for path in (paths.page_token_secret, paths.dev_owner_password):
+    if paths.vault_keks.is_file():
+        keks = [part.strip() for part in paths.vault_keks.read_text().split(",") if part.strip()]
+        found += keks + [kek.partition(":")[2] for kek in keks]
+    for path in (
+        paths.page_token_secret,
+        paths.dev_owner_password,
+        paths.vault_fingerprint_key,
+        paths.vault_service_token,
+        paths.vault_db_password,
+    ):
         if path.is_file():
             found.append(path.read_text().strip())
     return tuple(found)

@@ -63,7 +63,7 @@ class ApiKey(Base):
     livemode: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # "secret" (sk_…); publishable keys (pk_…, for browsers) will be another kind.
+    # "secret" (sk_…) or "publishable" (pk_…, for browsers: core/api_keys.py).
     kind: Mapped[str] = mapped_column(String(16), server_default="secret")
     name: Mapped[str] = mapped_column(String(100), server_default="")
     read_only: Mapped[bool] = mapped_column(Boolean, server_default=false())

@@ -24,7 +24,11 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_NAME_LENGTH = 100
 MAX_OVERLAP = timedelta(days=7)
-_KINDS = {api_keys.SECRET_KIND: api_keys_pb2.ApiKey.SECRET}
+_KINDS = {
+    api_keys.SECRET_KIND: api_keys_pb2.ApiKey.SECRET,
+    api_keys.PUBLISHABLE_KIND: api_keys_pb2.ApiKey.PUBLISHABLE,
+}
+_KIND_NAMES = {number: name for name, number in _KINDS.items()}
 
 
 class ApiKeyService(api_keys_pb2_grpc.ApiKeyServiceServicer):
@@ -44,16 +48,8 @@ class ApiKeyService(api_keys_pb2_grpc.ApiKeyServiceServicer):
         wanted = request.api_key
         async with self._sessions.begin() as session:
             caller = await authenticate(session, context)
-            if len(wanted.name) > MAX_NAME_LENGTH:
-                raise errors.invalid(
-                    [
-                        errors.FieldViolation(
-                            "api_key.name",
-                            "NAME_TOO_LONG",
-                            f"must be at most {MAX_NAME_LENGTH} characters",
-                        )
-                    ]
-                )
+            if found := _create_violations(wanted):
+                raise errors.invalid(found)
             if wanted.livemode != caller.livemode:
                 raise errors.PayLoopsError(
                     errors.API_KEY_OTHER_MODE,
@@ -63,7 +59,11 @@ class ApiKeyService(api_keys_pb2_grpc.ApiKeyServiceServicer):
             if not isinstance(claim, Claim | None):
                 return claim
             issued = api_keys.issue(
-                caller.merchant_id, caller.livemode, name=wanted.name, read_only=wanted.read_only
+                caller.merchant_id,
+                caller.livemode,
+                name=wanted.name,
+                read_only=wanted.read_only,
+                kind=_KIND_NAMES.get(wanted.kind, api_keys.SECRET_KIND),
             )
             _record(session, caller, AuditAction.API_KEY_CREATED, issued.row, _described(issued))
             return await self._added(session, issued, claim)
@@ -125,7 +125,11 @@ class ApiKeyService(api_keys_pb2_grpc.ApiKeyServiceServicer):
                 )
             old.expires_at = datetime.now(UTC) + overlap
             issued = api_keys.issue(
-                caller.merchant_id, caller.livemode, name=old.name, read_only=old.read_only
+                caller.merchant_id,
+                caller.livemode,
+                name=old.name,
+                read_only=old.read_only,
+                kind=old.kind,
             )
             overlap_seconds = int(overlap.total_seconds())
             details = {"new_api_key": issued.row.id, "overlap_seconds": overlap_seconds}
@@ -194,9 +198,30 @@ def _record(
     )
 
 
+def _create_violations(wanted: api_keys_pb2.ApiKey) -> list[errors.FieldViolation]:
+    found = []
+    if len(wanted.name) > MAX_NAME_LENGTH:
+        found.append(
+            errors.FieldViolation(
+                "api_key.name", "NAME_TOO_LONG", f"must be at most {MAX_NAME_LENGTH} characters"
+            )
+        )
+    # A publishable key can only tokenize cards: "read-only" would promise something it
+    # cannot mean.
+    if wanted.kind == api_keys_pb2.ApiKey.PUBLISHABLE and wanted.read_only:
+        found.append(
+            errors.FieldViolation(
+                "api_key.read_only",
+                "READ_ONLY_NOT_FOR_PUBLISHABLE",
+                "a publishable key can only tokenize cards; read_only is for secret keys",
+            )
+        )
+    return found
+
+
 def _described(issued: api_keys.IssuedKey) -> dict[str, object]:
     """What the log says of a new key: never its secret, only what the list shows too."""
-    return {"name": issued.row.name, "read_only": issued.row.read_only}
+    return {"name": issued.row.name, "read_only": issued.row.read_only, "kind": issued.row.kind}
 
 
 def key_message(key: models.ApiKey, secret: str = "") -> api_keys_pb2.ApiKey:

@@ -18,6 +18,11 @@ def test_every_secret_file_of_the_state_dir_is_listed(tmp_path: Path) -> None:
         "jwt_signing_keys",
         "temporal_codec_keys",
         "dev_owner_password",
+        "demo_publishable_key",
+        "vault_keks",
+        "vault_fingerprint_key",
+        "vault_service_token",
+        "vault_db_password",
         "dev.env",
     }
 

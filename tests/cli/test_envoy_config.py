@@ -584,7 +584,11 @@ def _dev_token_bucket(tmp_path: Path, env: dict[str, str]) -> dict:
     state = StatePaths.at(tmp_path)
     state.create()
     dev_services.envoy(
-        state, Path("envoy"), dev_services.EnvoyPorts(http=18080, grpc=18081), 50051, env
+        state,
+        Path("envoy"),
+        dev_services.EnvoyPorts(http=18080, grpc=18081),
+        envoy_config.Upstreams(),
+        env,
     ).prepare()
     config = yaml.safe_load(state.envoy_config.read_text())
     limiter = _http_filter(_listeners(config)["rest"], "envoy.filters.http.local_ratelimit")
@@ -618,3 +622,35 @@ def public_services() -> list[str]:
         if file.package == "payloops.v1"
         for service in file.service
     )
+
+
+def test_card_tokenization_goes_to_the_vault_and_its_internal_api_nowhere() -> None:
+    config = yaml.safe_load(envoy_config.render(vault_address="127.0.0.1:50999"))
+    [vault] = [c for c in config["static_resources"]["clusters"] if c["name"] == "vault"]
+    [endpoint] = vault["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    assert endpoint["endpoint"]["address"]["socket_address"]["port_value"] == 50999
+    routes = {name: _hcm(listener)["route_config"] for name, listener in _listeners(config).items()}
+    to_vault = {
+        name: [
+            route["match"]
+            for host in route_config["virtual_hosts"]
+            for route in host["routes"]
+            if route.get("route", {}).get("cluster") == "vault"
+        ]
+        for name, route_config in routes.items()
+    }
+    assert to_vault == {
+        "rest": [
+            {
+                "path": "/v1/tokens",
+                "headers": [{"name": ":method", "string_match": {"exact": "POST"}}],
+            }
+        ],
+        "grpc": [{"safe_regex": {"regex": "/payloops\\.v1\\.TokenService/[A-Za-z]+"}}],
+    }
+    assert "vault.v1" not in yaml.safe_dump(routes)
+    services = _http_filter(_listeners(config)["rest"], "envoy.filters.http.grpc_json_transcoder")[
+        "services"
+    ]
+    assert "payloops.v1.TokenService" in services
+    assert not [service for service in services if "vault" in service]

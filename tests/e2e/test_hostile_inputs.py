@@ -42,6 +42,7 @@ from tests.e2e.api_surface import (
     slot_at,
     with_value,
 )
+from tests.e2e.vault_helpers import publishable_key
 from tests.log_secrets import Secrets, log_files, scan, wait_for_access_log
 
 pytestmark = pytest.mark.e2e
@@ -103,6 +104,8 @@ class Target:
     mesh: Mesh
     merchant_key: str
     admin_key: str
+    # Card tokenization takes nothing else (it is the vault's).
+    publishable_key: str
     examples: dict[str, Any]
     ids: dict[str, str]
 
@@ -125,6 +128,7 @@ def test_hostile_input_to_every_operation_is_refused_cleanly_and_never_echoed(
             mesh,
             merchant_key,
             mesh.env["PAYLOOPS_ADMIN_API_KEY"],
+            publishable_key(mesh, merchant_key),
             examples,
             real_ids(mesh, merchant_key, examples),
         )
@@ -142,7 +146,9 @@ def refusing_receiver() -> Iterator[str]:
 
 def attack_every_operation(target: Target) -> None:
     mesh = target.mesh
-    secrets = Secrets((target.merchant_key, target.admin_key, mesh.api_key), PANS)
+    secrets = Secrets(
+        (target.merchant_key, target.admin_key, target.publishable_key, mesh.api_key), PANS
+    )
     findings = Findings()
     channel = grpc.insecure_channel(mesh.grpc_target)
     # Deleting comes last: the real webhook endpoint is the baseline of the other calls.
@@ -180,13 +186,16 @@ def real_ids(mesh: Mesh, key: str, examples: dict[str, Any]) -> dict[str, str]:
 
 
 def caller_key(channel: grpc.Channel, operation: Operation, target: Target) -> str:
-    """The admin key for the operator's methods (those that refuse a merchant's key)."""
+    """The admin key for the operator's methods (those that refuse a merchant's key), the
+    publishable key for card tokenization."""
     call = raw_call(channel, operation.grpc_path)
     try:
         call(b"", metadata=(("authorization", f"Bearer {target.merchant_key}"),), timeout=30)
     except grpc.RpcError as error:
         if _reason(error) == "ADMIN_KEY_INVALID":
             return target.admin_key
+        if _reason(error) == "PUBLISHABLE_KEY_REQUIRED":
+            return target.publishable_key
     return target.merchant_key
 
 

@@ -56,7 +56,8 @@ from tests.e2e.second_edge import start_second_edge
 pytestmark = pytest.mark.e2e
 
 # Not called with a user's token at all: sign-in itself, health, gateways' webhooks.
-NO_CALLER_TOKEN = {"SessionService", "HealthService", "ProcessorWebhookService"}
+# TokenService: a publishable key's, never a user's (tests/e2e/test_vault.py).
+NO_CALLER_TOKEN = {"SessionService", "HealthService", "ProcessorWebhookService", "TokenService"}
 
 
 @dataclass(frozen=True)

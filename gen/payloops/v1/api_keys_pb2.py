@@ -28,7 +28,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apayloops/v1/api_keys.proto\x12\x0bpayloops.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb0\x03\n\x06\x41piKey\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08livemode\x18\x03 \x01(\x08\x12\x11\n\tread_only\x18\x04 \x01(\x08\x12,\n\x04kind\x18\x05 \x01(\x0e\x32\x18.payloops.v1.ApiKey.KindB\x04\xe2\x41\x01\x03\x12\x14\n\x06prefix\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06secret\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x38\n\x0elast_used_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0brevoke_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"(\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\n\n\x06SECRET\x10\x01\"A\n\x13\x43reateApiKeyRequest\x12*\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x13.payloops.v1.ApiKeyB\x04\xe2\x41\x01\x02\";\n\x12ListApiKeysRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x13ListApiKeysResponse\x12%\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x13.payloops.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"V\n\x11RollApiKeyRequest\x12\x15\n\x07\x61pi_key\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12*\n\x07overlap\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\",\n\x13RevokeApiKeyRequest\x12\x15\n\x07\x61pi_key\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\xb9\x03\n\rApiKeyService\x12\x64\n\x0c\x43reateApiKey\x12 .payloops.v1.CreateApiKeyRequest\x1a\x13.payloops.v1.ApiKey\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x0c/v1/api_keys:\x07\x61pi_key\x12\x66\n\x0bListApiKeys\x12\x1f.payloops.v1.ListApiKeysRequest\x1a .payloops.v1.ListApiKeysResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/api_keys\x12i\n\nRollApiKey\x12\x1e.payloops.v1.RollApiKeyRequest\x1a\x13.payloops.v1.ApiKey\"&\x82\xd3\xe4\x93\x02 \"\x1b/v1/api_keys/{api_key}:roll:\x01*\x12o\n\x0cRevokeApiKey\x12 .payloops.v1.RevokeApiKeyRequest\x1a\x13.payloops.v1.ApiKey\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/api_keys/{api_key}:revoke:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apayloops/v1/api_keys.proto\x12\x0bpayloops.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x03\n\x06\x41piKey\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08livemode\x18\x03 \x01(\x08\x12\x11\n\tread_only\x18\x04 \x01(\x08\x12&\n\x04kind\x18\x05 \x01(\x0e\x32\x18.payloops.v1.ApiKey.Kind\x12\x14\n\x06prefix\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06secret\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x38\n\x0elast_used_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0brevoke_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"9\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\n\n\x06SECRET\x10\x01\x12\x0f\n\x0bPUBLISHABLE\x10\x02\"A\n\x13\x43reateApiKeyRequest\x12*\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x13.payloops.v1.ApiKeyB\x04\xe2\x41\x01\x02\";\n\x12ListApiKeysRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x13ListApiKeysResponse\x12%\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x13.payloops.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"V\n\x11RollApiKeyRequest\x12\x15\n\x07\x61pi_key\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12*\n\x07overlap\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\",\n\x13RevokeApiKeyRequest\x12\x15\n\x07\x61pi_key\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\xb9\x03\n\rApiKeyService\x12\x64\n\x0c\x43reateApiKey\x12 .payloops.v1.CreateApiKeyRequest\x1a\x13.payloops.v1.ApiKey\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x0c/v1/api_keys:\x07\x61pi_key\x12\x66\n\x0bListApiKeys\x12\x1f.payloops.v1.ListApiKeysRequest\x1a .payloops.v1.ListApiKeysResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/api_keys\x12i\n\nRollApiKey\x12\x1e.payloops.v1.RollApiKeyRequest\x1a\x13.payloops.v1.ApiKey\"&\x82\xd3\xe4\x93\x02 \"\x1b/v1/api_keys/{api_key}:roll:\x01*\x12o\n\x0cRevokeApiKey\x12 .payloops.v1.RevokeApiKeyRequest\x1a\x13.payloops.v1.ApiKey\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/api_keys/{api_key}:revoke:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,8 +37,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_APIKEY'].fields_by_name['id']._loaded_options = None
   _globals['_APIKEY'].fields_by_name['id']._serialized_options = b'\342A\001\010'
-  _globals['_APIKEY'].fields_by_name['kind']._loaded_options = None
-  _globals['_APIKEY'].fields_by_name['kind']._serialized_options = b'\342A\001\003'
   _globals['_APIKEY'].fields_by_name['prefix']._loaded_options = None
   _globals['_APIKEY'].fields_by_name['prefix']._serialized_options = b'\342A\001\003'
   _globals['_APIKEY'].fields_by_name['secret']._loaded_options = None
@@ -66,19 +64,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APIKEYSERVICE'].methods_by_name['RevokeApiKey']._loaded_options = None
   _globals['_APIKEYSERVICE'].methods_by_name['RevokeApiKey']._serialized_options = b'\202\323\344\223\002\"\"\035/v1/api_keys/{api_key}:revoke:\001*'
   _globals['_APIKEY']._serialized_start=172
-  _globals['_APIKEY']._serialized_end=604
-  _globals['_APIKEY_KIND']._serialized_start=564
-  _globals['_APIKEY_KIND']._serialized_end=604
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=606
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=671
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=673
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=732
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=734
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=819
-  _globals['_ROLLAPIKEYREQUEST']._serialized_start=821
-  _globals['_ROLLAPIKEYREQUEST']._serialized_end=907
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=909
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=953
-  _globals['_APIKEYSERVICE']._serialized_start=956
-  _globals['_APIKEYSERVICE']._serialized_end=1397
+  _globals['_APIKEY']._serialized_end=615
+  _globals['_APIKEY_KIND']._serialized_start=558
+  _globals['_APIKEY_KIND']._serialized_end=615
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=617
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=682
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=684
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=743
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=745
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=830
+  _globals['_ROLLAPIKEYREQUEST']._serialized_start=832
+  _globals['_ROLLAPIKEYREQUEST']._serialized_end=918
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=920
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=964
+  _globals['_APIKEYSERVICE']._serialized_start=967
+  _globals['_APIKEYSERVICE']._serialized_end=1408
 # @@protoc_insertion_point(module_scope)

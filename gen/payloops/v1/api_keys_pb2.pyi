@@ -37,6 +37,10 @@ class ApiKey(_message.Message):
         """Never returned."""
         SECRET: ApiKey._Kind.ValueType  # 1
         """`sk_test_…` / `sk_live_…`: the server-side key."""
+        PUBLISHABLE: ApiKey._Kind.ValueType  # 2
+        """`pk_test_…` / `pk_live_…`: the browser's key, which can only tokenize cards
+        (TokenService); not secret in the way an `sk_` key is, but shown once all the same.
+        """
 
     class Kind(_Kind, metaclass=_KindEnumTypeWrapper):
         """What the key may be used for."""
@@ -45,6 +49,10 @@ class ApiKey(_message.Message):
     """Never returned."""
     SECRET: ApiKey.Kind.ValueType  # 1
     """`sk_test_…` / `sk_live_…`: the server-side key."""
+    PUBLISHABLE: ApiKey.Kind.ValueType  # 2
+    """`pk_test_…` / `pk_live_…`: the browser's key, which can only tokenize cards
+    (TokenService); not secret in the way an `sk_` key is, but shown once all the same.
+    """
 
     ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
@@ -66,9 +74,11 @@ class ApiKey(_message.Message):
     create keys of its own mode.
     """
     read_only: _builtins.bool
-    """The key may only read: every call that changes something answers 403 API_KEY_READ_ONLY."""
+    """The key may only read: every call that changes something answers 403 API_KEY_READ_ONLY.
+    Secret keys only: a publishable key with it is refused (READ_ONLY_NOT_FOR_PUBLISHABLE).
+    """
     kind: Global___ApiKey.Kind.ValueType
-    """SECRET."""
+    """SECRET (the default on create) or PUBLISHABLE; a rolled key keeps its kind."""
     prefix: _builtins.str
     """The key's first characters, enough to recognise it."""
     secret: _builtins.str
@@ -121,7 +131,7 @@ class CreateApiKeyRequest(_message.Message):
     API_KEY_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def api_key(self) -> Global___ApiKey:
-        """The key: `name`, `livemode` and `read_only` are read."""
+        """The key: `name`, `livemode`, `kind` and `read_only` are read."""
 
     def __init__(
         self,

@@ -26,7 +26,9 @@ if _version_not_supported:
 
 
 class ApiKeyServiceStub:
-    """The API keys a merchant manages itself. An API key sees and manages only the keys of its
+    """The API keys a merchant manages itself: secret keys (`sk_…`, for the merchant's servers) and
+    publishable keys (`pk_…`, for browsers: they can only tokenize cards, POST /v1/tokens, and
+    every other call refuses them with 403 API_KEY_PUBLISHABLE). An API key sees and manages only the keys of its
     own mode (a test key the test keys, a live key the live ones); another merchant's key, or
     one of the other mode, is NOT_FOUND.
     """
@@ -60,7 +62,9 @@ class ApiKeyServiceStub:
 
 
 class ApiKeyServiceServicer:
-    """The API keys a merchant manages itself. An API key sees and manages only the keys of its
+    """The API keys a merchant manages itself: secret keys (`sk_…`, for the merchant's servers) and
+    publishable keys (`pk_…`, for browsers: they can only tokenize cards, POST /v1/tokens, and
+    every other call refuses them with 403 API_KEY_PUBLISHABLE). An API key sees and manages only the keys of its
     own mode (a test key the test keys, a live key the live ones); another merchant's key, or
     one of the other mode, is NOT_FOUND.
     """
@@ -127,7 +131,9 @@ def add_ApiKeyServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ApiKeyService:
-    """The API keys a merchant manages itself. An API key sees and manages only the keys of its
+    """The API keys a merchant manages itself: secret keys (`sk_…`, for the merchant's servers) and
+    publishable keys (`pk_…`, for browsers: they can only tokenize cards, POST /v1/tokens, and
+    every other call refuses them with 403 API_KEY_PUBLISHABLE). An API key sees and manages only the keys of its
     own mode (a test key the test keys, a live key the live ones); another merchant's key, or
     one of the other mode, is NOT_FOUND.
     """

@@ -27,7 +27,9 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class ApiKeyServiceStub:
-    """The API keys a merchant manages itself. An API key sees and manages only the keys of its
+    """The API keys a merchant manages itself: secret keys (`sk_…`, for the merchant's servers) and
+    publishable keys (`pk_…`, for browsers: they can only tokenize cards, POST /v1/tokens, and
+    every other call refuses them with 403 API_KEY_PUBLISHABLE). An API key sees and manages only the keys of its
     own mode (a test key the test keys, a live key the live ones); another merchant's key, or
     one of the other mode, is NOT_FOUND.
     """
@@ -51,7 +53,9 @@ class ApiKeyServiceStub:
 
 @_typing.type_check_only
 class ApiKeyServiceAsyncStub(ApiKeyServiceStub):
-    """The API keys a merchant manages itself. An API key sees and manages only the keys of its
+    """The API keys a merchant manages itself: secret keys (`sk_…`, for the merchant's servers) and
+    publishable keys (`pk_…`, for browsers: they can only tokenize cards, POST /v1/tokens, and
+    every other call refuses them with 403 API_KEY_PUBLISHABLE). An API key sees and manages only the keys of its
     own mode (a test key the test keys, a live key the live ones); another merchant's key, or
     one of the other mode, is NOT_FOUND.
     """
@@ -71,7 +75,9 @@ class ApiKeyServiceAsyncStub(ApiKeyServiceStub):
     """Revokes a key: from the next request on, on every edge process, it is refused."""
 
 class ApiKeyServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The API keys a merchant manages itself. An API key sees and manages only the keys of its
+    """The API keys a merchant manages itself: secret keys (`sk_…`, for the merchant's servers) and
+    publishable keys (`pk_…`, for browsers: they can only tokenize cards, POST /v1/tokens, and
+    every other call refuses them with 403 API_KEY_PUBLISHABLE). An API key sees and manages only the keys of its
     own mode (a test key the test keys, a live key the live ones); another merchant's key, or
     one of the other mode, is NOT_FOUND.
     """
