@@ -1,7 +1,8 @@
 """Vaulted cards paying through real gateways' adapters: a card tokenized with a publishable
 key is read from the vault inside the Authorize activity, sent to Stripe's fake as raw card
-data, and, with Stripe down, failed over to Razorpay's fake: one charge in all. Afterwards the
-card number is in no Temporal history (decrypted), no log and no table of the main database."""
+data, and, with Stripe down, failed over to Razorpay's fake: one charge in all. After every
+path (success, refund, decline, 3-D Secure, failover) the card numbers are in no Temporal
+history (decrypted), no log and no table of the main database."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.e2e
 
 # Test cards each fake knows as a success (each gateway has its own test-card table).
 STRIPE_VISA = "4242424242424242"
+STRIPE_DECLINED = "4000000000000002"
+STRIPE_3DS = "4000000000003220"
 RAZORPAY_VISA = "4111111111111111"
 
 
@@ -59,7 +62,10 @@ def shop(mesh: Mesh) -> Iterator[tuple[httpx.Client, str]]:
 
 
 def pay(api: httpx.Client, payment_method: str) -> dict:
-    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
+    order = api.post(
+        "/v1/orders",
+        json={"amount": 2500, "currency": "USD", "return_url": "https://shop.example/back"},
+    ).json()
     paid = api.post(
         f"/v1/orders/{order['id']}:pay",
         json={"payment_method": {"type": "card", "token": payment_method}},
@@ -115,40 +121,52 @@ def test_with_stripe_down_a_vaulted_card_fails_over_to_razorpay_with_one_charge(
     assert len(captured) == 1 and captured[0]["amount"] == 2500
 
 
-def test_the_card_number_is_in_no_history_log_or_table_after_paying(
+def test_the_card_numbers_are_in_no_history_log_or_table_after_every_path(
     mesh: Mesh, shop: tuple[httpx.Client, str]
 ) -> None:
+    """Success and refund, a decline, 3-D Secure (Stripe's fake), failover (Razorpay's)."""
     api, publishable = shop
-    vaulted = token(mesh, publishable, card(STRIPE_VISA))
-    order = pay(api, vaulted["id"])
-    assert order["status"] == "SUCCEEDED", order
-    refunded = api.post(f"/v1/orders/{order['id']}/refunds", json={"amount": 500})
+    paid = pay(api, token(mesh, publishable, card(STRIPE_VISA))["id"])
+    assert paid["status"] == "SUCCEEDED", paid
+    refunded = api.post(f"/v1/orders/{paid['id']}/refunds", json={"amount": 500})
     assert refunded.status_code == 200, refunded.text
+    declined = pay(api, token(mesh, publishable, card(STRIPE_DECLINED))["id"])
+    assert declined["status"] == "FAILED", declined
+    challenged = pay(api, token(mesh, publishable, card(STRIPE_3DS))["id"])
+    assert challenged["status"] == "REQUIRES_ACTION", challenged
+    assert mesh.stripe is not None
+    with mesh.stripe.refusing():
+        failed_over = pay(api, token(mesh, publishable, card(RAZORPAY_VISA))["id"])
+    assert failed_over["status"] == "SUCCEEDED", failed_over
+    orders = [paid, declined, challenged, failed_over]
+    workflows = [workflow_id(o["id"]) for o in orders] + [refund_workflow_id(refunded.json()["id"])]
 
     async def histories_text() -> str:
         client = await mesh.temporal()
         codec = data_converter(mesh.settings().temporal_codec_keys).payload_codec
         assert codec is not None
         texts = []
-        for workflow in (workflow_id(order["id"]), refund_workflow_id(refunded.json()["id"])):
+        for workflow in workflows:
             history = await client.get_workflow_handle(workflow).fetch_history()
             await decode_in_place(history, codec)
             texts += [p.data.decode(errors="replace") for p in history_payloads(history)]
         return "\n".join(texts)
 
     decrypted = asyncio.run(histories_text())
-    # Decrypted, the histories are readable (the order is there): the scan means something.
-    assert order["id"] in decrypted
-    assert STRIPE_VISA not in decrypted
+    # Decrypted, the histories are readable (the orders are there): the scan means something.
+    assert all(o["id"] in decrypted for o in orders)
+    numbers = (STRIPE_VISA, STRIPE_DECLINED, STRIPE_3DS, RAZORPAY_VISA)
+    assert not [number for number in numbers if number in decrypted]
     wait_for_access_log(mesh.api_url, mesh.state_dir)
-    assert not scan(log_files(mesh.state_dir), Secrets(card_numbers=(STRIPE_VISA,)))
+    assert not scan(log_files(mesh.state_dir), Secrets(card_numbers=numbers))
     tables = [
         name for (name,) in sql(mesh, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     ]
     for table in tables:
-        [(holding,)] = sql(
-            mesh,
-            f'SELECT count(*) FROM public."{table}" AS t WHERE t::text LIKE :pan',
-            pan=f"%{STRIPE_VISA}%",
-        )
-        assert holding == 0, table
+        for number in numbers:
+            [(holding,)] = sql(
+                mesh,
+                f'SELECT count(*) FROM public."{table}" AS t WHERE t::text LIKE :pan',
+                pan=f"%{number}%",
+            )
+            assert holding == 0, table
