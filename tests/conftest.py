@@ -36,6 +36,7 @@ from core.config import (
 from tests import log_secrets
 from tests.fakes.razorpay_api import RazorpayFake
 from tests.fakes.stripe_api import FakeStripe
+from vault import config as vault_config
 
 REPO = Path(__file__).resolve().parents[1]
 PAYLOOPS = [sys.executable, "-m", "cli.main"]
@@ -99,6 +100,8 @@ class Mesh:
             "PAYLOOPS_SECRETS_KEYS": paths.secrets_keys.read_text().strip(),
             JWT_SIGNING_KEYS_VAR: paths.jwt_signing_keys.read_text().strip(),
             TEMPORAL_CODEC_KEYS_VAR: paths.temporal_codec_keys.read_text().strip(),
+            # A worker reads vaulted cards with it (dev.env names the vault, not the secret).
+            vault_config.SERVICE_TOKEN_VAR: paths.vault_service_token.read_text().strip(),
         }
 
     def settings(self) -> Settings:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cli.conformance import suite
+from processors.sandbox.payment_methods import TEST_METHODS
 from tests.cli.broken_processor import (
     SECRET_KEY,
     Breakage,
@@ -70,7 +71,8 @@ def test_the_sandbox_passes_and_the_table_shows_every_check(sandbox: str) -> Non
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith(
-        f"{sandbox}: processor 'sandbox', 9 test payment methods, deadline 5000 ms"
+        f"{sandbox}: processor 'sandbox', {len(TEST_METHODS)} test payment methods, "
+        "deadline 5000 ms"
     )
     assert lines[1].split() == ["CHECK", "RESULT", "DETAIL"]
     table = rows(result.stdout)
