@@ -703,9 +703,9 @@ def test_envoy_serves_the_hosted_card_fields_with_their_security_headers(
         directive.strip().split(" ", 1)
         for directive in page.headers["content-security-policy"].split(";")
     )
-    assert policy["script-src"] == "'self'" and "unsafe" not in page.headers[
-        "content-security-policy"
-    ]
+    assert (
+        policy["script-src"] == "'self'" and "unsafe" not in page.headers["content-security-policy"]
+    )
     assert policy["connect-src"] == "'self'" and policy["default-src"] == "'none'"
     assert policy["frame-ancestors"] == "https: http://localhost:* http://127.0.0.1:*"
     assert page.headers["referrer-policy"] == "no-referrer"
