@@ -40,7 +40,7 @@ TOKEN = re.compile(r"pm_[A-Za-z0-9_]{1,100}")
 MAX_BODY = 4096
 # The order leaves PROCESSING within PayOrder's own wait in all but slow cases.
 SETTLE_SECONDS = 25.0
-UNSETTLED = {"PROCESSING", "REQUIRES_ACTION"}
+UNSETTLED = frozenset({"PROCESSING", "REQUIRES_ACTION"})
 
 
 class PayLoopsError(Exception):
@@ -52,6 +52,8 @@ class Shop:
     api_url: str
     secret_key: str
     publishable_key: str
+    # Where customers reach this shop: 3-D Secure sends them back here.
+    public_url: str
     request_log: Path | None = None
     # Which order a 3-D Secure return is about, by the nonce in its return URL.
     _returns: dict[str, str] = field(default_factory=dict)
@@ -72,16 +74,13 @@ class Shop:
                 payload: dict[str, Any] = json.load(answer)
                 return payload
         except urllib.error.HTTPError as error:
-            details = json.load(error).get("details", [])
-            reason = next((d["reason"] for d in details if "reason" in d), "API_ERROR")
-            raise PayLoopsError(reason) from None
+            raise PayLoopsError(_reason(error.read())) from None
 
-    def pay(self, token: str, origin: str) -> dict[str, Any]:
+    def pay(self, token: str) -> dict[str, Any]:
         nonce = secrets.token_urlsafe(16)
+        return_url = f"{self.public_url}/return?c={nonce}"
         order = self.call(
-            "POST",
-            "/v1/orders",
-            {"amount": AMOUNT, "currency": CURRENCY, "return_url": f"{origin}/return?c={nonce}"},
+            "POST", "/v1/orders", {"amount": AMOUNT, "currency": CURRENCY, "return_url": return_url}
         )
         with self._lock:
             self._returns[nonce] = order["id"]
@@ -90,15 +89,15 @@ class Shop:
             f"/v1/orders/{order['id']}:pay",
             {"payment_method": {"type": "card", "token": token}},
         )
-        return self.settled(order["id"], stop_at={"REQUIRES_ACTION"})
+        return self.settled(order["id"], stop_at=frozenset({"REQUIRES_ACTION"}))
 
-    def settled(self, order_id: str, stop_at: frozenset[str] | set[str] = frozenset()) -> dict:
+    def settled(self, order_id: str, stop_at: frozenset[str] = frozenset()) -> dict[str, Any]:
         """The order once out of UNSETTLED (or in one of `stop_at`), or as it is after
         SETTLE_SECONDS."""
         deadline = time.monotonic() + SETTLE_SECONDS
         while True:
             order = self.call("GET", f"/v1/orders/{order_id}")
-            if order["status"] not in UNSETTLED - set(stop_at) or time.monotonic() > deadline:
+            if order["status"] not in UNSETTLED - stop_at or time.monotonic() > deadline:
                 return order
             time.sleep(0.25)
 
@@ -111,6 +110,15 @@ class Shop:
         if self.request_log is not None:
             with self._lock, self.request_log.open("a") as log:
                 log.write(line + "\n")
+
+
+def _reason(body: bytes) -> str:
+    """The ErrorInfo reason of PayLoops' google.rpc.Status answer."""
+    try:
+        details = json.loads(body).get("details", [])
+    except (ValueError, AttributeError):
+        return "API_ERROR"
+    return next((str(d["reason"]) for d in details if "reason" in d), "API_ERROR")
 
 
 def summary(order: dict[str, Any]) -> dict[str, Any]:
@@ -182,15 +190,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.BAD_REQUEST, {"error": "token_invalid"})
             return
         try:
-            order = self.server.shop.pay(token, self._origin())
+            order = self.server.shop.pay(token)
         except PayLoopsError as error:
             self._json(HTTPStatus.BAD_GATEWAY, {"status": "FAILED", "error": str(error)})
             return
         self._json(HTTPStatus.OK, summary(order))
-
-    def _origin(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{self.headers.get('Host') or f'{host!s}:{port}'}"
 
     def _index(self) -> bytes:
         shop = self.server.shop
@@ -236,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
             "PAYLOOPS_PUBLISHABLE_KEY (`payloops dev` writes them to .payloops/dev.env)\n"
         )
         return 2
-    shop = Shop(args.api_url.rstrip("/"), secret, publishable, args.request_log)
+    public_url = f"http://127.0.0.1:{args.port}"
+    shop = Shop(args.api_url.rstrip("/"), secret, publishable, public_url, args.request_log)
     server = CheckoutServer(("127.0.0.1", args.port), shop)
     sys.stdout.write(f"example shop on http://127.0.0.1:{args.port}/\n")
     sys.stdout.flush()
