@@ -218,3 +218,27 @@ def test_invalid_input_shows_field_errors_without_a_network_call(
     expect(page.locator("#result")).to_have_text("The card has expired.")
     expect(page.locator("#pay")).to_be_enabled()
     assert traffic.to("/v1/tokens") == [] and traffic.to("/pay") == []
+
+
+def test_a_field_embedded_by_another_origin_than_it_was_told_stays_disabled(
+    browser: BrowserContext, shop: Shop, mesh: Mesh
+) -> None:
+    """A page that declares someone else's origin (to have the field talk to a page it does
+    not own) gets a field that takes no input and says nothing."""
+    page, _, traffic = open_checkout(browser, shop)
+    page.evaluate(
+        """(src) => {
+          const frame = document.createElement("iframe");
+          frame.id = "spoofed";
+          frame.src = src;
+          document.body.appendChild(frame);
+        }""",
+        f"{mesh.api_url}/js/v1/card-field.html#origin=http%3A%2F%2F127.0.0.1%3A1&key=pk_test_x",
+    )
+    spoofed = page.frame_locator("#spoofed")
+    expect(spoofed.locator("#error")).to_have_text(
+        "This card field can only be used inside its merchant's checkout."
+    )
+    for name in ("#number", "#expiry", "#cvc"):
+        expect(spoofed.locator(name)).to_be_disabled()
+    assert traffic.to("/v1/tokens") == []
