@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SITE = $(shell $(BIN)/python -c 'import sysconfig;print(sysconfig.get_path("purelib"))')
 PROTOS := $(shell find proto/payloops -name '*.proto' | sort)
 
-.PHONY: setup dev test test-fast gen check-gen lint bench validate-envoy clean
+.PHONY: setup chromium dev test test-fast gen check-gen lint bench validate-envoy clean
 
 setup: $(STAMP)
 
@@ -19,8 +19,20 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 dev: $(STAMP)
 	$(BIN)/payloops dev
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q tests
+
+# The browser tests (tests/browser.py) drive Debian's Chromium, never a downloaded one: installed
+# here when missing and we are root, else a clear failure (the tests do not skip without it).
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else \
+	    echo "error: $(CHROMIUM) is missing; the browser tests need Debian's Chromium:" \
+	         "run 'sudo apt-get install -y chromium'" >&2; exit 1; \
+	  fi; }
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m 'not e2e and not slow' tests

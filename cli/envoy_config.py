@@ -27,6 +27,9 @@ from core.config import otel_exporter
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_ROOT / "envoy" / "envoy.yaml"
 DEFAULT_DESCRIPTOR = REPO_ROOT / "gen" / "payloops.binpb"
+# The hosted card fields' static files (payloops.js and the card field page), which Envoy
+# answers itself on the REST listener.
+HOSTED_DIR = REPO_ROOT / "vault" / "hosted"
 
 DEFAULT_HTTP_PORT = dev_layout.HTTP_PORT
 DEFAULT_GRPC_PORT = dev_layout.GRPC_PORT
@@ -127,10 +130,12 @@ def render(
     access_log_path: str | Path = "/dev/stdout",
     tracing: Tracing | None = None,
     rate_limit: RateLimit | None = None,
+    hosted_dir: str | Path = HOSTED_DIR,
 ) -> str:
     """The template with these values filled in, as YAML text; with `tracing`, both listeners
     start (or continue, from a client's `traceparent`) a trace per request and pass it on to
-    the edge. `rate_limit` is the per-key limit (RateLimit's defaults when None)."""
+    the edge. `rate_limit` is the per-key limit (RateLimit's defaults when None);
+    `hosted_dir` the folder of the hosted card fields' files."""
     config: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
     if len(str(admin_socket).encode()) > MAX_SOCKET_PATH:
         raise ValueError(
@@ -160,9 +165,19 @@ def render(
             node["path"] = str(access_log_path)
         if node.get("@type") == _LOCAL_RATE_LIMIT:
             _set_rate_limit(node, rate_limit or RateLimit())
+        if "direct_response" in node:
+            _locate_hosted_file(node["direct_response"], Path(hosted_dir))
     if tracing is not None:
         _add_tracing(config, tracing)
     return yaml.safe_dump(config, sort_keys=False, width=120)
+
+
+def _locate_hosted_file(direct_response: dict[str, Any], hosted_dir: Path) -> None:
+    """Points a direct response read from a file at that file in `hosted_dir`: Envoy reads it
+    at start-up, relative to its own working directory otherwise."""
+    body = direct_response.get("body", {})
+    if "filename" in body:
+        body["filename"] = str(hosted_dir.resolve() / Path(body["filename"]).name)
 
 
 def _set_rate_limit(local_rate_limit: dict[str, Any], limit: RateLimit) -> None:
@@ -287,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vault-address", default=DEFAULT_VAULT_ADDRESS)
     parser.add_argument("--descriptor", type=Path, default=DEFAULT_DESCRIPTOR)
     parser.add_argument("--access-log", default="/dev/stdout")
+    parser.add_argument("--hosted-dir", type=Path, default=HOSTED_DIR)
     args = parser.parse_args(argv)
 
     text = render(
@@ -298,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         args.descriptor.resolve(),
         args.access_log,
         rate_limit=RateLimit.from_env(os.environ),
+        hosted_dir=args.hosted_dir,
     )
     if not args.validate:
         sys.stdout.write(text)

@@ -654,3 +654,62 @@ def test_card_tokenization_goes_to_the_vault_and_its_internal_api_nowhere() -> N
     ]
     assert "payloops.v1.TokenService" in services
     assert not [service for service in services if "vault" in service]
+
+
+HOSTED_FILES = {
+    "payloops.js": "text/javascript; charset=utf-8",
+    "card-field.html": "text/html; charset=utf-8",
+    "card-field.js": "text/javascript; charset=utf-8",
+    "card-field.css": "text/css; charset=utf-8",
+}
+
+
+def test_render_points_the_hosted_card_fields_at_their_files(tmp_path: Path) -> None:
+    config = yaml.safe_load(envoy_config.render(hosted_dir=tmp_path / "hosted"))
+    rest = _hcm(_listeners(config)["rest"])["route_config"]
+    routes = {r["name"]: r for r in rest["virtual_hosts"][0]["routes"]}
+    served = {
+        route["match"]["path"]: route["direct_response"]["body"]["filename"]
+        for route in routes.values()
+        if "direct_response" in route and "filename" in route["direct_response"]["body"]
+    }
+    assert served == {
+        f"/js/v1/{name}": str((tmp_path / "hosted" / name).resolve()) for name in HOSTED_FILES
+    }
+    # Envoy refuses to start when a file outgrows the direct response cap.
+    for name in HOSTED_FILES:
+        size = (envoy_config.HOSTED_DIR / name).stat().st_size
+        assert size < rest["max_direct_response_body_size_bytes"], name
+
+
+def test_envoy_serves_the_hosted_card_fields_with_their_security_headers(
+    tmp_path: Path,
+) -> None:
+    with (
+        running_envoy(tmp_path) as envoy,
+        httpx.Client(base_url=envoy.rest_url, timeout=10, trust_env=False) as api,
+    ):
+        answers = {name: api.get(f"/js/v1/{name}") for name in HOSTED_FILES}
+        unknown = api.get("/js/v1/other.js")
+        posted = api.post("/js/v1/payloops.js", content=b"x")
+    for name, answer in answers.items():
+        assert answer.status_code == 200, (name, answer.text)
+        assert answer.content == (envoy_config.HOSTED_DIR / name).read_bytes(), name
+        assert answer.headers["content-type"] == HOSTED_FILES[name], name
+        assert answer.headers["x-content-type-options"] == "nosniff", name
+    assert answers["payloops.js"].headers["cross-origin-resource-policy"] == "cross-origin"
+    page = answers["card-field.html"]
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in page.headers["content-security-policy"].split(";")
+    )
+    assert (
+        policy["script-src"] == "'self'" and "unsafe" not in page.headers["content-security-policy"]
+    )
+    assert policy["connect-src"] == "'self'" and policy["default-src"] == "'none'"
+    assert policy["frame-ancestors"] == "https: http://localhost:* http://127.0.0.1:*"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    # Every other path or verb is the usual refusal.
+    for refused in (unknown, posted):
+        assert refused.status_code == 404, refused.text
+        assert _status(refused)[1].reason == "ROUTE_NOT_FOUND"

@@ -1,0 +1,1 @@
+"""Runnable examples of using PayLoops from a merchant's side."""

@@ -1,0 +1,1 @@
+"""A merchant checkout page with PayLoops' hosted card fields (docs/hosted-fields.md)."""
