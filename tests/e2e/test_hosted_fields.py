@@ -2,10 +2,12 @@
 (examples/checkout, on its own origin), types a test card into PayLoops' iframe (served by
 the mesh's Envoy, another origin), tokenizes, pays and follows 3-D Secure. The shop's page
 never holds the card number: its script cannot reach into the iframe, and nothing it saw,
-sent or logged has more of the number than the last four digits."""
+sent or logged has more of the number than the last four digits. A card typed there pays at
+Stripe's fake and, with Stripe down, at Razorpay's, charged once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,16 +18,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import BrowserContext, FrameLocator, Page, Request, expect
 
+from processors.razorpay.keys import order_receipt
 from tests.browser import chromium
 from tests.conftest import REPO, Mesh, free_port
 from tests.e2e.vault_helpers import publishable_key
+from tests.fakes import razorpay_api, stripe_api
 
 pytestmark = pytest.mark.e2e
 
 THREE_D_SECURE_CARD = "4000002500003155"
+# Each gateway fake's own test card that succeeds.
+STRIPE_VISA = "4242424242424242"
+RAZORPAY_VISA = "4111111111111111"
 DECLINED_CARD = "4000000000000002"
 # Waiting for the mesh (a payment, a 3-D Secure completion), not a measure of speed.
 PAYMENT_WAIT_MS = 40_000
@@ -75,11 +83,10 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
             pass
 
 
-@pytest.fixture(scope="module")
-def shop(mesh: Mesh, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    """The example shop, run as its README says, for a merchant of its own."""
-    _, secret = mesh.new_merchant("hosted fields shop")
-    port, log = free_port(), tmp_path_factory.mktemp("shop") / "requests.log"
+@contextlib.contextmanager
+def running_shop(mesh: Mesh, secret: str, workdir: Path) -> Iterator[Shop]:
+    """The example shop, run as its README says, for the merchant of `secret`."""
+    port, log = free_port(), workdir / "requests.log"
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "examples.checkout.server", "--port", str(port)),
@@ -98,6 +105,44 @@ def shop(mesh: Mesh, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def shop(mesh: Mesh, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    """The example shop for a merchant of its own (the default routing: the sandbox)."""
+    _, secret = mesh.new_merchant("hosted fields shop")
+    with running_shop(mesh, secret, tmp_path_factory.mktemp("shop")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def gateway_shop(
+    mesh: Mesh, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Shop, httpx.Client]]:
+    """The example shop for a merchant with accounts at Stripe's and Razorpay's fakes, routing
+    Stripe first and Razorpay on failover; and the merchant's API client."""
+    _, secret = mesh.new_merchant("hosted fields gateways")
+    with mesh.client(secret) as api:
+        for processor, credentials in {
+            "stripe": {
+                "secret_key": stripe_api.SECRET_KEY,
+                "webhook_secret": stripe_api.WEBHOOK_SECRET,
+            },
+            "razorpay": {
+                "key_id": razorpay_api.DEFAULT_KEY_ID,
+                "key_secret": razorpay_api.DEFAULT_KEY_SECRET,
+                "webhook_secret": razorpay_api.DEFAULT_WEBHOOK_SECRET,
+            },
+        }.items():
+            added = api.post(
+                "/v1/processor_accounts", json={"processor": processor, "credentials": credentials}
+            )
+            assert added.status_code == 200, added.text
+        rules = [{"name": "cards", "failover": {"processors": ["stripe", "razorpay"]}}]
+        routed = api.put("/v1/routing", json={"rules": rules})
+        assert routed.status_code == 200, routed.text
+        with running_shop(mesh, secret, tmp_path_factory.mktemp("gateway-shop")) as running:
+            yield running, api
 
 
 @pytest.fixture
@@ -242,3 +287,51 @@ def test_a_field_embedded_by_another_origin_than_it_was_told_stays_disabled(
     for name in ("#number", "#expiry", "#cvc"):
         expect(spoofed.locator(name)).to_be_disabled()
     assert traffic.to("/v1/tokens") == []
+
+
+def pay_in_the_browser(browser: BrowserContext, shop: Shop, number: str) -> None:
+    page, card_field, _ = open_checkout(browser, shop)
+    type_card(card_field, number)
+    page.locator("#pay").click()
+    expect(page.locator("#result")).to_have_attribute(
+        "data-status", "SUCCEEDED", timeout=PAYMENT_WAIT_MS
+    )
+    page.close()
+
+
+def newest_order(api: httpx.Client) -> dict:
+    [order] = api.get("/v1/orders", params={"page_size": 1}).json()["orders"]
+    return dict(order)
+
+
+def test_a_card_typed_in_the_browser_pays_at_stripe_and_fails_over_to_razorpay_once(
+    browser: BrowserContext, gateway_shop: tuple[Shop, httpx.Client], mesh: Mesh
+) -> None:
+    shop, api = gateway_shop
+    assert mesh.stripe is not None and mesh.razorpay is not None
+    pay_in_the_browser(browser, shop, STRIPE_VISA)
+    at_stripe = newest_order(api)
+    assert [(a["processor"], a["outcome"]) for a in at_stripe["attempts"]] == [
+        ("stripe", "SUCCEEDED")
+    ]
+    assert len(mesh.stripe.intents_with("payloops_order_id", at_stripe["id"])) == 1
+
+    # Stripe down: the card the browser tokenized goes to Razorpay instead, charged once.
+    with mesh.stripe.refusing():
+        pay_in_the_browser(browser, shop, RAZORPAY_VISA)
+    failed_over = newest_order(api)
+    assert failed_over["id"] != at_stripe["id"]
+    assert [(a["processor"], a["outcome"]) for a in failed_over["attempts"]] == [
+        ("stripe", "FAILED"),
+        ("razorpay", "SUCCEEDED"),
+    ]
+    assert mesh.stripe.intents_with("payloops_order_id", failed_over["id"]) == []
+    [razorpay_order] = mesh.razorpay.orders_with_receipt(
+        order_receipt(failed_over["attempts"][1]["attempt_key"])
+    )
+    charged = [
+        p
+        for p in mesh.razorpay.payments_for_order(razorpay_order["id"])
+        if p["status"] == "captured"
+    ]
+    assert len(charged) == 1
