@@ -16,8 +16,9 @@ from temporalio.api.enums.v1 import EventType
 from core.contracts.payment import workflow_id
 from tests.conftest import PAYLOOPS, REPO, Mesh
 from tests.e2e.failover_helpers import wait_for
+from tests.e2e.gateway_accounts import add_gateway_accounts
 from tests.e2e.mesh_db import sql
-from tests.fakes import razorpay_api, stripe_api
+from tests.fakes import stripe_api
 
 pytestmark = pytest.mark.e2e
 
@@ -27,23 +28,7 @@ def merchant(mesh: Mesh) -> Iterator[tuple[httpx.Client, dict[str, dict]]]:
     """A merchant with the default routing and its own accounts at both gateways."""
     _, key = mesh.new_merchant("gateways")
     with mesh.client(key) as api:
-        accounts = {}
-        for processor, credentials in {
-            "stripe": {
-                "secret_key": stripe_api.SECRET_KEY,
-                "webhook_secret": stripe_api.WEBHOOK_SECRET,
-            },
-            "razorpay": {
-                "key_id": razorpay_api.DEFAULT_KEY_ID,
-                "key_secret": razorpay_api.DEFAULT_KEY_SECRET,
-                "webhook_secret": razorpay_api.DEFAULT_WEBHOOK_SECRET,
-            },
-        }.items():
-            added = api.post(
-                "/v1/processor_accounts", json={"processor": processor, "credentials": credentials}
-            )
-            assert added.status_code == 200, added.text
-            accounts[processor] = added.json()
+        accounts = add_gateway_accounts(api)
         yield api, accounts
 
 

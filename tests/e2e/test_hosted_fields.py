@@ -25,8 +25,8 @@ from playwright.sync_api import BrowserContext, FrameLocator, Page, Request, exp
 from processors.razorpay.keys import order_receipt
 from tests.browser import chromium
 from tests.conftest import REPO, Mesh, free_port
+from tests.e2e.gateway_accounts import add_gateway_accounts, route_stripe_then_razorpay
 from tests.e2e.vault_helpers import publishable_key
-from tests.fakes import razorpay_api, stripe_api
 
 pytestmark = pytest.mark.e2e
 
@@ -123,24 +123,8 @@ def gateway_shop(
     Stripe first and Razorpay on failover; and the merchant's API client."""
     _, secret = mesh.new_merchant("hosted fields gateways")
     with mesh.client(secret) as api:
-        for processor, credentials in {
-            "stripe": {
-                "secret_key": stripe_api.SECRET_KEY,
-                "webhook_secret": stripe_api.WEBHOOK_SECRET,
-            },
-            "razorpay": {
-                "key_id": razorpay_api.DEFAULT_KEY_ID,
-                "key_secret": razorpay_api.DEFAULT_KEY_SECRET,
-                "webhook_secret": razorpay_api.DEFAULT_WEBHOOK_SECRET,
-            },
-        }.items():
-            added = api.post(
-                "/v1/processor_accounts", json={"processor": processor, "credentials": credentials}
-            )
-            assert added.status_code == 200, added.text
-        rules = [{"name": "cards", "failover": {"processors": ["stripe", "razorpay"]}}]
-        routed = api.put("/v1/routing", json={"rules": rules})
-        assert routed.status_code == 200, routed.text
+        add_gateway_accounts(api)
+        route_stripe_then_razorpay(api)
         with running_shop(mesh, secret, tmp_path_factory.mktemp("gateway-shop")) as running:
             yield running, api
 

@@ -17,9 +17,9 @@ from core.payload_codec import data_converter
 from processors.razorpay.keys import order_receipt
 from tests.conftest import Mesh
 from tests.e2e.failover_helpers import wait_for
+from tests.e2e.gateway_accounts import add_gateway_accounts, route_stripe_then_razorpay
 from tests.e2e.mesh_db import sql
 from tests.e2e.vault_helpers import card, publishable_key, token
-from tests.fakes import razorpay_api, stripe_api
 from tests.log_secrets import Secrets, log_files, scan, wait_for_access_log
 from tests.temporal_payloads import decode_in_place, history_payloads
 
@@ -38,26 +38,8 @@ def shop(mesh: Mesh) -> Iterator[tuple[httpx.Client, str]]:
     failover, and its publishable key."""
     _, secret = mesh.new_merchant("vaulted payments")
     with mesh.client(secret) as api:
-        for processor, credentials in {
-            "stripe": {
-                "secret_key": stripe_api.SECRET_KEY,
-                "webhook_secret": stripe_api.WEBHOOK_SECRET,
-            },
-            "razorpay": {
-                "key_id": razorpay_api.DEFAULT_KEY_ID,
-                "key_secret": razorpay_api.DEFAULT_KEY_SECRET,
-                "webhook_secret": razorpay_api.DEFAULT_WEBHOOK_SECRET,
-            },
-        }.items():
-            added = api.post(
-                "/v1/processor_accounts", json={"processor": processor, "credentials": credentials}
-            )
-            assert added.status_code == 200, added.text
-        routed = api.put(
-            "/v1/routing",
-            json={"rules": [{"name": "cards", "failover": {"processors": ["stripe", "razorpay"]}}]},
-        )
-        assert routed.status_code == 200, routed.text
+        add_gateway_accounts(api)
+        route_stripe_then_razorpay(api)
         yield api, publishable_key(mesh, secret)
 
 
