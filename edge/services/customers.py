@@ -295,6 +295,29 @@ async def find(
     return row
 
 
+async def check_saved_method_use(
+    session: AsyncSession, order: models.Order, payment_method: str
+) -> None:
+    """A payment method saved for a customer pays only that customer's orders: not another
+    customer's, nor an order that names no customer (the merchant would be charging a saved card
+    without saying whose payment it is). A method saved for nobody pays any order."""
+    saved = (
+        await session.execute(
+            select(models.CustomerPaymentMethod.customer_id).where(
+                models.CustomerPaymentMethod.payment_method == payment_method,
+                models.CustomerPaymentMethod.merchant_id == order.merchant_id,
+                models.CustomerPaymentMethod.livemode == order.livemode,
+            )
+        )
+    ).scalar_one_or_none()
+    if saved is not None and saved != order.customer_id:
+        raise errors.PayLoopsError(
+            errors.PAYMENT_METHOD_CUSTOMER_MISMATCH,
+            "this payment method is saved for a customer who is not the order's",
+            metadata={"order": order.id},
+        )
+
+
 async def _refuse_attached(
     session: AsyncSession, customer_id: str, payment_method: str, fingerprint: str
 ) -> None:
