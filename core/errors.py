@@ -65,6 +65,10 @@ PAYMENT_METHOD_ATTACHED_ELSEWHERE = ErrorKind(
 PAYMENT_METHOD_CUSTOMER_MISMATCH = ErrorKind(
     "PAYMENT_METHOD_CUSTOMER_MISMATCH", grpc.StatusCode.FAILED_PRECONDITION
 )
+# An off-session (merchant-initiated) payment with a method not saved for the order's customer.
+PAYMENT_METHOD_NOT_SAVED = ErrorKind(
+    "PAYMENT_METHOD_NOT_SAVED", grpc.StatusCode.FAILED_PRECONDITION
+)
 # The edge could not reach the vault (down, or it refused the edge's credential).
 VAULT_UNAVAILABLE = ErrorKind("VAULT_UNAVAILABLE", grpc.StatusCode.UNAVAILABLE)
 # The audit log is for callers who may change things: not a read-only key, not a viewer.

@@ -286,6 +286,8 @@ class CustomerPaymentMethod(Base):
     exp_month: Mapped[int] = mapped_column(Integer)
     exp_year: Mapped[int] = mapped_column(Integer)
     fingerprint: Mapped[str] = mapped_column(String(128))
+    # Of the first customer-present payment; sent with merchant-initiated ones.
+    network_transaction_id: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

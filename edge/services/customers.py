@@ -295,27 +295,39 @@ async def find(
     return row
 
 
-async def check_saved_method_use(
+async def saved_method_for(
     session: AsyncSession, order: models.Order, payment_method: str
-) -> None:
-    """A payment method saved for a customer pays only that customer's orders: not another
-    customer's, nor an order that names no customer (the merchant would be charging a saved card
-    without saying whose payment it is). A method saved for nobody pays any order."""
+) -> models.CustomerPaymentMethod | None:
+    """The saved method the order is paid with; None for a method saved for nobody, which
+    pays any order. A method saved for a customer pays only that customer's orders: not
+    another customer's, nor an order that names no customer (the merchant would be charging a
+    saved card without saying whose payment it is)."""
     saved = (
         await session.execute(
-            select(models.CustomerPaymentMethod.customer_id).where(
+            select(models.CustomerPaymentMethod).where(
                 models.CustomerPaymentMethod.payment_method == payment_method,
                 models.CustomerPaymentMethod.merchant_id == order.merchant_id,
                 models.CustomerPaymentMethod.livemode == order.livemode,
             )
         )
     ).scalar_one_or_none()
-    if saved is not None and saved != order.customer_id:
+    if saved is not None and saved.customer_id != order.customer_id:
         raise errors.PayLoopsError(
             errors.PAYMENT_METHOD_CUSTOMER_MISMATCH,
             "this payment method is saved for a customer who is not the order's",
             metadata={"order": order.id},
         )
+    return saved
+
+
+def not_saved(order: models.Order) -> errors.PayLoopsError:
+    """An off-session payment without the customer needs their consent on file: a method
+    saved for the order's customer."""
+    return errors.PayLoopsError(
+        errors.PAYMENT_METHOD_NOT_SAVED,
+        "an off-session payment needs a payment method saved for the order's customer",
+        metadata={"order": order.id},
+    )
 
 
 async def _refuse_attached(

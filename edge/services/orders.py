@@ -187,7 +187,9 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             return False
         method = request.payment_method
         async with self._sessions() as session:
-            await customers.check_saved_method_use(session, order, method.token)
+            saved = await customers.saved_method_for(session, order, method.token)
+        if request.off_session and saved is None:
+            raise customers.not_saved(order)
         return await self._payments.pay(
             order,
             PaymentMethod(
@@ -198,6 +200,10 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                     funding=method.card.funding.lower(),
                     country=method.card.country.upper(),
                     bin=method.card.bin,
+                ),
+                off_session=request.off_session,
+                network_transaction_id=(
+                    saved.network_transaction_id if request.off_session and saved else ""
                 ),
             ),
         )

@@ -661,8 +661,15 @@ class PayOrderRequest(_message.Message):
 
     ORDER_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    OFF_SESSION_FIELD_NUMBER: _builtins.int
     order: _builtins.str
     """The order's id, `ord_…`."""
+    off_session: _builtins.bool
+    """A merchant-initiated payment, without the customer: the token must be a payment method
+    saved for the order's customer (PAYMENT_METHOD_NOT_SAVED otherwise). The gateway is told
+    so, with the network transaction id of the card's first customer-present payment where
+    one was kept.
+    """
     @_builtins.property
     def payment_method(self) -> Global___PaymentMethod:
         """How the customer pays."""
@@ -672,10 +679,11 @@ class PayOrderRequest(_message.Message):
         *,
         order: _builtins.str = ...,
         payment_method: Global___PaymentMethod | None = ...,
+        off_session: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["payment_method", b"payment_method"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order", "payment_method", b"payment_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["off_session", b"off_session", "order", b"order", "payment_method", b"payment_method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -53,6 +53,9 @@ def upgrade() -> None:
         sa.Column("exp_month", sa.Integer, nullable=False),
         sa.Column("exp_year", sa.Integer, nullable=False),
         sa.Column("fingerprint", sa.String(128), nullable=False),
+        # The card network's id of the first customer-present payment with this method, sent
+        # with the merchant-initiated payments that follow; empty until a gateway gives one.
+        sa.Column("network_transaction_id", sa.String(255), nullable=False, server_default=""),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
