@@ -16,8 +16,9 @@ from grpc_status import rpc_status
 
 from payloops.v1 import customers_pb2, customers_pb2_grpc
 from tests.conftest import Mesh
-from tests.e2e.failover_helpers import wait_for
+from tests.e2e.failover_helpers import SANDBOXES, wait_for
 from tests.e2e.mesh_db import sql
+from tests.e2e.sandbox_control import charges_by_order
 from tests.e2e.vault_helpers import card, fresh_pan, publishable_key, token
 
 pytestmark = pytest.mark.e2e
@@ -195,3 +196,46 @@ def test_customers_over_native_grpc(mesh: Mesh, shop: tuple[httpx.Client, str, s
     info = error_details_pb2.ErrorInfo()
     assert any(d.Unpack(info) for d in status.details)
     assert info.reason == "PAYMENT_METHOD_DUPLICATE"
+
+
+def test_a_merchant_initiated_payment_carries_the_first_payments_network_transaction_id(
+    mesh: Mesh, shop: tuple[httpx.Client, str, str]
+) -> None:
+    api, publishable, _ = shop
+    saved = token(mesh, publishable, card("4242424242424242"))["id"]
+    customer = new_customer(api)["id"]
+    assert attach(api, customer, saved).status_code == 200
+
+    def pay(off_session: bool, payment_method: str = saved) -> httpx.Response:
+        order = api.post(
+            "/v1/orders", json={"amount": 1500, "currency": "USD", "customer": customer}
+        ).json()
+        return api.post(
+            f"/v1/orders/{order['id']}:pay",
+            json={
+                "payment_method": {"type": "card", "token": payment_method},
+                "off_session": off_session,
+            },
+        )
+
+    def charge_of(paid: httpx.Response) -> Any:
+        assert paid.status_code == 200, paid.text
+        settled = wait_for(api, paid.json()["id"], lambda o: o["status"] != "PROCESSING")
+        assert settled["status"] == "SUCCEEDED", settled
+        [made] = charges_by_order(mesh, SANDBOXES)[settled["id"]]
+        return made
+
+    unsaved = token(mesh, publishable, card("4242424242424242"))["id"]
+    assert reason(pay(True, unsaved))[:2] == (400, "PAYMENT_METHOD_NOT_SAVED")
+    present = charge_of(pay(False))
+    assert present.initiator == "customer" and present.network_transaction_id
+    kept = sql(
+        mesh,
+        "select network_transaction_id from customer_payment_methods where payment_method = :p",
+        p=saved,
+    )
+    assert kept == [(present.network_transaction_id,)]
+    for _ in range(2):
+        later = charge_of(pay(True))
+        assert later.initiator == "merchant"
+        assert later.previous_network_transaction_id == present.network_transaction_id
