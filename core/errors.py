@@ -47,6 +47,9 @@ PUBLISHABLE_KEY_REQUIRED = ErrorKind("PUBLISHABLE_KEY_REQUIRED", grpc.StatusCode
 SERVICE_CREDENTIAL_INVALID = ErrorKind(
     "SERVICE_CREDENTIAL_INVALID", grpc.StatusCode.UNAUTHENTICATED
 )
+# A service credential the vault knows, for a call that service may not make (the edge's
+# credential cannot detokenize).
+SERVICE_NOT_ALLOWED = ErrorKind("SERVICE_NOT_ALLOWED", grpc.StatusCode.PERMISSION_DENIED)
 # No such vaulted payment method for this merchant in this mode.
 PAYMENT_METHOD_NOT_FOUND = ErrorKind("PAYMENT_METHOD_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
 # -- customers (docs/customers.md) --

@@ -73,6 +73,10 @@ class VaultService(vault_pb2_grpc.VaultServiceServicer):
         self, request: vault_pb2.DetokenizeRequest, context: ServicerContext
     ) -> vault_pb2.DetokenizeResponse:
         service = auth.calling_service(context, self._service_tokens)
+        if service in auth.NO_CARD_SERVICES:
+            raise errors.PayLoopsError(
+                errors.SERVICE_NOT_ALLOWED, "this service's credential cannot read card data"
+            )
         _check_use(request)
         if not is_vaulted(request.payment_method):
             raise _not_found()

@@ -14,7 +14,10 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from cli.state import StatePaths
+from core.ids import hash_api_key
 from payloops.v1 import customers_pb2, customers_pb2_grpc
+from payloops.vault.v1 import vault_pb2, vault_pb2_grpc
 from tests.conftest import Mesh
 from tests.e2e.failover_helpers import SANDBOXES, wait_for
 from tests.e2e.mesh_db import sql
@@ -239,3 +242,52 @@ def test_a_merchant_initiated_payment_carries_the_first_payments_network_transac
         later = charge_of(pay(True))
         assert later.initiator == "merchant"
         assert later.previous_network_transaction_id == present.network_transaction_id
+
+
+def test_the_vault_tells_the_edges_credential_a_cards_facts_and_nothing_else(
+    mesh: Mesh, shop: tuple[httpx.Client, str, str]
+) -> None:
+    _, publishable, _ = shop
+    number = fresh_pan()
+    made = token(mesh, publishable, card(number))
+    [(merchant_id,)] = sql(
+        mesh, "select merchant_id from api_keys where key_hash = :h", h=hash_api_key(publishable)
+    )
+    edge_token = StatePaths.at(mesh.state_dir).vault_edge_service_token.read_text().strip()
+    request = vault_pb2.GetPaymentMethodRequest(
+        payment_method=made["id"], merchant=merchant_id, livemode=False
+    )
+    with grpc.insecure_channel(mesh.env["PAYLOOPS_VAULT_TARGET"]) as channel:
+        stub = vault_pb2_grpc.VaultServiceStub(channel)
+        facts = stub.GetPaymentMethod(
+            request, metadata=(("authorization", f"Bearer {edge_token}"),), timeout=10
+        )
+        with pytest.raises(grpc.RpcError) as anonymous:
+            stub.GetPaymentMethod(request, timeout=10)
+        with pytest.raises(grpc.RpcError) as no_card:
+            stub.Detokenize(
+                vault_pb2.DetokenizeRequest(
+                    payment_method=made["id"],
+                    merchant=merchant_id,
+                    processor="sandbox",
+                    attempt_key="att-edge",
+                ),
+                metadata=(("authorization", f"Bearer {edge_token}"),),
+                timeout=10,
+            )
+        with pytest.raises(grpc.RpcError) as other_mode:
+            stub.GetPaymentMethod(
+                vault_pb2.GetPaymentMethodRequest(
+                    payment_method=made["id"], merchant=merchant_id, livemode=True
+                ),
+                metadata=(("authorization", f"Bearer {edge_token}"),),
+                timeout=10,
+            )
+    assert (facts.last4, facts.fingerprint) == (number[-4:], made["card"]["fingerprint"])
+    assert number not in str(facts)
+    refused: list[Any] = [anonymous.value, no_card.value, other_mode.value]
+    assert [error.code() for error in refused] == [
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.NOT_FOUND,
+    ]
