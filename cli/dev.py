@@ -205,7 +205,7 @@ class DevMesh:
                 self.state, vault_port, self._vault_env(child_env, vault_database_url)
             )
         )
-        self._launch(dev_services.edge(self.state, edge_port, child_env))
+        self._launch(dev_services.edge(self.state, edge_port, self._edge_env(child_env)))
         self._launch(dev_services.worker(self.state, temporal_address, child_env))
         upstreams = envoy_config.Upstreams(
             edge=f"127.0.0.1:{edge_port}", vault=f"127.0.0.1:{vault_port}"
@@ -327,6 +327,14 @@ class DevMesh:
         status("vault db", f"role {provision.ROLE}, schema vault: up to date")
         return url
 
+    def _edge_vault_token(self) -> str:
+        return kept_secret(self.state.vault_edge_service_token, vault_config.new_service_token)
+
+    def _edge_env(self, child_env: dict[str, str]) -> dict[str, str]:
+        """The edge's environment: the platform's, with the edge's own credential for the
+        vault (it asks for saved cards' facts; the vault audits each service by name)."""
+        return {**child_env, vault_config.SERVICE_TOKEN_VAR: self._edge_vault_token()}
+
     def _vault_env(self, child_env: dict[str, str], vault_database_url: str) -> dict[str, str]:
         """The vault's environment: its own database URL and keys, and none of the platform's
         secrets (the platform's database URL, credential keys, admin key, signing keys)."""
@@ -343,7 +351,7 @@ class DevMesh:
             vault_config.FINGERPRINT_KEY_VAR: os.environ.get(vault_config.FINGERPRINT_KEY_VAR)
             or kept_secret(self.state.vault_fingerprint_key, new_fingerprint_key),
             vault_config.SERVICE_TOKENS_VAR: os.environ.get(vault_config.SERVICE_TOKENS_VAR)
-            or f"worker={service_token}",
+            or f"worker={service_token},edge={self._edge_vault_token()}",
             # The one tunable the environment may pass on (the tests shorten it).
             **{key: child_env[key] for key in (vault_config.CVC_TTL_VAR,) if key in child_env},
         }

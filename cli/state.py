@@ -14,6 +14,7 @@
 <state>/vault_keks         the card vault's key-encryption keys (the first wraps)
 <state>/vault_fingerprint_key  the key of the vault's card fingerprints
 <state>/vault_service_token    the worker's credential for the vault's internal API
+<state>/vault_edge_service_token  the edge's credential for it (saved cards' facts)
 <state>/vault_db_password  the vault's own database role's password
 <state>/dev.env            where everything listens, and the API keys
 <state>/envoy.yaml         rendered Envoy config
@@ -101,6 +102,10 @@ class StatePaths:
         return self.root / "vault_service_token"
 
     @property
+    def vault_edge_service_token(self) -> Path:
+        return self.root / "vault_edge_service_token"
+
+    @property
     def vault_db_password(self) -> Path:
         return self.root / "vault_db_password"
 
@@ -123,6 +128,7 @@ class StatePaths:
             self.vault_keks,
             self.vault_fingerprint_key,
             self.vault_service_token,
+            self.vault_edge_service_token,
             self.vault_db_password,
             self.dev_env,
         )

@@ -47,8 +47,33 @@ PUBLISHABLE_KEY_REQUIRED = ErrorKind("PUBLISHABLE_KEY_REQUIRED", grpc.StatusCode
 SERVICE_CREDENTIAL_INVALID = ErrorKind(
     "SERVICE_CREDENTIAL_INVALID", grpc.StatusCode.UNAUTHENTICATED
 )
+# A service credential the vault knows, for a call that service may not make (the edge's
+# credential cannot detokenize).
+SERVICE_NOT_ALLOWED = ErrorKind("SERVICE_NOT_ALLOWED", grpc.StatusCode.PERMISSION_DENIED)
 # No such vaulted payment method for this merchant in this mode.
 PAYMENT_METHOD_NOT_FOUND = ErrorKind("PAYMENT_METHOD_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
+# -- customers (docs/customers.md) --
+CUSTOMER_NOT_FOUND = ErrorKind("CUSTOMER_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
+# The customer has no such saved payment method.
+CUSTOMER_PAYMENT_METHOD_NOT_FOUND = ErrorKind(
+    "CUSTOMER_PAYMENT_METHOD_NOT_FOUND", grpc.StatusCode.NOT_FOUND
+)
+# The card (by fingerprint) is already saved for this customer, under the method in metadata.
+PAYMENT_METHOD_DUPLICATE = ErrorKind("PAYMENT_METHOD_DUPLICATE", grpc.StatusCode.ALREADY_EXISTS)
+# The payment method is saved for another customer of the merchant.
+PAYMENT_METHOD_ATTACHED_ELSEWHERE = ErrorKind(
+    "PAYMENT_METHOD_ATTACHED_ELSEWHERE", grpc.StatusCode.FAILED_PRECONDITION
+)
+# Paying an order with a method saved for a customer who is not the order's.
+PAYMENT_METHOD_CUSTOMER_MISMATCH = ErrorKind(
+    "PAYMENT_METHOD_CUSTOMER_MISMATCH", grpc.StatusCode.FAILED_PRECONDITION
+)
+# An off-session (merchant-initiated) payment with a method not saved for the order's customer.
+PAYMENT_METHOD_NOT_SAVED = ErrorKind(
+    "PAYMENT_METHOD_NOT_SAVED", grpc.StatusCode.FAILED_PRECONDITION
+)
+# The edge could not reach the vault (down, or it refused the edge's credential).
+VAULT_UNAVAILABLE = ErrorKind("VAULT_UNAVAILABLE", grpc.StatusCode.UNAVAILABLE)
 # The audit log is for callers who may change things: not a read-only key, not a viewer.
 AUDIT_LOG_FORBIDDEN = ErrorKind("AUDIT_LOG_FORBIDDEN", grpc.StatusCode.PERMISSION_DENIED)
 INVALID_REQUEST = ErrorKind("INVALID_REQUEST", grpc.StatusCode.INVALID_ARGUMENT)

@@ -37,6 +37,7 @@ from edge.page_tokens import PageTokens, secret_problem
 from edge.payments import Payments
 from edge.services.api_keys import ApiKeyService
 from edge.services.audit_log import AuditLogService
+from edge.services.customers import CustomerService
 from edge.services.events import EventService
 from edge.services.health import HealthService
 from edge.services.merchants import MerchantService
@@ -55,6 +56,8 @@ from payloops.v1 import (
     api_keys_pb2_grpc,
     audit_pb2,
     audit_pb2_grpc,
+    customers_pb2,
+    customers_pb2_grpc,
     merchants_pb2,
     merchants_pb2_grpc,
     orders_pb2,
@@ -74,6 +77,7 @@ from payloops.v1 import (
 )
 from payloops.v1 import health_pb2 as api_health_pb2
 from payloops.v1 import health_pb2_grpc as api_health_pb2_grpc
+from vault import client as vault_client
 
 # Envoy refuses requests whose URL and headers pass 16 KiB (its headers_size_limit filter)
 # itself; what it lets through reaches here as metadata, the REST path counted twice (as
@@ -117,6 +121,13 @@ async def serve(
             idempotency,
             PageTokens(settings.page_token_secret),
         ),
+        server,
+    )
+    # The vault, for what a saved card shows (never its number); None when this edge has no
+    # credential of the vault's: saving a card then answers VAULT_UNAVAILABLE.
+    vault = vault_client.VaultClient.from_env() if vault_client.is_configured() else None
+    customers_pb2_grpc.add_CustomerServiceServicer_to_server(
+        CustomerService(sessions, idempotency, PageTokens(settings.page_token_secret), vault),
         server,
     )
     refunds_pb2_grpc.add_RefundServiceServicer_to_server(
@@ -181,6 +192,7 @@ async def serve(
     reflection.enable_server_reflection(
         [
             orders_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name,
+            customers_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name,
             routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name,
             refunds_pb2.DESCRIPTOR.services_by_name["RefundService"].full_name,
             api_keys_pb2.DESCRIPTOR.services_by_name["ApiKeyService"].full_name,
@@ -225,6 +237,8 @@ async def serve(
         recording_key_usage.cancel()
         await key_usage.flush(sessions)
         await channels.close()
+        if vault is not None:
+            await vault.close()
         await engine.dispose()
 
 

@@ -4,20 +4,25 @@ services raise them together so a merchant sees every problem at once."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import urlparse
 
 from core import money, url_characters
 from core.card_numbers import looks_like_card_number
 from core.errors import FieldViolation
 from core.payment_method_tokens import TOKEN_RULE_TEXT, follows_token_rule
-from payloops.v1 import orders_pb2
+from payloops.v1 import customers_pb2, orders_pb2
 
 MAX_DESCRIPTION = 1000
 MAX_METADATA_KEYS = 50
 MAX_METADATA_KEY = 40
 MAX_METADATA_VALUE = 500
 MAX_URL = 2048
+MAX_EMAIL = 254
+MAX_NAME = 200
+# One @, something either side, no spaces or control characters: deliverability is the
+# merchant's to check.
+_EMAIL = re.compile(r"[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+")
 CARD_NETWORKS = frozenset(
     {"visa", "mastercard", "amex", "rupay", "discover", "jcb", "unionpay", "diners"}
 )
@@ -80,29 +85,7 @@ def order_violations(order: orders_pb2.Order) -> list[FieldViolation]:
                 f"must be at most {MAX_DESCRIPTION} characters",
             )
         )
-    if len(order.metadata) > MAX_METADATA_KEYS:
-        found.append(
-            FieldViolation(
-                "metadata", "METADATA_TOO_MANY_KEYS", f"must have at most {MAX_METADATA_KEYS} keys"
-            )
-        )
-    for key, value in order.metadata.items():
-        if not key or len(key) > MAX_METADATA_KEY:
-            found.append(
-                FieldViolation(
-                    f"metadata.{key}",
-                    "METADATA_KEY_INVALID",
-                    f"keys must be 1-{MAX_METADATA_KEY} characters",
-                )
-            )
-        if len(value) > MAX_METADATA_VALUE:
-            found.append(
-                FieldViolation(
-                    f"metadata.{key}",
-                    "METADATA_VALUE_TOO_LONG",
-                    f"values must be at most {MAX_METADATA_VALUE} characters",
-                )
-            )
+    found += metadata_violations(order.metadata)
     if url_characters.has_forbidden_characters(order.return_url):
         # Checked first: urlparse drops CR, LF and tab silently, and the sandbox's 3-D Secure
         # page puts this URL in a Location header.
@@ -173,4 +156,56 @@ def payment_method_violations(method: orders_pb2.PaymentMethod) -> list[FieldVio
                 "must be the first 6 to 8 digits of the card number",
             )
         )
+    return found
+
+
+def metadata_violations(metadata: Mapping[str, str]) -> list[FieldViolation]:
+    found: list[FieldViolation] = []
+    if len(metadata) > MAX_METADATA_KEYS:
+        found.append(
+            FieldViolation(
+                "metadata", "METADATA_TOO_MANY_KEYS", f"must have at most {MAX_METADATA_KEYS} keys"
+            )
+        )
+    for key, value in metadata.items():
+        if not key or len(key) > MAX_METADATA_KEY:
+            found.append(
+                FieldViolation(
+                    f"metadata.{key}",
+                    "METADATA_KEY_INVALID",
+                    f"keys must be 1-{MAX_METADATA_KEY} characters",
+                )
+            )
+        if len(value) > MAX_METADATA_VALUE:
+            found.append(
+                FieldViolation(
+                    f"metadata.{key}",
+                    "METADATA_VALUE_TOO_LONG",
+                    f"values must be at most {MAX_METADATA_VALUE} characters",
+                )
+            )
+    return found
+
+
+def customer_violations(
+    customer: customers_pb2.Customer, paths: Iterable[str]
+) -> list[FieldViolation]:
+    """The customer's fields named in `paths` (every one, for a new customer)."""
+    wanted = set(paths)
+    found: list[FieldViolation] = []
+    for name, value, limit in (
+        ("email", customer.email, MAX_EMAIL),
+        ("name", customer.name, MAX_NAME),
+        ("description", customer.description, MAX_DESCRIPTION),
+    ):
+        if name in wanted and len(value) > limit:
+            found.append(
+                FieldViolation(
+                    name, f"{name.upper()}_TOO_LONG", f"must be at most {limit} characters"
+                )
+            )
+    if "email" in wanted and customer.email and not _EMAIL.fullmatch(customer.email):
+        found.append(FieldViolation("email", "EMAIL_INVALID", "must be an e-mail address"))
+    if "metadata" in wanted:
+        found += metadata_violations(customer.metadata)
     return found

@@ -126,6 +126,7 @@ def installation_secrets(state_dir: Path) -> tuple[str, ...]:
         paths.dev_owner_password,
         paths.vault_fingerprint_key,
         paths.vault_service_token,
+        paths.vault_edge_service_token,
         paths.vault_db_password,
     ):
         if path.is_file():

@@ -21,6 +21,11 @@ class VaultUnavailable(Exception):
     the gRPC code only."""
 
 
+def is_configured(env: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return bool(env.get(TARGET_VAR) and env.get(SERVICE_TOKEN_VAR))
+
+
 class VaultClient:
     """One channel, reused; close() it when done."""
 
@@ -60,11 +65,7 @@ class VaultClient:
                 request, metadata=self._metadata, timeout=DEADLINE_SECONDS
             )
         except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
-                raise LookupError(
-                    "no such vaulted payment method for this merchant and mode"
-                ) from None
-            raise VaultUnavailable(f"the vault answered {error.code().name}") from None
+            raise _translated(error) from None
         return CardData(
             number=answer.number,
             exp_month=answer.exp_month,
@@ -73,5 +74,26 @@ class VaultClient:
             holder_name=answer.holder_name,
         )
 
+    async def facts_of(
+        self, *, payment_method: str, merchant_id: str, livemode: bool
+    ) -> vault_pb2.PaymentMethodFacts:
+        """What a receipt shows of the card; LookupError when it is not this merchant's in
+        this mode."""
+        request = vault_pb2.GetPaymentMethodRequest(
+            payment_method=payment_method, merchant=merchant_id, livemode=livemode
+        )
+        try:
+            return await self._stub.GetPaymentMethod(
+                request, metadata=self._metadata, timeout=DEADLINE_SECONDS
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _translated(error) from None
+
     async def close(self) -> None:
         await self._channel.close()
+
+
+def _translated(error: grpc.aio.AioRpcError) -> Exception:
+    if error.code() == grpc.StatusCode.NOT_FOUND:
+        return LookupError("no such vaulted payment method for this merchant and mode")
+    return VaultUnavailable(f"the vault answered {error.code().name}")

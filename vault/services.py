@@ -73,6 +73,10 @@ class VaultService(vault_pb2_grpc.VaultServiceServicer):
         self, request: vault_pb2.DetokenizeRequest, context: ServicerContext
     ) -> vault_pb2.DetokenizeResponse:
         service = auth.calling_service(context, self._service_tokens)
+        if service in auth.NO_CARD_SERVICES:
+            raise errors.PayLoopsError(
+                errors.SERVICE_NOT_ALLOWED, "this service's credential cannot read card data"
+            )
         _check_use(request)
         if not is_vaulted(request.payment_method):
             raise _not_found()
@@ -91,15 +95,41 @@ class VaultService(vault_pb2_grpc.VaultServiceServicer):
             holder_name=card.holder_name,
         )
 
+    async def GetPaymentMethod(
+        self, request: vault_pb2.GetPaymentMethodRequest, context: ServicerContext
+    ) -> vault_pb2.PaymentMethodFacts:
+        auth.calling_service(context, self._service_tokens)
+        _check_lengths((("merchant", request.merchant, MAX_NAME),))
+        if not is_vaulted(request.payment_method):
+            raise _not_found()
+        row = await self._vault.record_of(
+            request.payment_method, Owner(request.merchant, request.livemode)
+        )
+        if row is None:
+            raise _not_found()
+        return vault_pb2.PaymentMethodFacts(
+            brand=row.brand,
+            last4=row.last4,
+            exp_month=row.exp_month,
+            exp_year=row.exp_year,
+            fingerprint=row.fingerprint,
+        )
+
 
 def _check_use(request: vault_pb2.DetokenizeRequest) -> None:
-    found = [
-        errors.FieldViolation(name, "FIELD_REQUIRED_OR_TOO_LONG", f"1 to {limit} characters")
-        for name, value, limit in (
+    _check_lengths(
+        (
             ("merchant", request.merchant, MAX_NAME),
             ("processor", request.processor, MAX_NAME),
             ("attempt_key", request.attempt_key, MAX_ATTEMPT_KEY),
         )
+    )
+
+
+def _check_lengths(fields: Sequence[tuple[str, str, int]]) -> None:
+    found = [
+        errors.FieldViolation(name, "FIELD_REQUIRED_OR_TOO_LONG", f"1 to {limit} characters")
+        for name, value, limit in fields
         if not 0 < len(value) <= limit
     ]
     if found:

@@ -80,6 +80,20 @@ class Vault:
             await session.refresh(row)
         return row
 
+    async def record_of(self, payment_method: str, owner: Owner) -> VaultedCard | None:
+        """The card's record (brand, last four, expiry, fingerprint: nothing encrypted is
+        opened); None when it is not this owner's."""
+        async with self._sessions() as session:
+            return (
+                await session.execute(
+                    select(VaultedCard).where(
+                        VaultedCard.id == payment_method,
+                        VaultedCard.merchant_id == owner.merchant_id,
+                        VaultedCard.livemode == owner.livemode,
+                    )
+                )
+            ).scalar_one_or_none()
+
     async def card_for(self, payment_method: str, owner: Owner, use: Use) -> CardData | None:
         """The card, audited; None when it is not this owner's. The row is locked, so of two
         concurrent first authorizations only one gets the CVC."""

@@ -66,6 +66,11 @@ class PaymentMethod:
     type: str
     token: str
     card: CardHints = field(default_factory=CardHints)
+    # Merchant-initiated (PayOrder's off_session): a card saved for the order's customer,
+    # charged without the customer; with the network transaction id of its first
+    # customer-present payment, where one was kept (the edge reads it when the payment starts).
+    off_session: bool = False
+    network_transaction_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ def order_message(order: models.Order, attempts: list[models.Attempt]) -> orders
         message.next_action.redirect_url = order.next_action_url
     message.amount_refund_pending = order.amount_refund_pending
     message.cancellation_reason = order.cancellation_reason
+    message.customer = order.customer_id or ""
     if order.status == OrderStatus.REQUIRES_CAPTURE and order.capture_before is not None:
         message.capture_before.CopyFrom(_timestamp(order.capture_before))
     if order.routing:

@@ -243,6 +243,52 @@ class Order(Base):
     route_plan: Mapped[dict[str, object] | None] = mapped_column(JSONB, deferred=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Set on create only: who pays; a saved payment method must be this customer's.
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
+
+
+class Customer(Base):
+    """Someone who pays a merchant, in one mode. Deleted ones stay (orders name them) and
+    are NOT_FOUND."""
+
+    __tablename__ = "customers"
+    __table_args__ = (
+        Index("customers_merchant_page", "merchant_id", "livemode", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    email: Mapped[str] = mapped_column(String(254), default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata", JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CustomerPaymentMethod(Base):
+    """A vault token saved for a customer, with what a receipt shows of its card (from the
+    vault; never the number)."""
+
+    __tablename__ = "customer_payment_methods"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "fingerprint", name="customer_payment_methods_card"),
+    )
+
+    payment_method: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    brand: Mapped[str] = mapped_column(String(32))
+    last4: Mapped[str] = mapped_column(String(4))
+    exp_month: Mapped[int] = mapped_column(Integer)
+    exp_year: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    # Of the first customer-present payment; sent with merchant-initiated ones.
+    network_transaction_id: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Attempt(Base):

@@ -23,6 +23,7 @@ from edge.idempotency import Claim, Idempotency
 from edge.lifecycle import Lifecycle
 from edge.page_tokens import Cursor, PageTokens
 from edge.payments import Payments
+from edge.services import customers
 from payloops.v1 import orders_pb2, orders_pb2_grpc
 
 DEFAULT_PAGE_SIZE = 20
@@ -50,6 +51,7 @@ _NEW_ORDER = (
         description=bindparam("order_description"),
         metadata_=bindparam("order_metadata"),
         return_url=bindparam("order_return_url"),
+        customer_id=bindparam("order_customer"),
         status=OrderStatus.REQUIRES_PAYMENT_METHOD,
     )
     .returning(models.Order)
@@ -89,6 +91,8 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                 if not isinstance(claimed, Claim):
                     return claimed
                 claim = claimed
+            if request.order.customer:
+                await customers.find(session, caller, request.order.customer)
             created = await self._create(session, caller, request.order)
             if claim is not None:
                 await self._idempotency.store(session, claim, created)
@@ -182,6 +186,10 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         if order.status != OrderStatus.REQUIRES_PAYMENT_METHOD:
             return False
         method = request.payment_method
+        async with self._sessions() as session:
+            saved = await customers.saved_method_for(session, order, method.token)
+        if request.off_session and saved is None:
+            raise customers.not_saved(order)
         return await self._payments.pay(
             order,
             PaymentMethod(
@@ -192,6 +200,10 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                     funding=method.card.funding.lower(),
                     country=method.card.country.upper(),
                     bin=method.card.bin,
+                ),
+                off_session=request.off_session,
+                network_transaction_id=(
+                    saved.network_transaction_id if request.off_session and saved else ""
                 ),
             ),
         )
@@ -258,6 +270,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                     "order_description": order.description,
                     "order_metadata": dict(order.metadata),
                     "order_return_url": order.return_url,
+                    "order_customer": order.customer or None,
                 },
             )
         ).scalar_one()

@@ -20,6 +20,7 @@ import time
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -33,6 +34,7 @@ from core.contracts.vocabulary import (
     ProcessorCallError,
     RefundStatus,
 )
+from core.db import models
 from core.processors import accounts as processor_accounts
 from core.processors.channels import NotConnected, ProcessorChannels
 from core.secrets import SecretBox
@@ -169,6 +171,8 @@ class ProcessorActivities:
             description=payment.description,
             metadata=payment.metadata,
             credentials=await self._credentials(call.route),
+            initiator=pb.INITIATOR_MERCHANT if method.off_session else pb.INITIATOR_CUSTOMER,
+            network_transaction_id=method.network_transaction_id if method.off_session else "",
         )
         started = time.monotonic()
         timeout_s = (call.deadline_ms or call.route.deadline_ms) / 1000
@@ -182,6 +186,7 @@ class ProcessorActivities:
                 result = _rejected_or_raise(error, started)
             else:
                 result = _result(response.payment, started)
+                await self._keep_network_transaction_id(method, response.payment)
             outcome = result.outcome
             return result
         except ApplicationError as raised:
@@ -198,6 +203,26 @@ class ProcessorActivities:
                 time.monotonic() - started,
                 amount=payment.amount,
                 currency=payment.currency,
+            )
+
+    async def _keep_network_transaction_id(
+        self, method: PaymentMethod, payment: pb.Payment
+    ) -> None:
+        """The first customer-present payment of a saved card gives its network transaction id
+        to every later merchant-initiated one (at any gateway). Kept once: a later id never
+        replaces it, so this is safe to repeat."""
+        if method.off_session or not payment.network_transaction_id:
+            return
+        if not is_vaulted(method.token):
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(models.CustomerPaymentMethod)
+                .where(
+                    models.CustomerPaymentMethod.payment_method == method.token,
+                    models.CustomerPaymentMethod.network_transaction_id == "",
+                )
+                .values(network_transaction_id=payment.network_transaction_id)
             )
 
     async def _payment_method(

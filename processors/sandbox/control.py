@@ -57,6 +57,9 @@ class SandboxControlServicer(control_pb2_grpc.SandboxControlServiceServicer):
                     state=p.ledger_state,
                     amount_captured=p.amount_captured,
                     amount_refunded=p.amount_refunded,
+                    initiator=p.initiator,
+                    network_transaction_id=p.network_transaction_id,
+                    previous_network_transaction_id=p.previous_network_transaction_id,
                 )
                 for p in self._ledger.charges()
             ]

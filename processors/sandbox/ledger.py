@@ -63,6 +63,12 @@ class PaymentRecord:
     decline_code: str = ""
     amount_captured: int = 0
     amount_refunded: int = 0
+    # "customer" or "merchant" (off-session, with a saved card).
+    initiator: str = "customer"
+    # Given to an approved customer-present payment, as a card network would.
+    network_transaction_id: str = ""
+    # A merchant-initiated payment's reference to the customer-present one that set it up.
+    previous_network_transaction_id: str = ""
 
     @property
     def ledger_state(self) -> str:
@@ -113,6 +119,8 @@ class AuthorizeInput:
     currency: str
     manual_capture: bool
     return_url: str
+    initiator: str = "customer"
+    previous_network_transaction_id: str = ""
 
 
 def _new_reference(prefix: str) -> str:
@@ -179,6 +187,8 @@ class Ledger:
                 token=card.token,
                 return_url=request.return_url,
                 outcome=Outcome.SUCCEEDED,
+                initiator=request.initiator,
+                previous_network_transaction_id=request.previous_network_transaction_id,
             )
             match card.behaviour:
                 case Behaviour.SUCCEED:
@@ -372,7 +382,10 @@ class Ledger:
 
 
 def _approve(payment: PaymentRecord) -> None:
-    """Success: funds held for manual capture, taken at once otherwise."""
+    """Success: funds held for manual capture, taken at once otherwise. A customer-present
+    payment gets a network transaction id, for the merchant-initiated ones that follow."""
+    if payment.initiator == "customer":
+        payment.network_transaction_id = _new_reference("ntx")
     if payment.manual_capture:
         payment.outcome = Outcome.AUTHORIZED
     else:

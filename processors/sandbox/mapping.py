@@ -27,6 +27,7 @@ def payment_message(p: PaymentRecord, *, challenge_url: str) -> processor_pb2.Pa
         currency=p.currency,
         amount_captured=p.amount_captured,
         amount_refunded=p.amount_refunded,
+        network_transaction_id=p.network_transaction_id,
         card=processor_pb2.Card(
             network=card.network, funding=card.funding, country=card.country, last4=card.last4
         ),

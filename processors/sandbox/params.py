@@ -32,6 +32,10 @@ def authorize_input(request: processor_pb2.AuthorizeRequest) -> tuple[AuthorizeI
         currency=currency,
         manual_capture=request.capture_method == processor_pb2.CAPTURE_METHOD_MANUAL,
         return_url=request.return_url,
+        initiator=(
+            "merchant" if request.initiator == processor_pb2.INITIATOR_MERCHANT else "customer"
+        ),
+        previous_network_transaction_id=request.network_transaction_id,
     )
     return authorize, card
 

@@ -22,6 +22,7 @@ def test_every_secret_file_of_the_state_dir_is_listed(tmp_path: Path) -> None:
         "vault_keks",
         "vault_fingerprint_key",
         "vault_service_token",
+        "vault_edge_service_token",
         "vault_db_password",
         "dev.env",
     }

@@ -176,12 +176,16 @@ def real_ids(mesh: Mesh, key: str, examples: dict[str, Any]) -> dict[str, str]:
         )
         assert order.status_code == endpoint.status_code == 200, (order.text, endpoint.text)
         events = api.get("/v1/events").json()["events"]
+        customer = api.post("/v1/customers", json={"name": "hostile"})
+        assert customer.status_code == 200, customer.text
     return {
         "order": order.json()["id"],
         "webhook_endpoint": endpoint.json()["id"],
         "webhook_endpoint.id": endpoint.json()["id"],
         "event": events[0]["id"] if events else "evt_none",
         "processor": "sandbox",
+        "customer": customer.json()["id"],
+        "customer.id": customer.json()["id"],
     }
 
 

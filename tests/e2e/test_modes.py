@@ -139,6 +139,16 @@ ON_OBJECT = {
         "webhook_endpoint", "WEBHOOK_ENDPOINT_NOT_FOUND"
     ),
     "EventService.GetEvent": OnObject("event", "EVENT_NOT_FOUND"),
+    "CustomerService.GetCustomer": OnObject("customer", "CUSTOMER_NOT_FOUND"),
+    "CustomerService.UpdateCustomer": OnObject(
+        "customer", "CUSTOMER_NOT_FOUND", {"name": "intruder"}, "name"
+    ),
+    "CustomerService.AttachPaymentMethod": OnObject(
+        "customer", "CUSTOMER_NOT_FOUND", {"payment_method": "pm_vault_" + "0" * 24}
+    ),
+    "CustomerService.ListCustomerPaymentMethods": OnObject("customer", "CUSTOMER_NOT_FOUND"),
+    "CustomerService.DetachPaymentMethod": OnObject("customer", "CUSTOMER_NOT_FOUND", {}),
+    "CustomerService.DeleteCustomer": OnObject("customer", "CUSTOMER_NOT_FOUND"),
     "ApiKeyService.RollApiKey": OnObject("api_key", "API_KEY_NOT_FOUND", {}),
     "ApiKeyService.RevokeApiKey": OnObject("api_key", "API_KEY_NOT_FOUND", {}),
     "EventService.ListEventDeliveries": OnObject("event", "EVENT_NOT_FOUND"),
@@ -157,6 +167,7 @@ LISTS = {
     "OrderService.ListOrders": "orders",
     "WebhookEndpointService.ListWebhookEndpoints": "webhook_endpoints",
     "EventService.ListEvents": "events",
+    "CustomerService.ListCustomers": "customers",
     "ProcessorAccountService.ListProcessorAccounts": "processor_accounts",
     "ApiKeyService.ListApiKeys": "api_keys",
     # Entries about the other mode's objects would name them as their target.
@@ -166,6 +177,7 @@ LISTS = {
 # mode's, and the other mode sees nothing of it (the body each sends).
 OWN_MODE: dict[str, dict[str, Any] | None] = {
     "OrderService.CreateOrder": {"amount": 1200, "currency": "EUR"},
+    "CustomerService.CreateCustomer": {"name": "intruder"},
     "WebhookEndpointService.CreateWebhookEndpoint": ENDPOINT,
     "ProcessorAccountService.CreateProcessorAccount": {
         "processor": "razorpay",
@@ -232,9 +244,13 @@ def call(
 ) -> httpx.Response:
     verb, template = http_rule(method)
     path = template
-    if "{" in template:
-        start, end = template.index("{"), template.index("}")
-        path = template[:start] + path_value + template[end + 1 :]
+    # The first path variable names the object; any further one (a customer's saved payment
+    # method) names nothing of the victim's.
+    value = path_value
+    while "{" in path:
+        start, end = path.index("{"), path.index("}")
+        path = path[:start] + value + path[end + 1 :]
+        value = "pm_vault_" + "0" * 24
     if query:
         path += f"?update_mask={query}"
     return api.request(verb, path, json=body if verb != "GET" else None)
@@ -269,6 +285,9 @@ _ROWS_OF_MODE = {
     # Not last_used_at: the victim's own requests move it.
     "api_keys": "select id, key_hash, name, read_only, expires_at, revoked_at from api_keys "
     "where merchant_id = :m and livemode = :l order by id",
+    "customers": "select * from customers where merchant_id = :m and livemode = :l order by id",
+    "customer_payment_methods": "select * from customer_payment_methods where merchant_id = :m "
+    "and livemode = :l order by payment_method",
     "audit_log": "select * from audit_log where merchant_id = :m and livemode = :l order by id",
 }
 
@@ -320,6 +339,8 @@ def objects_of(api: httpx.Client) -> Objects:
     endpoint = api.post("/v1/webhook_endpoints", json=ENDPOINT)
     assert endpoint.status_code == 200, endpoint.text
     [account] = api.get("/v1/processor_accounts").json()["processor_accounts"]
+    customer = api.post("/v1/customers", json={"name": "victim"})
+    assert customer.status_code == 200, customer.text
     return Objects(
         by_target={
             "unpaid": str(new_order(api)["id"]),
@@ -328,6 +349,7 @@ def objects_of(api: httpx.Client) -> Objects:
             "webhook_endpoint": str(endpoint.json()["id"]),
             "event": str(api.get("/v1/events").json()["events"][0]["id"]),
             "processor_account": str(account["id"]),
+            "customer": str(customer.json()["id"]),
             "api_key": str(api.get("/v1/api_keys").json()["api_keys"][0]["id"]),
         },
         routing_version=int(api.get("/v1/routing").json()["version"]),

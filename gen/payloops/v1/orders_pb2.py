@@ -28,7 +28,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18payloops/v1/orders.proto\x12\x0bpayloops.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe9\x08\n\x05Order\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06\x61mount\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x16\n\x08\x63urrency\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x38\n\x0e\x63\x61pture_method\x18\x04 \x01(\x0e\x32 .payloops.v1.Order.CaptureMethod\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x32\n\x08metadata\x18\x06 \x03(\x0b\x32 .payloops.v1.Order.MetadataEntry\x12\x12\n\nreturn_url\x18\x07 \x01(\t\x12/\n\x06status\x18\x08 \x01(\x0e\x32\x19.payloops.v1.Order.StatusB\x04\xe2\x41\x01\x03\x12\x1f\n\x11\x61mount_capturable\x18\t \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x61mount_received\x18\n \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x61mount_refunded\x18\x0b \x01(\x03\x42\x04\xe2\x41\x01\x03\x12,\n\x08\x61ttempts\x18\x0c \x03(\x0b\x32\x14.payloops.v1.AttemptB\x04\xe2\x41\x01\x03\x12\x32\n\x0bnext_action\x18\r \x01(\x0b\x32\x17.payloops.v1.NextActionB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x66\x61ilure_code\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x66\x61ilure_message\x18\x0f \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08livemode\x18\x10 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x33\n\x07routing\x18\x13 \x01(\x0b\x32\x1c.payloops.v1.RoutingDecisionB\x04\xe2\x41\x01\x03\x12#\n\x15\x61mount_refund_pending\x18\x14 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x38\n\x0e\x63\x61pture_before\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12!\n\x13\x63\x61ncellation_reason\x18\x16 \x01(\tB\x04\xe2\x41\x01\x03\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\rCaptureMethod\x12\x1e\n\x1a\x43\x41PTURE_METHOD_UNSPECIFIED\x10\x00\x12\r\n\tAUTOMATIC\x10\x01\x12\n\n\x06MANUAL\x10\x02\"\xa1\x01\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17REQUIRES_PAYMENT_METHOD\x10\x01\x12\x0e\n\nPROCESSING\x10\x02\x12\x13\n\x0fREQUIRES_ACTION\x10\x03\x12\x14\n\x10REQUIRES_CAPTURE\x10\x04\x12\r\n\tSUCCEEDED\x10\x05\x12\n\n\x06\x46\x41ILED\x10\x06\x12\x0c\n\x08\x43\x41NCELED\x10\x07\"j\n\x0fRoutingDecision\x12\x16\n\x0e\x63onfig_version\x18\x01 \x01(\x03\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x31\n\ncandidates\x18\x03 \x03(\x0b\x32\x1d.payloops.v1.RoutingCandidate\"G\n\x10RoutingCandidate\x12\x11\n\tprocessor\x18\x01 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xc6\x03\n\x07\x41ttempt\x12\x11\n\tprocessor\x18\x01 \x01(\t\x12-\n\x07outcome\x18\x02 \x01(\x0e\x32\x1c.payloops.v1.Attempt.Outcome\x12\x14\n\x0c\x64\x65\x63line_code\x18\x03 \x01(\t\x12\x17\n\x0f\x64\x65\x63line_message\x18\x04 \x01(\t\x12*\n\x07latency\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x13\n\x0b\x61ttempt_key\x18\x06 \x01(\t\x12\x1b\n\x13processor_reference\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x66\x61ilover_reason\x18\t \x01(\t\x12\x14\n\x0c\x63ompensation\x18\n \x01(\t\"\x8b\x01\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\r\n\tSUCCEEDED\x10\x02\x12\x0e\n\nAUTHORIZED\x10\x03\x12\x13\n\x0fREQUIRES_ACTION\x10\x04\x12\x0c\n\x08\x44\x45\x43LINED\x10\x05\x12\n\n\x06\x46\x41ILED\x10\x06\x12\x0c\n\x08\x43\x41NCELED\x10\x07\"\"\n\nNextAction\x12\x14\n\x0credirect_url\x18\x01 \x01(\t\"^\n\rPaymentMethod\x12\x12\n\x04type\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12$\n\x04\x63\x61rd\x18\x03 \x01(\x0b\x32\x16.payloops.v1.CardHints\"K\n\tCardHints\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x0f\n\x07\x66unding\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x0b\n\x03\x62in\x18\x04 \x01(\t\"=\n\x12\x43reateOrderRequest\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x12.payloops.v1.OrderB\x04\xe2\x41\x01\x02\"&\n\x0fGetOrderRequest\x12\x13\n\x05order\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x9f\x02\n\x11ListOrdersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.payloops.v1.Order.Status\x12\x11\n\tprocessor\x18\x04 \x01(\t\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x31\n\rcreated_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cmetadata_key\x18\x08 \x01(\t\x12\x16\n\x0emetadata_value\x18\t \x01(\t\"Q\n\x12ListOrdersResponse\x12\"\n\x06orders\x18\x01 \x03(\x0b\x32\x12.payloops.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"`\n\x0fPayOrderRequest\x12\x13\n\x05order\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x38\n\x0epayment_method\x18\x02 \x01(\x0b\x32\x1a.payloops.v1.PaymentMethodB\x04\xe2\x41\x01\x02\":\n\x13\x43\x61ptureOrderRequest\x12\x13\n\x05order\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\")\n\x12\x43\x61ncelOrderRequest\x12\x13\n\x05order\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\xe2\x04\n\x0cOrderService\x12]\n\x0b\x43reateOrder\x12\x1f.payloops.v1.CreateOrderRequest\x1a\x12.payloops.v1.Order\"\x19\x82\xd3\xe4\x93\x02\x13\"\n/v1/orders:\x05order\x12X\n\x08GetOrder\x12\x1c.payloops.v1.GetOrderRequest\x1a\x12.payloops.v1.Order\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/orders/{order}\x12\x61\n\nListOrders\x12\x1e.payloops.v1.ListOrdersRequest\x1a\x1f.payloops.v1.ListOrdersResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/orders\x12_\n\x08PayOrder\x12\x1c.payloops.v1.PayOrderRequest\x1a\x12.payloops.v1.Order\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/orders/{order}:pay:\x01*\x12k\n\x0c\x43\x61ptureOrder\x12 .payloops.v1.CaptureOrderRequest\x1a\x12.payloops.v1.Order\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/orders/{order}:capture:\x01*\x12h\n\x0b\x43\x61ncelOrder\x12\x1f.payloops.v1.CancelOrderRequest\x1a\x12.payloops.v1.Order\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/orders/{order}:cancel:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18payloops/v1/orders.proto\x12\x0bpayloops.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\t\n\x05Order\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06\x61mount\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x16\n\x08\x63urrency\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x38\n\x0e\x63\x61pture_method\x18\x04 \x01(\x0e\x32 .payloops.v1.Order.CaptureMethod\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x32\n\x08metadata\x18\x06 \x03(\x0b\x32 .payloops.v1.Order.MetadataEntry\x12\x12\n\nreturn_url\x18\x07 \x01(\t\x12/\n\x06status\x18\x08 \x01(\x0e\x32\x19.payloops.v1.Order.StatusB\x04\xe2\x41\x01\x03\x12\x1f\n\x11\x61mount_capturable\x18\t \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x61mount_received\x18\n \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x61mount_refunded\x18\x0b \x01(\x03\x42\x04\xe2\x41\x01\x03\x12,\n\x08\x61ttempts\x18\x0c \x03(\x0b\x32\x14.payloops.v1.AttemptB\x04\xe2\x41\x01\x03\x12\x32\n\x0bnext_action\x18\r \x01(\x0b\x32\x17.payloops.v1.NextActionB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x66\x61ilure_code\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0f\x66\x61ilure_message\x18\x0f \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08livemode\x18\x10 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x33\n\x07routing\x18\x13 \x01(\x0b\x32\x1c.payloops.v1.RoutingDecisionB\x04\xe2\x41\x01\x03\x12#\n\x15\x61mount_refund_pending\x18\x14 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x38\n\x0e\x63\x61pture_before\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12!\n\x13\x63\x61ncellation_reason\x18\x16 \x01(\tB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x63ustomer\x18\x17 \x01(\tB\x04\xe2\x41\x01\x05\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\rCaptureMethod\x12\x1e\n\x1a\x43\x41PTURE_METHOD_UNSPECIFIED\x10\x00\x12\r\n\tAUTOMATIC\x10\x01\x12\n\n\x06MANUAL\x10\x02\"\xa1\x01\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17REQUIRES_PAYMENT_METHOD\x10\x01\x12\x0e\n\nPROCESSING\x10\x02\x12\x13\n\x0fREQUIRES_ACTION\x10\x03\x12\x14\n\x10REQUIRES_CAPTURE\x10\x04\x12\r\n\tSUCCEEDED\x10\x05\x12\n\n\x06\x46\x41ILED\x10\x06\x12\x0c\n\x08\x43\x41NCELED\x10\x07\"j\n\x0fRoutingDecision\x12\x16\n\x0e\x63onfig_version\x18\x01 \x01(\x03\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x31\n\ncandidates\x18\x03 \x03(\x0b\x32\x1d.payloops.v1.RoutingCandidate\"G\n\x10RoutingCandidate\x12\x11\n\tprocessor\x18\x01 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xc6\x03\n\x07\x41ttempt\x12\x11\n\tprocessor\x18\x01 \x01(\t\x12-\n\x07outcome\x18\x02 \x01(\x0e\x32\x1c.payloops.v1.Attempt.Outcome\x12\x14\n\x0c\x64\x65\x63line_code\x18\x03 \x01(\t\x12\x17\n\x0f\x64\x65\x63line_message\x18\x04 \x01(\t\x12*\n\x07latency\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x13\n\x0b\x61ttempt_key\x18\x06 \x01(\t\x12\x1b\n\x13processor_reference\x18\x07 \x01(\t\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x66\x61ilover_reason\x18\t \x01(\t\x12\x14\n\x0c\x63ompensation\x18\n \x01(\t\"\x8b\x01\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\r\n\tSUCCEEDED\x10\x02\x12\x0e\n\nAUTHORIZED\x10\x03\x12\x13\n\x0fREQUIRES_ACTION\x10\x04\x12\x0c\n\x08\x44\x45\x43LINED\x10\x05\x12\n\n\x06\x46\x41ILED\x10\x06\x12\x0c\n\x08\x43\x41NCELED\x10\x07\"\"\n\nNextAction\x12\x14\n\x0credirect_url\x18\x01 \x01(\t\"^\n\rPaymentMethod\x12\x12\n\x04type\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x05token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12$\n\x04\x63\x61rd\x18\x03 \x01(\x0b\x32\x16.payloops.v1.CardHints\"K\n\tCardHints\x12\x0f\n\x07network\x18\x01 \x01(\t\x12\x0f\n\x07\x66unding\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x0b\n\x03\x62in\x18\x04 \x01(\t\"=\n\x12\x43reateOrderRequest\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x12.payloops.v1.OrderB\x04\xe2\x41\x01\x02\"&\n\x0fGetOrderRequest\x12\x13\n\x05order\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x9f\x02\n\x11ListOrdersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.payloops.v1.Order.Status\x12\x11\n\tprocessor\x18\x04 \x01(\t\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x31\n\rcreated_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63reated_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cmetadata_key\x18\x08 \x01(\t\x12\x16\n\x0emetadata_value\x18\t \x01(\t\"Q\n\x12ListOrdersResponse\x12\"\n\x06orders\x18\x01 \x03(\x0b\x32\x12.payloops.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"u\n\x0fPayOrderRequest\x12\x13\n\x05order\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x38\n\x0epayment_method\x18\x02 \x01(\x0b\x32\x1a.payloops.v1.PaymentMethodB\x04\xe2\x41\x01\x02\x12\x13\n\x0boff_session\x18\x03 \x01(\x08\":\n\x13\x43\x61ptureOrderRequest\x12\x13\n\x05order\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\")\n\x12\x43\x61ncelOrderRequest\x12\x13\n\x05order\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\xe2\x04\n\x0cOrderService\x12]\n\x0b\x43reateOrder\x12\x1f.payloops.v1.CreateOrderRequest\x1a\x12.payloops.v1.Order\"\x19\x82\xd3\xe4\x93\x02\x13\"\n/v1/orders:\x05order\x12X\n\x08GetOrder\x12\x1c.payloops.v1.GetOrderRequest\x1a\x12.payloops.v1.Order\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/orders/{order}\x12\x61\n\nListOrders\x12\x1e.payloops.v1.ListOrdersRequest\x1a\x1f.payloops.v1.ListOrdersResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/orders\x12_\n\x08PayOrder\x12\x1c.payloops.v1.PayOrderRequest\x1a\x12.payloops.v1.Order\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/orders/{order}:pay:\x01*\x12k\n\x0c\x43\x61ptureOrder\x12 .payloops.v1.CaptureOrderRequest\x1a\x12.payloops.v1.Order\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/orders/{order}:capture:\x01*\x12h\n\x0b\x43\x61ncelOrder\x12\x1f.payloops.v1.CancelOrderRequest\x1a\x12.payloops.v1.Order\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/orders/{order}:cancel:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -73,6 +73,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDER'].fields_by_name['capture_before']._serialized_options = b'\342A\001\003'
   _globals['_ORDER'].fields_by_name['cancellation_reason']._loaded_options = None
   _globals['_ORDER'].fields_by_name['cancellation_reason']._serialized_options = b'\342A\001\003'
+  _globals['_ORDER'].fields_by_name['customer']._loaded_options = None
+  _globals['_ORDER'].fields_by_name['customer']._serialized_options = b'\342A\001\005'
   _globals['_PAYMENTMETHOD'].fields_by_name['type']._loaded_options = None
   _globals['_PAYMENTMETHOD'].fields_by_name['type']._serialized_options = b'\342A\001\002'
   _globals['_PAYMENTMETHOD'].fields_by_name['token']._loaded_options = None
@@ -102,41 +104,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDERSERVICE'].methods_by_name['CancelOrder']._loaded_options = None
   _globals['_ORDERSERVICE'].methods_by_name['CancelOrder']._serialized_options = b'\202\323\344\223\002\036\"\031/v1/orders/{order}:cancel:\001*'
   _globals['_ORDER']._serialized_start=170
-  _globals['_ORDER']._serialized_end=1299
-  _globals['_ORDER_METADATAENTRY']._serialized_start=1012
-  _globals['_ORDER_METADATAENTRY']._serialized_end=1059
-  _globals['_ORDER_CAPTUREMETHOD']._serialized_start=1061
-  _globals['_ORDER_CAPTUREMETHOD']._serialized_end=1135
-  _globals['_ORDER_STATUS']._serialized_start=1138
-  _globals['_ORDER_STATUS']._serialized_end=1299
-  _globals['_ROUTINGDECISION']._serialized_start=1301
-  _globals['_ROUTINGDECISION']._serialized_end=1407
-  _globals['_ROUTINGCANDIDATE']._serialized_start=1409
-  _globals['_ROUTINGCANDIDATE']._serialized_end=1480
-  _globals['_ATTEMPT']._serialized_start=1483
-  _globals['_ATTEMPT']._serialized_end=1937
-  _globals['_ATTEMPT_OUTCOME']._serialized_start=1798
-  _globals['_ATTEMPT_OUTCOME']._serialized_end=1937
-  _globals['_NEXTACTION']._serialized_start=1939
-  _globals['_NEXTACTION']._serialized_end=1973
-  _globals['_PAYMENTMETHOD']._serialized_start=1975
-  _globals['_PAYMENTMETHOD']._serialized_end=2069
-  _globals['_CARDHINTS']._serialized_start=2071
-  _globals['_CARDHINTS']._serialized_end=2146
-  _globals['_CREATEORDERREQUEST']._serialized_start=2148
-  _globals['_CREATEORDERREQUEST']._serialized_end=2209
-  _globals['_GETORDERREQUEST']._serialized_start=2211
-  _globals['_GETORDERREQUEST']._serialized_end=2249
-  _globals['_LISTORDERSREQUEST']._serialized_start=2252
-  _globals['_LISTORDERSREQUEST']._serialized_end=2539
-  _globals['_LISTORDERSRESPONSE']._serialized_start=2541
-  _globals['_LISTORDERSRESPONSE']._serialized_end=2622
-  _globals['_PAYORDERREQUEST']._serialized_start=2624
-  _globals['_PAYORDERREQUEST']._serialized_end=2720
-  _globals['_CAPTUREORDERREQUEST']._serialized_start=2722
-  _globals['_CAPTUREORDERREQUEST']._serialized_end=2780
-  _globals['_CANCELORDERREQUEST']._serialized_start=2782
-  _globals['_CANCELORDERREQUEST']._serialized_end=2823
-  _globals['_ORDERSERVICE']._serialized_start=2826
-  _globals['_ORDERSERVICE']._serialized_end=3436
+  _globals['_ORDER']._serialized_end=1323
+  _globals['_ORDER_METADATAENTRY']._serialized_start=1036
+  _globals['_ORDER_METADATAENTRY']._serialized_end=1083
+  _globals['_ORDER_CAPTUREMETHOD']._serialized_start=1085
+  _globals['_ORDER_CAPTUREMETHOD']._serialized_end=1159
+  _globals['_ORDER_STATUS']._serialized_start=1162
+  _globals['_ORDER_STATUS']._serialized_end=1323
+  _globals['_ROUTINGDECISION']._serialized_start=1325
+  _globals['_ROUTINGDECISION']._serialized_end=1431
+  _globals['_ROUTINGCANDIDATE']._serialized_start=1433
+  _globals['_ROUTINGCANDIDATE']._serialized_end=1504
+  _globals['_ATTEMPT']._serialized_start=1507
+  _globals['_ATTEMPT']._serialized_end=1961
+  _globals['_ATTEMPT_OUTCOME']._serialized_start=1822
+  _globals['_ATTEMPT_OUTCOME']._serialized_end=1961
+  _globals['_NEXTACTION']._serialized_start=1963
+  _globals['_NEXTACTION']._serialized_end=1997
+  _globals['_PAYMENTMETHOD']._serialized_start=1999
+  _globals['_PAYMENTMETHOD']._serialized_end=2093
+  _globals['_CARDHINTS']._serialized_start=2095
+  _globals['_CARDHINTS']._serialized_end=2170
+  _globals['_CREATEORDERREQUEST']._serialized_start=2172
+  _globals['_CREATEORDERREQUEST']._serialized_end=2233
+  _globals['_GETORDERREQUEST']._serialized_start=2235
+  _globals['_GETORDERREQUEST']._serialized_end=2273
+  _globals['_LISTORDERSREQUEST']._serialized_start=2276
+  _globals['_LISTORDERSREQUEST']._serialized_end=2563
+  _globals['_LISTORDERSRESPONSE']._serialized_start=2565
+  _globals['_LISTORDERSRESPONSE']._serialized_end=2646
+  _globals['_PAYORDERREQUEST']._serialized_start=2648
+  _globals['_PAYORDERREQUEST']._serialized_end=2765
+  _globals['_CAPTUREORDERREQUEST']._serialized_start=2767
+  _globals['_CAPTUREORDERREQUEST']._serialized_end=2825
+  _globals['_CANCELORDERREQUEST']._serialized_start=2827
+  _globals['_CANCELORDERREQUEST']._serialized_end=2868
+  _globals['_ORDERSERVICE']._serialized_start=2871
+  _globals['_ORDERSERVICE']._serialized_end=3481
 # @@protoc_insertion_point(module_scope)

@@ -135,6 +135,7 @@ class Order(_message.Message):
     AMOUNT_REFUND_PENDING_FIELD_NUMBER: _builtins.int
     CAPTURE_BEFORE_FIELD_NUMBER: _builtins.int
     CANCELLATION_REASON_FIELD_NUMBER: _builtins.int
+    CUSTOMER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-generated identifier, `ord_…`."""
     amount: _builtins.int
@@ -175,6 +176,12 @@ class Order(_message.Message):
     """
     cancellation_reason: _builtins.str
     """Why the order was canceled: "requested_by_merchant", "authorization_expired", …."""
+    customer: _builtins.str
+    """The customer paying, `cus_…` (optional, set on create only). An order with a customer can
+    be paid only with a payment method saved for that customer or one saved for nobody; an
+    order without one cannot be paid with a method saved for a customer
+    (PAYMENT_METHOD_CUSTOMER_MISMATCH).
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Merchant's own key/value pairs: at most 50 keys, keys up to 40 characters, values up
@@ -230,10 +237,11 @@ class Order(_message.Message):
         amount_refund_pending: _builtins.int = ...,
         capture_before: _timestamp_pb2.Timestamp | None = ...,
         cancellation_reason: _builtins.str = ...,
+        customer: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["capture_before", b"capture_before", "create_time", b"create_time", "next_action", b"next_action", "routing", b"routing", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refund_pending", b"amount_refund_pending", "amount_refunded", b"amount_refunded", "attempts", b"attempts", "cancellation_reason", b"cancellation_reason", "capture_before", b"capture_before", "capture_method", b"capture_method", "create_time", b"create_time", "currency", b"currency", "description", b"description", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "livemode", b"livemode", "metadata", b"metadata", "next_action", b"next_action", "return_url", b"return_url", "routing", b"routing", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_capturable", b"amount_capturable", "amount_received", b"amount_received", "amount_refund_pending", b"amount_refund_pending", "amount_refunded", b"amount_refunded", "attempts", b"attempts", "cancellation_reason", b"cancellation_reason", "capture_before", b"capture_before", "capture_method", b"capture_method", "create_time", b"create_time", "currency", b"currency", "customer", b"customer", "description", b"description", "failure_code", b"failure_code", "failure_message", b"failure_message", "id", b"id", "livemode", b"livemode", "metadata", b"metadata", "next_action", b"next_action", "return_url", b"return_url", "routing", b"routing", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -653,8 +661,15 @@ class PayOrderRequest(_message.Message):
 
     ORDER_FIELD_NUMBER: _builtins.int
     PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    OFF_SESSION_FIELD_NUMBER: _builtins.int
     order: _builtins.str
     """The order's id, `ord_…`."""
+    off_session: _builtins.bool
+    """A merchant-initiated payment, without the customer: the token must be a payment method
+    saved for the order's customer (PAYMENT_METHOD_NOT_SAVED otherwise). The gateway is told
+    so, with the network transaction id of the card's first customer-present payment where
+    one was kept.
+    """
     @_builtins.property
     def payment_method(self) -> Global___PaymentMethod:
         """How the customer pays."""
@@ -664,10 +679,11 @@ class PayOrderRequest(_message.Message):
         *,
         order: _builtins.str = ...,
         payment_method: Global___PaymentMethod | None = ...,
+        off_session: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["payment_method", b"payment_method"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order", "payment_method", b"payment_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["off_session", b"off_session", "order", b"order", "payment_method", b"payment_method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

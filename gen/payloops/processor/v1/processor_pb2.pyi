@@ -19,6 +19,36 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _Initiator:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _InitiatorEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Initiator.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    INITIATOR_UNSPECIFIED: _Initiator.ValueType  # 0
+    """Treated as CUSTOMER."""
+    INITIATOR_CUSTOMER: _Initiator.ValueType  # 1
+    """The customer is present (checkout): the gateway may ask for 3-D Secure."""
+    INITIATOR_MERCHANT: _Initiator.ValueType  # 2
+    """The merchant charges a card the customer saved, without the customer (off-session, a
+    merchant-initiated transaction): `network_transaction_id` names the customer-present
+    payment that set it up, where PayLoops has one.
+    """
+
+class Initiator(_Initiator, metaclass=_InitiatorEnumTypeWrapper):
+    """Who starts a payment."""
+
+INITIATOR_UNSPECIFIED: Initiator.ValueType  # 0
+"""Treated as CUSTOMER."""
+INITIATOR_CUSTOMER: Initiator.ValueType  # 1
+"""The customer is present (checkout): the gateway may ask for 3-D Secure."""
+INITIATOR_MERCHANT: Initiator.ValueType  # 2
+"""The merchant charges a card the customer saved, without the customer (off-session, a
+merchant-initiated transaction): `network_transaction_id` names the customer-present
+payment that set it up, where PayLoops has one.
+"""
+Global___Initiator: _TypeAlias = Initiator  # noqa: Y015
+
 class _CaptureMethod:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -280,6 +310,7 @@ class Payment(_message.Message):
     AMOUNT_CAPTURED_FIELD_NUMBER: _builtins.int
     AMOUNT_REFUNDED_FIELD_NUMBER: _builtins.int
     CARD_FIELD_NUMBER: _builtins.int
+    NETWORK_TRANSACTION_ID_FIELD_NUMBER: _builtins.int
     attempt_key: _builtins.str
     """The key PayLoops gave in AuthorizeRequest."""
     processor_reference: _builtins.str
@@ -294,6 +325,11 @@ class Payment(_message.Message):
     """Captured so far, minor units."""
     amount_refunded: _builtins.int
     """Refunded so far, minor units."""
+    network_transaction_id: _builtins.str
+    """The card network's id of this payment, when the gateway gives one. PayLoops keeps the
+    first customer-present one of a saved card and sends it with later merchant-initiated
+    payments, at any gateway.
+    """
     @_builtins.property
     def decline(self) -> Global___Decline:
         """Set when outcome is DECLINED."""
@@ -319,10 +355,11 @@ class Payment(_message.Message):
         amount_captured: _builtins.int = ...,
         amount_refunded: _builtins.int = ...,
         card: Global___Card | None = ...,
+        network_transaction_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "decline", b"decline", "next_action", b"next_action"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "attempt_key", b"attempt_key", "card", b"card", "currency", b"currency", "decline", b"decline", "next_action", b"next_action", "outcome", b"outcome", "processor_reference", b"processor_reference"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "attempt_key", b"attempt_key", "card", b"card", "currency", b"currency", "decline", b"decline", "network_transaction_id", b"network_transaction_id", "next_action", b"next_action", "outcome", b"outcome", "processor_reference", b"processor_reference"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -635,6 +672,8 @@ class AuthorizeRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     CREDENTIALS_FIELD_NUMBER: _builtins.int
+    INITIATOR_FIELD_NUMBER: _builtins.int
+    NETWORK_TRANSACTION_ID_FIELD_NUMBER: _builtins.int
     attempt_key: _builtins.str
     """Idempotency key of this attempt, unique per order and processor try. Required."""
     order_id: _builtins.str
@@ -651,6 +690,12 @@ class AuthorizeRequest(_message.Message):
     """Where the customer returns after a 3-D Secure challenge."""
     description: _builtins.str
     """Statement description."""
+    initiator: Global___Initiator.ValueType
+    """Who starts the payment; unset is the customer."""
+    network_transaction_id: _builtins.str
+    """For a merchant-initiated payment: the card network's id of the first customer-present
+    payment with this card (any gateway's), when PayLoops kept one; empty otherwise.
+    """
     @_builtins.property
     def payment_method(self) -> Global___PaymentMethod:
         """The payment method."""
@@ -677,10 +722,12 @@ class AuthorizeRequest(_message.Message):
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         credentials: Global___Credentials | None = ...,
+        initiator: Global___Initiator.ValueType = ...,
+        network_transaction_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "payment_method", b"payment_method"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "attempt_key", b"attempt_key", "capture_method", b"capture_method", "credentials", b"credentials", "currency", b"currency", "description", b"description", "merchant_id", b"merchant_id", "metadata", b"metadata", "order_id", b"order_id", "payment_method", b"payment_method", "return_url", b"return_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "attempt_key", b"attempt_key", "capture_method", b"capture_method", "credentials", b"credentials", "currency", b"currency", "description", b"description", "initiator", b"initiator", "merchant_id", b"merchant_id", "metadata", b"metadata", "network_transaction_id", b"network_transaction_id", "order_id", b"order_id", "payment_method", b"payment_method", "return_url", b"return_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

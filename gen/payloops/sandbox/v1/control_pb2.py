@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!payloops/sandbox/v1/control.proto\x12\x13payloops.sandbox.v1\"b\n\x0fSetFaultRequest\x12,\n\x04mode\x18\x01 \x01(\x0e\x32\x1e.payloops.sandbox.v1.FaultMode\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\x12\x12\n\nlatency_ms\x18\x03 \x01(\x05\"\x12\n\x10SetFaultResponse\"\x14\n\x12ListChargesRequest\"\xaf\x01\n\x06\x43harge\x12\x13\n\x0b\x61ttempt_key\x18\x01 \x01(\t\x12\x1b\n\x13processor_reference\x18\x02 \x01(\t\x12\x10\n\x08order_id\x18\x03 \x01(\t\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\r\n\x05state\x18\x06 \x01(\t\x12\x17\n\x0f\x61mount_captured\x18\x07 \x01(\x03\x12\x17\n\x0f\x61mount_refunded\x18\x08 \x01(\x03\"C\n\x13ListChargesResponse\x12,\n\x07\x63harges\x18\x01 \x03(\x0b\x32\x1b.payloops.sandbox.v1.Charge*\xa9\x01\n\tFaultMode\x12\x1a\n\x16\x46\x41ULT_MODE_UNSPECIFIED\x10\x00\x12\x14\n\x10\x46\x41ULT_MODE_CLEAR\x10\x01\x12\x13\n\x0f\x46\x41ULT_MODE_HANG\x10\x02\x12\x1a\n\x16\x46\x41ULT_MODE_UNAVAILABLE\x10\x03\x12!\n\x1d\x46\x41ULT_MODE_ERROR_AFTER_CHARGE\x10\x04\x12\x16\n\x12\x46\x41ULT_MODE_LATENCY\x10\x05\x32\xd2\x01\n\x15SandboxControlService\x12W\n\x08SetFault\x12$.payloops.sandbox.v1.SetFaultRequest\x1a%.payloops.sandbox.v1.SetFaultResponse\x12`\n\x0bListCharges\x12\'.payloops.sandbox.v1.ListChargesRequest\x1a(.payloops.sandbox.v1.ListChargesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!payloops/sandbox/v1/control.proto\x12\x13payloops.sandbox.v1\"b\n\x0fSetFaultRequest\x12,\n\x04mode\x18\x01 \x01(\x0e\x32\x1e.payloops.sandbox.v1.FaultMode\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\x12\x12\n\nlatency_ms\x18\x03 \x01(\x05\"\x12\n\x10SetFaultResponse\"\x14\n\x12ListChargesRequest\"\x8b\x02\n\x06\x43harge\x12\x13\n\x0b\x61ttempt_key\x18\x01 \x01(\t\x12\x1b\n\x13processor_reference\x18\x02 \x01(\t\x12\x10\n\x08order_id\x18\x03 \x01(\t\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\r\n\x05state\x18\x06 \x01(\t\x12\x17\n\x0f\x61mount_captured\x18\x07 \x01(\x03\x12\x17\n\x0f\x61mount_refunded\x18\x08 \x01(\x03\x12\x11\n\tinitiator\x18\t \x01(\t\x12\x1e\n\x16network_transaction_id\x18\n \x01(\t\x12\'\n\x1fprevious_network_transaction_id\x18\x0b \x01(\t\"C\n\x13ListChargesResponse\x12,\n\x07\x63harges\x18\x01 \x03(\x0b\x32\x1b.payloops.sandbox.v1.Charge*\xa9\x01\n\tFaultMode\x12\x1a\n\x16\x46\x41ULT_MODE_UNSPECIFIED\x10\x00\x12\x14\n\x10\x46\x41ULT_MODE_CLEAR\x10\x01\x12\x13\n\x0f\x46\x41ULT_MODE_HANG\x10\x02\x12\x1a\n\x16\x46\x41ULT_MODE_UNAVAILABLE\x10\x03\x12!\n\x1d\x46\x41ULT_MODE_ERROR_AFTER_CHARGE\x10\x04\x12\x16\n\x12\x46\x41ULT_MODE_LATENCY\x10\x05\x32\xd2\x01\n\x15SandboxControlService\x12W\n\x08SetFault\x12$.payloops.sandbox.v1.SetFaultRequest\x1a%.payloops.sandbox.v1.SetFaultResponse\x12`\n\x0bListCharges\x12\'.payloops.sandbox.v1.ListChargesRequest\x1a(.payloops.sandbox.v1.ListChargesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'payloops.sandbox.v1.control_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FAULTMODE']._serialized_start=448
-  _globals['_FAULTMODE']._serialized_end=617
+  _globals['_FAULTMODE']._serialized_start=540
+  _globals['_FAULTMODE']._serialized_end=709
   _globals['_SETFAULTREQUEST']._serialized_start=58
   _globals['_SETFAULTREQUEST']._serialized_end=156
   _globals['_SETFAULTRESPONSE']._serialized_start=158
@@ -40,9 +40,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTCHARGESREQUEST']._serialized_start=178
   _globals['_LISTCHARGESREQUEST']._serialized_end=198
   _globals['_CHARGE']._serialized_start=201
-  _globals['_CHARGE']._serialized_end=376
-  _globals['_LISTCHARGESRESPONSE']._serialized_start=378
-  _globals['_LISTCHARGESRESPONSE']._serialized_end=445
-  _globals['_SANDBOXCONTROLSERVICE']._serialized_start=620
-  _globals['_SANDBOXCONTROLSERVICE']._serialized_end=830
+  _globals['_CHARGE']._serialized_end=468
+  _globals['_LISTCHARGESRESPONSE']._serialized_start=470
+  _globals['_LISTCHARGESRESPONSE']._serialized_end=537
+  _globals['_SANDBOXCONTROLSERVICE']._serialized_start=712
+  _globals['_SANDBOXCONTROLSERVICE']._serialized_end=922
 # @@protoc_insertion_point(module_scope)

@@ -133,6 +133,9 @@ class Charge(_message.Message):
     STATE_FIELD_NUMBER: _builtins.int
     AMOUNT_CAPTURED_FIELD_NUMBER: _builtins.int
     AMOUNT_REFUNDED_FIELD_NUMBER: _builtins.int
+    INITIATOR_FIELD_NUMBER: _builtins.int
+    NETWORK_TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    PREVIOUS_NETWORK_TRANSACTION_ID_FIELD_NUMBER: _builtins.int
     attempt_key: _builtins.str
     """The attempt key the charge was made with."""
     processor_reference: _builtins.str
@@ -149,6 +152,14 @@ class Charge(_message.Message):
     """Captured amount."""
     amount_refunded: _builtins.int
     """Refunded amount."""
+    initiator: _builtins.str
+    """"customer" or "merchant": who started the payment."""
+    network_transaction_id: _builtins.str
+    """The network transaction id the sandbox gave this payment (approved customer-present
+    card payments only).
+    """
+    previous_network_transaction_id: _builtins.str
+    """For a merchant-initiated payment: the network transaction id it was sent with."""
     def __init__(
         self,
         *,
@@ -160,10 +171,13 @@ class Charge(_message.Message):
         state: _builtins.str = ...,
         amount_captured: _builtins.int = ...,
         amount_refunded: _builtins.int = ...,
+        initiator: _builtins.str = ...,
+        network_transaction_id: _builtins.str = ...,
+        previous_network_transaction_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "attempt_key", b"attempt_key", "currency", b"currency", "order_id", b"order_id", "processor_reference", b"processor_reference", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "amount_captured", b"amount_captured", "amount_refunded", b"amount_refunded", "attempt_key", b"attempt_key", "currency", b"currency", "initiator", b"initiator", "network_transaction_id", b"network_transaction_id", "order_id", b"order_id", "previous_network_transaction_id", b"previous_network_transaction_id", "processor_reference", b"processor_reference", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -24,17 +24,21 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpayloops/vault/v1/vault.proto\x12\x11payloops.vault.v1\"\x94\x01\n\x11\x44\x65tokenizeRequest\x12\x16\n\x0epayment_method\x18\x01 \x01(\t\x12\x10\n\x08merchant\x18\x02 \x01(\t\x12\x10\n\x08livemode\x18\x03 \x01(\x08\x12\x11\n\tprocessor\x18\x04 \x01(\t\x12\x13\n\x0b\x61ttempt_key\x18\x05 \x01(\t\x12\x1b\n\x13\x66irst_authorization\x18\x06 \x01(\x08\"k\n\x12\x44\x65tokenizeResponse\x12\x0e\n\x06number\x18\x01 \x01(\t\x12\x11\n\texp_month\x18\x02 \x01(\x05\x12\x10\n\x08\x65xp_year\x18\x03 \x01(\x05\x12\x0b\n\x03\x63vc\x18\x04 \x01(\t\x12\x13\n\x0bholder_name\x18\x05 \x01(\t2k\n\x0cVaultService\x12[\n\nDetokenize\x12$.payloops.vault.v1.DetokenizeRequest\x1a%.payloops.vault.v1.DetokenizeResponse\"\x00\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpayloops/vault/v1/vault.proto\x12\x11payloops.vault.v1\"U\n\x17GetPaymentMethodRequest\x12\x16\n\x0epayment_method\x18\x01 \x01(\t\x12\x10\n\x08merchant\x18\x02 \x01(\t\x12\x10\n\x08livemode\x18\x03 \x01(\x08\"l\n\x12PaymentMethodFacts\x12\r\n\x05\x62rand\x18\x01 \x01(\t\x12\r\n\x05last4\x18\x02 \x01(\t\x12\x11\n\texp_month\x18\x03 \x01(\x05\x12\x10\n\x08\x65xp_year\x18\x04 \x01(\x05\x12\x13\n\x0b\x66ingerprint\x18\x05 \x01(\t\"\x94\x01\n\x11\x44\x65tokenizeRequest\x12\x16\n\x0epayment_method\x18\x01 \x01(\t\x12\x10\n\x08merchant\x18\x02 \x01(\t\x12\x10\n\x08livemode\x18\x03 \x01(\x08\x12\x11\n\tprocessor\x18\x04 \x01(\t\x12\x13\n\x0b\x61ttempt_key\x18\x05 \x01(\t\x12\x1b\n\x13\x66irst_authorization\x18\x06 \x01(\x08\"k\n\x12\x44\x65tokenizeResponse\x12\x0e\n\x06number\x18\x01 \x01(\t\x12\x11\n\texp_month\x18\x02 \x01(\x05\x12\x10\n\x08\x65xp_year\x18\x03 \x01(\x05\x12\x0b\n\x03\x63vc\x18\x04 \x01(\t\x12\x13\n\x0bholder_name\x18\x05 \x01(\t2\xd4\x01\n\x0cVaultService\x12[\n\nDetokenize\x12$.payloops.vault.v1.DetokenizeRequest\x1a%.payloops.vault.v1.DetokenizeResponse\"\x00\x12g\n\x10GetPaymentMethod\x12*.payloops.vault.v1.GetPaymentMethodRequest\x1a%.payloops.vault.v1.PaymentMethodFacts\"\x00\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'payloops.vault.v1.vault_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DETOKENIZEREQUEST']._serialized_start=53
-  _globals['_DETOKENIZEREQUEST']._serialized_end=201
-  _globals['_DETOKENIZERESPONSE']._serialized_start=203
-  _globals['_DETOKENIZERESPONSE']._serialized_end=310
-  _globals['_VAULTSERVICE']._serialized_start=312
-  _globals['_VAULTSERVICE']._serialized_end=419
+  _globals['_GETPAYMENTMETHODREQUEST']._serialized_start=52
+  _globals['_GETPAYMENTMETHODREQUEST']._serialized_end=137
+  _globals['_PAYMENTMETHODFACTS']._serialized_start=139
+  _globals['_PAYMENTMETHODFACTS']._serialized_end=247
+  _globals['_DETOKENIZEREQUEST']._serialized_start=250
+  _globals['_DETOKENIZEREQUEST']._serialized_end=398
+  _globals['_DETOKENIZERESPONSE']._serialized_start=400
+  _globals['_DETOKENIZERESPONSE']._serialized_end=507
+  _globals['_VAULTSERVICE']._serialized_start=510
+  _globals['_VAULTSERVICE']._serialized_end=722
 # @@protoc_insertion_point(module_scope)

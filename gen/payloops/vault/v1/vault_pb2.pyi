@@ -17,6 +17,74 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class GetPaymentMethodRequest(_message.Message):
+    """Request for VaultService.GetPaymentMethod."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    MERCHANT_FIELD_NUMBER: _builtins.int
+    LIVEMODE_FIELD_NUMBER: _builtins.int
+    payment_method: _builtins.str
+    """The vaulted payment method, `pm_vault_…`."""
+    merchant: _builtins.str
+    """The merchant asking, `mer_…`."""
+    livemode: _builtins.bool
+    """The caller's mode."""
+    def __init__(
+        self,
+        *,
+        payment_method: _builtins.str = ...,
+        merchant: _builtins.str = ...,
+        livemode: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["livemode", b"livemode", "merchant", b"merchant", "payment_method", b"payment_method"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPaymentMethodRequest: _TypeAlias = GetPaymentMethodRequest  # noqa: Y015
+
+@_typing.final
+class PaymentMethodFacts(_message.Message):
+    """Response for VaultService.GetPaymentMethod."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BRAND_FIELD_NUMBER: _builtins.int
+    LAST4_FIELD_NUMBER: _builtins.int
+    EXP_MONTH_FIELD_NUMBER: _builtins.int
+    EXP_YEAR_FIELD_NUMBER: _builtins.int
+    FINGERPRINT_FIELD_NUMBER: _builtins.int
+    brand: _builtins.str
+    """Card brand, such as "visa"."""
+    last4: _builtins.str
+    """Last four digits."""
+    exp_month: _builtins.int
+    """Expiry month, 1 to 12."""
+    exp_year: _builtins.int
+    """Expiry year."""
+    fingerprint: _builtins.str
+    """Keyed fingerprint of the card number (per merchant)."""
+    def __init__(
+        self,
+        *,
+        brand: _builtins.str = ...,
+        last4: _builtins.str = ...,
+        exp_month: _builtins.int = ...,
+        exp_year: _builtins.int = ...,
+        fingerprint: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["brand", b"brand", "exp_month", b"exp_month", "exp_year", b"exp_year", "fingerprint", b"fingerprint", "last4", b"last4"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentMethodFacts: _TypeAlias = PaymentMethodFacts  # noqa: Y015
+
+@_typing.final
 class DetokenizeRequest(_message.Message):
     """Request for VaultService.Detokenize."""
 

@@ -43,6 +43,11 @@ class VaultServiceStub:
                 request_serializer=payloops_dot_vault_dot_v1_dot_vault__pb2.DetokenizeRequest.SerializeToString,
                 response_deserializer=payloops_dot_vault_dot_v1_dot_vault__pb2.DetokenizeResponse.FromString,
                 _registered_method=True)
+        self.GetPaymentMethod = channel.unary_unary(
+                '/payloops.vault.v1.VaultService/GetPaymentMethod',
+                request_serializer=payloops_dot_vault_dot_v1_dot_vault__pb2.GetPaymentMethodRequest.SerializeToString,
+                response_deserializer=payloops_dot_vault_dot_v1_dot_vault__pb2.PaymentMethodFacts.FromString,
+                _registered_method=True)
 
 
 class VaultServiceServicer:
@@ -60,6 +65,15 @@ class VaultServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPaymentMethod(self, request, context):
+        """What a receipt shows of the card behind `payment_method` (never its number or CVC), for
+        saving it to a customer. NOT_FOUND (PAYMENT_METHOD_NOT_FOUND) when it is not this
+        merchant's in this mode. Not audited as a detokenization: it reveals no card data.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VaultServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -67,6 +81,11 @@ def add_VaultServiceServicer_to_server(servicer, server):
                     servicer.Detokenize,
                     request_deserializer=payloops_dot_vault_dot_v1_dot_vault__pb2.DetokenizeRequest.FromString,
                     response_serializer=payloops_dot_vault_dot_v1_dot_vault__pb2.DetokenizeResponse.SerializeToString,
+            ),
+            'GetPaymentMethod': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPaymentMethod,
+                    request_deserializer=payloops_dot_vault_dot_v1_dot_vault__pb2.GetPaymentMethodRequest.FromString,
+                    response_serializer=payloops_dot_vault_dot_v1_dot_vault__pb2.PaymentMethodFacts.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -100,6 +119,33 @@ class VaultService:
             '/payloops.vault.v1.VaultService/Detokenize',
             payloops_dot_vault_dot_v1_dot_vault__pb2.DetokenizeRequest.SerializeToString,
             payloops_dot_vault_dot_v1_dot_vault__pb2.DetokenizeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPaymentMethod(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payloops.vault.v1.VaultService/GetPaymentMethod',
+            payloops_dot_vault_dot_v1_dot_vault__pb2.GetPaymentMethodRequest.SerializeToString,
+            payloops_dot_vault_dot_v1_dot_vault__pb2.PaymentMethodFacts.FromString,
             options,
             channel_credentials,
             insecure,

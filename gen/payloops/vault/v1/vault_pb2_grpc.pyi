@@ -41,6 +41,11 @@ class VaultServiceStub:
     """The card behind `payment_method`. NOT_FOUND (PAYMENT_METHOD_NOT_FOUND) when it is not
     this merchant's in this mode.
     """
+    GetPaymentMethod: _grpc.UnaryUnaryMultiCallable[_vault_pb2.GetPaymentMethodRequest, _vault_pb2.PaymentMethodFacts]
+    """What a receipt shows of the card behind `payment_method` (never its number or CVC), for
+    saving it to a customer. NOT_FOUND (PAYMENT_METHOD_NOT_FOUND) when it is not this
+    merchant's in this mode. Not audited as a detokenization: it reveals no card data.
+    """
 
 @_typing.type_check_only
 class VaultServiceAsyncStub(VaultServiceStub):
@@ -54,6 +59,11 @@ class VaultServiceAsyncStub(VaultServiceStub):
     Detokenize: _aio.UnaryUnaryMultiCallable[_vault_pb2.DetokenizeRequest, _vault_pb2.DetokenizeResponse]  # type: ignore[assignment]
     """The card behind `payment_method`. NOT_FOUND (PAYMENT_METHOD_NOT_FOUND) when it is not
     this merchant's in this mode.
+    """
+    GetPaymentMethod: _aio.UnaryUnaryMultiCallable[_vault_pb2.GetPaymentMethodRequest, _vault_pb2.PaymentMethodFacts]  # type: ignore[assignment]
+    """What a receipt shows of the card behind `payment_method` (never its number or CVC), for
+    saving it to a customer. NOT_FOUND (PAYMENT_METHOD_NOT_FOUND) when it is not this
+    merchant's in this mode. Not audited as a detokenization: it reveals no card data.
     """
 
 class VaultServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -71,6 +81,17 @@ class VaultServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_vault_pb2.DetokenizeResponse, _abc.Awaitable[_vault_pb2.DetokenizeResponse]]:
         """The card behind `payment_method`. NOT_FOUND (PAYMENT_METHOD_NOT_FOUND) when it is not
         this merchant's in this mode.
+        """
+
+    @_abc_1.abstractmethod
+    def GetPaymentMethod(
+        self,
+        request: _vault_pb2.GetPaymentMethodRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_vault_pb2.PaymentMethodFacts, _abc.Awaitable[_vault_pb2.PaymentMethodFacts]]:
+        """What a receipt shows of the card behind `payment_method` (never its number or CVC), for
+        saving it to a customer. NOT_FOUND (PAYMENT_METHOD_NOT_FOUND) when it is not this
+        merchant's in this mode. Not audited as a detokenization: it reveals no card data.
         """
 
 def add_VaultServiceServicer_to_server(servicer: VaultServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
