@@ -157,6 +157,10 @@ class Gateway:
     def _pay(
         self, order: Entity, request: processor_pb2.AuthorizeRequest, capture: str
     ) -> processor_pb2.Payment:
+        # The request's initiator and network_transaction_id are not sent, and no payment
+        # reports a network transaction id: Razorpay's payments API has no field for either
+        # (its recurring card payments charge its own mandate tokens instead), so a
+        # merchant-initiated payment is this same S2S card payment.
         body: dict[str, Any] = {
             "amount": order["amount"],
             "currency": order["currency"],

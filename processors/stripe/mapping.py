@@ -113,6 +113,9 @@ def _apply_charge(payment: pb.Payment, charge: Mapping[str, Any], units: _Units)
                 last4=str(details.get("last4") or ""),
             )
         )
+    # Stripe gives the network's id on the charge once the network authorized it (a declined
+    # charge has none).
+    payment.network_transaction_id = str(details.get("network_transaction_id") or "")
 
 
 def refund_from_stripe(refund: Mapping[str, Any]) -> pb.Refund:

@@ -38,6 +38,9 @@ _KEY = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: safe in a head
 TOKEN_PREFIXES = ("pm_",)
 _TOKEN = re.compile(r"pm_[A-Za-z0-9_]+")
 _CVC = re.compile(r"[0-9]{3,4}")
+# Card networks' transaction ids are short alphanumerics (Visa 15 digits, Mastercard 9-13
+# characters); other gateways' ids reach here too, so only their shape is checked.
+_MAX_NETWORK_TRANSACTION_ID = 100
 EXPAND = ["latest_charge"]
 # Stripe's `reason` is an enum; PayLoops' is free text, kept in metadata, and passed as the
 # enum as well when it is one.
@@ -121,6 +124,7 @@ def create_intent(request: pb.AuthorizeRequest) -> tuple[StripeCurrency, dict[st
         ),
         "confirm": True,
         **_payment_method(method),
+        **_initiator(request),
         "metadata": _metadata(request),
         "expand": EXPAND,
     }
@@ -136,6 +140,27 @@ def create_intent(request: pb.AuthorizeRequest) -> tuple[StripeCurrency, dict[st
     if request.description:
         params["description"] = request.description
     return currency, params
+
+
+def _initiator(request: pb.AuthorizeRequest) -> dict[str, Any]:
+    """A merchant-initiated payment is `off_session` (Stripe then never asks for 3-D Secure: a
+    card that needs it declines with `authentication_required`), with the network transaction
+    id of the card's first customer-present payment as the MIT exemption's reference."""
+    if request.initiator != pb.INITIATOR_MERCHANT:
+        return {}  # the contract's id belongs to merchant-initiated payments only
+    network_id = request.network_transaction_id
+    params: dict[str, Any] = {"off_session": True}
+    if network_id:
+        if len(network_id) > _MAX_NETWORK_TRANSACTION_ID or not _KEY.fullmatch(network_id):
+            raise invalid(
+                "NETWORK_TRANSACTION_ID_INVALID",
+                f"network_transaction_id must be 1-{_MAX_NETWORK_TRANSACTION_ID} printable "
+                "ASCII characters without spaces",
+            )
+        params["payment_method_options"] = {
+            "card": {"mit_exemption": {"network_transaction_id": network_id}}
+        }
+    return params
 
 
 def _payment_method(method: pb.PaymentMethod) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from payloops.v1 import customers_pb2, customers_pb2_grpc
 from payloops.vault.v1 import vault_pb2, vault_pb2_grpc
 from tests.conftest import Mesh
 from tests.e2e.failover_helpers import SANDBOXES, wait_for
+from tests.e2e.gateway_accounts import add_gateway_accounts
 from tests.e2e.mesh_db import sql
 from tests.e2e.sandbox_control import charges_by_order
 from tests.e2e.vault_helpers import card, fresh_pan, publishable_key, token
@@ -242,6 +243,52 @@ def test_a_merchant_initiated_payment_carries_the_first_payments_network_transac
         later = charge_of(pay(True))
         assert later.initiator == "merchant"
         assert later.previous_network_transaction_id == present.network_transaction_id
+
+
+def test_a_saved_card_paid_at_stripe_then_off_session_with_stripes_network_id(
+    mesh: Mesh,
+) -> None:
+    assert mesh.stripe is not None
+    stripe = mesh.stripe
+    _, secret = mesh.new_merchant("customers-stripe")
+    with mesh.client(secret) as api:
+        add_gateway_accounts(api)
+        rules = [{"name": "cards", "failover": {"processors": ["stripe"]}}]
+        assert api.put("/v1/routing", json={"rules": rules}).status_code == 200
+        saved = token(mesh, publishable_key(mesh, secret), card("4242424242424242"))["id"]
+        customer = new_customer(api)["id"]
+        assert attach(api, customer, saved).status_code == 200
+
+        def intent_of(off_session: bool) -> Any:
+            order = api.post(
+                "/v1/orders", json={"amount": 1500, "currency": "USD", "customer": customer}
+            ).json()
+            paid = api.post(
+                f"/v1/orders/{order['id']}:pay",
+                json={
+                    "payment_method": {"type": "card", "token": saved},
+                    "off_session": off_session,
+                },
+            )
+            assert paid.status_code == 200, paid.text
+            settled = wait_for(api, order["id"], lambda o: o["status"] != "PROCESSING")
+            assert settled["status"] == "SUCCEEDED", settled
+            [intent] = stripe.intents_with("payloops_order_id", order["id"])
+            return intent
+
+        present = intent_of(False)
+        assert not present.off_session
+        [charge] = [c for c in stripe.charges() if c.intent_id == present.id]
+        assert charge.network_transaction_id
+        kept = sql(
+            mesh,
+            "select network_transaction_id from customer_payment_methods where payment_method = :p",
+            p=saved,
+        )
+        assert kept == [(charge.network_transaction_id,)]
+        later = intent_of(True)
+        assert later.off_session
+        assert later.mit_network_transaction_id == charge.network_transaction_id
 
 
 def test_the_vault_tells_the_edges_credential_a_cards_facts_and_nothing_else(

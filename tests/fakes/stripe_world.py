@@ -374,6 +374,8 @@ class Charge:
     released: int = 0
     failure_code: str | None = None
     failure_message: str | None = None
+    # Given by the network when it authorized the charge (a declined one has none).
+    network_transaction_id: str | None = None
 
     def refundable(self) -> int:
         return self.amount_captured - (self.amount_refunded - self.released)
@@ -406,6 +408,7 @@ class Charge:
                     "country": self.card.country,
                     "exp_month": 12,
                     "exp_year": 2034,
+                    "network_transaction_id": self.network_transaction_id,
                 },
             },
         }
@@ -434,6 +437,10 @@ class Intent:
     charge_id: str | None = None
     canceled_at: int | None = None
     cancellation_reason: str | None = None
+    # How it was confirmed: off-session (merchant-initiated), and the network transaction id
+    # of the card's first customer-present payment that came along as the MIT exemption's.
+    off_session: bool = False
+    mit_network_transaction_id: str | None = None
     # (monotonic time, metadata) versions, for a search index that lags behind.
     metadata_versions: list[tuple[float, dict[str, str]]] = field(default_factory=list)
     created_monotonic: float = field(default_factory=time.monotonic)
@@ -535,6 +542,54 @@ def _only(form: Mapping[str, Any], allowed: Iterable[str]) -> None:
     for name in form:
         if name not in allowed:
             raise invalid_request(f"Received unknown parameter: {name}", param=name)
+
+
+_CHALLENGES = (Behaviour.CHALLENGE, Behaviour.CHALLENGE_THEN_DECLINE)
+
+
+def _off_session(form: Mapping[str, Any], confirm: bool) -> bool:
+    """Stripe takes true/false, or the kind of off-session use, and only with confirm=true."""
+    value = form.get("off_session")
+    if value is None:
+        return False
+    if value not in ("true", "false", "one_off", "recurring"):
+        raise invalid_request(f"Invalid off_session: {value}", param="off_session")
+    if not confirm:
+        raise invalid_request(
+            "You may only specify off_session when confirm=true.", param="off_session"
+        )
+    return value != "false"
+
+
+def _mit_exemption(form: Mapping[str, Any], off_session: bool) -> str | None:
+    """payment_method_options[card][mit_exemption][network_transaction_id]: the only option
+    the fake knows, refused in any other shape, and only on an off-session payment."""
+    options = form.get("payment_method_options")
+    if options is None:
+        return None
+    param = "payment_method_options"
+    if not isinstance(options, dict):
+        raise invalid_request("Invalid hash", param=param)
+    _only(options, ("card",))
+    card = options.get("card")
+    if not isinstance(card, dict):
+        raise invalid_request("Invalid hash", param=f"{param}[card]")
+    _only(card, ("mit_exemption",))
+    exemption = card.get("mit_exemption")
+    if not isinstance(exemption, dict):
+        raise invalid_request("Invalid hash", param=f"{param}[card][mit_exemption]")
+    _only(exemption, ("network_transaction_id",))
+    network_id = exemption.get("network_transaction_id")
+    field = f"{param}[card][mit_exemption][network_transaction_id]"
+    if not isinstance(network_id, str) or not network_id:
+        raise invalid_request(
+            f"Missing required param: {field}.", param=field, code="parameter_missing"
+        )
+    if not off_session:
+        raise invalid_request(
+            "An MIT exemption can only be used for an off-session payment.", param=field
+        )
+    return network_id
 
 
 def _expand(form: Mapping[str, Any], prefix: str = "") -> bool:
@@ -696,6 +751,8 @@ class StripeWorld:
                 "payment_method_types",
                 "automatic_payment_methods",
                 "expand",
+                "off_session",
+                "payment_method_options",
             ),
         )
         with self._lock:
@@ -718,6 +775,8 @@ class StripeWorld:
             apm = form.get("automatic_payment_methods")
             expand = _expand(form)
             confirm = _bool(form, "confirm")
+            off_session = _off_session(form, confirm)
+            mit_network_transaction_id = _mit_exemption(form, off_session)
             payment_method = form.get("payment_method")
             if "payment_method_data" in form:
                 if payment_method is not None:
@@ -763,6 +822,8 @@ class StripeWorld:
                 description=form.get("description"),
                 payment_method_types=list(types) or ["card"],
                 automatic_payment_methods=_automatic_methods(types, apm),
+                off_session=off_session,
+                mit_network_transaction_id=mit_network_transaction_id,
             )
             intent.status = "requires_confirmation" if payment_method else "requires_payment_method"
             intent.metadata_versions.append((time.monotonic(), dict(intent.metadata)))
@@ -776,6 +837,15 @@ class StripeWorld:
         assert intent.payment_method is not None
         magic = self.magic(intent.payment_method)
         intent.last_payment_error = None
+        if intent.off_session and magic.behaviour in _CHALLENGES:
+            # Nobody is there to authenticate: Stripe declines instead of asking.
+            magic = Magic(
+                Behaviour.DECLINE,
+                magic.card,
+                "authentication_required",
+                "authentication_required",
+                "Your card was declined. This transaction requires authentication.",
+            )
         match magic.behaviour:
             case Behaviour.SUCCEED:
                 self._authorize(intent, magic)
@@ -819,6 +889,7 @@ class StripeWorld:
 
     def _authorize(self, intent: Intent, magic: Magic) -> None:
         charge = self._new_charge(intent, magic, "succeeded")
+        charge.network_transaction_id = "".join(secrets.choice(string.digits) for _ in range(15))
         intent.next_action = None
         if intent.capture_method == "manual":
             intent.status = "requires_capture"

@@ -65,6 +65,8 @@ class Adapter:
         metadata: dict[str, str] | None = None,
         credentials: pb.Credentials | None = None,
         raw_card: pb.RawCard | None = None,
+        initiator: pb.Initiator.ValueType = pb.INITIATOR_UNSPECIFIED,
+        network_transaction_id: str = "",
     ) -> pb.Payment:
         method = (
             pb.PaymentMethod(type="card", raw_card=raw_card)
@@ -84,6 +86,8 @@ class Adapter:
                 description="PayLoops test order",
                 metadata=metadata or {},
                 credentials=credentials or self.credentials,
+                initiator=initiator,
+                network_transaction_id=network_transaction_id,
             ),
             timeout=DEADLINE_S,
         )
@@ -538,6 +542,31 @@ async def test_raw_cards_go_to_razorpay_as_card_details(
         "cvv": "123",
         "name": "A Rao",
     }
+
+
+async def test_a_merchant_initiated_payment_is_paid_as_a_customer_present_one(
+    rzp: Adapter, fake: RazorpayFake
+) -> None:
+    # Razorpay's API neither takes nor gives a card network transaction id (its recurring card
+    # payments go through its own mandate tokens): a merchant-initiated payment is the same S2S
+    # payment, and no payment reports an id.
+    present = await rzp.authorize(raw_card=raw("4111111111111111"))
+    merchant = await rzp.authorize(
+        raw_card=raw("4111111111111111", cvc=""),
+        initiator=pb.INITIATOR_MERCHANT,
+        network_transaction_id="483297487231504",
+    )
+    assert present.outcome == merchant.outcome == pb.OUTCOME_SUCCEEDED
+    assert present.network_transaction_id == merchant.network_transaction_id == ""
+    bodies = {
+        payment.processor_reference: r.json()
+        for payment in (present, merchant)
+        for r in fake.requests_to("POST", CREATE_PAYMENT)
+        if r.json()["order_id"] == order_of(fake, payment)["id"]
+    }
+    sent = [bodies[p.processor_reference] for p in (present, merchant)]
+    assert set(sent[0]) - {"card"} == set(sent[1]) - {"card"}
+    assert "483297487231504" not in json.dumps(sent[1])
 
 
 async def test_a_raw_card_resent_without_its_cvc_is_the_same_payment(

@@ -806,6 +806,129 @@ class TestStripeAdapterAgainstFake(StripeContract):
         assert "4242" not in found.message
         assert len(fake.requests) == before
 
+    # -- who starts the payment: customer-present, or merchant-initiated (off-session) -----
+
+    async def test_a_customer_present_payment_returns_the_network_transaction_id(
+        self, gw: Gateway, fake: FakeStripe
+    ) -> None:
+        key = new_key()
+        request = raw_card_request("4242424242424242", key=key)
+        request.credentials.CopyFrom(gw.credentials)
+        request.initiator = pb.INITIATOR_CUSTOMER
+        # An id sent along with a customer-present payment is not the MIT exemption's.
+        request.network_transaction_id = "000000000000001"
+        payment = (await gw.stub.Authorize(request, timeout=DEADLINE_S)).payment
+        [intent] = fake.intents_with("payloops_attempt_key", key)
+        charge = next(c for c in fake.charges() if c.intent_id == intent.id)
+        assert charge.network_transaction_id
+        assert payment.network_transaction_id == charge.network_transaction_id
+        looked_up = await gw.get_payment(reference=payment.processor_reference)
+        assert looked_up.network_transaction_id == charge.network_transaction_id
+        [sent] = [
+            r for r in fake.requests_to("POST", "/v1/payment_intents") if r.idempotency_key == key
+        ]
+        assert "off_session" not in sent.form and "payment_method_options" not in sent.form
+        declined = await gw.authorize("pm_card_visa_chargeDeclined")
+        assert declined.network_transaction_id == ""
+
+    @pytest.mark.parametrize("network_id", ["483297487231504", ""])
+    async def test_a_merchant_initiated_payment_is_off_session_with_the_network_id(
+        self, gw: Gateway, fake: FakeStripe, network_id: str
+    ) -> None:
+        key = new_key()
+        request = raw_card_request("4242424242424242", key=key, cvc="")
+        request.credentials.CopyFrom(gw.credentials)
+        request.initiator = pb.INITIATOR_MERCHANT
+        request.network_transaction_id = network_id
+        payment = (await gw.stub.Authorize(request, timeout=DEADLINE_S)).payment
+        assert payment.outcome == pb.OUTCOME_SUCCEEDED
+        [sent] = [
+            r for r in fake.requests_to("POST", "/v1/payment_intents") if r.idempotency_key == key
+        ]
+        assert sent.form["off_session"] == "true" and sent.form["confirm"] == "true"
+        [intent] = fake.intents_with("payloops_attempt_key", key)
+        assert intent.off_session
+        if network_id:
+            assert sent.form["payment_method_options"] == {
+                "card": {"mit_exemption": {"network_transaction_id": network_id}}
+            }
+            assert intent.mit_network_transaction_id == network_id
+        else:
+            assert "payment_method_options" not in sent.form
+            assert intent.mit_network_transaction_id is None
+        # The network gives this payment an id of its own; the first one stays the reference.
+        assert payment.network_transaction_id not in ("", network_id)
+
+    async def test_a_merchant_initiated_payment_needing_3ds_declines_instead_of_asking(
+        self, gw: Gateway
+    ) -> None:
+        request = raw_card_request("4000000000003220", key=new_key(), cvc="")
+        request.credentials.CopyFrom(gw.credentials)
+        request.return_url = RETURN_URL
+        request.initiator = pb.INITIATOR_MERCHANT
+        payment = (await gw.stub.Authorize(request, timeout=DEADLINE_S)).payment
+        assert payment.outcome == pb.OUTCOME_DECLINED
+        assert payment.decline.gateway_code == "authentication_required"
+        assert not payment.next_action.redirect_url
+
+    @pytest.mark.parametrize("network_id", ["4832 9748", "9" * 101])
+    async def test_a_malformed_network_transaction_id_is_refused_before_stripe(
+        self, gw: Gateway, fake: FakeStripe, network_id: str
+    ) -> None:
+        before = len(fake.requests)
+        request = authorize_request("pm_card_visa", credentials=gw.credentials)
+        request.initiator = pb.INITIATOR_MERCHANT
+        request.network_transaction_id = network_id
+        found = await failure(gw.stub.Authorize(request, timeout=DEADLINE_S))
+        assert (found.code, found.reason) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "NETWORK_TRANSACTION_ID_INVALID",
+        )
+        assert len(fake.requests) == before
+
+    @pytest.mark.parametrize(
+        ("extra", "param"),
+        [
+            ({"off_session": "true", "confirm": "false"}, "off_session"),
+            ({"off_session": "sometimes"}, "off_session"),
+            (
+                {"payment_method_options[card][mit_exemption][network_transaction_id]": "4832"},
+                "payment_method_options[card][mit_exemption][network_transaction_id]",
+            ),
+            (
+                {
+                    "off_session": "true",
+                    "payment_method_options[card][mit_exemption][network_transaction_id]": "",
+                },
+                "payment_method_options[card][mit_exemption][network_transaction_id]",
+            ),
+            (
+                {"off_session": "true", "payment_method_options[card][mit_exemption][id]": "1"},
+                "id",
+            ),
+        ],
+    )
+    async def test_the_fake_refuses_off_session_params_as_stripe_does(
+        self, fake: FakeStripe, extra: dict[str, str], param: str
+    ) -> None:
+        form = {
+            "amount": "1099",
+            "currency": "usd",
+            "confirm": "true",
+            "payment_method": "pm_card_visa",
+            "payment_method_types[0]": "card",
+            **extra,
+        }
+        async with httpx.AsyncClient(timeout=DEADLINE_S) as client:
+            answer = await client.post(
+                f"{fake.base_url}/v1/payment_intents",
+                data=form,
+                headers={"Authorization": f"Bearer {SECRET_KEY}"},
+            )
+        assert answer.status_code == 400, answer.text
+        error = answer.json()["error"]
+        assert (error["type"], error["param"]) == ("invalid_request_error", param)
+
     # -- what went over the wire --------------------------------------------------------
 
     async def test_authorize_request_on_the_wire(self, gw: Gateway, fake: FakeStripe) -> None:
