@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -78,6 +78,27 @@ class Caller:
         if self.user_id:
             return audit.Actor(ActorType.USER, self.user_id, self.label, self.client_address)
         return audit.Actor(ActorType.API_KEY, self.api_key_id, self.label, self.client_address)
+
+    def record_change(
+        self,
+        session: AsyncSession,
+        action: audit.AuditAction,
+        target_type: str,
+        target_id: str,
+        details: Mapping[str, object],
+    ) -> None:
+        """An audit entry for a change this caller made, in its merchant's log of its mode,
+        in `session`'s transaction (the change's own)."""
+        audit.record(
+            session,
+            self.actor,
+            action,
+            merchant_id=self.merchant_id,
+            livemode=self.livemode,
+            target_type=target_type,
+            target_id=target_id,
+            details=dict(details),
+        )
 
 
 # Set by Envoy on every request it forwards, replacing any value a client sent

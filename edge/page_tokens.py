@@ -1,5 +1,6 @@
-"""Opaque, signed page tokens for ListOrders and ListEvents (AIP-158): a client cannot forge a
-cursor, and a token is only valid with the same filter it was issued for."""
+"""Pages of every List method (AIP-158): the page size a request may ask for, and opaque,
+signed page tokens: a client cannot forge a cursor, and a token is only valid with the same
+filter it was issued for."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from datetime import datetime
 from core import errors
 from core.config import PAGE_TOKEN_SECRET_VAR
 
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
 # HMAC-SHA256 keys shorter than this can be guessed offline from one token a client holds.
 MIN_SECRET_LENGTH = 32
 
@@ -25,6 +29,21 @@ _ID = re.compile(r"[a-z]{1,8}_[A-Za-z0-9]{1,40}")
 class Cursor:
     created_at: datetime
     order_id: str
+
+
+def page_size_violations(requested: int) -> list[errors.FieldViolation]:
+    """For a List method that reports its other field violations with this one."""
+    if requested < 0:
+        return [errors.FieldViolation("page_size", "PAGE_SIZE_NEGATIVE", "must not be negative")]
+    return []
+
+
+def page_size(requested: int) -> int:
+    """The page size a request gets: the default for 0, at most the maximum; a negative one is
+    refused."""
+    if violations := page_size_violations(requested):
+        raise errors.invalid(violations)
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
 def secret_problem(secret: str) -> str | None:

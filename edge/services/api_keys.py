@@ -11,17 +11,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import api_keys, audit, errors
+from core import api_keys, errors
 from core.audit import AuditAction
 from core.db import models
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext, request_header
 from edge.idempotency import Claim, Idempotency
-from edge.page_tokens import Cursor, PageTokens
+from edge.page_tokens import Cursor, PageTokens, page_size
 from payloops.v1 import api_keys_pb2, api_keys_pb2_grpc
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 MAX_NAME_LENGTH = 100
 MAX_OVERLAP = timedelta(days=7)
 _KINDS = {
@@ -73,15 +71,7 @@ class ApiKeyService(api_keys_pb2_grpc.ApiKeyServiceServicer):
     ) -> api_keys_pb2.ListApiKeysResponse:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
-            if request.page_size < 0:
-                raise errors.invalid(
-                    [
-                        errors.FieldViolation(
-                            "page_size", "PAGE_SIZE_NEGATIVE", "must not be negative"
-                        )
-                    ]
-                )
-            size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+            size = page_size(request.page_size)
             scope = f"api_keys|{caller.merchant_id}|{caller.livemode}"
             after = (
                 self._page_tokens.decode(request.page_token, scope) if request.page_token else None
@@ -186,16 +176,7 @@ def _record(
     key: models.ApiKey,
     details: Mapping[str, object],
 ) -> None:
-    audit.record(
-        session,
-        caller.actor,
-        action,
-        merchant_id=caller.merchant_id,
-        livemode=caller.livemode,
-        target_type="api_key",
-        target_id=key.id,
-        details={"prefix": key.prefix, **details},
-    )
+    caller.record_change(session, action, "api_key", key.id, {"prefix": key.prefix, **details})
 
 
 def _create_violations(wanted: api_keys_pb2.ApiKey) -> list[errors.FieldViolation]:

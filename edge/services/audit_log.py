@@ -14,11 +14,9 @@ from core.audit import ActorType, AuditAction
 from core.db import models
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext
-from edge.page_tokens import Cursor, PageTokens
+from edge.page_tokens import Cursor, PageTokens, page_size, page_size_violations
 from payloops.v1 import audit_pb2, audit_pb2_grpc
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 # The column's width: a longer id names nothing.
 MAX_TARGET_ID_LENGTH = 128
 _ACTIONS = frozenset(AuditAction)
@@ -48,7 +46,7 @@ class AuditLogService(audit_pb2_grpc.AuditLogServiceServicer):
                 )
             if violations := _violations(request):
                 raise errors.invalid(violations)
-            size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+            size = page_size(request.page_size)
             # A token is valid only with the filters it was issued for (AIP-158).
             # The target id goes last: it is the one part that may hold a "|".
             scope = (
@@ -76,11 +74,7 @@ class AuditLogService(audit_pb2_grpc.AuditLogServiceServicer):
 
 
 def _violations(request: audit_pb2.ListAuditEntriesRequest) -> list[errors.FieldViolation]:
-    found = []
-    if request.page_size < 0:
-        found.append(
-            errors.FieldViolation("page_size", "PAGE_SIZE_NEGATIVE", "must not be negative")
-        )
+    found = page_size_violations(request.page_size)
     if request.action and request.action not in _ACTIONS:
         found.append(
             errors.FieldViolation(

@@ -17,13 +17,11 @@ from edge import validation
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext, request_header
 from edge.idempotency import Claim, Idempotency
-from edge.page_tokens import Cursor, PageTokens
+from edge.page_tokens import Cursor, PageTokens, page_size
 from payloops.v1 import customers_pb2, customers_pb2_grpc
 from payloops.vault.v1 import vault_pb2
 from vault.client import VaultClient, VaultUnavailable
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 UPDATABLE = ("email", "name", "description", "metadata")
 
 
@@ -84,11 +82,7 @@ class CustomerService(customers_pb2_grpc.CustomerServiceServicer):
     async def ListCustomers(
         self, request: customers_pb2.ListCustomersRequest, context: ServicerContext
     ) -> customers_pb2.ListCustomersResponse:
-        if request.page_size < 0:
-            raise errors.invalid(
-                [errors.FieldViolation("page_size", "PAGE_SIZE_NEGATIVE", "must not be negative")]
-            )
-        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        size = page_size(request.page_size)
         async with self._sessions() as session:
             caller = await authenticate(session, context)
             scope = f"customers|{caller.merchant_id}|{caller.livemode}"

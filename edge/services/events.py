@@ -18,12 +18,9 @@ from core.webhooks import deliveries as webhook_deliveries
 from core.webhooks.views import delivery_messages, event_message
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext
-from edge.page_tokens import Cursor, PageTokens
+from edge.page_tokens import Cursor, PageTokens, page_size, page_size_violations
 from edge.services.webhook_endpoints import find as find_endpoint
 from payloops.v1 import webhooks_pb2, webhooks_pb2_grpc
-
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 
 
 class EventService(webhooks_pb2_grpc.EventServiceServicer):
@@ -46,11 +43,7 @@ class EventService(webhooks_pb2_grpc.EventServiceServicer):
     ) -> webhooks_pb2.ListEventsResponse:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
-            violations = []
-            if request.page_size < 0:
-                violations.append(
-                    errors.FieldViolation("page_size", "PAGE_SIZE_NEGATIVE", "must not be negative")
-                )
+            violations = page_size_violations(request.page_size)
             if request.type and request.type not in events.TYPES:
                 violations.append(
                     errors.FieldViolation(
@@ -61,7 +54,7 @@ class EventService(webhooks_pb2_grpc.EventServiceServicer):
                 )
             if violations:
                 raise errors.invalid(violations)
-            size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+            size = page_size(request.page_size)
             # The token is bound to who asked, in which mode, with which filter.
             scope = f"events|{caller.merchant_id}|{caller.livemode}|{request.type}"
             after = (

@@ -21,13 +21,11 @@ from edge.auth import Caller, authenticate
 from edge.context import ServicerContext, request_header
 from edge.idempotency import Claim, Idempotency
 from edge.lifecycle import Lifecycle
-from edge.page_tokens import Cursor, PageTokens
+from edge.page_tokens import Cursor, PageTokens, page_size
 from edge.payments import Payments
 from edge.services import customers
 from payloops.v1 import orders_pb2, orders_pb2_grpc
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 # The requests that move an order along; each names it in `order`.
 _Transition = (
     orders_pb2.PayOrderRequest | orders_pb2.CaptureOrderRequest | orders_pb2.CancelOrderRequest
@@ -110,15 +108,7 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
     ) -> orders_pb2.ListOrdersResponse:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
-            if request.page_size < 0:
-                raise errors.invalid(
-                    [
-                        errors.FieldViolation(
-                            "page_size", "PAGE_SIZE_NEGATIVE", "must not be negative"
-                        )
-                    ]
-                )
-            size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+            size = page_size(request.page_size)
             wanted = read_model.OrderFilter(
                 status=(
                     orders_pb2.Order.Status.Name(request.status).lower() if request.status else None

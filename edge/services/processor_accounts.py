@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import audit, errors
+from core import errors
 from core.audit import AuditAction
 from core.processors import accounts as processor_accounts
 from core.secrets import SecretBox, SecretsNotConfigured
@@ -89,18 +89,12 @@ def _record(
     account: processor_accounts.Account,
 ) -> None:
     """The credentials' field names only, never their values."""
-    audit.record(
+    caller.record_change(
         session,
-        caller.actor,
         action,
-        merchant_id=caller.merchant_id,
-        livemode=caller.livemode,
-        target_type="processor_account",
-        target_id=account.id,
-        details={
-            "processor": account.processor,
-            "credential_fields": list(account.credential_fields),
-        },
+        "processor_account",
+        account.id,
+        {"processor": account.processor, "credential_fields": list(account.credential_fields)},
     )
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import audit, errors
+from core import errors
 from core.audit import AuditAction
 from core.db import models
 from core.routing_config import store, validation
@@ -45,15 +45,12 @@ class RoutingService(routing_pb2_grpc.RoutingServiceServicer):
             version, update_time = await store.save_in(
                 session, caller.merchant_id, caller.livemode, config
             )
-            audit.record(
+            caller.record_change(
                 session,
-                caller.actor,
                 AuditAction.ROUTING_UPDATED,
-                merchant_id=caller.merchant_id,
-                livemode=caller.livemode,
-                target_type="routing_config",
-                target_id=str(version),
-                details={"version": version, "rules": [rule.name for rule in config.rules]},
+                "routing_config",
+                str(version),
+                {"version": version, "rules": [rule.name for rule in config.rules]},
             )
         return _message(config, version, update_time)
 

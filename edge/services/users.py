@@ -19,11 +19,9 @@ from core.users import email_violations, normalized_email, role_of
 from edge import user_sessions
 from edge.auth import admin_actor, authenticate, authenticate_admin
 from edge.context import ServicerContext
-from edge.page_tokens import Cursor, PageTokens
+from edge.page_tokens import Cursor, PageTokens, page_size
 from payloops.v1 import users_pb2, users_pb2_grpc
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 TARGET_TYPE = "user"
 
 
@@ -93,15 +91,7 @@ class UserService(users_pb2_grpc.UserServiceServicer):
     ) -> users_pb2.ListUsersResponse:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
-            if request.page_size < 0:
-                raise errors.invalid(
-                    [
-                        errors.FieldViolation(
-                            "page_size", "PAGE_SIZE_NEGATIVE", "must not be negative"
-                        )
-                    ]
-                )
-            size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+            size = page_size(request.page_size)
             scope = f"users|{caller.merchant_id}"
             after = (
                 self._page_tokens.decode(request.page_token, scope) if request.page_token else None

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import audit, errors, ids
+from core import errors, ids
 from core.audit import AuditAction
 from core.contracts import events
 from core.contracts.vocabulary import EndpointStatus
@@ -296,16 +296,7 @@ def _record(
     endpoint: models.WebhookEndpoint,
     details: Mapping[str, object],
 ) -> None:
-    audit.record(
-        session,
-        caller.actor,
-        action,
-        merchant_id=caller.merchant_id,
-        livemode=caller.livemode,
-        target_type="webhook_endpoint",
-        target_id=endpoint.id,
-        details=dict(details),
-    )
+    caller.record_change(session, action, "webhook_endpoint", endpoint.id, details)
 
 
 def _described(endpoint: models.WebhookEndpoint) -> dict[str, object]:
