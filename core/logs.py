@@ -6,6 +6,7 @@ import contextvars
 import json
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
 
 from opentelemetry import baggage
@@ -53,3 +54,19 @@ def configure_logging(service: str, level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def stack_without_messages(error: BaseException) -> str:
+    """Where an unexpected error came from, for the operator: the types and stack frames of
+    the exception and its causes, not their messages, which may quote the request (a database
+    error quotes the value it refused)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        kind = type(current)
+        frames = "".join(traceback.format_tb(current.__traceback__))
+        parts.append(f"{kind.__module__}.{kind.__qualname__}\n{frames}")
+        current = current.__cause__ or current.__context__
+    return "caused by ".join(parts)

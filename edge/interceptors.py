@@ -7,7 +7,6 @@ import inspect
 import logging
 import re
 import time
-import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
@@ -18,7 +17,7 @@ from opentelemetry import context as otel_context
 
 from core import api_keys, errors
 from core.card_numbers import looks_like_card_number
-from core.logs import correlation_id
+from core.logs import correlation_id, stack_without_messages
 from core.secret_shapes import secret_shapes_in
 from core.telemetry import with_correlation_id
 from edge import request_checks, validation
@@ -107,7 +106,7 @@ def _unary(
                 "unhandled error in %s: %s",
                 method,
                 type(error).__name__,
-                extra={"fields": {"exc": _stack_without_messages(error)}},
+                extra={"fields": {"exc": stack_without_messages(error)}},
             )
             await _abort(
                 context,
@@ -225,22 +224,6 @@ def _loggable_request_id(metadata: Any) -> str:
     set it, so it is logged only in the form Envoy gives it."""
     given = request_header(metadata, "x-request-id") or ""
     return given if _CORRELATION_ID.match(given) and not looks_like_card_number(given) else ""
-
-
-def _stack_without_messages(error: BaseException) -> str:
-    """Where an unexpected error came from, for the operator: the types and stack frames of
-    the exception and its causes, not their messages, which may quote the request (a database
-    error quotes the value it refused)."""
-    parts: list[str] = []
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        kind = type(current)
-        frames = "".join(traceback.format_tb(current.__traceback__))
-        parts.append(f"{kind.__module__}.{kind.__qualname__}\n{frames}")
-        current = current.__cause__ or current.__context__
-    return "caused by ".join(parts)
 
 
 async def _abort(context: ServicerContext, headers: list[tuple[str, str]], status: Any) -> None:

@@ -51,33 +51,35 @@ def decode(parse: Callable[[bytes], Any], raw: bytes) -> Any:
         ) from error
 
 
-def violations(message: Message) -> list[FieldViolation]:
-    return list(_message(message, ""))
+def violations(message: Message, *, card_numbers_allowed: bool = False) -> list[FieldViolation]:
+    """`card_numbers_allowed`: only for the card vault's tokenization, the one place that
+    takes card numbers."""
+    return list(_message(message, "", card_numbers_allowed))
 
 
-def _message(message: Message, path: str) -> Iterator[FieldViolation]:
+def _message(message: Message, path: str, cards: bool) -> Iterator[FieldViolation]:
     range_check = _RANGE_CHECKS.get(message.DESCRIPTOR.full_name)
     if range_check is not None:
         yield from range_check(message, path)
     for field, value in message.ListFields():
         field_path = f"{path}.{field.name}" if path else field.name
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
-            yield from _map(field, value, field_path)
+            yield from _map(field, value, field_path, cards)
         elif field.is_repeated:
             for index, item in enumerate(value):
-                yield from _value(field, item, f"{field_path}[{index}]")
+                yield from _value(field, item, f"{field_path}[{index}]", cards)
         else:
-            yield from _value(field, value, field_path)
+            yield from _value(field, value, field_path, cards)
 
 
 def _value(
-    field: FieldDescriptor, value: Any, path: str, prefix: str = ""
+    field: FieldDescriptor, value: Any, path: str, cards: bool, prefix: str = ""
 ) -> Iterator[FieldViolation]:
     """`prefix` says which part of a map entry is wrong when the path names the whole map."""
     if field.type == FieldDescriptor.TYPE_STRING:
         if "\x00" in value:
             yield FieldViolation(path, "NUL_CHARACTER_NOT_ALLOWED", prefix + _NUL)
-        if looks_like_card_number(value):
+        if not cards and looks_like_card_number(value):
             yield FieldViolation(path, "CARD_NUMBER_NOT_ALLOWED", prefix + _CARD_NUMBER)
     elif field.enum_type is not None:
         enum = field.enum_type
@@ -88,19 +90,25 @@ def _value(
                 f"{prefix}is not a {enum.name}; one of {', '.join(v.name for v in enum.values)}",
             )
     elif field.type == FieldDescriptor.TYPE_MESSAGE:
-        yield from _message(value, path)
+        yield from _message(value, path, cards)
 
 
-def _map(field: FieldDescriptor, entries: Mapping[Any, Any], path: str) -> Iterator[FieldViolation]:
+def _map(
+    field: FieldDescriptor, entries: Mapping[Any, Any], path: str, cards: bool
+) -> Iterator[FieldViolation]:
     entry = field.message_type
     assert entry is not None  # a map field's entries are messages
     key_field, value_field = entry.fields_by_name["key"], entry.fields_by_name["value"]
     for key, value in entries.items():
-        key_problems = list(_value(key_field, key, path, prefix="a key "))
+        key_problems = list(_value(key_field, key, path, cards, prefix="a key "))
         yield from key_problems
         named = not key_problems and len(str(key)) <= MAX_NAMED_KEY and str(key).isprintable()
         yield from _value(
-            value_field, value, f"{path}.{key}" if named else path, "" if named else "a value "
+            value_field,
+            value,
+            f"{path}.{key}" if named else path,
+            cards,
+            "" if named else "a value ",
         )
 
 

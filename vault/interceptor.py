@@ -1,23 +1,22 @@
-"""Every call to the vault: decoded here (bytes that are not the method's message are refused
-like any other bad input), refused when a text holds the NUL character (PostgreSQL text cannot
-hold it), its errors turned into google.rpc.Status, one log line that names the method and the
-outcome only. Unlike the edge, card numbers are not refused here: taking them is the vault's
-job. Nothing a caller sent is ever logged or echoed: error texts name fields, not values."""
+"""Every call to the vault: decoded and checked field by field as the edge checks its requests
+(edge.request_checks: NUL characters, unknown enum numbers, out-of-range timestamps), its
+errors turned into google.rpc.Status, one log line that names the method and the outcome only.
+Unlike the edge, card numbers are not refused here: taking them is the vault's job. Nothing a
+caller sent is ever logged or echoed: error texts name fields, not values."""
 
 from __future__ import annotations
 
 import logging
 import time
-import traceback
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import grpc
-from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.message import Message
 from grpc_status import rpc_status
 
 from core import errors
+from core.logs import stack_without_messages
+from edge import request_checks
 from edge.context import ServicerContext
 
 log = logging.getLogger("payloops.vault")
@@ -47,8 +46,8 @@ def _unary(
         started = time.monotonic()
         outcome = "OK"
         try:
-            request = _decode(parse, raw)
-            if found := list(_nul_characters(request, "")):
+            request = request_checks.decode(parse, raw)
+            if found := request_checks.violations(request, card_numbers_allowed=True):
                 raise errors.invalid(found)
             return await inner(request, context)
         except errors.PayLoopsError as error:
@@ -62,7 +61,7 @@ def _unary(
                 "unhandled error in %s: %s",
                 method,
                 type(error).__name__,
-                extra={"fields": {"exc": _frames_only(error)}},
+                extra={"fields": {"exc": stack_without_messages(error)}},
             )
             await _abort(context, errors.PayLoopsError(errors.INTERNAL, "internal error"))
         finally:
@@ -82,34 +81,6 @@ def _unary(
     return grpc.unary_unary_rpc_method_handler(
         serve, request_deserializer=None, response_serializer=handler.response_serializer
     )
-
-
-def _decode(parse: Callable[[bytes], Any], raw: bytes) -> Any:
-    try:
-        return parse(raw)
-    except Exception as error:  # any failure to parse is the request's
-        raise errors.PayLoopsError(
-            errors.REQUEST_MALFORMED,
-            "the request could not be decoded: it is not valid protobuf, or holds text that "
-            "is not UTF-8",
-        ) from error
-
-
-def _nul_characters(message: Message, path: str) -> Iterator[errors.FieldViolation]:
-    for field, value in message.ListFields():
-        field_path = f"{path}.{field.name}" if path else field.name
-        if field.type == FieldDescriptor.TYPE_STRING and "\x00" in value:
-            yield errors.FieldViolation(
-                field_path, "NUL_CHARACTER_NOT_ALLOWED", "contains the NUL character (U+0000)"
-            )
-        elif field.type == FieldDescriptor.TYPE_MESSAGE and not field.is_repeated:
-            yield from _nul_characters(value, field_path)
-
-
-def _frames_only(error: BaseException) -> str:
-    """The exception's type and stack, not its message (which may quote the request)."""
-    frames = "".join(traceback.format_tb(error.__traceback__))
-    return f"{type(error).__module__}.{type(error).__qualname__}\n{frames}"
 
 
 async def _abort(context: ServicerContext, error: errors.PayLoopsError) -> None:

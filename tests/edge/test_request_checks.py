@@ -19,6 +19,7 @@ from payloops.v1 import (
     processors_pb2,
     refunds_pb2,
     routing_pb2,
+    tokens_pb2,
     webhooks_pb2,
 )
 
@@ -261,3 +262,16 @@ def test_bytes_that_are_not_the_request_message_are_request_malformed(raw: bytes
     assert status.code == 3  # INVALID_ARGUMENT
     for leak in ("DecodeError", "class", "parsing", "Wire format"):
         assert leak not in status.message
+
+
+def test_only_the_vault_takes_a_card_number_and_it_still_refuses_nul() -> None:
+    """The vault's tokenization runs the same checks with card numbers allowed, and nothing
+    else is lifted."""
+    card = tokens_pb2.CreateTokenRequest(card=tokens_pb2.NewCard(number=PAN, holder_name=NUL))
+    assert [(v.field, v.reason) for v in request_checks.violations(card)] == [
+        ("card.number", "CARD_NUMBER_NOT_ALLOWED"),
+        ("card.holder_name", "NUL_CHARACTER_NOT_ALLOWED"),
+    ]
+    assert [
+        (v.field, v.reason) for v in request_checks.violations(card, card_numbers_allowed=True)
+    ] == [("card.holder_name", "NUL_CHARACTER_NOT_ALLOWED")]
