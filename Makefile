@@ -13,7 +13,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]' -e ./sdk
+	$(BIN)/pip install -q -e '.[dev]' -e './sdk[grpc]'
 	touch $(STAMP)
 
 dev: $(STAMP)
