@@ -37,7 +37,8 @@ chromium:
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m 'not e2e and not slow' tests
 
-# Regenerates gen/ (messages, gRPC stubs, .pyi stubs) and the descriptor set Envoy loads.
+# Regenerates gen/ (messages, gRPC stubs, .pyi stubs) and the descriptor set Envoy loads, then
+# the Python SDK's models, operation table and async resources.
 gen: $(STAMP)
 	$(BIN)/buf lint
 	rm -rf gen/payloops && mkdir -p gen
@@ -47,11 +48,13 @@ gen: $(STAMP)
 	  --plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc --mypy_grpc_out=gen \
 	  $(PROTOS)
 	$(BIN)/buf build --exclude-source-info -o gen/payloops.binpb
+	$(BIN)/python -m cli.sdk_codegen
 
-# CI: fails when the committed gen/ differs from what the protos produce.
+# CI: fails when the committed gen/ differs from what the protos produce (and the Python SDK's
+# generated modules from gen/openapi.json and its sync resources).
 check-gen: gen
-	git diff --exit-code -- gen
-	test -z "$$(git status --porcelain -- gen)"
+	git diff --exit-code -- gen sdk/payloops/sdk
+	test -z "$$(git status --porcelain -- gen sdk/payloops/sdk)"
 
 lint: $(STAMP)
 	$(BIN)/buf lint
