@@ -47,7 +47,9 @@ Requirement = list[dict[str, list[str]]]
 _MERCHANT: Requirement = [{"ApiKey": []}, {"DashboardSession": []}]
 SECURITY: dict[str, Requirement] = {
     "HealthService": [],
+    # The platform operator's: merchants, and the gateways every merchant may route to.
     "MerchantService": [{"AdminKey": []}],
+    "ProcessorService": [{"AdminKey": []}],
     "TokenService": [{"PublishableKey": []}],
     "UserService": [{"DashboardSession": []}],  # users are the dashboard's, never a key's
     # A gateway's notification is checked by the gateway's own signature, not by a PayLoops key.
@@ -640,7 +642,8 @@ _SECURITY_SCHEMES = {
     "AdminKey": {
         "type": "http",
         "scheme": "bearer",
-        "description": "The platform operator's admin key (creating merchants).",
+        "description": "The platform operator's admin key: creating merchants, registering "
+        "the gateways (processors) merchants route to.",
     },
     "PublishableKey": {
         "type": "http",
