@@ -13,7 +13,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from cli import openapi
@@ -168,7 +168,7 @@ def test_the_idempotency_key_header_is_on_the_operations_that_honour_it() -> Non
 def schema_of(media: dict[str, Any]) -> Draft202012Validator:
     """A validator of one media type's schema, resolving $refs in the whole document."""
     registry: Registry[Any] = Registry().with_resource(
-        "urn:payloops", Resource(contents=document(), specification=DRAFT202012)
+        "urn:payloops", DRAFT202012.create_resource(document())
     )
     ref = media["schema"]["$ref"].replace("#", "urn:payloops#", 1)
     return Draft202012Validator({"$ref": ref}, registry=registry)
