@@ -37,8 +37,9 @@ chromium:
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m 'not e2e and not slow' tests
 
-# Regenerates gen/ (messages, gRPC stubs, .pyi stubs) and the descriptor set Envoy loads, then
-# the Python SDK's models, operation table and async resources.
+# Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads and the
+# OpenAPI document of the REST API (cli/openapi.py), then from it the Python SDK's models and
+# operation table, and the SDK's async resources from its sync ones (cli/sdk_codegen).
 gen: $(STAMP)
 	$(BIN)/buf lint
 	rm -rf gen/payloops && mkdir -p gen
@@ -48,6 +49,7 @@ gen: $(STAMP)
 	  --plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc --mypy_grpc_out=gen \
 	  $(PROTOS)
 	$(BIN)/buf build --exclude-source-info -o gen/payloops.binpb
+	$(BIN)/python -m cli.openapi gen/openapi.json
 	$(BIN)/python -m cli.sdk_codegen
 
 # CI: fails when the committed gen/ differs from what the protos produce (and the Python SDK's

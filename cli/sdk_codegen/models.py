@@ -21,7 +21,8 @@ SCHEMA_REF = "#/components/schemas/"
 PACKAGE = "payloops.v1"
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 _INT_FORMATS = {"int64", "uint64", "int32", "uint32", "sint64", "fixed64", "sfixed64"}
-_DURATION_FORMATS = {"duration", "google-duration", "google.protobuf.Duration"}
+# A google.protobuf.Duration is a string of seconds ("0.034s"): its pattern is what tells it apart.
+DURATION_PATTERN = r"^-?[0-9]+(\.[0-9]{1,9})?s$"
 _LINE = 96
 
 
@@ -141,7 +142,7 @@ class Document:
             return Kind("bool", "bool", "False")
         if fmt == "date-time":
             return Kind("timestamp", "datetime | None", "None")
-        if fmt in _DURATION_FORMATS:
+        if resolved.get("pattern") == DURATION_PATTERN:
             return Kind("duration", "timedelta | None", "None")
         if "string" in types:
             return Kind("string", "str", '""')
