@@ -22,17 +22,22 @@ SDK = REPO / "sdk" / "payloops" / "sdk"
 SYNC_RESOURCES = SDK / "_resources.py"
 
 
-def main() -> None:
+def outputs() -> dict[Path, str]:
+    """Each generated module and its source, as `make gen` writes it."""
     document = Document(json.loads(DOCUMENT.read_text()))
-    outputs = {
+    sources = {
         SDK / "models.py": models_module(document),
         SDK / "_operations.py": operations_module(document),
         SDK / "_async_resources.py": to_async(
             SYNC_RESOURCES.read_text(), str(SYNC_RESOURCES.relative_to(REPO))
         ),
     }
-    for path, source in outputs.items():
-        path.write_text(_formatted(source, path))
+    return {path: _formatted(source, path) for path, source in sources.items()}
+
+
+def main() -> None:
+    for path, source in outputs().items():
+        path.write_text(source)
         print(f"wrote {path.relative_to(REPO)}")
 
 

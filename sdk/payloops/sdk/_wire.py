@@ -38,15 +38,16 @@ def decode(model: type[T], raw: Mapping[str, Any]) -> T:
 
 
 def encode(value: object) -> Any:
-    """A value given to the SDK, in the wire format: models (their fields the server does not
-    set), datetimes, timedeltas, and mappings and lists of them."""
+    """A value given to the SDK, in the wire format: models (without the fields only the server
+    sets, nor the unset ones), datetimes, timedeltas, and mappings and lists of them."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             field.metadata.get(WIRE_NAME, field.name): _encode_field(
                 field.metadata.get(WIRE, ""), getattr(value, field.name)
             )
             for field in dataclasses.fields(value)
-            if not field.metadata.get(OUTPUT_ONLY) and getattr(value, field.name) is not None
+            if not field.metadata.get(OUTPUT_ONLY)
+            and not _unset(field.metadata.get(WIRE, ""), getattr(value, field.name))
         }
     if isinstance(value, datetime):
         return timestamp_text(value)
@@ -70,6 +71,11 @@ def duration_text(value: timedelta) -> str:
     sign = "-" if micros < 0 else ""
     seconds, fraction = divmod(abs(micros), _MICROSECONDS)
     return f"{sign}{seconds}.{fraction:06d}s" if fraction else f"{sign}{seconds}s"
+
+
+def _unset(kind: str, value: object) -> bool:
+    """None, or an enum left "" (its UNSPECIFIED value, which no request may name)."""
+    return value is None or (kind == "enum" and value == "")
 
 
 def _encode_field(kind: str, value: object) -> Any:
