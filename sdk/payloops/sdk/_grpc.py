@@ -23,8 +23,11 @@ try:
     import grpc.aio
     from google.api import annotations_pb2
     from google.protobuf import descriptor, descriptor_pool, json_format, message_factory
+
+    # error_details_pb2 for its side effect: MessageToDict unpacks a Status's details (ErrorInfo,
+    # BadRequest) only when their types are in the default pool.
     from google.rpc import error_details_pb2, status_pb2  # noqa: F401
-except ImportError as missing:  # pragma: no cover - depends on the installation
+except ImportError as missing:
     raise ImportError(
         "transport='grpc' needs the SDK's grpc extra: pip install 'payloops[grpc]'"
     ) from missing
@@ -36,8 +39,6 @@ from payloops.sdk._wire import encode
 
 _PROTO_PACKAGE = "payloops.v1"
 _STATUS_DETAILS = "grpc-status-details-bin"
-# error_details_pb2 is imported for its side effect: MessageToDict unpacks a Status's details
-# (ErrorInfo, BadRequest) only when their types are in the default pool.
 # No answer came back: the same as a refused or dropped HTTP connection.
 _UNREACHED = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 # The HTTP status Envoy's transcoder answers for each gRPC code (google.rpc.Code's mapping).
@@ -177,7 +178,13 @@ def _method(service_name: str, method_name: str) -> _Method:
 @functools.cache
 def _load_protos() -> None:
     """Imports every message module of payloops.v1, so that the default pool knows them."""
-    package = importlib.import_module(_PROTO_PACKAGE)
+    try:
+        package = importlib.import_module(_PROTO_PACKAGE)
+    except ImportError as missing:
+        raise ImportError(
+            f"transport='grpc' needs the generated message modules of {_PROTO_PACKAGE} "
+            "(the repo's gen/payloops/v1) on the path"
+        ) from missing
     for module in pkgutil.iter_modules(package.__path__):
         if module.name.endswith("_pb2"):
             importlib.import_module(f"{_PROTO_PACKAGE}.{module.name}")
