@@ -37,7 +37,8 @@ chromium:
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m 'not e2e and not slow' tests
 
-# Regenerates gen/ (messages, gRPC stubs, .pyi stubs) and the descriptor set Envoy loads.
+# Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads and the
+# OpenAPI document of the REST API (cli/openapi.py).
 gen: $(STAMP)
 	$(BIN)/buf lint
 	rm -rf gen/payloops && mkdir -p gen
@@ -47,6 +48,7 @@ gen: $(STAMP)
 	  --plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc --mypy_grpc_out=gen \
 	  $(PROTOS)
 	$(BIN)/buf build --exclude-source-info -o gen/payloops.binpb
+	$(BIN)/python -m cli.openapi gen/openapi.json
 
 # CI: fails when the committed gen/ differs from what the protos produce.
 check-gen: gen
