@@ -5,18 +5,22 @@ exits 1 when there is one. A change breaks a client that was written against OLD
 
 - removes an operation (a path, or a method of a path), or a success (2xx) response of one;
 - removes a response field, or changes its type so that a reader meets values it did not expect;
-- removes an enum value (a request sending it is refused, a reader's switch loses a case);
+- removes an enum value or changes a constant (a request sending it is refused, a reader's
+  switch loses a case);
 - asks for new input: a new required request field or parameter, an optional one now required,
   a request body now required;
-- removes a request field or a parameter (a client still sending it is refused), or changes its
-  type so that what the client sends is no longer accepted;
+- removes a request field or a parameter, or an alternative of a request's `anyOf`/`oneOf` (the
+  transcoder refuses unknown fields and query parameters, so a client still sending one fails),
+  or changes its type so that what the client sends is no longer accepted;
 - removes a media type of a request or a response.
 
 Additions (operations, optional fields and parameters, enum values, error statuses) pass, and so
 does removing an error status: a client handles fewer errors without a change. `$ref`s are
-followed (local ones: the generator writes no other kind), each pair of referenced schemas is
-compared once per direction, and its findings are located at the schema (`Order.amount`), so a
-schema shared by many operations yields one line per change, not one per operation.
+followed (local ones: the generator writes no other kind), `allOf` parts are merged, each pair of
+referenced schemas is compared once per direction, and its findings are located at the schema
+(`response schema Order.amount`), so a schema shared by many operations yields one line per
+change, not one per operation. Value constraints (pattern, lengths) are not compared: the
+document derives them from the types (int64 strings, durations), which are.
 """
 
 from __future__ import annotations
@@ -242,6 +246,7 @@ class _Comparison:
             return
         self.enum(where, old_schema, new_schema)
         self.properties(where, old_schema, new_schema, direction)
+        self.alternatives(where, old_schema, new_schema, direction)
         if isinstance(old_schema.get("items"), dict) and isinstance(new_schema.get("items"), dict):
             self.schema(f"{where}[]", old_schema["items"], new_schema["items"], direction)
         old_values, new_values = (
@@ -273,11 +278,37 @@ class _Comparison:
         return False
 
     def enum(self, where: str, old: JsonObject, new: JsonObject) -> None:
-        if "enum" not in old or "enum" not in new:
+        old_values, new_values = _allowed_values(old), _allowed_values(new)
+        if old_values is None or new_values is None:
             return
-        for value in old["enum"]:
-            if value not in new["enum"]:
-                self.add(where, f"enum value {json.dumps(value)} removed")
+        kind = "enum value" if "enum" in old else "constant"
+        for value in old_values:
+            if value not in new_values:
+                self.add(where, f"{kind} {json.dumps(value)} removed")
+
+    def alternatives(
+        self, where: str, old: JsonObject, new: JsonObject, direction: Direction
+    ) -> None:
+        """`anyOf`/`oneOf` alternatives (the kinds of detail a google.rpc.Status carries): a
+        referenced one is matched by its reference, an inline one by its position. A request
+        that loses an alternative is refused what it sent; a response that loses one only sends
+        less, but what it still sends is compared."""
+        for keyword in ("anyOf", "oneOf"):
+            old_choices, new_choices = old.get(keyword), new.get(keyword)
+            if not isinstance(old_choices, list) or not isinstance(new_choices, list):
+                continue
+            referenced = {choice["$ref"]: choice for choice in new_choices if "$ref" in choice}
+            for index, old_choice in enumerate(old_choices):
+                if "$ref" in old_choice:
+                    label, new_choice = old_choice["$ref"], referenced.get(old_choice["$ref"])
+                else:
+                    label = f"{keyword}[{index}]"
+                    inline = new_choices[index] if index < len(new_choices) else None
+                    new_choice = None if inline is None or "$ref" in inline else inline
+                if new_choice is not None:
+                    self.schema(f"{where} {label}", old_choice, new_choice, direction)
+                elif direction is Direction.REQUEST:
+                    self.add(where, f"alternative {label} removed")
 
     def properties(
         self, where: str, old: JsonObject, new: JsonObject, direction: Direction
@@ -322,6 +353,14 @@ def _schema_location(ref: str, direction: Direction) -> str | None:
     if not ref.startswith(SCHEMAS_PREFIX):
         return None
     return f"{direction.value} schema {unquote(ref[len(SCHEMAS_PREFIX) :])}"
+
+
+def _allowed_values(schema: JsonObject) -> list[Any] | None:
+    if "enum" in schema:
+        return list(schema["enum"])
+    if "const" in schema:
+        return [schema["const"]]
+    return None
 
 
 def _travels(schema: JsonObject, direction: Direction) -> bool:

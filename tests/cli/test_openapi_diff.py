@@ -143,6 +143,7 @@ def base_document() -> JsonObject:
                         "payment_method": {"type": "string"},
                         "off_session": {"type": "boolean"},
                         "return_url": {"type": "string"},
+                        "browser": {"oneOf": [{"type": "string"}, {"type": "object"}]},
                     },
                     "required": ["payment_method"],
                 },
@@ -151,7 +152,26 @@ def base_document() -> JsonObject:
                     "properties": {
                         "code": {"type": "integer", "format": "int32"},
                         "message": {"type": "string"},
+                        "details": {
+                            "type": "array",
+                            "items": {"anyOf": [ref("google.rpc.ErrorInfo.Detail")]},
+                        },
                     },
+                },
+                "google.rpc.ErrorInfo": {
+                    "type": "object",
+                    "properties": {"reason": {"type": "string"}, "domain": {"type": "string"}},
+                },
+                "google.rpc.ErrorInfo.Detail": {
+                    "allOf": [
+                        ref("google.rpc.ErrorInfo"),
+                        {
+                            "type": "object",
+                            "properties": {
+                                "@type": {"const": "type.googleapis.com/google.rpc.ErrorInfo"}
+                            },
+                        },
+                    ]
                 },
             }
         },
@@ -289,6 +309,19 @@ def _response_may_be_null(doc: JsonObject) -> None:
 
 def _response_integer_to_number(doc: JsonObject) -> None:
     schemas(doc)["google.rpc.Status"]["properties"]["code"] = {"type": "number", "format": "int32"}
+
+
+def _remove_error_detail_field(doc: JsonObject) -> None:
+    del schemas(doc)["google.rpc.ErrorInfo"]["properties"]["domain"]
+
+
+def _change_constant(doc: JsonObject) -> None:
+    detail = schemas(doc)["google.rpc.ErrorInfo.Detail"]["allOf"][1]
+    detail["properties"]["@type"]["const"] = "type.googleapis.com/payloops.ErrorInfo"
+
+
+def _remove_request_alternative(doc: JsonObject) -> None:
+    schemas(doc)["PayOrderBody"]["properties"]["browser"]["oneOf"].pop()
 
 
 def _change_inside_recursion(doc: JsonObject) -> None:
@@ -432,6 +465,24 @@ BREAKING = [
         ],
     ),
     Case(
+        "a removed field of an error detail (an anyOf alternative)",
+        _remove_error_detail_field,
+        ["response schema google.rpc.ErrorInfo.Detail.domain: field removed"],
+    ),
+    Case(
+        "a changed constant",
+        _change_constant,
+        [
+            "response schema google.rpc.ErrorInfo.Detail.@type: "
+            'constant "type.googleapis.com/google.rpc.ErrorInfo" removed'
+        ],
+    ),
+    Case(
+        "a removed alternative of a request field",
+        _remove_request_alternative,
+        ["request schema PayOrderBody.browser: alternative oneOf[1] removed"],
+    ),
+    Case(
         "a change inside a recursive message",
         _change_inside_recursion,
         ["response schema Order.Attempt.retried_from: type changed from object to string"],
@@ -468,13 +519,14 @@ def _additions(doc: JsonObject) -> None:
 
 def _compatible_changes(doc: JsonObject) -> None:
     # A request that may now carry null or a fraction; a header name in another case; a
-    # response that gets narrower; an error status no longer returned; a read-only field that
-    # is now also writable; descriptions.
+    # response that gets narrower; an error status or a kind of error detail no longer
+    # returned; a read-only field that is now also writable; descriptions.
     schemas(doc)["PayOrderBody"]["properties"]["return_url"]["type"] = ["string", "null"]
     operation(doc, "/v1/orders", "get")["parameters"][0]["schema"]["type"] = "number"
     operation(doc, "/v1/orders", "post")["parameters"][0]["name"] = "idempotency-key"
     schemas(doc)["Order.Attempt"]["properties"]["processor"]["enum"] = ["sandbox", "stripe"]
     del operation(doc, "/v1/orders/{order}", "get")["responses"]["400"]
+    schemas(doc)["google.rpc.Status"]["properties"]["details"]["items"]["anyOf"].pop()
     del schemas(doc)["Order"]["properties"]["created"]["readOnly"]
     schemas(doc)["Order"]["description"] = "An order: an amount the merchant wants paid."
 
@@ -575,3 +627,29 @@ def test_the_command_refuses_a_file_that_is_not_a_document(
     broken.write_text("{not json", encoding="utf-8")
     assert main([str(write(tmp_path / "old.json", base_document())), str(broken)]) == 2
     assert str(broken) in capsys.readouterr().err
+
+
+PUBLISHED = Path(__file__).resolve().parents[2] / "gen" / "openapi.json"
+
+
+def test_the_published_document_is_read_whole_and_its_breaks_are_found() -> None:
+    # The document `make gen` writes, as CI compares it: unchanged it passes (every reference
+    # resolves, the recursion ends), and one break of each kind in it is found.
+    published = json.loads(PUBLISHED.read_text(encoding="utf-8"))
+    assert breaking_changes(published, published) == []
+
+    changed = copy.deepcopy(published)
+    del changed["paths"]["/v1/orders/{order}:cancel"]
+    del schemas(changed)["Order"]["properties"]["amount_received"]
+    schemas(changed)["Order.Status"]["enum"].remove("REQUIRES_CAPTURE")
+    operation(changed, "/v1/orders", "get")["parameters"][0]["required"] = True
+    del schemas(changed)["google.rpc.ErrorInfo"]["properties"]["domain"]
+    found = {str(change) for change in breaking_changes(published, changed)}
+    assert {
+        "POST /v1/orders/{order}:cancel: operation removed",
+        "response schema Order.amount_received: field removed",
+        'request schema Order.Status: enum value "REQUIRES_CAPTURE" removed',
+        'response schema Order.Status: enum value "REQUIRES_CAPTURE" removed',
+        "GET /v1/orders query parameter page_size: parameter now required",
+        "response schema google.rpc.ErrorInfo.Detail.domain: field removed",
+    } == found
