@@ -150,7 +150,7 @@ def declarations(repo: Path, commit: str) -> list[Declaration]:
     )
     if logged.returncode != 0:
         raise CompatError(f"git log {commit}..HEAD: {logged.stderr.strip()}")
-    found = []
+    found: list[Declaration] = []
     for record in logged.stdout.split("\x1e"):
         sha, *reasons = record.strip().split("\x1f")
         found.extend(Declaration(sha, reason.strip()) for reason in reasons if reason.strip())
