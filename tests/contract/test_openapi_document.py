@@ -11,9 +11,13 @@ from typing import Any
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from cli import openapi
+from cli import openapi_examples as examples
 from tests.e2e.api_surface import operations
 
 REPO = Path(__file__).resolve().parents[2]
@@ -159,3 +163,32 @@ def test_the_idempotency_key_header_is_on_the_operations_that_honour_it() -> Non
         if key in found.get("parameters", [])
     }
     assert with_key == openapi.IDEMPOTENT
+
+
+def schema_of(media: dict[str, Any]) -> Draft202012Validator:
+    """A validator of one media type's schema, resolving $refs in the whole document."""
+    registry: Registry[Any] = Registry().with_resource(
+        "urn:payloops", DRAFT202012.create_resource(document())
+    )
+    ref = media["schema"]["$ref"].replace("#", "urn:payloops#", 1)
+    return Draft202012Validator({"$ref": ref}, registry=registry)
+
+
+def test_every_example_is_valid_for_its_schema() -> None:
+    checked = 0
+    medias = [
+        media
+        for methods in document()["paths"].values()
+        for found in methods.values()
+        for media in [
+            *found.get("requestBody", {}).get("content", {}).values(),
+            *found["responses"].get("200", {}).get("content", {}).values(),
+        ]
+    ]
+    medias += document()["components"]["responses"]["400"]["content"].values()
+    for media in medias:
+        for example in media.get("examples", {}).values():
+            errors = [e.message for e in schema_of(media).iter_errors(example["value"])]
+            assert not errors, errors
+            checked += 1
+    assert checked >= len(examples.REQUESTS) + len(examples.RESPONSES) + 1
