@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SITE = $(shell $(BIN)/python -c 'import sysconfig;print(sysconfig.get_path("purelib"))')
 PROTOS := $(shell find proto/payloops -name '*.proto' | sort)
 
-.PHONY: setup chromium dev test test-fast gen check-gen lint bench validate-envoy clean
+.PHONY: setup chromium dev test test-fast gen check-gen check-compat lint bench validate-envoy clean
 
 setup: $(STAMP)
 
@@ -54,6 +54,12 @@ gen: $(STAMP)
 check-gen: gen
 	git diff --exit-code -- gen
 	test -z "$$(git status --porcelain -- gen)"
+
+# CI: buf breaking and the REST diff of gen/openapi.json against a previous commit
+# (docs/compatibility.md); `make check-compat AGAINST=main` compares a branch with main.
+AGAINST ?= HEAD~1
+check-compat: $(STAMP)
+	$(BIN)/python -m cli.compat --against '$(AGAINST)'
 
 lint: $(STAMP)
 	$(BIN)/buf lint
