@@ -47,8 +47,8 @@ $(APIREF_STAMP): $(APIREF)/package.json $(APIREF)/package-lock.json
 	cd $(APIREF) && npm ci --no-audit --no-fund
 	touch $(APIREF_STAMP)
 
-# Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads and the
-# API reference page rendered from gen/openapi.json.
+# Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads, the
+# OpenAPI document of the REST API (cli/openapi.py) and the API reference page rendered from it.
 gen: $(STAMP) $(APIREF_STAMP)
 	$(BIN)/buf lint
 	rm -rf gen/payloops && mkdir -p gen
@@ -58,6 +58,7 @@ gen: $(STAMP) $(APIREF_STAMP)
 	  --plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc --mypy_grpc_out=gen \
 	  $(PROTOS)
 	$(BIN)/buf build --exclude-source-info -o gen/payloops.binpb
+	$(BIN)/python -m cli.openapi gen/openapi.json
 	$(MAKE) --no-print-directory api-reference
 
 # The API reference (GET /docs/api, served by Envoy): one self-contained page, Redoc's script
