@@ -27,8 +27,8 @@ from core.config import otel_exporter
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_ROOT / "envoy" / "envoy.yaml"
 DEFAULT_DESCRIPTOR = REPO_ROOT / "gen" / "payloops.binpb"
-# The static files Envoy answers itself on the REST listener (the hosted card fields, the API
-# reference page) are named in the template by their path in the repository.
+# The static files Envoy answers itself on the REST listener are named in the template by their
+# path in the repository: the hosted card fields' files, and the API reference page.
 HOSTED_DIR = REPO_ROOT / "vault" / "hosted"
 API_REFERENCE_PAGE = REPO_ROOT / "gen" / "openapi.html"
 # Where the REST listener serves that page (the template's api_reference route).
