@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SITE = $(shell $(BIN)/python -c 'import sysconfig;print(sysconfig.get_path("purelib"))')
 PROTOS := $(shell find proto/payloops -name '*.proto' | sort)
 
-.PHONY: setup chromium dev test test-fast gen check-gen check-compat lint bench validate-envoy clean
+.PHONY: setup chromium dev test test-fast gen api-reference check-gen check-compat lint bench validate-envoy clean
 
 setup: $(STAMP)
 
@@ -37,9 +37,19 @@ chromium:
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m 'not e2e and not slow' tests
 
-# Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads and the
-# OpenAPI document of the REST API (cli/openapi.py).
-gen: $(STAMP)
+# Redocly's CLI, which renders the API reference (tools/apiref: its version pinned exactly and
+# installed from the lockfile, never resolved anew).
+APIREF := tools/apiref
+APIREF_STAMP := $(APIREF)/node_modules/.installed
+REDOCLY := $(APIREF)/node_modules/.bin/redocly
+
+$(APIREF_STAMP): $(APIREF)/package.json $(APIREF)/package-lock.json
+	cd $(APIREF) && npm ci --no-audit --no-fund
+	touch $(APIREF_STAMP)
+
+# Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads, the
+# OpenAPI document of the REST API (cli/openapi.py) and the API reference page rendered from it.
+gen: $(STAMP) $(APIREF_STAMP)
 	$(BIN)/buf lint
 	rm -rf gen/payloops && mkdir -p gen
 	$(BIN)/python -m grpc_tools.protoc -Iproto -I$(SITE)/grpc_tools/_proto \
@@ -49,6 +59,18 @@ gen: $(STAMP)
 	  $(PROTOS)
 	$(BIN)/buf build --exclude-source-info -o gen/payloops.binpb
 	$(BIN)/python -m cli.openapi gen/openapi.json
+	$(MAKE) --no-print-directory api-reference
+
+# The API reference (GET /docs/api, served by Envoy): one self-contained page, Redoc's script
+# inlined (--inlineBundle) rather than fetched from Redocly's CDN, so it works offline. Nothing
+# reports home: not the CLI (REDOCLY_TELEMETRY, its config), not the page in a reader's browser
+# (disableTelemetry). Redoc's "API docs by Redocly" badge shows a logo from Redocly's CDN: an
+# empty image instead (the badge then hides it), so the page asks no other host for anything.
+api-reference: $(APIREF_STAMP)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	  $(REDOCLY) build-docs gen/openapi.json --inlineBundle --config $(APIREF)/redocly.yaml \
+	  --openapi.disableTelemetry=true --title 'PayLoops API reference' --output gen/openapi.html
+	sed -i -E 's#https://cdn\.redoc\.ly/redoc/logo-mini(-full)?\.svg#data:,#g' gen/openapi.html
 
 # CI: fails when the committed gen/ differs from what the protos produce.
 check-gen: gen
@@ -74,4 +96,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .payloops
+	rm -rf $(VENV) .payloops $(APIREF)/node_modules
