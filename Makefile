@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SITE = $(shell $(BIN)/python -c 'import sysconfig;print(sysconfig.get_path("purelib"))')
 PROTOS := $(shell find proto/payloops -name '*.proto' | sort)
 
-.PHONY: setup chromium dev test test-fast gen check-gen lint bench validate-envoy clean
+.PHONY: setup chromium dev test test-fast gen api-reference check-gen check-compat lint bench validate-envoy clean
 
 setup: $(STAMP)
 
@@ -37,10 +37,21 @@ chromium:
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m 'not e2e and not slow' tests
 
-# Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads and the
-# OpenAPI document of the REST API (cli/openapi.py), then from it the Python SDK's models and
-# operation table, and the SDK's async resources from its sync ones (cli/sdk_codegen).
-gen: $(STAMP)
+# Redocly's CLI, which renders the API reference (tools/apiref: its version pinned exactly and
+# installed from the lockfile, never resolved anew).
+APIREF := tools/apiref
+APIREF_STAMP := $(APIREF)/node_modules/.installed
+REDOCLY := $(APIREF)/node_modules/.bin/redocly
+
+$(APIREF_STAMP): $(APIREF)/package.json $(APIREF)/package-lock.json
+	cd $(APIREF) && npm ci --no-audit --no-fund
+	touch $(APIREF_STAMP)
+
+# Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads, the
+# OpenAPI document of the REST API (cli/openapi.py) and the API reference page rendered from it,
+# then from the document the Python SDK's models and operation table, and the SDK's async
+# resources from its sync ones (cli/sdk_codegen).
+gen: $(STAMP) $(APIREF_STAMP)
 	$(BIN)/buf lint
 	rm -rf gen/payloops && mkdir -p gen
 	$(BIN)/python -m grpc_tools.protoc -Iproto -I$(SITE)/grpc_tools/_proto \
@@ -51,12 +62,30 @@ gen: $(STAMP)
 	$(BIN)/buf build --exclude-source-info -o gen/payloops.binpb
 	$(BIN)/python -m cli.openapi gen/openapi.json
 	$(BIN)/python -m cli.sdk_codegen
+	$(MAKE) --no-print-directory api-reference
+
+# The API reference (GET /docs/api, served by Envoy): one self-contained page, Redoc's script
+# inlined (--inlineBundle) rather than fetched from Redocly's CDN, so it works offline. Nothing
+# reports home: not the CLI (REDOCLY_TELEMETRY, its config), not the page in a reader's browser
+# (disableTelemetry). Redoc's "API docs by Redocly" badge shows a logo from Redocly's CDN: an
+# empty image instead (the badge then hides it), so the page asks no other host for anything.
+api-reference: $(APIREF_STAMP)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	  $(REDOCLY) build-docs gen/openapi.json --inlineBundle --config $(APIREF)/redocly.yaml \
+	  --openapi.disableTelemetry=true --title 'PayLoops API reference' --output gen/openapi.html
+	sed -i -E 's#https://cdn\.redoc\.ly/redoc/logo-mini(-full)?\.svg#data:,#g' gen/openapi.html
 
 # CI: fails when the committed gen/ differs from what the protos produce (and the Python SDK's
 # generated modules from gen/openapi.json and its sync resources).
 check-gen: gen
 	git diff --exit-code -- gen sdk/payloops/sdk
 	test -z "$$(git status --porcelain -- gen sdk/payloops/sdk)"
+
+# CI: buf breaking and the REST diff of gen/openapi.json against a previous commit
+# (docs/compatibility.md); `make check-compat AGAINST=main` compares a branch with main.
+AGAINST ?= HEAD~1
+check-compat: $(STAMP)
+	$(BIN)/python -m cli.compat --against '$(AGAINST)'
 
 lint: $(STAMP)
 	$(BIN)/buf lint
@@ -71,4 +100,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .payloops
+	rm -rf $(VENV) .payloops $(APIREF)/node_modules
