@@ -48,7 +48,9 @@ $(APIREF_STAMP): $(APIREF)/package.json $(APIREF)/package-lock.json
 	touch $(APIREF_STAMP)
 
 # Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads, the
-# OpenAPI document of the REST API (cli/openapi.py) and the API reference page rendered from it.
+# OpenAPI document of the REST API (cli/openapi.py) and the API reference page rendered from it,
+# then from the document the Python SDK's models and operation table, and the SDK's async
+# resources from its sync ones (cli/sdk_codegen).
 gen: $(STAMP) $(APIREF_STAMP)
 	$(BIN)/buf lint
 	rm -rf gen/payloops && mkdir -p gen
@@ -59,6 +61,7 @@ gen: $(STAMP) $(APIREF_STAMP)
 	  $(PROTOS)
 	$(BIN)/buf build --exclude-source-info -o gen/payloops.binpb
 	$(BIN)/python -m cli.openapi gen/openapi.json
+	$(BIN)/python -m cli.sdk_codegen
 	$(MAKE) --no-print-directory api-reference
 
 # The API reference (GET /docs/api, served by Envoy): one self-contained page, Redoc's script
@@ -72,10 +75,11 @@ api-reference: $(APIREF_STAMP)
 	  --openapi.disableTelemetry=true --title 'PayLoops API reference' --output gen/openapi.html
 	sed -i -E 's#https://cdn\.redoc\.ly/redoc/logo-mini(-full)?\.svg#data:,#g' gen/openapi.html
 
-# CI: fails when the committed gen/ differs from what the protos produce.
+# CI: fails when the committed gen/ differs from what the protos produce (and the Python SDK's
+# generated modules from gen/openapi.json and its sync resources).
 check-gen: gen
-	git diff --exit-code -- gen
-	test -z "$$(git status --porcelain -- gen)"
+	git diff --exit-code -- gen sdk/payloops/sdk
+	test -z "$$(git status --porcelain -- gen sdk/payloops/sdk)"
 
 # CI: buf breaking and the REST diff of gen/openapi.json against a previous commit
 # (docs/compatibility.md); `make check-compat AGAINST=main` compares a branch with main.
