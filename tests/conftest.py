@@ -276,10 +276,10 @@ def fake_gateway_credentials(stripe: FakeStripe, razorpay: RazorpayFake) -> list
     ]
 
 
-@pytest.fixture(scope="session")
-def mesh() -> Iterator[Mesh]:
-    # The real gateways are out of reach (and must never be charged by tests): the adapters of
-    # the mesh talk to wire-level fakes of their HTTP APIs instead.
+@contextlib.contextmanager
+def mesh_with_gateway_fakes() -> Iterator[Mesh]:
+    """A mesh (start_mesh) whose stripe and razorpay adapters talk to wire-level fakes of the
+    gateways' HTTP APIs: the real gateways are out of reach, and must never be charged by tests."""
     with FakeStripe() as stripe, RazorpayFake() as razorpay:
         started = start_mesh(
             {
@@ -294,6 +294,12 @@ def mesh() -> Iterator[Mesh]:
             retire_mesh(
                 started.process, started.state_dir, fake_gateway_credentials(stripe, razorpay)
             )
+
+
+@pytest.fixture(scope="session")
+def mesh() -> Iterator[Mesh]:
+    with mesh_with_gateway_fakes() as started:
+        yield started
 
 
 @pytest.fixture(scope="session")
