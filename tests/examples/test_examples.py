@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -23,7 +24,9 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
+from tests.browser import chromium
 from tests.conftest import REPO, Mesh, receiver_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -33,6 +36,7 @@ TS_SDK = REPO / "sdk" / "typescript"
 WEBHOOK_PATH = "/webhooks/payloops"
 # Waiting for the mesh (a payment, a webhook delivery), not a measure of speed.
 SETTLE_SECONDS = 60
+SETTLE_MS = SETTLE_SECONDS * 1000
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,26 @@ def signed(secret: str, body: bytes, timestamp: int | None = None) -> str:
     t = int(time.time()) if timestamp is None else timestamp
     digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={t},v1={digest}"
+
+
+def test_a_customer_pays_through_3d_secure_and_sees_the_webhook_confirm_it(
+    example: Example, mesh: Mesh, tmp_path: Path
+) -> None:
+    """In Debian's Chromium, as a customer: the shop's page, the bank's page, back to the shop,
+    whose order page keeps reloading until the verified webhook has marked the order paid."""
+    with running(example, mesh) as shop, chromium(tmp_path / "profile") as browser:
+        page = browser.new_page()
+        page.goto(shop.url)
+        page.get_by_label("asks for 3-D Secure").check()
+        page.locator("#pay").click()
+        page.wait_for_url(re.compile(r".*/3ds/.*"), timeout=SETTLE_MS)
+        page.get_by_role("button", name="Complete").click()
+        page.wait_for_url(f"{shop.url}/orders/*", timeout=SETTLE_MS)
+        expect(page.locator("#result")).to_have_attribute("data-status", "paid", timeout=SETTLE_MS)
+        ref, _ = shop.order_ref()
+        assert page.url == f"{shop.url}/orders/{ref}"
+        record = shop.record(ref)
+    assert (record["status"], record["paid"]) == ("succeeded", True)
 
 
 def test_a_3d_secure_checkout_is_marked_paid_by_the_verified_webhook_only(
