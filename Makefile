@@ -3,12 +3,16 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The TypeScript SDK's npm dependencies, installed from its lockfile (the stamp is redone when
+# the lockfile changes).
+TS_SDK := sdk/typescript
+NPM_STAMP := $(TS_SDK)/node_modules/.installed
 SITE = $(shell $(BIN)/python -c 'import sysconfig;print(sysconfig.get_path("purelib"))')
 PROTOS := $(shell find proto/payloops -name '*.proto' | sort)
 
 .PHONY: setup chromium dev test test-fast gen check-gen lint bench validate-envoy clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NPM_STAMP)
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,10 +20,14 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]' -e './sdk[grpc]'
 	touch $(STAMP)
 
+$(NPM_STAMP): $(TS_SDK)/package.json $(TS_SDK)/package-lock.json
+	cd $(TS_SDK) && npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
 dev: $(STAMP)
 	$(BIN)/payloops dev
 
-test: $(STAMP) chromium
+test: $(STAMP) $(NPM_STAMP) chromium
 	$(BIN)/python -m pytest -q tests
 
 # The browser tests (tests/browser.py) drive Debian's Chromium, never a downloaded one: installed
@@ -34,11 +42,12 @@ chromium:
 	         "run 'sudo apt-get install -y chromium'" >&2; exit 1; \
 	  fi; }
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m pytest -q -m 'not e2e and not slow' tests
 
-# Regenerates gen/ (messages, gRPC stubs, .pyi stubs) and the descriptor set Envoy loads.
-gen: $(STAMP)
+# Regenerates gen/ (messages, gRPC stubs, .pyi stubs) and the descriptor set Envoy loads, and
+# the TypeScript SDK's types from the OpenAPI document.
+gen: $(STAMP) $(NPM_STAMP)
 	$(BIN)/buf lint
 	rm -rf gen/payloops && mkdir -p gen
 	$(BIN)/python -m grpc_tools.protoc -Iproto -I$(SITE)/grpc_tools/_proto \
@@ -47,11 +56,13 @@ gen: $(STAMP)
 	  --plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc --mypy_grpc_out=gen \
 	  $(PROTOS)
 	$(BIN)/buf build --exclude-source-info -o gen/payloops.binpb
+	cd $(TS_SDK) && node scripts/generate.mjs ../../gen/openapi.json src/generated
 
-# CI: fails when the committed gen/ differs from what the protos produce.
+# CI: fails when the committed gen/ (or the SDK's generated types) differs from what the protos
+# produce.
 check-gen: gen
-	git diff --exit-code -- gen
-	test -z "$$(git status --porcelain -- gen)"
+	git diff --exit-code -- gen $(TS_SDK)/src/generated
+	test -z "$$(git status --porcelain -- gen $(TS_SDK)/src/generated)"
 
 lint: $(STAMP)
 	$(BIN)/buf lint

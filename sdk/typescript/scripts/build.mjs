@@ -5,7 +5,14 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-const compile = (project) => execFileSync(process.execPath, [tsc, "-p", project], { stdio: "inherit" });
+function compile(project) {
+  try {
+    execFileSync(process.execPath, [tsc, "-p", project], { stdio: "inherit" });
+  } catch {
+    console.error(`tsc -p ${project} failed`);
+    process.exit(1);
+  }
+}
 
 rmSync("dist", { recursive: true, force: true });
 compile("tsconfig.json");

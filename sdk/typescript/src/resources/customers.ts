@@ -4,7 +4,7 @@ import type { Customer, PaymentMethod, QueryParams, RequestBody, ResponseOf } fr
 import { Resource } from "./resource.js";
 
 export type CustomerCreateParams = RequestBody<"CreateCustomer">;
-export type CustomerUpdateParams = RequestBody<"UpdateCustomer">;
+export type CustomerUpdateParams = Partial<RequestBody<"UpdateCustomer">>;
 export type CustomerListParams = QueryParams<"ListCustomers">;
 export type CustomerList = ResponseOf<"ListCustomers"> & { customers: Customer[] };
 export type PaymentMethodAttachParams = RequestBody<"AttachPaymentMethod">;

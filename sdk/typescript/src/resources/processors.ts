@@ -8,7 +8,8 @@ export type ProcessorAccountCreateParams = RequestBody<"CreateProcessorAccount">
 export type ProcessorAccountRotateParams = RequestBody<"RotateProcessorAccountCredentials">;
 export type ProcessorAccountList = ResponseOf<"ListProcessorAccounts">;
 
-/** The payment processors the platform knows (registering one takes an admin session). */
+/** The payment processors the platform can route to: an operator's API, with the platform's
+ * admin key (`new PayLoops(adminKey)`). */
 export class Processors extends Resource {
   async create(params: ProcessorCreateParams, options?: RequestOptions): Promise<Processor> {
     return (await this.api.call("CreateProcessor", { body: params }, options)) as Processor;

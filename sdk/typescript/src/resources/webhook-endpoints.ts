@@ -3,7 +3,7 @@ import type { RequestBody, ResponseOf, WebhookEndpoint } from "../types.js";
 import { Resource } from "./resource.js";
 
 export type WebhookEndpointCreateParams = RequestBody<"CreateWebhookEndpoint">;
-export type WebhookEndpointUpdateParams = RequestBody<"UpdateWebhookEndpoint">;
+export type WebhookEndpointUpdateParams = Partial<RequestBody<"UpdateWebhookEndpoint">>;
 export type WebhookEndpointRotateSecretParams = RequestBody<"RotateWebhookEndpointSecret">;
 export type WebhookEndpointList = ResponseOf<"ListWebhookEndpoints">;
 
