@@ -10,7 +10,7 @@ NPM_STAMP := $(TS_SDK)/node_modules/.installed
 SITE = $(shell $(BIN)/python -c 'import sysconfig;print(sysconfig.get_path("purelib"))')
 PROTOS := $(shell find proto/payloops -name '*.proto' | sort)
 
-.PHONY: setup chromium dev test test-fast gen check-gen lint bench validate-envoy clean
+.PHONY: setup chromium dev test test-fast gen api-reference check-gen check-compat lint bench validate-envoy clean
 
 setup: $(STAMP) $(NPM_STAMP)
 
@@ -45,9 +45,20 @@ chromium:
 test-fast: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m pytest -q -m 'not e2e and not slow' tests
 
-# Regenerates gen/ (messages, gRPC stubs, .pyi stubs) and the descriptor set Envoy loads, and
-# the TypeScript SDK's types from the OpenAPI document.
-gen: $(STAMP) $(NPM_STAMP)
+# Redocly's CLI, which renders the API reference (tools/apiref: its version pinned exactly and
+# installed from the lockfile, never resolved anew).
+APIREF := tools/apiref
+APIREF_STAMP := $(APIREF)/node_modules/.installed
+REDOCLY := $(APIREF)/node_modules/.bin/redocly
+
+$(APIREF_STAMP): $(APIREF)/package.json $(APIREF)/package-lock.json
+	cd $(APIREF) && npm ci --no-audit --no-fund
+	touch $(APIREF_STAMP)
+
+# Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads, the
+# OpenAPI document of the REST API (cli/openapi.py), the API reference page rendered from it and
+# the TypeScript SDK's types generated from it.
+gen: $(STAMP) $(APIREF_STAMP) $(NPM_STAMP)
 	$(BIN)/buf lint
 	rm -rf gen/payloops && mkdir -p gen
 	$(BIN)/python -m grpc_tools.protoc -Iproto -I$(SITE)/grpc_tools/_proto \
@@ -56,13 +67,32 @@ gen: $(STAMP) $(NPM_STAMP)
 	  --plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc --mypy_grpc_out=gen \
 	  $(PROTOS)
 	$(BIN)/buf build --exclude-source-info -o gen/payloops.binpb
+	$(BIN)/python -m cli.openapi gen/openapi.json
 	cd $(TS_SDK) && node scripts/generate.mjs ../../gen/openapi.json src/generated
+	$(MAKE) --no-print-directory api-reference
+
+# The API reference (GET /docs/api, served by Envoy): one self-contained page, Redoc's script
+# inlined (--inlineBundle) rather than fetched from Redocly's CDN, so it works offline. Nothing
+# reports home: not the CLI (REDOCLY_TELEMETRY, its config), not the page in a reader's browser
+# (disableTelemetry). Redoc's "API docs by Redocly" badge shows a logo from Redocly's CDN: an
+# empty image instead (the badge then hides it), so the page asks no other host for anything.
+api-reference: $(APIREF_STAMP)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	  $(REDOCLY) build-docs gen/openapi.json --inlineBundle --config $(APIREF)/redocly.yaml \
+	  --openapi.disableTelemetry=true --title 'PayLoops API reference' --output gen/openapi.html
+	sed -i -E 's#https://cdn\.redoc\.ly/redoc/logo-mini(-full)?\.svg#data:,#g' gen/openapi.html
 
 # CI: fails when the committed gen/ (or the SDK's generated types) differs from what the protos
 # produce.
 check-gen: gen
 	git diff --exit-code -- gen $(TS_SDK)/src/generated
 	test -z "$$(git status --porcelain -- gen $(TS_SDK)/src/generated)"
+
+# CI: buf breaking and the REST diff of gen/openapi.json against a previous commit
+# (docs/compatibility.md); `make check-compat AGAINST=main` compares a branch with main.
+AGAINST ?= HEAD~1
+check-compat: $(STAMP)
+	$(BIN)/python -m cli.compat --against '$(AGAINST)'
 
 lint: $(STAMP)
 	$(BIN)/buf lint
@@ -77,4 +107,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .payloops
+	rm -rf $(VENV) .payloops $(APIREF)/node_modules

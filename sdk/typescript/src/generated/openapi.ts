@@ -9,6 +9,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * The public keys access tokens are verified with (RFC 7517 JWK Set)
+         * @description The public keys access tokens are verified with (RFC 7517 JWK Set): every key the platform verifies with, the one that signs among them, each named by the `kid` of the tokens it signed.
+         */
         get: operations["GetJwks"];
         put?: never;
         post?: never;
@@ -25,6 +29,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Reports whether the edge can reach its database and Temporal
+         * @description Reports whether the edge can reach its database and Temporal.
+         */
         get: operations["GetHealth"];
         put?: never;
         post?: never;
@@ -41,8 +49,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Lists the keys of the caller's merchant and mode, newest first, without secrets
+         * @description Lists the keys of the caller's merchant and mode, newest first, without secrets.
+         */
         get: operations["ListApiKeys"];
         put?: never;
+        /**
+         * Creates a key
+         * @description Creates a key. The response carries its `secret`, shown this once (an idempotent replay returns the key without it: only its hash is stored).
+         */
         post: operations["CreateApiKey"];
         delete?: never;
         options?: never;
@@ -59,6 +75,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Revokes a key
+         * @description Revokes a key: from the next request on, on every edge process, it is refused.
+         */
         post: operations["RevokeApiKey"];
         delete?: never;
         options?: never;
@@ -75,6 +95,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * RollApiKey
+         * @description Issues a new key with the same name, mode and access (its `secret` in the response, shown once); the rolled key keeps working for `overlap`, then stops.
+         */
         post: operations["RollApiKey"];
         delete?: never;
         options?: never;
@@ -89,6 +113,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Lists the entries of the caller's merchant, newest first
+         * @description Lists the entries of the caller's merchant, newest first: those of the caller's mode and those that belong to both modes (a merchant's creation, its users and sign-ins). A read-only key or a viewer is refused with 403 AUDIT_LOG_FORBIDDEN.
+         */
         get: operations["ListAuditEntries"];
         put?: never;
         post?: never;
@@ -105,8 +133,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Lists the merchant's customers of the key's mode, newest first
+         * @description Lists the merchant's customers of the key's mode, newest first.
+         */
         get: operations["ListCustomers"];
         put?: never;
+        /**
+         * Creates a customer
+         * @description Creates a customer. Accepts an `Idempotency-Key` header.
+         */
         post: operations["CreateCustomer"];
         delete?: never;
         options?: never;
@@ -127,6 +163,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
+        /**
+         * Changes a customer's email, name, description or metadata
+         * @description Changes a customer's email, name, description or metadata.
+         */
         patch: operations["UpdateCustomer"];
         trace?: never;
     };
@@ -137,9 +177,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Returns one customer
+         * @description Returns one customer.
+         */
         get: operations["GetCustomer"];
         put?: never;
         post?: never;
+        /**
+         * Deletes a customer; its payment methods are detached
+         * @description Deletes a customer; its payment methods are detached.
+         */
         delete: operations["DeleteCustomer"];
         options?: never;
         head?: never;
@@ -153,8 +201,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Lists the customer's saved payment methods, newest first
+         * @description Lists the customer's saved payment methods, newest first.
+         */
         get: operations["ListCustomerPaymentMethods"];
         put?: never;
+        /**
+         * Saves a vaulted payment method for the customer
+         * @description Saves a vaulted payment method for the customer. A method whose card (by fingerprint) is already attached to the customer is ALREADY_EXISTS (PAYMENT_METHOD_DUPLICATE, the attached method's id in the ErrorInfo metadata); one attached to another customer is FAILED_PRECONDITION (PAYMENT_METHOD_ATTACHED_ELSEWHERE).
+         */
         post: operations["AttachPaymentMethod"];
         delete?: never;
         options?: never;
@@ -171,6 +227,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Removes a saved payment method from the customer (the vault keeps the card)
+         * @description Removes a saved payment method from the customer (the vault keeps the card).
+         */
         post: operations["DetachPaymentMethod"];
         delete?: never;
         options?: never;
@@ -185,6 +245,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Lists the merchant's events, newest first
+         * @description Lists the merchant's events, newest first.
+         */
         get: operations["ListEvents"];
         put?: never;
         post?: never;
@@ -201,6 +265,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Returns one event
+         * @description Returns one event.
+         */
         get: operations["GetEvent"];
         put?: never;
         post?: never;
@@ -219,6 +287,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Sends an event again to the endpoints it was for (or to one of them), now
+         * @description Sends an event again to the endpoints it was for (or to one of them), now.
+         */
         post: operations["RedeliverEvent"];
         delete?: never;
         options?: never;
@@ -233,6 +305,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Lists an event's deliveries, each with every attempt made
+         * @description Lists an event's deliveries, each with every attempt made.
+         */
         get: operations["ListEventDeliveries"];
         put?: never;
         post?: never;
@@ -251,6 +327,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Creates a merchant with its first test API key (and a live one too, when asked)
+         * @description Creates a merchant with its first test API key (and a live one too, when asked). The response carries each key's `secret`, shown this once.
+         */
         post: operations["CreateMerchant"];
         delete?: never;
         options?: never;
@@ -265,8 +345,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Lists the calling merchant's orders of the API key's mode, newest first
+         * @description Lists the calling merchant's orders of the API key's mode, newest first.
+         */
         get: operations["ListOrders"];
         put?: never;
+        /**
+         * Creates an order in status REQUIRES_PAYMENT_METHOD
+         * @description Creates an order in status REQUIRES_PAYMENT_METHOD.
+         */
         post: operations["CreateOrder"];
         delete?: never;
         options?: never;
@@ -281,6 +369,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Returns one order of the calling merchant, in the API key's mode
+         * @description Returns one order of the calling merchant, in the API key's mode. Another merchant's order, or one of the other mode, is NOT_FOUND.
+         */
         get: operations["GetOrder"];
         put?: never;
         post?: never;
@@ -299,6 +391,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Cancels an order
+         * @description Cancels an order: an unpaid one (REQUIRES_PAYMENT_METHOD) is simply canceled; an authorized one (REQUIRES_CAPTURE) is voided at its processor; one waiting on 3-D Secure (REQUIRES_ACTION) is voided too. Paid, failed or canceled orders are FAILED_PRECONDITION with reason ORDER_NOT_CANCELABLE.
+         */
         post: operations["CancelOrder"];
         delete?: never;
         options?: never;
@@ -315,6 +411,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Captures an order in REQUIRES_CAPTURE, at the processor that holds the authorization
+         * @description Captures an order in REQUIRES_CAPTURE, at the processor that holds the authorization: all of it, or `amount` of it (partial capture, where the processor supports it); the rest is released. Any other status is FAILED_PRECONDITION with reason ORDER_NOT_CAPTURABLE and the current status in its metadata.
+         */
         post: operations["CaptureOrder"];
         delete?: never;
         options?: never;
@@ -331,6 +431,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Pays an order with a tokenized payment method
+         * @description Pays an order with a tokenized payment method. Returns as soon as the order reaches SUCCEEDED, FAILED, REQUIRES_ACTION or REQUIRES_CAPTURE, or after a bounded wait with status PROCESSING. Paying an order whose payment has already started never starts a second payment: the order is returned as it stands.
+         */
         post: operations["PayOrder"];
         delete?: never;
         options?: never;
@@ -345,8 +449,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Lists an order's refunds, oldest first
+         * @description Lists an order's refunds, oldest first. The order must be the merchant's, in the API key's mode.
+         */
         get: operations["ListRefunds"];
         put?: never;
+        /**
+         * Refunds an order in SUCCEEDED, all of what remains or `amount` of it
+         * @description Refunds an order in SUCCEEDED, all of what remains or `amount` of it. Over the refundable amount is FAILED_PRECONDITION with reason REFUND_EXCEEDS_CAPTURED; an order that was never paid is FAILED_PRECONDITION with reason ORDER_NOT_REFUNDABLE. Returns the refund as soon as the processor has answered, or PENDING after a bounded wait.
+         */
         post: operations["CreateRefund"];
         delete?: never;
         options?: never;
@@ -361,8 +473,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Lists the merchant's accounts (in the API key's mode), without secrets
+         * @description Lists the merchant's accounts (in the API key's mode), without secrets.
+         */
         get: operations["ListProcessorAccounts"];
         put?: never;
+        /**
+         * Adds an account
+         * @description Adds an account. Its credentials must have every field the processor's capabilities list.
+         */
         post: operations["CreateProcessorAccount"];
         delete?: never;
         options?: never;
@@ -379,6 +499,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Stops using an account
+         * @description Stops using an account: the processor is skipped for the merchant's payments (reason "no_account") until an enabled account exists again.
+         */
         post: operations["DisableProcessorAccount"];
         delete?: never;
         options?: never;
@@ -395,6 +519,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Replaces an account's credentials; payments from then on use the new ones
+         * @description Replaces an account's credentials; payments from then on use the new ones.
+         */
         post: operations["RotateProcessorAccountCredentials"];
         delete?: never;
         options?: never;
@@ -411,6 +539,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Receives one gateway event
+         * @description Receives one gateway event. The adapter verifies its signature; a verified event is recorded once (by the gateway's event id) and wakes the payment it is about. A bad signature is INVALID_ARGUMENT (HTTP 400) and changes nothing; an event about a payment PayLoops does not know is acknowledged and recorded.
+         */
         post: operations["ReceiveProcessorWebhook"];
         delete?: never;
         options?: never;
@@ -427,6 +559,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Receives one gateway event
+         * @description Receives one gateway event. The adapter verifies its signature; a verified event is recorded once (by the gateway's event id) and wakes the payment it is about. A bad signature is INVALID_ARGUMENT (HTTP 400) and changes nothing; an event about a payment PayLoops does not know is acknowledged and recorded.
+         */
         post: operations["ReceiveProcessorWebhookForAccount"];
         delete?: never;
         options?: never;
@@ -441,8 +577,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Lists the registered processors, by name
+         * @description Lists the registered processors, by name.
+         */
         get: operations["ListProcessors"];
         put?: never;
+        /**
+         * Registers a processor, or points an existing one at a new target
+         * @description Registers a processor, or points an existing one at a new target. PayLoops reads the adapter's GetCapabilities first and refuses a target that does not answer it.
+         */
         post: operations["CreateProcessor"];
         delete?: never;
         options?: never;
@@ -457,6 +601,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * GetRefund
+         * @description Returns one refund of the calling merchant, in the API key's mode (another merchant's, or one of the other mode, is NOT_FOUND).
+         */
         get: operations["GetRefund"];
         put?: never;
         post?: never;
@@ -473,7 +621,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * GetRoutingConfig
+         * @description Returns the merchant's current routing configuration in the API key's mode (the default one until replaced).
+         */
         get: operations["GetRoutingConfig"];
+        /**
+         * Replaces the merchant's routing configuration of the API key's mode as a whole, after validating it
+         * @description Replaces the merchant's routing configuration of the API key's mode as a whole, after validating it. The other mode's configuration does not change.
+         */
         put: operations["UpdateRoutingConfig"];
         post?: never;
         delete?: never;
@@ -491,6 +647,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Signs in
+         * @description Signs in. Failures are counted per e-mail and per client address; too many in a while answer 429 SIGN_IN_THROTTLED with Retry-After.
+         */
         post: operations["CreateSession"];
         delete?: never;
         options?: never;
@@ -507,6 +667,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Signs out
+         * @description Signs out: the session of the refresh token is revoked, and its access tokens are refused from the next request on. Idempotent: an unknown or already revoked token answers OK too.
+         */
         post: operations["LogoutSession"];
         delete?: never;
         options?: never;
@@ -523,6 +687,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Exchanges a refresh token for a new access token and a new refresh token
+         * @description Exchanges a refresh token for a new access token and a new refresh token. Each refresh token is good for one exchange: presenting one again revokes the whole session (every token it handed out) and answers 401 REFRESH_TOKEN_REUSED.
+         */
         post: operations["RefreshSession"];
         delete?: never;
         options?: never;
@@ -539,6 +707,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * CreateToken
+         * @description Stores a card in the vault and returns the payment method that stands for it, to pay an order with (`payment_method.token`). Errors name the offending field, never its value.
+         */
         post: operations["CreateToken"];
         delete?: never;
         options?: never;
@@ -553,8 +725,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Lists the merchant's users (removed ones are not listed), oldest first
+         * @description Lists the merchant's users (removed ones are not listed), oldest first.
+         */
         get: operations["ListUsers"];
         put?: never;
+        /**
+         * Creates a user of the caller's merchant (or, with the admin key, of `merchant`)
+         * @description Creates a user of the caller's merchant (or, with the admin key, of `merchant`).
+         */
         post: operations["CreateUser"];
         delete?: never;
         options?: never;
@@ -571,6 +751,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Removes a user
+         * @description Removes a user: from the next request on, their tokens are refused and they cannot sign in. A custom method rather than Delete: the user is kept, so the audit log still names them. The merchant's last owner cannot be removed (LAST_OWNER).
+         */
         post: operations["RemoveUser"];
         delete?: never;
         options?: never;
@@ -587,6 +771,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Changes a user's role
+         * @description Changes a user's role. The merchant's last owner cannot be demoted (LAST_OWNER).
+         */
         post: operations["SetUserRole"];
         delete?: never;
         options?: never;
@@ -601,8 +789,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * Lists the merchant's endpoints (in the API key's mode), without secrets
+         * @description Lists the merchant's endpoints (in the API key's mode), without secrets.
+         */
         get: operations["ListWebhookEndpoints"];
         put?: never;
+        /**
+         * Adds an endpoint
+         * @description Adds an endpoint. The response carries its signing `secret`, shown this once. URLs that resolve to loopback, private, link-local or metadata addresses, or to the platform's own listeners, are refused (in test mode, except what the platform's operator allows).
+         */
         post: operations["CreateWebhookEndpoint"];
         delete?: never;
         options?: never;
@@ -623,6 +819,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
+        /**
+         * Changes an endpoint's url, enabled_events or status (re-enabling a disabled one)
+         * @description Changes an endpoint's url, enabled_events or status (re-enabling a disabled one).
+         */
         patch: operations["UpdateWebhookEndpoint"];
         trace?: never;
     };
@@ -636,6 +836,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
+        /**
+         * Deletes an endpoint; deliveries to it stop
+         * @description Deletes an endpoint; deliveries to it stop.
+         */
         delete: operations["DeleteWebhookEndpoint"];
         options?: never;
         head?: never;
@@ -651,6 +855,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /**
+         * Gives the endpoint a new signing secret (in the response, shown once)
+         * @description Gives the endpoint a new signing secret (in the response, shown once). For `grace_period` (default 24 h) deliveries are signed with both the old and the new one.
+         */
         post: operations["RotateWebhookEndpointSecret"];
         delete?: never;
         options?: never;
@@ -662,992 +870,1241 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description A key a program uses to call the API for one merchant, in one mode. */
         ApiKey: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created.
+             */
             readonly create_time?: TimestampString;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it stops working (set when it was rolled); absent: never.
+             */
             readonly expire_time?: TimestampString;
+            /** @description Server-generated identifier, `key_…`. */
             id?: string;
-            /** @enum {string} */
-            kind?: "KIND_UNSPECIFIED" | "SECRET" | "PUBLISHABLE";
-            /** Format: date-time */
+            /** @description SECRET (the default on create) or PUBLISHABLE; a rolled key keeps its kind. */
+            kind?: components["schemas"]["ApiKey.Kind"];
+            /**
+             * Format: date-time
+             * @description When it was last used (kept up to date within a few seconds).
+             */
             readonly last_used_time?: TimestampString;
+            /** @description Live mode (`sk_live_…`) rather than test mode (`sk_test_…`). On create, a key may only create keys of its own mode. */
             livemode?: boolean;
+            /** @description A name the merchant chose to recognise the key by (at most 100 characters). */
             name?: string;
+            /** @description The key's first characters, enough to recognise it. */
             readonly prefix?: string;
+            /** @description The key may only read: every call that changes something answers 403 API_KEY_READ_ONLY. Secret keys only: a publishable key with it is refused (READ_ONLY_NOT_FOR_PUBLISHABLE). */
             read_only?: boolean;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was revoked; absent: not revoked.
+             */
             readonly revoke_time?: TimestampString;
+            /** @description The whole key: only in the responses of create and roll. */
             readonly secret?: string;
         };
+        /**
+         * @description What the key may be used for.
+         *     - `KIND_UNSPECIFIED`: Never returned.
+         *     - `SECRET`: `sk_test_…` / `sk_live_…`: the server-side key.
+         *     - `PUBLISHABLE`: `pk_test_…` / `pk_live_…`: the browser's key, which can only tokenize cards (TokenService); not secret in the way an `sk_` key is, but shown once all the same.
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "ApiKey.Kind": "KIND_UNSPECIFIED" | "SECRET" | "PUBLISHABLE";
+        /** @description The body of AttachPaymentMethod: Request for CustomerService.AttachPaymentMethod. */
         AttachPaymentMethodBody: {
+            /** @description The vault token to save, `pm_vault_…`, of the same merchant and mode. */
             payment_method: string;
         };
-        AttachPaymentMethodRequest: {
-            customer: string;
-            payment_method: string;
-        };
+        /** @description One try at one processor. */
         Attempt: {
+            /** @description The idempotency key sent to the processor for this attempt. */
             attempt_key?: string;
+            /** @description Set when this attempt was charged although another one won, and PayLoops undid it: "voided" or "refunded". */
             compensation?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the attempt was made.
+             */
             create_time?: TimestampString;
+            /** @description Processor-independent decline code, such as "insufficient_funds"; empty unless DECLINED or FAILED. */
             decline_code?: string;
+            /** @description Human-readable decline or failure message. */
             decline_message?: string;
+            /** @description Why the payment moved on to another processor after this attempt, such as "soft_decline", "not_sent", "outcome_unknown"; empty for the attempt that settled the order. */
             failover_reason?: string;
-            /** Format: duration */
-            latency?: DurationString;
-            /** @enum {string} */
-            outcome?: "OUTCOME_UNSPECIFIED" | "PENDING" | "SUCCEEDED" | "AUTHORIZED" | "REQUIRES_ACTION" | "DECLINED" | "FAILED" | "CANCELED";
+            /** @description Time the processor took to answer the authorization. */
+            latency?: string;
+            /** @description Outcome of the attempt. */
+            outcome?: components["schemas"]["Attempt.Outcome"];
+            /** @description Processor name, such as "sandbox". */
             processor?: string;
+            /** @description The processor's own reference for the payment, when it gave one. */
             processor_reference?: string;
         };
+        /**
+         * @description The result of an attempt.
+         *     - `OUTCOME_UNSPECIFIED`: Never returned.
+         *     - `PENDING`: Sent; the result is not known yet.
+         *     - `SUCCEEDED`: Authorized and captured.
+         *     - `AUTHORIZED`: Authorized; waiting for capture.
+         *     - `REQUIRES_ACTION`: Waiting for the customer's 3-D Secure challenge.
+         *     - `DECLINED`: Declined by the issuer or the processor; see `decline_code`.
+         *     - `FAILED`: Failed before a result: not sent, rejected, or the 3-D Secure challenge expired.
+         *     - `CANCELED`: An authorization that was released (voided).
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "Attempt.Outcome": "OUTCOME_UNSPECIFIED" | "PENDING" | "SUCCEEDED" | "AUTHORIZED" | "REQUIRES_ACTION" | "DECLINED" | "FAILED" | "CANCELED";
+        /** @description Who made a change. */
         AuditActor: {
+            /** @description The user's or the key's id (`usr_…`, `key_…`); empty for the operator and for anonymous callers. */
             id?: string;
+            /** @description What a person recognises: the key's prefix (`sk_test_AbCd`), the user's e-mail. */
             label?: string;
-            /** @enum {string} */
-            type?: "TYPE_UNSPECIFIED" | "USER" | "API_KEY" | "ADMIN" | "ANONYMOUS";
+            /** @description The kind of caller. */
+            type?: components["schemas"]["AuditActor.Type"];
         };
+        /**
+         * @description The kind of caller.
+         *     - `TYPE_UNSPECIFIED`: Never returned.
+         *     - `USER`: A dashboard user (a session's access token).
+         *     - `API_KEY`: An API key.
+         *     - `ADMIN`: The platform operator (the admin key).
+         *     - `ANONYMOUS`: Nobody proven: a failed sign-in.
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "AuditActor.Type": "TYPE_UNSPECIFIED" | "USER" | "API_KEY" | "ADMIN" | "ANONYMOUS";
+        /** @description One recorded change. */
         AuditEntry: {
+            /** @description What happened, `<object>.<verb>`: `api_key.created`, `routing.updated`, `webhook_endpoint.secret_rotated`... (docs/audit.md lists them all). */
             readonly action?: string;
+            /** @description Who did it. */
             readonly actor?: components["schemas"]["AuditActor"];
+            /** @description The IP address the request came from (the peer Envoy saw); empty when unknown. */
             readonly client_address?: string;
+            /** @description The request's correlation id (the X-Correlation-ID it sent, or the one PayLoops gave it). */
             readonly correlation_id?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             */
             readonly create_time?: TimestampString;
+            /** @description What changed, in a few fields of the action's own (a key's name, a routing version, a webhook endpoint's event types). Never a secret, a credential or a key. */
             readonly details?: {
                 [key: string]: unknown;
             };
+            /** @description Server-generated identifier, `aud_…`. */
             id?: string;
+            /** @description The mode the change was made in; absent when it belongs to both modes. */
             readonly livemode?: boolean;
+            /** @description What it was done to. */
             readonly target?: components["schemas"]["AuditTarget"];
         };
+        /** @description What a change was made to. */
         AuditTarget: {
+            /** @description Its id (a routing configuration's: its version). */
             id?: string;
+            /** @description The kind of object: `api_key`, `routing_config`, `processor_account`, `webhook_endpoint`, `merchant`, `user`... */
             type?: string;
         };
+        /** @description The body of CancelOrder: Request for OrderService.CancelOrder. */
         CancelOrderBody: Record<string, never>;
-        CancelOrderRequest: {
-            order: string;
-        };
+        /** @description The body of CaptureOrder: Request for OrderService.CaptureOrder. */
         CaptureOrderBody: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Minor units to capture, at most `amount_capturable`; 0 captures all of it.
+             */
             amount?: Int64String;
         };
-        CaptureOrderRequest: {
-            /** Format: int64 */
-            amount?: Int64String;
-            order: string;
-        };
+        /** @description Facts about a card that the merchant knows, such as from its own tokenization provider. */
         CardHints: {
+            /** @description Bank identification number: the first 6 to 8 digits of the card number, such as "424242", never more. When `network` is empty, routing derives the network from it. */
             bin?: string;
+            /** @description ISO 3166-1 alpha-2 code of the issuing country, such as "US". */
             country?: string;
+            /** @description credit, debit or prepaid. */
             funding?: string;
+            /** @description Card network in lower case: visa, mastercard, amex, rupay, discover, jcb, unionpay, diners. */
             network?: string;
         };
-        CreateApiKeyRequest: {
-            api_key: components["schemas"]["ApiKey"];
-        };
-        CreateCustomerRequest: {
-            customer: components["schemas"]["Customer"];
-        };
+        /** @description Request for MerchantService.CreateMerchant. */
         CreateMerchantRequest: {
+            /** @description Also make a live key (a test key is always made). */
             live?: boolean;
+            /** @description The merchant: `name` is read. */
             merchant: components["schemas"]["Merchant"];
         };
-        CreateOrderRequest: {
-            order: components["schemas"]["Order"];
-        };
-        CreateProcessorAccountRequest: {
-            processor_account: components["schemas"]["NewProcessorAccount"];
-        };
-        CreateProcessorRequest: {
-            processor: components["schemas"]["NewProcessor"];
-        };
-        CreateRefundRequest: {
-            order: string;
-            refund?: components["schemas"]["Refund"];
-        };
+        /** @description Request for SessionService.CreateSession. */
         CreateSessionRequest: {
+            /** @description The user's e-mail address (any case). */
             email: string;
+            /** @description The user's password. */
             password: string;
         };
+        /** @description Request for TokenService.CreateToken. */
         CreateTokenRequest: {
+            /** @description The card to store. */
             card: components["schemas"]["NewCard"];
         };
+        /** @description Request for UserService.CreateUser. */
         CreateUserRequest: {
+            /** @description The merchant, `mer_…`: only with the platform's admin key (how a merchant gets its first owner). A signed-in owner creates users of its own merchant and leaves this empty. */
             merchant?: string;
+            /** @description The user's password: 12 to 256 characters, not one of the most common passwords. Stored only as an argon2id hash. */
             password: string;
+            /** @description The user: `email` and `role` are read. */
             user: components["schemas"]["User"];
         };
-        CreateWebhookEndpointRequest: {
-            webhook_endpoint: components["schemas"]["WebhookEndpoint"];
-        };
+        /** @description Someone who pays the merchant. */
         Customer: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the customer was created.
+             */
             readonly create_time?: TimestampString;
+            /** @description Free text, at most 1000 characters. */
             description?: string;
+            /** @description E-mail address, at most 254 characters. */
             email?: string;
+            /** @description Server-generated identifier, `cus_…`. */
             id?: string;
+            /** @description True for customers made with a live key. */
             readonly livemode?: boolean;
+            /** @description Merchant's own key/value pairs, as on orders. */
             metadata?: {
                 [key: string]: string;
             };
+            /** @description Full name, at most 200 characters. */
             name?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the customer last changed.
+             */
             readonly update_time?: TimestampString;
         };
+        /** @description A vaulted payment method saved for a customer: what a receipt shows of its card. */
         CustomerPaymentMethod: {
+            /** @description Card brand, such as "visa". */
             readonly brand?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was attached.
+             */
             readonly create_time?: TimestampString;
+            /** @description The customer it is saved for, `cus_…`. */
             readonly customer?: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Expiry month, 1 to 12.
+             */
             readonly exp_month?: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Expiry year.
+             */
             readonly exp_year?: number;
+            /** @description Same card, same fingerprint (per merchant). */
             readonly fingerprint?: string;
+            /** @description The vault token, `pm_vault_…`. */
             readonly id?: string;
+            /** @description Last four digits of the card number. */
             readonly last4?: string;
         };
-        DeleteCustomerRequest: {
-            customer: string;
-        };
-        DeleteWebhookEndpointRequest: {
-            webhook_endpoint: string;
-        };
+        /** @description One POST of an event to an endpoint. */
         DeliveryAttempt: {
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description 1 for the first attempt.
+             */
             attempt_number?: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was sent.
+             */
             create_time?: TimestampString;
+            /** @description What went wrong, as a class (never the error's own text): connection_refused, timeout, tls_error, dns_error, http_status (the status is in http_status), destination_not_allowed, connection_error, worker_lost or internal_error; empty on 2xx. */
             error?: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The endpoint's HTTP status; 0 when it did not answer.
+             */
             http_status?: number;
-            /** Format: duration */
-            latency?: DurationString;
+            /** @description How long it took. */
+            latency?: string;
         };
+        /** @description The body of DetachPaymentMethod: Request for CustomerService.DetachPaymentMethod. */
         DetachPaymentMethodBody: Record<string, never>;
-        DetachPaymentMethodRequest: {
-            customer: string;
-            payment_method: string;
-        };
+        /** @description The body of DisableProcessorAccount: Request for ProcessorAccountService.DisableProcessorAccount. */
         DisableProcessorAccountBody: Record<string, never>;
-        DisableProcessorAccountRequest: {
-            processor_account: string;
-        };
+        /** @description Something that happened to one of the merchant's objects. */
         Event: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
             readonly create_time?: TimestampString;
+            /** @description Server-generated identifier, `evt_…`: the same in every delivery of this event, so a receiver can drop duplicates. */
             readonly id?: string;
+            /** @description Test or live. */
             readonly livemode?: boolean;
+            /** @description The object after the change, exactly as the API returns it (an Order, a Refund or a WebhookEndpoint). */
             readonly object?: {
                 [key: string]: unknown;
             };
+            /** @description order.succeeded, order.failed, order.requires_action, order.requires_capture, order.captured, order.canceled, refund.succeeded, refund.failed, webhook_endpoint.disabled. */
             readonly type?: string;
         };
+        /** @description An event's way to one endpoint: retried with backoff for up to 3 days until answered 2xx. */
         EventDelivery: {
+            /** @description Every attempt, oldest first. */
             readonly attempts?: components["schemas"]["DeliveryAttempt"][];
+            /** @description The event's id. */
             readonly event?: string;
+            /** @description Server-generated identifier, `evd_…`. */
             readonly id?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the next attempt is due, while PENDING.
+             */
             readonly next_attempt_time?: TimestampString;
-            /** @enum {string} */
-            readonly status?: "STATUS_UNSPECIFIED" | "PENDING" | "SUCCEEDED" | "FAILED";
+            /** @description Current status. */
+            readonly status?: components["schemas"]["EventDelivery.Status"];
+            /** @description The endpoint's id. */
             readonly webhook_endpoint?: string;
         };
+        /**
+         * @description Where a delivery stands.
+         *     - `STATUS_UNSPECIFIED`: Never returned.
+         *     - `PENDING`: Not answered 2xx yet; more attempts will follow.
+         *     - `SUCCEEDED`: Answered 2xx.
+         *     - `FAILED`: Gave up after 3 days of attempts, or the endpoint was disabled or deleted.
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "EventDelivery.Status": "STATUS_UNSPECIFIED" | "PENDING" | "SUCCEEDED" | "FAILED";
+        /** @description Processors tried in order. "*" stands for every other enabled processor, by name. */
         FailoverTarget: {
+            /** @description Processor names. */
             processors?: string[];
         };
-        GetCustomerRequest: {
-            customer: string;
+        /** @description `Any` contains an arbitrary serialized protocol buffer message along with a URL that describes the type of the serialized message.  In its binary encoding, an `Any` is an ordinary message; but in other wire forms like JSON, it has a special encoding. The format of the type URL is described on the `type_url` field.  Protobuf APIs provide utilities to interact with `Any` values:  - A 'pack' operation accepts a message and constructs a generic `Any` wrapper around it. - An 'unpack' operation reads the content of an `Any` message, either into an existing message or a new one. Unpack operations must check the type of the value they unpack against the declared `type_url`. - An 'is' operation decides whether an `Any` contains a message of the given type, i.e. whether it can 'unpack' that type.  The JSON format representation of an `Any` follows one of these cases:  - For types without special-cased JSON encodings, the JSON format representation of the `Any` is the same as that of the message, with an additional `@type` field which contains the type URL. - For types with special-cased JSON encodings (typically called 'well-known' types, listed in https://protobuf.dev/programming-guides/json/#any), the JSON format representation has a key `@type` which contains the type URL and a key `value` which contains the JSON-serialized value.  The text format representation of an `Any` is like a message with one field whose name is the type URL in brackets. For example, an `Any` containing a `foo.Bar` message may be written `[type.googleapis.com/foo.Bar] { a: 2 }`. */
+        "google.protobuf.Any": {
+            "@type": string;
+        } & {
+            [key: string]: unknown;
         };
-        GetEventRequest: {
-            event: string;
-        };
-        GetHealthRequest: Record<string, never>;
-        GetJwksRequest: Record<string, never>;
-        GetOrderRequest: {
-            order: string;
-        };
-        GetRefundRequest: {
-            refund: string;
-        };
-        GetRoutingConfigRequest: Record<string, never>;
-        "google.api.CustomHttpPattern": {
-            kind?: string;
-            path?: string;
-        };
-        "google.api.Http": {
-            fully_decode_reserved_expansion?: boolean;
-            rules?: components["schemas"]["google.api.HttpRule"][];
-        };
-        "google.api.HttpBody": {
-            content_type?: string;
-            /** Format: byte */
-            data?: string;
-            extensions?: {
-                [key: string]: unknown;
-            }[];
-        };
-        "google.api.HttpRule": {
-            additional_bindings?: components["schemas"]["google.api.HttpRule"][];
-            body?: string;
-            custom?: components["schemas"]["google.api.CustomHttpPattern"];
-            delete?: string;
-            get?: string;
-            patch?: string;
-            post?: string;
-            put?: string;
-            response_body?: string;
-            selector?: string;
-        };
+        /** @description Describes violations in a client request. This error type focuses on the syntactic aspects of the request. */
         "google.rpc.BadRequest": {
+            /** @description Describes all violations in a client request. */
             field_violations?: components["schemas"]["google.rpc.BadRequest.FieldViolation"][];
         };
+        "google.rpc.BadRequest.Detail": components["schemas"]["google.rpc.BadRequest"] & {
+            /** @constant */
+            "@type": "type.googleapis.com/google.rpc.BadRequest";
+        };
+        /** @description A message type used to describe a single bad request field. */
         "google.rpc.BadRequest.FieldViolation": {
+            /** @description A description of why the request element is bad. */
             description?: string;
+            /** @description A path that leads to a field in the request body. The value will be a sequence of dot-separated identifiers that identify a protocol buffer field.  Consider the following:  message CreateContactRequest { message EmailAddress { enum Type { TYPE_UNSPECIFIED = 0; HOME = 1; WORK = 2; }  optional string email = 1; repeated EmailType type = 2; }  string full_name = 1; repeated EmailAddress email_addresses = 2; }  In this example, in proto `field` could take one of the following values:  * `full_name` for a violation in the `full_name` value * `email_addresses[0].email` for a violation in the `email` field of the first `email_addresses` message * `email_addresses[2].type[1]` for a violation in the second `type` value in the third `email_addresses` message.  In JSON, the same values are represented as:  * `fullName` for a violation in the `fullName` value * `emailAddresses[0].email` for a violation in the `email` field of the first `emailAddresses` message * `emailAddresses[2].type[1]` for a violation in the second `type` value in the third `emailAddresses` message. */
             field?: string;
+            /** @description Provides a localized error message for field-level errors that is safe to return to the API consumer. */
             localized_message?: components["schemas"]["google.rpc.LocalizedMessage"];
+            /** @description The reason of the field-level error. This is a constant value that identifies the proximate cause of the field-level error. It should uniquely identify the type of the FieldViolation within the scope of the google.rpc.ErrorInfo.domain. This should be at most 63 characters and match a regular expression of `[A-Z][A-Z0-9_]+[A-Z0-9]`, which represents UPPER_SNAKE_CASE. */
             reason?: string;
         };
-        "google.rpc.DebugInfo": {
-            detail?: string;
-            stack_entries?: string[];
-        };
+        /** @description Describes the cause of the error with structured details.  Example of an error when contacting the "pubsub.googleapis.com" API when it is not enabled:  { "reason": "API_DISABLED" "domain": "googleapis.com" "metadata": { "resource": "projects/123", "service": "pubsub.googleapis.com" } }  This response indicates that the pubsub.googleapis.com API is not enabled.  Example of an error that is returned when attempting to create a Spanner instance in a region that is out of stock:  { "reason": "STOCKOUT" "domain": "spanner.googleapis.com", "metadata": { "availableRegions": "us-central1,us-east2" } } */
         "google.rpc.ErrorInfo": {
+            /** @description The logical grouping to which the "reason" belongs. The error domain is typically the registered service name of the tool or product that generates the error. Example: "pubsub.googleapis.com". If the error is generated by some common infrastructure, the error domain must be a globally unique value that identifies the infrastructure. For Google API infrastructure, the error domain is "googleapis.com". */
             domain?: string;
+            /** @description Additional structured details about this error.  Keys must match a regular expression of `[a-z][a-zA-Z0-9-_]+` but should ideally be lowerCamelCase. Also, they must be limited to 64 characters in length. When identifying the current value of an exceeded limit, the units should be contained in the key, not the value.  For example, rather than `{"instanceLimit": "100/request"}`, should be returned as, `{"instanceLimitPerRequest": "100"}`, if the client exceeds the number of instances that can be created in a single (batch) request. */
             metadata?: {
                 [key: string]: string;
             };
+            /** @description The reason of the error. This is a constant value that identifies the proximate cause of the error. Error reasons are unique within a particular domain of errors. This should be at most 63 characters and match a regular expression of `[A-Z][A-Z0-9_]+[A-Z0-9]`, which represents UPPER_SNAKE_CASE. */
             reason?: string;
         };
-        "google.rpc.Help": {
-            links?: components["schemas"]["google.rpc.Help.Link"][];
+        "google.rpc.ErrorInfo.Detail": components["schemas"]["google.rpc.ErrorInfo"] & {
+            /** @constant */
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo";
         };
-        "google.rpc.Help.Link": {
-            description?: string;
-            url?: string;
-        };
+        /** @description Provides a localized error message that is safe to return to the user which can be attached to an RPC error. */
         "google.rpc.LocalizedMessage": {
+            /** @description The locale used following the specification defined at https://www.rfc-editor.org/rfc/bcp/bcp47.txt. Examples are: "en-US", "fr-CH", "es-MX" */
             locale?: string;
+            /** @description The localized error message in the above locale. */
             message?: string;
         };
-        "google.rpc.PreconditionFailure": {
-            violations?: components["schemas"]["google.rpc.PreconditionFailure.Violation"][];
-        };
-        "google.rpc.PreconditionFailure.Violation": {
-            description?: string;
-            subject?: string;
-            type?: string;
-        };
-        "google.rpc.QuotaFailure": {
-            violations?: components["schemas"]["google.rpc.QuotaFailure.Violation"][];
-        };
-        "google.rpc.QuotaFailure.Violation": {
-            api_service?: string;
-            description?: string;
-            /** Format: int64 */
-            future_quota_value?: Int64String;
-            quota_dimensions?: {
-                [key: string]: string;
-            };
-            quota_id?: string;
-            quota_metric?: string;
-            /** Format: int64 */
-            quota_value?: Int64String;
-            subject?: string;
-        };
-        "google.rpc.RequestInfo": {
-            request_id?: string;
-            serving_data?: string;
-        };
-        "google.rpc.ResourceInfo": {
-            description?: string;
-            owner?: string;
-            resource_name?: string;
-            resource_type?: string;
-        };
+        /** @description Describes when the clients can retry a failed request. Clients could ignore the recommendation here or retry when this information is missing from error responses.  It's always recommended that clients should use exponential backoff when retrying.  Clients should wait until `retry_delay` amount of time has passed since receiving the error response before retrying.  If retrying requests also fail, clients should use an exponential backoff scheme to gradually increase the delay between retries based on `retry_delay`, until either a maximum number of retries have been reached or a maximum retry delay cap has been reached. */
         "google.rpc.RetryInfo": {
-            /** Format: duration */
-            retry_delay?: DurationString;
+            /** @description Clients should wait at least this long between retrying the same request. */
+            retry_delay?: string;
         };
+        "google.rpc.RetryInfo.Detail": components["schemas"]["google.rpc.RetryInfo"] & {
+            /** @constant */
+            "@type": "type.googleapis.com/google.rpc.RetryInfo";
+        };
+        /** @description An error. `details` holds a google.rpc.ErrorInfo whose `reason` is stable (branch on it; an internal error's metadata has the `correlationId` to quote), and for invalid fields a google.rpc.BadRequest naming each field and its own reason. */
         "google.rpc.Status": {
-            /** Format: int32 */
-            code?: number;
-            details?: {
-                [key: string]: unknown;
-            }[];
-            message?: string;
+            /**
+             * Format: int32
+             * @description The gRPC status code (3 = INVALID_ARGUMENT…).
+             */
+            code: number;
+            /** @description ErrorInfo, BadRequest, RetryInfo. */
+            details?: (components["schemas"]["google.rpc.ErrorInfo.Detail"] | components["schemas"]["google.rpc.BadRequest.Detail"] | components["schemas"]["google.rpc.RetryInfo.Detail"] | components["schemas"]["google.protobuf.Any"])[];
+            /** @description What went wrong, in English. */
+            message: string;
         };
+        /** @description Health of the edge and the parts it depends on. */
         Health: {
+            /** @description Per dependency ("database", "temporal"): "ok" or a short error. */
             readonly checks?: {
                 [key: string]: string;
             };
+            /** @description "ok" when every dependency answered, "degraded" otherwise. */
             readonly status?: string;
         };
+        /** @description One public key (RFC 7517 section 4, RFC 8037 for Ed25519). */
         JsonWebKey: {
+            /** @description Algorithm: "EdDSA". */
             readonly alg?: string;
+            /** @description Curve: "Ed25519". */
             readonly crv?: string;
+            /** @description Key id: the RFC 7638 thumbprint of the key, as in the `kid` header of the tokens it signed. */
             readonly kid?: string;
+            /** @description Key type: "OKP". */
             readonly kty?: string;
+            /** @description Use: "sig". */
             readonly use?: string;
+            /** @description The public key, base64url without padding. */
             readonly x?: string;
         };
+        /** @description A JWK Set (RFC 7517 section 5): the field names are the RFC's. */
         JsonWebKeySet: {
+            /** @description The keys, the signing one first. */
             readonly keys?: components["schemas"]["JsonWebKey"][];
         };
-        ListApiKeysRequest: {
-            /** Format: int32 */
-            page_size?: number;
-            page_token?: string;
-        };
+        /** @description Response for ApiKeyService.ListApiKeys. */
         ListApiKeysResponse: {
+            /** @description The keys, newest first. */
             api_keys?: components["schemas"]["ApiKey"][];
+            /** @description Token for the next page; empty on the last page. */
             next_page_token?: string;
         };
-        ListAuditEntriesRequest: {
-            action?: string;
-            /** Format: int32 */
-            page_size?: number;
-            page_token?: string;
-            target_id?: string;
-        };
+        /** @description Response for AuditLogService.ListAuditEntries. */
         ListAuditEntriesResponse: {
+            /** @description The entries, newest first. */
             audit_entries?: components["schemas"]["AuditEntry"][];
+            /** @description Token for the next page; empty on the last page. */
             next_page_token?: string;
         };
-        ListCustomerPaymentMethodsRequest: {
-            customer: string;
-        };
+        /** @description Response for CustomerService.ListCustomerPaymentMethods. */
         ListCustomerPaymentMethodsResponse: {
+            /** @description The saved payment methods, newest first. */
             payment_methods?: components["schemas"]["CustomerPaymentMethod"][];
         };
-        ListCustomersRequest: {
-            /** Format: int32 */
-            page_size?: number;
-            page_token?: string;
-        };
+        /** @description Response for CustomerService.ListCustomers. */
         ListCustomersResponse: {
+            /** @description The customers, newest first. */
             customers?: components["schemas"]["Customer"][];
+            /** @description Pass as `page_token` for the next page; empty on the last one. */
             next_page_token?: string;
         };
-        ListEventDeliveriesRequest: {
-            event: string;
-        };
+        /** @description Response for EventService.ListEventDeliveries and RedeliverEvent. */
         ListEventDeliveriesResponse: {
+            /** @description One per endpoint the event went to (or was sent to again). */
             deliveries?: components["schemas"]["EventDelivery"][];
         };
-        ListEventsRequest: {
-            /** Format: int32 */
-            page_size?: number;
-            page_token?: string;
-            type?: string;
-        };
+        /** @description Response for EventService.ListEvents. */
         ListEventsResponse: {
+            /** @description The events, newest first. */
             events?: components["schemas"]["Event"][];
+            /** @description Token for the next page; empty on the last page. */
             next_page_token?: string;
         };
-        ListOrdersRequest: {
-            /** Format: date-time */
-            created_after?: TimestampString;
-            /** Format: date-time */
-            created_before?: TimestampString;
-            currency?: string;
-            metadata_key?: string;
-            metadata_value?: string;
-            /** Format: int32 */
-            page_size?: number;
-            page_token?: string;
-            processor?: string;
-            /** @enum {string} */
-            status?: "STATUS_UNSPECIFIED" | "REQUIRES_PAYMENT_METHOD" | "PROCESSING" | "REQUIRES_ACTION" | "REQUIRES_CAPTURE" | "SUCCEEDED" | "FAILED" | "CANCELED";
-        };
+        /** @description Response for OrderService.ListOrders. */
         ListOrdersResponse: {
+            /** @description Token for the next page; empty on the last page. */
             next_page_token?: string;
+            /** @description The orders, newest first. */
             orders?: components["schemas"]["Order"][];
         };
-        ListProcessorAccountsRequest: Record<string, never>;
+        /** @description Response for ProcessorAccountService.ListProcessorAccounts. */
         ListProcessorAccountsResponse: {
+            /** @description The merchant's accounts in the API key's mode, newest first. */
             processor_accounts?: components["schemas"]["ProcessorAccount"][];
         };
-        ListProcessorsRequest: Record<string, never>;
+        /** @description Response for ProcessorService.ListProcessors. */
         ListProcessorsResponse: {
+            /** @description Every registered processor. */
             processors?: components["schemas"]["Processor"][];
         };
-        ListRefundsRequest: {
-            order: string;
-        };
+        /** @description Response for RefundService.ListRefunds. */
         ListRefundsResponse: {
+            /** @description The order's refunds, oldest first. */
             refunds?: components["schemas"]["Refund"][];
         };
-        ListUsersRequest: {
-            /** Format: int32 */
-            page_size?: number;
-            page_token?: string;
-        };
+        /** @description Response for UserService.ListUsers. */
         ListUsersResponse: {
+            /** @description Token for the next page; empty on the last page. */
             next_page_token?: string;
+            /** @description The users, oldest first. */
             users?: components["schemas"]["User"][];
         };
-        ListWebhookEndpointsRequest: Record<string, never>;
+        /** @description Response for WebhookEndpointService.ListWebhookEndpoints. */
         ListWebhookEndpointsResponse: {
+            /** @description The endpoints, newest first. */
             webhook_endpoints?: components["schemas"]["WebhookEndpoint"][];
         };
+        /** @description Request for SessionService.LogoutSession. */
         LogoutSessionRequest: {
+            /** @description A refresh token of the session. */
             refresh_token: string;
         };
+        /** @description Response for SessionService.LogoutSession. */
         LogoutSessionResponse: Record<string, never>;
+        /** @description A business that takes payments through PayLoops. */
         Merchant: {
+            /** @description Its first API keys, each with its `secret`: only in the response of create. */
             readonly api_keys?: components["schemas"]["ApiKey"][];
+            /** @description Server-generated identifier, `mer_…`. */
             id?: string;
+            /** @description Its name, as the operator knows it (1 to 200 characters). */
             name: string;
         };
+        /** @description A card as the customer typed it. */
         NewCard: {
+            /** @description The card verification code: 4 digits for amex, 3 for the other brands. Kept only for the first authorization (and at most a few minutes), then wiped. */
             cvc: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Expiry month, 1 to 12.
+             */
             exp_month: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Expiry year, four digits; the card must not have expired (month granularity).
+             */
             exp_year: number;
+            /** @description The name on the card, at most 100 characters. */
             holder_name?: string;
+            /** @description The card number (PAN): 12 to 19 digits, spaces and dashes between them allowed; must pass the Luhn check and belong to a supported brand. */
             number: string;
         };
+        /** @description What CreateProcessor takes: a Processor's settable fields, and the CA certificates to trust, which no answer returns. Field numbers are Processor's, so a client that sent a Processor here still sends the same bytes. */
         NewProcessor: {
-            /** Format: duration */
-            deadline?: DurationString;
+            /** @description How long one call to it may take; 50 ms to 120 s, default 5 s. */
+            deadline?: string;
+            /** @description Name routing rules use, lower case: letters, digits and dashes, such as "stripe". */
             name: string;
+            /** @description The adapter's gRPC address, host:port. */
             target: string;
+            /** @description Connect with TLS (the system's roots, or `tls_ca_pem`). */
             tls?: boolean;
+            /** @description PEM CA certificate(s) to trust for `tls`, for adapters with a private CA. */
             tls_ca_pem?: string;
         };
+        /** @description What CreateProcessorAccount takes: the processor and the account's secrets, which no answer returns. Field numbers are ProcessorAccount's, so a client that sent a ProcessorAccount here still sends the same bytes. */
         NewProcessorAccount: {
+            /** @description The secrets, such as {"secret_key": "sk_test_…", "webhook_secret": "whsec_…"}. Never returned: answers carry `credential_fields` instead. */
             credentials: {
                 [key: string]: string;
             };
+            /** @description The processor's registered name. */
             processor: string;
         };
+        /** @description What the customer must do before the payment can go on. */
         NextAction: {
+            /** @description Send the customer's browser to this URL to complete 3-D Secure. */
             redirect_url?: string;
         };
+        /** @description An order: an amount the merchant wants paid, and what happened when it was paid. */
         Order: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Amount to pay in minor units of `currency` (cents for USD, yen for JPY). Must be positive.
+             */
             amount: Int64String;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Amount authorized and waiting for capture, in minor units.
+             */
             readonly amount_capturable?: Int64String;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Amount captured, in minor units.
+             */
             readonly amount_received?: Int64String;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Amount of refunds still in progress, in minor units: reserved, so that refunds never add up to more than `amount_received`.
+             */
             readonly amount_refund_pending?: Int64String;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Amount refunded, in minor units. Never exceeds `amount_received`.
+             */
             readonly amount_refunded?: Int64String;
+            /** @description Payment attempts in the order they were made. */
             readonly attempts?: components["schemas"]["Attempt"][];
+            /** @description Why the order was canceled: "requested_by_merchant", "authorization_expired", …. */
             readonly cancellation_reason?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description In REQUIRES_CAPTURE: when the authorization is voided if not captured.
+             */
             readonly capture_before?: TimestampString;
-            /** @enum {string} */
-            capture_method?: "CAPTURE_METHOD_UNSPECIFIED" | "AUTOMATIC" | "MANUAL";
-            /** Format: date-time */
+            /** @description AUTOMATIC (default) or MANUAL. */
+            capture_method?: components["schemas"]["Order.CaptureMethod"];
+            /**
+             * Format: date-time
+             * @description When the order was created.
+             */
             readonly create_time?: TimestampString;
+            /** @description ISO 4217 alphabetic currency code, such as "USD". Case-insensitive on input. */
             currency: string;
+            /** @description The customer paying, `cus_…` (optional, set on create only). An order with a customer can be paid only with a payment method saved for that customer or one saved for nobody; an order without one cannot be paid with a method saved for a customer (PAYMENT_METHOD_CUSTOMER_MISMATCH). */
             customer?: string;
+            /** @description Free text shown to the merchant, at most 1000 characters. */
             description?: string;
+            /** @description Stable code of the reason the order failed, such as "generic_decline"; empty otherwise. Routing's own: "routing_no_match" (no rule matched), "no_processor_available" (every processor the rule names was skipped; `routing` says why), "no_live_processor" (a live payment whose rule names only test-only or unregistered processors), "payment_method_unsupported" (no processor the rule names can use the payment method: a token only other gateways issued, or a vaulted card and no gateway that takes card data). */
             readonly failure_code?: string;
+            /** @description Human-readable explanation of `failure_code`. */
             readonly failure_message?: string;
+            /** @description Server-generated identifier, `ord_…`. */
             readonly id?: string;
+            /** @description True for orders made with a live key, false for test keys. */
             readonly livemode?: boolean;
+            /** @description Merchant's own key/value pairs: at most 50 keys, keys up to 40 characters, values up to 500. Never put card numbers here: they are rejected. */
             metadata?: {
                 [key: string]: string;
             };
+            /** @description What the customer must do next; set only in status REQUIRES_ACTION. */
             readonly next_action?: components["schemas"]["NextAction"];
+            /** @description Where the customer's browser goes after a 3-D Secure challenge (http or https URL, no spaces or control characters). */
             return_url?: string;
+            /** @description How the payment was routed; empty until it is paid. */
             readonly routing?: components["schemas"]["RoutingDecision"];
-            /** @enum {string} */
-            readonly status?: "STATUS_UNSPECIFIED" | "REQUIRES_PAYMENT_METHOD" | "PROCESSING" | "REQUIRES_ACTION" | "REQUIRES_CAPTURE" | "SUCCEEDED" | "FAILED" | "CANCELED";
-            /** Format: date-time */
+            /** @description Current status. */
+            readonly status?: components["schemas"]["Order.Status"];
+            /**
+             * Format: date-time
+             * @description When the order last changed.
+             */
             readonly update_time?: TimestampString;
         };
-        "payloops.processor.v1.AuthorizeRequest": {
-            /** Format: int64 */
-            amount?: Int64String;
-            attempt_key?: string;
-            /** @enum {string} */
-            capture_method?: "CAPTURE_METHOD_UNSPECIFIED" | "CAPTURE_METHOD_AUTOMATIC" | "CAPTURE_METHOD_MANUAL";
-            credentials?: components["schemas"]["payloops.processor.v1.Credentials"];
-            currency?: string;
-            description?: string;
-            /** @enum {string} */
-            initiator?: "INITIATOR_UNSPECIFIED" | "INITIATOR_CUSTOMER" | "INITIATOR_MERCHANT";
-            merchant_id?: string;
-            metadata?: {
-                [key: string]: string;
-            };
-            network_transaction_id?: string;
-            order_id?: string;
-            payment_method?: components["schemas"]["payloops.processor.v1.PaymentMethod"];
-            return_url?: string;
-        };
-        "payloops.processor.v1.AuthorizeResponse": {
-            payment?: components["schemas"]["payloops.processor.v1.Payment"];
-        };
-        "payloops.processor.v1.CaptureRequest": {
-            /** Format: int64 */
-            amount?: Int64String;
-            capture_key?: string;
-            credentials?: components["schemas"]["payloops.processor.v1.Credentials"];
-            processor_reference?: string;
-        };
-        "payloops.processor.v1.CaptureResponse": {
-            payment?: components["schemas"]["payloops.processor.v1.Payment"];
-        };
-        "payloops.processor.v1.Card": {
-            country?: string;
-            funding?: string;
-            last4?: string;
-            network?: string;
-        };
-        "payloops.processor.v1.Credentials": {
-            livemode?: boolean;
-            values?: {
-                [key: string]: string;
-            };
-        };
-        "payloops.processor.v1.Decline": {
-            code?: string;
-            gateway_code?: string;
-            message?: string;
-            soft?: boolean;
-        };
-        "payloops.processor.v1.GetCapabilitiesRequest": Record<string, never>;
-        "payloops.processor.v1.GetCapabilitiesResponse": {
-            accepts_raw_cards?: boolean;
-            card_networks?: string[];
-            credential_fields?: string[];
-            currencies?: string[];
-            manual_capture?: boolean;
-            name?: string;
-            partial_capture?: boolean;
-            partial_refund?: boolean;
-            test_only?: boolean;
-            test_payment_methods?: components["schemas"]["payloops.processor.v1.TestPaymentMethod"][];
-            three_d_secure?: boolean;
-            token_prefixes?: string[];
-        };
-        "payloops.processor.v1.GetPaymentRequest": {
-            attempt_key?: string;
-            credentials?: components["schemas"]["payloops.processor.v1.Credentials"];
-            processor_reference?: string;
-        };
-        "payloops.processor.v1.GetPaymentResponse": {
-            payment?: components["schemas"]["payloops.processor.v1.Payment"];
-        };
-        "payloops.processor.v1.GetRefundRequest": {
-            credentials?: components["schemas"]["payloops.processor.v1.Credentials"];
-            processor_reference?: string;
-            refund_key?: string;
-        };
-        "payloops.processor.v1.GetRefundResponse": {
-            refund?: components["schemas"]["payloops.processor.v1.Refund"];
-        };
-        "payloops.processor.v1.NextAction": {
-            redirect_url?: string;
-        };
-        "payloops.processor.v1.ParseWebhookRequest": {
-            /** Format: byte */
-            body?: string;
-            credentials?: components["schemas"]["payloops.processor.v1.Credentials"];
-            headers?: {
-                [key: string]: string;
-            };
-        };
-        "payloops.processor.v1.ParseWebhookResponse": {
-            event_id?: string;
-            event_type?: string;
-            /** @enum {string} */
-            kind?: "KIND_UNSPECIFIED" | "KIND_PAYMENT" | "KIND_REFUND";
-            payment?: components["schemas"]["payloops.processor.v1.Payment"];
-            refund?: components["schemas"]["payloops.processor.v1.Refund"];
-        };
-        "payloops.processor.v1.Payment": {
-            /** Format: int64 */
-            amount?: Int64String;
-            /** Format: int64 */
-            amount_captured?: Int64String;
-            /** Format: int64 */
-            amount_refunded?: Int64String;
-            attempt_key?: string;
-            card?: components["schemas"]["payloops.processor.v1.Card"];
-            currency?: string;
-            decline?: components["schemas"]["payloops.processor.v1.Decline"];
-            network_transaction_id?: string;
-            next_action?: components["schemas"]["payloops.processor.v1.NextAction"];
-            /** @enum {string} */
-            outcome?: "OUTCOME_UNSPECIFIED" | "OUTCOME_SUCCEEDED" | "OUTCOME_AUTHORIZED" | "OUTCOME_REQUIRES_ACTION" | "OUTCOME_DECLINED" | "OUTCOME_PENDING" | "OUTCOME_CANCELED";
-            processor_reference?: string;
-        };
-        "payloops.processor.v1.PaymentMethod": {
-            card?: components["schemas"]["payloops.processor.v1.Card"];
-            raw_card?: components["schemas"]["payloops.processor.v1.RawCard"];
-            token?: string;
-            type?: string;
-        };
-        "payloops.processor.v1.RawCard": {
-            cvc?: string;
-            /** Format: int32 */
-            exp_month?: number;
-            /** Format: int32 */
-            exp_year?: number;
-            holder_name?: string;
-            number?: string;
-        };
-        "payloops.processor.v1.Refund": {
-            /** Format: int64 */
-            amount?: Int64String;
-            currency?: string;
-            failure_code?: string;
-            payment_reference?: string;
-            processor_reference?: string;
-            refund_key?: string;
-            /** @enum {string} */
-            status?: "STATUS_UNSPECIFIED" | "STATUS_PENDING" | "STATUS_SUCCEEDED" | "STATUS_FAILED";
-        };
-        "payloops.processor.v1.RefundRequest": {
-            /** Format: int64 */
-            amount?: Int64String;
-            credentials?: components["schemas"]["payloops.processor.v1.Credentials"];
-            processor_reference?: string;
-            reason?: string;
-            refund_key?: string;
-        };
-        "payloops.processor.v1.RefundResponse": {
-            refund?: components["schemas"]["payloops.processor.v1.Refund"];
-        };
-        "payloops.processor.v1.TestPaymentMethod": {
-            decline_code?: string;
-            description?: string;
-            /** @enum {string} */
-            outcome?: "OUTCOME_UNSPECIFIED" | "OUTCOME_SUCCEEDED" | "OUTCOME_AUTHORIZED" | "OUTCOME_REQUIRES_ACTION" | "OUTCOME_DECLINED" | "OUTCOME_PENDING" | "OUTCOME_CANCELED";
-            token?: string;
-        };
-        "payloops.processor.v1.VoidRequest": {
-            credentials?: components["schemas"]["payloops.processor.v1.Credentials"];
-            processor_reference?: string;
-            void_key?: string;
-        };
-        "payloops.processor.v1.VoidResponse": {
-            payment?: components["schemas"]["payloops.processor.v1.Payment"];
-        };
-        "payloops.sandbox.v1.Charge": {
-            /** Format: int64 */
-            amount?: Int64String;
-            /** Format: int64 */
-            amount_captured?: Int64String;
-            /** Format: int64 */
-            amount_refunded?: Int64String;
-            attempt_key?: string;
-            currency?: string;
-            initiator?: string;
-            network_transaction_id?: string;
-            order_id?: string;
-            previous_network_transaction_id?: string;
-            processor_reference?: string;
-            state?: string;
-        };
-        "payloops.sandbox.v1.ListChargesRequest": Record<string, never>;
-        "payloops.sandbox.v1.ListChargesResponse": {
-            charges?: components["schemas"]["payloops.sandbox.v1.Charge"][];
-        };
-        "payloops.sandbox.v1.SetFaultRequest": {
-            /** Format: int32 */
-            count?: number;
-            /** Format: int32 */
-            latency_ms?: number;
-            /** @enum {string} */
-            mode?: "FAULT_MODE_UNSPECIFIED" | "FAULT_MODE_CLEAR" | "FAULT_MODE_HANG" | "FAULT_MODE_UNAVAILABLE" | "FAULT_MODE_ERROR_AFTER_CHARGE" | "FAULT_MODE_LATENCY";
-        };
-        "payloops.sandbox.v1.SetFaultResponse": Record<string, never>;
-        "payloops.vault.v1.DetokenizeRequest": {
-            attempt_key?: string;
-            first_authorization?: boolean;
-            livemode?: boolean;
-            merchant?: string;
-            payment_method?: string;
-            processor?: string;
-        };
-        "payloops.vault.v1.DetokenizeResponse": {
-            cvc?: string;
-            /** Format: int32 */
-            exp_month?: number;
-            /** Format: int32 */
-            exp_year?: number;
-            holder_name?: string;
-            number?: string;
-        };
-        "payloops.vault.v1.GetPaymentMethodRequest": {
-            livemode?: boolean;
-            merchant?: string;
-            payment_method?: string;
-        };
-        "payloops.vault.v1.PaymentMethodFacts": {
-            brand?: string;
-            /** Format: int32 */
-            exp_month?: number;
-            /** Format: int32 */
-            exp_year?: number;
-            fingerprint?: string;
-            last4?: string;
-        };
+        /**
+         * @description How the funds are taken once the payment is authorized.
+         *     - `CAPTURE_METHOD_UNSPECIFIED`: Unset: treated as AUTOMATIC.
+         *     - `AUTOMATIC`: Authorize and capture in one step.
+         *     - `MANUAL`: Authorize only; the order waits in REQUIRES_CAPTURE.
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "Order.CaptureMethod": "CAPTURE_METHOD_UNSPECIFIED" | "AUTOMATIC" | "MANUAL";
+        /**
+         * @description The lifecycle of an order.
+         *     - `STATUS_UNSPECIFIED`: Never returned.
+         *     - `REQUIRES_PAYMENT_METHOD`: Created, not paid yet.
+         *     - `PROCESSING`: A payment is in flight; a final status follows.
+         *     - `REQUIRES_ACTION`: The customer must complete a 3-D Secure challenge at `next_action.redirect_url`.
+         *     - `REQUIRES_CAPTURE`: Authorized with capture_method MANUAL; funds are held, not taken.
+         *     - `SUCCEEDED`: Paid.
+         *     - `FAILED`: The payment failed; `failure_code` says why.
+         *     - `CANCELED`: Canceled before it was paid.
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "Order.Status": "STATUS_UNSPECIFIED" | "REQUIRES_PAYMENT_METHOD" | "PROCESSING" | "REQUIRES_ACTION" | "REQUIRES_CAPTURE" | "SUCCEEDED" | "FAILED" | "CANCELED";
+        /** @description A tokenized payment method. Raw card numbers are never accepted. */
         PaymentMethod: {
+            /** @description Optional facts about the card, used for routing. */
             card?: components["schemas"]["CardHints"];
+            /** @description Token of the payment method: a card vaulted with PayLoops (`pm_…`), or a gateway's own token (`pm_card_visa`, `tok_…`, `token_…`), which is only ever sent to the gateways that issue it. The token rule: a letter, up to 15 more letters or digits, "_", then 1 to 200 letters, digits, "_" or "-". */
             token: string;
+            /** @description Only "card" for now. */
             type: string;
         };
+        /** @description The body of PayOrder: Request for OrderService.PayOrder. */
         PayOrderBody: {
+            /** @description A merchant-initiated payment, without the customer: the token must be a payment method saved for the order's customer (PAYMENT_METHOD_NOT_SAVED otherwise). The gateway is told so, with the network transaction id of the card's first customer-present payment where one was kept. */
             off_session?: boolean;
+            /** @description How the customer pays. */
             payment_method: components["schemas"]["PaymentMethod"];
         };
-        PayOrderRequest: {
-            off_session?: boolean;
-            order: string;
-            payment_method: components["schemas"]["PaymentMethod"];
-        };
+        /** @description A registered gateway adapter. */
         Processor: {
+            /** @description What the adapter said about itself in GetCapabilities when it was registered. */
             readonly capabilities?: components["schemas"]["ProcessorCapabilities"];
-            /** Format: duration */
-            deadline?: DurationString;
+            /** @description How long one call to it may take; 50 ms to 120 s, default 5 s. */
+            deadline?: string;
+            /** @description Whether routing may use it. */
             readonly enabled?: boolean;
+            /** @description Name routing rules use, lower case: letters, digits and dashes, such as "stripe". */
             name: string;
+            /** @description The adapter's gRPC address, host:port. */
             target: string;
+            /** @description Connect with TLS (the system's roots, or the CA certificates it was registered with). */
             tls?: boolean;
         };
+        /** @description A merchant's account at one processor, as the API shows it: never its credentials. */
         ProcessorAccount: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was added.
+             */
             readonly create_time?: TimestampString;
+            /** @description The names of the credentials stored, without their values. */
             readonly credential_fields?: string[];
+            /** @description False once disabled. */
             readonly enabled?: boolean;
+            /** @description Identifier, "pa_…". */
             readonly id?: string;
+            /** @description Test or live: the mode of the API key that created it. */
             readonly livemode?: boolean;
+            /** @description The processor's registered name. */
             processor: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When its credentials last changed.
+             */
             readonly rotate_time?: TimestampString;
+            /** @description Where to point the gateway's webhooks for this account (a path on the API). */
             readonly webhook_path?: string;
         };
+        /** @description A processor's capabilities, as its adapter reports them. */
         ProcessorCapabilities: {
+            /** @description Takes card data from the PayLoops vault: vaulted cards can be routed to it. */
             accepts_raw_cards?: boolean;
+            /** @description Card networks accepted. */
             card_networks?: string[];
+            /** @description Credential fields a merchant's account must provide. */
             credential_fields?: string[];
+            /** @description ISO 4217 codes accepted; empty means every currency. */
             currencies?: string[];
+            /** @description Supports manual capture. */
             manual_capture?: boolean;
+            /** @description Supports capturing less than the authorized amount. */
             partial_capture?: boolean;
+            /** @description Supports partial and repeated refunds. */
             partial_refund?: boolean;
+            /** @description A test-only gateway (the sandbox): live payments are never routed to it. */
             test_only?: boolean;
+            /** @description Runs 3-D Secure challenges. */
             three_d_secure?: boolean;
+            /** @description Prefixes of the gateway's own payment-method tokens: a token is routed only to the gateways whose prefixes it starts with. Empty, with `accepts_raw_cards` false: the gateway declared no forms (written before they existed), and takes any token that is not a vaulted card. */
             token_prefixes?: string[];
         };
-        ReceiveProcessorWebhookRequest: {
-            body?: components["schemas"]["google.api.HttpBody"];
-            processor: string;
-            processor_account?: string;
-        };
+        /** @description The body of RedeliverEvent: Request for EventService.RedeliverEvent. */
         RedeliverEventBody: {
+            /** @description Only to this endpoint; empty: every enabled endpoint that takes the event's type. */
             webhook_endpoint?: string;
         };
-        RedeliverEventRequest: {
-            event: string;
-            webhook_endpoint?: string;
-        };
+        /** @description Request for SessionService.RefreshSession. */
         RefreshSessionRequest: {
+            /** @description The refresh token of the last CreateSession or RefreshSession. */
             refresh_token: string;
         };
+        /** @description A refund of (part of) an order's payment. */
         Refund: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Minor units; 0 on input refunds all that remains.
+             */
             amount?: Int64String;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was requested.
+             */
             readonly create_time?: TimestampString;
+            /** @description The order's currency. */
             readonly currency?: string;
+            /** @description Stable code of why it failed, such as "charge_already_refunded"; empty otherwise. */
             readonly failure_code?: string;
+            /** @description Human-readable explanation of `failure_code`. */
             readonly failure_message?: string;
+            /** @description Server-generated identifier, `re_…`. */
             readonly id?: string;
+            /** @description The mode of its order: true for live, false for test. */
             readonly livemode?: boolean;
+            /** @description The refunded order, `ord_…`. */
             readonly order?: string;
+            /** @description The processor that refunds it. */
             readonly processor?: string;
+            /** @description The processor's identifier of the refund. */
             readonly processor_reference?: string;
+            /** @description Why: "requested_by_customer" (default), "duplicate" or "fraudulent". */
             reason?: string;
-            /** @enum {string} */
-            readonly status?: "STATUS_UNSPECIFIED" | "PENDING" | "SUCCEEDED" | "FAILED";
-            /** Format: date-time */
+            /** @description Current status. */
+            readonly status?: components["schemas"]["Refund.Status"];
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             */
             readonly update_time?: TimestampString;
         };
+        /**
+         * @description Where a refund stands.
+         *     - `STATUS_UNSPECIFIED`: Never returned.
+         *     - `PENDING`: Sent to the processor (or about to be); its amount is reserved.
+         *     - `SUCCEEDED`: The money went back to the customer.
+         *     - `FAILED`: The processor refused it or it failed later: `failure_code` says why, and its amount is refundable again.
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "Refund.Status": "STATUS_UNSPECIFIED" | "PENDING" | "SUCCEEDED" | "FAILED";
+        /** @description The body of RemoveUser: Request for UserService.RemoveUser. */
         RemoveUserBody: Record<string, never>;
-        RemoveUserRequest: {
-            user: string;
-        };
+        /** @description The body of RevokeApiKey: Request for ApiKeyService.RevokeApiKey. */
         RevokeApiKeyBody: Record<string, never>;
-        RevokeApiKeyRequest: {
-            api_key: string;
-        };
+        /** @description The body of RollApiKey: Request for ApiKeyService.RollApiKey. */
         RollApiKeyBody: {
-            /** Format: duration */
-            overlap?: DurationString;
+            /** @description How long the rolled key keeps working: 0 (it stops now) to 7 days; default 0. */
+            overlap?: string;
         };
-        RollApiKeyRequest: {
-            api_key: string;
-            /** Format: duration */
-            overlap?: DurationString;
-        };
+        /** @description The body of RotateProcessorAccountCredentials: Request for ProcessorAccountService.RotateProcessorAccountCredentials. */
         RotateProcessorAccountCredentialsBody: {
+            /** @description The new credentials, complete. */
             credentials: {
                 [key: string]: string;
             };
         };
-        RotateProcessorAccountCredentialsRequest: {
-            credentials: {
-                [key: string]: string;
-            };
-            processor_account: string;
-        };
+        /** @description The body of RotateWebhookEndpointSecret: Request for WebhookEndpointService.RotateWebhookEndpointSecret. */
         RotateWebhookEndpointSecretBody: {
-            /** Format: duration */
-            grace_period?: DurationString;
+            /** @description How long the old secret still signs deliveries: 0 to 7 days, default 24 h. */
+            grace_period?: string;
         };
-        RotateWebhookEndpointSecretRequest: {
-            /** Format: duration */
-            grace_period?: DurationString;
-            webhook_endpoint: string;
-        };
+        /** @description One processor considered for a payment. */
         RoutingCandidate: {
+            /** @description "candidate" when it was in line to be tried, "skipped" when it was left out. */
             decision?: string;
+            /** @description Processor name. */
             processor?: string;
+            /** @description Why: "rule_order", "split_draw", "success_rate", "fallback", "circuit_half_open" (a fallback whose circuit breaker is past its cool-down: tried only if reached, and its answer closes the breaker), or for skipped ones "not_configured", "disabled", "test_only" (a test-only gateway, such as the sandbox, never takes a live payment), "no_account", "circuit_open", "currency_unsupported", "payment_method_unsupported" (it cannot use the payment method: another gateway's token, or a vaulted card at a gateway that takes no card data). */
             reason?: string;
         };
+        /** @description What a payment must look like for a rule to match. Unset fields do not constrain. */
         RoutingConditions: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Largest amount in minor units, inclusive; 0 means no upper bound.
+             */
             amount_max?: Int64String;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Smallest amount in minor units, inclusive.
+             */
             amount_min?: Int64String;
+            /** @description ISO 3166-1 alpha-2 issuing countries. */
             card_countries?: string[];
+            /** @description credit, debit or prepaid. */
             card_funding?: string[];
+            /** @description Card networks: visa, mastercard, amex, rupay, discover, jcb, unionpay, diners. */
             card_networks?: string[];
+            /** @description ISO 4217 codes. */
             currencies?: string[];
+            /** @description Order metadata keys that must equal these values. */
             metadata?: {
                 [key: string]: string;
             };
+            /** @description Payment method types, such as "card". */
             payment_method_types?: string[];
         };
+        /** @description Rules are evaluated in order; the first whose conditions all match routes the payment. */
         RoutingConfig: {
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Most processors tried for one payment: 1 to 10, default 3.
+             */
             max_attempts?: number;
-            /** @enum {string} */
-            mode?: "MODE_UNSPECIFIED" | "PRIORITY" | "SUCCESS_RATE";
-            /** Format: duration */
-            payment_budget?: DurationString;
-            /** Format: duration */
-            resolution_budget?: DurationString;
+            /** @description PRIORITY (default) or SUCCESS_RATE. */
+            mode?: components["schemas"]["RoutingConfig.Mode"];
+            /** @description Most time one payment may take across all attempts: 1 s to 10 min, default 60 s. */
+            payment_budget?: string;
+            /** @description How long an unknown outcome is resolved before the policy applies: 1 to 120 s, default 10 s. */
+            resolution_budget?: string;
+            /** @description The rules, first match wins. A payment no rule matches fails with ROUTING_NO_MATCH. */
             rules?: components["schemas"]["RoutingRule"][];
-            /** @enum {string} */
-            unknown_outcome_policy?: "UNKNOWN_OUTCOME_POLICY_UNSPECIFIED" | "FAILOVER" | "WAIT";
-            /** Format: date-time */
+            /** @description FAILOVER (default) or WAIT. */
+            unknown_outcome_policy?: components["schemas"]["RoutingConfig.UnknownOutcomePolicy"];
+            /**
+             * Format: date-time
+             * @description When this version was made.
+             */
             readonly update_time?: TimestampString;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Version number, incremented by every update; 0 is the built-in default.
+             */
             readonly version?: Int64String;
         };
+        /**
+         * @description How a rule's processors are ordered.
+         *     - `MODE_UNSPECIFIED`: Treated as PRIORITY.
+         *     - `PRIORITY`: In the order the rule lists them (or the split's draw).
+         *     - `SUCCESS_RATE`: By recent authorization success rate, with a little exploration.
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "RoutingConfig.Mode": "MODE_UNSPECIFIED" | "PRIORITY" | "SUCCESS_RATE";
+        /**
+         * @description What to do when a processor cannot say, within `resolution_budget`, whether it charged.
+         *     - `UNKNOWN_OUTCOME_POLICY_UNSPECIFIED`: Treated as FAILOVER.
+         *     - `FAILOVER`: Try the next processor; keep resolving the unknown attempt in the background and void or refund it if it turns out charged while another attempt succeeded.
+         *     - `WAIT`: Keep resolving; the order stays PROCESSING until the processor answers.
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "RoutingConfig.UnknownOutcomePolicy": "UNKNOWN_OUTCOME_POLICY_UNSPECIFIED" | "FAILOVER" | "WAIT";
+        /** @description Which routing configuration and rule routed an order, and what became of each processor. */
         RoutingDecision: {
+            /** @description Every processor considered, in order. */
             candidates?: components["schemas"]["RoutingCandidate"][];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Version of the merchant's routing configuration.
+             */
             config_version?: Int64String;
+            /** @description Name of the rule that matched. */
             rule?: string;
         };
+        /** @description One routing rule: conditions, all of which must hold, and a target. */
         RoutingRule: {
+            /** @description Conditions combined with AND; an empty set matches every payment. */
             conditions?: components["schemas"]["RoutingConditions"];
+            /** @description An ordered failover list. */
             failover?: components["schemas"]["FailoverTarget"];
+            /** @description A name, unique in the config, recorded on the orders it routes. */
             name: string;
+            /** @description A weighted split; the drawn processor is followed by the others as fallbacks. */
             split?: components["schemas"]["VolumeSplit"];
         };
+        /** @description A signed-in session's tokens. */
         Session: {
+            /** @description The access token: a JWT (EdDSA) to send as `Authorization: Bearer …`, valid until `expire_time` (10 minutes). */
             readonly access_token?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the access token stops working.
+             */
             readonly expire_time?: TimestampString;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Seconds the access token is valid for.
+             */
             readonly expires_in?: number;
+            /** @description The refresh token (`rt_…`), for one RefreshSession: keep it secret, like a password. */
             readonly refresh_token?: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the refresh token stops working (7 days, and never past the session's 30 days).
+             */
             readonly refresh_token_expire_time?: TimestampString;
+            /** @description "Bearer". */
             readonly token_type?: string;
+            /** @description Who signed in. */
             readonly user?: components["schemas"]["User"];
         };
+        /** @description The body of SetUserRole: Request for UserService.SetUserRole. */
         SetUserRoleBody: {
-            /** @enum {string} */
-            role: "ROLE_UNSPECIFIED" | "OWNER" | "DEVELOPER" | "VIEWER";
+            /** @description The new role. */
+            role: components["schemas"]["User.Role"];
         };
-        SetUserRoleRequest: {
-            /** @enum {string} */
-            role: "ROLE_UNSPECIFIED" | "OWNER" | "DEVELOPER" | "VIEWER";
-            user: string;
-        };
-        UpdateCustomerRequest: {
-            customer: components["schemas"]["Customer"];
-            update_mask?: string;
-        };
-        UpdateRoutingConfigRequest: {
-            routing_config: components["schemas"]["RoutingConfig"];
-        };
-        UpdateWebhookEndpointRequest: {
-            update_mask?: string;
-            webhook_endpoint: components["schemas"]["WebhookEndpoint"];
-        };
-        User: {
-            /** Format: date-time */
+        /** @description The fields of the Customer to change; the others stay. */
+        UpdateCustomerBody: {
+            /**
+             * Format: date-time
+             * @description When the customer was created.
+             */
             readonly create_time?: TimestampString;
-            email: string;
-            id?: string;
-            readonly merchant?: string;
-            /** Format: date-time */
-            readonly remove_time?: TimestampString;
-            /** @enum {string} */
-            role: "ROLE_UNSPECIFIED" | "OWNER" | "DEVELOPER" | "VIEWER";
+            /** @description Free text, at most 1000 characters. */
+            description?: string;
+            /** @description E-mail address, at most 254 characters. */
+            email?: string;
+            /** @description True for customers made with a live key. */
+            readonly livemode?: boolean;
+            /** @description Merchant's own key/value pairs, as on orders. */
+            metadata?: {
+                [key: string]: string;
+            };
+            /** @description Full name, at most 200 characters. */
+            name?: string;
+            /**
+             * Format: date-time
+             * @description When the customer last changed.
+             */
+            readonly update_time?: TimestampString;
         };
+        /** @description The fields of the WebhookEndpoint to change; the others stay. */
+        UpdateWebhookEndpointBody: {
+            /**
+             * Format: date-time
+             * @description When it was added.
+             */
+            readonly create_time?: TimestampString;
+            /** @description Why PayLoops disabled it, such as "failing_since:2026-11-30T10:00:00Z". */
+            readonly disabled_reason?: string;
+            /** @description Event types it receives, such as "order.succeeded", or "*" for all. */
+            enabled_events?: string[];
+            /** @description Test or live, from the API key that created it. */
+            readonly livemode?: boolean;
+            /** @description The signing secret, `whsec_…`: only in the responses of create and rotate_secret. */
+            readonly secret?: string;
+            /** @description ENABLED or DISABLED. */
+            status?: components["schemas"]["WebhookEndpoint.Status"];
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             */
+            readonly update_time?: TimestampString;
+            /** @description Where events are POSTed: https to a public address; in test mode also http or https to what the platform's operator allows (a local receiver). Never the platform's own listeners or link-local and metadata addresses. No spaces or control characters. */
+            url?: string;
+        };
+        /** @description A person who signs in to one merchant's dashboard. */
+        User: {
+            /**
+             * Format: date-time
+             * @description When the user was created.
+             */
+            readonly create_time?: TimestampString;
+            /** @description The e-mail address the user signs in with (stored lower-cased, at most 254 characters); one active user per address. */
+            email: string;
+            /** @description Server-generated identifier, `usr_…`. */
+            id?: string;
+            /** @description The merchant the user belongs to, `mer_…`. */
+            readonly merchant?: string;
+            /**
+             * Format: date-time
+             * @description When the user was removed; absent: active.
+             */
+            readonly remove_time?: TimestampString;
+            /** @description What the user may do. */
+            role: components["schemas"]["User.Role"];
+        };
+        /**
+         * @description What a user may do.
+         *     - `ROLE_UNSPECIFIED`: Never returned; refused on input.
+         *     - `OWNER`: Everything, including managing the merchant's users.
+         *     - `DEVELOPER`: Everything but managing users: keys, webhooks, routing, processor accounts, payments.
+         *     - `VIEWER`: Reads only, in both modes.
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "User.Role": "ROLE_UNSPECIFIED" | "OWNER" | "DEVELOPER" | "VIEWER";
+        /** @description What a vaulted card shows. */
         VaultedCard: {
+            /** @description The first six digits (the bank identification number). */
             bin?: string;
+            /** @description visa, mastercard, amex, discover, jcb, diners, unionpay or rupay. */
             brand?: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Expiry month, 1 to 12.
+             */
             exp_month?: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Expiry year.
+             */
             exp_year?: number;
+            /** @description The same card gives the same fingerprint for one merchant (to spot a card seen before); two merchants never get the same fingerprint for one card. */
             fingerprint?: string;
+            /** @description The last four digits. */
             last4?: string;
         };
+        /** @description A payment method the vault holds: what is safe to show of the card it stands for. */
         VaultedPaymentMethod: {
+            /** @description The card. */
             readonly card?: components["schemas"]["VaultedCard"];
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created.
+             */
             readonly create_time?: TimestampString;
+            /** @description Server-generated identifier, `pm_vault_` and 24 letters and digits. */
             id?: string;
+            /** @description A live-mode token (made with a `pk_live_…` key) rather than a test one. */
             readonly livemode?: boolean;
+            /** @description "card". */
             readonly type?: string;
         };
+        /** @description Volume routing: each payment draws one processor with these weights. */
         VolumeSplit: {
+            /** @description Weights are whole percentages and must sum to 100. */
             targets?: components["schemas"]["WeightedProcessor"][];
         };
+        /** @description An HTTPS endpoint of the merchant that receives events. */
         WebhookEndpoint: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was added.
+             */
             readonly create_time?: TimestampString;
+            /** @description Why PayLoops disabled it, such as "failing_since:2026-11-30T10:00:00Z". */
             readonly disabled_reason?: string;
+            /** @description Event types it receives, such as "order.succeeded", or "*" for all. */
             enabled_events: string[];
+            /** @description Server-generated identifier, `we_…`. */
             id?: string;
+            /** @description Test or live, from the API key that created it. */
             readonly livemode?: boolean;
+            /** @description The signing secret, `whsec_…`: only in the responses of create and rotate_secret. */
             readonly secret?: string;
-            /** @enum {string} */
-            status?: "STATUS_UNSPECIFIED" | "ENABLED" | "DISABLED";
-            /** Format: date-time */
+            /** @description ENABLED or DISABLED. */
+            status?: components["schemas"]["WebhookEndpoint.Status"];
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             */
             readonly update_time?: TimestampString;
+            /** @description Where events are POSTed: https to a public address; in test mode also http or https to what the platform's operator allows (a local receiver). Never the platform's own listeners or link-local and metadata addresses. No spaces or control characters. */
             url: string;
         };
+        /**
+         * @description Whether deliveries are made.
+         *     - `STATUS_UNSPECIFIED`: Never returned.
+         *     - `ENABLED`: Receives events.
+         *     - `DISABLED`: Receives nothing: disabled by the merchant, or by PayLoops after it failed for days (`disabled_reason`).
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "WebhookEndpoint.Status": "STATUS_UNSPECIFIED" | "ENABLED" | "DISABLED";
+        /** @description A processor and its share of a split. */
         WeightedProcessor: {
+            /** @description Processor name. */
             processor?: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Percentage, 1 to 100.
+             */
             weight?: number;
         };
     };
-    responses: never;
-    parameters: never;
+    responses: {
+        /** @description The request is invalid: a malformed body or query, a field violation (google.rpc.BadRequest lists them), or the resource is not in a state that allows it. */
+        400: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["google.rpc.Status"];
+            };
+        };
+        /** @description No credential, or one that is unknown, expired or revoked. */
+        401: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["google.rpc.Status"];
+            };
+        };
+        /** @description The credential may not do this (its role, its mode, or the resource's merchant). */
+        403: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["google.rpc.Status"];
+            };
+        };
+        /** @description The resource does not exist (or belongs to another merchant or mode). */
+        404: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["google.rpc.Status"];
+            };
+        };
+        /** @description The request was not received in time. */
+        408: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["google.rpc.Status"];
+            };
+        };
+        /** @description A conflict: the Idempotency-Key is in use by a request still running or was used with another request, or the resource already exists. */
+        409: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["google.rpc.Status"];
+            };
+        };
+        /** @description The request body is too large. */
+        413: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["google.rpc.Status"];
+            };
+        };
+        /** @description Too many requests: retry after the number of seconds in Retry-After. */
+        429: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["google.rpc.Status"];
+            };
+        };
+        /** @description The request headers are too large. */
+        431: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["google.rpc.Status"];
+            };
+        };
+        /** @description An internal error; the correlation id in the error lets support find it. */
+        500: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["google.rpc.Status"];
+            };
+        };
+        /** @description A service PayLoops depends on is unavailable: safe to retry with the same Idempotency-Key. */
+        503: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["google.rpc.Status"];
+            };
+        };
+        /** @description The request took too long; with an Idempotency-Key a retry is safe. */
+        504: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["google.rpc.Status"];
+            };
+        };
+    };
+    parameters: {
+        /** @description Any unique string up to 255 characters. A retry with the same key and the same request gets the first answer instead of doing the work again; the same key with a different request is refused (409). */
+        IdempotencyKey: string;
+        /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+        PayLoopsMode: "test" | "live";
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -1663,7 +2120,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description A JWK Set (RFC 7517 section 5) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1672,15 +2129,16 @@ export interface operations {
                     "application/json": components["schemas"]["JsonWebKeySet"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     GetHealth: {
@@ -1692,7 +2150,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Health of the edge and the parts it depends on */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1701,30 +2159,34 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ListApiKeys: {
         parameters: {
             query?: {
+                /** @description Maximum number of keys to return: default 20, at most 100. */
                 page_size?: number;
+                /** @description `next_page_token` of the previous page. */
                 page_token?: string;
             };
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Response for ApiKeyService.ListApiKeys */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1733,21 +2195,27 @@ export interface operations {
                     "application/json": components["schemas"]["ListApiKeysResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     CreateApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string up to 255 characters. A retry with the same key and the same request gets the first answer instead of doing the work again; the same key with a different request is refused (409). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1757,7 +2225,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A key a program uses to call the API for one merchant, in one mode */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1766,22 +2234,29 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     RevokeApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The key's id, `key_…`. */
                 api_key: string;
             };
             cookie?: never;
@@ -1792,7 +2267,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A key a program uses to call the API for one merchant, in one mode */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1801,22 +2276,31 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     RollApiKey: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string up to 255 characters. A retry with the same key and the same request gets the first answer instead of doing the work again; the same key with a different request is refused (409). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The key's id, `key_…`. */
                 api_key: string;
             };
             cookie?: never;
@@ -1827,7 +2311,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A key a program uses to call the API for one merchant, in one mode */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1836,32 +2320,42 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKey"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ListAuditEntries: {
         parameters: {
             query?: {
+                /** @description Only entries of this action (`api_key.revoked`); empty: every action. */
                 action?: string;
+                /** @description Maximum number of entries to return: default 20, at most 100. */
                 page_size?: number;
+                /** @description `next_page_token` of the previous page, from a request with the same filters. */
                 page_token?: string;
+                /** @description Only entries about this object (`key_…`, `we_…`); empty: every object. */
                 target_id?: string;
             };
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Response for AuditLogService.ListAuditEntries */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1870,30 +2364,36 @@ export interface operations {
                     "application/json": components["schemas"]["ListAuditEntriesResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ListCustomers: {
         parameters: {
             query?: {
+                /** @description At most this many (default 20, at most 100). */
                 page_size?: number;
+                /** @description `next_page_token` of the previous page. */
                 page_token?: string;
             };
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Response for CustomerService.ListCustomers */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1902,21 +2402,27 @@ export interface operations {
                     "application/json": components["schemas"]["ListCustomersResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     CreateCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string up to 255 characters. A retry with the same key and the same request gets the first answer instead of doing the work again; the same key with a different request is refused (409). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1926,7 +2432,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Someone who pays the merchant */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1935,33 +2441,43 @@ export interface operations {
                     "application/json": components["schemas"]["Customer"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     UpdateCustomer: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description Which of email, name, description, metadata to change; empty: every one given. */
+                update_mask?: string;
+            };
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description Server-generated identifier, `cus_…`. */
                 "customer.id": string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Customer"];
+                "application/json": components["schemas"]["UpdateCustomerBody"];
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Someone who pays the merchant */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1970,29 +2486,36 @@ export interface operations {
                     "application/json": components["schemas"]["Customer"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     GetCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The customer's id, `cus_…`. */
                 customer: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Someone who pays the merchant */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2001,29 +2524,34 @@ export interface operations {
                     "application/json": components["schemas"]["Customer"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     DeleteCustomer: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The customer's id, `cus_…`. */
                 customer: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description A generic empty message that you can re-use to avoid defining duplicated empty messages in your APIs */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2032,29 +2560,35 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ListCustomerPaymentMethods: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The customer's id, `cus_…`. */
                 customer: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Response for CustomerService.ListCustomerPaymentMethods */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2063,22 +2597,27 @@ export interface operations {
                     "application/json": components["schemas"]["ListCustomerPaymentMethodsResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     AttachPaymentMethod: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The customer's id, `cus_…`. */
                 customer: string;
             };
             cookie?: never;
@@ -2089,7 +2628,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A vaulted payment method saved for a customer */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2098,23 +2637,31 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerPaymentMethod"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     DetachPaymentMethod: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The customer's id, `cus_…`. */
                 customer: string;
+                /** @description The saved payment method, `pm_vault_…`. */
                 payment_method: string;
             };
             cookie?: never;
@@ -2125,7 +2672,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A generic empty message that you can re-use to avoid defining duplicated empty messages in your APIs */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2134,31 +2681,40 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ListEvents: {
         parameters: {
             query?: {
+                /** @description Maximum number of events to return: default 20, at most 100. */
                 page_size?: number;
+                /** @description `next_page_token` of the previous page. Other parameters must stay the same. */
                 page_token?: string;
+                /** @description Only events of this type. */
                 type?: string;
             };
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Response for EventService.ListEvents */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2167,29 +2723,34 @@ export interface operations {
                     "application/json": components["schemas"]["ListEventsResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     GetEvent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The event's id, `evt_…`. */
                 event: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Something that happened to one of the merchant's objects */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2198,22 +2759,27 @@ export interface operations {
                     "application/json": components["schemas"]["Event"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     RedeliverEvent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The event's id, `evt_…`. */
                 event: string;
             };
             cookie?: never;
@@ -2224,7 +2790,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Response for EventService.ListEventDeliveries and RedeliverEvent */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2233,29 +2799,36 @@ export interface operations {
                     "application/json": components["schemas"]["ListEventDeliveriesResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ListEventDeliveries: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The event's id, `evt_…`. */
                 event: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Response for EventService.ListEventDeliveries and RedeliverEvent */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2264,15 +2837,16 @@ export interface operations {
                     "application/json": components["schemas"]["ListEventDeliveriesResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     CreateMerchant: {
@@ -2288,7 +2862,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A business that takes payments through PayLoops */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2297,37 +2871,52 @@ export interface operations {
                     "application/json": components["schemas"]["Merchant"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ListOrders: {
         parameters: {
             query?: {
+                /** @description Only orders created at or after this time. */
                 created_after?: TimestampString;
+                /** @description Only orders created before this time. */
                 created_before?: TimestampString;
+                /** @description Only orders in this currency (ISO 4217). */
                 currency?: string;
+                /** @description Only orders whose metadata has this key (with `metadata_value`, this value). */
                 metadata_key?: string;
+                /** @description With `metadata_key`: the value it must have. */
                 metadata_value?: string;
+                /** @description Maximum number of orders to return: default 20, at most 100. */
                 page_size?: number;
+                /** @description `next_page_token` of the previous page. Other parameters must stay the same. */
                 page_token?: string;
+                /** @description Only orders with an attempt at this processor, such as "stripe". */
                 processor?: string;
-                status?: "STATUS_UNSPECIFIED" | "REQUIRES_PAYMENT_METHOD" | "PROCESSING" | "REQUIRES_ACTION" | "REQUIRES_CAPTURE" | "SUCCEEDED" | "FAILED" | "CANCELED";
+                /** @description Only orders in this status, when set. */
+                status?: components["schemas"]["Order.Status"];
             };
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Response for OrderService.ListOrders */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2336,21 +2925,27 @@ export interface operations {
                     "application/json": components["schemas"]["ListOrdersResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     CreateOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string up to 255 characters. A retry with the same key and the same request gets the first answer instead of doing the work again; the same key with a different request is refused (409). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2360,7 +2955,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description An order */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2369,29 +2964,36 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     GetOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The order's id, `ord_…`. */
                 order: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description An order */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2400,22 +3002,29 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     CancelOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string up to 255 characters. A retry with the same key and the same request gets the first answer instead of doing the work again; the same key with a different request is refused (409). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The order's id, `ord_…`. */
                 order: string;
             };
             cookie?: never;
@@ -2426,7 +3035,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description An order */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2435,22 +3044,31 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     CaptureOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string up to 255 characters. A retry with the same key and the same request gets the first answer instead of doing the work again; the same key with a different request is refused (409). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The order's id, `ord_…`. */
                 order: string;
             };
             cookie?: never;
@@ -2461,7 +3079,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description An order */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2470,22 +3088,31 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     PayOrder: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string up to 255 characters. A retry with the same key and the same request gets the first answer instead of doing the work again; the same key with a different request is refused (409). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The order's id, `ord_…`. */
                 order: string;
             };
             cookie?: never;
@@ -2496,7 +3123,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description An order */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2505,29 +3132,36 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ListRefunds: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The order's id, `ord_…`. */
                 order: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Response for RefundService.ListRefunds */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2536,22 +3170,29 @@ export interface operations {
                     "application/json": components["schemas"]["ListRefundsResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     CreateRefund: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string up to 255 characters. A retry with the same key and the same request gets the first answer instead of doing the work again; the same key with a different request is refused (409). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The order's id, `ord_…`. */
                 order: string;
             };
             cookie?: never;
@@ -2562,7 +3203,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A refund of (part of) an order's payment */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2571,27 +3212,33 @@ export interface operations {
                     "application/json": components["schemas"]["Refund"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ListProcessorAccounts: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Response for ProcessorAccountService.ListProcessorAccounts */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2600,21 +3247,25 @@ export interface operations {
                     "application/json": components["schemas"]["ListProcessorAccountsResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     CreateProcessorAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2624,7 +3275,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A merchant's account at one processor, as the API shows it */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2633,22 +3284,29 @@ export interface operations {
                     "application/json": components["schemas"]["ProcessorAccount"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     DisableProcessorAccount: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The account id, "pa_…". */
                 processor_account: string;
             };
             cookie?: never;
@@ -2659,7 +3317,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A merchant's account at one processor, as the API shows it */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2668,22 +3326,29 @@ export interface operations {
                     "application/json": components["schemas"]["ProcessorAccount"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     RotateProcessorAccountCredentials: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The account id, "pa_…". */
                 processor_account: string;
             };
             cookie?: never;
@@ -2694,7 +3359,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A merchant's account at one processor, as the API shows it */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2703,35 +3368,41 @@ export interface operations {
                     "application/json": components["schemas"]["ProcessorAccount"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ReceiveProcessorWebhook: {
         parameters: {
             query?: {
+                /** @description The merchant account whose secret signed it; empty for the platform's account. */
                 processor_account?: string;
             };
             header?: never;
             path: {
+                /** @description The processor's registered name, from the path. */
                 processor: string;
             };
             cookie?: never;
         };
+        /** @description The gateway's notification, exactly as it sent it. */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["google.api.HttpBody"];
+                "*/*": unknown;
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A generic empty message that you can re-use to avoid defining duplicated empty messages in your APIs */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2740,15 +3411,16 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ReceiveProcessorWebhookForAccount: {
@@ -2756,18 +3428,21 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The processor's registered name, from the path. */
                 processor: string;
+                /** @description The merchant account whose secret signed it; empty for the platform's account. */
                 processor_account: string;
             };
             cookie?: never;
         };
+        /** @description The gateway's notification, exactly as it sent it. */
         requestBody: {
             content: {
-                "application/json": components["schemas"]["google.api.HttpBody"];
+                "*/*": unknown;
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A generic empty message that you can re-use to avoid defining duplicated empty messages in your APIs */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2776,15 +3451,16 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ListProcessors: {
@@ -2796,7 +3472,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Response for ProcessorService.ListProcessors */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2805,15 +3481,16 @@ export interface operations {
                     "application/json": components["schemas"]["ListProcessorsResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     CreateProcessor: {
@@ -2829,7 +3506,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A registered gateway adapter */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2838,29 +3515,36 @@ export interface operations {
                     "application/json": components["schemas"]["Processor"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     GetRefund: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The refund's id, `re_…`. */
                 refund: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description A refund of (part of) an order's payment */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2869,27 +3553,31 @@ export interface operations {
                     "application/json": components["schemas"]["Refund"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     GetRoutingConfig: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Rules are evaluated in order; the first whose conditions all match routes the payment */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2898,21 +3586,25 @@ export interface operations {
                     "application/json": components["schemas"]["RoutingConfig"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     UpdateRoutingConfig: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -2922,7 +3614,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Rules are evaluated in order; the first whose conditions all match routes the payment */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2931,15 +3623,18 @@ export interface operations {
                     "application/json": components["schemas"]["RoutingConfig"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     CreateSession: {
@@ -2955,7 +3650,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A signed-in session's tokens */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2964,15 +3659,18 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     LogoutSession: {
@@ -2988,7 +3686,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Response for SessionService.LogoutSession */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2997,15 +3695,18 @@ export interface operations {
                     "application/json": components["schemas"]["LogoutSessionResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     RefreshSession: {
@@ -3021,7 +3722,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A signed-in session's tokens */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3030,15 +3731,18 @@ export interface operations {
                     "application/json": components["schemas"]["Session"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     CreateToken: {
@@ -3054,7 +3758,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A payment method the vault holds */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3063,30 +3767,38 @@ export interface operations {
                     "application/json": components["schemas"]["VaultedPaymentMethod"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ListUsers: {
         parameters: {
             query?: {
+                /** @description Maximum number of users to return: default 20, at most 100. */
                 page_size?: number;
+                /** @description `next_page_token` of the previous page. */
                 page_token?: string;
             };
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Response for UserService.ListUsers */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3095,21 +3807,25 @@ export interface operations {
                     "application/json": components["schemas"]["ListUsersResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     CreateUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3119,7 +3835,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A person who signs in to one merchant's dashboard */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3128,22 +3844,29 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     RemoveUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The user's id, `usr_…`. */
                 user: string;
             };
             cookie?: never;
@@ -3154,7 +3877,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A person who signs in to one merchant's dashboard */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3163,22 +3886,29 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     SetUserRole: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The user's id, `usr_…`. */
                 user: string;
             };
             cookie?: never;
@@ -3189,7 +3919,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description A person who signs in to one merchant's dashboard */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3198,27 +3928,33 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     ListWebhookEndpoints: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Response for WebhookEndpointService.ListWebhookEndpoints */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3227,21 +3963,27 @@ export interface operations {
                     "application/json": components["schemas"]["ListWebhookEndpointsResponse"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     CreateWebhookEndpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Any unique string up to 255 characters. A retry with the same key and the same request gets the first answer instead of doing the work again; the same key with a different request is refused (409). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3251,7 +3993,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description An HTTPS endpoint of the merchant that receives events */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3260,33 +4002,43 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookEndpoint"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     UpdateWebhookEndpoint: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description Which of url, enabled_events, status to change; empty: every one given. */
+                update_mask?: string;
+            };
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description Server-generated identifier, `we_…`. */
                 "webhook_endpoint.id": string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["WebhookEndpoint"];
+                "application/json": components["schemas"]["UpdateWebhookEndpointBody"];
             };
         };
         responses: {
-            /** @description OK */
+            /** @description An HTTPS endpoint of the merchant that receives events */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3295,29 +4047,36 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookEndpoint"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     DeleteWebhookEndpoint: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The endpoint's id, `we_…`. */
                 webhook_endpoint: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description A generic empty message that you can re-use to avoid defining duplicated empty messages in your APIs */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3326,22 +4085,28 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
     RotateWebhookEndpointSecret: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
             path: {
+                /** @description The endpoint's id, `we_…`. */
                 webhook_endpoint: string;
             };
             cookie?: never;
@@ -3352,7 +4117,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description An HTTPS endpoint of the merchant that receives events */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3361,15 +4126,18 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookEndpoint"];
                 };
             };
-            /** @description Error */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["google.rpc.Status"];
-                };
-            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
         };
     };
 }

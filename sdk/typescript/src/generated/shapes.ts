@@ -4,150 +4,99 @@ import type { OperationShape, Shape } from "../shape.js";
 export const SCHEMAS: Readonly<Record<string, Shape>> = {
   "ApiKey": {
     "object": {
-      "create_time": "timestamp",
-      "expire_time": "timestamp",
       "id": "plain",
-      "kind": "enum",
-      "last_used_time": "timestamp",
-      "livemode": "plain",
       "name": "plain",
-      "prefix": "plain",
+      "livemode": "plain",
       "read_only": "plain",
-      "revoke_time": "timestamp",
-      "secret": "plain"
+      "kind": {
+        "ref": "ApiKey.Kind"
+      },
+      "prefix": "plain",
+      "secret": "plain",
+      "create_time": "timestamp",
+      "last_used_time": "timestamp",
+      "expire_time": "timestamp",
+      "revoke_time": "timestamp"
     }
   },
+  "ApiKey.Kind": "enum",
   "AttachPaymentMethodBody": {
     "object": {
       "payment_method": "plain"
     }
   },
-  "AttachPaymentMethodRequest": {
-    "object": {
-      "customer": "plain",
-      "payment_method": "plain"
-    }
-  },
   "Attempt": {
     "object": {
-      "attempt_key": "plain",
-      "compensation": "plain",
-      "create_time": "timestamp",
+      "processor": "plain",
+      "outcome": {
+        "ref": "Attempt.Outcome"
+      },
       "decline_code": "plain",
       "decline_message": "plain",
-      "failover_reason": "plain",
       "latency": "plain",
-      "outcome": "enum",
-      "processor": "plain",
-      "processor_reference": "plain"
+      "attempt_key": "plain",
+      "processor_reference": "plain",
+      "create_time": "timestamp",
+      "failover_reason": "plain",
+      "compensation": "plain"
     }
   },
+  "Attempt.Outcome": "enum",
   "AuditActor": {
     "object": {
+      "type": {
+        "ref": "AuditActor.Type"
+      },
       "id": "plain",
-      "label": "plain",
-      "type": "enum"
+      "label": "plain"
     }
   },
+  "AuditActor.Type": "enum",
   "AuditEntry": {
     "object": {
+      "id": "plain",
       "action": "plain",
       "actor": {
         "ref": "AuditActor"
       },
-      "client_address": "plain",
-      "correlation_id": "plain",
-      "create_time": "timestamp",
-      "details": "raw",
-      "id": "plain",
-      "livemode": "plain",
       "target": {
         "ref": "AuditTarget"
-      }
+      },
+      "client_address": "plain",
+      "correlation_id": "plain",
+      "livemode": "plain",
+      "details": "raw",
+      "create_time": "timestamp"
     }
   },
   "AuditTarget": {
     "object": {
-      "id": "plain",
-      "type": "plain"
+      "type": "plain",
+      "id": "plain"
     }
   },
   "CancelOrderBody": {
     "object": {}
-  },
-  "CancelOrderRequest": {
-    "object": {
-      "order": "plain"
-    }
   },
   "CaptureOrderBody": {
     "object": {
       "amount": "int64"
     }
   },
-  "CaptureOrderRequest": {
-    "object": {
-      "amount": "int64",
-      "order": "plain"
-    }
-  },
   "CardHints": {
     "object": {
-      "bin": "plain",
-      "country": "plain",
+      "network": "plain",
       "funding": "plain",
-      "network": "plain"
-    }
-  },
-  "CreateApiKeyRequest": {
-    "object": {
-      "api_key": {
-        "ref": "ApiKey"
-      }
-    }
-  },
-  "CreateCustomerRequest": {
-    "object": {
-      "customer": {
-        "ref": "Customer"
-      }
+      "country": "plain",
+      "bin": "plain"
     }
   },
   "CreateMerchantRequest": {
     "object": {
-      "live": "plain",
       "merchant": {
         "ref": "Merchant"
-      }
-    }
-  },
-  "CreateOrderRequest": {
-    "object": {
-      "order": {
-        "ref": "Order"
-      }
-    }
-  },
-  "CreateProcessorAccountRequest": {
-    "object": {
-      "processor_account": {
-        "ref": "NewProcessorAccount"
-      }
-    }
-  },
-  "CreateProcessorRequest": {
-    "object": {
-      "processor": {
-        "ref": "NewProcessor"
-      }
-    }
-  },
-  "CreateRefundRequest": {
-    "object": {
-      "order": "plain",
-      "refund": {
-        "ref": "Refund"
-      }
+      },
+      "live": "plain"
     }
   },
   "CreateSessionRequest": {
@@ -165,105 +114,80 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
   },
   "CreateUserRequest": {
     "object": {
-      "merchant": "plain",
-      "password": "plain",
       "user": {
         "ref": "User"
-      }
-    }
-  },
-  "CreateWebhookEndpointRequest": {
-    "object": {
-      "webhook_endpoint": {
-        "ref": "WebhookEndpoint"
-      }
+      },
+      "password": "plain",
+      "merchant": "plain"
     }
   },
   "Customer": {
     "object": {
-      "create_time": "timestamp",
-      "description": "plain",
-      "email": "plain",
       "id": "plain",
-      "livemode": "plain",
+      "email": "plain",
+      "name": "plain",
+      "description": "plain",
       "metadata": {
         "map": "plain"
       },
-      "name": "plain",
+      "livemode": "plain",
+      "create_time": "timestamp",
       "update_time": "timestamp"
     }
   },
   "CustomerPaymentMethod": {
     "object": {
-      "brand": "plain",
-      "create_time": "timestamp",
+      "id": "plain",
       "customer": "plain",
+      "brand": "plain",
+      "last4": "plain",
       "exp_month": "plain",
       "exp_year": "plain",
       "fingerprint": "plain",
-      "id": "plain",
-      "last4": "plain"
-    }
-  },
-  "DeleteCustomerRequest": {
-    "object": {
-      "customer": "plain"
-    }
-  },
-  "DeleteWebhookEndpointRequest": {
-    "object": {
-      "webhook_endpoint": "plain"
+      "create_time": "timestamp"
     }
   },
   "DeliveryAttempt": {
     "object": {
       "attempt_number": "plain",
       "create_time": "timestamp",
-      "error": "plain",
       "http_status": "plain",
-      "latency": "plain"
+      "latency": "plain",
+      "error": "plain"
     }
   },
   "DetachPaymentMethodBody": {
     "object": {}
   },
-  "DetachPaymentMethodRequest": {
-    "object": {
-      "customer": "plain",
-      "payment_method": "plain"
-    }
-  },
   "DisableProcessorAccountBody": {
     "object": {}
   },
-  "DisableProcessorAccountRequest": {
-    "object": {
-      "processor_account": "plain"
-    }
-  },
   "Event": {
     "object": {
-      "create_time": "timestamp",
       "id": "plain",
+      "type": "plain",
+      "create_time": "timestamp",
       "livemode": "plain",
-      "object": "raw",
-      "type": "plain"
+      "object": "raw"
     }
   },
   "EventDelivery": {
     "object": {
+      "id": "plain",
+      "event": "plain",
+      "webhook_endpoint": "plain",
+      "status": {
+        "ref": "EventDelivery.Status"
+      },
       "attempts": {
         "array": {
           "ref": "DeliveryAttempt"
         }
       },
-      "event": "plain",
-      "id": "plain",
-      "next_attempt_time": "timestamp",
-      "status": "enum",
-      "webhook_endpoint": "plain"
+      "next_attempt_time": "timestamp"
     }
   },
+  "EventDelivery.Status": "enum",
   "FailoverTarget": {
     "object": {
       "processors": {
@@ -271,51 +195,22 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       }
     }
   },
-  "GetCustomerRequest": {
-    "object": {
-      "customer": "plain"
-    }
-  },
-  "GetEventRequest": {
-    "object": {
-      "event": "plain"
-    }
-  },
-  "GetHealthRequest": {
-    "object": {}
-  },
-  "GetJwksRequest": {
-    "object": {}
-  },
-  "GetOrderRequest": {
-    "object": {
-      "order": "plain"
-    }
-  },
-  "GetRefundRequest": {
-    "object": {
-      "refund": "plain"
-    }
-  },
-  "GetRoutingConfigRequest": {
-    "object": {}
-  },
   "Health": {
     "object": {
+      "status": "plain",
       "checks": {
         "map": "plain"
-      },
-      "status": "plain"
+      }
     }
   },
   "JsonWebKey": {
     "object": {
-      "alg": "plain",
-      "crv": "plain",
-      "kid": "plain",
       "kty": "plain",
-      "use": "plain",
-      "x": "plain"
+      "crv": "plain",
+      "x": "plain",
+      "kid": "plain",
+      "alg": "plain",
+      "use": "plain"
     }
   },
   "JsonWebKeySet": {
@@ -325,12 +220,6 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
           "ref": "JsonWebKey"
         }
       }
-    }
-  },
-  "ListApiKeysRequest": {
-    "object": {
-      "page_size": "plain",
-      "page_token": "plain"
     }
   },
   "ListApiKeysResponse": {
@@ -343,14 +232,6 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       "next_page_token": "plain"
     }
   },
-  "ListAuditEntriesRequest": {
-    "object": {
-      "action": "plain",
-      "page_size": "plain",
-      "page_token": "plain",
-      "target_id": "plain"
-    }
-  },
   "ListAuditEntriesResponse": {
     "object": {
       "audit_entries": {
@@ -361,11 +242,6 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       "next_page_token": "plain"
     }
   },
-  "ListCustomerPaymentMethodsRequest": {
-    "object": {
-      "customer": "plain"
-    }
-  },
   "ListCustomerPaymentMethodsResponse": {
     "object": {
       "payment_methods": {
@@ -373,12 +249,6 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
           "ref": "CustomerPaymentMethod"
         }
       }
-    }
-  },
-  "ListCustomersRequest": {
-    "object": {
-      "page_size": "plain",
-      "page_token": "plain"
     }
   },
   "ListCustomersResponse": {
@@ -391,11 +261,6 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       "next_page_token": "plain"
     }
   },
-  "ListEventDeliveriesRequest": {
-    "object": {
-      "event": "plain"
-    }
-  },
   "ListEventDeliveriesResponse": {
     "object": {
       "deliveries": {
@@ -403,13 +268,6 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
           "ref": "EventDelivery"
         }
       }
-    }
-  },
-  "ListEventsRequest": {
-    "object": {
-      "page_size": "plain",
-      "page_token": "plain",
-      "type": "plain"
     }
   },
   "ListEventsResponse": {
@@ -422,31 +280,15 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       "next_page_token": "plain"
     }
   },
-  "ListOrdersRequest": {
-    "object": {
-      "created_after": "timestamp",
-      "created_before": "timestamp",
-      "currency": "plain",
-      "metadata_key": "plain",
-      "metadata_value": "plain",
-      "page_size": "plain",
-      "page_token": "plain",
-      "processor": "plain",
-      "status": "enum"
-    }
-  },
   "ListOrdersResponse": {
     "object": {
-      "next_page_token": "plain",
       "orders": {
         "array": {
           "ref": "Order"
         }
-      }
+      },
+      "next_page_token": "plain"
     }
-  },
-  "ListProcessorAccountsRequest": {
-    "object": {}
   },
   "ListProcessorAccountsResponse": {
     "object": {
@@ -457,9 +299,6 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       }
     }
   },
-  "ListProcessorsRequest": {
-    "object": {}
-  },
   "ListProcessorsResponse": {
     "object": {
       "processors": {
@@ -467,11 +306,6 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
           "ref": "Processor"
         }
       }
-    }
-  },
-  "ListRefundsRequest": {
-    "object": {
-      "order": "plain"
     }
   },
   "ListRefundsResponse": {
@@ -483,24 +317,15 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       }
     }
   },
-  "ListUsersRequest": {
-    "object": {
-      "page_size": "plain",
-      "page_token": "plain"
-    }
-  },
   "ListUsersResponse": {
     "object": {
-      "next_page_token": "plain",
       "users": {
         "array": {
           "ref": "User"
         }
-      }
+      },
+      "next_page_token": "plain"
     }
-  },
-  "ListWebhookEndpointsRequest": {
-    "object": {}
   },
   "ListWebhookEndpointsResponse": {
     "object": {
@@ -521,39 +346,39 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
   },
   "Merchant": {
     "object": {
+      "id": "plain",
+      "name": "plain",
       "api_keys": {
         "array": {
           "ref": "ApiKey"
         }
-      },
-      "id": "plain",
-      "name": "plain"
+      }
     }
   },
   "NewCard": {
     "object": {
-      "cvc": "plain",
+      "number": "plain",
       "exp_month": "plain",
       "exp_year": "plain",
-      "holder_name": "plain",
-      "number": "plain"
+      "cvc": "plain",
+      "holder_name": "plain"
     }
   },
   "NewProcessor": {
     "object": {
-      "deadline": "plain",
       "name": "plain",
       "target": "plain",
+      "deadline": "plain",
       "tls": "plain",
       "tls_ca_pem": "plain"
     }
   },
   "NewProcessorAccount": {
     "object": {
+      "processor": "plain",
       "credentials": {
         "map": "plain"
-      },
-      "processor": "plain"
+      }
     }
   },
   "NextAction": {
@@ -563,132 +388,114 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
   },
   "Order": {
     "object": {
+      "id": "plain",
       "amount": "int64",
+      "currency": "plain",
+      "capture_method": {
+        "ref": "Order.CaptureMethod"
+      },
+      "description": "plain",
+      "metadata": {
+        "map": "plain"
+      },
+      "return_url": "plain",
+      "status": {
+        "ref": "Order.Status"
+      },
       "amount_capturable": "int64",
       "amount_received": "int64",
-      "amount_refund_pending": "int64",
       "amount_refunded": "int64",
       "attempts": {
         "array": {
           "ref": "Attempt"
         }
       },
-      "cancellation_reason": "plain",
-      "capture_before": "timestamp",
-      "capture_method": "enum",
-      "create_time": "timestamp",
-      "currency": "plain",
-      "customer": "plain",
-      "description": "plain",
-      "failure_code": "plain",
-      "failure_message": "plain",
-      "id": "plain",
-      "livemode": "plain",
-      "metadata": {
-        "map": "plain"
-      },
       "next_action": {
         "ref": "NextAction"
       },
-      "return_url": "plain",
+      "failure_code": "plain",
+      "failure_message": "plain",
+      "livemode": "plain",
+      "create_time": "timestamp",
+      "update_time": "timestamp",
       "routing": {
         "ref": "RoutingDecision"
       },
-      "status": "enum",
-      "update_time": "timestamp"
+      "amount_refund_pending": "int64",
+      "capture_before": "timestamp",
+      "cancellation_reason": "plain",
+      "customer": "plain"
     }
   },
+  "Order.CaptureMethod": "enum",
+  "Order.Status": "enum",
   "PayOrderBody": {
     "object": {
-      "off_session": "plain",
       "payment_method": {
         "ref": "PaymentMethod"
-      }
-    }
-  },
-  "PayOrderRequest": {
-    "object": {
-      "off_session": "plain",
-      "order": "plain",
-      "payment_method": {
-        "ref": "PaymentMethod"
-      }
+      },
+      "off_session": "plain"
     }
   },
   "PaymentMethod": {
     "object": {
+      "type": "plain",
+      "token": "plain",
       "card": {
         "ref": "CardHints"
-      },
-      "token": "plain",
-      "type": "plain"
+      }
     }
   },
   "Processor": {
     "object": {
-      "capabilities": {
-        "ref": "ProcessorCapabilities"
-      },
-      "deadline": "plain",
-      "enabled": "plain",
       "name": "plain",
       "target": "plain",
-      "tls": "plain"
+      "deadline": "plain",
+      "tls": "plain",
+      "enabled": "plain",
+      "capabilities": {
+        "ref": "ProcessorCapabilities"
+      }
     }
   },
   "ProcessorAccount": {
     "object": {
-      "create_time": "timestamp",
+      "id": "plain",
+      "processor": "plain",
       "credential_fields": {
         "array": "plain"
       },
-      "enabled": "plain",
-      "id": "plain",
       "livemode": "plain",
-      "processor": "plain",
-      "rotate_time": "timestamp",
-      "webhook_path": "plain"
+      "enabled": "plain",
+      "webhook_path": "plain",
+      "create_time": "timestamp",
+      "rotate_time": "timestamp"
     }
   },
   "ProcessorCapabilities": {
     "object": {
-      "accepts_raw_cards": "plain",
-      "card_networks": {
-        "array": "plain"
-      },
-      "credential_fields": {
-        "array": "plain"
-      },
       "currencies": {
+        "array": "plain"
+      },
+      "card_networks": {
         "array": "plain"
       },
       "manual_capture": "plain",
       "partial_capture": "plain",
       "partial_refund": "plain",
-      "test_only": "plain",
       "three_d_secure": "plain",
+      "credential_fields": {
+        "array": "plain"
+      },
+      "test_only": "plain",
+      "accepts_raw_cards": "plain",
       "token_prefixes": {
         "array": "plain"
       }
     }
   },
-  "ReceiveProcessorWebhookRequest": {
-    "object": {
-      "body": {
-        "ref": "google.api.HttpBody"
-      },
-      "processor": "plain",
-      "processor_account": "plain"
-    }
-  },
   "RedeliverEventBody": {
     "object": {
-      "webhook_endpoint": "plain"
-    }
-  },
-  "RedeliverEventRequest": {
-    "object": {
-      "event": "plain",
       "webhook_endpoint": "plain"
     }
   },
@@ -699,45 +506,32 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
   },
   "Refund": {
     "object": {
+      "id": "plain",
+      "order": "plain",
       "amount": "int64",
-      "create_time": "timestamp",
       "currency": "plain",
+      "reason": "plain",
+      "status": {
+        "ref": "Refund.Status"
+      },
       "failure_code": "plain",
       "failure_message": "plain",
-      "id": "plain",
-      "livemode": "plain",
-      "order": "plain",
       "processor": "plain",
       "processor_reference": "plain",
-      "reason": "plain",
-      "status": "enum",
-      "update_time": "timestamp"
+      "create_time": "timestamp",
+      "update_time": "timestamp",
+      "livemode": "plain"
     }
   },
+  "Refund.Status": "enum",
   "RemoveUserBody": {
     "object": {}
-  },
-  "RemoveUserRequest": {
-    "object": {
-      "user": "plain"
-    }
   },
   "RevokeApiKeyBody": {
     "object": {}
   },
-  "RevokeApiKeyRequest": {
-    "object": {
-      "api_key": "plain"
-    }
-  },
   "RollApiKeyBody": {
     "object": {
-      "overlap": "plain"
-    }
-  },
-  "RollApiKeyRequest": {
-    "object": {
-      "api_key": "plain",
       "overlap": "plain"
     }
   },
@@ -748,92 +542,84 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       }
     }
   },
-  "RotateProcessorAccountCredentialsRequest": {
-    "object": {
-      "credentials": {
-        "map": "plain"
-      },
-      "processor_account": "plain"
-    }
-  },
   "RotateWebhookEndpointSecretBody": {
     "object": {
       "grace_period": "plain"
     }
   },
-  "RotateWebhookEndpointSecretRequest": {
-    "object": {
-      "grace_period": "plain",
-      "webhook_endpoint": "plain"
-    }
-  },
   "RoutingCandidate": {
     "object": {
-      "decision": "plain",
       "processor": "plain",
+      "decision": "plain",
       "reason": "plain"
     }
   },
   "RoutingConditions": {
     "object": {
-      "amount_max": "int64",
+      "currencies": {
+        "array": "plain"
+      },
       "amount_min": "int64",
-      "card_countries": {
+      "amount_max": "int64",
+      "card_networks": {
         "array": "plain"
       },
       "card_funding": {
         "array": "plain"
       },
-      "card_networks": {
+      "card_countries": {
         "array": "plain"
       },
-      "currencies": {
+      "payment_method_types": {
         "array": "plain"
       },
       "metadata": {
         "map": "plain"
-      },
-      "payment_method_types": {
-        "array": "plain"
       }
     }
   },
   "RoutingConfig": {
     "object": {
-      "max_attempts": "plain",
-      "mode": "enum",
-      "payment_budget": "plain",
-      "resolution_budget": "plain",
+      "version": "int64",
       "rules": {
         "array": {
           "ref": "RoutingRule"
         }
       },
-      "unknown_outcome_policy": "enum",
-      "update_time": "timestamp",
-      "version": "int64"
+      "mode": {
+        "ref": "RoutingConfig.Mode"
+      },
+      "unknown_outcome_policy": {
+        "ref": "RoutingConfig.UnknownOutcomePolicy"
+      },
+      "max_attempts": "plain",
+      "payment_budget": "plain",
+      "resolution_budget": "plain",
+      "update_time": "timestamp"
     }
   },
+  "RoutingConfig.Mode": "enum",
+  "RoutingConfig.UnknownOutcomePolicy": "enum",
   "RoutingDecision": {
     "object": {
+      "config_version": "int64",
+      "rule": "plain",
       "candidates": {
         "array": {
           "ref": "RoutingCandidate"
         }
-      },
-      "config_version": "int64",
-      "rule": "plain"
+      }
     }
   },
   "RoutingRule": {
     "object": {
+      "name": "plain",
       "conditions": {
         "ref": "RoutingConditions"
       },
       "failover": {
         "ref": "FailoverTarget"
       },
-      "name": "plain",
       "split": {
         "ref": "VolumeSplit"
       }
@@ -842,11 +628,11 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
   "Session": {
     "object": {
       "access_token": "plain",
-      "expire_time": "timestamp",
+      "token_type": "plain",
       "expires_in": "plain",
+      "expire_time": "timestamp",
       "refresh_token": "plain",
       "refresh_token_expire_time": "timestamp",
-      "token_type": "plain",
       "user": {
         "ref": "User"
       }
@@ -854,67 +640,72 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
   },
   "SetUserRoleBody": {
     "object": {
-      "role": "enum"
+      "role": {
+        "ref": "User.Role"
+      }
     }
   },
-  "SetUserRoleRequest": {
+  "UpdateCustomerBody": {
     "object": {
-      "role": "enum",
-      "user": "plain"
-    }
-  },
-  "UpdateCustomerRequest": {
-    "object": {
-      "customer": {
-        "ref": "Customer"
+      "email": "plain",
+      "name": "plain",
+      "description": "plain",
+      "metadata": {
+        "map": "plain"
       },
-      "update_mask": "plain"
+      "livemode": "plain",
+      "create_time": "timestamp",
+      "update_time": "timestamp"
     }
   },
-  "UpdateRoutingConfigRequest": {
+  "UpdateWebhookEndpointBody": {
     "object": {
-      "routing_config": {
-        "ref": "RoutingConfig"
-      }
-    }
-  },
-  "UpdateWebhookEndpointRequest": {
-    "object": {
-      "update_mask": "plain",
-      "webhook_endpoint": {
-        "ref": "WebhookEndpoint"
-      }
+      "url": "plain",
+      "enabled_events": {
+        "array": "plain"
+      },
+      "status": {
+        "ref": "WebhookEndpoint.Status"
+      },
+      "disabled_reason": "plain",
+      "secret": "plain",
+      "livemode": "plain",
+      "create_time": "timestamp",
+      "update_time": "timestamp"
     }
   },
   "User": {
     "object": {
-      "create_time": "timestamp",
-      "email": "plain",
       "id": "plain",
+      "email": "plain",
+      "role": {
+        "ref": "User.Role"
+      },
       "merchant": "plain",
-      "remove_time": "timestamp",
-      "role": "enum"
+      "create_time": "timestamp",
+      "remove_time": "timestamp"
     }
   },
+  "User.Role": "enum",
   "VaultedCard": {
     "object": {
-      "bin": "plain",
       "brand": "plain",
+      "last4": "plain",
+      "bin": "plain",
       "exp_month": "plain",
       "exp_year": "plain",
-      "fingerprint": "plain",
-      "last4": "plain"
+      "fingerprint": "plain"
     }
   },
   "VaultedPaymentMethod": {
     "object": {
+      "id": "plain",
+      "type": "plain",
       "card": {
         "ref": "VaultedCard"
       },
-      "create_time": "timestamp",
-      "id": "plain",
       "livemode": "plain",
-      "type": "plain"
+      "create_time": "timestamp"
     }
   },
   "VolumeSplit": {
@@ -928,68 +719,31 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
   },
   "WebhookEndpoint": {
     "object": {
-      "create_time": "timestamp",
-      "disabled_reason": "plain",
+      "id": "plain",
+      "url": "plain",
       "enabled_events": {
         "array": "plain"
       },
-      "id": "plain",
-      "livemode": "plain",
+      "status": {
+        "ref": "WebhookEndpoint.Status"
+      },
+      "disabled_reason": "plain",
       "secret": "plain",
-      "status": "enum",
-      "update_time": "timestamp",
-      "url": "plain"
+      "livemode": "plain",
+      "create_time": "timestamp",
+      "update_time": "timestamp"
     }
   },
+  "WebhookEndpoint.Status": "enum",
   "WeightedProcessor": {
     "object": {
       "processor": "plain",
       "weight": "plain"
     }
   },
-  "google.api.CustomHttpPattern": {
+  "google.protobuf.Any": {
     "object": {
-      "kind": "plain",
-      "path": "plain"
-    }
-  },
-  "google.api.Http": {
-    "object": {
-      "fully_decode_reserved_expansion": "plain",
-      "rules": {
-        "array": {
-          "ref": "google.api.HttpRule"
-        }
-      }
-    }
-  },
-  "google.api.HttpBody": {
-    "object": {
-      "content_type": "plain",
-      "data": "plain",
-      "extensions": {
-        "array": "raw"
-      }
-    }
-  },
-  "google.api.HttpRule": {
-    "object": {
-      "additional_bindings": {
-        "array": {
-          "ref": "google.api.HttpRule"
-        }
-      },
-      "body": "plain",
-      "custom": {
-        "ref": "google.api.CustomHttpPattern"
-      },
-      "delete": "plain",
-      "get": "plain",
-      "patch": "plain",
-      "post": "plain",
-      "put": "plain",
-      "response_body": "plain",
-      "selector": "plain"
+      "@type": "plain"
     }
   },
   "google.rpc.BadRequest": {
@@ -1001,105 +755,31 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       }
     }
   },
+  "google.rpc.BadRequest.Detail": "plain",
   "google.rpc.BadRequest.FieldViolation": {
     "object": {
-      "description": "plain",
       "field": "plain",
+      "description": "plain",
+      "reason": "plain",
       "localized_message": {
         "ref": "google.rpc.LocalizedMessage"
-      },
-      "reason": "plain"
-    }
-  },
-  "google.rpc.DebugInfo": {
-    "object": {
-      "detail": "plain",
-      "stack_entries": {
-        "array": "plain"
       }
     }
   },
   "google.rpc.ErrorInfo": {
     "object": {
+      "reason": "plain",
       "domain": "plain",
       "metadata": {
         "map": "plain"
-      },
-      "reason": "plain"
-    }
-  },
-  "google.rpc.Help": {
-    "object": {
-      "links": {
-        "array": {
-          "ref": "google.rpc.Help.Link"
-        }
       }
     }
   },
-  "google.rpc.Help.Link": {
-    "object": {
-      "description": "plain",
-      "url": "plain"
-    }
-  },
+  "google.rpc.ErrorInfo.Detail": "plain",
   "google.rpc.LocalizedMessage": {
     "object": {
       "locale": "plain",
       "message": "plain"
-    }
-  },
-  "google.rpc.PreconditionFailure": {
-    "object": {
-      "violations": {
-        "array": {
-          "ref": "google.rpc.PreconditionFailure.Violation"
-        }
-      }
-    }
-  },
-  "google.rpc.PreconditionFailure.Violation": {
-    "object": {
-      "description": "plain",
-      "subject": "plain",
-      "type": "plain"
-    }
-  },
-  "google.rpc.QuotaFailure": {
-    "object": {
-      "violations": {
-        "array": {
-          "ref": "google.rpc.QuotaFailure.Violation"
-        }
-      }
-    }
-  },
-  "google.rpc.QuotaFailure.Violation": {
-    "object": {
-      "api_service": "plain",
-      "description": "plain",
-      "future_quota_value": "int64",
-      "quota_dimensions": {
-        "map": "plain"
-      },
-      "quota_id": "plain",
-      "quota_metric": "plain",
-      "quota_value": "int64",
-      "subject": "plain"
-    }
-  },
-  "google.rpc.RequestInfo": {
-    "object": {
-      "request_id": "plain",
-      "serving_data": "plain"
-    }
-  },
-  "google.rpc.ResourceInfo": {
-    "object": {
-      "description": "plain",
-      "owner": "plain",
-      "resource_name": "plain",
-      "resource_type": "plain"
     }
   },
   "google.rpc.RetryInfo": {
@@ -1107,343 +787,14 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       "retry_delay": "plain"
     }
   },
+  "google.rpc.RetryInfo.Detail": "plain",
   "google.rpc.Status": {
     "object": {
       "code": "plain",
-      "details": {
-        "array": "raw"
-      },
-      "message": "plain"
-    }
-  },
-  "payloops.processor.v1.AuthorizeRequest": {
-    "object": {
-      "amount": "int64",
-      "attempt_key": "plain",
-      "capture_method": "enum",
-      "credentials": {
-        "ref": "payloops.processor.v1.Credentials"
-      },
-      "currency": "plain",
-      "description": "plain",
-      "initiator": "enum",
-      "merchant_id": "plain",
-      "metadata": {
-        "map": "plain"
-      },
-      "network_transaction_id": "plain",
-      "order_id": "plain",
-      "payment_method": {
-        "ref": "payloops.processor.v1.PaymentMethod"
-      },
-      "return_url": "plain"
-    }
-  },
-  "payloops.processor.v1.AuthorizeResponse": {
-    "object": {
-      "payment": {
-        "ref": "payloops.processor.v1.Payment"
-      }
-    }
-  },
-  "payloops.processor.v1.CaptureRequest": {
-    "object": {
-      "amount": "int64",
-      "capture_key": "plain",
-      "credentials": {
-        "ref": "payloops.processor.v1.Credentials"
-      },
-      "processor_reference": "plain"
-    }
-  },
-  "payloops.processor.v1.CaptureResponse": {
-    "object": {
-      "payment": {
-        "ref": "payloops.processor.v1.Payment"
-      }
-    }
-  },
-  "payloops.processor.v1.Card": {
-    "object": {
-      "country": "plain",
-      "funding": "plain",
-      "last4": "plain",
-      "network": "plain"
-    }
-  },
-  "payloops.processor.v1.Credentials": {
-    "object": {
-      "livemode": "plain",
-      "values": {
-        "map": "plain"
-      }
-    }
-  },
-  "payloops.processor.v1.Decline": {
-    "object": {
-      "code": "plain",
-      "gateway_code": "plain",
       "message": "plain",
-      "soft": "plain"
-    }
-  },
-  "payloops.processor.v1.GetCapabilitiesRequest": {
-    "object": {}
-  },
-  "payloops.processor.v1.GetCapabilitiesResponse": {
-    "object": {
-      "accepts_raw_cards": "plain",
-      "card_networks": {
-        "array": "plain"
-      },
-      "credential_fields": {
-        "array": "plain"
-      },
-      "currencies": {
-        "array": "plain"
-      },
-      "manual_capture": "plain",
-      "name": "plain",
-      "partial_capture": "plain",
-      "partial_refund": "plain",
-      "test_only": "plain",
-      "test_payment_methods": {
-        "array": {
-          "ref": "payloops.processor.v1.TestPaymentMethod"
-        }
-      },
-      "three_d_secure": "plain",
-      "token_prefixes": {
+      "details": {
         "array": "plain"
       }
-    }
-  },
-  "payloops.processor.v1.GetPaymentRequest": {
-    "object": {
-      "attempt_key": "plain",
-      "credentials": {
-        "ref": "payloops.processor.v1.Credentials"
-      },
-      "processor_reference": "plain"
-    }
-  },
-  "payloops.processor.v1.GetPaymentResponse": {
-    "object": {
-      "payment": {
-        "ref": "payloops.processor.v1.Payment"
-      }
-    }
-  },
-  "payloops.processor.v1.GetRefundRequest": {
-    "object": {
-      "credentials": {
-        "ref": "payloops.processor.v1.Credentials"
-      },
-      "processor_reference": "plain",
-      "refund_key": "plain"
-    }
-  },
-  "payloops.processor.v1.GetRefundResponse": {
-    "object": {
-      "refund": {
-        "ref": "payloops.processor.v1.Refund"
-      }
-    }
-  },
-  "payloops.processor.v1.NextAction": {
-    "object": {
-      "redirect_url": "plain"
-    }
-  },
-  "payloops.processor.v1.ParseWebhookRequest": {
-    "object": {
-      "body": "plain",
-      "credentials": {
-        "ref": "payloops.processor.v1.Credentials"
-      },
-      "headers": {
-        "map": "plain"
-      }
-    }
-  },
-  "payloops.processor.v1.ParseWebhookResponse": {
-    "object": {
-      "event_id": "plain",
-      "event_type": "plain",
-      "kind": "enum",
-      "payment": {
-        "ref": "payloops.processor.v1.Payment"
-      },
-      "refund": {
-        "ref": "payloops.processor.v1.Refund"
-      }
-    }
-  },
-  "payloops.processor.v1.Payment": {
-    "object": {
-      "amount": "int64",
-      "amount_captured": "int64",
-      "amount_refunded": "int64",
-      "attempt_key": "plain",
-      "card": {
-        "ref": "payloops.processor.v1.Card"
-      },
-      "currency": "plain",
-      "decline": {
-        "ref": "payloops.processor.v1.Decline"
-      },
-      "network_transaction_id": "plain",
-      "next_action": {
-        "ref": "payloops.processor.v1.NextAction"
-      },
-      "outcome": "enum",
-      "processor_reference": "plain"
-    }
-  },
-  "payloops.processor.v1.PaymentMethod": {
-    "object": {
-      "card": {
-        "ref": "payloops.processor.v1.Card"
-      },
-      "raw_card": {
-        "ref": "payloops.processor.v1.RawCard"
-      },
-      "token": "plain",
-      "type": "plain"
-    }
-  },
-  "payloops.processor.v1.RawCard": {
-    "object": {
-      "cvc": "plain",
-      "exp_month": "plain",
-      "exp_year": "plain",
-      "holder_name": "plain",
-      "number": "plain"
-    }
-  },
-  "payloops.processor.v1.Refund": {
-    "object": {
-      "amount": "int64",
-      "currency": "plain",
-      "failure_code": "plain",
-      "payment_reference": "plain",
-      "processor_reference": "plain",
-      "refund_key": "plain",
-      "status": "enum"
-    }
-  },
-  "payloops.processor.v1.RefundRequest": {
-    "object": {
-      "amount": "int64",
-      "credentials": {
-        "ref": "payloops.processor.v1.Credentials"
-      },
-      "processor_reference": "plain",
-      "reason": "plain",
-      "refund_key": "plain"
-    }
-  },
-  "payloops.processor.v1.RefundResponse": {
-    "object": {
-      "refund": {
-        "ref": "payloops.processor.v1.Refund"
-      }
-    }
-  },
-  "payloops.processor.v1.TestPaymentMethod": {
-    "object": {
-      "decline_code": "plain",
-      "description": "plain",
-      "outcome": "enum",
-      "token": "plain"
-    }
-  },
-  "payloops.processor.v1.VoidRequest": {
-    "object": {
-      "credentials": {
-        "ref": "payloops.processor.v1.Credentials"
-      },
-      "processor_reference": "plain",
-      "void_key": "plain"
-    }
-  },
-  "payloops.processor.v1.VoidResponse": {
-    "object": {
-      "payment": {
-        "ref": "payloops.processor.v1.Payment"
-      }
-    }
-  },
-  "payloops.sandbox.v1.Charge": {
-    "object": {
-      "amount": "int64",
-      "amount_captured": "int64",
-      "amount_refunded": "int64",
-      "attempt_key": "plain",
-      "currency": "plain",
-      "initiator": "plain",
-      "network_transaction_id": "plain",
-      "order_id": "plain",
-      "previous_network_transaction_id": "plain",
-      "processor_reference": "plain",
-      "state": "plain"
-    }
-  },
-  "payloops.sandbox.v1.ListChargesRequest": {
-    "object": {}
-  },
-  "payloops.sandbox.v1.ListChargesResponse": {
-    "object": {
-      "charges": {
-        "array": {
-          "ref": "payloops.sandbox.v1.Charge"
-        }
-      }
-    }
-  },
-  "payloops.sandbox.v1.SetFaultRequest": {
-    "object": {
-      "count": "plain",
-      "latency_ms": "plain",
-      "mode": "enum"
-    }
-  },
-  "payloops.sandbox.v1.SetFaultResponse": {
-    "object": {}
-  },
-  "payloops.vault.v1.DetokenizeRequest": {
-    "object": {
-      "attempt_key": "plain",
-      "first_authorization": "plain",
-      "livemode": "plain",
-      "merchant": "plain",
-      "payment_method": "plain",
-      "processor": "plain"
-    }
-  },
-  "payloops.vault.v1.DetokenizeResponse": {
-    "object": {
-      "cvc": "plain",
-      "exp_month": "plain",
-      "exp_year": "plain",
-      "holder_name": "plain",
-      "number": "plain"
-    }
-  },
-  "payloops.vault.v1.GetPaymentMethodRequest": {
-    "object": {
-      "livemode": "plain",
-      "merchant": "plain",
-      "payment_method": "plain"
-    }
-  },
-  "payloops.vault.v1.PaymentMethodFacts": {
-    "object": {
-      "brand": "plain",
-      "exp_month": "plain",
-      "exp_year": "plain",
-      "fingerprint": "plain",
-      "last4": "plain"
     }
   }
 };
@@ -1552,9 +903,11 @@ export const OPERATIONS = {
   "UpdateCustomer": {
     "method": "PATCH",
     "path": "/v1/customers/{customer.id}",
-    "query": {},
+    "query": {
+      "update_mask": "plain"
+    },
     "body": {
-      "ref": "Customer"
+      "ref": "UpdateCustomerBody"
     },
     "response": {
       "ref": "Customer"
@@ -1664,7 +1017,9 @@ export const OPERATIONS = {
     "query": {
       "page_size": "plain",
       "page_token": "plain",
-      "status": "enum",
+      "status": {
+        "ref": "Order.Status"
+      },
       "processor": "plain",
       "currency": "plain",
       "created_after": "timestamp",
@@ -1798,18 +1153,14 @@ export const OPERATIONS = {
     "query": {
       "processor_account": "plain"
     },
-    "body": {
-      "ref": "google.api.HttpBody"
-    },
+    "body": null,
     "response": "raw"
   },
   "ReceiveProcessorWebhookForAccount": {
     "method": "POST",
     "path": "/v1/processor_webhooks/{processor}/accounts/{processor_account}",
     "query": {},
-    "body": {
-      "ref": "google.api.HttpBody"
-    },
+    "body": null,
     "response": "raw"
   },
   "ListProcessors": {
@@ -1973,9 +1324,11 @@ export const OPERATIONS = {
   "UpdateWebhookEndpoint": {
     "method": "PATCH",
     "path": "/v1/webhook_endpoints/{webhook_endpoint.id}",
-    "query": {},
+    "query": {
+      "update_mask": "plain"
+    },
     "body": {
-      "ref": "WebhookEndpoint"
+      "ref": "UpdateWebhookEndpointBody"
     },
     "response": {
       "ref": "WebhookEndpoint"
