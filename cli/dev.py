@@ -253,6 +253,7 @@ class DevMesh:
         key = api_key if self.options.show_key else f"in {self.state.dev_env}"
         say(
             f"payloops dev ready: REST {api_url}  gRPC {grpc_target}  API key {key}  "
+            f"API reference {api_url}{envoy_config.API_REFERENCE_PATH}  "
             f"(settings in {self.state.dev_env}; Ctrl-C stops everything)"
         )
 

@@ -20,16 +20,21 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from cli import dev_layout
+from cli import dev_layout, page_scripts
 from cli.binaries import BinaryNotFound, find_binary
 from core.config import otel_exporter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_ROOT / "envoy" / "envoy.yaml"
 DEFAULT_DESCRIPTOR = REPO_ROOT / "gen" / "payloops.binpb"
-# The hosted card fields' static files (payloops.js and the card field page), which Envoy
-# answers itself on the REST listener.
+# The static files Envoy answers itself on the REST listener are named in the template by their
+# path in the repository: the hosted card fields' files, and the API reference page.
 HOSTED_DIR = REPO_ROOT / "vault" / "hosted"
+API_REFERENCE_PAGE = REPO_ROOT / "gen" / "openapi.html"
+# Where the REST listener serves that page (the template's api_reference route).
+API_REFERENCE_PATH = "/docs/api"
+# Stands in the template for the hashes of the inline scripts of the page a route serves.
+PAGE_INLINE_SCRIPTS = "'page-inline-scripts'"
 
 DEFAULT_HTTP_PORT = dev_layout.HTTP_PORT
 DEFAULT_GRPC_PORT = dev_layout.GRPC_PORT
@@ -130,12 +135,10 @@ def render(
     access_log_path: str | Path = "/dev/stdout",
     tracing: Tracing | None = None,
     rate_limit: RateLimit | None = None,
-    hosted_dir: str | Path = HOSTED_DIR,
 ) -> str:
     """The template with these values filled in, as YAML text; with `tracing`, both listeners
     start (or continue, from a client's `traceparent`) a trace per request and pass it on to
-    the edge. `rate_limit` is the per-key limit (RateLimit's defaults when None);
-    `hosted_dir` the folder of the hosted card fields' files."""
+    the edge. `rate_limit` is the per-key limit (RateLimit's defaults when None)."""
     config: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
     if len(str(admin_socket).encode()) > MAX_SOCKET_PATH:
         raise ValueError(
@@ -166,18 +169,26 @@ def render(
         if node.get("@type") == _LOCAL_RATE_LIMIT:
             _set_rate_limit(node, rate_limit or RateLimit())
         if "direct_response" in node:
-            _locate_hosted_file(node["direct_response"], Path(hosted_dir))
+            _serve_repository_file(node)
     if tracing is not None:
         _add_tracing(config, tracing)
     return yaml.safe_dump(config, sort_keys=False, width=120)
 
 
-def _locate_hosted_file(direct_response: dict[str, Any], hosted_dir: Path) -> None:
-    """Points a direct response read from a file at that file in `hosted_dir`: Envoy reads it
-    at start-up, relative to its own working directory otherwise."""
-    body = direct_response.get("body", {})
-    if "filename" in body:
-        body["filename"] = str(hosted_dir.resolve() / Path(body["filename"]).name)
+def _serve_repository_file(route: dict[str, Any]) -> None:
+    """Points a route's direct response read from a file at that file in the repository
+    (Envoy reads it at start-up, relative to its own working directory otherwise), and puts
+    the hashes of the file's inline scripts in its headers' place for them."""
+    body = route["direct_response"].get("body", {})
+    if "filename" not in body:
+        return
+    path = REPO_ROOT / body["filename"]
+    body["filename"] = str(path)
+    for item in route.get("response_headers_to_add", []):
+        header = item["header"]
+        if PAGE_INLINE_SCRIPTS in header["value"]:
+            hashes = page_scripts.inline_script_hashes(path.read_text(encoding="utf-8"))
+            header["value"] = header["value"].replace(PAGE_INLINE_SCRIPTS, " ".join(hashes))
 
 
 def _set_rate_limit(local_rate_limit: dict[str, Any], limit: RateLimit) -> None:
@@ -302,7 +313,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vault-address", default=DEFAULT_VAULT_ADDRESS)
     parser.add_argument("--descriptor", type=Path, default=DEFAULT_DESCRIPTOR)
     parser.add_argument("--access-log", default="/dev/stdout")
-    parser.add_argument("--hosted-dir", type=Path, default=HOSTED_DIR)
     args = parser.parse_args(argv)
 
     text = render(
@@ -314,7 +324,6 @@ def main(argv: list[str] | None = None) -> int:
         args.descriptor.resolve(),
         args.access_log,
         rate_limit=RateLimit.from_env(os.environ),
-        hosted_dir=args.hosted_dir,
     )
     if not args.validate:
         sys.stdout.write(text)

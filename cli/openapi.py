@@ -34,6 +34,8 @@ from google.protobuf.descriptor import (
     ServiceDescriptor,
 )
 
+from cli import openapi_examples as examples
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "gen" / "openapi.json"
 PACKAGE = "payloops.v1"
@@ -47,7 +49,9 @@ Requirement = list[dict[str, list[str]]]
 _MERCHANT: Requirement = [{"ApiKey": []}, {"DashboardSession": []}]
 SECURITY: dict[str, Requirement] = {
     "HealthService": [],
+    # The platform operator's: merchants, and the gateways every merchant may route to.
     "MerchantService": [{"AdminKey": []}],
+    "ProcessorService": [{"AdminKey": []}],
     "TokenService": [{"PublishableKey": []}],
     "UserService": [{"DashboardSession": []}],  # users are the dashboard's, never a key's
     # A gateway's notification is checked by the gateway's own signature, not by a PayLoops key.
@@ -315,7 +319,12 @@ class Document:
                         "description": meaning,
                         "content": {
                             "application/json": {
-                                "schema": {"$ref": "#/components/schemas/google.rpc.Status"}
+                                "schema": {"$ref": "#/components/schemas/google.rpc.Status"},
+                                **(
+                                    {"examples": {"invalid": {"value": examples.ERROR}}}
+                                    if status == "400"
+                                    else {}
+                                ),
                             }
                         },
                     }
@@ -345,9 +354,12 @@ class Document:
             operation["parameters"] = parameters
         if binding.body:
             operation["requestBody"] = self._request_body(binding)
+            _add_example(operation["requestBody"], examples.REQUESTS.get(binding.operation_id))
         operation["security"] = security
+        success = self._success(method)
+        _add_example(success, examples.RESPONSES.get(binding.operation_id))
         operation["responses"] = {
-            "200": self._success(method),
+            "200": success,
             **{
                 status: {"$ref": f"#/components/responses/{status}"}
                 for status in _error_statuses(binding, secured=bool(security))
@@ -406,8 +418,24 @@ class Document:
                     "description": "The gateway's notification, exactly as it sent it.",
                     "content": {"*/*": {"schema": {}}},
                 }
-            schema = self._field_schema(field)
+            if binding.verb == "PATCH" and field.message_type is not None:
+                schema = self._partial_resource(binding, field.message_type)
+            else:
+                schema = self._field_schema(field)
         return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+    def _partial_resource(self, binding: Binding, resource: Descriptor) -> Schema:
+        """A PATCH body: only the fields to change, so none is required, and not the ones the
+        path carries (the resource's id)."""
+        in_path = {name.split(".", 1)[1] for name in binding.path_fields if "." in name}
+        name = f"{binding.method.name}Body"
+        self._schemas[name] = self._object(
+            resource,
+            [field for field in resource.fields if field.name not in in_path],
+            description=f"The fields of the {resource.name} to change; the others stay.",
+        )
+        self._schemas[name].pop("required", None)
+        return {"$ref": f"#/components/schemas/{name}"}
 
     def _body_without_path_fields(self, binding: Binding) -> Schema:
         request = binding.method.input_type
@@ -463,6 +491,9 @@ class Document:
             field.name for field in fields if _has_behavior(field, field_behavior_pb2.REQUIRED)
         ]
         schema: Schema = {"type": "object", "properties": properties}
+        if message.full_name.startswith(PACKAGE + "."):
+            # The transcoder refuses a field it does not know, and prints only its own.
+            schema["additionalProperties"] = False
         if required:
             schema["required"] = required
         if description:
@@ -541,14 +572,20 @@ class Document:
         # In our words: googleapis' comments speak of gRPC and link with their own syntax.
         schema["description"] = (
             "An error. `details` holds a google.rpc.ErrorInfo whose `reason` is stable (branch "
-            "on it) and whose metadata carries the correlation id, and for invalid fields a "
-            "google.rpc.BadRequest naming each field and its own reason."
+            "on it; an internal error's metadata has the `correlationId` to quote), and for "
+            "invalid fields a google.rpc.BadRequest naming each field and its own reason."
         )
         schema["properties"]["code"]["description"] = (
             "The gRPC status code (3 = INVALID_ARGUMENT…)."
         )
         schema["properties"]["message"]["description"] = "What went wrong, in English."
         schema["properties"]["details"]["description"] = "ErrorInfo, BadRequest, RetryInfo."
+
+
+def _add_example(target: dict[str, Any], value: dict[str, Any] | None) -> None:
+    if value is not None:
+        media = next(iter(target["content"].values()))
+        media["examples"] = {"example": {"value": examples.without_nulls(value)}}
 
 
 def schema_name(full_name: str) -> str:
@@ -640,7 +677,8 @@ _SECURITY_SCHEMES = {
     "AdminKey": {
         "type": "http",
         "scheme": "bearer",
-        "description": "The platform operator's admin key (creating merchants).",
+        "description": "The platform operator's admin key: creating merchants, registering "
+        "the gateways (processors) merchants route to.",
     },
     "PublishableKey": {
         "type": "http",

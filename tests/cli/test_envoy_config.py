@@ -20,7 +20,7 @@ import yaml
 from google.protobuf import descriptor_pb2, json_format
 from google.rpc import error_details_pb2, status_pb2
 
-from cli import dev_services, envoy_config, probes
+from cli import dev_services, envoy_config, page_scripts, probes
 from cli.binaries import find_binary
 from cli.state import StatePaths
 from edge.server import MAX_METADATA_BYTES, SERVER_OPTIONS
@@ -664,22 +664,81 @@ HOSTED_FILES = {
 }
 
 
-def test_render_points_the_hosted_card_fields_at_their_files(tmp_path: Path) -> None:
-    config = yaml.safe_load(envoy_config.render(hosted_dir=tmp_path / "hosted"))
+def _routes(config: dict) -> dict[str, dict]:
     rest = _hcm(_listeners(config)["rest"])["route_config"]
-    routes = {r["name"]: r for r in rest["virtual_hosts"][0]["routes"]}
-    served = {
-        route["match"]["path"]: route["direct_response"]["body"]["filename"]
-        for route in routes.values()
-        if "direct_response" in route and "filename" in route["direct_response"]["body"]
+    return {route["name"]: route for route in rest["virtual_hosts"][0]["routes"]}
+
+
+def _served_files(config: dict) -> dict[str, Path]:
+    """Each path the REST listener answers from a file, and that file."""
+    return {
+        route["match"]["path"]: Path(route["direct_response"]["body"]["filename"])
+        for route in _routes(config).values()
+        if "filename" in route.get("direct_response", {}).get("body", {})
     }
-    assert served == {
-        f"/js/v1/{name}": str((tmp_path / "hosted" / name).resolve()) for name in HOSTED_FILES
+
+
+def _csp(headers: list[dict]) -> dict[str, str]:
+    (value,) = [
+        item["header"]["value"]
+        for item in headers
+        if item["header"]["key"] == "content-security-policy"
+    ]
+    return dict(directive.strip().split(" ", 1) for directive in value.split(";"))
+
+
+def test_render_points_the_static_files_at_their_files_in_the_repository() -> None:
+    config = yaml.safe_load(envoy_config.render())
+    assert _served_files(config) == {
+        **{f"/js/v1/{name}": envoy_config.HOSTED_DIR / name for name in HOSTED_FILES},
+        envoy_config.API_REFERENCE_PATH: envoy_config.API_REFERENCE_PAGE,
     }
-    # Envoy refuses to start when a file outgrows the direct response cap.
-    for name in HOSTED_FILES:
-        size = (envoy_config.HOSTED_DIR / name).stat().st_size
-        assert size < rest["max_direct_response_body_size_bytes"], name
+
+
+def test_every_static_file_fits_under_the_direct_response_cap() -> None:
+    # Envoy refuses to start when a file outgrows the cap; the API reference page grows with
+    # the API (Redoc's script and the whole document).
+    config = yaml.safe_load(envoy_config.render())
+    cap = _hcm(_listeners(config)["rest"])["route_config"]["max_direct_response_body_size_bytes"]
+    for path, file in _served_files(config).items():
+        assert file.stat().st_size < cap, path
+    # Room for the API to grow: the page is at most half the cap.
+    assert 2 * envoy_config.API_REFERENCE_PAGE.stat().st_size < cap
+
+
+def test_the_api_reference_runs_its_own_inline_scripts_only() -> None:
+    config = yaml.safe_load(envoy_config.render())
+    route = _routes(config)["api_reference"]
+    policy = _csp(route["response_headers_to_add"])
+    page = envoy_config.API_REFERENCE_PAGE.read_text(encoding="utf-8")
+    assert policy["script-src"].split() == page_scripts.inline_script_hashes(page)
+    assert all(source.startswith("'sha256-") for source in policy["script-src"].split())
+    assert policy["default-src"] == "'none'" and policy["connect-src"] == "'none'"
+    # No host, and no scheme that could reach one, anywhere in the policy.
+    assert not [value for value in policy.values() if re.search(r"https?:|\*|'self'", value)]
+    # The placeholder never reaches Envoy, on this route or any other.
+    assert envoy_config.PAGE_INLINE_SCRIPTS not in envoy_config.render()
+
+
+def test_inline_script_hashes_are_those_a_browser_computes() -> None:
+    page = (
+        '<html><script>alert("a")</script><p>text</p>'
+        '<SCRIPT type="module">let s = "<\\/script>";</Script >'
+        '<script>alert("a")</script></html>'
+    )
+    assert page_scripts.inline_script_hashes(page) == [
+        # printf %s 'alert("a")' | openssl sha256 -binary | base64
+        "'sha256-SKV/HgGYXzsfYpUSTmvujMt5ZntUpsb//PekhjFQoL0='",
+        # printf %s 'let s = "<\/script>";' | openssl sha256 -binary | base64
+        "'sha256-3R5KpZ9CE36OzziUHGATkdXWjvuP0eWSJTsvb1kOVR0='",
+    ]
+
+
+def test_a_page_that_loads_a_script_by_url_is_refused() -> None:
+    with pytest.raises(page_scripts.ExternalScript):
+        page_scripts.inline_script_hashes(
+            '<script>1</script><script defer src="https://cdn.example/redoc.js"></script>'
+        )
 
 
 def test_envoy_serves_the_hosted_card_fields_with_their_security_headers(
@@ -713,3 +772,30 @@ def test_envoy_serves_the_hosted_card_fields_with_their_security_headers(
     for refused in (unknown, posted):
         assert refused.status_code == 404, refused.text
         assert _status(refused)[1].reason == "ROUTE_NOT_FOUND"
+
+
+def test_envoy_serves_the_api_reference_with_its_own_policy_and_the_api_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    with (
+        running_envoy(tmp_path) as envoy,
+        httpx.Client(base_url=envoy.rest_url, timeout=10, trust_env=False) as api,
+    ):
+        page = api.get(envoy_config.API_REFERENCE_PATH)
+        posted = api.post(envoy_config.API_REFERENCE_PATH, content=b"x")
+        below = api.get(f"{envoy_config.API_REFERENCE_PATH}/other")
+        api_reply = api.get("/v1/orders")
+    assert page.status_code == 200
+    assert page.content == envoy_config.API_REFERENCE_PAGE.read_bytes()
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    policy = _csp([{"header": {"key": k, "value": v}} for k, v in page.headers.items()])
+    assert policy["script-src"].split() == page_scripts.inline_script_hashes(page.text)
+    assert policy["frame-ancestors"] == "'none'"
+    for refused in (posted, below):
+        assert refused.status_code == 404, refused.text
+        assert _status(refused)[1].reason == "ROUTE_NOT_FOUND"
+    # The API's replies keep their own headers: no page policy on them.
+    assert _status(api_reply)[1].reason == "SERVICE_UNAVAILABLE"
+    assert "content-security-policy" not in api_reply.headers
