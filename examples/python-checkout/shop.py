@@ -75,8 +75,8 @@ class Shop:
         # Keys of the shop's own: a retry after a lost answer (even from another process)
         # finds the first order and payment instead of making a second.
         order = self.client.orders.create(
-            AMOUNT,
-            CURRENCY,
+            amount=AMOUNT,
+            currency=CURRENCY,
             description=ITEM,
             metadata={"shop_order": shop_order.ref},
             return_url=f"{self.public_url}/orders/{shop_order.ref}",
@@ -87,7 +87,7 @@ class Shop:
             self._by_payloops_id[order.id] = shop_order
         paid = self.client.orders.pay(
             order.id,
-            {"type": "card", "token": card},
+            payment_method={"type": "card", "token": card},
             idempotency_key=f"{shop_order.ref}-pay",
         )
         return shop_order, paid
