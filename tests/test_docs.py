@@ -20,10 +20,12 @@ PAGES = [
 ]
 README_MAX_LINES = 200
 
-# Not the repository's own text: version control, the virtualenv, generated code, tool state.
+# Not the repository's own text: version control, the virtualenv, npm's installed packages,
+# generated code, tool state.
 NOT_OURS = {
     ".git",
     ".venv",
+    "node_modules",
     "gen",
     ".payloops",
     "__pycache__",
