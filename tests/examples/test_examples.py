@@ -41,7 +41,7 @@ SETTLE_MS = SETTLE_SECONDS * 1000
 @dataclass(frozen=True)
 class Example:
     name: str
-    # How its README starts it, in its own directory.
+    # Its command, run in its own directory (the README runs the same from the root).
     program: tuple[str, ...]
 
     def command(self, port: int) -> list[str]:
