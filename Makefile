@@ -56,9 +56,9 @@ $(APIREF_STAMP): $(APIREF)/package.json $(APIREF)/package-lock.json
 	touch $(APIREF_STAMP)
 
 # Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads, the
-# OpenAPI document of the REST API (cli/openapi.py), and from it the Python SDK's models and
-# operation table (with its async resources from its sync ones, cli/sdk_codegen), the API
-# reference page and the TypeScript SDK's types.
+# OpenAPI document of the REST API (cli/openapi.py) and the API reference page rendered from it,
+# then from the document the Python SDK's models and operation table, the SDK's async resources
+# from its sync ones (cli/sdk_codegen), and the TypeScript SDK's types.
 gen: $(STAMP) $(APIREF_STAMP) $(NPM_STAMP)
 	$(BIN)/buf lint
 	rm -rf gen/payloops && mkdir -p gen
