@@ -178,15 +178,18 @@ async function readBody(request) {
   return Buffer.concat(chunks);
 }
 
+// `/orders/{ref}` for the customer, `/orders/{ref}.json` for scripts.
+const ORDER_PATH = /^\/orders\/([0-9a-f]+)(\.json)?$/;
+
 async function showOrder(shop, response, path) {
-  const [ref, suffix = ''] = path.slice('/orders/'.length).split('.', 2);
-  const shopOrder = shop.orders.get(ref);
-  if (shopOrder === undefined || !['', 'json'].includes(suffix)) {
+  const [, ref, json] = ORDER_PATH.exec(path) ?? [];
+  const shopOrder = ref === undefined ? undefined : shop.orders.get(ref);
+  if (shopOrder === undefined) {
     send(response, 404, 'text/plain', 'not found\n');
     return;
   }
   const order = await shop.payloops.orders.retrieve(shopOrder.payloopsOrder);
-  if (suffix === 'json') {
+  if (json) {
     send(response, 200, 'application/json', JSON.stringify(orderSummary(shopOrder, order)));
   } else {
     send(response, 200, 'text/html; charset=utf-8', orderPage(shopOrder, order));
@@ -221,7 +224,7 @@ async function route(shop, request, response) {
   const path = new URL(request.url, shop.publicUrl).pathname;
   if (request.method === 'GET' && path === '/') {
     send(response, 200, 'text/html; charset=utf-8', checkoutPage());
-  } else if (request.method === 'GET' && path.startsWith('/orders/')) {
+  } else if (request.method === 'GET' && ORDER_PATH.test(path)) {
     await showOrder(shop, response, path);
   } else if (request.method === 'POST' && ['/checkout', '/webhooks/payloops'].includes(path)) {
     const body = await readBody(request);

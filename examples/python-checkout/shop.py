@@ -20,6 +20,7 @@ import argparse
 import html
 import json
 import os
+import re
 import secrets
 import sys
 import threading
@@ -40,6 +41,8 @@ TEST_CARDS = {
     "pm_card_declined": "Visa, declined",
 }
 MAX_BODY = 64 * 1024
+# `/orders/{ref}` for the customer, `/orders/{ref}.json` for scripts.
+ORDER_PATH = re.compile(r"/orders/(?P<ref>[0-9a-f]+)(?P<json>\.json)?")
 # An order that ends in one of these is never paid; until then, or until its webhook marks it
 # paid, the order page reloads itself.
 UNPAID_ENDS = frozenset({"failed", "canceled"})
@@ -179,9 +182,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/":
             self._send(HTTPStatus.OK, "text/html; charset=utf-8", checkout_page())
             return
-        ref, _, suffix = path.removeprefix("/orders/").partition(".")
-        shop_order = self.server.shop.order(ref) if path.startswith("/orders/") else None
-        if shop_order is None or suffix not in ("", "json"):
+        match = ORDER_PATH.fullmatch(path)
+        shop_order = self.server.shop.order(match.group("ref")) if match else None
+        if match is None or shop_order is None:
             self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
             return
         try:
@@ -189,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
         except PayLoopsError as error:
             self._failed(error)
             return
-        if suffix == "json":
+        if match.group("json"):
             body = json.dumps(order_summary(shop_order, order)).encode()
             self._send(HTTPStatus.OK, "application/json", body)
         else:

@@ -254,6 +254,8 @@ def test_a_declined_card_comes_back_to_the_shop_failed_and_unpaid(
         assert "data-status='failed'" in page and "generic_decline" in page
 
         failed = eventually(lambda: (record := shop.record(ref))["failure"] and record)
+        for unknown in ("0123456789abcdef", f"{ref}.xml", f"{ref}.json.x", f"{ref}/x"):
+            assert httpx.get(f"{shop.url}/orders/{unknown}", timeout=30).status_code == 404
     assert failed["failure"] == "generic_decline"
     assert (failed["status"], failed["paid"]) == ("failed", False)
 
