@@ -107,12 +107,14 @@ function writeShapes() {
       shapeOf(schema),
     ]),
   );
-  const text =
-    HEADER +
-    'import type { OperationShape, Shape } from "../shape.js";\n\n' +
-    `export const SCHEMAS: Readonly<Record<string, Shape>> = ${JSON.stringify(schemas, null, 2)};\n\n` +
-    `export const OPERATIONS = ${JSON.stringify(operationsOf(document.paths ?? {}), null, 2)} as const satisfies Record<string, OperationShape>;\n\n` +
-    "export type OperationId = keyof typeof OPERATIONS;\n";
+  const operations = operationsOf(document.paths ?? {});
+  const text = [
+    HEADER + 'import type { OperationShape, Shape } from "../shape.js";',
+    `export const SCHEMAS: Readonly<Record<string, Shape>> = ${JSON.stringify(schemas, null, 2)};`,
+    `export const OPERATIONS = ${JSON.stringify(operations, null, 2)} as const satisfies ` +
+      "Record<string, OperationShape>;",
+    "export type OperationId = keyof typeof OPERATIONS;\n",
+  ].join("\n\n");
   writeFileSync(join(outputDir, "shapes.ts"), text);
 }
 

@@ -74,11 +74,10 @@ export type Output<T> = T extends Int64String
             : T;
 
 /** The request body of an operation, as the SDK takes it. */
-export type RequestBody<Op extends keyof operations> = NonNullable<
-  operations[Op]["requestBody"]
-> extends { content: { "application/json": infer Body } }
-  ? Input<Body>
-  : never;
+export type RequestBody<Op extends keyof operations> =
+  NonNullable<operations[Op]["requestBody"]> extends { content: { "application/json": infer Body } }
+    ? Input<Body>
+    : never;
 
 /** The query parameters of an operation, as the SDK takes them. */
 export type QueryParams<Op extends keyof operations> = operations[Op] extends {

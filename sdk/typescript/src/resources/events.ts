@@ -16,7 +16,11 @@ export class Events extends Resource {
   ): PagePromise<EventList, "events", Event> {
     return new PagePromise(
       async (pageToken) =>
-        (await this.api.call("ListEvents", { query: { ...params, pageToken } }, options)) as EventList,
+        (await this.api.call(
+          "ListEvents",
+          { query: { ...params, pageToken } },
+          options,
+        )) as EventList,
       "events",
       params.pageToken,
     );

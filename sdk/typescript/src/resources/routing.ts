@@ -11,7 +11,10 @@ export class Routing extends Resource {
   }
 
   /** Replaces the configuration; its `version` must be the current one (optimistic locking). */
-  async update(params: RoutingConfigUpdateParams, options?: RequestOptions): Promise<RoutingConfig> {
+  async update(
+    params: RoutingConfigUpdateParams,
+    options?: RequestOptions,
+  ): Promise<RoutingConfig> {
     return (await this.api.call("UpdateRoutingConfig", { body: params }, options)) as RoutingConfig;
   }
 }
