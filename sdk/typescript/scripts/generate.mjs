@@ -36,6 +36,7 @@ async function writeTypes() {
   const ast = await openapiTS(document, {
     transform: (schema) => brandedType(schema),
     alphabetize: true,
+    readWriteMarkers: true,
   });
   const imports =
     'import type { DurationString, Int64String, TimestampString } from "../wire.js";\n\n';

@@ -10,7 +10,7 @@ export class Routing extends Resource {
     return (await this.api.call("GetRoutingConfig", {}, options)) as RoutingConfig;
   }
 
-  /** Replaces the configuration; its `version` must be the current one (optimistic locking). */
+  /** Replaces the configuration of the key's mode as a whole, after validating it. */
   async update(
     params: RoutingConfigUpdateParams,
     options?: RequestOptions,
