@@ -3,6 +3,7 @@ answers with scripted replies in the wire format Envoy produces, and records eve
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -60,6 +61,15 @@ class FakeAPI:
             def do_POST(self) -> None:
                 self._answer()
 
+            def do_PUT(self) -> None:
+                self._answer()
+
+            def do_PATCH(self) -> None:
+                self._answer()
+
+            def do_DELETE(self) -> None:
+                self._answer()
+
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
@@ -82,6 +92,11 @@ class FakeAPI:
                 body = (
                     json.dumps(reply.body).encode() if isinstance(reply.body, dict) else reply.body
                 )
+                # The client may have given up waiting (the timeout tests): nobody to answer.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._send(reply, body)
+
+            def _send(self, reply: Reply, body: bytes) -> None:
                 self.send_response(reply.status)
                 content_type = "application/json" if isinstance(reply.body, dict) else "text/html"
                 self.send_header("Content-Type", content_type)

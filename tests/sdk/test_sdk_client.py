@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -26,7 +26,7 @@ from payloops.sdk import (
     RateLimitError,
     RoutingCandidate,
     RoutingDecision,
-    _http,
+    _retry,
 )
 from tests.sdk.fake_api import FakeAPI, Reply
 
@@ -104,7 +104,7 @@ def client(api: FakeAPI) -> PayLoops:
 def delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retries do not really wait; the waits they asked for are recorded."""
     asked: list[float] = []
-    monkeypatch.setattr(_http, "_sleep", asked.append)
+    monkeypatch.setattr(_retry, "sleep", asked.append)
     return asked
 
 
@@ -132,10 +132,10 @@ def test_the_original_example_creates_then_pays(api: FakeAPI) -> None:
             outcome="succeeded",
             decline_code="",
             decline_message="",
-            latency_ms=34,
+            latency=timedelta(milliseconds=34),
             attempt_key="att_1",
             processor_reference="ch_1",
-            created=datetime(2025, 3, 4, 5, 6, 7, 500000, tzinfo=UTC),
+            create_time=datetime(2025, 3, 4, 5, 6, 7, 500000, tzinfo=UTC),
         )
     ]
 
@@ -172,8 +172,8 @@ def test_order_fields_are_typed(api: FakeAPI, client: PayLoops) -> None:
     assert order.next_action == NextAction(redirect_url="http://127.0.0.1:1/3ds/ch_1")
     assert order.metadata == {"order_ref": "A-1"}
     assert order.livemode is False
-    assert order.created == datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
-    assert order.updated == datetime(2025, 3, 4, 5, 6, 8, tzinfo=UTC)
+    assert order.create_time == datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
+    assert order.update_time == datetime(2025, 3, 4, 5, 6, 8, tzinfo=UTC)
     assert order.routing == RoutingDecision(
         config_version=3,
         rule="default",
@@ -255,7 +255,7 @@ def test_order_ids_are_escaped_and_must_not_be_empty(api: FakeAPI, client: PayLo
     client.orders.retrieve("ord_1/../x")
 
     assert api.requests[0].path == "/v1/orders/ord_1%2F..%2Fx"
-    with pytest.raises(ValueError, match="order_id"):
+    with pytest.raises(ValueError, match="order"):
         client.orders.pay("", payment_method="pm_card_visa")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -51,10 +51,11 @@ def test_the_original_example(client: PayLoops) -> None:
     assert order.metadata == {"order_ref": "A-1"}
     assert order.capture_method == "automatic"
     assert order.livemode is False
-    assert isinstance(order.created, datetime) and order.created.tzinfo is not None
+    assert isinstance(order.create_time, datetime) and order.create_time.tzinfo is not None
     (attempt,) = order.attempts
     assert (attempt.processor, attempt.outcome) == ("sandbox", "succeeded")
-    assert attempt.latency_ms >= 0 and attempt.attempt_key
+    assert attempt.latency is not None and attempt.latency >= timedelta(0)
+    assert attempt.attempt_key
     assert order.routing is not None
     assert order.routing.candidates[0].processor == "sandbox"
     assert client.orders.retrieve(order.id) == order

@@ -1,11 +1,13 @@
-"""PayLoops Python SDK: `PayLoops("sk_test_…").orders.create(amount=4999, currency="USD")`;
-`webhooks.verify(body, signature_header, secret)` on the receiving end of webhooks.
+"""PayLoops Python SDK: `PayLoops("sk_test_…").orders.create(amount=4999, currency="USD")`, or
+`await AsyncPayLoops("sk_test_…").orders.create(…)`; `webhooks.verify(body, signature_header,
+secret)` on the receiving end of webhooks.
 
-sdk/README.md shows the whole example; `__all__` is the public surface.
+sdk/README.md shows the whole surface; `__all__` is the public API, and `models` holds every
+type the API returns.
 """
 
-from payloops.sdk import webhooks
-from payloops.sdk._client import PayLoops
+from payloops.sdk import models, webhooks
+from payloops.sdk._client import AsyncPayLoops, PayLoops
 from payloops.sdk._errors import (
     APIConnectionError,
     APIError,
@@ -16,22 +18,26 @@ from payloops.sdk._errors import (
     InvalidRequestError,
     NotFoundError,
     PayLoopsError,
+    PermissionDeniedError,
     RateLimitError,
     SignatureVerificationError,
 )
-from payloops.sdk._types import (
+from payloops.sdk._pages import AsyncPage, Page
+from payloops.sdk._version import VERSION as __version__
+from payloops.sdk.models import (
     Attempt,
     NextAction,
     Order,
-    OrderPage,
+    Refund,
     RoutingCandidate,
     RoutingDecision,
 )
-from payloops.sdk._version import VERSION as __version__
 
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "AsyncPage",
+    "AsyncPayLoops",
     "Attempt",
     "AuthenticationError",
     "ConflictError",
@@ -41,13 +47,16 @@ __all__ = [
     "NextAction",
     "NotFoundError",
     "Order",
-    "OrderPage",
+    "Page",
     "PayLoops",
     "PayLoopsError",
+    "PermissionDeniedError",
     "RateLimitError",
+    "Refund",
     "RoutingCandidate",
     "RoutingDecision",
     "SignatureVerificationError",
     "__version__",
+    "models",
     "webhooks",
 ]

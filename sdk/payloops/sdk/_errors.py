@@ -39,6 +39,7 @@ class PayLoopsError(Exception):
         metadata: Mapping[str, str] | None = None,
         field_violations: tuple[FieldViolation, ...] = (),
         correlation_id: str | None = None,
+        request_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -48,6 +49,7 @@ class PayLoopsError(Exception):
         self.metadata: dict[str, str] = dict(metadata or {})
         self.field_violations = field_violations
         self.correlation_id = correlation_id
+        self.request_id = request_id
 
     def __str__(self) -> str:
         facts = [
@@ -80,6 +82,11 @@ class IdempotencyError(InvalidRequestError):
     """400: the Idempotency-Key was reused with a different request, or is malformed."""
 
 
+class PermissionDeniedError(PayLoopsError):
+    """403: the key or user may not do this (such as a read-only key, or a publishable key
+    outside POST /v1/tokens)."""
+
+
 class NotFoundError(PayLoopsError):
     """404: no such object for this API key."""
 
@@ -108,7 +115,6 @@ class SignatureVerificationError(PayLoopsError):
 
 def error_from_response(http_status: int, body: bytes, headers: Mapping[str, str]) -> PayLoopsError:
     """The error for a non-2xx response. Never raises, whatever the body holds."""
-    correlation_id = headers.get("x-correlation-id")
     status = _json_object(body)
     if status is None:
         excerpt = body[:_BODY_EXCERPT].decode("utf-8", "replace").strip()
@@ -116,9 +122,19 @@ def error_from_response(http_status: int, body: bytes, headers: Mapping[str, str
         if excerpt:
             message += f": {excerpt!r}"
         return _class_for(http_status, None)(
-            message, http_status=http_status, correlation_id=correlation_id
+            message,
+            http_status=http_status,
+            correlation_id=headers.get("x-correlation-id"),
+            request_id=headers.get("x-request-id"),
         )
+    return error_from_status(http_status, status, headers)
 
+
+def error_from_status(
+    http_status: int, status: Mapping[str, Any], headers: Mapping[str, str]
+) -> PayLoopsError:
+    """The error for a google.rpc.Status in its JSON form (`code`, `message`, `details`), with
+    the reply's headers (lower-case names): over HTTP and over gRPC alike."""
     reason: str | None = None
     metadata: dict[str, str] = {}
     violations: list[FieldViolation] = []
@@ -150,7 +166,10 @@ def error_from_response(http_status: int, body: bytes, headers: Mapping[str, str
         reason=reason,
         metadata=metadata,
         field_violations=tuple(violations),
-        correlation_id=correlation_id,
+        correlation_id=headers.get("x-correlation-id")
+        or metadata.get("correlation_id")
+        or metadata.get("correlationId"),
+        request_id=headers.get("x-request-id") or metadata.get("request_id"),
     )
 
 
@@ -161,6 +180,7 @@ def _class_for(http_status: int, reason: str | None) -> type[PayLoopsError]:
         return APIError
     return {
         401: AuthenticationError,
+        403: PermissionDeniedError,
         404: NotFoundError,
         409: ConflictError,
         429: RateLimitError,

@@ -1,0 +1,605 @@
+"""The async resources of AsyncPayLoops. GENERATED from sdk/payloops/sdk/_resources.py by
+`python -m cli.sdk_codegen` (`make gen`): do not edit."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from payloops.sdk import _operations as ops
+from payloops.sdk import models
+from payloops.sdk._pages import AsyncPage
+from payloops.sdk._resource import AsyncRequester, AsyncResource, as_body, enum, field_mask, given
+
+PaymentMethodParam = Mapping[str, Any]
+
+
+class AsyncOrders(AsyncResource):
+    async def create(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        capture_method: str | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        return_url: str | None = None,
+        customer: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Order:
+        """An order in status requires_payment_method. `amount` is in minor units (4999 =
+        $49.99); `capture_method` is "automatic" (the default) or "manual"."""
+        return await self._call(
+            ops.CREATE_ORDER,
+            body=given(
+                amount=amount,
+                currency=currency,
+                capture_method=enum(capture_method),
+                description=description,
+                metadata=metadata,
+                return_url=return_url,
+                customer=customer,
+            ),
+            idempotency_key=idempotency_key,
+        )
+
+    async def retrieve(self, order_id: str) -> models.Order:
+        return await self._call(ops.GET_ORDER, path={"order": order_id})
+
+    async def list(
+        self,
+        *,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        status: str | None = None,
+        processor: str | None = None,
+        currency: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        metadata_key: str | None = None,
+        metadata_value: str | None = None,
+    ) -> AsyncPage[models.Order]:
+        """One page of orders, newest first; the other arguments filter."""
+        return await self._page(
+            ops.LIST_ORDERS,
+            lambda answer: answer.orders,
+            query=given(
+                page_size=page_size,
+                page_token=page_token or None,
+                status=enum(status),
+                processor=processor,
+                currency=currency,
+                created_after=created_after,
+                created_before=created_before,
+                metadata_key=metadata_key,
+                metadata_value=metadata_value,
+            ),
+        )
+
+    def list_all(self, **filters: Any) -> AsyncIterator[models.Order]:
+        """Every order `list(**filters)` finds, fetching the pages as the iteration goes."""
+        return self._every(self.list, **filters)
+
+    async def pay(
+        self,
+        order_id: str,
+        *,
+        payment_method: PaymentMethodParam | str,
+        off_session: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Order:
+        """Pays the order, such as with `payment_method={"type": "card", "token":
+        "pm_card_visa"}` (a bare token means a card). Returns when the order is succeeded,
+        failed, requires_action (send the customer to `next_action.redirect_url`) or
+        requires_capture, or still processing after a bounded wait. A decline is not an
+        exception: the order comes back failed with its `failure_code`."""
+        method = (
+            {"type": "card", "token": payment_method}
+            if isinstance(payment_method, str)
+            else payment_method
+        )
+        return await self._call(
+            ops.PAY_ORDER,
+            path={"order": order_id},
+            body=given(payment_method=method, off_session=off_session),
+            idempotency_key=idempotency_key,
+        )
+
+    async def capture(
+        self, order_id: str, *, amount: int | None = None, idempotency_key: str | None = None
+    ) -> models.Order:
+        """Captures an order in requires_capture: all of it, or `amount` of it."""
+        return await self._call(
+            ops.CAPTURE_ORDER,
+            path={"order": order_id},
+            body=given(amount=amount),
+            idempotency_key=idempotency_key,
+        )
+
+    async def cancel(self, order_id: str, *, idempotency_key: str | None = None) -> models.Order:
+        return await self._call(
+            ops.CANCEL_ORDER, path={"order": order_id}, body={}, idempotency_key=idempotency_key
+        )
+
+
+class AsyncRefunds(AsyncResource):
+    async def create(
+        self,
+        order_id: str,
+        *,
+        amount: int | None = None,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Refund:
+        """AsyncRefunds a paid order: all that is left of it, or `amount`."""
+        return await self._call(
+            ops.CREATE_REFUND,
+            path={"order": order_id},
+            body=given(amount=amount, reason=reason),
+            idempotency_key=idempotency_key,
+        )
+
+    async def retrieve(self, refund_id: str) -> models.Refund:
+        return await self._call(ops.GET_REFUND, path={"refund": refund_id})
+
+    async def list(self, order_id: str) -> AsyncPage[models.Refund]:
+        """The refunds of one order."""
+        return await self._page(
+            ops.LIST_REFUNDS, lambda answer: answer.refunds, path={"order": order_id}
+        )
+
+
+class AsyncWebhookEndpoints(AsyncResource):
+    async def create(
+        self, *, url: str, enabled_events: Sequence[str], idempotency_key: str | None = None
+    ) -> models.WebhookEndpoint:
+        """A webhook endpoint; its `secret` (whsec_…) is in this answer only."""
+        return await self._call(
+            ops.CREATE_WEBHOOK_ENDPOINT,
+            body={"url": url, "enabled_events": enabled_events},
+            idempotency_key=idempotency_key,
+        )
+
+    async def list(self) -> AsyncPage[models.WebhookEndpoint]:
+        return await self._page(ops.LIST_WEBHOOK_ENDPOINTS, lambda answer: answer.webhook_endpoints)
+
+    async def update(
+        self,
+        endpoint_id: str,
+        *,
+        url: str | None = None,
+        enabled_events: Sequence[str] | None = None,
+        status: str | None = None,
+    ) -> models.WebhookEndpoint:
+        """Changes the fields given; `status` "disabled" stops deliveries."""
+        changes = given(url=url, enabled_events=enabled_events, status=enum(status))
+        return await self._call(
+            ops.UPDATE_WEBHOOK_ENDPOINT,
+            path={"webhook_endpoint.id": endpoint_id},
+            query={"update_mask": field_mask(changes)},
+            body=changes,
+        )
+
+    async def delete(self, endpoint_id: str) -> None:
+        await self._call(ops.DELETE_WEBHOOK_ENDPOINT, path={"webhook_endpoint": endpoint_id})
+
+    async def rotate_secret(
+        self,
+        endpoint_id: str,
+        *,
+        grace_period: timedelta | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.WebhookEndpoint:
+        """A new secret (in this answer only); the old one keeps signing for `grace_period`."""
+        return await self._call(
+            ops.ROTATE_WEBHOOK_ENDPOINT_SECRET,
+            path={"webhook_endpoint": endpoint_id},
+            body=given(grace_period=grace_period),
+            idempotency_key=idempotency_key,
+        )
+
+
+class AsyncEventDeliveries(AsyncResource):
+    async def list(self, event_id: str) -> AsyncPage[models.EventDelivery]:
+        """Every delivery of one event, to each endpoint, with its attempts."""
+        return await self._page(
+            ops.LIST_EVENT_DELIVERIES, lambda answer: answer.deliveries, path={"event": event_id}
+        )
+
+
+class AsyncEvents(AsyncResource):
+    def __init__(self, requester: AsyncRequester) -> None:
+        super().__init__(requester)
+        self.deliveries = AsyncEventDeliveries(requester)
+
+    async def retrieve(self, event_id: str) -> models.Event:
+        return await self._call(ops.GET_EVENT, path={"event": event_id})
+
+    async def list(
+        self,
+        *,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        type: str | None = None,
+    ) -> AsyncPage[models.Event]:
+        """One page of events, newest first; `type` (such as "order.succeeded") filters."""
+        return await self._page(
+            ops.LIST_EVENTS,
+            lambda answer: answer.events,
+            query=given(page_size=page_size, page_token=page_token or None, type=type),
+        )
+
+    def list_all(self, **filters: Any) -> AsyncIterator[models.Event]:
+        return self._every(self.list, **filters)
+
+    async def redeliver(
+        self,
+        event_id: str,
+        *,
+        webhook_endpoint: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> builtins.list[models.EventDelivery]:
+        """Delivers the event again, to one endpoint or to every endpoint that wants it."""
+        answer = await self._call(
+            ops.REDELIVER_EVENT,
+            path={"event": event_id},
+            body=given(webhook_endpoint=webhook_endpoint),
+            idempotency_key=idempotency_key,
+        )
+        return answer.deliveries
+
+
+class AsyncRouting(AsyncResource):
+    async def retrieve(self) -> models.RoutingConfig:
+        return await self._call(ops.GET_ROUTING_CONFIG)
+
+    async def update(
+        self, config: models.RoutingConfig | Mapping[str, Any]
+    ) -> models.RoutingConfig:
+        """Replaces the routing configuration: a RoutingConfig (such as one retrieved and
+        changed with dataclasses.replace) or its JSON form."""
+        return await self._call(ops.UPDATE_ROUTING_CONFIG, body=as_body(config))
+
+
+class AsyncProcessors(AsyncResource):
+    async def create(
+        self,
+        *,
+        name: str,
+        target: str,
+        deadline: timedelta | None = None,
+        tls: bool | None = None,
+        tls_ca_pem: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Processor:
+        """Registers a processor adapter at `target` (host:port of its gRPC server)."""
+        return await self._call(
+            ops.CREATE_PROCESSOR,
+            body=given(name=name, target=target, deadline=deadline, tls=tls, tls_ca_pem=tls_ca_pem),
+            idempotency_key=idempotency_key,
+        )
+
+    async def list(self) -> AsyncPage[models.Processor]:
+        return await self._page(ops.LIST_PROCESSORS, lambda answer: answer.processors)
+
+
+class AsyncProcessorAccounts(AsyncResource):
+    async def create(
+        self,
+        *,
+        processor: str,
+        credentials: Mapping[str, str],
+        idempotency_key: str | None = None,
+    ) -> models.ProcessorAccount:
+        """The merchant's own account at a gateway; the credentials are never shown again."""
+        return await self._call(
+            ops.CREATE_PROCESSOR_ACCOUNT,
+            body={"processor": processor, "credentials": credentials},
+            idempotency_key=idempotency_key,
+        )
+
+    async def list(self) -> AsyncPage[models.ProcessorAccount]:
+        return await self._page(
+            ops.LIST_PROCESSOR_ACCOUNTS, lambda answer: answer.processor_accounts
+        )
+
+    async def rotate_credentials(
+        self,
+        account_id: str,
+        *,
+        credentials: Mapping[str, str],
+        idempotency_key: str | None = None,
+    ) -> models.ProcessorAccount:
+        return await self._call(
+            ops.ROTATE_PROCESSOR_ACCOUNT_CREDENTIALS,
+            path={"processor_account": account_id},
+            body={"credentials": credentials},
+            idempotency_key=idempotency_key,
+        )
+
+    async def disable(
+        self, account_id: str, *, idempotency_key: str | None = None
+    ) -> models.ProcessorAccount:
+        return await self._call(
+            ops.DISABLE_PROCESSOR_ACCOUNT,
+            path={"processor_account": account_id},
+            body={},
+            idempotency_key=idempotency_key,
+        )
+
+
+class AsyncApiKeys(AsyncResource):
+    async def create(
+        self,
+        *,
+        name: str | None = None,
+        kind: str | None = None,
+        livemode: bool | None = None,
+        read_only: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.ApiKey:
+        """A new key; its `secret` is in this answer only. `kind` is "secret" (the default) or
+        "publishable"."""
+        return await self._call(
+            ops.CREATE_API_KEY,
+            body=given(name=name, kind=enum(kind), livemode=livemode, read_only=read_only),
+            idempotency_key=idempotency_key,
+        )
+
+    async def list(
+        self, *, page_size: int | None = None, page_token: str | None = None
+    ) -> AsyncPage[models.ApiKey]:
+        return await self._page(
+            ops.LIST_API_KEYS,
+            lambda answer: answer.api_keys,
+            query=given(page_size=page_size, page_token=page_token or None),
+        )
+
+    def list_all(self, **filters: Any) -> AsyncIterator[models.ApiKey]:
+        return self._every(self.list, **filters)
+
+    async def roll(
+        self,
+        key_id: str,
+        *,
+        overlap: timedelta | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.ApiKey:
+        """A new key replacing this one, which keeps working for `overlap`."""
+        return await self._call(
+            ops.ROLL_API_KEY,
+            path={"api_key": key_id},
+            body=given(overlap=overlap),
+            idempotency_key=idempotency_key,
+        )
+
+    async def revoke(self, key_id: str, *, idempotency_key: str | None = None) -> models.ApiKey:
+        return await self._call(
+            ops.REVOKE_API_KEY, path={"api_key": key_id}, body={}, idempotency_key=idempotency_key
+        )
+
+
+class AsyncUsers(AsyncResource):
+    async def create(
+        self,
+        *,
+        email: str,
+        role: str,
+        password: str,
+        merchant: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.User:
+        """A dashboard user; `role` is "owner", "developer" or "viewer"."""
+        return await self._call(
+            ops.CREATE_USER,
+            body=given(
+                user={"email": email, "role": enum(role)}, password=password, merchant=merchant
+            ),
+            idempotency_key=idempotency_key,
+        )
+
+    async def list(
+        self, *, page_size: int | None = None, page_token: str | None = None
+    ) -> AsyncPage[models.User]:
+        return await self._page(
+            ops.LIST_USERS,
+            lambda answer: answer.users,
+            query=given(page_size=page_size, page_token=page_token or None),
+        )
+
+    def list_all(self, **filters: Any) -> AsyncIterator[models.User]:
+        return self._every(self.list, **filters)
+
+    async def set_role(
+        self, user_id: str, *, role: str, idempotency_key: str | None = None
+    ) -> models.User:
+        return await self._call(
+            ops.SET_USER_ROLE,
+            path={"user": user_id},
+            body={"role": enum(role)},
+            idempotency_key=idempotency_key,
+        )
+
+    async def remove(self, user_id: str, *, idempotency_key: str | None = None) -> models.User:
+        return await self._call(
+            ops.REMOVE_USER, path={"user": user_id}, body={}, idempotency_key=idempotency_key
+        )
+
+
+class AsyncSessions(AsyncResource):
+    async def create(self, *, email: str, password: str) -> models.Session:
+        """Signs a dashboard user in: pass the answer's `access_token` as a client's api_key."""
+        return await self._call(ops.CREATE_SESSION, body={"email": email, "password": password})
+
+    async def refresh(self, *, refresh_token: str) -> models.Session:
+        return await self._call(ops.REFRESH_SESSION, body={"refresh_token": refresh_token})
+
+    async def logout(self, *, refresh_token: str) -> None:
+        await self._call(ops.LOGOUT_SESSION, body={"refresh_token": refresh_token})
+
+    async def jwks(self) -> models.JsonWebKeySet:
+        """The public keys that verify access tokens."""
+        return await self._call(ops.GET_JWKS)
+
+
+class AsyncAuditLog(AsyncResource):
+    async def list(
+        self,
+        *,
+        page_size: int | None = None,
+        page_token: str | None = None,
+        action: str | None = None,
+        target_id: str | None = None,
+    ) -> AsyncPage[models.AuditEntry]:
+        """One page of the merchant's audit log, newest first."""
+        return await self._page(
+            ops.LIST_AUDIT_ENTRIES,
+            lambda answer: answer.audit_entries,
+            query=given(
+                page_size=page_size,
+                page_token=page_token or None,
+                action=action,
+                target_id=target_id,
+            ),
+        )
+
+    def list_all(self, **filters: Any) -> AsyncIterator[models.AuditEntry]:
+        return self._every(self.list, **filters)
+
+
+class AsyncCustomerPaymentMethods(AsyncResource):
+    async def attach(
+        self, customer_id: str, *, payment_method: str, idempotency_key: str | None = None
+    ) -> models.CustomerPaymentMethod:
+        """Saves a vaulted card (pm_vault_…) for the customer."""
+        return await self._call(
+            ops.ATTACH_PAYMENT_METHOD,
+            path={"customer": customer_id},
+            body={"payment_method": payment_method},
+            idempotency_key=idempotency_key,
+        )
+
+    async def list(self, customer_id: str) -> AsyncPage[models.CustomerPaymentMethod]:
+        return await self._page(
+            ops.LIST_CUSTOMER_PAYMENT_METHODS,
+            lambda answer: answer.payment_methods,
+            path={"customer": customer_id},
+        )
+
+    async def detach(
+        self, customer_id: str, payment_method_id: str, *, idempotency_key: str | None = None
+    ) -> None:
+        await self._call(
+            ops.DETACH_PAYMENT_METHOD,
+            path={"customer": customer_id, "payment_method": payment_method_id},
+            body={},
+            idempotency_key=idempotency_key,
+        )
+
+
+class AsyncCustomers(AsyncResource):
+    def __init__(self, requester: AsyncRequester) -> None:
+        super().__init__(requester)
+        self.payment_methods = AsyncCustomerPaymentMethods(requester)
+
+    async def create(
+        self,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.Customer:
+        return await self._call(
+            ops.CREATE_CUSTOMER,
+            body=given(email=email, name=name, description=description, metadata=metadata),
+            idempotency_key=idempotency_key,
+        )
+
+    async def retrieve(self, customer_id: str) -> models.Customer:
+        return await self._call(ops.GET_CUSTOMER, path={"customer": customer_id})
+
+    async def list(
+        self, *, page_size: int | None = None, page_token: str | None = None
+    ) -> AsyncPage[models.Customer]:
+        return await self._page(
+            ops.LIST_CUSTOMERS,
+            lambda answer: answer.customers,
+            query=given(page_size=page_size, page_token=page_token or None),
+        )
+
+    def list_all(self, **filters: Any) -> AsyncIterator[models.Customer]:
+        return self._every(self.list, **filters)
+
+    async def update(
+        self,
+        customer_id: str,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> models.Customer:
+        """Changes the fields given ("" clears a text field, {} the metadata)."""
+        changes = given(email=email, name=name, description=description, metadata=metadata)
+        return await self._call(
+            ops.UPDATE_CUSTOMER,
+            path={"customer.id": customer_id},
+            query={"update_mask": field_mask(changes)},
+            body=changes,
+        )
+
+    async def delete(self, customer_id: str) -> None:
+        await self._call(ops.DELETE_CUSTOMER, path={"customer": customer_id})
+
+
+class AsyncTokens(AsyncResource):
+    async def create(
+        self, *, card: Mapping[str, object], idempotency_key: str | None = None
+    ) -> models.VaultedPaymentMethod:
+        """Vaults a card (`number`, `exp_month`, `exp_year`, `cvc`, `holder_name`) with a
+        publishable key (pk_…): the answer's `id` (pm_vault_…) pays an order."""
+        return await self._call(
+            ops.CREATE_TOKEN, body={"card": card}, idempotency_key=idempotency_key
+        )
+
+
+class AsyncMerchants(AsyncResource):
+    async def create(
+        self, *, name: str, live: bool | None = None, idempotency_key: str | None = None
+    ) -> models.Merchant:
+        """A merchant and its first keys (the operator's admin key only)."""
+        return await self._call(
+            ops.CREATE_MERCHANT,
+            body=given(merchant={"name": name}, live=live),
+            idempotency_key=idempotency_key,
+        )
+
+
+class AsyncHealth(AsyncResource):
+    async def retrieve(self) -> models.Health:
+        return await self._call(ops.GET_HEALTH)
+
+
+class AsyncApiResources:
+    """Every resource of the API, as the client's attributes."""
+
+    def __init__(self, requester: AsyncRequester) -> None:
+        self.orders = AsyncOrders(requester)
+        self.refunds = AsyncRefunds(requester)
+        self.webhook_endpoints = AsyncWebhookEndpoints(requester)
+        self.events = AsyncEvents(requester)
+        self.routing = AsyncRouting(requester)
+        self.processors = AsyncProcessors(requester)
+        self.processor_accounts = AsyncProcessorAccounts(requester)
+        self.api_keys = AsyncApiKeys(requester)
+        self.users = AsyncUsers(requester)
+        self.sessions = AsyncSessions(requester)
+        self.audit_log = AsyncAuditLog(requester)
+        self.customers = AsyncCustomers(requester)
+        self.tokens = AsyncTokens(requester)
+        self.merchants = AsyncMerchants(requester)
+        self.health = AsyncHealth(requester)
