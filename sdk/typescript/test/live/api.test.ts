@@ -334,8 +334,8 @@ describe("the SDK against the mesh", () => {
       for await (const each of payloops.events.list({ type: "order.succeeded" }))
         seen.push(each.id);
       assert.ok(seen.includes(event.id));
-      const attempts = await payloops.events.deliveries(event.id);
-      assert.equal(attempts[0]?.webhookEndpoint, endpoint.id);
+      const { deliveries: sent } = await payloops.events.deliveries.list(event.id);
+      assert.equal(sent[0]?.webhookEndpoint, endpoint.id);
 
       await payloops.events.redeliver(event.id);
       await delivered(2);
