@@ -57,8 +57,8 @@ $(APIREF_STAMP): $(APIREF)/package.json $(APIREF)/package-lock.json
 
 # Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads, the
 # OpenAPI document of the REST API (cli/openapi.py) and the API reference page rendered from it,
-# then from the document the Python SDK's models and operation table, the SDK's async resources
-# from its sync ones (cli/sdk_codegen), and the TypeScript SDK's types.
+# then from the document the Python SDK's models and operation table, and the SDK's async
+# resources from its sync ones (cli/sdk_codegen), and the TypeScript SDK's types.
 gen: $(STAMP) $(APIREF_STAMP) $(NPM_STAMP)
 	$(BIN)/buf lint
 	rm -rf gen/payloops && mkdir -p gen
@@ -84,11 +84,12 @@ api-reference: $(APIREF_STAMP)
 	  --openapi.disableTelemetry=true --title 'PayLoops API reference' --output gen/openapi.html
 	sed -i -E 's#https://cdn\.redoc\.ly/redoc/logo-mini(-full)?\.svg#data:,#g' gen/openapi.html
 
-# CI: fails when the committed gen/ (or the SDKs' generated code) differs from what the protos
-# produce.
+# CI: fails when the committed gen/ differs from what the protos produce (and the SDKs' generated
+# code from gen/openapi.json: the Python SDK's modules and async resources, the TypeScript SDK's
+# types).
 check-gen: gen
-	git diff --exit-code -- gen $(TS_SDK)/src/generated sdk/payloops/sdk
-	test -z "$$(git status --porcelain -- gen $(TS_SDK)/src/generated sdk/payloops/sdk)"
+	git diff --exit-code -- gen sdk/payloops/sdk $(TS_SDK)/src/generated
+	test -z "$$(git status --porcelain -- gen sdk/payloops/sdk $(TS_SDK)/src/generated)"
 
 # CI: buf breaking and the REST diff of gen/openapi.json against a previous commit
 # (docs/compatibility.md); `make check-compat AGAINST=main` compares a branch with main.

@@ -36,6 +36,7 @@ async function writeTypes() {
   const ast = await openapiTS(document, {
     transform: (schema) => brandedType(schema),
     alphabetize: true,
+    readWriteMarkers: true,
   });
   const imports =
     'import type { DurationString, Int64String, TimestampString } from "../wire.js";\n\n';
@@ -107,12 +108,14 @@ function writeShapes() {
       shapeOf(schema),
     ]),
   );
-  const text =
-    HEADER +
-    'import type { OperationShape, Shape } from "../shape.js";\n\n' +
-    `export const SCHEMAS: Readonly<Record<string, Shape>> = ${JSON.stringify(schemas, null, 2)};\n\n` +
-    `export const OPERATIONS = ${JSON.stringify(operationsOf(document.paths ?? {}), null, 2)} as const satisfies Record<string, OperationShape>;\n\n` +
-    "export type OperationId = keyof typeof OPERATIONS;\n";
+  const operations = operationsOf(document.paths ?? {});
+  const text = [
+    HEADER + 'import type { OperationShape, Shape } from "../shape.js";',
+    `export const SCHEMAS: Readonly<Record<string, Shape>> = ${JSON.stringify(schemas, null, 2)};`,
+    `export const OPERATIONS = ${JSON.stringify(operations, null, 2)} as const satisfies ` +
+      "Record<string, OperationShape>;",
+    "export type OperationId = keyof typeof OPERATIONS;\n",
+  ].join("\n\n");
   writeFileSync(join(outputDir, "shapes.ts"), text);
 }
 

@@ -39,8 +39,7 @@ export class Api {
       const name = key in operation.query ? key : toSnakeCase(key);
       query[name] = toWire(value, (operation.query as Record<string, never>)[name] ?? "plain");
     }
-    const body =
-      operation.body === null ? undefined : toWire(args.body ?? {}, operation.body);
+    const body = operation.body === null ? undefined : toWire(args.body ?? {}, operation.body);
     const reply = await this.#transport.request(
       { method: operation.method, path: fillPath(operation.path, args.path ?? {}), query, body },
       options,

@@ -34,7 +34,7 @@ function resolve(shape: Shape): Shape {
   let current = shape;
   for (let depth = 0; typeof current === "object" && "ref" in current && depth < 8; depth++) {
     const named: Shape | undefined = SCHEMAS[current.ref];
-    if (named === undefined || typeof named === "object" && "object" in named) return current;
+    if (named === undefined || (typeof named === "object" && "object" in named)) return current;
     current = named;
   }
   return current;
@@ -51,7 +51,8 @@ const EVENT_OBJECT_SCHEMAS: Readonly<Record<string, string>> = {
 const DECORATORS: Readonly<Record<string, Decorator>> = {
   Event: (event) => {
     const type = event["type"];
-    const schema = typeof type === "string" ? EVENT_OBJECT_SCHEMAS[type.split(".")[0] ?? ""] : undefined;
+    const schema =
+      typeof type === "string" ? EVENT_OBJECT_SCHEMAS[type.split(".")[0] ?? ""] : undefined;
     if (schema !== undefined && schema in SCHEMAS && isRecord(event["object"])) {
       event["object"] = fromWire(event["object"], { ref: schema });
     }

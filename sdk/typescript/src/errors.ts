@@ -176,7 +176,8 @@ export function errorFromResponse(status: number, body: string, headers: Headers
   const parsed = parseObject(body);
   if (parsed === undefined) {
     const excerpt = body.slice(0, BODY_EXCERPT).trim();
-    const message = `HTTP ${status} with a body that is not a JSON error${excerpt ? `: ${JSON.stringify(excerpt)}` : ""}`;
+    const shown = excerpt ? `: ${JSON.stringify(excerpt)}` : "";
+    const message = `HTTP ${status} with a body that is not a JSON error${shown}`;
     return new (classFor(status, undefined))(message, { status, correlationId, requestId });
   }
   let reason: string | undefined;

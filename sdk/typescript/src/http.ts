@@ -12,6 +12,7 @@ import {
   PayLoopsError,
   TimeoutError,
 } from "./errors.js";
+import { platformCrypto } from "./platform-crypto.js";
 import { VERSION } from "./version.js";
 
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
@@ -74,8 +75,8 @@ function queryString(query: Readonly<Record<string, unknown>> | undefined): stri
   return text ? `?${text}` : "";
 }
 
-function newIdempotencyKey(): string {
-  return globalThis.crypto.randomUUID();
+async function newIdempotencyKey(): Promise<string> {
+  return (await platformCrypto()).randomUUID();
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -109,16 +110,19 @@ export class Transport {
 
   /** The parsed JSON body of a successful response, after any retries. */
   async request(request: ApiRequest, options: RequestOptions = {}): Promise<unknown> {
-    const url = this.#options.baseUrl.replace(/\/+$/, "") + request.path + queryString(request.query);
+    const url =
+      this.#options.baseUrl.replace(/\/+$/, "") + request.path + queryString(request.query);
     const headers: Record<string, string> = {
-      Authorization: `Bearer ${this.#options.apiKey}`,
       Accept: "application/json",
       "User-Agent": `payloops-node/${VERSION}`,
       ...this.#options.headers,
       ...options.headers,
     };
-    const mutating = request.method !== "GET";
-    if (mutating) headers["Idempotency-Key"] = options.idempotencyKey ?? newIdempotencyKey();
+    // (Sign-in and health take no key: the client is made with an empty one.)
+    if (this.#options.apiKey) headers["Authorization"] = `Bearer ${this.#options.apiKey}`;
+    if (request.method !== "GET") {
+      headers["Idempotency-Key"] = options.idempotencyKey ?? (await newIdempotencyKey());
+    }
     let body: string | undefined;
     if (request.body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -144,26 +148,31 @@ export class Transport {
     options: RequestOptions,
   ): Promise<unknown> {
     const timeout = options.timeout ?? this.#options.timeout;
-    const timer = new AbortController();
-    const timeoutId = setTimeout(() => timer.abort(), timeout);
-    const signal = options.signal ? anySignal(options.signal, timer.signal) : timer.signal;
+    // One controller ends this try: on its timeout, or when the caller's signal fires.
+    const controller = new AbortController();
+    const timeoutId = setTimeout(() => controller.abort(), timeout);
+    const onCallerAbort = (): void => controller.abort(options.signal?.reason);
+    if (options.signal?.aborted) onCallerAbort();
+    options.signal?.addEventListener("abort", onCallerAbort, { once: true });
+    const signal = controller.signal;
     try {
       let response: Response;
       try {
         response = await this.#options.fetch(url, { ...init, signal });
       } catch (cause) {
-        throw this.#failure(cause, url, timeout, options.signal, timer.signal);
+        throw this.#failure(cause, url, timeout, options.signal, signal);
       }
       let text: string;
       try {
         text = await response.text();
       } catch (cause) {
-        throw this.#failure(cause, url, timeout, options.signal, timer.signal);
+        throw this.#failure(cause, url, timeout, options.signal, signal);
       }
       if (!response.ok) throw errorFromResponse(response.status, text, response.headers);
       return parseBody(text, response);
     } finally {
       clearTimeout(timeoutId);
+      options.signal?.removeEventListener("abort", onCallerAbort);
     }
   }
 
@@ -172,10 +181,10 @@ export class Transport {
     url: string,
     timeout: number,
     callerSignal: AbortSignal | undefined,
-    timerSignal: AbortSignal,
+    trySignal: AbortSignal,
   ): PayLoopsError {
     if (callerSignal?.aborted) return abortError(callerSignal);
-    if (timerSignal.aborted) {
+    if (trySignal.aborted) {
       return new TimeoutError(`no response from ${url} within ${timeout} ms`, { cause });
     }
     const reason = cause instanceof Error ? (cause.cause ?? cause) : cause;
@@ -199,17 +208,4 @@ function parseBody(text: string, response: Response): unknown {
       },
     );
   }
-}
-
-// AbortSignal.any is not in every runtime the SDK supports (Node 18 lacks it).
-function anySignal(...signals: AbortSignal[]): AbortSignal {
-  const controller = new AbortController();
-  for (const signal of signals) {
-    if (signal.aborted) {
-      controller.abort(signal.reason);
-      break;
-    }
-    signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
-  }
-  return controller.signal;
 }

@@ -1,10 +1,8 @@
 // The idiomatic types, derived from the generated wire types (generated/openapi.ts): camelCase
 // keys, numbers for int64 strings, Dates for timestamps, lower-case enum values. Map keys
 // (metadata) stay as the caller wrote them. convert.ts does the same at run time.
-import type { components, operations } from "./generated/openapi.js";
+import type { $Read, $Write, operations } from "./generated/openapi.js";
 import type { DurationString, Int64String, TimestampString } from "./wire.js";
-
-type Schemas = components["schemas"];
 
 /** `create_time` → `createTime`. */
 export type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`
@@ -13,22 +11,37 @@ export type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}
 
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
+// openapi-typescript marks readOnly fields $Read<…> and writeOnly ones $Write<…>: a caller never
+// sends the first, the API never returns the second.
+type ReadOnlyField = $Read<unknown>;
+type WriteOnlyField = $Write<unknown>;
+type Unmarked<T> = T extends $Read<infer U> ? U : T extends $Write<infer U> ? U : T;
+
 /** A value as the SDK takes it from its caller. */
-export type Input<T> = T extends Int64String
-  ? number | bigint
-  : T extends TimestampString
-    ? Date | string
-    : T extends DurationString
-      ? string
-      : T extends string
-        ? string extends T
+export type Input<T> =
+  T extends $Write<infer U>
+    ? Input<U>
+    : T extends Int64String
+      ? number | bigint
+      : T extends TimestampString
+        ? Date | string
+        : T extends DurationString
           ? string
-          : Lowercase<T> | T
-        : T extends readonly (infer Item)[]
-          ? readonly Input<Item>[]
-          : T extends object
-            ? Simplify<{ -readonly [K in keyof T as CamelCase<K & string>]: Input<T[K]> }>
-            : T;
+          : T extends string
+            ? string extends T
+              ? string
+              : Lowercase<T> | T
+            : T extends readonly (infer Item)[]
+              ? readonly Input<Item>[]
+              : T extends object
+                ? Simplify<{
+                    -readonly [
+                      K in keyof T as NonNullable<T[K]> extends ReadOnlyField
+                        ? never
+                        : CamelCase<K & string>
+                    ]: Input<T[K]>;
+                  }>
+                : T;
 
 // The API prints every scalar, enum, list and map even when empty; a message or timestamp
 // field that is not set is absent.
@@ -42,43 +55,51 @@ type AlwaysPresent<T> = T extends TimestampString
         : false
       : true;
 
-type PresentKeys<T> = {
-  [K in keyof T]-?: AlwaysPresent<NonNullable<T[K]>> extends true ? K : never;
+type FieldOf<T, K extends keyof T> = Unmarked<NonNullable<T[K]>>;
+
+type ReturnedKeys<T> = {
+  [K in keyof T]-?: NonNullable<T[K]> extends WriteOnlyField ? never : K;
 }[keyof T];
 
+type PresentKeys<T> = {
+  [K in ReturnedKeys<T>]-?: AlwaysPresent<FieldOf<T, K>> extends true ? K : never;
+}[ReturnedKeys<T>];
+
 /** A value as the SDK returns it to its caller. */
-export type Output<T> = T extends Int64String
-  ? number
-  : T extends TimestampString
-    ? Date
-    : T extends DurationString
-      ? string
-      : T extends string
-        ? string extends T
+export type Output<T> =
+  T extends $Read<infer U>
+    ? Output<U>
+    : T extends Int64String
+      ? number
+      : T extends TimestampString
+        ? Date
+        : T extends DurationString
           ? string
-          : Lowercase<T>
-        : T extends readonly (infer Item)[]
-          ? Output<Item>[]
-          : T extends object
-            ? string extends keyof T
-              ? { [key: string]: Output<T[string & keyof T]> }
-              : Simplify<
-                  {
-                    [K in PresentKeys<T> as CamelCase<K & string>]-?: Output<NonNullable<T[K]>>;
-                  } & {
-                    [K in Exclude<keyof T, PresentKeys<T>> as CamelCase<K & string>]?: Output<
-                      NonNullable<T[K]>
-                    >;
-                  }
-                >
-            : T;
+          : T extends string
+            ? string extends T
+              ? string
+              : Lowercase<T>
+            : T extends readonly (infer Item)[]
+              ? Output<Item>[]
+              : T extends object
+                ? string extends keyof T
+                  ? { [key: string]: Output<T[string & keyof T]> }
+                  : Simplify<
+                      {
+                        [K in PresentKeys<T> as CamelCase<K & string>]-?: Output<FieldOf<T, K>>;
+                      } & {
+                        [
+                          K in Exclude<ReturnedKeys<T>, PresentKeys<T>> as CamelCase<K & string>
+                        ]?: Output<FieldOf<T, K>>;
+                      }
+                    >
+                : T;
 
 /** The request body of an operation, as the SDK takes it. */
-export type RequestBody<Op extends keyof operations> = NonNullable<
-  operations[Op]["requestBody"]
-> extends { content: { "application/json": infer Body } }
-  ? Input<Body>
-  : never;
+export type RequestBody<Op extends keyof operations> =
+  NonNullable<operations[Op]["requestBody"]> extends { content: { "application/json": infer Body } }
+    ? Input<Body>
+    : never;
 
 /** The query parameters of an operation, as the SDK takes them. */
 export type QueryParams<Op extends keyof operations> = operations[Op] extends {

@@ -6,6 +6,7 @@
 // delivery cannot be replayed later with a fresh `t`.
 import { fromWire } from "./convert.js";
 import { SignatureVerificationError } from "./errors.js";
+import { platformCrypto } from "./platform-crypto.js";
 import type { Event } from "./types.js";
 
 export const SIGNATURE_HEADER = "PayLoops-Signature";
@@ -57,22 +58,14 @@ function parseHeader(header: string | null | undefined): ParsedHeader {
 
 function hexBytes(hex: string): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < bytes.length; i++)
+    bytes[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return bytes;
 }
 
 function bodyBytes(payload: string | Uint8Array | ArrayBuffer): Uint8Array {
   if (typeof payload === "string") return new TextEncoder().encode(payload);
   return payload instanceof Uint8Array ? payload : new Uint8Array(payload);
-}
-
-async function subtleCrypto(): Promise<SubtleCrypto> {
-  if (globalThis.crypto?.subtle) return globalThis.crypto.subtle;
-  // Node 18 keeps WebCrypto in its module only. (A variable specifier: bundlers for browsers,
-  // which have WebCrypto, leave it alone.)
-  const specifier = "node:crypto";
-  const nodeCrypto = (await import(specifier)) as { webcrypto: Crypto };
-  return nodeCrypto.webcrypto.subtle;
 }
 
 function concat(first: Uint8Array, second: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -87,7 +80,7 @@ async function anySignatureMatches(
   signed: Uint8Array<ArrayBuffer>,
   signatures: readonly Uint8Array<ArrayBuffer>[],
 ): Promise<boolean> {
-  const subtle = await subtleCrypto();
+  const subtle = (await platformCrypto()).subtle;
   const key = await subtle.importKey(
     "raw",
     new TextEncoder().encode(secret),

@@ -20,14 +20,22 @@ export class ApiKeys extends Resource {
   ): PagePromise<ApiKeyList, "apiKeys", ApiKey> {
     return new PagePromise(
       async (pageToken) =>
-        (await this.api.call("ListApiKeys", { query: { ...params, pageToken } }, options)) as ApiKeyList,
+        (await this.api.call(
+          "ListApiKeys",
+          { query: { ...params, pageToken } },
+          options,
+        )) as ApiKeyList,
       "apiKeys",
       params.pageToken,
     );
   }
 
   /** A new secret for the key; the old one keeps working for `overlap`. */
-  async roll(id: string, params: ApiKeyRollParams = {}, options?: RequestOptions): Promise<CreatedApiKey> {
+  async roll(
+    id: string,
+    params: ApiKeyRollParams = {},
+    options?: RequestOptions,
+  ): Promise<CreatedApiKey> {
     return (await this.api.call(
       "RollApiKey",
       { path: { api_key: id }, body: params },
@@ -36,6 +44,10 @@ export class ApiKeys extends Resource {
   }
 
   async revoke(id: string, options?: RequestOptions): Promise<ApiKey> {
-    return (await this.api.call("RevokeApiKey", { path: { api_key: id }, body: {} }, options)) as ApiKey;
+    return (await this.api.call(
+      "RevokeApiKey",
+      { path: { api_key: id }, body: {} },
+      options,
+    )) as ApiKey;
   }
 }

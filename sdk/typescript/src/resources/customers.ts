@@ -33,7 +33,11 @@ export class CustomerPaymentMethods extends Resource {
     )) as PaymentMethodList;
   }
 
-  async detach(customerId: string, paymentMethodId: string, options?: RequestOptions): Promise<void> {
+  async detach(
+    customerId: string,
+    paymentMethodId: string,
+    options?: RequestOptions,
+  ): Promise<void> {
     await this.api.call(
       "DetachPaymentMethod",
       { path: { customer: customerId, payment_method: paymentMethodId }, body: {} },
@@ -59,14 +63,22 @@ export class Customers extends Resource {
   ): PagePromise<CustomerList, "customers", Customer> {
     return new PagePromise(
       async (pageToken) =>
-        (await this.api.call("ListCustomers", { query: { ...params, pageToken } }, options)) as CustomerList,
+        (await this.api.call(
+          "ListCustomers",
+          { query: { ...params, pageToken } },
+          options,
+        )) as CustomerList,
       "customers",
       params.pageToken,
     );
   }
 
   /** Changes the fields given. */
-  async update(id: string, params: CustomerUpdateParams, options?: RequestOptions): Promise<Customer> {
+  async update(
+    id: string,
+    params: CustomerUpdateParams,
+    options?: RequestOptions,
+  ): Promise<Customer> {
     return (await this.api.call(
       "UpdateCustomer",
       { path: { "customer.id": id }, body: params },

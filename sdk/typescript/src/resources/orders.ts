@@ -27,7 +27,11 @@ export class Orders extends Resource {
   ): PagePromise<OrderList, "orders", Order> {
     return new PagePromise(
       async (pageToken) =>
-        (await this.api.call("ListOrders", { query: { ...params, pageToken } }, options)) as OrderList,
+        (await this.api.call(
+          "ListOrders",
+          { query: { ...params, pageToken } },
+          options,
+        )) as OrderList,
       "orders",
       params.pageToken,
     );
@@ -35,7 +39,11 @@ export class Orders extends Resource {
 
   /** Pays an order; when it comes back `requires_action`, send the customer to `redirectUrl`. */
   async pay(id: string, params: OrderPayParams, options?: RequestOptions): Promise<Order> {
-    return (await this.api.call("PayOrder", { path: { order: id }, body: params }, options)) as Order;
+    return (await this.api.call(
+      "PayOrder",
+      { path: { order: id }, body: params },
+      options,
+    )) as Order;
   }
 
   /** Captures an order in `requires_capture`: all of it, or `amount` of it. */
@@ -51,7 +59,11 @@ export class Orders extends Resource {
     )) as Order;
   }
 
-  async cancel(id: string, params: OrderCancelParams = {}, options?: RequestOptions): Promise<Order> {
+  async cancel(
+    id: string,
+    params: OrderCancelParams = {},
+    options?: RequestOptions,
+  ): Promise<Order> {
     return (await this.api.call(
       "CancelOrder",
       { path: { order: id }, body: params },

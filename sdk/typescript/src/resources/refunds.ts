@@ -25,6 +25,10 @@ export class Refunds extends Resource {
 
   /** The refunds of one order. */
   async list(orderId: string, options?: RequestOptions): Promise<RefundList> {
-    return (await this.api.call("ListRefunds", { path: { order: orderId } }, options)) as RefundList;
+    return (await this.api.call(
+      "ListRefunds",
+      { path: { order: orderId } },
+      options,
+    )) as RefundList;
   }
 }

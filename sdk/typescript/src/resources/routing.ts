@@ -10,8 +10,11 @@ export class Routing extends Resource {
     return (await this.api.call("GetRoutingConfig", {}, options)) as RoutingConfig;
   }
 
-  /** Replaces the configuration; its `version` must be the current one (optimistic locking). */
-  async update(params: RoutingConfigUpdateParams, options?: RequestOptions): Promise<RoutingConfig> {
+  /** Replaces the configuration of the key's mode as a whole, after validating it. */
+  async update(
+    params: RoutingConfigUpdateParams,
+    options?: RequestOptions,
+  ): Promise<RoutingConfig> {
     return (await this.api.call("UpdateRoutingConfig", { body: params }, options)) as RoutingConfig;
   }
 }

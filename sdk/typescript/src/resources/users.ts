@@ -14,17 +14,28 @@ export class Users extends Resource {
     return (await this.api.call("CreateUser", { body: params }, options)) as User;
   }
 
-  list(params: UserListParams = {}, options?: RequestOptions): PagePromise<UserList, "users", User> {
+  list(
+    params: UserListParams = {},
+    options?: RequestOptions,
+  ): PagePromise<UserList, "users", User> {
     return new PagePromise(
       async (pageToken) =>
-        (await this.api.call("ListUsers", { query: { ...params, pageToken } }, options)) as UserList,
+        (await this.api.call(
+          "ListUsers",
+          { query: { ...params, pageToken } },
+          options,
+        )) as UserList,
       "users",
       params.pageToken,
     );
   }
 
   async setRole(id: string, params: UserSetRoleParams, options?: RequestOptions): Promise<User> {
-    return (await this.api.call("SetUserRole", { path: { user: id }, body: params }, options)) as User;
+    return (await this.api.call(
+      "SetUserRole",
+      { path: { user: id }, body: params },
+      options,
+    )) as User;
   }
 
   async remove(id: string, options?: RequestOptions): Promise<User> {

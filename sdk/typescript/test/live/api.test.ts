@@ -68,7 +68,9 @@ describe("the SDK against the mesh", () => {
 
     const paid = await settled(
       payloops,
-      await payloops.orders.pay(created.id, { paymentMethod: { type: "card", token: "pm_card_visa" } }),
+      await payloops.orders.pay(created.id, {
+        paymentMethod: { type: "card", token: "pm_card_visa" },
+      }),
     );
     assert.equal(paid.status, "succeeded");
     assert.equal(paid.amountReceived, 4999);
@@ -112,7 +114,9 @@ describe("the SDK against the mesh", () => {
     });
     const authorized = await settled(
       payloops,
-      await payloops.orders.pay(order.id, { paymentMethod: { type: "card", token: "pm_card_visa" } }),
+      await payloops.orders.pay(order.id, {
+        paymentMethod: { type: "card", token: "pm_card_visa" },
+      }),
     );
     assert.equal(authorized.status, "requires_capture");
     assert.equal(authorized.amountCapturable, 5000);
@@ -121,7 +125,10 @@ describe("the SDK against the mesh", () => {
     assert.equal(captured.status, "succeeded");
     assert.equal(captured.amountReceived, 4000);
 
-    const refund = await payloops.refunds.create(order.id, { amount: 1500, reason: "requested_by_customer" });
+    const refund = await payloops.refunds.create(order.id, {
+      amount: 1500,
+      reason: "requested_by_customer",
+    });
     assert.equal(refund.amount, 1500);
     assert.equal((await payloops.refunds.retrieve(refund.id)).id, refund.id);
     const refunds = await payloops.refunds.list(order.id);
@@ -143,14 +150,17 @@ describe("the SDK against the mesh", () => {
       assert.ok(error.correlationId);
       return true;
     });
-    await assert.rejects(payloops.orders.create({ amount: -1, currency: "USD" }), (error: unknown) => {
-      assert.ok(error instanceof InvalidRequestError);
-      assert.deepEqual(
-        error.fieldViolations.map((v) => [v.field, v.reason]),
-        [["amount", "AMOUNT_NOT_POSITIVE"]],
-      );
-      return true;
-    });
+    await assert.rejects(
+      payloops.orders.create({ amount: -1, currency: "USD" }),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidRequestError);
+        assert.deepEqual(
+          error.fieldViolations.map((v) => [v.field, v.reason]),
+          [["amount", "AMOUNT_NOT_POSITIVE"]],
+        );
+        return true;
+      },
+    );
     await assert.rejects(
       new PayLoops("sk_test_not_a_real_key", { baseUrl: API_URL }).orders.create({
         amount: 1,
@@ -191,7 +201,10 @@ describe("the SDK against the mesh", () => {
       [saved.id],
     );
     await payloops.customers.paymentMethods.detach(customer.id, saved.id);
-    assert.equal((await payloops.customers.paymentMethods.list(customer.id)).paymentMethods.length, 0);
+    assert.equal(
+      (await payloops.customers.paymentMethods.list(customer.id)).paymentMethods.length,
+      0,
+    );
 
     const renamed = await payloops.customers.update(customer.id, { name: "Ada L." });
     assert.equal(renamed.name, "Ada L.");
@@ -233,7 +246,11 @@ describe("the SDK against the mesh", () => {
   it("signs in a dashboard user, who manages users", async () => {
     const admin = new PayLoops(ADMIN_KEY, { baseUrl: API_URL });
     const email = `${unique("owner")}@example.com`;
-    await admin.users.create({ merchant: merchantId, user: { email, role: "owner" }, password: PASSWORD });
+    await admin.users.create({
+      merchant: merchantId,
+      user: { email, role: "owner" },
+      password: PASSWORD,
+    });
 
     const signIn = new PayLoops("", { baseUrl: API_URL });
     const session = await signIn.sessions.create({ email, password: PASSWORD });
@@ -283,7 +300,7 @@ describe("the SDK against the mesh", () => {
       assert.ok(deliveries.length >= count, `${deliveries.length} deliveries, not ${count}`);
     }
 
-    it("delivers signed events that constructEvent verifies, lists and redelivers them", async () => {
+    it("delivers signed events that constructEvent verifies, lists, redelivers", async () => {
       const endpoint = await payloops.webhookEndpoints.create({
         url: `http://127.0.0.1:${RECEIVER_PORT}/hooks`,
         enabledEvents: ["order.succeeded"],
@@ -293,7 +310,9 @@ describe("the SDK against the mesh", () => {
       const order = await payloops.orders.create({ amount: 1234, currency: "USD" });
       await settled(
         payloops,
-        await payloops.orders.pay(order.id, { paymentMethod: { type: "card", token: "pm_card_visa" } }),
+        await payloops.orders.pay(order.id, {
+          paymentMethod: { type: "card", token: "pm_card_visa" },
+        }),
       );
       await delivered(1);
 
@@ -312,10 +331,11 @@ describe("the SDK against the mesh", () => {
 
       assert.equal((await payloops.events.retrieve(event.id)).type, "order.succeeded");
       const seen: string[] = [];
-      for await (const each of payloops.events.list({ type: "order.succeeded" })) seen.push(each.id);
+      for await (const each of payloops.events.list({ type: "order.succeeded" }))
+        seen.push(each.id);
       assert.ok(seen.includes(event.id));
-      const attempts = await payloops.events.deliveries(event.id);
-      assert.equal(attempts[0]?.webhookEndpoint, endpoint.id);
+      const { deliveries: sent } = await payloops.events.deliveries.list(event.id);
+      assert.equal(sent[0]?.webhookEndpoint, endpoint.id);
 
       await payloops.events.redeliver(event.id);
       await delivered(2);

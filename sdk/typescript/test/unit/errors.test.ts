@@ -36,7 +36,11 @@ describe("errors", () => {
   }
 
   it("gives a 400 its reason and field violations", async () => {
-    const violation = { field: "amount", reason: "AMOUNT_NOT_POSITIVE", description: "must be > 0" };
+    const violation = {
+      field: "amount",
+      reason: "AMOUNT_NOT_POSITIVE",
+      description: "must be > 0",
+    };
     const error = await errorFor({
       status: 400,
       body: statusBody(3, "INVALID_ARGUMENT", [violation]),

@@ -45,7 +45,7 @@ describe("retries", () => {
     assert.equal(server.received[1]?.body, server.received[0]?.body);
   });
 
-  it("retries a dropped connection, a 429 and a 409 IDEMPOTENCY_KEY_IN_USE, with one key", async () => {
+  it("retries a dropped connection, 429 and 409 IDEMPOTENCY_KEY_IN_USE with one key", async () => {
     server.reply(
       { drop: true },
       { status: 429, body: statusBody(8, "RATE_LIMITED") },
@@ -57,6 +57,14 @@ describe("retries", () => {
 
     assert.equal(new Set(idempotencyKeys()).size, 1);
     assert.equal(server.received.length, 4);
+  });
+
+  it("sends no Authorization without a key", async () => {
+    server.reply({ body: { status: "ok" } });
+
+    await new PayLoops("", { baseUrl: server.url }).health.retrieve();
+
+    assert.equal(server.received[0]?.headers["authorization"], undefined);
   });
 
   it("uses the caller's Idempotency-Key", async () => {
@@ -90,7 +98,9 @@ describe("retries", () => {
       server.reply({ status, body: statusBody(13, reason) });
 
       await assert.rejects(client().orders.capture("ord_1"), (error: unknown) => {
-        assert.ok(status === 409 ? error instanceof ConflictError : error instanceof InternalServerError);
+        assert.ok(
+          status === 409 ? error instanceof ConflictError : error instanceof InternalServerError,
+        );
         return true;
       });
       assert.equal(server.received.length, 1, `${status} ${reason} was retried`);
@@ -149,11 +159,26 @@ describe("retries", () => {
   });
 
   it("backs off exponentially, with jitter in the upper half, up to a ceiling", () => {
-    assert.equal(retryDelay(0, () => 0), 250);
-    assert.equal(retryDelay(0, () => 1), 500);
-    assert.equal(retryDelay(1, () => 1), 1000);
-    assert.equal(retryDelay(3, () => 0.5), 3000);
-    assert.equal(retryDelay(10, () => 1), 8000);
+    assert.equal(
+      retryDelay(0, () => 0),
+      250,
+    );
+    assert.equal(
+      retryDelay(0, () => 1),
+      500,
+    );
+    assert.equal(
+      retryDelay(1, () => 1),
+      1000,
+    );
+    assert.equal(
+      retryDelay(3, () => 0.5),
+      3000,
+    );
+    assert.equal(
+      retryDelay(10, () => 1),
+      8000,
+    );
   });
 
   it("reports an unreachable API as an APIConnectionError", async () => {

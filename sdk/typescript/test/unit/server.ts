@@ -48,7 +48,8 @@ export class ScriptedServer {
             request.socket.destroy();
             return;
           }
-          const text = typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body ?? {});
+          const text =
+            typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body ?? {});
           response.writeHead(reply.status ?? 200, {
             "content-type": "application/json",
             ...reply.headers,

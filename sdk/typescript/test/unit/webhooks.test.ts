@@ -89,7 +89,10 @@ describe("webhooks.constructEvent", () => {
       constructEvent(BODY, signedOld, SECRET, { now: NOW }),
       /301s away from now, more than the 300s tolerance/,
     );
-    await assert.rejects(constructEvent(BODY, signedFuture, SECRET, { now: NOW }), SignatureVerificationError);
+    await assert.rejects(
+      constructEvent(BODY, signedFuture, SECRET, { now: NOW }),
+      SignatureVerificationError,
+    );
     const event = await constructEvent(BODY, signedOld, SECRET, { now: NOW, tolerance: 600 });
     assert.equal(event.id, "evt_1");
   });
@@ -105,7 +108,10 @@ describe("webhooks.constructEvent", () => {
     ] as const) {
       await assert.rejects(constructEvent(BODY, signatureHeader, SECRET, { now: NOW }), message);
     }
-    await assert.rejects(constructEvent(BODY, header(good), "", { now: NOW }), /no webhook signing secret/);
+    await assert.rejects(
+      constructEvent(BODY, header(good), "", { now: NOW }),
+      /no webhook signing secret/,
+    );
   });
 
   it("rejects a signed payload that is not a JSON object", async () => {
