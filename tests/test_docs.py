@@ -17,6 +17,7 @@ PAGES = [
     REPO / "sdk" / "README.md",
     REPO / "sdk" / "typescript" / "README.md",
     *sorted((REPO / "docs").glob("*.md")),
+    *sorted((REPO / "examples").glob("*/README.md")),
 ]
 README_MAX_LINES = 200
 
