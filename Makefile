@@ -3,12 +3,16 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The TypeScript SDK's npm dependencies, installed from its lockfile (the stamp is redone when
+# the lockfile changes).
+TS_SDK := sdk/typescript
+NPM_STAMP := $(TS_SDK)/node_modules/.installed
 SITE = $(shell $(BIN)/python -c 'import sysconfig;print(sysconfig.get_path("purelib"))')
 PROTOS := $(shell find proto/payloops -name '*.proto' | sort)
 
 .PHONY: setup chromium dev test test-fast gen api-reference check-gen check-compat lint bench validate-envoy clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NPM_STAMP)
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,10 +20,14 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]' -e './sdk[grpc]'
 	touch $(STAMP)
 
+$(NPM_STAMP): $(TS_SDK)/package.json $(TS_SDK)/package-lock.json
+	cd $(TS_SDK) && npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
 dev: $(STAMP)
 	$(BIN)/payloops dev
 
-test: $(STAMP) chromium
+test: $(STAMP) $(NPM_STAMP) chromium
 	$(BIN)/python -m pytest -q tests
 
 # The browser tests (tests/browser.py) drive Debian's Chromium, never a downloaded one: installed
@@ -34,7 +42,7 @@ chromium:
 	         "run 'sudo apt-get install -y chromium'" >&2; exit 1; \
 	  fi; }
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m pytest -q -m 'not e2e and not slow' tests
 
 # Redocly's CLI, which renders the API reference (tools/apiref: its version pinned exactly and
@@ -50,8 +58,8 @@ $(APIREF_STAMP): $(APIREF)/package.json $(APIREF)/package-lock.json
 # Regenerates gen/ (messages, gRPC stubs, .pyi stubs), the descriptor set Envoy loads, the
 # OpenAPI document of the REST API (cli/openapi.py) and the API reference page rendered from it,
 # then from the document the Python SDK's models and operation table, and the SDK's async
-# resources from its sync ones (cli/sdk_codegen).
-gen: $(STAMP) $(APIREF_STAMP)
+# resources from its sync ones (cli/sdk_codegen), and the TypeScript SDK's types.
+gen: $(STAMP) $(APIREF_STAMP) $(NPM_STAMP)
 	$(BIN)/buf lint
 	rm -rf gen/payloops && mkdir -p gen
 	$(BIN)/python -m grpc_tools.protoc -Iproto -I$(SITE)/grpc_tools/_proto \
@@ -62,6 +70,7 @@ gen: $(STAMP) $(APIREF_STAMP)
 	$(BIN)/buf build --exclude-source-info -o gen/payloops.binpb
 	$(BIN)/python -m cli.openapi gen/openapi.json
 	$(BIN)/python -m cli.sdk_codegen
+	cd $(TS_SDK) && node scripts/generate.mjs ../../gen/openapi.json src/generated
 	$(MAKE) --no-print-directory api-reference
 
 # The API reference (GET /docs/api, served by Envoy): one self-contained page, Redoc's script
@@ -75,11 +84,12 @@ api-reference: $(APIREF_STAMP)
 	  --openapi.disableTelemetry=true --title 'PayLoops API reference' --output gen/openapi.html
 	sed -i -E 's#https://cdn\.redoc\.ly/redoc/logo-mini(-full)?\.svg#data:,#g' gen/openapi.html
 
-# CI: fails when the committed gen/ differs from what the protos produce (and the Python SDK's
-# generated modules from gen/openapi.json and its sync resources).
+# CI: fails when the committed gen/ differs from what the protos produce (and the SDKs' generated
+# code from gen/openapi.json: the Python SDK's modules and async resources, the TypeScript SDK's
+# types).
 check-gen: gen
-	git diff --exit-code -- gen sdk/payloops/sdk
-	test -z "$$(git status --porcelain -- gen sdk/payloops/sdk)"
+	git diff --exit-code -- gen sdk/payloops/sdk $(TS_SDK)/src/generated
+	test -z "$$(git status --porcelain -- gen sdk/payloops/sdk $(TS_SDK)/src/generated)"
 
 # CI: buf breaking and the REST diff of gen/openapi.json against a previous commit
 # (docs/compatibility.md); `make check-compat AGAINST=main` compares a branch with main.

@@ -12,13 +12,21 @@ from urllib.parse import unquote
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = [REPO / "README.md", REPO / "sdk" / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+PAGES = [
+    REPO / "README.md",
+    REPO / "sdk" / "README.md",
+    REPO / "sdk" / "typescript" / "README.md",
+    *sorted((REPO / "docs").glob("*.md")),
+    *sorted((REPO / "examples").glob("*/README.md")),
+]
 README_MAX_LINES = 200
 
-# Not the repository's own text: version control, the virtualenv, generated code, tool state.
+# Not the repository's own text: version control, the virtualenv, npm's installs, generated
+# code, tool state.
 NOT_OURS = {
     ".git",
     ".venv",
+    "node_modules",
     "gen",
     ".payloops",
     "__pycache__",
