@@ -13,6 +13,7 @@ import pytest
 from google.protobuf import timestamp_pb2
 
 from payloops.sandbox.v1 import control_pb2
+from payloops.sdk import PayLoops
 from payloops.v1 import analytics_pb2, analytics_pb2_grpc
 from tests.conftest import Mesh
 from tests.e2e.failover_helpers import SANDBOXES, clean_processors, pay
@@ -99,6 +100,18 @@ def test_payments_land_in_their_buckets_over_rest_and_grpc(mesh: Mesh) -> None:
     assert (live_totals["group"], live_totals["total_count"]) == ("REQUIRES_PAYMENT_METHOD", "1")
     assert "success_rate" not in live_totals and "latency_p50" not in live_totals
 
+    # Through the Python SDK, over both of its transports.
+    for transport in ("http", "grpc"):
+        client = PayLoops(
+            test_key, base_url=mesh.api_url, grpc_target=mesh.grpc_target, transport=transport
+        )
+        now = datetime.now(UTC)
+        [from_sdk] = client.analytics.payments(
+            start_time=now - timedelta(hours=1), end_time=now + timedelta(hours=1)
+        ).buckets
+        assert (from_sdk.total_count, from_sdk.failover_count) == (4, 1), transport
+        assert [(v.currency, v.amount) for v in from_sdk.volumes] == [("EUR", 700), ("USD", 5000)]
+
     # Over native gRPC: hourly, by currency (the window may straddle an hour: add them up).
     window = _window()
     request = analytics_pb2.GetPaymentAnalyticsRequest(
@@ -163,6 +176,8 @@ def test_unbounded_or_empty_windows_are_refused_with_stable_reasons(mesh: Mesh) 
         "interval": "HOUR",
     }
     assert _refusal(api, **hourly_quarter) == (400, refused, [("interval", "TOO_MANY_BUCKETS")])
+    unknown = api.get(PAYMENTS, params={**hourly_quarter, "interval": "week"})
+    assert unknown.status_code == 400, unknown.text
     # The widest window there is, daily: 90 days.
     widest = api.get(
         PAYMENTS,

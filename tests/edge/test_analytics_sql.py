@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,8 +17,6 @@ from edge import analytics
 from edge.analytics import GroupBy, Interval, Query
 from edge.auth import Caller
 from tests.core.migrated_database import database_at
-
-pytestmark = pytest.mark.slow
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
@@ -109,7 +108,7 @@ async def _seed(url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def seeded(postgres_url: str):  # type: ignore[no-untyped-def]
+def seeded(postgres_url: str) -> Iterator[str]:
     with database_at(postgres_url, "head") as url:
         asyncio.run(_seed(url))
         yield url
