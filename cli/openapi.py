@@ -74,6 +74,7 @@ IDEMPOTENT = frozenset(
         "CreateApiKey",
         "RollApiKey",
         "CreateWebhookEndpoint",
+        "RollbackRoutingConfig",
     }
 )
 
