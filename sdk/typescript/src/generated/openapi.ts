@@ -4054,6 +4054,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Any unique string up to 255 characters. A retry with the same key and the same request gets the first answer instead of doing the work again; the same key with a different request is refused (409). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
                 /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
                 "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
             };
