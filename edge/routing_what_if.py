@@ -187,13 +187,13 @@ async def _payments(
         .limit(MAX_PAYMENTS + 1)
     )
     found = [
-        _replayed(order_id, amount, currency, metadata, routing)
+        replayed(order_id, amount, currency, metadata, routing)
         for order_id, amount, currency, metadata, routing in rows
     ]
     return found[:MAX_PAYMENTS], len(found) > MAX_PAYMENTS
 
 
-def _replayed(
+def replayed(
     order_id: str, amount: int, currency: str, metadata: dict[str, str], routing: dict[str, Any]
 ) -> Replayed:
     facts: dict[str, str] = routing.get("facts") or {}
