@@ -108,7 +108,7 @@ def test_meaningless_filters_are_refused_and_tokens_keep_their_filters(mesh: Mes
         first = api.get("/v1/orders", params={"page_size": 1, "currency": "USD", "amount_min": 1})
         token = first.json()["next_page_token"]
         assert token
-        other_filters = [
+        other_filters: list[dict[str, str | int]] = [
             {"currency": "USD", "amount_min": 2},
             {"currency": "USD", "amount_min": 1, "amount_max": 5000},
             {"currency": "USD", "amount_min": 1, "query": "ord_x"},
