@@ -231,6 +231,33 @@ class Order(Base):
                 "failed_over",
             ],
         ),
+        Index(
+            "orders_merchant_currency_page",
+            "merchant_id",
+            "livemode",
+            "currency",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "orders_merchant_failure_page",
+            "merchant_id",
+            "livemode",
+            "failure_code",
+            "created_at",
+            "id",
+            postgresql_where=text("failure_code <> ''"),
+        ),
+        Index(
+            "orders_created_correlation_id",
+            "created_correlation_id",
+            postgresql_where=text("created_correlation_id <> ''"),
+        ),
+        Index(
+            "orders_paid_correlation_id",
+            "paid_correlation_id",
+            postgresql_where=text("paid_correlation_id <> ''"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -269,6 +296,10 @@ class Order(Base):
     decided_processor: Mapped[str] = mapped_column(String(64), default="")
     payment_latency_ms: Mapped[int | None] = mapped_column(Integer)
     failed_over: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The X-Correlation-Id of the request that created the order, and of the one that started
+    # its payment (set by the edge): what a merchant quoting a request searches by.
+    created_correlation_id: Mapped[str] = mapped_column(String(128), default="")
+    paid_correlation_id: Mapped[str] = mapped_column(String(128), default="")
 
 
 class Customer(Base):
@@ -317,7 +348,14 @@ class CustomerPaymentMethod(Base):
 
 class Attempt(Base):
     __tablename__ = "attempts"
-    __table_args__ = (UniqueConstraint("order_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "seq"),
+        Index(
+            "attempts_processor_reference",
+            "processor_reference",
+            postgresql_where=text("processor_reference <> ''"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -440,6 +478,7 @@ class EventDelivery(Base):
     """One event's way to one endpoint (a durable delivery workflow drives it)."""
 
     __tablename__ = "event_deliveries"
+    __table_args__ = (Index("event_deliveries_endpoint_page", "endpoint_id", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id"))
