@@ -135,6 +135,12 @@ ON_OBJECT = {
     "WebhookEndpointService.RotateWebhookEndpointSecret": OnObject(
         "webhook_endpoint", "WEBHOOK_ENDPOINT_NOT_FOUND", {}
     ),
+    "WebhookEndpointService.ListWebhookEndpointDeliveries": OnObject(
+        "webhook_endpoint", "WEBHOOK_ENDPOINT_NOT_FOUND"
+    ),
+    "WebhookEndpointService.SendTestEvent": OnObject(
+        "webhook_endpoint", "WEBHOOK_ENDPOINT_NOT_FOUND", {}
+    ),
     "WebhookEndpointService.DeleteWebhookEndpoint": OnObject(
         "webhook_endpoint", "WEBHOOK_ENDPOINT_NOT_FOUND"
     ),
