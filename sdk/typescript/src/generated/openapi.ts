@@ -2078,7 +2078,7 @@ export interface components {
                 "application/json": components["schemas"]["google.rpc.Status"];
             };
         };
-        /** @description The credential may not do this (its role, its mode, or the resource's merchant). */
+        /** @description The credential may not do this (its role, its mode, or the resource's merchant), or it is a publishable key, which only tokenizes cards. */
         403: {
             headers: {
                 [name: string]: unknown;
@@ -2232,6 +2232,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["400"];
+            403: components["responses"]["403"];
             404: components["responses"]["404"];
             408: components["responses"]["408"];
             429: components["responses"]["429"];
@@ -3492,6 +3493,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["400"];
+            403: components["responses"]["403"];
             404: components["responses"]["404"];
             408: components["responses"]["408"];
             409: components["responses"]["409"];
@@ -3532,6 +3534,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["400"];
+            403: components["responses"]["403"];
             404: components["responses"]["404"];
             408: components["responses"]["408"];
             409: components["responses"]["409"];
