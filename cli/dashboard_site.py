@@ -76,6 +76,14 @@ def is_built(build_dir: Path = BUILD_DIR) -> bool:
     return (build_dir / APP_PAGE).is_file()
 
 
+def serves(path: str, build_dir: Path = BUILD_DIR, routes_dir: Path = ROUTES_DIR) -> bool:
+    """Whether a GET of `path` is the dashboard's (a built file or one of the app's paths)."""
+    if re.fullmatch(app_path_regex(routes_dir), path):
+        return True
+    relative = path.lstrip("/")
+    return bool(relative) and (build_dir / relative).is_file() and ".." not in relative.split("/")
+
+
 def app_path_regex(routes_dir: Path = ROUTES_DIR) -> str:
     """The paths the app answers: `/` and everything under each top-level page directory
     (a `(group)` directory's pages count as top level, as in SvelteKit)."""

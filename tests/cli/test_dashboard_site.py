@@ -177,3 +177,21 @@ def test_envoy_accepts_the_dashboards_routes(
     )
     result = envoy_config.validate(path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("path", "served"),
+    [
+        ("/payments/ord_1", True),
+        ("/favicon.svg", True),
+        ("/_app/immutable/entry/start.A1.js", True),
+        ("/_app/immutable/entry/missing.js", False),
+        ("/_app/../index.html", False),
+        ("/v1/orders", False),
+    ],
+)
+def test_serves_tells_the_dashboards_paths_from_the_apis(
+    site: tuple[Path, Path], path: str, served: bool
+) -> None:
+    build, pages = site
+    assert dashboard_site.serves(path, build, pages) is served
