@@ -139,4 +139,3 @@ def test_the_access_token_is_refreshed_before_it_expires(
     assert refreshed.value.response() is not None
     assert refreshed.value.response().status == 200  # type: ignore[union-attr]
     expect(page).to_have_url(re.compile(r"/payments$"))
-
