@@ -10,7 +10,7 @@ NPM_STAMP := $(TS_SDK)/node_modules/.installed
 SITE = $(shell $(BIN)/python -c 'import sysconfig;print(sysconfig.get_path("purelib"))')
 PROTOS := $(shell find proto/payloops -name '*.proto' | sort)
 
-.PHONY: setup chromium dev test test-fast gen api-reference check-gen check-compat lint bench validate-envoy clean
+.PHONY: setup chromium dashboard dev test test-fast gen api-reference check-gen check-compat lint bench validate-envoy clean
 
 setup: $(STAMP) $(NPM_STAMP)
 
@@ -24,10 +24,30 @@ $(NPM_STAMP): $(TS_SDK)/package.json $(TS_SDK)/package-lock.json
 	cd $(TS_SDK) && npm ci --no-audit --no-fund
 	touch $(NPM_STAMP)
 
-dev: $(STAMP)
+# The dashboard (dashboard/, docs/dashboard.md): its npm dependencies from its lockfile, then
+# the TypeScript SDK it calls the API through and the app itself, built again only when their
+# sources change. Envoy serves dashboard/build (cli/dashboard_site.py) once restarted.
+DASHBOARD := dashboard
+DASHBOARD_NPM_STAMP := $(DASHBOARD)/node_modules/.installed
+DASHBOARD_STAMP := $(DASHBOARD)/build/.built
+DASHBOARD_SOURCES := $(shell find $(DASHBOARD)/src $(DASHBOARD)/static $(TS_SDK)/src -type f) \
+  $(addprefix $(DASHBOARD)/,svelte.config.js vite.config.ts tsconfig.json)
+
+$(DASHBOARD_NPM_STAMP): $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json
+	cd $(DASHBOARD) && npm ci --no-audit --no-fund
+	touch $(DASHBOARD_NPM_STAMP)
+
+$(DASHBOARD_STAMP): $(DASHBOARD_SOURCES) $(NPM_STAMP) $(DASHBOARD_NPM_STAMP)
+	cd $(TS_SDK) && npm run build
+	cd $(DASHBOARD) && npm run build
+	touch $(DASHBOARD_STAMP)
+
+dashboard: $(DASHBOARD_STAMP)
+
+dev: $(STAMP) $(DASHBOARD_STAMP)
 	$(BIN)/payloops dev
 
-test: $(STAMP) $(NPM_STAMP) chromium
+test: $(STAMP) $(NPM_STAMP) $(DASHBOARD_STAMP) chromium
 	$(BIN)/python -m pytest -q tests
 
 # The browser tests (tests/browser.py) drive Debian's Chromium, never a downloaded one: installed
@@ -97,11 +117,12 @@ AGAINST ?= HEAD~1
 check-compat: $(STAMP)
 	$(BIN)/python -m cli.compat --against '$(AGAINST)'
 
-lint: $(STAMP)
+lint: $(STAMP) $(DASHBOARD_STAMP)
 	$(BIN)/buf lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd $(DASHBOARD) && npm run check
 
 validate-envoy: $(STAMP)
 	$(BIN)/python -m cli.envoy_config --validate
@@ -112,4 +133,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.analytics
 
 clean:
-	rm -rf $(VENV) .payloops $(APIREF)/node_modules
+	rm -rf $(VENV) .payloops $(APIREF)/node_modules $(DASHBOARD)/node_modules $(DASHBOARD)/build

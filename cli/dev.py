@@ -26,7 +26,7 @@ from types import FrameType
 
 import httpx
 
-from cli import dev_db, dev_layout, dev_services, envoy_config, probes
+from cli import dashboard_site, dev_db, dev_layout, dev_services, envoy_config, probes
 from cli.binaries import BinaryNotFound, find_binary
 from cli.ports import PortPicker, ephemeral_start, port_is_free
 from cli.postgres import EmbeddedPostgres, PostgresError
@@ -251,9 +251,15 @@ class DevMesh:
             ),
         )
         key = api_key if self.options.show_key else f"in {self.state.dev_env}"
+        dashboard = (
+            "(sign in as PAYLOOPS_DEV_OWNER_EMAIL with PAYLOOPS_DEV_OWNER_PASSWORD, in dev.env)"
+            if dashboard_site.is_built()
+            else "(not built: run `make dashboard`, then restart)"
+        )
         say(
             f"payloops dev ready: REST {api_url}  gRPC {grpc_target}  API key {key}  "
             f"API reference {api_url}{envoy_config.API_REFERENCE_PATH}  "
+            f"dashboard {api_url}/ {dashboard}  "
             f"(settings in {self.state.dev_env}; Ctrl-C stops everything)"
         )
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from cli import dev_layout, page_scripts
+from cli import dashboard_site, dev_layout, page_scripts
 from cli.binaries import BinaryNotFound, find_binary
 from core.config import otel_exporter
 
@@ -135,10 +135,13 @@ def render(
     access_log_path: str | Path = "/dev/stdout",
     tracing: Tracing | None = None,
     rate_limit: RateLimit | None = None,
+    dashboard_build: Path = dashboard_site.BUILD_DIR,
 ) -> str:
     """The template with these values filled in, as YAML text; with `tracing`, both listeners
     start (or continue, from a client's `traceparent`) a trace per request and pass it on to
-    the edge. `rate_limit` is the per-key limit (RateLimit's defaults when None)."""
+    the edge. `rate_limit` is the per-key limit (RateLimit's defaults when None).
+    `dashboard_build` is the dashboard's build directory, read now: Envoy serves the files it
+    holds when it starts (a page saying how to build it when there is none)."""
     config: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
     if len(str(admin_socket).encode()) > MAX_SOCKET_PATH:
         raise ValueError(
@@ -170,6 +173,7 @@ def render(
             _set_rate_limit(node, rate_limit or RateLimit())
         if "direct_response" in node:
             _serve_repository_file(node)
+    _add_dashboard(config, dashboard_build)
     if tracing is not None:
         _add_tracing(config, tracing)
     return yaml.safe_dump(config, sort_keys=False, width=120)
@@ -189,6 +193,15 @@ def _serve_repository_file(route: dict[str, Any]) -> None:
         if PAGE_INLINE_SCRIPTS in header["value"]:
             hashes = page_scripts.inline_script_hashes(path.read_text(encoding="utf-8"))
             header["value"] = header["value"].replace(PAGE_INLINE_SCRIPTS, " ".join(hashes))
+
+
+def _add_dashboard(config: dict[str, Any], build_dir: Path) -> None:
+    """The dashboard's routes after the API's, on the REST listener (cli/dashboard_site.py)."""
+    listeners = {item["name"]: item for item in config["static_resources"]["listeners"]}
+    for node in _dicts(listeners["rest"]):
+        if node.get("@type") == _HCM:
+            virtual_host = node["route_config"]["virtual_hosts"][0]
+            virtual_host["routes"].extend(dashboard_site.routes(build_dir))
 
 
 def _set_rate_limit(local_rate_limit: dict[str, Any], limit: RateLimit) -> None:

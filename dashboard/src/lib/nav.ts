@@ -1,0 +1,9 @@
+// The dashboard's pages, in the order the navigation shows them. A new page adds its entry
+// here; `owners` hides it from anyone else.
+export interface NavItem {
+  readonly href: string;
+  readonly label: string;
+  readonly owners?: boolean;
+}
+
+export const NAV: readonly NavItem[] = [{ href: "/payments", label: "Payments" }];
