@@ -35,6 +35,7 @@ from google.protobuf.descriptor import (
 )
 
 from cli import openapi_examples as examples
+from edge.refresh_cookie import NAME as REFRESH_COOKIE
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "gen" / "openapi.json"
@@ -60,6 +61,11 @@ SECURITY: dict[str, Requirement] = {
 # Methods of a secured service that come before any credential: signing in, and the keys that
 # verify a session token.
 UNAUTHENTICATED_METHODS = frozenset({"CreateSession", "RefreshSession", "LogoutSession", "GetJwks"})
+
+# The session calls whose answer sets the dashboard's refresh token cookie (LogoutSession's
+# clears it), and those that read it when the body has no token (edge/refresh_cookie.py).
+SETS_REFRESH_COOKIE = frozenset({"CreateSession", "RefreshSession", "LogoutSession"})
+READS_REFRESH_COOKIE = frozenset({"RefreshSession", "LogoutSession"})
 
 # The RPCs whose edge implementation claims the Idempotency-Key header (a retry with the same
 # key replays the first answer). Others accept the header and ignore it.
@@ -313,7 +319,11 @@ class Document:
             "components": {
                 "schemas": dict(sorted(self._schemas.items())),
                 "securitySchemes": _SECURITY_SCHEMES,
-                "parameters": {"IdempotencyKey": _IDEMPOTENCY_KEY, "PayLoopsMode": _MODE},
+                "parameters": {
+                    "IdempotencyKey": _IDEMPOTENCY_KEY,
+                    "PayLoopsMode": _MODE,
+                    "RefreshTokenCookie": _REFRESH_COOKIE,
+                },
                 "responses": {
                     status: {
                         "description": meaning,
@@ -350,6 +360,8 @@ class Document:
             parameters.append({"$ref": "#/components/parameters/IdempotencyKey"})
         if {"DashboardSession": []} in security:
             parameters.append({"$ref": "#/components/parameters/PayLoopsMode"})
+        if method.name in READS_REFRESH_COOKIE:
+            parameters.append({"$ref": "#/components/parameters/RefreshTokenCookie"})
         if parameters:
             operation["parameters"] = parameters
         if binding.body:
@@ -358,6 +370,8 @@ class Document:
         operation["security"] = security
         success = self._success(method)
         _add_example(success, examples.RESPONSES.get(binding.operation_id))
+        if method.name in SETS_REFRESH_COOKIE:
+            success["headers"] = {"Set-Cookie": _REFRESH_COOKIE_SET}
         operation["responses"] = {
             "200": success,
             **{
@@ -695,6 +709,22 @@ _IDEMPOTENCY_KEY = {
     "same request gets the first answer instead of doing the work again; the same key with a "
     "different request is refused (409).",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+_REFRESH_COOKIE = {
+    "name": REFRESH_COOKIE,
+    "in": "cookie",
+    "required": False,
+    "description": "The refresh token, as CreateSession and RefreshSession set it for a "
+    "browser; used when the body has no `refresh_token`. Refused (403 "
+    "REFRESH_COOKIE_CROSS_ORIGIN) when the browser says another origin's page sent it.",
+    "schema": {"type": "string"},
+}
+_REFRESH_COOKIE_SET = {
+    "description": f"`{REFRESH_COOKIE}=…; Path=…; Max-Age=…; HttpOnly; Secure; "
+    "SameSite=Strict`, once for each of the paths of RefreshSession and LogoutSession: the "
+    "new refresh token, for a browser that must not hold it in script (Max-Age=0 from "
+    "LogoutSession, which clears it).",
+    "schema": {"type": "string"},
 }
 _MODE = {
     "name": "PayLoops-Mode",

@@ -121,6 +121,10 @@ REFRESH_TOKEN_INVALID = ErrorKind("REFRESH_TOKEN_INVALID", grpc.StatusCode.UNAUT
 REFRESH_TOKEN_EXPIRED = ErrorKind("REFRESH_TOKEN_EXPIRED", grpc.StatusCode.UNAUTHENTICATED)
 # A refresh token presented a second time: its session is revoked.
 REFRESH_TOKEN_REUSED = ErrorKind("REFRESH_TOKEN_REUSED", grpc.StatusCode.UNAUTHENTICATED)
+# The refresh token came in the dashboard's cookie from a page of another origin.
+REFRESH_COOKIE_CROSS_ORIGIN = ErrorKind(
+    "REFRESH_COOKIE_CROSS_ORIGIN", grpc.StatusCode.PERMISSION_DENIED
+)
 # Not a token this platform signed: bad signature, unknown kid, another algorithm, wrong
 # issuer or audience, a claim missing, or a user who is not the token's merchant's.
 ACCESS_TOKEN_INVALID = ErrorKind("ACCESS_TOKEN_INVALID", grpc.StatusCode.UNAUTHENTICATED)

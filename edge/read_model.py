@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, exists, select, tuple_
+from sqlalchemy import Select, bindparam, exists, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import models
@@ -42,14 +43,21 @@ class OrderFilter:
     created_before: datetime | None = None
     metadata_key: str = ""
     metadata_value: str = ""
+    # Minor units of `currency`; 0: no bound.
+    amount_min: int = 0
+    amount_max: int = 0
+    failure_code: str = ""
+    # An order id, an attempt's processor reference or a request's correlation id, exactly.
+    query: str = ""
 
     def scope(self, caller: Caller) -> str:
         """What a page token is bound to: the next page must come from the same merchant and
-        mode, with the same filters."""
-        return "|".join(
-            (
+        mode, with the same filters. JSON, not joined text: values are the caller's, and no
+        two different filters may give the same scope."""
+        return json.dumps(
+            [
                 caller.merchant_id,
-                "live" if caller.livemode else "test",
+                caller.livemode,
                 self.status or "",
                 self.processor,
                 self.currency,
@@ -57,8 +65,25 @@ class OrderFilter:
                 self.created_before.isoformat() if self.created_before else "",
                 self.metadata_key,
                 self.metadata_value,
-            )
+                self.amount_min,
+                self.amount_max,
+                self.failure_code,
+                self.query,
+            ],
+            separators=(",", ":"),
         )
+
+
+def _searched(query: str) -> Select[tuple[str]]:
+    """The ids of the orders a search names, each branch by its own index (an OR across the
+    tables would read every order of the merchant)."""
+    order, attempt = models.Order, models.Attempt
+    return union(
+        select(order.id).where(order.id == query),
+        select(order.id).where(order.created_correlation_id == query),
+        select(order.id).where(order.paid_correlation_id == query),
+        select(attempt.order_id).where(attempt.processor_reference == query),
+    )  # type: ignore[return-value]
 
 
 async def list_orders(
@@ -90,6 +115,14 @@ async def list_orders(
             if not wanted.metadata_value
             else order.metadata_[wanted.metadata_key].astext == wanted.metadata_value
         )
+    if wanted.amount_min:
+        query = query.where(order.amount >= wanted.amount_min)
+    if wanted.amount_max:
+        query = query.where(order.amount <= wanted.amount_max)
+    if wanted.failure_code:
+        query = query.where(order.failure_code == wanted.failure_code)
+    if wanted.query:
+        query = query.where(order.id.in_(_searched(wanted.query)))
     if after is not None:
         query = query.where(
             tuple_(order.created_at, order.id) < tuple_(after.created_at, after.order_id)

@@ -30,6 +30,7 @@ from core.webhooks.deliveries import RetrySchedule
 from core.webhooks.urls import Destinations
 from edge import auth, key_usage
 from edge.access_tokens import AccessTokens
+from edge.delivery_starter import DeliveryStarter
 from edge.idempotency import Idempotency
 from edge.interceptors import EdgeInterceptor
 from edge.lifecycle import Lifecycle
@@ -165,23 +166,22 @@ async def serve(
     processors_pb2_grpc.add_ProcessorWebhookServiceServicer_to_server(
         ProcessorWebhookService(sessions, box, channels, temporal), server
     )
+    deliveries = DeliveryStarter(
+        temporal, settings.task_queue, RetrySchedule.from_settings(settings)
+    )
     webhooks_pb2_grpc.add_WebhookEndpointServiceServicer_to_server(
         WebhookEndpointService(
             sessions,
             box,
             idempotency,
             Destinations.from_settings(settings, functools.partial(registry.targets, sessions)),
+            PageTokens(settings.page_token_secret),
+            deliveries,
         ),
         server,
     )
     webhooks_pb2_grpc.add_EventServiceServicer_to_server(
-        EventService(
-            sessions,
-            PageTokens(settings.page_token_secret),
-            temporal,
-            settings.task_queue,
-            RetrySchedule.from_settings(settings),
-        ),
+        EventService(sessions, PageTokens(settings.page_token_secret), deliveries),
         server,
     )
     api_health_pb2_grpc.add_HealthServiceServicer_to_server(

@@ -209,3 +209,44 @@ def customer_violations(
     if "metadata" in wanted:
         found += metadata_violations(customer.metadata)
     return found
+
+
+# The longest thing a search can match: a processor reference.
+MAX_QUERY = 255
+MAX_FAILURE_CODE = 64
+
+
+def list_orders_violations(request: orders_pb2.ListOrdersRequest) -> list[FieldViolation]:
+    """ListOrders' filters that cannot mean anything: an amount bound without the currency it
+    is counted in, a range that is empty by construction, a value past what is ever stored."""
+    found: list[FieldViolation] = []
+    if request.metadata_value and not request.metadata_key:
+        found.append(
+            FieldViolation("metadata_value", "METADATA_KEY_REQUIRED", "give metadata_key with it")
+        )
+    for name, bound in (("amount_min", request.amount_min), ("amount_max", request.amount_max)):
+        if bound < 0:
+            found.append(FieldViolation(name, "AMOUNT_NEGATIVE", "must not be negative"))
+        elif bound and not request.currency:
+            found.append(
+                FieldViolation(
+                    name,
+                    "CURRENCY_REQUIRED_FOR_AMOUNT",
+                    "amounts are in minor units of one currency: give currency with it",
+                )
+            )
+    if 0 < request.amount_max < request.amount_min:
+        found.append(
+            FieldViolation("amount_max", "AMOUNT_RANGE_EMPTY", "must not be less than amount_min")
+        )
+    for name, value, limit in (
+        ("failure_code", request.failure_code, MAX_FAILURE_CODE),
+        ("query", request.query, MAX_QUERY),
+    ):
+        if len(value) > limit:
+            found.append(
+                FieldViolation(
+                    name, f"{name.upper()}_TOO_LONG", f"must be at most {limit} characters"
+                )
+            )
+    return found

@@ -27,6 +27,8 @@ ORDER_CANCELED = "order.canceled"
 REFUND_SUCCEEDED = "refund.succeeded"
 REFUND_FAILED = "refund.failed"
 WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+# Sent on request to one endpoint only (SendTestEvent), whatever it subscribed to.
+WEBHOOK_ENDPOINT_TEST = "webhook_endpoint.test"
 TYPES = (
     ORDER_SUCCEEDED,
     ORDER_FAILED,
@@ -37,6 +39,7 @@ TYPES = (
     REFUND_SUCCEEDED,
     REFUND_FAILED,
     WEBHOOK_ENDPOINT_DISABLED,
+    WEBHOOK_ENDPOINT_TEST,
 )
 
 

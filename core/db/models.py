@@ -213,7 +213,36 @@ class ProcessorEvent(Base):
 
 class Order(Base):
     __tablename__ = "orders"
-    __table_args__ = (Index("orders_merchant_page", "merchant_id", "livemode", "created_at", "id"),)
+    __table_args__ = (
+        Index("orders_merchant_page", "merchant_id", "livemode", "created_at", "id"),
+        Index(
+            "orders_merchant_currency_page",
+            "merchant_id",
+            "livemode",
+            "currency",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "orders_merchant_failure_page",
+            "merchant_id",
+            "livemode",
+            "failure_code",
+            "created_at",
+            "id",
+            postgresql_where=text("failure_code <> ''"),
+        ),
+        Index(
+            "orders_created_correlation_id",
+            "created_correlation_id",
+            postgresql_where=text("created_correlation_id <> ''"),
+        ),
+        Index(
+            "orders_paid_correlation_id",
+            "paid_correlation_id",
+            postgresql_where=text("paid_correlation_id <> ''"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
@@ -245,6 +274,10 @@ class Order(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # Set on create only: who pays; a saved payment method must be this customer's.
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
+    # The X-Correlation-Id of the request that created the order, and of the one that started
+    # its payment (set by the edge): what a merchant quoting a request searches by.
+    created_correlation_id: Mapped[str] = mapped_column(String(128), default="")
+    paid_correlation_id: Mapped[str] = mapped_column(String(128), default="")
 
 
 class Customer(Base):
@@ -293,7 +326,14 @@ class CustomerPaymentMethod(Base):
 
 class Attempt(Base):
     __tablename__ = "attempts"
-    __table_args__ = (UniqueConstraint("order_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "seq"),
+        Index(
+            "attempts_processor_reference",
+            "processor_reference",
+            postgresql_where=text("processor_reference <> ''"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -416,6 +456,7 @@ class EventDelivery(Base):
     """One event's way to one endpoint (a durable delivery workflow drives it)."""
 
     __tablename__ = "event_deliveries"
+    __table_args__ = (Index("event_deliveries_endpoint_page", "endpoint_id", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id"))

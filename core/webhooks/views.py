@@ -74,8 +74,9 @@ async def delivery_messages(
     session: AsyncSession,
     deliveries: Sequence[models.EventDelivery],
 ) -> list[webhooks_pb2.EventDelivery]:
-    """Each delivery with all its attempts, oldest first."""
+    """Each delivery with its event's type and all its attempts, oldest first."""
     attempts: dict[str, list[models.DeliveryAttempt]] = {d.id: [] for d in deliveries}
+    types: dict[str, str] = {}
     if deliveries:
         rows = await session.execute(
             select(models.DeliveryAttempt)
@@ -84,19 +85,27 @@ async def delivery_messages(
         )
         for attempt in rows.scalars():
             attempts[attempt.delivery_id].append(attempt)
-    return [delivery_message(d, attempts[d.id]) for d in deliveries]
+        named = await session.execute(
+            select(models.Event.id, models.Event.type).where(
+                models.Event.id.in_({d.event_id for d in deliveries})
+            )
+        )
+        types = {event_id: event_type for event_id, event_type in named.tuples()}
+    return [delivery_message(d, attempts[d.id], types[d.event_id]) for d in deliveries]
 
 
 def delivery_message(
-    delivery: models.EventDelivery, attempts: Sequence[models.DeliveryAttempt]
+    delivery: models.EventDelivery, attempts: Sequence[models.DeliveryAttempt], event_type: str
 ) -> webhooks_pb2.EventDelivery:
     message = webhooks_pb2.EventDelivery(
         id=delivery.id,
         event=delivery.event_id,
+        event_type=event_type,
         webhook_endpoint=delivery.endpoint_id,
         status=_DELIVERY_STATUS[delivery.status],
         attempts=[_attempt_message(a) for a in attempts],
     )
+    message.create_time.FromDatetime(delivery.created_at)
     if delivery.status == DeliveryStatus.PENDING and delivery.next_attempt_at is not None:
         message.next_attempt_time.FromDatetime(delivery.next_attempt_at)
     return message

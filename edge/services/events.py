@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
-from temporalio.service import RPCError
 
 from core import errors
 from core.contracts import events
@@ -18,6 +16,7 @@ from core.webhooks import deliveries as webhook_deliveries
 from core.webhooks.views import delivery_messages, event_message
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext
+from edge.delivery_starter import DeliveryStarter
 from edge.page_tokens import Cursor, PageTokens, page_size, page_size_violations
 from edge.services.webhook_endpoints import find as find_endpoint
 from payloops.v1 import webhooks_pb2, webhooks_pb2_grpc
@@ -28,15 +27,11 @@ class EventService(webhooks_pb2_grpc.EventServiceServicer):
         self,
         sessions: async_sessionmaker[AsyncSession],
         page_tokens: PageTokens,
-        temporal: Client,
-        task_queue: str,
-        schedule: webhook_deliveries.RetrySchedule,
+        deliveries: DeliveryStarter,
     ) -> None:
         self._sessions = sessions
         self._page_tokens = page_tokens
-        self._temporal = temporal
-        self._task_queue = task_queue
-        self._schedule = schedule
+        self._deliveries = deliveries
 
     async def ListEvents(
         self, request: webhooks_pb2.ListEventsRequest, context: ServicerContext
@@ -128,14 +123,7 @@ class EventService(webhooks_pb2_grpc.EventServiceServicer):
             else:
                 endpoints = await webhook_deliveries.listening_endpoints(session, event)
             deliveries = await webhook_deliveries.ensure_deliveries(session, event, endpoints)
-        try:
-            await webhook_deliveries.redeliver(
-                self._temporal, self._task_queue, self._schedule, deliveries
-            )
-        except RPCError as error:
-            raise errors.PayLoopsError(
-                errors.DEPENDENCY_UNAVAILABLE, "deliveries are briefly unavailable; try again"
-            ) from error
+        await self._deliveries.redeliver(deliveries)
         async with self._sessions() as session:
             rows = await session.execute(
                 select(models.EventDelivery)

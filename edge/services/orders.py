@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,12 +16,13 @@ from core.contracts import views
 from core.contracts.payment import CardHints, PaymentMethod
 from core.contracts.vocabulary import CaptureMethod, OrderStatus
 from core.db import models
+from core.logs import correlation_id
 from edge import read_model, validation
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext, request_header
 from edge.idempotency import Claim, Idempotency
 from edge.lifecycle import Lifecycle
-from edge.page_tokens import Cursor, PageTokens, page_size
+from edge.page_tokens import Cursor, PageTokens, page_size, page_size_violations
 from edge.payments import Payments
 from edge.services import customers
 from payloops.v1 import orders_pb2, orders_pb2_grpc
@@ -35,6 +36,16 @@ _CAPTURE_METHODS = {
     orders_pb2.Order.AUTOMATIC: CaptureMethod.AUTOMATIC,
     orders_pb2.Order.MANUAL: CaptureMethod.MANUAL,
 }
+
+# Whoever pays an order last, while it is unpaid, is the request a merchant quotes.
+_PAID_BY = (
+    update(models.Order)
+    .where(
+        models.Order.id == bindparam("order_id"),
+        models.Order.status == OrderStatus.REQUIRES_PAYMENT_METHOD,
+    )
+    .values(paid_correlation_id=bindparam("paying_correlation_id"))
+)
 
 # Built once: every CreateOrder runs it (see orchestrator/activities/orders.py).
 _NEW_ORDER = (
@@ -50,6 +61,7 @@ _NEW_ORDER = (
         metadata_=bindparam("order_metadata"),
         return_url=bindparam("order_return_url"),
         customer_id=bindparam("order_customer"),
+        created_correlation_id=bindparam("order_correlation_id"),
         status=OrderStatus.REQUIRES_PAYMENT_METHOD,
     )
     .returning(models.Order)
@@ -108,34 +120,11 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
     ) -> orders_pb2.ListOrdersResponse:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
+            violations = page_size_violations(request.page_size)
+            if violations := violations + validation.list_orders_violations(request):
+                raise errors.invalid(violations)
             size = page_size(request.page_size)
-            wanted = read_model.OrderFilter(
-                status=(
-                    orders_pb2.Order.Status.Name(request.status).lower() if request.status else None
-                ),
-                processor=request.processor,
-                currency=request.currency,
-                created_after=(
-                    request.created_after.ToDatetime(tzinfo=UTC)
-                    if request.HasField("created_after")
-                    else None
-                ),
-                created_before=(
-                    request.created_before.ToDatetime(tzinfo=UTC)
-                    if request.HasField("created_before")
-                    else None
-                ),
-                metadata_key=request.metadata_key,
-                metadata_value=request.metadata_value,
-            )
-            if request.metadata_value and not request.metadata_key:
-                raise errors.invalid(
-                    [
-                        errors.FieldViolation(
-                            "metadata_value", "METADATA_KEY_REQUIRED", "give metadata_key with it"
-                        )
-                    ]
-                )
+            wanted = _order_filter(request)
             scope = wanted.scope(caller)
             after = (
                 self._page_tokens.decode(request.page_token, scope) if request.page_token else None
@@ -180,6 +169,10 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
             saved = await customers.saved_method_for(session, order, method.token)
         if request.off_session and saved is None:
             raise customers.not_saved(order)
+        async with self._sessions.begin() as session:
+            await session.execute(
+                _PAID_BY, {"order_id": order.id, "paying_correlation_id": correlation_id.get()}
+            )
         return await self._payments.pay(
             order,
             PaymentMethod(
@@ -261,10 +254,35 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
                     "order_metadata": dict(order.metadata),
                     "order_return_url": order.return_url,
                     "order_customer": order.customer or None,
+                    "order_correlation_id": correlation_id.get(),
                 },
             )
         ).scalar_one()
         return views.order_message(row, attempts=[])
+
+
+def _order_filter(request: orders_pb2.ListOrdersRequest) -> read_model.OrderFilter:
+    return read_model.OrderFilter(
+        status=orders_pb2.Order.Status.Name(request.status).lower() if request.status else None,
+        processor=request.processor,
+        currency=request.currency.upper(),
+        created_after=(
+            request.created_after.ToDatetime(tzinfo=UTC)
+            if request.HasField("created_after")
+            else None
+        ),
+        created_before=(
+            request.created_before.ToDatetime(tzinfo=UTC)
+            if request.HasField("created_before")
+            else None
+        ),
+        metadata_key=request.metadata_key,
+        metadata_value=request.metadata_value,
+        amount_min=request.amount_min,
+        amount_max=request.amount_max,
+        failure_code=request.failure_code,
+        query=request.query.strip(),
+    )
 
 
 async def _read(session: AsyncSession, caller: Caller, order_id: str) -> orders_pb2.Order:

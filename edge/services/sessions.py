@@ -16,7 +16,7 @@ from core import audit, errors, passwords
 from core.audit import Actor, ActorType, AuditAction
 from core.db import models
 from core.users import MAX_EMAIL_LENGTH, normalized_email
-from edge import user_sessions
+from edge import refresh_cookie, user_sessions
 from edge.access_tokens import TOKEN_TYPE, AccessTokens, Claims, sessions_closed
 from edge.auth import check_session_usable, client_address
 from edge.context import ServicerContext
@@ -81,6 +81,7 @@ class SessionService(sessions_pb2_grpc.SessionServiceServicer):
             raise errors.PayLoopsError(
                 errors.SIGN_IN_FAILED, "the e-mail address or the password is wrong"
             )
+        _set_refresh_cookie(answer)
         return answer
 
     async def _signed_in(
@@ -110,8 +111,9 @@ class SessionService(sessions_pb2_grpc.SessionServiceServicer):
         if not self._tokens.configured:
             raise sessions_closed()
         address = client_address(context)
+        token = request.refresh_token or refresh_cookie.presented(context.invocation_metadata())
         async with self._sessions.begin() as session:
-            found = await self._presented(session, request.refresh_token)
+            found = await self._presented(session, token)
             if found.row.used_at is not None:
                 # Someone else holds a copy of this session's tokens: end it for everyone.
                 if user_sessions.revoke(found.session, user_sessions.REVOKED_FOR_REUSE):
@@ -140,13 +142,17 @@ class SessionService(sessions_pb2_grpc.SessionServiceServicer):
                 errors.REFRESH_TOKEN_REUSED,
                 "this refresh token was already used; the session has been revoked, sign in again",
             )
+        _set_refresh_cookie(answer)
         return answer
 
     async def LogoutSession(
         self, request: sessions_pb2.LogoutSessionRequest, context: ServicerContext
     ) -> sessions_pb2.LogoutSessionResponse:
+        token = request.refresh_token or refresh_cookie.presented(context.invocation_metadata())
+        # Whatever the token: a browser that asked to sign out keeps no token.
+        refresh_cookie.clear_cookie()
         async with self._sessions.begin() as session:
-            found = await user_sessions.presented(session, request.refresh_token)
+            found = await user_sessions.presented(session, token) if token else None
             if found is not None and user_sessions.revoke(
                 found.session, user_sessions.REVOKED_BY_LOGOUT
             ):
@@ -190,6 +196,12 @@ class SessionService(sessions_pb2_grpc.SessionServiceServicer):
         message.expire_time.FromDatetime(access.expires_at)
         message.refresh_token_expire_time.FromDatetime(grant.expires_at)
         return message
+
+
+def _set_refresh_cookie(answer: sessions_pb2.Session) -> None:
+    refresh_cookie.set_cookie(
+        answer.refresh_token, answer.refresh_token_expire_time.ToDatetime(tzinfo=UTC)
+    )
 
 
 def _user_actor(user: models.User, address: str) -> Actor:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from google.protobuf import empty_pb2
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,12 +24,15 @@ from core.contracts.vocabulary import EndpointStatus
 from core.db import models
 from core.secrets import SecretBox, SecretsNotConfigured
 from core.webhooks import signing as webhook_signing
+from core.webhooks import test_events
 from core.webhooks import urls as webhook_urls
 from core.webhooks.deliveries import ALL_EVENTS
-from core.webhooks.views import endpoint_message
+from core.webhooks.views import delivery_messages, endpoint_message
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext, request_header
+from edge.delivery_starter import DeliveryStarter
 from edge.idempotency import Claim, Idempotency
+from edge.page_tokens import Cursor, PageTokens, page_size, page_size_violations
 from payloops.v1 import webhooks_pb2, webhooks_pb2_grpc
 
 DEFAULT_GRACE = timedelta(hours=24)
@@ -49,11 +52,15 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
         box: SecretBox,
         idempotency: Idempotency,
         destinations: webhook_urls.Destinations,
+        page_tokens: PageTokens,
+        deliveries: DeliveryStarter,
     ) -> None:
         self._sessions = sessions
         self._box = box
         self._idempotency = idempotency
         self._destinations = destinations
+        self._page_tokens = page_tokens
+        self._deliveries = deliveries
 
     async def CreateWebhookEndpoint(
         self, request: webhooks_pb2.CreateWebhookEndpointRequest, context: ServicerContext
@@ -265,6 +272,66 @@ class WebhookEndpointService(webhooks_pb2_grpc.WebhookEndpointServiceServicer):
             details = {"grace_period_seconds": int(grace.total_seconds())}
             _record(session, caller, AuditAction.WEBHOOK_ENDPOINT_SECRET_ROTATED, endpoint, details)
             return endpoint_message(endpoint, secret=secret)
+
+    async def ListWebhookEndpointDeliveries(
+        self, request: webhooks_pb2.ListWebhookEndpointDeliveriesRequest, context: ServicerContext
+    ) -> webhooks_pb2.ListWebhookEndpointDeliveriesResponse:
+        async with self._sessions() as session:
+            caller = await authenticate(session, context)
+            if violations := page_size_violations(request.page_size):
+                raise errors.invalid(violations)
+            size = page_size(request.page_size)
+            endpoint = await find(session, caller, request.webhook_endpoint)
+            # The endpoint is the caller's (find): its id alone scopes the token.
+            scope = f"endpoint_deliveries|{endpoint.id}"
+            after = (
+                self._page_tokens.decode(request.page_token, scope) if request.page_token else None
+            )
+            rows = await _deliveries_to(session, endpoint, after, size + 1)
+            page = rows[:size]
+            response = webhooks_pb2.ListWebhookEndpointDeliveriesResponse(
+                deliveries=await delivery_messages(session, page)
+            )
+        if len(rows) > size:
+            response.next_page_token = self._page_tokens.encode(
+                Cursor(page[-1].created_at, page[-1].id), scope
+            )
+        return response
+
+    async def SendTestEvent(
+        self, request: webhooks_pb2.SendTestEventRequest, context: ServicerContext
+    ) -> webhooks_pb2.EventDelivery:
+        async with self._sessions.begin() as session:
+            caller = await authenticate(session, context)
+            endpoint = await find(session, caller, request.webhook_endpoint)
+            if endpoint.status != EndpointStatus.ENABLED:
+                raise errors.PayLoopsError(
+                    errors.WEBHOOK_ENDPOINT_DISABLED,
+                    f"webhook endpoint {endpoint.id!r} is disabled; enable it first",
+                    metadata={"webhook_endpoint": endpoint.id},
+                )
+            delivery = await test_events.record(session, endpoint)
+        await self._deliveries.start([delivery])
+        async with self._sessions() as session:
+            (message,) = await delivery_messages(session, [delivery])
+        return message
+
+
+async def _deliveries_to(
+    session: AsyncSession,
+    endpoint: models.WebhookEndpoint,
+    after: Cursor | None,
+    limit: int,
+) -> list[models.EventDelivery]:
+    """Newest first, by (created_at, id), like every page."""
+    delivery = models.EventDelivery
+    query = select(delivery).where(delivery.endpoint_id == endpoint.id)
+    if after is not None:
+        query = query.where(
+            tuple_(delivery.created_at, delivery.id) < tuple_(after.created_at, after.order_id)
+        )
+    query = query.order_by(delivery.created_at.desc(), delivery.id.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
 
 
 async def find(

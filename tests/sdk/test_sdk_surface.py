@@ -47,6 +47,21 @@ CALLS: list[tuple[Callable[[Any], Any], str, str, dict[str, str], object]] = [
         None,
     ),
     (
+        lambda c: c.orders.list(
+            currency="EUR", amount_min=100, amount_max=900, failure_code="expired_card", query="q"
+        ),
+        "GET",
+        "/v1/orders",
+        {
+            "currency": "EUR",
+            "amount_min": "100",
+            "amount_max": "900",
+            "failure_code": "expired_card",
+            "query": "q",
+        },
+        None,
+    ),
+    (
         lambda c: c.orders.pay("ord_1", payment_method="pm_card_visa", off_session=True),
         "POST",
         "/v1/orders/ord_1:pay",
@@ -98,6 +113,20 @@ CALLS: list[tuple[Callable[[Any], Any], str, str, dict[str, str], object]] = [
         "/v1/webhook_endpoints/we_1:rotate_secret",
         {},
         {"grace_period": "7200s"},
+    ),
+    (
+        lambda c: c.webhook_endpoints.deliveries.list("we_1", page_size=5),
+        "GET",
+        "/v1/webhook_endpoints/we_1/deliveries",
+        {"page_size": "5"},
+        None,
+    ),
+    (
+        lambda c: c.webhook_endpoints.send_test_event("we_1"),
+        "POST",
+        "/v1/webhook_endpoints/we_1:send_test_event",
+        {},
+        {},
     ),
     (
         lambda c: c.events.list(type="order.succeeded"),

@@ -582,6 +582,10 @@ class ListOrdersRequest(_message.Message):
     CREATED_BEFORE_FIELD_NUMBER: _builtins.int
     METADATA_KEY_FIELD_NUMBER: _builtins.int
     METADATA_VALUE_FIELD_NUMBER: _builtins.int
+    AMOUNT_MIN_FIELD_NUMBER: _builtins.int
+    AMOUNT_MAX_FIELD_NUMBER: _builtins.int
+    FAILURE_CODE_FIELD_NUMBER: _builtins.int
+    QUERY_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """Maximum number of orders to return: default 20, at most 100."""
     page_token: _builtins.str
@@ -596,6 +600,21 @@ class ListOrdersRequest(_message.Message):
     """Only orders whose metadata has this key (with `metadata_value`, this value)."""
     metadata_value: _builtins.str
     """With `metadata_key`: the value it must have."""
+    amount_min: _builtins.int
+    """Only orders of at least this amount, in minor units of `currency` (which it needs:
+    amounts in different currencies do not compare). 0: no lower bound.
+    """
+    amount_max: _builtins.int
+    """Only orders of at most this amount, in minor units of `currency` (which it needs).
+    0: no upper bound.
+    """
+    failure_code: _builtins.str
+    """Only failed orders with this failure code, such as "card_declined"."""
+    query: _builtins.str
+    """Only the order this names, exactly: its id (`ord_…`), the `processor_reference` of one of
+    its attempts, or the correlation id (the `X-Correlation-Id` response header) of the
+    request that created it or paid it.
+    """
     @_builtins.property
     def created_after(self) -> _timestamp_pb2.Timestamp:
         """Only orders created at or after this time."""
@@ -616,10 +635,14 @@ class ListOrdersRequest(_message.Message):
         created_before: _timestamp_pb2.Timestamp | None = ...,
         metadata_key: _builtins.str = ...,
         metadata_value: _builtins.str = ...,
+        amount_min: _builtins.int = ...,
+        amount_max: _builtins.int = ...,
+        failure_code: _builtins.str = ...,
+        query: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_after", b"created_after", "created_before", b"created_before"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_after", b"created_after", "created_before", b"created_before", "currency", b"currency", "metadata_key", b"metadata_key", "metadata_value", b"metadata_value", "page_size", b"page_size", "page_token", b"page_token", "processor", b"processor", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_max", b"amount_max", "amount_min", b"amount_min", "created_after", b"created_after", "created_before", b"created_before", "currency", b"currency", "failure_code", b"failure_code", "metadata_key", b"metadata_key", "metadata_value", b"metadata_value", "page_size", b"page_size", "page_token", b"page_token", "processor", b"processor", "query", b"query", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from payloops.v1 import users_pb2 as payloops_dot_v1_dot_users__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apayloops/v1/sessions.proto\x12\x0bpayloops.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17payloops/v1/users.proto\"\x99\x02\n\x07Session\x12\x1a\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ntoken_type\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nexpires_in\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rrefresh_token\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x43\n\x19refresh_token_expire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12%\n\x04user\x18\x07 \x01(\x0b\x32\x11.payloops.v1.UserB\x04\xe2\x41\x01\x03\"D\n\x14\x43reateSessionRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"5\n\x15RefreshSessionRequest\x12\x1c\n\rrefresh_token\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\"4\n\x14LogoutSessionRequest\x12\x1c\n\rrefresh_token\x18\x01 \x01(\tB\x05\xe2\x41\x02\x02\x04\"\x17\n\x15LogoutSessionResponse\"\x10\n\x0eGetJwksRequest\"<\n\rJsonWebKeySet\x12+\n\x04keys\x18\x01 \x03(\x0b\x32\x17.payloops.v1.JsonWebKeyB\x04\xe2\x41\x01\x03\"|\n\nJsonWebKey\x12\x11\n\x03kty\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03\x63rv\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x0f\n\x01x\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03kid\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03\x61lg\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03use\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x32\xbc\x03\n\x0eSessionService\x12\x61\n\rCreateSession\x12!.payloops.v1.CreateSessionRequest\x1a\x14.payloops.v1.Session\"\x17\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/sessions:\x01*\x12k\n\x0eRefreshSession\x12\".payloops.v1.RefreshSessionRequest\x1a\x14.payloops.v1.Session\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/v1/sessions:refresh:\x01*\x12v\n\rLogoutSession\x12!.payloops.v1.LogoutSessionRequest\x1a\".payloops.v1.LogoutSessionResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/sessions:logout:\x01*\x12\x62\n\x07GetJwks\x12\x1b.payloops.v1.GetJwksRequest\x1a\x1a.payloops.v1.JsonWebKeySet\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apayloops/v1/sessions.proto\x12\x0bpayloops.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17payloops/v1/users.proto\"\x99\x02\n\x07Session\x12\x1a\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\ntoken_type\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\nexpires_in\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rrefresh_token\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x43\n\x19refresh_token_expire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12%\n\x04user\x18\x07 \x01(\x0b\x32\x11.payloops.v1.UserB\x04\xe2\x41\x01\x03\"D\n\x14\x43reateSessionRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"4\n\x15RefreshSessionRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x04\"3\n\x14LogoutSessionRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x04\"\x17\n\x15LogoutSessionResponse\"\x10\n\x0eGetJwksRequest\"<\n\rJsonWebKeySet\x12+\n\x04keys\x18\x01 \x03(\x0b\x32\x17.payloops.v1.JsonWebKeyB\x04\xe2\x41\x01\x03\"|\n\nJsonWebKey\x12\x11\n\x03kty\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03\x63rv\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x0f\n\x01x\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03kid\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03\x61lg\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x11\n\x03use\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x32\xbc\x03\n\x0eSessionService\x12\x61\n\rCreateSession\x12!.payloops.v1.CreateSessionRequest\x1a\x14.payloops.v1.Session\"\x17\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/sessions:\x01*\x12k\n\x0eRefreshSession\x12\".payloops.v1.RefreshSessionRequest\x1a\x14.payloops.v1.Session\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/v1/sessions:refresh:\x01*\x12v\n\rLogoutSession\x12!.payloops.v1.LogoutSessionRequest\x1a\".payloops.v1.LogoutSessionResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/sessions:logout:\x01*\x12\x62\n\x07GetJwks\x12\x1b.payloops.v1.GetJwksRequest\x1a\x1a.payloops.v1.JsonWebKeySet\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -54,9 +54,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATESESSIONREQUEST'].fields_by_name['password']._loaded_options = None
   _globals['_CREATESESSIONREQUEST'].fields_by_name['password']._serialized_options = b'\342A\002\002\004'
   _globals['_REFRESHSESSIONREQUEST'].fields_by_name['refresh_token']._loaded_options = None
-  _globals['_REFRESHSESSIONREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\342A\002\002\004'
+  _globals['_REFRESHSESSIONREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\342A\001\004'
   _globals['_LOGOUTSESSIONREQUEST'].fields_by_name['refresh_token']._loaded_options = None
-  _globals['_LOGOUTSESSIONREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\342A\002\002\004'
+  _globals['_LOGOUTSESSIONREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\342A\001\004'
   _globals['_JSONWEBKEYSET'].fields_by_name['keys']._loaded_options = None
   _globals['_JSONWEBKEYSET'].fields_by_name['keys']._serialized_options = b'\342A\001\003'
   _globals['_JSONWEBKEY'].fields_by_name['kty']._loaded_options = None
@@ -84,17 +84,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATESESSIONREQUEST']._serialized_start=448
   _globals['_CREATESESSIONREQUEST']._serialized_end=516
   _globals['_REFRESHSESSIONREQUEST']._serialized_start=518
-  _globals['_REFRESHSESSIONREQUEST']._serialized_end=571
-  _globals['_LOGOUTSESSIONREQUEST']._serialized_start=573
-  _globals['_LOGOUTSESSIONREQUEST']._serialized_end=625
-  _globals['_LOGOUTSESSIONRESPONSE']._serialized_start=627
-  _globals['_LOGOUTSESSIONRESPONSE']._serialized_end=650
-  _globals['_GETJWKSREQUEST']._serialized_start=652
-  _globals['_GETJWKSREQUEST']._serialized_end=668
-  _globals['_JSONWEBKEYSET']._serialized_start=670
-  _globals['_JSONWEBKEYSET']._serialized_end=730
-  _globals['_JSONWEBKEY']._serialized_start=732
-  _globals['_JSONWEBKEY']._serialized_end=856
-  _globals['_SESSIONSERVICE']._serialized_start=859
-  _globals['_SESSIONSERVICE']._serialized_end=1303
+  _globals['_REFRESHSESSIONREQUEST']._serialized_end=570
+  _globals['_LOGOUTSESSIONREQUEST']._serialized_start=572
+  _globals['_LOGOUTSESSIONREQUEST']._serialized_end=623
+  _globals['_LOGOUTSESSIONRESPONSE']._serialized_start=625
+  _globals['_LOGOUTSESSIONRESPONSE']._serialized_end=648
+  _globals['_GETJWKSREQUEST']._serialized_start=650
+  _globals['_GETJWKSREQUEST']._serialized_end=666
+  _globals['_JSONWEBKEYSET']._serialized_start=668
+  _globals['_JSONWEBKEYSET']._serialized_end=728
+  _globals['_JSONWEBKEY']._serialized_start=730
+  _globals['_JSONWEBKEY']._serialized_end=854
+  _globals['_SESSIONSERVICE']._serialized_start=857
+  _globals['_SESSIONSERVICE']._serialized_end=1301
 # @@protoc_insertion_point(module_scope)

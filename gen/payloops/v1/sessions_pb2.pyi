@@ -108,7 +108,9 @@ class RefreshSessionRequest(_message.Message):
 
     REFRESH_TOKEN_FIELD_NUMBER: _builtins.int
     refresh_token: _builtins.str
-    """The refresh token of the last CreateSession or RefreshSession."""
+    """The refresh token of the last CreateSession or RefreshSession. Empty: the one in the
+    `payloops_refresh_token` cookie (a browser's).
+    """
     def __init__(
         self,
         *,
@@ -130,7 +132,9 @@ class LogoutSessionRequest(_message.Message):
 
     REFRESH_TOKEN_FIELD_NUMBER: _builtins.int
     refresh_token: _builtins.str
-    """A refresh token of the session."""
+    """A refresh token of the session. Empty: the one in the `payloops_refresh_token` cookie
+    (a browser's), which the answer clears.
+    """
     def __init__(
         self,
         *,

@@ -68,7 +68,10 @@ class SessionServiceServicer:
     """
 
     def CreateSession(self, request, context):
-        """Signs in. Failures are counted per e-mail and per client address; too many in a while
+        """Signs in. The answer also sets the refresh token in an httpOnly, Secure, SameSite=Strict
+        cookie, `payloops_refresh_token`, sent only to RefreshSession and LogoutSession, so a
+        browser page never needs to hold it (RefreshSession sets the next one the same way).
+        Failures are counted per e-mail and per client address; too many in a while
         answer 429 SIGN_IN_THROTTLED with Retry-After.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

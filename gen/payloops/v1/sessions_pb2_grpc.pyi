@@ -38,7 +38,10 @@ class SessionServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> SessionServiceAsyncStub: ...
     CreateSession: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.CreateSessionRequest, _sessions_pb2.Session]
-    """Signs in. Failures are counted per e-mail and per client address; too many in a while
+    """Signs in. The answer also sets the refresh token in an httpOnly, Secure, SameSite=Strict
+    cookie, `payloops_refresh_token`, sent only to RefreshSession and LogoutSession, so a
+    browser page never needs to hold it (RefreshSession sets the next one the same way).
+    Failures are counted per e-mail and per client address; too many in a while
     answer 429 SIGN_IN_THROTTLED with Retry-After.
     """
     RefreshSession: _grpc.UnaryUnaryMultiCallable[_sessions_pb2.RefreshSessionRequest, _sessions_pb2.Session]
@@ -66,7 +69,10 @@ class SessionServiceAsyncStub(SessionServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreateSession: _aio.UnaryUnaryMultiCallable[_sessions_pb2.CreateSessionRequest, _sessions_pb2.Session]  # type: ignore[assignment]
-    """Signs in. Failures are counted per e-mail and per client address; too many in a while
+    """Signs in. The answer also sets the refresh token in an httpOnly, Secure, SameSite=Strict
+    cookie, `payloops_refresh_token`, sent only to RefreshSession and LogoutSession, so a
+    browser page never needs to hold it (RefreshSession sets the next one the same way).
+    Failures are counted per e-mail and per client address; too many in a while
     answer 429 SIGN_IN_THROTTLED with Retry-After.
     """
     RefreshSession: _aio.UnaryUnaryMultiCallable[_sessions_pb2.RefreshSessionRequest, _sessions_pb2.Session]  # type: ignore[assignment]
@@ -97,7 +103,10 @@ class SessionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _sessions_pb2.CreateSessionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_sessions_pb2.Session, _abc.Awaitable[_sessions_pb2.Session]]:
-        """Signs in. Failures are counted per e-mail and per client address; too many in a while
+        """Signs in. The answer also sets the refresh token in an httpOnly, Secure, SameSite=Strict
+        cookie, `payloops_refresh_token`, sent only to RefreshSession and LogoutSession, so a
+        browser page never needs to hold it (RefreshSession sets the next one the same way).
+        Failures are counted per e-mail and per client address; too many in a while
         answer 429 SIGN_IN_THROTTLED with Retry-After.
         """
 

@@ -414,6 +414,86 @@ class RedeliverEventRequest(_message.Message):
 Global___RedeliverEventRequest: _TypeAlias = RedeliverEventRequest  # noqa: Y015
 
 @_typing.final
+class ListWebhookEndpointDeliveriesRequest(_message.Message):
+    """Request for WebhookEndpointService.ListWebhookEndpointDeliveries."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ENDPOINT_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    webhook_endpoint: _builtins.str
+    """The endpoint's id, `we_…`."""
+    page_size: _builtins.int
+    """Maximum number of deliveries to return: default 20, at most 100."""
+    page_token: _builtins.str
+    """`next_page_token` of the previous page. Other parameters must stay the same."""
+    def __init__(
+        self,
+        *,
+        webhook_endpoint: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "webhook_endpoint", b"webhook_endpoint"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWebhookEndpointDeliveriesRequest: _TypeAlias = ListWebhookEndpointDeliveriesRequest  # noqa: Y015
+
+@_typing.final
+class ListWebhookEndpointDeliveriesResponse(_message.Message):
+    """Response for WebhookEndpointService.ListWebhookEndpointDeliveries."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERIES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token for the next page; empty on the last one."""
+    @_builtins.property
+    def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___EventDelivery]:
+        """Newest first."""
+
+    def __init__(
+        self,
+        *,
+        deliveries: _abc.Iterable[Global___EventDelivery] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deliveries", b"deliveries", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWebhookEndpointDeliveriesResponse: _TypeAlias = ListWebhookEndpointDeliveriesResponse  # noqa: Y015
+
+@_typing.final
+class SendTestEventRequest(_message.Message):
+    """Request for WebhookEndpointService.SendTestEvent."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ENDPOINT_FIELD_NUMBER: _builtins.int
+    webhook_endpoint: _builtins.str
+    """The endpoint's id, `we_…`."""
+    def __init__(
+        self,
+        *,
+        webhook_endpoint: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["webhook_endpoint", b"webhook_endpoint"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendTestEventRequest: _TypeAlias = SendTestEventRequest  # noqa: Y015
+
+@_typing.final
 class ListEventDeliveriesRequest(_message.Message):
     """Request for EventService.ListEventDeliveries."""
 
@@ -498,6 +578,8 @@ class EventDelivery(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     ATTEMPTS_FIELD_NUMBER: _builtins.int
     NEXT_ATTEMPT_TIME_FIELD_NUMBER: _builtins.int
+    EVENT_TYPE_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-generated identifier, `evd_…`."""
     event: _builtins.str
@@ -506,6 +588,8 @@ class EventDelivery(_message.Message):
     """The endpoint's id."""
     status: Global___EventDelivery.Status.ValueType
     """Current status."""
+    event_type: _builtins.str
+    """The event's type, such as "order.succeeded"."""
     @_builtins.property
     def attempts(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeliveryAttempt]:
         """Every attempt, oldest first."""
@@ -513,6 +597,10 @@ class EventDelivery(_message.Message):
     @_builtins.property
     def next_attempt_time(self) -> _timestamp_pb2.Timestamp:
         """When the next attempt is due, while PENDING."""
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the delivery was first started."""
 
     def __init__(
         self,
@@ -523,10 +611,12 @@ class EventDelivery(_message.Message):
         status: Global___EventDelivery.Status.ValueType = ...,
         attempts: _abc.Iterable[Global___DeliveryAttempt] | None = ...,
         next_attempt_time: _timestamp_pb2.Timestamp | None = ...,
+        event_type: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["next_attempt_time", b"next_attempt_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "next_attempt_time", b"next_attempt_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "event", b"event", "id", b"id", "next_attempt_time", b"next_attempt_time", "status", b"status", "webhook_endpoint", b"webhook_endpoint"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "create_time", b"create_time", "event", b"event", "event_type", b"event_type", "id", b"id", "next_attempt_time", b"next_attempt_time", "status", b"status", "webhook_endpoint", b"webhook_endpoint"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -61,6 +61,16 @@ class WebhookEndpointServiceStub:
                 request_serializer=payloops_dot_v1_dot_webhooks__pb2.RotateWebhookEndpointSecretRequest.SerializeToString,
                 response_deserializer=payloops_dot_v1_dot_webhooks__pb2.WebhookEndpoint.FromString,
                 _registered_method=True)
+        self.ListWebhookEndpointDeliveries = channel.unary_unary(
+                '/payloops.v1.WebhookEndpointService/ListWebhookEndpointDeliveries',
+                request_serializer=payloops_dot_v1_dot_webhooks__pb2.ListWebhookEndpointDeliveriesRequest.SerializeToString,
+                response_deserializer=payloops_dot_v1_dot_webhooks__pb2.ListWebhookEndpointDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.SendTestEvent = channel.unary_unary(
+                '/payloops.v1.WebhookEndpointService/SendTestEvent',
+                request_serializer=payloops_dot_v1_dot_webhooks__pb2.SendTestEventRequest.SerializeToString,
+                response_deserializer=payloops_dot_v1_dot_webhooks__pb2.EventDelivery.FromString,
+                _registered_method=True)
 
 
 class WebhookEndpointServiceServicer:
@@ -105,6 +115,23 @@ class WebhookEndpointServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListWebhookEndpointDeliveries(self, request, context):
+        """Lists the deliveries to one endpoint, newest first, each with every attempt made (its
+        HTTP status and latency).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendTestEvent(self, request, context):
+        """Sends the endpoint a test event now: a new event of type `webhook_endpoint.test` (its
+        object the endpoint, without secret), delivered, signed and retried like any other, to
+        this endpoint only, whatever its `enabled_events`. The endpoint must be enabled.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WebhookEndpointServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -132,6 +159,16 @@ def add_WebhookEndpointServiceServicer_to_server(servicer, server):
                     servicer.RotateWebhookEndpointSecret,
                     request_deserializer=payloops_dot_v1_dot_webhooks__pb2.RotateWebhookEndpointSecretRequest.FromString,
                     response_serializer=payloops_dot_v1_dot_webhooks__pb2.WebhookEndpoint.SerializeToString,
+            ),
+            'ListWebhookEndpointDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookEndpointDeliveries,
+                    request_deserializer=payloops_dot_v1_dot_webhooks__pb2.ListWebhookEndpointDeliveriesRequest.FromString,
+                    response_serializer=payloops_dot_v1_dot_webhooks__pb2.ListWebhookEndpointDeliveriesResponse.SerializeToString,
+            ),
+            'SendTestEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendTestEvent,
+                    request_deserializer=payloops_dot_v1_dot_webhooks__pb2.SendTestEventRequest.FromString,
+                    response_serializer=payloops_dot_v1_dot_webhooks__pb2.EventDelivery.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -270,6 +307,60 @@ class WebhookEndpointService:
             '/payloops.v1.WebhookEndpointService/RotateWebhookEndpointSecret',
             payloops_dot_v1_dot_webhooks__pb2.RotateWebhookEndpointSecretRequest.SerializeToString,
             payloops_dot_v1_dot_webhooks__pb2.WebhookEndpoint.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookEndpointDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payloops.v1.WebhookEndpointService/ListWebhookEndpointDeliveries',
+            payloops_dot_v1_dot_webhooks__pb2.ListWebhookEndpointDeliveriesRequest.SerializeToString,
+            payloops_dot_v1_dot_webhooks__pb2.ListWebhookEndpointDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendTestEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payloops.v1.WebhookEndpointService/SendTestEvent',
+            payloops_dot_v1_dot_webhooks__pb2.SendTestEventRequest.SerializeToString,
+            payloops_dot_v1_dot_webhooks__pb2.EventDelivery.FromString,
             options,
             channel_credentials,
             insecure,

@@ -49,6 +49,15 @@ class WebhookEndpointServiceStub:
     """Gives the endpoint a new signing secret (in the response, shown once). For
     `grace_period` (default 24 h) deliveries are signed with both the old and the new one.
     """
+    ListWebhookEndpointDeliveries: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhookEndpointDeliveriesRequest, _webhooks_pb2.ListWebhookEndpointDeliveriesResponse]
+    """Lists the deliveries to one endpoint, newest first, each with every attempt made (its
+    HTTP status and latency).
+    """
+    SendTestEvent: _grpc.UnaryUnaryMultiCallable[_webhooks_pb2.SendTestEventRequest, _webhooks_pb2.EventDelivery]
+    """Sends the endpoint a test event now: a new event of type `webhook_endpoint.test` (its
+    object the endpoint, without secret), delivered, signed and retried like any other, to
+    this endpoint only, whatever its `enabled_events`. The endpoint must be enabled.
+    """
 
 @_typing.type_check_only
 class WebhookEndpointServiceAsyncStub(WebhookEndpointServiceStub):
@@ -69,6 +78,15 @@ class WebhookEndpointServiceAsyncStub(WebhookEndpointServiceStub):
     RotateWebhookEndpointSecret: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.RotateWebhookEndpointSecretRequest, _webhooks_pb2.WebhookEndpoint]  # type: ignore[assignment]
     """Gives the endpoint a new signing secret (in the response, shown once). For
     `grace_period` (default 24 h) deliveries are signed with both the old and the new one.
+    """
+    ListWebhookEndpointDeliveries: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.ListWebhookEndpointDeliveriesRequest, _webhooks_pb2.ListWebhookEndpointDeliveriesResponse]  # type: ignore[assignment]
+    """Lists the deliveries to one endpoint, newest first, each with every attempt made (its
+    HTTP status and latency).
+    """
+    SendTestEvent: _aio.UnaryUnaryMultiCallable[_webhooks_pb2.SendTestEventRequest, _webhooks_pb2.EventDelivery]  # type: ignore[assignment]
+    """Sends the endpoint a test event now: a new event of type `webhook_endpoint.test` (its
+    object the endpoint, without secret), delivered, signed and retried like any other, to
+    this endpoint only, whatever its `enabled_events`. The endpoint must be enabled.
     """
 
 class WebhookEndpointServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -117,6 +135,27 @@ class WebhookEndpointServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_webhooks_pb2.WebhookEndpoint, _abc.Awaitable[_webhooks_pb2.WebhookEndpoint]]:
         """Gives the endpoint a new signing secret (in the response, shown once). For
         `grace_period` (default 24 h) deliveries are signed with both the old and the new one.
+        """
+
+    @_abc_1.abstractmethod
+    def ListWebhookEndpointDeliveries(
+        self,
+        request: _webhooks_pb2.ListWebhookEndpointDeliveriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_webhooks_pb2.ListWebhookEndpointDeliveriesResponse, _abc.Awaitable[_webhooks_pb2.ListWebhookEndpointDeliveriesResponse]]:
+        """Lists the deliveries to one endpoint, newest first, each with every attempt made (its
+        HTTP status and latency).
+        """
+
+    @_abc_1.abstractmethod
+    def SendTestEvent(
+        self,
+        request: _webhooks_pb2.SendTestEventRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_webhooks_pb2.EventDelivery, _abc.Awaitable[_webhooks_pb2.EventDelivery]]:
+        """Sends the endpoint a test event now: a new event of type `webhook_endpoint.test` (its
+        object the endpoint, without secret), delivered, signed and retried like any other, to
+        this endpoint only, whatever its `enabled_events`. The endpoint must be enabled.
         """
 
 def add_WebhookEndpointServiceServicer_to_server(servicer: WebhookEndpointServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,8 +61,15 @@ class AsyncOrders(AsyncResource):
         created_before: datetime | None = None,
         metadata_key: str | None = None,
         metadata_value: str | None = None,
+        amount_min: int | None = None,
+        amount_max: int | None = None,
+        failure_code: str | None = None,
+        query: str | None = None,
     ) -> AsyncPage[models.Order]:
-        """One page of orders, newest first; the other arguments filter."""
+        """One page of orders, newest first; the other arguments filter. `amount_min` and
+        `amount_max` are minor units of `currency`, which they need; `query` finds an order by
+        its id, a processor reference of one of its attempts, or the correlation id of the
+        request that created or paid it."""
         return await self._page(
             ops.LIST_ORDERS,
             lambda answer: answer.orders,
@@ -75,6 +83,10 @@ class AsyncOrders(AsyncResource):
                 created_before=created_before,
                 metadata_key=metadata_key,
                 metadata_value=metadata_value,
+                amount_min=amount_min,
+                amount_max=amount_max,
+                failure_code=failure_code,
+                query=query,
             ),
         )
 
@@ -151,7 +163,28 @@ class AsyncRefunds(AsyncResource):
         )
 
 
+class AsyncWebhookEndpointDeliveries(AsyncResource):
+    async def list(
+        self, endpoint_id: str, *, page_size: int | None = None, page_token: str | None = None
+    ) -> AsyncPage[models.EventDelivery]:
+        """One page of the deliveries to one endpoint, newest first, with their attempts."""
+        return await self._page(
+            ops.LIST_WEBHOOK_ENDPOINT_DELIVERIES,
+            lambda answer: answer.deliveries,
+            path={"webhook_endpoint": endpoint_id},
+            query=given(page_size=page_size, page_token=page_token or None),
+        )
+
+    def list_all(self, endpoint_id: str, **filters: Any) -> AsyncIterator[models.EventDelivery]:
+        """Every delivery to the endpoint, fetching the pages as the iteration goes."""
+        return self._every(functools.partial(self.list, endpoint_id), **filters)
+
+
 class AsyncWebhookEndpoints(AsyncResource):
+    def __init__(self, requester: AsyncRequester) -> None:
+        super().__init__(requester)
+        self.deliveries = AsyncWebhookEndpointDeliveries(requester)
+
     async def create(
         self, *, url: str, enabled_events: Sequence[str], idempotency_key: str | None = None
     ) -> models.WebhookEndpoint:
@@ -197,6 +230,17 @@ class AsyncWebhookEndpoints(AsyncResource):
             ops.ROTATE_WEBHOOK_ENDPOINT_SECRET,
             path={"webhook_endpoint": endpoint_id},
             body=given(grace_period=grace_period),
+            idempotency_key=idempotency_key,
+        )
+
+    async def send_test_event(
+        self, endpoint_id: str, *, idempotency_key: str | None = None
+    ) -> models.EventDelivery:
+        """Sends the endpoint a `webhook_endpoint.test` event now; returns its delivery."""
+        return await self._call(
+            ops.SEND_TEST_EVENT,
+            path={"webhook_endpoint": endpoint_id},
+            body={},
             idempotency_key=idempotency_key,
         )
 

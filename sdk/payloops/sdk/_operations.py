@@ -166,6 +166,15 @@ LIST_REFUNDS: Operation[models.ListRefundsResponse] = Operation(
 LIST_USERS: Operation[models.ListUsersResponse] = Operation(
     "ListUsers", "GET", "/v1/users", "payloops.v1.UserService", models.ListUsersResponse
 )
+LIST_WEBHOOK_ENDPOINT_DELIVERIES: Operation[models.ListWebhookEndpointDeliveriesResponse] = (
+    Operation(
+        "ListWebhookEndpointDeliveries",
+        "GET",
+        "/v1/webhook_endpoints/{webhook_endpoint}/deliveries",
+        "payloops.v1.WebhookEndpointService",
+        models.ListWebhookEndpointDeliveriesResponse,
+    )
+)
 LIST_WEBHOOK_ENDPOINTS: Operation[models.ListWebhookEndpointsResponse] = Operation(
     "ListWebhookEndpoints",
     "GET",
@@ -233,6 +242,13 @@ ROTATE_WEBHOOK_ENDPOINT_SECRET: Operation[models.WebhookEndpoint] = Operation(
     "/v1/webhook_endpoints/{webhook_endpoint}:rotate_secret",
     "payloops.v1.WebhookEndpointService",
     models.WebhookEndpoint,
+)
+SEND_TEST_EVENT: Operation[models.EventDelivery] = Operation(
+    "SendTestEvent",
+    "POST",
+    "/v1/webhook_endpoints/{webhook_endpoint}:send_test_event",
+    "payloops.v1.WebhookEndpointService",
+    models.EventDelivery,
 )
 SET_USER_ROLE: Operation[models.User] = Operation(
     "SetUserRole", "POST", "/v1/users/{user}:set_role", "payloops.v1.UserService", models.User

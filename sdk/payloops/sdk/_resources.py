@@ -11,6 +11,7 @@ says how it must be written).
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,8 +68,15 @@ class Orders(Resource):
         created_before: datetime | None = None,
         metadata_key: str | None = None,
         metadata_value: str | None = None,
+        amount_min: int | None = None,
+        amount_max: int | None = None,
+        failure_code: str | None = None,
+        query: str | None = None,
     ) -> Page[models.Order]:
-        """One page of orders, newest first; the other arguments filter."""
+        """One page of orders, newest first; the other arguments filter. `amount_min` and
+        `amount_max` are minor units of `currency`, which they need; `query` finds an order by
+        its id, a processor reference of one of its attempts, or the correlation id of the
+        request that created or paid it."""
         return self._page(
             ops.LIST_ORDERS,
             lambda answer: answer.orders,
@@ -82,6 +90,10 @@ class Orders(Resource):
                 created_before=created_before,
                 metadata_key=metadata_key,
                 metadata_value=metadata_value,
+                amount_min=amount_min,
+                amount_max=amount_max,
+                failure_code=failure_code,
+                query=query,
             ),
         )
 
@@ -156,7 +168,28 @@ class Refunds(Resource):
         return self._page(ops.LIST_REFUNDS, lambda answer: answer.refunds, path={"order": order_id})
 
 
+class WebhookEndpointDeliveries(Resource):
+    def list(
+        self, endpoint_id: str, *, page_size: int | None = None, page_token: str | None = None
+    ) -> Page[models.EventDelivery]:
+        """One page of the deliveries to one endpoint, newest first, with their attempts."""
+        return self._page(
+            ops.LIST_WEBHOOK_ENDPOINT_DELIVERIES,
+            lambda answer: answer.deliveries,
+            path={"webhook_endpoint": endpoint_id},
+            query=given(page_size=page_size, page_token=page_token or None),
+        )
+
+    def list_all(self, endpoint_id: str, **filters: Any) -> Iterator[models.EventDelivery]:
+        """Every delivery to the endpoint, fetching the pages as the iteration goes."""
+        return self._every(functools.partial(self.list, endpoint_id), **filters)
+
+
 class WebhookEndpoints(Resource):
+    def __init__(self, requester: Requester) -> None:
+        super().__init__(requester)
+        self.deliveries = WebhookEndpointDeliveries(requester)
+
     def create(
         self, *, url: str, enabled_events: Sequence[str], idempotency_key: str | None = None
     ) -> models.WebhookEndpoint:
@@ -202,6 +235,17 @@ class WebhookEndpoints(Resource):
             ops.ROTATE_WEBHOOK_ENDPOINT_SECRET,
             path={"webhook_endpoint": endpoint_id},
             body=given(grace_period=grace_period),
+            idempotency_key=idempotency_key,
+        )
+
+    def send_test_event(
+        self, endpoint_id: str, *, idempotency_key: str | None = None
+    ) -> models.EventDelivery:
+        """Sends the endpoint a `webhook_endpoint.test` event now; returns its delivery."""
+        return self._call(
+            ops.SEND_TEST_EVENT,
+            path={"webhook_endpoint": endpoint_id},
+            body={},
             idempotency_key=idempotency_key,
         )
 

@@ -332,6 +332,14 @@ class EventDelivery:
     )
     """When the next attempt is due, while PENDING."""
 
+    event_type: str = field(default="", metadata={WIRE: "string", OUTPUT_ONLY: True})
+    """The event's type, such as "order.succeeded"."""
+
+    create_time: datetime | None = field(
+        default=None, metadata={WIRE: "timestamp", OUTPUT_ONLY: True}
+    )
+    """When the delivery was first started."""
+
 
 @dataclass(frozen=True)
 class FailoverTarget:
@@ -504,6 +512,19 @@ class ListUsersResponse:
 
     next_page_token: str = field(default="", metadata={WIRE: "string"})
     """Token for the next page; empty on the last page."""
+
+
+@dataclass(frozen=True)
+class ListWebhookEndpointDeliveriesResponse:
+    """Response for WebhookEndpointService.ListWebhookEndpointDeliveries."""
+
+    deliveries: list[EventDelivery] = field(
+        default_factory=list, metadata={WIRE: "list:message:EventDelivery"}
+    )
+    """Newest first."""
+
+    next_page_token: str = field(default="", metadata={WIRE: "string"})
+    """Token for the next page; empty on the last one."""
 
 
 @dataclass(frozen=True)
@@ -1131,6 +1152,7 @@ MODELS: dict[str, type[Any]] = {
     "ListProcessorsResponse": ListProcessorsResponse,
     "ListRefundsResponse": ListRefundsResponse,
     "ListUsersResponse": ListUsersResponse,
+    "ListWebhookEndpointDeliveriesResponse": ListWebhookEndpointDeliveriesResponse,
     "ListWebhookEndpointsResponse": ListWebhookEndpointsResponse,
     "LogoutSessionResponse": LogoutSessionResponse,
     "Merchant": Merchant,
@@ -1180,6 +1202,7 @@ __all__ = [
     "ListProcessorsResponse",
     "ListRefundsResponse",
     "ListUsersResponse",
+    "ListWebhookEndpointDeliveriesResponse",
     "ListWebhookEndpointsResponse",
     "LogoutSessionResponse",
     "Merchant",

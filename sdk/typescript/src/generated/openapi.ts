@@ -663,7 +663,7 @@ export interface paths {
         put?: never;
         /**
          * Signs in
-         * @description Signs in. Failures are counted per e-mail and per client address; too many in a while answer 429 SIGN_IN_THROTTLED with Retry-After.
+         * @description Signs in. The answer also sets the refresh token in an httpOnly, Secure, SameSite=Strict cookie, `payloops_refresh_token`, sent only to RefreshSession and LogoutSession, so a browser page never needs to hold it (RefreshSession sets the next one the same way). Failures are counted per e-mail and per client address; too many in a while answer 429 SIGN_IN_THROTTLED with Retry-After.
          */
         post: operations["CreateSession"];
         delete?: never;
@@ -874,6 +874,46 @@ export interface paths {
          * @description Gives the endpoint a new signing secret (in the response, shown once). For `grace_period` (default 24 h) deliveries are signed with both the old and the new one.
          */
         post: operations["RotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{webhook_endpoint}:send_test_event": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends the endpoint a test event now
+         * @description Sends the endpoint a test event now: a new event of type `webhook_endpoint.test` (its object the endpoint, without secret), delivered, signed and retried like any other, to this endpoint only, whatever its `enabled_events`. The endpoint must be enabled.
+         */
+        post: operations["SendTestEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_endpoints/{webhook_endpoint}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ListWebhookEndpointDeliveries
+         * @description Lists the deliveries to one endpoint, newest first, each with every attempt made (its HTTP status and latency).
+         */
+        get: operations["ListWebhookEndpointDeliveries"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1180,8 +1220,15 @@ export interface components {
         EventDelivery: {
             /** @description Every attempt, oldest first. */
             attempts?: $Read<components["schemas"]["DeliveryAttempt"][]>;
+            /**
+             * Format: date-time
+             * @description When the delivery was first started.
+             */
+            create_time?: $Read<TimestampString>;
             /** @description The event's id. */
             event?: $Read<string>;
+            /** @description The event's type, such as "order.succeeded". */
+            event_type?: $Read<string>;
             /** @description Server-generated identifier, `evd_…`. */
             id?: $Read<string>;
             /**
@@ -1374,6 +1421,13 @@ export interface components {
             /** @description The users, oldest first. */
             users?: components["schemas"]["User"][];
         };
+        /** @description Response for WebhookEndpointService.ListWebhookEndpointDeliveries. */
+        ListWebhookEndpointDeliveriesResponse: {
+            /** @description Newest first. */
+            deliveries?: components["schemas"]["EventDelivery"][];
+            /** @description Token for the next page; empty on the last one. */
+            next_page_token?: string;
+        };
         /** @description Response for WebhookEndpointService.ListWebhookEndpoints. */
         ListWebhookEndpointsResponse: {
             /** @description The endpoints, newest first. */
@@ -1381,8 +1435,8 @@ export interface components {
         };
         /** @description Request for SessionService.LogoutSession. */
         LogoutSessionRequest: {
-            /** @description A refresh token of the session. */
-            refresh_token: $Write<string>;
+            /** @description A refresh token of the session. Empty: the one in the `payloops_refresh_token` cookie (a browser's), which the answer clears. */
+            refresh_token?: $Write<string>;
         };
         /** @description Response for SessionService.LogoutSession. */
         LogoutSessionResponse: Record<string, never>;
@@ -1625,8 +1679,8 @@ export interface components {
         };
         /** @description Request for SessionService.RefreshSession. */
         RefreshSessionRequest: {
-            /** @description The refresh token of the last CreateSession or RefreshSession. */
-            refresh_token: $Write<string>;
+            /** @description The refresh token of the last CreateSession or RefreshSession. Empty: the one in the `payloops_refresh_token` cookie (a browser's). */
+            refresh_token?: $Write<string>;
         };
         /** @description A refund of (part of) an order's payment. */
         Refund: {
@@ -1802,6 +1856,8 @@ export interface components {
             /** @description A weighted split; the drawn processor is followed by the others as fallbacks. */
             split?: components["schemas"]["VolumeSplit"];
         };
+        /** @description The body of SendTestEvent: Request for WebhookEndpointService.SendTestEvent. */
+        SendTestEventBody: Record<string, never>;
         /** @description A signed-in session's tokens. */
         Session: {
             /** @description The access token: a JWT (EdDSA) to send as `Authorization: Bearer …`, valid until `expire_time` (10 minutes). */
@@ -2118,6 +2174,8 @@ export interface components {
         IdempotencyKey: string;
         /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
         PayLoopsMode: "test" | "live";
+        /** @description The refresh token, as CreateSession and RefreshSession set it for a browser; used when the body has no `refresh_token`. Refused (403 REFRESH_COOKIE_CROSS_ORIGIN) when the browser says another origin's page sent it. */
+        RefreshTokenCookie: string;
     };
     requestBodies: never;
     headers: never;
@@ -2902,12 +2960,18 @@ export interface operations {
     ListOrders: {
         parameters: {
             query?: {
+                /** @description Only orders of at most this amount, in minor units of `currency` (which it needs). 0: no upper bound. */
+                amount_max?: Int64String;
+                /** @description Only orders of at least this amount, in minor units of `currency` (which it needs: amounts in different currencies do not compare). 0: no lower bound. */
+                amount_min?: Int64String;
                 /** @description Only orders created at or after this time. */
                 created_after?: TimestampString;
                 /** @description Only orders created before this time. */
                 created_before?: TimestampString;
                 /** @description Only orders in this currency (ISO 4217). */
                 currency?: string;
+                /** @description Only failed orders with this failure code, such as "card_declined". */
+                failure_code?: string;
                 /** @description Only orders whose metadata has this key (with `metadata_value`, this value). */
                 metadata_key?: string;
                 /** @description With `metadata_key`: the value it must have. */
@@ -2918,6 +2982,8 @@ export interface operations {
                 page_token?: string;
                 /** @description Only orders with an attempt at this processor, such as "stripe". */
                 processor?: string;
+                /** @description Only the order this names, exactly: its id (`ord_…`), the `processor_reference` of one of its attempts, or the correlation id (the `X-Correlation-Id` response header) of the request that created it or paid it. */
+                query?: string;
                 /** @description Only orders in this status, when set. */
                 status?: components["schemas"]["Order.Status"];
             };
@@ -3667,6 +3733,8 @@ export interface operations {
             /** @description A signed-in session's tokens */
             200: {
                 headers: {
+                    /** @description `payloops_refresh_token=…; Path=…; Max-Age=…; HttpOnly; Secure; SameSite=Strict`, once for each of the paths of RefreshSession and LogoutSession: the new refresh token, for a browser that must not hold it in script (Max-Age=0 from LogoutSession, which clears it). */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3692,7 +3760,10 @@ export interface operations {
             query?: never;
             header?: never;
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /** @description The refresh token, as CreateSession and RefreshSession set it for a browser; used when the body has no `refresh_token`. Refused (403 REFRESH_COOKIE_CROSS_ORIGIN) when the browser says another origin's page sent it. */
+                payloops_refresh_token?: components["parameters"]["RefreshTokenCookie"];
+            };
         };
         requestBody: {
             content: {
@@ -3703,6 +3774,8 @@ export interface operations {
             /** @description Response for SessionService.LogoutSession */
             200: {
                 headers: {
+                    /** @description `payloops_refresh_token=…; Path=…; Max-Age=…; HttpOnly; Secure; SameSite=Strict`, once for each of the paths of RefreshSession and LogoutSession: the new refresh token, for a browser that must not hold it in script (Max-Age=0 from LogoutSession, which clears it). */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3728,7 +3801,10 @@ export interface operations {
             query?: never;
             header?: never;
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /** @description The refresh token, as CreateSession and RefreshSession set it for a browser; used when the body has no `refresh_token`. Refused (403 REFRESH_COOKIE_CROSS_ORIGIN) when the browser says another origin's page sent it. */
+                payloops_refresh_token?: components["parameters"]["RefreshTokenCookie"];
+            };
         };
         requestBody: {
             content: {
@@ -3739,6 +3815,8 @@ export interface operations {
             /** @description A signed-in session's tokens */
             200: {
                 headers: {
+                    /** @description `payloops_refresh_token=…; Path=…; Max-Age=…; HttpOnly; Secure; SameSite=Strict`, once for each of the paths of RefreshSession and LogoutSession: the new refresh token, for a browser that must not hold it in script (Max-Age=0 from LogoutSession, which clears it). */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4147,6 +4225,89 @@ export interface operations {
             408: components["responses"]["408"];
             409: components["responses"]["409"];
             413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
+        };
+    };
+    SendTestEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
+            path: {
+                /** @description The endpoint's id, `we_…`. */
+                webhook_endpoint: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendTestEventBody"];
+            };
+        };
+        responses: {
+            /** @description An event's way to one endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventDelivery"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
+        };
+    };
+    ListWebhookEndpointDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Maximum number of deliveries to return: default 20, at most 100. */
+                page_size?: number;
+                /** @description `next_page_token` of the previous page. Other parameters must stay the same. */
+                page_token?: string;
+            };
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
+            path: {
+                /** @description The endpoint's id, `we_…`. */
+                webhook_endpoint: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Response for WebhookEndpointService.ListWebhookEndpointDeliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListWebhookEndpointDeliveriesResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
             429: components["responses"]["429"];
             431: components["responses"]["431"];
             500: components["responses"]["500"];

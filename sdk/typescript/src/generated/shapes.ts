@@ -184,7 +184,9 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
           "ref": "DeliveryAttempt"
         }
       },
-      "next_attempt_time": "timestamp"
+      "next_attempt_time": "timestamp",
+      "event_type": "plain",
+      "create_time": "timestamp"
     }
   },
   "EventDelivery.Status": "enum",
@@ -322,6 +324,16 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       "users": {
         "array": {
           "ref": "User"
+        }
+      },
+      "next_page_token": "plain"
+    }
+  },
+  "ListWebhookEndpointDeliveriesResponse": {
+    "object": {
+      "deliveries": {
+        "array": {
+          "ref": "EventDelivery"
         }
       },
       "next_page_token": "plain"
@@ -624,6 +636,9 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
         "ref": "VolumeSplit"
       }
     }
+  },
+  "SendTestEventBody": {
+    "object": {}
   },
   "Session": {
     "object": {
@@ -1025,7 +1040,11 @@ export const OPERATIONS = {
       "created_after": "timestamp",
       "created_before": "timestamp",
       "metadata_key": "plain",
-      "metadata_value": "plain"
+      "metadata_value": "plain",
+      "amount_min": "int64",
+      "amount_max": "int64",
+      "failure_code": "plain",
+      "query": "plain"
     },
     "body": null,
     "response": {
@@ -1341,6 +1360,18 @@ export const OPERATIONS = {
     "body": null,
     "response": "raw"
   },
+  "ListWebhookEndpointDeliveries": {
+    "method": "GET",
+    "path": "/v1/webhook_endpoints/{webhook_endpoint}/deliveries",
+    "query": {
+      "page_size": "plain",
+      "page_token": "plain"
+    },
+    "body": null,
+    "response": {
+      "ref": "ListWebhookEndpointDeliveriesResponse"
+    }
+  },
   "RotateWebhookEndpointSecret": {
     "method": "POST",
     "path": "/v1/webhook_endpoints/{webhook_endpoint}:rotate_secret",
@@ -1350,6 +1381,17 @@ export const OPERATIONS = {
     },
     "response": {
       "ref": "WebhookEndpoint"
+    }
+  },
+  "SendTestEvent": {
+    "method": "POST",
+    "path": "/v1/webhook_endpoints/{webhook_endpoint}:send_test_event",
+    "query": {},
+    "body": {
+      "ref": "SendTestEventBody"
+    },
+    "response": {
+      "ref": "EventDelivery"
     }
   }
 } as const satisfies Record<string, OperationShape>;
