@@ -9,10 +9,15 @@ its page directories (dashboard/src/routes), so an unknown /v1/… path stays th
 
 index.html runs one inline script, SvelteKit's bootstrap: the CSP allows it by its hash
 (cli/page_scripts.py), never by 'unsafe-inline', and allows no script from anywhere else.
+Style attributes written in the app's templates (SvelteKit's own screen-reader announcer has
+one) are allowed by their hashes too, and no other: a style attribute injected into the page
+does not apply.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,10 +47,13 @@ CONTENT_TYPES = {
 # Scripts: our own files and the bootstrap's hash only. Calls: this origin only (the API).
 # Not framed by anyone (clickjacking a refund button), nothing loaded from another host.
 CSP = (
-    "default-src 'none'; script-src 'self' {hashes}; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self' {hashes}; style-src 'self'; "
+    "style-src-attr {style_attributes}; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; manifest-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+# A static style attribute in a compiled template: `style="…"` inside the script's HTML string.
+_STYLE_ATTRIBUTE = re.compile(r'\bstyle="([^"<>]*)"')
 # SvelteKit names these files by their content's hash: a new build has new names.
 IMMUTABLE_PREFIX = "/_app/immutable/"
 
@@ -105,7 +113,9 @@ def routes(build_dir: Path = BUILD_DIR, routes_dir: Path = ROUTES_DIR) -> list[d
                 "match": app_match,
                 "direct_response": {"status": 503, "body": {"inline_string": NOT_BUILT_PAGE}},
                 "response_headers_to_add": _headers(
-                    "text/html; charset=utf-8", "no-store", CSP.format(hashes="'none'")
+                    "text/html; charset=utf-8",
+                    "no-store",
+                    CSP.format(hashes="'none'", style_attributes="'none'"),
                 ),
                 "typed_per_filter_config": _TRANSCODER_OFF,
             }
@@ -116,16 +126,31 @@ def routes(build_dir: Path = BUILD_DIR, routes_dir: Path = ROUTES_DIR) -> list[d
         if path.is_file() and path != page and not path.name.startswith(".")
     ]
     hashes = " ".join(page_scripts.inline_script_hashes(page.read_text(encoding="utf-8")))
+    styles = style_attribute_hashes(build_dir)
+    style_attributes = f"'unsafe-hashes' {' '.join(styles)}" if styles else "'none'"
     app_route = {
         "name": "dashboard_app",
         "match": app_match,
         "direct_response": {"status": 200, "body": {"filename": str(page)}},
         "response_headers_to_add": _headers(
-            CONTENT_TYPES[".html"], "no-cache", CSP.format(hashes=hashes)
+            CONTENT_TYPES[".html"],
+            "no-cache",
+            CSP.format(hashes=hashes, style_attributes=style_attributes),
         ),
         "typed_per_filter_config": _TRANSCODER_OFF,
     }
     return [*files, app_route]
+
+
+def style_attribute_hashes(build_dir: Path = BUILD_DIR) -> list[str]:
+    """`'sha256-…'` of each static style attribute in the built scripts' templates."""
+    values: set[str] = set()
+    for script in sorted(build_dir.rglob("*.js")):
+        values.update(_STYLE_ATTRIBUTE.findall(script.read_text(encoding="utf-8")))
+    return sorted(
+        f"'sha256-{base64.b64encode(hashlib.sha256(value.encode()).digest()).decode()}'"
+        for value in values
+    )
 
 
 def _file_route(path: Path, url_path: str) -> dict[str, Any]:
