@@ -172,23 +172,24 @@ def test_processor_credentials_are_saved_by_name_and_never_shown(
 ) -> None:
     page = new_page(merchant.owner)
     go_to(page, "Processors")
+    available = page.get_by_role("table", name="Processors available in test mode")
+    sandbox = available.get_by_role("row", name=re.compile(r"^sandbox\s*test only"))
+    expect(sandbox).to_contain_text("No credentials needed")
+    stripe = available.get_by_role("row").filter(has_text="stripe")
+    expect(stripe).to_contain_text("secret_key, webhook_secret")
     expect(page.get_by_text("No test processor accounts of your own")).to_be_visible()
+
     page.get_by_role("button", name="Add account").click()
     dialog = page.get_by_role("dialog", name="New test processor account")
-    dialog.get_by_label("Processor").fill("stripe")
-    dialog.get_by_label("Field 1 name").fill("secret_key")
-    dialog.get_by_label("secret_key value").fill("sk_test_stripe_value_123")
-    dialog.get_by_role("button", name="Save account").click()
-    # The API names the field it still needs, next to nothing secret.
-    expect(dialog.get_by_role("alert")).to_contain_text("webhook_secret")
-    dialog.get_by_role("button", name="Add field").click()
-    dialog.get_by_label("Field 2 name").fill("webhook_secret")
-    dialog.get_by_label("webhook_secret value").fill("whsec_stripe_value_456")
+    dialog.get_by_label("Processor").select_option("stripe")
+    dialog.get_by_label("secret_key").fill("sk_test_stripe_value_123")
+    dialog.get_by_label("webhook_secret").fill("whsec_stripe_value_456")
+    check_accessibility(page)
     dialog.get_by_role("button", name="Save account").click()
     expect(dialog).to_be_hidden()
-    row = page.get_by_role("row").filter(has_text="stripe")
-    expect(row).to_contain_text("secret_key")
-    expect(row).to_contain_text("webhook_secret")
+    expect(stripe).to_contain_text("Your account")
+    row = page.get_by_role("table", name="Processor accounts, test mode").get_by_role("row")
+    expect(row.filter(has_text="stripe")).to_contain_text("secret_key")
     content = page.content()
     assert "sk_test_stripe_value_123" not in content and "whsec_stripe_value_456" not in content
     check_accessibility(page)
@@ -196,12 +197,18 @@ def test_processor_credentials_are_saved_by_name_and_never_shown(
 
     page.get_by_role("button", name=re.compile("^Rotate credentials of stripe")).click()
     dialog = page.get_by_role("dialog", name="Rotate credentials")
-    expect(dialog.get_by_label("secret_key value")).to_have_value("")
-    dialog.get_by_label("secret_key value").fill("sk_test_stripe_value_789")
-    dialog.get_by_label("webhook_secret value").fill("whsec_stripe_value_000")
+    expect(dialog.get_by_label("secret_key")).to_have_value("")
+    dialog.get_by_label("secret_key").fill("sk_test_stripe_value_789")
+    dialog.get_by_label("webhook_secret").fill("whsec_stripe_value_000")
     dialog.get_by_role("button", name="Rotate").click()
     expect(dialog).to_be_hidden()
-    expect(row).not_to_contain_text("—")
+
+    page.get_by_role("button", name=re.compile("^Disable stripe")).click()
+    page.get_by_role("dialog", name="Disable this account").get_by_role(
+        "button", name="Disable"
+    ).click()
+    expect(row.filter(has_text="stripe")).to_contain_text("Disabled")
+    expect(stripe).not_to_contain_text("Your account")
 
 
 def test_a_viewer_sees_no_actions_on_these_pages_and_its_forged_requests_are_refused(

@@ -190,6 +190,8 @@ OWN_MODE: dict[str, dict[str, Any] | None] = {
     # The mode is named in the body and must be the caller's own (set in the walk).
     "ApiKeyService.CreateApiKey": {"name": "intruder"},
     "RoutingService.GetRoutingConfig": None,
+    # The processors and whose account each would use: the caller's mode's accounts only.
+    "ProcessorAccountService.ListAvailableProcessors": None,
     "RoutingService.UpdateRoutingConfig": {
         "rules": [{"name": "intruder", "failover": {"processors": ["sandbox-c"]}}]
     },

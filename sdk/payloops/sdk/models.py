@@ -189,6 +189,28 @@ class AuditTarget:
 
 
 @dataclass(frozen=True)
+class AvailableProcessor:
+    """A processor a merchant can route to, as the merchant sees it."""
+
+    name: str = field(default="", metadata={WIRE: "string"})
+    """Processor name, as routing rules and processor accounts name it."""
+
+    capabilities: ProcessorCapabilities | None = field(
+        default=None, metadata={WIRE: "message:ProcessorCapabilities"}
+    )
+    """What the processor supports, and the credential fields an account needs."""
+
+    account_source: str = field(default="", metadata={WIRE: "enum"})
+    """Whose account its payments would use in this mode.
+
+    One of: own, platform, not_needed, none.
+    """
+
+    processor_account: str = field(default="", metadata={WIRE: "string"})
+    """The merchant's own account, when account_source is OWN."""
+
+
+@dataclass(frozen=True)
 class Customer:
     """Someone who pays the merchant."""
 
@@ -418,6 +440,19 @@ class ListAuditEntriesResponse:
 
     next_page_token: str = field(default="", metadata={WIRE: "string"})
     """Token for the next page; empty on the last page."""
+
+
+@dataclass(frozen=True)
+class ListAvailableProcessorsResponse:
+    """Response for ProcessorAccountService.ListAvailableProcessors."""
+
+    processors: list[AvailableProcessor] = field(
+        default_factory=list, metadata={WIRE: "list:message:AvailableProcessor"}
+    )
+    """The processors, by name."""
+
+    livemode: bool = field(default=False, metadata={WIRE: "bool"})
+    """The mode the list is for: the API key's (or the session's PayLoops-Mode)."""
 
 
 @dataclass(frozen=True)
@@ -1132,6 +1167,7 @@ MODELS: dict[str, type[Any]] = {
     "AuditActor": AuditActor,
     "AuditEntry": AuditEntry,
     "AuditTarget": AuditTarget,
+    "AvailableProcessor": AvailableProcessor,
     "Customer": Customer,
     "CustomerPaymentMethod": CustomerPaymentMethod,
     "DeliveryAttempt": DeliveryAttempt,
@@ -1143,6 +1179,7 @@ MODELS: dict[str, type[Any]] = {
     "JsonWebKeySet": JsonWebKeySet,
     "ListApiKeysResponse": ListApiKeysResponse,
     "ListAuditEntriesResponse": ListAuditEntriesResponse,
+    "ListAvailableProcessorsResponse": ListAvailableProcessorsResponse,
     "ListCustomerPaymentMethodsResponse": ListCustomerPaymentMethodsResponse,
     "ListCustomersResponse": ListCustomersResponse,
     "ListEventDeliveriesResponse": ListEventDeliveriesResponse,
@@ -1182,6 +1219,7 @@ __all__ = [
     "AuditActor",
     "AuditEntry",
     "AuditTarget",
+    "AvailableProcessor",
     "Customer",
     "CustomerPaymentMethod",
     "DeliveryAttempt",
@@ -1193,6 +1231,7 @@ __all__ = [
     "JsonWebKeySet",
     "ListApiKeysResponse",
     "ListAuditEntriesResponse",
+    "ListAvailableProcessorsResponse",
     "ListCustomerPaymentMethodsResponse",
     "ListCustomersResponse",
     "ListEventDeliveriesResponse",
