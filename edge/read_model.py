@@ -6,8 +6,18 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, exists, select, tuple_, union
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    exists,
+    literal_column,
+    select,
+    tuple_,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from core.db import models
 from edge.auth import Caller
@@ -80,10 +90,25 @@ def _searched(query: str) -> Select[tuple[str]]:
     order, attempt = models.Order, models.Attempt
     return union(
         select(order.id).where(order.id == query),
-        select(order.id).where(order.created_correlation_id == query),
-        select(order.id).where(order.paid_correlation_id == query),
-        select(attempt.order_id).where(attempt.processor_reference == query),
+        *(
+            select(order.id).where(*_partial_index_match(column, query))
+            for column in (order.created_correlation_id, order.paid_correlation_id)
+        ),
+        select(attempt.order_id).where(*_partial_index_match(attempt.processor_reference, query)),
     )  # type: ignore[return-value]
+
+
+# In the SQL text, not bound: the planner must see the constant to match the index predicate.
+_EMPTY: ColumnElement[str] = literal_column("''")
+
+
+def _partial_index_match(
+    column: InstrumentedAttribute[str], value: str
+) -> tuple[ColumnElement[bool], ...]:
+    """`column = value`, with the predicate of the column's partial index (`<> ''`) said out
+    loud: a prepared statement's generic plan cannot prove it from a bound value, and would
+    read the whole table instead."""
+    return (column == value, column != _EMPTY)
 
 
 async def list_orders(
@@ -91,6 +116,12 @@ async def list_orders(
 ) -> list[models.Order]:
     """Newest first, by (created_at, id): a keyset, so orders created while a client pages
     land before its first page and never shift the pages it has not read yet."""
+    return list((await session.execute(orders_query(caller, wanted, after, limit))).scalars())
+
+
+def orders_query(
+    caller: Caller, wanted: OrderFilter, after: Cursor | None, limit: int
+) -> Select[models.Order]:
     order = models.Order
     query = select(order).where(
         order.merchant_id == caller.merchant_id, order.livemode == caller.livemode
@@ -120,12 +151,11 @@ async def list_orders(
     if wanted.amount_max:
         query = query.where(order.amount <= wanted.amount_max)
     if wanted.failure_code:
-        query = query.where(order.failure_code == wanted.failure_code)
+        query = query.where(*_partial_index_match(order.failure_code, wanted.failure_code))
     if wanted.query:
         query = query.where(order.id.in_(_searched(wanted.query)))
     if after is not None:
         query = query.where(
             tuple_(order.created_at, order.id) < tuple_(after.created_at, after.order_id)
         )
-    query = query.order_by(order.created_at.desc(), order.id.desc()).limit(limit)
-    return list((await session.execute(query)).scalars())
+    return query.order_by(order.created_at.desc(), order.id.desc()).limit(limit)
