@@ -37,6 +37,23 @@ def sign_in_if_asked(page: Page, email: str) -> None:
         page.get_by_role("button", name="Sign in").click()
 
 
+def readable_on_a_phone(page: Page, name: str) -> None:
+    """At a phone's width the page scrolls down, never sideways (wide tables scroll in their
+    own box and hide secondary columns); its screenshot is saved."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{name}: {overflow}px wider than the phone"
+        check_accessibility(page)
+        screenshot(page, f"{name}-phone")
+    finally:
+        if size is not None:
+            page.set_viewport_size(size)
+
+
 def test_a_new_endpoint_shows_its_secret_once_and_a_test_event_is_delivered(
     mesh: Mesh, new_page: Callable[[str], Page], merchant: Merchant
 ) -> None:
@@ -58,6 +75,7 @@ def test_a_new_endpoint_shows_its_secret_once_and_a_test_event_is_delivered(
     expect(row).to_contain_text("order.succeeded, refund.succeeded")
     check_accessibility(page)
     screenshot(page, "webhooks-secret")
+    readable_on_a_phone(page, "webhooks-secret")
 
     # Nowhere again: not after a reload, nor in what the API lists.
     page.reload()
@@ -85,6 +103,7 @@ def test_a_new_endpoint_shows_its_secret_once_and_a_test_event_is_delivered(
     expect(attempts).to_contain_text(re.compile(r"\d+ ms"))
     check_accessibility(page)
     screenshot(page, "webhook-endpoint")
+    readable_on_a_phone(page, "webhook-endpoint")
 
     page.get_by_role("button", name="Disable").click()
     page.get_by_role("dialog", name="Disable this endpoint").get_by_role(
@@ -141,6 +160,7 @@ def test_a_key_created_then_rolled_with_overlap_shows_each_secret_once(
     expect(log).not_to_contain_text("api_key.created")
     check_accessibility(page)
     screenshot(page, "developers")
+    readable_on_a_phone(page, "developers")
 
 
 def test_the_team_page_changes_a_role(
@@ -160,6 +180,7 @@ def test_the_team_page_changes_a_role(
     expect(row).to_contain_text("viewer")
     check_accessibility(page)
     screenshot(page, "team")
+    readable_on_a_phone(page, "team")
 
     # The colleague's own session says so.
     with httpx.Client(base_url=mesh.api_url, timeout=30) as api:
@@ -194,6 +215,7 @@ def test_processor_credentials_are_saved_by_name_and_never_shown(
     assert "sk_test_stripe_value_123" not in content and "whsec_stripe_value_456" not in content
     check_accessibility(page)
     screenshot(page, "processors")
+    readable_on_a_phone(page, "processors")
 
     page.get_by_role("button", name=re.compile("^Rotate credentials of stripe")).click()
     dialog = page.get_by_role("dialog", name="Rotate credentials")
