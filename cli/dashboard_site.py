@@ -161,6 +161,7 @@ def _file_route(path: Path, url_path: str) -> dict[str, Any]:
     )
     content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
     return {
+        "name": f"dashboard_file:{url_path}",
         "match": {"path": url_path, **_get_only()},
         "direct_response": {"status": 200, "body": {"filename": str(path)}},
         "response_headers_to_add": _headers(content_type, cache, None),

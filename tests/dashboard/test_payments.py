@@ -243,9 +243,11 @@ def test_a_viewer_sees_no_actions_and_its_forged_request_is_refused(
     tokens: list[str] = []
     page.on(
         "request",
-        lambda request: tokens.append(request.headers["authorization"])
-        if "/v1/orders/" in request.url and "authorization" in request.headers
-        else None,
+        lambda request: (
+            tokens.append(request.headers["authorization"])
+            if "/v1/orders/" in request.url and "authorization" in request.headers
+            else None
+        ),
     )
     open_payment(page, payment["id"])
     expect(page.get_by_role("listitem").filter(has_text="Attempt 1 at sandbox")).to_be_visible()
@@ -263,3 +265,32 @@ def test_a_viewer_sees_no_actions_and_its_forged_request_is_refused(
         )
     assert forged.status_code == 403, forged.text
     assert forged.json()["details"][0]["reason"] == "ROLE_FORBIDDEN"
+
+
+def test_the_pages_read_on_a_phone_and_work_by_keyboard(
+    new_page: Callable[[str], Page], merchant: Merchant, payment: dict[str, Any]
+) -> None:
+    page = new_page(merchant.owner)
+    page.set_viewport_size({"width": 390, "height": 844})
+    fits = "() => document.documentElement.scrollWidth <= window.innerWidth"
+    assert page.evaluate(fits)
+    # The search by keyboard alone: focus, type, Enter; then the payment's link.
+    page.get_by_role("searchbox", name="Search").focus()
+    page.keyboard.type(payment["id"])
+    page.keyboard.press("Enter")
+    link = page.get_by_role("link", name=payment["id"])
+    expect(link).to_be_visible()
+    screenshot(page, "payments-phone")
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
+    assert page.evaluate(fits)
+    check_accessibility(page)
+    screenshot(page, "payment-detail-phone")
+    # The navigation folds into a menu button.
+    menu = page.get_by_role("button", name="Menu")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    menu.press("Enter")
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Payments")
+    ).to_be_visible()

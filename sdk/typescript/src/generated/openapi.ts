@@ -2127,7 +2127,7 @@ export interface components {
                 "application/json": components["schemas"]["google.rpc.Status"];
             };
         };
-        /** @description The credential may not do this (its role, its mode, or the resource's merchant). */
+        /** @description The credential may not do this (its role, its mode, or the resource's merchant), or it is a publishable key, which only tokenizes cards. */
         403: {
             headers: {
                 [name: string]: unknown;
@@ -2281,6 +2281,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["400"];
+            403: components["responses"]["403"];
             404: components["responses"]["404"];
             408: components["responses"]["408"];
             429: components["responses"]["429"];
@@ -3574,6 +3575,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["400"];
+            403: components["responses"]["403"];
             404: components["responses"]["404"];
             408: components["responses"]["408"];
             409: components["responses"]["409"];
@@ -3614,6 +3616,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["400"];
+            403: components["responses"]["403"];
             404: components["responses"]["404"];
             408: components["responses"]["408"];
             409: components["responses"]["409"];
