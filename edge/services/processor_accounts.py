@@ -6,15 +6,21 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors
 from core.audit import AuditAction
+from core.db import models
 from core.processors import accounts as processor_accounts
+from core.processors.channels import capabilities_from_json
 from core.secrets import SecretBox, SecretsNotConfigured
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext
 from payloops.v1 import processors_pb2, processors_pb2_grpc
+
+_ENABLED_PROCESSORS = select(models.Processor).where(models.Processor.enabled)
+_Source = processors_pb2.AvailableProcessor.AccountSource
 
 
 class ProcessorAccountService(processors_pb2_grpc.ProcessorAccountServiceServicer):
@@ -48,6 +54,35 @@ class ProcessorAccountService(processors_pb2_grpc.ProcessorAccountServiceService
             accounts = await processor_accounts.listed(session, caller.merchant_id, caller.livemode)
         return processors_pb2.ListProcessorAccountsResponse(
             processor_accounts=[account_message(a) for a in accounts]
+        )
+
+    async def ListAvailableProcessors(
+        self, request: processors_pb2.ListAvailableProcessorsRequest, context: ServicerContext
+    ) -> processors_pb2.ListAvailableProcessorsResponse:
+        async with self._sessions() as session:
+            caller = await authenticate(session, context)
+            registered = [
+                processor
+                for processor in (await session.execute(_ENABLED_PROCESSORS)).scalars()
+                # A live payment never goes to a test-only processor (routing skips it).
+                if not (caller.livemode and processor.capabilities.get("test_only"))
+            ]
+            used = await processor_accounts.usable(
+                session, caller.merchant_id, caller.livemode, registered
+            )
+            own = {
+                account.processor: account.id
+                for account in await processor_accounts.listed(
+                    session, caller.merchant_id, caller.livemode
+                )
+                if account.enabled
+            }
+        return processors_pb2.ListAvailableProcessorsResponse(
+            processors=[
+                _available(processor, used, own)
+                for processor in sorted(registered, key=lambda p: p.name)
+            ],
+            livemode=caller.livemode,
         )
 
     async def RotateProcessorAccountCredentials(
@@ -123,3 +158,24 @@ def account_message(account: processor_accounts.Account) -> processors_pb2.Proce
     message.create_time.FromDatetime(account.created_at)
     message.rotate_time.FromDatetime(account.rotated_at)
     return message
+
+
+def _available(
+    processor: models.Processor, used: dict[str, str | None], own: dict[str, str]
+) -> processors_pb2.AvailableProcessor:
+    """The processor as the merchant sees it: never where it runs (the operator's)."""
+    own_account = own.get(processor.name, "")
+    if processor.name not in used:
+        source = _Source.NONE
+    elif used[processor.name] is None:
+        source = _Source.NOT_NEEDED
+    elif used[processor.name] == own_account:
+        source = _Source.OWN
+    else:
+        source = _Source.PLATFORM
+    return processors_pb2.AvailableProcessor(
+        name=processor.name,
+        capabilities=capabilities_from_json(processor.capabilities),
+        account_source=source,
+        processor_account=own_account if source == _Source.OWN else "",
+    )

@@ -204,6 +204,8 @@ OWN_MODE: dict[str, dict[str, Any] | None] = {
     "RoutingService.WhatIfRouting": {
         "routing_config": {"rules": [{"name": "all", "failover": {"processors": ["sandbox"]}}]}
     },
+    # The processors and whose account each would use: the caller's mode's accounts only.
+    "ProcessorAccountService.ListAvailableProcessors": None,
     "RoutingService.UpdateRoutingConfig": {
         "rules": [{"name": "intruder", "failover": {"processors": ["sandbox-c"]}}]
     },

@@ -191,6 +191,40 @@ def test_a_test_key_never_uses_live_credentials(mesh: Mesh, gateway: ScriptedGat
     assert rotate.status_code == 404
 
 
+def test_a_merchant_sees_the_processors_it_can_use_and_whose_account_each_would_use(
+    mesh: Mesh, gateway: ScriptedGateway
+) -> None:
+    _, test_key, live_key = mesh.new_live_merchant("available processors")
+    api = mesh.client(test_key)
+
+    def available(client: httpx.Client) -> dict[str, dict[str, Any]]:
+        answer = client.get("/v1/available_processors")
+        assert answer.status_code == 200, answer.text
+        return {p["name"]: p for p in answer.json()["processors"]}
+
+    before = available(api)
+    assert before[gateway.name]["account_source"] == "NONE"
+    assert before[gateway.name]["capabilities"]["credential_fields"] == [
+        "api_key",
+        "webhook_secret",
+    ]
+    assert before["sandbox"]["account_source"] == "NOT_NEEDED"
+    # Where a processor runs is the operator's: the merchant's list does not say.
+    assert "target" not in json.dumps(before)
+
+    account = add_account(api, gateway, SECRET_KEY)
+    after = available(api)[gateway.name]
+    assert (after["account_source"], after["processor_account"]) == ("OWN", account["id"])
+    assert SECRET_KEY not in api.get("/v1/available_processors").text
+
+    # Live: the test account is not live's, and test-only processors are not offered.
+    with mesh.client(live_key) as live:
+        in_live = available(live)
+    assert in_live[gateway.name]["account_source"] == "NONE"
+    assert not [p for p in in_live.values() if p["capabilities"]["test_only"]]
+    assert "sandbox" not in in_live
+
+
 def test_a_verified_webhook_wakes_the_payment_once_and_a_forged_one_changes_nothing(
     mesh: Mesh, gateway: ScriptedGateway
 ) -> None:

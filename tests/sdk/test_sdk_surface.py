@@ -217,6 +217,13 @@ CALLS: list[tuple[Callable[[Any], Any], str, str, dict[str, str], object]] = [
     ),
     (lambda c: c.processor_accounts.list(), "GET", "/v1/processor_accounts", {}, None),
     (
+        lambda c: c.processor_accounts.available_processors(),
+        "GET",
+        "/v1/available_processors",
+        {},
+        None,
+    ),
+    (
         lambda c: c.processor_accounts.rotate_credentials("pa_1", credentials={"k": "w"}),
         "POST",
         "/v1/processor_accounts/pa_1:rotate",

@@ -6,4 +6,10 @@ export interface NavItem {
   readonly owners?: boolean;
 }
 
-export const NAV: readonly NavItem[] = [{ href: "/payments", label: "Payments" }];
+export const NAV: readonly NavItem[] = [
+  { href: "/payments", label: "Payments" },
+  { href: "/processors", label: "Processors" },
+  { href: "/webhooks", label: "Webhooks" },
+  { href: "/developers", label: "Developers" },
+  { href: "/team", label: "Team", owners: true },
+];

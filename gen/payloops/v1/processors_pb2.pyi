@@ -10,6 +10,7 @@ from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -418,6 +419,118 @@ class ListProcessorAccountsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListProcessorAccountsResponse: _TypeAlias = ListProcessorAccountsResponse  # noqa: Y015
+
+@_typing.final
+class ListAvailableProcessorsRequest(_message.Message):
+    """Request for ProcessorAccountService.ListAvailableProcessors."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAvailableProcessorsRequest: _TypeAlias = ListAvailableProcessorsRequest  # noqa: Y015
+
+@_typing.final
+class ListAvailableProcessorsResponse(_message.Message):
+    """Response for ProcessorAccountService.ListAvailableProcessors."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROCESSORS_FIELD_NUMBER: _builtins.int
+    LIVEMODE_FIELD_NUMBER: _builtins.int
+    livemode: _builtins.bool
+    """The mode the list is for: the API key's (or the session's PayLoops-Mode)."""
+    @_builtins.property
+    def processors(self) -> _containers.RepeatedCompositeFieldContainer[Global___AvailableProcessor]:
+        """The processors, by name."""
+
+    def __init__(
+        self,
+        *,
+        processors: _abc.Iterable[Global___AvailableProcessor] | None = ...,
+        livemode: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["livemode", b"livemode", "processors", b"processors"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAvailableProcessorsResponse: _TypeAlias = ListAvailableProcessorsResponse  # noqa: Y015
+
+@_typing.final
+class AvailableProcessor(_message.Message):
+    """A processor a merchant can route to, as the merchant sees it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _AccountSource:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _AccountSourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[AvailableProcessor._AccountSource.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        ACCOUNT_SOURCE_UNSPECIFIED: AvailableProcessor._AccountSource.ValueType  # 0
+        """Not set."""
+        OWN: AvailableProcessor._AccountSource.ValueType  # 1
+        """The merchant's own enabled account."""
+        PLATFORM: AvailableProcessor._AccountSource.ValueType  # 2
+        """The platform's account for this processor, shared by merchants without their own."""
+        NOT_NEEDED: AvailableProcessor._AccountSource.ValueType  # 3
+        """The processor needs no credentials."""
+        NONE: AvailableProcessor._AccountSource.ValueType  # 4
+        """No account: routing skips this processor until the merchant adds one."""
+
+    class AccountSource(_AccountSource, metaclass=_AccountSourceEnumTypeWrapper):
+        """Whose credentials a payment at this processor would send."""
+
+    ACCOUNT_SOURCE_UNSPECIFIED: AvailableProcessor.AccountSource.ValueType  # 0
+    """Not set."""
+    OWN: AvailableProcessor.AccountSource.ValueType  # 1
+    """The merchant's own enabled account."""
+    PLATFORM: AvailableProcessor.AccountSource.ValueType  # 2
+    """The platform's account for this processor, shared by merchants without their own."""
+    NOT_NEEDED: AvailableProcessor.AccountSource.ValueType  # 3
+    """The processor needs no credentials."""
+    NONE: AvailableProcessor.AccountSource.ValueType  # 4
+    """No account: routing skips this processor until the merchant adds one."""
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CAPABILITIES_FIELD_NUMBER: _builtins.int
+    ACCOUNT_SOURCE_FIELD_NUMBER: _builtins.int
+    PROCESSOR_ACCOUNT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Processor name, as routing rules and processor accounts name it."""
+    account_source: Global___AvailableProcessor.AccountSource.ValueType
+    """Whose account its payments would use in this mode."""
+    processor_account: _builtins.str
+    """The merchant's own account, when account_source is OWN."""
+    @_builtins.property
+    def capabilities(self) -> Global___ProcessorCapabilities:
+        """What the processor supports, and the credential fields an account needs."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        capabilities: Global___ProcessorCapabilities | None = ...,
+        account_source: Global___AvailableProcessor.AccountSource.ValueType = ...,
+        processor_account: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_source", b"account_source", "capabilities", b"capabilities", "name", b"name", "processor_account", b"processor_account"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AvailableProcessor: _TypeAlias = AvailableProcessor  # noqa: Y015
 
 @_typing.final
 class RotateProcessorAccountCredentialsRequest(_message.Message):

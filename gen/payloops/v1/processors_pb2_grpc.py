@@ -178,6 +178,11 @@ class ProcessorAccountServiceStub:
                 request_serializer=payloops_dot_v1_dot_processors__pb2.ListProcessorAccountsRequest.SerializeToString,
                 response_deserializer=payloops_dot_v1_dot_processors__pb2.ListProcessorAccountsResponse.FromString,
                 _registered_method=True)
+        self.ListAvailableProcessors = channel.unary_unary(
+                '/payloops.v1.ProcessorAccountService/ListAvailableProcessors',
+                request_serializer=payloops_dot_v1_dot_processors__pb2.ListAvailableProcessorsRequest.SerializeToString,
+                response_deserializer=payloops_dot_v1_dot_processors__pb2.ListAvailableProcessorsResponse.FromString,
+                _registered_method=True)
         self.RotateProcessorAccountCredentials = channel.unary_unary(
                 '/payloops.v1.ProcessorAccountService/RotateProcessorAccountCredentials',
                 request_serializer=payloops_dot_v1_dot_processors__pb2.RotateProcessorAccountCredentialsRequest.SerializeToString,
@@ -210,6 +215,16 @@ class ProcessorAccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAvailableProcessors(self, request, context):
+        """Lists the processors the merchant can route to in the API key's mode: the operator's
+        enabled processors (test-only ones in test mode only), what each can do and which
+        credentials it needs, and whose account its payments would use. Where the processors run
+        is the operator's, not shown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RotateProcessorAccountCredentials(self, request, context):
         """Replaces an account's credentials; payments from then on use the new ones.
         """
@@ -237,6 +252,11 @@ def add_ProcessorAccountServiceServicer_to_server(servicer, server):
                     servicer.ListProcessorAccounts,
                     request_deserializer=payloops_dot_v1_dot_processors__pb2.ListProcessorAccountsRequest.FromString,
                     response_serializer=payloops_dot_v1_dot_processors__pb2.ListProcessorAccountsResponse.SerializeToString,
+            ),
+            'ListAvailableProcessors': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAvailableProcessors,
+                    request_deserializer=payloops_dot_v1_dot_processors__pb2.ListAvailableProcessorsRequest.FromString,
+                    response_serializer=payloops_dot_v1_dot_processors__pb2.ListAvailableProcessorsResponse.SerializeToString,
             ),
             'RotateProcessorAccountCredentials': grpc.unary_unary_rpc_method_handler(
                     servicer.RotateProcessorAccountCredentials,
@@ -306,6 +326,33 @@ class ProcessorAccountService:
             '/payloops.v1.ProcessorAccountService/ListProcessorAccounts',
             payloops_dot_v1_dot_processors__pb2.ListProcessorAccountsRequest.SerializeToString,
             payloops_dot_v1_dot_processors__pb2.ListProcessorAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAvailableProcessors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payloops.v1.ProcessorAccountService/ListAvailableProcessors',
+            payloops_dot_v1_dot_processors__pb2.ListAvailableProcessorsRequest.SerializeToString,
+            payloops_dot_v1_dot_processors__pb2.ListAvailableProcessorsResponse.FromString,
             options,
             channel_credentials,
             insecure,

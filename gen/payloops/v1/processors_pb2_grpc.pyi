@@ -102,6 +102,12 @@ class ProcessorAccountServiceStub:
     """Adds an account. Its credentials must have every field the processor's capabilities list."""
     ListProcessorAccounts: _grpc.UnaryUnaryMultiCallable[_processors_pb2.ListProcessorAccountsRequest, _processors_pb2.ListProcessorAccountsResponse]
     """Lists the merchant's accounts (in the API key's mode), without secrets."""
+    ListAvailableProcessors: _grpc.UnaryUnaryMultiCallable[_processors_pb2.ListAvailableProcessorsRequest, _processors_pb2.ListAvailableProcessorsResponse]
+    """Lists the processors the merchant can route to in the API key's mode: the operator's
+    enabled processors (test-only ones in test mode only), what each can do and which
+    credentials it needs, and whose account its payments would use. Where the processors run
+    is the operator's, not shown.
+    """
     RotateProcessorAccountCredentials: _grpc.UnaryUnaryMultiCallable[_processors_pb2.RotateProcessorAccountCredentialsRequest, _processors_pb2.ProcessorAccount]
     """Replaces an account's credentials; payments from then on use the new ones."""
     DisableProcessorAccount: _grpc.UnaryUnaryMultiCallable[_processors_pb2.DisableProcessorAccountRequest, _processors_pb2.ProcessorAccount]
@@ -121,6 +127,12 @@ class ProcessorAccountServiceAsyncStub(ProcessorAccountServiceStub):
     """Adds an account. Its credentials must have every field the processor's capabilities list."""
     ListProcessorAccounts: _aio.UnaryUnaryMultiCallable[_processors_pb2.ListProcessorAccountsRequest, _processors_pb2.ListProcessorAccountsResponse]  # type: ignore[assignment]
     """Lists the merchant's accounts (in the API key's mode), without secrets."""
+    ListAvailableProcessors: _aio.UnaryUnaryMultiCallable[_processors_pb2.ListAvailableProcessorsRequest, _processors_pb2.ListAvailableProcessorsResponse]  # type: ignore[assignment]
+    """Lists the processors the merchant can route to in the API key's mode: the operator's
+    enabled processors (test-only ones in test mode only), what each can do and which
+    credentials it needs, and whose account its payments would use. Where the processors run
+    is the operator's, not shown.
+    """
     RotateProcessorAccountCredentials: _aio.UnaryUnaryMultiCallable[_processors_pb2.RotateProcessorAccountCredentialsRequest, _processors_pb2.ProcessorAccount]  # type: ignore[assignment]
     """Replaces an account's credentials; payments from then on use the new ones."""
     DisableProcessorAccount: _aio.UnaryUnaryMultiCallable[_processors_pb2.DisableProcessorAccountRequest, _processors_pb2.ProcessorAccount]  # type: ignore[assignment]
@@ -149,6 +161,18 @@ class ProcessorAccountServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_processors_pb2.ListProcessorAccountsResponse, _abc.Awaitable[_processors_pb2.ListProcessorAccountsResponse]]:
         """Lists the merchant's accounts (in the API key's mode), without secrets."""
+
+    @_abc_1.abstractmethod
+    def ListAvailableProcessors(
+        self,
+        request: _processors_pb2.ListAvailableProcessorsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_processors_pb2.ListAvailableProcessorsResponse, _abc.Awaitable[_processors_pb2.ListAvailableProcessorsResponse]]:
+        """Lists the processors the merchant can route to in the API key's mode: the operator's
+        enabled processors (test-only ones in test mode only), what each can do and which
+        credentials it needs, and whose account its payments would use. Where the processors run
+        is the operator's, not shown.
+        """
 
     @_abc_1.abstractmethod
     def RotateProcessorAccountCredentials(

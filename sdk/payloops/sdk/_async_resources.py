@@ -417,6 +417,11 @@ class AsyncProcessorAccounts(AsyncResource):
             ops.LIST_PROCESSOR_ACCOUNTS, lambda answer: answer.processor_accounts
         )
 
+    async def available_processors(self) -> AsyncPage[models.AvailableProcessor]:
+        """The processors the merchant can route to in this mode, with the credential fields
+        an account at each needs and whose account its payments would use."""
+        return await self._page(ops.LIST_AVAILABLE_PROCESSORS, lambda answer: answer.processors)
+
     async def rotate_credentials(
         self,
         account_id: str,

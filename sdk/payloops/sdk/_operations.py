@@ -129,6 +129,13 @@ LIST_AUDIT_ENTRIES: Operation[models.ListAuditEntriesResponse] = Operation(
     "payloops.v1.AuditLogService",
     models.ListAuditEntriesResponse,
 )
+LIST_AVAILABLE_PROCESSORS: Operation[models.ListAvailableProcessorsResponse] = Operation(
+    "ListAvailableProcessors",
+    "GET",
+    "/v1/available_processors",
+    "payloops.v1.ProcessorAccountService",
+    models.ListAvailableProcessorsResponse,
+)
 LIST_CUSTOMER_PAYMENT_METHODS: Operation[models.ListCustomerPaymentMethodsResponse] = Operation(
     "ListCustomerPaymentMethods",
     "GET",

@@ -416,6 +416,11 @@ class ProcessorAccounts(Resource):
     def list(self) -> Page[models.ProcessorAccount]:
         return self._page(ops.LIST_PROCESSOR_ACCOUNTS, lambda answer: answer.processor_accounts)
 
+    def available_processors(self) -> Page[models.AvailableProcessor]:
+        """The processors the merchant can route to in this mode, with the credential fields
+        an account at each needs and whose account its payments would use."""
+        return self._page(ops.LIST_AVAILABLE_PROCESSORS, lambda answer: answer.processors)
+
     def rotate_credentials(
         self,
         account_id: str,

@@ -189,6 +189,28 @@ class AuditTarget:
 
 
 @dataclass(frozen=True)
+class AvailableProcessor:
+    """A processor a merchant can route to, as the merchant sees it."""
+
+    name: str = field(default="", metadata={WIRE: "string"})
+    """Processor name, as routing rules and processor accounts name it."""
+
+    capabilities: ProcessorCapabilities | None = field(
+        default=None, metadata={WIRE: "message:ProcessorCapabilities"}
+    )
+    """What the processor supports, and the credential fields an account needs."""
+
+    account_source: str = field(default="", metadata={WIRE: "enum"})
+    """Whose account its payments would use in this mode.
+
+    One of: own, platform, not_needed, none.
+    """
+
+    processor_account: str = field(default="", metadata={WIRE: "string"})
+    """The merchant's own account, when account_source is OWN."""
+
+
+@dataclass(frozen=True)
 class CurrencyAmount:
     """An amount in one currency, in minor units."""
 
@@ -469,6 +491,19 @@ class ListAuditEntriesResponse:
 
     next_page_token: str = field(default="", metadata={WIRE: "string"})
     """Token for the next page; empty on the last page."""
+
+
+@dataclass(frozen=True)
+class ListAvailableProcessorsResponse:
+    """Response for ProcessorAccountService.ListAvailableProcessors."""
+
+    processors: list[AvailableProcessor] = field(
+        default_factory=list, metadata={WIRE: "list:message:AvailableProcessor"}
+    )
+    """The processors, by name."""
+
+    livemode: bool = field(default=False, metadata={WIRE: "bool"})
+    """The mode the list is for: the API key's (or the session's PayLoops-Mode)."""
 
 
 @dataclass(frozen=True)
@@ -1365,6 +1400,7 @@ MODELS: dict[str, type[Any]] = {
     "AuditActor": AuditActor,
     "AuditEntry": AuditEntry,
     "AuditTarget": AuditTarget,
+    "AvailableProcessor": AvailableProcessor,
     "CurrencyAmount": CurrencyAmount,
     "CurrencyVolume": CurrencyVolume,
     "Customer": Customer,
@@ -1380,6 +1416,7 @@ MODELS: dict[str, type[Any]] = {
     "JsonWebKeySet": JsonWebKeySet,
     "ListApiKeysResponse": ListApiKeysResponse,
     "ListAuditEntriesResponse": ListAuditEntriesResponse,
+    "ListAvailableProcessorsResponse": ListAvailableProcessorsResponse,
     "ListCustomerPaymentMethodsResponse": ListCustomerPaymentMethodsResponse,
     "ListCustomersResponse": ListCustomersResponse,
     "ListEventDeliveriesResponse": ListEventDeliveriesResponse,
@@ -1425,6 +1462,7 @@ __all__ = [
     "AuditActor",
     "AuditEntry",
     "AuditTarget",
+    "AvailableProcessor",
     "CurrencyAmount",
     "CurrencyVolume",
     "Customer",
@@ -1440,6 +1478,7 @@ __all__ = [
     "JsonWebKeySet",
     "ListApiKeysResponse",
     "ListAuditEntriesResponse",
+    "ListAvailableProcessorsResponse",
     "ListCustomerPaymentMethodsResponse",
     "ListCustomersResponse",
     "ListEventDeliveriesResponse",

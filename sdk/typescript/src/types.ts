@@ -129,6 +129,7 @@ export type EventDelivery = ResponseOf<"ListEventDeliveries">["deliveries"][numb
 export type RoutingConfig = ResponseOf<"GetRoutingConfig">;
 export type Processor = ResponseOf<"CreateProcessor">;
 export type ProcessorAccount = ResponseOf<"CreateProcessorAccount">;
+export type AvailableProcessor = ResponseOf<"ListAvailableProcessors">["processors"][number];
 export type ApiKey = ResponseOf<"ListApiKeys">["apiKeys"][number];
 export type CreatedApiKey = ResponseOf<"CreateApiKey">;
 export type User = ResponseOf<"CreateUser">;

@@ -160,6 +160,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/available_processors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists the processors the merchant can route to in the API key's mode
+         * @description Lists the processors the merchant can route to in the API key's mode: the operator's enabled processors (test-only ones in test mode only), what each can do and which credentials it needs, and whose account its payments would use. Where the processors run is the operator's, not shown.
+         */
+        get: operations["ListAvailableProcessors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers": {
         parameters: {
             query?: never;
@@ -1188,6 +1208,28 @@ export interface components {
             /** @description The kind of object: `api_key`, `routing_config`, `processor_account`, `webhook_endpoint`, `merchant`, `user`... */
             type?: string;
         };
+        /** @description A processor a merchant can route to, as the merchant sees it. */
+        AvailableProcessor: {
+            /** @description Whose account its payments would use in this mode. */
+            account_source?: components["schemas"]["AvailableProcessor.AccountSource"];
+            /** @description What the processor supports, and the credential fields an account needs. */
+            capabilities?: components["schemas"]["ProcessorCapabilities"];
+            /** @description Processor name, as routing rules and processor accounts name it. */
+            name?: string;
+            /** @description The merchant's own account, when account_source is OWN. */
+            processor_account?: string;
+        };
+        /**
+         * @description Whose credentials a payment at this processor would send.
+         *     - `ACCOUNT_SOURCE_UNSPECIFIED`: Not set.
+         *     - `OWN`: The merchant's own enabled account.
+         *     - `PLATFORM`: The platform's account for this processor, shared by merchants without their own.
+         *     - `NOT_NEEDED`: The processor needs no credentials.
+         *     - `NONE`: No account: routing skips this processor until the merchant adds one.
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "AvailableProcessor.AccountSource": "ACCOUNT_SOURCE_UNSPECIFIED" | "OWN" | "PLATFORM" | "NOT_NEEDED" | "NONE";
         /** @description The body of CancelOrder: Request for OrderService.CancelOrder. */
         CancelOrderBody: Record<string, never>;
         /** @description The body of CaptureOrder: Request for OrderService.CaptureOrder. */
@@ -1549,6 +1591,13 @@ export interface components {
             audit_entries?: components["schemas"]["AuditEntry"][];
             /** @description Token for the next page; empty on the last page. */
             next_page_token?: string;
+        };
+        /** @description Response for ProcessorAccountService.ListAvailableProcessors. */
+        ListAvailableProcessorsResponse: {
+            /** @description The mode the list is for: the API key's (or the session's PayLoops-Mode). */
+            livemode?: boolean;
+            /** @description The processors, by name. */
+            processors?: components["schemas"]["AvailableProcessor"][];
         };
         /** @description Response for CustomerService.ListCustomerPaymentMethods. */
         ListCustomerPaymentMethodsResponse: {
@@ -2844,6 +2893,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ListAuditEntriesResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
+        };
+    };
+    ListAvailableProcessors: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Response for ProcessorAccountService.ListAvailableProcessors */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListAvailableProcessorsResponse"];
                 };
             };
             400: components["responses"]["400"];

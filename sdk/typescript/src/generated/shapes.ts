@@ -75,6 +75,19 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       "id": "plain"
     }
   },
+  "AvailableProcessor": {
+    "object": {
+      "name": "plain",
+      "capabilities": {
+        "ref": "ProcessorCapabilities"
+      },
+      "account_source": {
+        "ref": "AvailableProcessor.AccountSource"
+      },
+      "processor_account": "plain"
+    }
+  },
+  "AvailableProcessor.AccountSource": "enum",
   "CancelOrderBody": {
     "object": {}
   },
@@ -273,6 +286,16 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
         }
       },
       "next_page_token": "plain"
+    }
+  },
+  "ListAvailableProcessorsResponse": {
+    "object": {
+      "processors": {
+        "array": {
+          "ref": "AvailableProcessor"
+        }
+      },
+      "livemode": "plain"
     }
   },
   "ListCustomerPaymentMethodsResponse": {
@@ -1064,6 +1087,15 @@ export const OPERATIONS = {
     "body": null,
     "response": {
       "ref": "ListAuditEntriesResponse"
+    }
+  },
+  "ListAvailableProcessors": {
+    "method": "GET",
+    "path": "/v1/available_processors",
+    "query": {},
+    "body": null,
+    "response": {
+      "ref": "ListAvailableProcessorsResponse"
     }
   },
   "ListCustomers": {

@@ -7,6 +7,7 @@ export type ProcessorList = ResponseOf<"ListProcessors">;
 export type ProcessorAccountCreateParams = RequestBody<"CreateProcessorAccount">;
 export type ProcessorAccountRotateParams = RequestBody<"RotateProcessorAccountCredentials">;
 export type ProcessorAccountList = ResponseOf<"ListProcessorAccounts">;
+export type AvailableProcessorList = ResponseOf<"ListAvailableProcessors">;
 
 /** The payment processors the platform can route to: an operator's API, with the platform's
  * admin key (`new PayLoops(adminKey)`). */
@@ -35,6 +36,16 @@ export class ProcessorAccounts extends Resource {
 
   async list(options?: RequestOptions): Promise<ProcessorAccountList> {
     return (await this.api.call("ListProcessorAccounts", {}, options)) as ProcessorAccountList;
+  }
+
+  /** The processors the merchant can route to in this mode, with the credential fields an
+   * account at each needs and whose account its payments would use. */
+  async availableProcessors(options?: RequestOptions): Promise<AvailableProcessorList> {
+    return (await this.api.call(
+      "ListAvailableProcessors",
+      {},
+      options,
+    )) as AvailableProcessorList;
   }
 
   async rotateCredentials(
