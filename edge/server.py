@@ -36,6 +36,7 @@ from edge.interceptors import EdgeInterceptor
 from edge.lifecycle import Lifecycle
 from edge.page_tokens import PageTokens, secret_problem
 from edge.payments import Payments
+from edge.services.analytics import AnalyticsService
 from edge.services.api_keys import ApiKeyService
 from edge.services.audit_log import AuditLogService
 from edge.services.customers import CustomerService
@@ -53,6 +54,8 @@ from edge.services.users import UserService
 from edge.services.webhook_endpoints import WebhookEndpointService
 from edge.sign_in_throttle import SignInThrottle, ThrottleLimits
 from payloops.v1 import (
+    analytics_pb2,
+    analytics_pb2_grpc,
     api_keys_pb2,
     api_keys_pb2_grpc,
     audit_pb2,
@@ -141,6 +144,7 @@ async def serve(
     audit_pb2_grpc.add_AuditLogServiceServicer_to_server(
         AuditLogService(sessions, PageTokens(settings.page_token_secret)), server
     )
+    analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsService(sessions), server)
     merchants_pb2_grpc.add_MerchantServiceServicer_to_server(
         MerchantService(sessions, settings.admin_api_keys, settings.default_processor), server
     )
@@ -197,6 +201,7 @@ async def serve(
             refunds_pb2.DESCRIPTOR.services_by_name["RefundService"].full_name,
             api_keys_pb2.DESCRIPTOR.services_by_name["ApiKeyService"].full_name,
             audit_pb2.DESCRIPTOR.services_by_name["AuditLogService"].full_name,
+            analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name,
             merchants_pb2.DESCRIPTOR.services_by_name["MerchantService"].full_name,
             users_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
             sessions_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,

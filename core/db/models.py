@@ -242,6 +242,14 @@ class Order(Base):
             "paid_correlation_id",
             postgresql_where=text("paid_correlation_id <> ''"),
         ),
+        # Analytics reads a window of orders from this index alone (edge/analytics.py).
+        Index(
+            "orders_merchant_figures",
+            "merchant_id",
+            "livemode",
+            "created_at",
+            postgresql_include=["id", "amount", "currency", "status", "failure_code"],
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -332,6 +340,13 @@ class Attempt(Base):
             "attempts_processor_reference",
             "processor_reference",
             postgresql_where=text("processor_reference <> ''"),
+        ),
+        # Analytics folds each order's attempts from this index alone (edge/analytics.py).
+        Index(
+            "attempts_order_figures",
+            "order_id",
+            "seq",
+            postgresql_include=["processor", "outcome", "latency_ms", "failover_reason"],
         ),
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -256,6 +256,23 @@ CALLS: list[tuple[Callable[[Any], Any], str, str, dict[str, str], object]] = [
         "GET",
         "/v1/audit_log",
         {"action": "api_key.created", "target_id": "key_1"},
+        None,
+    ),
+    (
+        lambda c: c.analytics.payments(
+            start_time=datetime(2026, 3, 1, tzinfo=UTC),
+            end_time=datetime(2026, 3, 8, tzinfo=UTC),
+            interval="day",
+            group_by="failure_code",
+        ),
+        "GET",
+        "/v1/analytics/payments",
+        {
+            "start_time": "2026-03-01T00:00:00Z",
+            "end_time": "2026-03-08T00:00:00Z",
+            "interval": "DAY",
+            "group_by": "FAILURE_CODE",
+        },
         None,
     ),
     (

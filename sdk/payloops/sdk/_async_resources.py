@@ -611,6 +611,29 @@ class AsyncTokens(AsyncResource):
         )
 
 
+class AsyncAnalytics(AsyncResource):
+    async def payments(
+        self,
+        *,
+        start_time: datetime,
+        end_time: datetime,
+        interval: str | None = None,
+        group_by: str | None = None,
+    ) -> models.GetPaymentAnalyticsResponse:
+        """Figures over the orders created in [start_time, end_time) (at most 90 days): per
+        `interval` ("hour", "day"; none: totals) and per `group_by` ("processor", "currency",
+        "status", "failure_code"; none: no split)."""
+        return await self._call(
+            ops.GET_PAYMENT_ANALYTICS,
+            query=given(
+                start_time=start_time,
+                end_time=end_time,
+                interval=enum(interval),
+                group_by=enum(group_by),
+            ),
+        )
+
+
 class AsyncMerchants(AsyncResource):
     async def create(
         self, *, name: str, live: bool | None = None, idempotency_key: str | None = None
@@ -643,6 +666,7 @@ class AsyncApiResources:
         self.users = AsyncUsers(requester)
         self.sessions = AsyncSessions(requester)
         self.audit_log = AsyncAuditLog(requester)
+        self.analytics = AsyncAnalytics(requester)
         self.customers = AsyncCustomers(requester)
         self.tokens = AsyncTokens(requester)
         self.merchants = AsyncMerchants(requester)

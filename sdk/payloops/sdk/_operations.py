@@ -99,6 +99,13 @@ GET_JWKS: Operation[models.JsonWebKeySet] = Operation(
 GET_ORDER: Operation[models.Order] = Operation(
     "GetOrder", "GET", "/v1/orders/{order}", "payloops.v1.OrderService", models.Order
 )
+GET_PAYMENT_ANALYTICS: Operation[models.GetPaymentAnalyticsResponse] = Operation(
+    "GetPaymentAnalytics",
+    "GET",
+    "/v1/analytics/payments",
+    "payloops.v1.AnalyticsService",
+    models.GetPaymentAnalyticsResponse,
+)
 GET_REFUND: Operation[models.Refund] = Operation(
     "GetRefund", "GET", "/v1/refunds/{refund}", "payloops.v1.RefundService", models.Refund
 )

@@ -610,6 +610,29 @@ class Tokens(Resource):
         return self._call(ops.CREATE_TOKEN, body={"card": card}, idempotency_key=idempotency_key)
 
 
+class Analytics(Resource):
+    def payments(
+        self,
+        *,
+        start_time: datetime,
+        end_time: datetime,
+        interval: str | None = None,
+        group_by: str | None = None,
+    ) -> models.GetPaymentAnalyticsResponse:
+        """Figures over the orders created in [start_time, end_time) (at most 90 days): per
+        `interval` ("hour", "day"; none: totals) and per `group_by` ("processor", "currency",
+        "status", "failure_code"; none: no split)."""
+        return self._call(
+            ops.GET_PAYMENT_ANALYTICS,
+            query=given(
+                start_time=start_time,
+                end_time=end_time,
+                interval=enum(interval),
+                group_by=enum(group_by),
+            ),
+        )
+
+
 class Merchants(Resource):
     def create(
         self, *, name: str, live: bool | None = None, idempotency_key: str | None = None
@@ -642,6 +665,7 @@ class ApiResources:
         self.users = Users(requester)
         self.sessions = Sessions(requester)
         self.audit_log = AuditLog(requester)
+        self.analytics = Analytics(requester)
         self.customers = Customers(requester)
         self.tokens = Tokens(requester)
         self.merchants = Merchants(requester)

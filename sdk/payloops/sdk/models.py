@@ -189,6 +189,34 @@ class AuditTarget:
 
 
 @dataclass(frozen=True)
+class CurrencyAmount:
+    """An amount in one currency, in minor units."""
+
+    currency: str = field(default="", metadata={WIRE: "string", OUTPUT_ONLY: True})
+    """ISO 4217 code, upper case."""
+
+    amount: int = field(default=0, metadata={WIRE: "int", OUTPUT_ONLY: True})
+    """In the currency's minor units."""
+
+
+@dataclass(frozen=True)
+class CurrencyVolume:
+    """What a bucket's orders of one currency amount to, in minor units."""
+
+    currency: str = field(default="", metadata={WIRE: "string", OUTPUT_ONLY: True})
+    """ISO 4217 code, upper case."""
+
+    amount: int = field(default=0, metadata={WIRE: "int", OUTPUT_ONLY: True})
+    """The amounts of all of the bucket's orders in this currency."""
+
+    succeeded_amount: int = field(default=0, metadata={WIRE: "int", OUTPUT_ONLY: True})
+    """The amounts of those authorized (status SUCCEEDED or REQUIRES_CAPTURE)."""
+
+    count: int = field(default=0, metadata={WIRE: "int", OUTPUT_ONLY: True})
+    """Orders in this currency."""
+
+
+@dataclass(frozen=True)
 class Customer:
     """Someone who pays the merchant."""
 
@@ -347,6 +375,18 @@ class FailoverTarget:
 
     processors: list[str] = field(default_factory=list, metadata={WIRE: "list:string"})
     """Processor names."""
+
+
+@dataclass(frozen=True)
+class GetPaymentAnalyticsResponse:
+    """Response for AnalyticsService.GetPaymentAnalytics."""
+
+    buckets: list[PaymentAnalyticsBucket] = field(
+        default_factory=list, metadata={WIRE: "list:message:PaymentAnalyticsBucket"}
+    )
+    """The non-empty buckets, by start time, then by group. A time bucket or a group with no order
+    is absent (its counts would all be zero).
+    """
 
 
 @dataclass(frozen=True)
@@ -674,6 +714,66 @@ class Order:
     without one cannot be paid with a method saved for a customer
     (PAYMENT_METHOD_CUSTOMER_MISMATCH).
     """
+
+
+@dataclass(frozen=True)
+class PaymentAnalyticsBucket:
+    """The figures of the orders created in one time bucket and one group."""
+
+    start_time: datetime | None = field(
+        default=None, metadata={WIRE: "timestamp", OUTPUT_ONLY: True}
+    )
+    """Start of the time bucket (the window's start without an interval; the first bucket may start
+    before the window: only the window's orders are in it).
+    """
+
+    end_time: datetime | None = field(default=None, metadata={WIRE: "timestamp", OUTPUT_ONLY: True})
+    """End of the time bucket (exclusive; the window's end without an interval)."""
+
+    group: str = field(default="", metadata={WIRE: "string", OUTPUT_ONLY: True})
+    """The group's value (a processor name, a currency, a status name, a failure code); empty
+    without group_by, or for orders without one (never sent to a processor, no failure code).
+    """
+
+    total_count: int = field(default=0, metadata={WIRE: "int", OUTPUT_ONLY: True})
+    """Orders created in the bucket, whatever their status."""
+
+    succeeded_count: int = field(default=0, metadata={WIRE: "int", OUTPUT_ONLY: True})
+    """Orders whose payment was authorized: status SUCCEEDED or REQUIRES_CAPTURE."""
+
+    failed_count: int = field(default=0, metadata={WIRE: "int", OUTPUT_ONLY: True})
+    """Orders whose payment failed: status FAILED."""
+
+    success_rate: float = field(default=0.0, metadata={WIRE: "float", OUTPUT_ONLY: True})
+    """succeeded_count / (succeeded_count + failed_count), from 0 to 1; absent when both are 0 (no
+    payment decided yet).
+    """
+
+    volumes: list[CurrencyVolume] = field(
+        default_factory=list, metadata={WIRE: "list:message:CurrencyVolume", OUTPUT_ONLY: True}
+    )
+    """Amounts per currency, never added across currencies; by currency code."""
+
+    latency_p50: timedelta | None = field(
+        default=None, metadata={WIRE: "duration", OUTPUT_ONLY: True}
+    )
+    """Median payment latency: the time the order's attempts spent at processors, added up over its
+    attempts with a result; absent when no order of the bucket has one.
+    """
+
+    latency_p95: timedelta | None = field(
+        default=None, metadata={WIRE: "duration", OUTPUT_ONLY: True}
+    )
+    """95th percentile of the same payment latency."""
+
+    failover_count: int = field(default=0, metadata={WIRE: "int", OUTPUT_ONLY: True})
+    """Orders authorized after a failover: an earlier attempt failed and a later one succeeded.
+    """
+
+    failover_saved: list[CurrencyAmount] = field(
+        default_factory=list, metadata={WIRE: "list:message:CurrencyAmount", OUTPUT_ONLY: True}
+    )
+    """What failover saved: the amounts of those orders, per currency, by currency code."""
 
 
 @dataclass(frozen=True)
@@ -1132,12 +1232,15 @@ MODELS: dict[str, type[Any]] = {
     "AuditActor": AuditActor,
     "AuditEntry": AuditEntry,
     "AuditTarget": AuditTarget,
+    "CurrencyAmount": CurrencyAmount,
+    "CurrencyVolume": CurrencyVolume,
     "Customer": Customer,
     "CustomerPaymentMethod": CustomerPaymentMethod,
     "DeliveryAttempt": DeliveryAttempt,
     "Event": Event,
     "EventDelivery": EventDelivery,
     "FailoverTarget": FailoverTarget,
+    "GetPaymentAnalyticsResponse": GetPaymentAnalyticsResponse,
     "Health": Health,
     "JsonWebKey": JsonWebKey,
     "JsonWebKeySet": JsonWebKeySet,
@@ -1158,6 +1261,7 @@ MODELS: dict[str, type[Any]] = {
     "Merchant": Merchant,
     "NextAction": NextAction,
     "Order": Order,
+    "PaymentAnalyticsBucket": PaymentAnalyticsBucket,
     "Processor": Processor,
     "ProcessorAccount": ProcessorAccount,
     "ProcessorCapabilities": ProcessorCapabilities,
@@ -1182,12 +1286,15 @@ __all__ = [
     "AuditActor",
     "AuditEntry",
     "AuditTarget",
+    "CurrencyAmount",
+    "CurrencyVolume",
     "Customer",
     "CustomerPaymentMethod",
     "DeliveryAttempt",
     "Event",
     "EventDelivery",
     "FailoverTarget",
+    "GetPaymentAnalyticsResponse",
     "Health",
     "JsonWebKey",
     "JsonWebKeySet",
@@ -1208,6 +1315,7 @@ __all__ = [
     "Merchant",
     "NextAction",
     "Order",
+    "PaymentAnalyticsBucket",
     "Processor",
     "ProcessorAccount",
     "ProcessorCapabilities",

@@ -1,6 +1,7 @@
 // The client: `new PayLoops(apiKey, options)`, one property per group of the API's operations.
 import { Api } from "./api.js";
 import { type FetchFunction, Transport } from "./http.js";
+import { Analytics } from "./resources/analytics.js";
 import { ApiKeys } from "./resources/api-keys.js";
 import { AuditLog } from "./resources/audit-log.js";
 import { Customers } from "./resources/customers.js";
@@ -63,6 +64,7 @@ export class PayLoops {
   readonly users: Users;
   readonly sessions: Sessions;
   readonly auditLog: AuditLog;
+  readonly analytics: Analytics;
   readonly merchants: Merchants;
   readonly health: Health;
   readonly webhooks = new Webhooks();
@@ -96,6 +98,7 @@ export class PayLoops {
     this.users = new Users(api);
     this.sessions = new Sessions(api);
     this.auditLog = new AuditLog(api);
+    this.analytics = new Analytics(api);
     this.merchants = new Merchants(api);
     this.health = new Health(api);
   }

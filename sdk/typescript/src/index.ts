@@ -12,6 +12,7 @@ export {
   type ConstructEventOptions,
 } from "./webhooks.js";
 export type * from "./types.js";
+export type * from "./resources/analytics.js";
 export type * from "./resources/api-keys.js";
 export type * from "./resources/audit-log.js";
 export type * from "./resources/customers.js";

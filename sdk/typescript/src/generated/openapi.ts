@@ -56,6 +56,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/analytics/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GetPaymentAnalytics
+         * @description Aggregates the orders created in [start_time, end_time), in buckets of `interval` (one bucket for the whole window without one), split by `group_by`. The window is at most 90 days and holds at most 1000 time buckets; a wider or finer request is refused with 400 INVALID_ARGUMENT and a field violation.
+         */
+        get: operations["GetPaymentAnalytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/api_keys": {
         parameters: {
             query?: never;
@@ -1117,6 +1137,36 @@ export interface components {
             /** @description The user: `email` and `role` are read. */
             user: components["schemas"]["User"];
         };
+        /** @description An amount in one currency, in minor units. */
+        CurrencyAmount: {
+            /**
+             * Format: int64
+             * @description In the currency's minor units.
+             */
+            amount?: $Read<Int64String>;
+            /** @description ISO 4217 code, upper case. */
+            currency?: $Read<string>;
+        };
+        /** @description What a bucket's orders of one currency amount to, in minor units. */
+        CurrencyVolume: {
+            /**
+             * Format: int64
+             * @description The amounts of all of the bucket's orders in this currency.
+             */
+            amount?: $Read<Int64String>;
+            /**
+             * Format: int64
+             * @description Orders in this currency.
+             */
+            count?: $Read<Int64String>;
+            /** @description ISO 4217 code, upper case. */
+            currency?: $Read<string>;
+            /**
+             * Format: int64
+             * @description The amounts of those authorized (status SUCCEEDED or REQUIRES_CAPTURE).
+             */
+            succeeded_amount?: $Read<Int64String>;
+        };
         /** @description Someone who pays the merchant. */
         Customer: {
             /**
@@ -1255,6 +1305,31 @@ export interface components {
         FailoverTarget: {
             /** @description Processor names. */
             processors?: string[];
+        };
+        /**
+         * @description What a time bucket is split by.
+         *     - `GROUP_BY_UNSPECIFIED`: No split: one bucket per time bucket.
+         *     - `PROCESSOR`: The processor that decided the order: the one of its last attempt (empty: never sent).
+         *     - `CURRENCY`: The order's currency.
+         *     - `STATUS`: The order's status now (`SUCCEEDED`, `FAILED`... as in Order.Status).
+         *     - `FAILURE_CODE`: The order's failure code (empty: none).
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "GetPaymentAnalyticsRequest.GroupBy": "GROUP_BY_UNSPECIFIED" | "PROCESSOR" | "CURRENCY" | "STATUS" | "FAILURE_CODE";
+        /**
+         * @description The size of a time bucket.
+         *     - `INTERVAL_UNSPECIFIED`: No time buckets: one bucket per group for the whole window.
+         *     - `HOUR`: One bucket per hour (UTC).
+         *     - `DAY`: One bucket per day (UTC midnight to midnight).
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "GetPaymentAnalyticsRequest.Interval": "INTERVAL_UNSPECIFIED" | "HOUR" | "DAY";
+        /** @description Response for AnalyticsService.GetPaymentAnalytics. */
+        GetPaymentAnalyticsResponse: {
+            /** @description The non-empty buckets, by start time, then by group. A time bucket or a group with no order is absent (its counts would all be zero). */
+            buckets?: components["schemas"]["PaymentAnalyticsBucket"][];
         };
         /** @description `Any` contains an arbitrary serialized protocol buffer message along with a URL that describes the type of the serialized message.  In its binary encoding, an `Any` is an ordinary message; but in other wire forms like JSON, it has a special encoding. The format of the type URL is described on the `type_url` field.  Protobuf APIs provide utilities to interact with `Any` values:  - A 'pack' operation accepts a message and constructs a generic `Any` wrapper around it. - An 'unpack' operation reads the content of an `Any` message, either into an existing message or a new one. Unpack operations must check the type of the value they unpack against the declared `type_url`. - An 'is' operation decides whether an `Any` contains a message of the given type, i.e. whether it can 'unpack' that type.  The JSON format representation of an `Any` follows one of these cases:  - For types without special-cased JSON encodings, the JSON format representation of the `Any` is the same as that of the message, with an additional `@type` field which contains the type URL. - For types with special-cased JSON encodings (typically called 'well-known' types, listed in https://protobuf.dev/programming-guides/json/#any), the JSON format representation has a key `@type` which contains the type URL and a key `value` which contains the JSON-serialized value.  The text format representation of an `Any` is like a message with one field whose name is the type URL in brackets. For example, an `Any` containing a `foo.Bar` message may be written `[type.googleapis.com/foo.Bar] { a: 2 }`. */
         "google.protobuf.Any": {
@@ -1593,6 +1668,51 @@ export interface components {
          * @enum {string}
          */
         "Order.Status": "STATUS_UNSPECIFIED" | "REQUIRES_PAYMENT_METHOD" | "PROCESSING" | "REQUIRES_ACTION" | "REQUIRES_CAPTURE" | "SUCCEEDED" | "FAILED" | "CANCELED";
+        /** @description The figures of the orders created in one time bucket and one group. */
+        PaymentAnalyticsBucket: {
+            /**
+             * Format: date-time
+             * @description End of the time bucket (exclusive; the window's end without an interval).
+             */
+            end_time?: $Read<TimestampString>;
+            /**
+             * Format: int64
+             * @description Orders whose payment failed: status FAILED.
+             */
+            failed_count?: $Read<Int64String>;
+            /**
+             * Format: int64
+             * @description Orders authorized after a failover: an earlier attempt failed and a later one succeeded.
+             */
+            failover_count?: $Read<Int64String>;
+            /** @description What failover saved: the amounts of those orders, per currency, by currency code. */
+            failover_saved?: $Read<components["schemas"]["CurrencyAmount"][]>;
+            /** @description The group's value (a processor name, a currency, a status name, a failure code); empty without group_by, or for orders without one (never sent to a processor, no failure code). */
+            group?: $Read<string>;
+            /** @description Median payment latency: the time the order's attempts spent at processors, added up over its attempts with a result; absent when no order of the bucket has one. */
+            latency_p50?: $Read<string>;
+            /** @description 95th percentile of the same payment latency. */
+            latency_p95?: $Read<string>;
+            /**
+             * Format: date-time
+             * @description Start of the time bucket (the window's start without an interval; the first bucket may start before the window: only the window's orders are in it).
+             */
+            start_time?: $Read<TimestampString>;
+            /**
+             * Format: int64
+             * @description Orders whose payment was authorized: status SUCCEEDED or REQUIRES_CAPTURE.
+             */
+            succeeded_count?: $Read<Int64String>;
+            /** @description succeeded_count / (succeeded_count + failed_count), from 0 to 1; absent when both are 0 (no payment decided yet). */
+            success_rate?: $Read<number>;
+            /**
+             * Format: int64
+             * @description Orders created in the bucket, whatever their status.
+             */
+            total_count?: $Read<Int64String>;
+            /** @description Amounts per currency, never added across currencies; by currency code. */
+            volumes?: $Read<components["schemas"]["CurrencyVolume"][]>;
+        };
         /** @description A tokenized payment method. Raw card numbers are never accepted. */
         PaymentMethod: {
             /** @description Optional facts about the card, used for routing. */
@@ -2232,6 +2352,48 @@ export interface operations {
                 };
             };
             400: components["responses"]["400"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
+        };
+    };
+    GetPaymentAnalytics: {
+        parameters: {
+            query?: {
+                /** @description End of the window (exclusive): after start_time, at most 90 days after it. */
+                end_time?: TimestampString;
+                /** @description What to split each time bucket by; unspecified: no split. */
+                group_by?: components["schemas"]["GetPaymentAnalyticsRequest.GroupBy"];
+                /** @description The size of the time buckets; unspecified: totals over the window. */
+                interval?: components["schemas"]["GetPaymentAnalyticsRequest.Interval"];
+                /** @description Start of the window (inclusive): orders created at or after it count. */
+                start_time?: TimestampString;
+            };
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Response for AnalyticsService.GetPaymentAnalytics */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GetPaymentAnalyticsResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
             404: components["responses"]["404"];
             408: components["responses"]["408"];
             429: components["responses"]["429"];

@@ -121,6 +121,20 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       "merchant": "plain"
     }
   },
+  "CurrencyAmount": {
+    "object": {
+      "currency": "plain",
+      "amount": "int64"
+    }
+  },
+  "CurrencyVolume": {
+    "object": {
+      "currency": "plain",
+      "amount": "int64",
+      "succeeded_amount": "int64",
+      "count": "int64"
+    }
+  },
   "Customer": {
     "object": {
       "id": "plain",
@@ -194,6 +208,17 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
     "object": {
       "processors": {
         "array": "plain"
+      }
+    }
+  },
+  "GetPaymentAnalyticsRequest.GroupBy": "enum",
+  "GetPaymentAnalyticsRequest.Interval": "enum",
+  "GetPaymentAnalyticsResponse": {
+    "object": {
+      "buckets": {
+        "array": {
+          "ref": "PaymentAnalyticsBucket"
+        }
       }
     }
   },
@@ -447,6 +472,30 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
         "ref": "PaymentMethod"
       },
       "off_session": "plain"
+    }
+  },
+  "PaymentAnalyticsBucket": {
+    "object": {
+      "start_time": "timestamp",
+      "end_time": "timestamp",
+      "group": "plain",
+      "total_count": "int64",
+      "succeeded_count": "int64",
+      "failed_count": "int64",
+      "success_rate": "plain",
+      "volumes": {
+        "array": {
+          "ref": "CurrencyVolume"
+        }
+      },
+      "latency_p50": "plain",
+      "latency_p95": "plain",
+      "failover_count": "int64",
+      "failover_saved": {
+        "array": {
+          "ref": "CurrencyAmount"
+        }
+      }
     }
   },
   "PaymentMethod": {
@@ -831,6 +880,24 @@ export const OPERATIONS = {
     "body": null,
     "response": {
       "ref": "Health"
+    }
+  },
+  "GetPaymentAnalytics": {
+    "method": "GET",
+    "path": "/v1/analytics/payments",
+    "query": {
+      "start_time": "timestamp",
+      "end_time": "timestamp",
+      "interval": {
+        "ref": "GetPaymentAnalyticsRequest.Interval"
+      },
+      "group_by": {
+        "ref": "GetPaymentAnalyticsRequest.GroupBy"
+      }
+    },
+    "body": null,
+    "response": {
+      "ref": "GetPaymentAnalyticsResponse"
     }
   },
   "ListApiKeys": {
