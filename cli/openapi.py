@@ -80,6 +80,7 @@ IDEMPOTENT = frozenset(
         "CreateApiKey",
         "RollApiKey",
         "CreateWebhookEndpoint",
+        "RollbackRoutingConfig",
     }
 )
 

@@ -39,6 +39,7 @@ class AuditAction(StrEnum):
     # A refresh token was presented twice: the whole session was revoked.
     REFRESH_TOKEN_REUSED = "session.refresh_token_reused"
     ROUTING_UPDATED = "routing.updated"
+    ROUTING_ROLLED_BACK = "routing.rolled_back"
     PROCESSOR_REGISTERED = "processor.registered"
     PROCESSOR_ACCOUNT_CREATED = "processor_account.created"
     PROCESSOR_ACCOUNT_CREDENTIALS_ROTATED = "processor_account.credentials_rotated"

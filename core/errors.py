@@ -110,6 +110,10 @@ WEBHOOK_ENDPOINT_DISABLED = ErrorKind(
     "WEBHOOK_ENDPOINT_DISABLED", grpc.StatusCode.FAILED_PRECONDITION
 )
 EVENT_NOT_FOUND = ErrorKind("EVENT_NOT_FOUND", grpc.StatusCode.NOT_FOUND)
+# A routing configuration version the merchant never saved in this mode.
+ROUTING_CONFIG_VERSION_NOT_FOUND = ErrorKind(
+    "ROUTING_CONFIG_VERSION_NOT_FOUND", grpc.StatusCode.NOT_FOUND
+)
 # -- people: users, sessions, roles (docs/access.md) --
 # Sign-in is closed: no JWT signing key is configured (PAYLOOPS_JWT_SIGNING_KEYS).
 SESSIONS_NOT_CONFIGURED = ErrorKind("SESSIONS_NOT_CONFIGURED", grpc.StatusCode.FAILED_PRECONDITION)

@@ -137,7 +137,9 @@ async def serve(
     refunds_pb2_grpc.add_RefundServiceServicer_to_server(
         RefundService(sessions, lifecycle, idempotency), server
     )
-    routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingService(sessions), server)
+    routing_pb2_grpc.add_RoutingServiceServicer_to_server(
+        RoutingService(sessions, idempotency, PageTokens(settings.page_token_secret)), server
+    )
     api_keys_pb2_grpc.add_ApiKeyServiceServicer_to_server(
         ApiKeyService(sessions, idempotency, PageTokens(settings.page_token_secret)), server
     )

@@ -55,6 +55,42 @@ async def latest_in(session: AsyncSession, merchant_id: str, livemode: bool) -> 
     ).scalar_one_or_none()
     if row is None:
         return StoredConfig(0, default_config(), None)
+    return _stored(row)
+
+
+async def version_in(
+    session: AsyncSession, merchant_id: str, livemode: bool, version: int
+) -> StoredConfig | None:
+    """One saved version of the merchant's configuration in this mode (0: the built-in
+    default), or None when there is no such version."""
+    if version == 0:
+        return StoredConfig(0, default_config(), None)
+    table = models.RoutingConfigVersion
+    row = (
+        await session.execute(
+            select(table).where(
+                table.merchant_id == merchant_id,
+                table.livemode == livemode,
+                table.version == version,
+            )
+        )
+    ).scalar_one_or_none()
+    return None if row is None else _stored(row)
+
+
+async def versions_in(
+    session: AsyncSession, merchant_id: str, livemode: bool, *, before: int | None, limit: int
+) -> list[StoredConfig]:
+    """Saved versions in this mode, newest first, only those older than `before` if given."""
+    table = models.RoutingConfigVersion
+    query = select(table).where(table.merchant_id == merchant_id, table.livemode == livemode)
+    if before is not None:
+        query = query.where(table.version < before)
+    rows = await session.execute(query.order_by(table.version.desc()).limit(limit))
+    return [_stored(row) for row in rows.scalars()]
+
+
+def _stored(row: models.RoutingConfigVersion) -> StoredConfig:
     return StoredConfig(row.version, RoutingConfig.from_json(row.config), row.created_at)
 
 

@@ -29,6 +29,11 @@ CARD_FUNDING = frozenset({"credit", "debit", "prepaid"})
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
 
 
+def is_country(code: str) -> bool:
+    """Shaped like an ISO 3166-1 alpha-2 code (any case)."""
+    return _COUNTRY.fullmatch(code) is not None
+
+
 def violations(config: RoutingConfig, known_processors: Set[str]) -> list[FieldViolation]:
     """`known_processors`: the registered processor names, enabled or not."""
     found: list[FieldViolation] = []
@@ -139,7 +144,7 @@ def _conditions(path: str, c: Conditions) -> Iterator[FieldViolation]:
                 "must be credit, debit or prepaid",
             )
     for i, country in enumerate(c.card_countries):
-        if not _COUNTRY.fullmatch(country):
+        if not is_country(country):
             yield FieldViolation(
                 f"{path}.card_countries[{i}]",
                 "CARD_COUNTRY_INVALID",

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.converter import value_to_type
@@ -24,7 +23,6 @@ from core.config import Settings
 from core.contracts import events
 from core.contracts.vocabulary import (
     AttemptOutcome,
-    BreakerState,
     BreakerVerdict,
     CandidateDecision,
     CandidateReason,
@@ -32,10 +30,7 @@ from core.contracts.vocabulary import (
     OrderStatus,
 )
 from core.db import models
-from core.payment_method_tokens import forms_of
-from core.processors import accounts as processor_accounts
 from core.routing_config import store
-from core.routing_config.model import SUCCESS_RATE
 from orchestrator.activities.orders import record_order_event, write_attempt, write_order
 from orchestrator.activities.types import (
     AttemptRecord,
@@ -47,20 +42,10 @@ from orchestrator.activities.types import (
 )
 from orchestrator.keys import attempt_key
 from orchestrator.routing_engine import breaker
-from orchestrator.routing_engine.engine import (
-    FAILURE_MESSAGES,
-    ProcessorInfo,
-    failure_code,
-    match,
-    plan,
-)
-from orchestrator.routing_engine.facts import facts_for
+from orchestrator.routing_engine.engine import FAILURE_MESSAGES, failure_code
+from orchestrator.routing_engine.facts import PaymentFacts, facts_for
+from orchestrator.routing_engine.inputs import decide, routing_inputs
 
-# Success rates are computed over this much recent history, and need this many attempts to count.
-SUCCESS_RATE_WINDOW = timedelta(minutes=15)
-SUCCESS_RATE_MIN_ATTEMPTS = 5
-_ANSWERED_OK = (AttemptOutcome.SUCCEEDED, AttemptOutcome.AUTHORIZED, AttemptOutcome.REQUIRES_ACTION)
-_PROCESSORS = select(models.Processor)
 _ORDERS = models.table_of(models.Order)
 # The row lock serializes two runs of the same routing step: the second sees the first's plan.
 _PLAN_OF_ORDER = (
@@ -95,45 +80,17 @@ class RoutingActivities:
             # The order's own mode: a live payment is routed by the live configuration.
             stored = await store.latest_in(session, payment.merchant_id, payment.livemode)
             version, config = stored.version, stored.config
-            registered = list((await session.execute(_PROCESSORS)).scalars())
-            names = [p.name for p in registered]
-            accounts = await processor_accounts.usable(
-                session, payment.merchant_id, payment.livemode, registered
-            )
-            breakers = await breaker.availability(session, names)
-            rates = await success_rates(session, names) if config.mode == SUCCESS_RATE else {}
-            rule = match(config, facts_for(payment, request.payment_method))
-            decided = (
-                plan(
-                    config,
-                    rule,
-                    processors={
-                        p.name: ProcessorInfo(
-                            enabled=p.enabled,
-                            currencies=frozenset(map(str, p.capabilities.get("currencies", []))),
-                            has_account=p.name in accounts,
-                            test_only=bool(p.capabilities.get("test_only", False)),
-                            can_use_method=forms_of(p.capabilities).can_use(
-                                request.payment_method.token
-                            ),
-                        )
-                        for p in registered
-                    }
-                    if rule
-                    else {},
-                    health={
-                        name: BreakerState.OPEN
-                        for name, verdict in breakers.items()
-                        if verdict == BreakerVerdict.BLOCKED
-                    },
-                    success_rates=rates,
-                    draw=random.random(),
-                    explore=random.random(),
-                    currency=payment.currency,
-                    livemode=payment.livemode,
-                )
-                if rule
-                else None
+            inputs = await routing_inputs(session, payment.merchant_id, payment.livemode, config)
+            registered, accounts, breakers = inputs.registered, inputs.accounts, inputs.breakers
+            facts = facts_for(payment, request.payment_method)
+            rule, decided = decide(
+                config,
+                inputs,
+                facts,
+                token=request.payment_method.token,
+                livemode=payment.livemode,
+                draw=random.random(),
+                explore=random.random(),
             )
             targets = {p.name: p for p in registered}
             routes: list[Route] = []
@@ -188,7 +145,7 @@ class RoutingActivities:
                 status=OrderStatus.FAILED if failure else OrderStatus.PROCESSING,
                 failure_code=failure,
                 failure_message=FAILURE_MESSAGES[failure] if failure else "",
-                routing=routing_decision(version, rule.name if rule else "", considered),
+                routing=routing_decision(version, rule.name if rule else "", considered, facts),
                 event=events.ORDER_FAILED if failure else "",
             )
             await write_order(session, change)
@@ -227,8 +184,12 @@ class RoutingActivities:
         return decision, True
 
 
-def routing_decision(version: int, rule: str, considered: list[RoutedCandidate]) -> dict[str, Any]:
-    """The order's RoutingDecision, as the read model stores it."""
+def routing_decision(
+    version: int, rule: str, considered: list[RoutedCandidate], facts: PaymentFacts
+) -> dict[str, Any]:
+    """The order's RoutingDecision, as the read model stores it, with the payment method's
+    facts the rule was matched on: the order itself does not keep its payment method, and a
+    what-if replay of the order (edge/routing_what_if.py) routes it on the same facts."""
     return {
         "config_version": version,
         "rule": rule,
@@ -236,24 +197,15 @@ def routing_decision(version: int, rule: str, considered: list[RoutedCandidate])
             {"processor": c.processor, "decision": c.decision, "reason": c.reason}
             for c in considered
         ],
+        "facts": stored_facts(facts),
     }
 
 
-async def success_rates(session: AsyncSession, names: list[str]) -> dict[str, float | None]:
-    """Each processor's share of answered-OK attempts over SUCCESS_RATE_WINDOW, across every
-    merchant; None below SUCCESS_RATE_MIN_ATTEMPTS."""
-    ok = func.sum(case((models.Attempt.outcome.in_(_ANSWERED_OK), 1), else_=0))
-    rows = await session.execute(
-        select(models.Attempt.processor, ok, func.count())
-        .where(
-            models.Attempt.processor.in_(names),
-            models.Attempt.outcome != AttemptOutcome.PENDING,
-            models.Attempt.created_at > func.now() - SUCCESS_RATE_WINDOW,
-        )
-        .group_by(models.Attempt.processor)
-    )
-    rates: dict[str, float | None] = dict.fromkeys(names)
-    for name, succeeded, total in rows:
-        if total >= SUCCESS_RATE_MIN_ATTEMPTS:
-            rates[name] = succeeded / total
-    return rates
+def stored_facts(facts: PaymentFacts) -> dict[str, str]:
+    """Amount, currency and metadata are the order's own columns; the rest is kept here."""
+    return {
+        "payment_method_type": facts.payment_method_type,
+        "card_network": facts.card_network,
+        "card_funding": facts.card_funding,
+        "card_country": facts.card_country,
+    }

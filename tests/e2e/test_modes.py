@@ -190,9 +190,18 @@ OWN_MODE: dict[str, dict[str, Any] | None] = {
     # The mode is named in the body and must be the caller's own (set in the walk).
     "ApiKeyService.CreateApiKey": {"name": "intruder"},
     "RoutingService.GetRoutingConfig": None,
+    # Versions are numbered per mode: the number is the caller's own version (set in the walk).
+    "RoutingService.GetRoutingConfigVersion": None,
+    "RoutingService.ListRoutingConfigVersions": None,
+    "RoutingService.SimulateRouting": {"payment": {"amount": "1000", "currency": "USD"}},
+    # The caller's mode has no paid order: nothing of the other mode's history is replayed.
+    "RoutingService.WhatIfRouting": {
+        "routing_config": {"rules": [{"name": "all", "failover": {"processors": ["sandbox"]}}]}
+    },
     "RoutingService.UpdateRoutingConfig": {
         "rules": [{"name": "intruder", "failover": {"processors": ["sandbox-c"]}}]
     },
+    "RoutingService.RollbackRoutingConfig": {},
 }
 # Aggregates over the caller's own mode: that the other mode's payments never count in them is
 # shown where the figures are checked (tests/e2e/test_analytics.py).
@@ -391,13 +400,22 @@ def test_every_operation_with_the_other_modes_key_is_not_found_and_changes_nothi
     for name, body in OWN_MODE.items():
         if name == "ApiKeyService.CreateApiKey":
             body = {**(body or {}), "livemode": not victim_live}
-        answer = call(intruder, methods[name], body=body)
+        answer = call(intruder, methods[name], intruder_routing["version"], body=body)
         assert answer.status_code == 200, (name, answer.text)
         made = answer.json()
-        if name == "RoutingService.GetRoutingConfig":
-            assert made == intruder_routing
+        if name in ("RoutingService.GetRoutingConfig", "RoutingService.GetRoutingConfigVersion"):
+            assert made == intruder_routing, name
+        elif name == "RoutingService.ListRoutingConfigVersions":
+            assert made["routing_configs"][0] == intruder_routing
+        elif name == "RoutingService.SimulateRouting":
+            assert made["config_version"] == intruder_routing["version"]
+        elif name == "RoutingService.WhatIfRouting":
+            assert (made["payments"], made["splits"]) == ("0", [])
         elif name == "RoutingService.UpdateRoutingConfig":
             assert int(made["version"]) == int(intruder_routing["version"]) + 1
+        elif name == "RoutingService.RollbackRoutingConfig":
+            assert int(made["version"]) == int(intruder_routing["version"]) + 2
+            assert made["rules"] == intruder_routing["rules"]
         else:
             assert made["livemode"] is not victim_live, name
 

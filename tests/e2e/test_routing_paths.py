@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from cli.dev_services import env_name
-from orchestrator.activities.routing import success_rates
+from orchestrator.routing_engine.inputs import success_rates
 from tests.conftest import PAYLOOPS, REPO, Mesh, start_sandbox
 from tests.e2e.failover_helpers import SANDBOXES, clean_processors, merchant_with_routing, pay
 from tests.e2e.scripted_gateway import registered

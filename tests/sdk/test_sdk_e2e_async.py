@@ -92,3 +92,17 @@ async def test_errors_and_idempotency(client: AsyncPayLoops) -> None:
         *(client.orders.create(amount=500, currency="USD", idempotency_key=key) for _ in range(3))
     )
     assert len({order.id for order in orders}) == 1
+
+
+async def test_routing_history_awaited(client: AsyncPayLoops) -> None:
+    only_b = {"rules": [{"name": "b", "failover": {"processors": ["sandbox-b"]}}]}
+    first = await client.routing.update(only_b)
+    await client.routing.update({"rules": [{"name": "c", "failover": {"processors": ["sandbox"]}}]})
+    versions = [v.version async for v in client.routing.versions.list_all(page_size=1)]
+    assert versions == [first.version + 1, first.version]
+    rolled = await client.routing.rollback(first.version)
+    assert rolled.rules == (await client.routing.versions.retrieve(first.version)).rules
+    simulated = await client.routing.simulate(payment={"amount": 100, "currency": "USD"})
+    assert (simulated.rule, simulated.config_version) == ("b", rolled.version)
+    what_if = await client.routing.what_if(routing_config=only_b)
+    assert (what_if.payments, what_if.splits) == (0, [])

@@ -155,6 +155,44 @@ def test_routing_round_trips_a_model(merchant: PayLoops) -> None:
     assert merchant.routing.retrieve() == updated
 
 
+def test_routing_versions_rollback_simulate_and_what_if(merchant: PayLoops) -> None:
+    first = merchant.routing.update(
+        {"rules": [{"name": "b", "failover": {"processors": ["sandbox-b"]}}]}
+    )
+    merchant.routing.update({"rules": [{"name": "c", "failover": {"processors": ["sandbox-c"]}}]})
+
+    listed = merchant.routing.versions.list(page_size=1)
+    assert [v.version for v in listed] == [first.version + 1]
+    assert [v.version for v in merchant.routing.versions.list_all()][:2] == [
+        first.version + 1,
+        first.version,
+    ]
+    assert merchant.routing.versions.retrieve(first.version) == first
+    with pytest.raises(NotFoundError) as missing:
+        merchant.routing.versions.retrieve(first.version + 5)
+    assert missing.value.reason == "ROUTING_CONFIG_VERSION_NOT_FOUND"
+
+    rolled = merchant.routing.rollback(first.version, idempotency_key=f"rb-{uuid.uuid4()}")
+    assert (rolled.version, rolled.rules) == (first.version + 2, first.rules)
+
+    simulated = merchant.routing.simulate(
+        payment={"amount": 2500, "currency": "EUR", "card_network": "visa"}
+    )
+    assert (simulated.config_version, simulated.rule) == (rolled.version, "b")
+    assert [(c.processor, c.decision) for c in simulated.candidates] == [("sandbox-b", "candidate")]
+    draft = merchant.routing.simulate(
+        payment={"amount": 2500, "currency": "EUR"},
+        routing_config={"rules": [{"name": "d", "failover": {"processors": ["sandbox"]}}]},
+    )
+    assert (draft.draft, draft.rule) == (True, "d")
+    with pytest.raises(InvalidRequestError) as invalid:
+        merchant.routing.simulate(payment={"amount": 1, "currency": "EUR"}, routing_config={})
+    assert {v.field for v in invalid.value.field_violations} == {"rules"}
+
+    what_if = merchant.routing.what_if(routing_config=first, days=2)
+    assert what_if.payments >= 0 and not what_if.truncated
+
+
 def test_keys_merchants_users_sessions_and_the_audit_log(mesh: Mesh, transport: str) -> None:
     admin = client_for(mesh, mesh.env["PAYLOOPS_ADMIN_API_KEY"], transport)
     made = admin.merchants.create(name=f"sdk merchant {transport}")

@@ -168,6 +168,39 @@ CALLS: list[tuple[Callable[[Any], Any], str, str, dict[str, str], object]] = [
         },
     ),
     (
+        lambda c: c.routing.versions.list(page_size=2),
+        "GET",
+        "/v1/routing/versions",
+        {"page_size": "2"},
+        None,
+    ),
+    (lambda c: c.routing.versions.retrieve(3), "GET", "/v1/routing/versions/3", {}, None),
+    (lambda c: c.routing.rollback(3), "POST", "/v1/routing/versions/3:rollback", {}, {}),
+    (
+        lambda c: c.routing.simulate(
+            payment={"amount": 2500, "currency": "EUR", "card_network": "visa"},
+            routing_config=ROUTING,
+        ),
+        "POST",
+        "/v1/routing:simulate",
+        {},
+        {
+            "payment": {"amount": 2500, "currency": "EUR", "card_network": "visa"},
+            "routing_config": {
+                "rules": [{"name": "eu", "failover": {"processors": ["sandbox", "stripe"]}}],
+                "mode": "SUCCESS_RATE",
+                "max_attempts": 2,
+            },
+        },
+    ),
+    (
+        lambda c: c.routing.what_if(routing_config={"rules": []}, days=3),
+        "POST",
+        "/v1/routing:what_if",
+        {},
+        {"routing_config": {"rules": []}, "days": 3},
+    ),
+    (
         lambda c: c.processors.create(name="acme", target="127.0.0.1:9", deadline=_hours(0)),
         "POST",
         "/v1/processors",

@@ -10,6 +10,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from payloops.v1 import orders_pb2 as _orders_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -367,3 +368,449 @@ class UpdateRoutingConfigRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpdateRoutingConfigRequest: _TypeAlias = UpdateRoutingConfigRequest  # noqa: Y015
+
+@_typing.final
+class ListRoutingConfigVersionsRequest(_message.Message):
+    """Request for RoutingService.ListRoutingConfigVersions."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Most versions per page: default 20, at most 100."""
+    page_token: _builtins.str
+    """`next_page_token` of the previous page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRoutingConfigVersionsRequest: _TypeAlias = ListRoutingConfigVersionsRequest  # noqa: Y015
+
+@_typing.final
+class ListRoutingConfigVersionsResponse(_message.Message):
+    """One page of routing configuration versions, newest first."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROUTING_CONFIGS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Set when there are more versions: pass it as `page_token`."""
+    @_builtins.property
+    def routing_configs(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoutingConfig]:
+        """The versions, each a whole configuration."""
+
+    def __init__(
+        self,
+        *,
+        routing_configs: _abc.Iterable[Global___RoutingConfig] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "routing_configs", b"routing_configs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRoutingConfigVersionsResponse: _TypeAlias = ListRoutingConfigVersionsResponse  # noqa: Y015
+
+@_typing.final
+class GetRoutingConfigVersionRequest(_message.Message):
+    """Request for RoutingService.GetRoutingConfigVersion."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    """The version number; 0 is the built-in default."""
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRoutingConfigVersionRequest: _TypeAlias = GetRoutingConfigVersionRequest  # noqa: Y015
+
+@_typing.final
+class RollbackRoutingConfigRequest(_message.Message):
+    """Request for RoutingService.RollbackRoutingConfig."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    """The version to restore; 0 restores the built-in default."""
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RollbackRoutingConfigRequest: _TypeAlias = RollbackRoutingConfigRequest  # noqa: Y015
+
+@_typing.final
+class SimulatedPayment(_message.Message):
+    """A payment as routing sees it. Codes are compared ignoring case."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_TYPE_FIELD_NUMBER: _builtins.int
+    CARD_NETWORK_FIELD_NUMBER: _builtins.int
+    CARD_FUNDING_FIELD_NUMBER: _builtins.int
+    CARD_COUNTRY_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
+    amount: _builtins.int
+    """In minor units, positive."""
+    currency: _builtins.str
+    """ISO 4217 code."""
+    payment_method_type: _builtins.str
+    """Payment method type, such as "card" (the default)."""
+    card_network: _builtins.str
+    """Card network: visa, mastercard, amex, rupay, discover, jcb, unionpay, diners."""
+    card_funding: _builtins.str
+    """credit, debit or prepaid."""
+    card_country: _builtins.str
+    """ISO 3166-1 alpha-2 issuing country."""
+    payment_method: _builtins.str
+    """Optional payment method token (`pm_…`): processors that cannot use it are skipped, and a
+    sandbox test token supplies the card facts left empty above. Without one, no processor is
+    ruled out for the payment method's form.
+    """
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Order metadata."""
+
+    def __init__(
+        self,
+        *,
+        amount: _builtins.int = ...,
+        currency: _builtins.str = ...,
+        payment_method_type: _builtins.str = ...,
+        card_network: _builtins.str = ...,
+        card_funding: _builtins.str = ...,
+        card_country: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        payment_method: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "card_country", b"card_country", "card_funding", b"card_funding", "card_network", b"card_network", "currency", b"currency", "metadata", b"metadata", "payment_method", b"payment_method", "payment_method_type", b"payment_method_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SimulatedPayment: _TypeAlias = SimulatedPayment  # noqa: Y015
+
+@_typing.final
+class SimulateRoutingRequest(_message.Message):
+    """Request for RoutingService.SimulateRouting."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAYMENT_FIELD_NUMBER: _builtins.int
+    ROUTING_CONFIG_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def payment(self) -> Global___SimulatedPayment:
+        """The payment to route."""
+
+    @_builtins.property
+    def routing_config(self) -> Global___RoutingConfig:
+        """A draft configuration to route by, validated exactly as UpdateRoutingConfig validates;
+        unset: the active configuration of the API key's mode.
+        """
+
+    def __init__(
+        self,
+        *,
+        payment: Global___SimulatedPayment | None = ...,
+        routing_config: Global___RoutingConfig | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["payment", b"payment", "routing_config", b"routing_config"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["payment", b"payment", "routing_config", b"routing_config"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SimulateRoutingRequest: _TypeAlias = SimulateRoutingRequest  # noqa: Y015
+
+@_typing.final
+class FirstChoiceShare(_message.Message):
+    """A processor's chance of being tried first."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROCESSOR_FIELD_NUMBER: _builtins.int
+    SHARE_FIELD_NUMBER: _builtins.int
+    processor: _builtins.str
+    """Processor name."""
+    share: _builtins.float
+    """Probability from 0 to 1."""
+    def __init__(
+        self,
+        *,
+        processor: _builtins.str = ...,
+        share: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["processor", b"processor", "share", b"share"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FirstChoiceShare: _TypeAlias = FirstChoiceShare  # noqa: Y015
+
+@_typing.final
+class SimulateRoutingResponse(_message.Message):
+    """Where a simulated payment would go."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONFIG_VERSION_FIELD_NUMBER: _builtins.int
+    DRAFT_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    CANDIDATES_FIELD_NUMBER: _builtins.int
+    FAILURE_CODE_FIELD_NUMBER: _builtins.int
+    MAX_ATTEMPTS_FIELD_NUMBER: _builtins.int
+    FIRST_CHOICE_SHARES_FIELD_NUMBER: _builtins.int
+    config_version: _builtins.int
+    """Version of the configuration used; 0 for a draft or the built-in default."""
+    draft: _builtins.bool
+    """Whether a draft from the request was used."""
+    rule: _builtins.str
+    """Name of the rule that matched; empty when none did."""
+    failure_code: _builtins.str
+    """Why the payment would fail without any processor tried ("routing_no_match",
+    "no_processor_available", "no_live_processor", "payment_method_unsupported"); empty when
+    some processor would be tried.
+    """
+    max_attempts: _builtins.int
+    """At most this many of the candidates are tried."""
+    @_builtins.property
+    def candidates(self) -> _containers.RepeatedCompositeFieldContainer[_orders_pb2.RoutingCandidate]:
+        """Every processor considered: first those in line, in the order they would be tried, then
+        those left out, each with its reason, exactly as an order's `routing.candidates`.
+        """
+
+    @_builtins.property
+    def first_choice_shares(self) -> _containers.RepeatedCompositeFieldContainer[Global___FirstChoiceShare]:
+        """Where the first try may land when routing draws (a split's weights, success-rate
+        exploration); the order in `candidates` is the most likely one.
+        """
+
+    def __init__(
+        self,
+        *,
+        config_version: _builtins.int = ...,
+        draft: _builtins.bool = ...,
+        rule: _builtins.str = ...,
+        candidates: _abc.Iterable[_orders_pb2.RoutingCandidate] | None = ...,
+        failure_code: _builtins.str = ...,
+        max_attempts: _builtins.int = ...,
+        first_choice_shares: _abc.Iterable[Global___FirstChoiceShare] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "config_version", b"config_version", "draft", b"draft", "failure_code", b"failure_code", "first_choice_shares", b"first_choice_shares", "max_attempts", b"max_attempts", "rule", b"rule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SimulateRoutingResponse: _TypeAlias = SimulateRoutingResponse  # noqa: Y015
+
+@_typing.final
+class WhatIfRoutingRequest(_message.Message):
+    """Request for RoutingService.WhatIfRouting."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROUTING_CONFIG_FIELD_NUMBER: _builtins.int
+    DAYS_FIELD_NUMBER: _builtins.int
+    days: _builtins.int
+    """How many days back to replay: 1 to 30, default 7."""
+    @_builtins.property
+    def routing_config(self) -> Global___RoutingConfig:
+        """The draft configuration, validated exactly as UpdateRoutingConfig validates."""
+
+    def __init__(
+        self,
+        *,
+        routing_config: Global___RoutingConfig | None = ...,
+        days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["routing_config", b"routing_config"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days", "routing_config", b"routing_config"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhatIfRoutingRequest: _TypeAlias = WhatIfRoutingRequest  # noqa: Y015
+
+@_typing.final
+class WhatIfSplit(_message.Message):
+    """Payments of one currency at one processor, as routed and as the draft would route them."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROCESSOR_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    ACTUAL_PAYMENTS_FIELD_NUMBER: _builtins.int
+    ACTUAL_AMOUNT_FIELD_NUMBER: _builtins.int
+    DRAFT_PAYMENTS_FIELD_NUMBER: _builtins.int
+    DRAFT_AMOUNT_FIELD_NUMBER: _builtins.int
+    processor: _builtins.str
+    """Processor tried first; empty for payments no processor took (or would take)."""
+    currency: _builtins.str
+    """ISO 4217 code."""
+    actual_payments: _builtins.int
+    """Payments routed there first."""
+    actual_amount: _builtins.int
+    """Their amount in minor units."""
+    draft_payments: _builtins.int
+    """Payments the draft would route there first."""
+    draft_amount: _builtins.int
+    """Their amount in minor units."""
+    def __init__(
+        self,
+        *,
+        processor: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        actual_payments: _builtins.int = ...,
+        actual_amount: _builtins.int = ...,
+        draft_payments: _builtins.int = ...,
+        draft_amount: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_amount", b"actual_amount", "actual_payments", b"actual_payments", "currency", b"currency", "draft_amount", b"draft_amount", "draft_payments", b"draft_payments", "processor", b"processor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhatIfSplit: _TypeAlias = WhatIfSplit  # noqa: Y015
+
+@_typing.final
+class WhatIfProcessorRate(_message.Message):
+    """A processor's observed record over the replayed window (this merchant, this mode)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROCESSOR_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    SUCCESSES_FIELD_NUMBER: _builtins.int
+    SUCCESS_RATE_FIELD_NUMBER: _builtins.int
+    processor: _builtins.str
+    """Processor name."""
+    attempts: _builtins.int
+    """Finished attempts."""
+    successes: _builtins.int
+    """Those that succeeded or were authorized (or asked for 3-D Secure)."""
+    success_rate: _builtins.float
+    """successes / attempts."""
+    def __init__(
+        self,
+        *,
+        processor: _builtins.str = ...,
+        attempts: _builtins.int = ...,
+        successes: _builtins.int = ...,
+        success_rate: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "processor", b"processor", "success_rate", b"success_rate", "successes", b"successes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhatIfProcessorRate: _TypeAlias = WhatIfProcessorRate  # noqa: Y015
+
+@_typing.final
+class WhatIfRoutingResponse(_message.Message):
+    """What a draft configuration would have done with recent payments."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    PAYMENTS_FIELD_NUMBER: _builtins.int
+    TRUNCATED_FIELD_NUMBER: _builtins.int
+    SPLITS_FIELD_NUMBER: _builtins.int
+    PROCESSOR_RATES_FIELD_NUMBER: _builtins.int
+    ACTUAL_EXPECTED_SUCCESS_RATE_FIELD_NUMBER: _builtins.int
+    DRAFT_EXPECTED_SUCCESS_RATE_FIELD_NUMBER: _builtins.int
+    payments: _builtins.int
+    """Payments replayed (routed orders of the window, newest first, at most the cap)."""
+    truncated: _builtins.bool
+    """True when the window held more routed payments than the cap; the newest were replayed."""
+    actual_expected_success_rate: _builtins.float
+    """Expected first-attempt success rate of the payments as they were routed, from the observed
+    rates: the mean, over payments whose first processor has a rate, of that rate.
+    """
+    draft_expected_success_rate: _builtins.float
+    """The same estimate for the draft's first choices."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Start of the replayed window."""
+
+    @_builtins.property
+    def splits(self) -> _containers.RepeatedCompositeFieldContainer[Global___WhatIfSplit]:
+        """Per processor and currency: actual against draft."""
+
+    @_builtins.property
+    def processor_rates(self) -> _containers.RepeatedCompositeFieldContainer[Global___WhatIfProcessorRate]:
+        """Observed success rate per processor in the window."""
+
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        payments: _builtins.int = ...,
+        truncated: _builtins.bool = ...,
+        splits: _abc.Iterable[Global___WhatIfSplit] | None = ...,
+        processor_rates: _abc.Iterable[Global___WhatIfProcessorRate] | None = ...,
+        actual_expected_success_rate: _builtins.float = ...,
+        draft_expected_success_rate: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actual_expected_success_rate", b"actual_expected_success_rate", "draft_expected_success_rate", b"draft_expected_success_rate", "payments", b"payments", "processor_rates", b"processor_rates", "splits", b"splits", "start_time", b"start_time", "truncated", b"truncated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WhatIfRoutingResponse: _TypeAlias = WhatIfRoutingResponse  # noqa: Y015

@@ -48,6 +48,31 @@ class RoutingServiceStub:
                 request_serializer=payloops_dot_v1_dot_routing__pb2.UpdateRoutingConfigRequest.SerializeToString,
                 response_deserializer=payloops_dot_v1_dot_routing__pb2.RoutingConfig.FromString,
                 _registered_method=True)
+        self.ListRoutingConfigVersions = channel.unary_unary(
+                '/payloops.v1.RoutingService/ListRoutingConfigVersions',
+                request_serializer=payloops_dot_v1_dot_routing__pb2.ListRoutingConfigVersionsRequest.SerializeToString,
+                response_deserializer=payloops_dot_v1_dot_routing__pb2.ListRoutingConfigVersionsResponse.FromString,
+                _registered_method=True)
+        self.GetRoutingConfigVersion = channel.unary_unary(
+                '/payloops.v1.RoutingService/GetRoutingConfigVersion',
+                request_serializer=payloops_dot_v1_dot_routing__pb2.GetRoutingConfigVersionRequest.SerializeToString,
+                response_deserializer=payloops_dot_v1_dot_routing__pb2.RoutingConfig.FromString,
+                _registered_method=True)
+        self.RollbackRoutingConfig = channel.unary_unary(
+                '/payloops.v1.RoutingService/RollbackRoutingConfig',
+                request_serializer=payloops_dot_v1_dot_routing__pb2.RollbackRoutingConfigRequest.SerializeToString,
+                response_deserializer=payloops_dot_v1_dot_routing__pb2.RoutingConfig.FromString,
+                _registered_method=True)
+        self.SimulateRouting = channel.unary_unary(
+                '/payloops.v1.RoutingService/SimulateRouting',
+                request_serializer=payloops_dot_v1_dot_routing__pb2.SimulateRoutingRequest.SerializeToString,
+                response_deserializer=payloops_dot_v1_dot_routing__pb2.SimulateRoutingResponse.FromString,
+                _registered_method=True)
+        self.WhatIfRouting = channel.unary_unary(
+                '/payloops.v1.RoutingService/WhatIfRouting',
+                request_serializer=payloops_dot_v1_dot_routing__pb2.WhatIfRoutingRequest.SerializeToString,
+                response_deserializer=payloops_dot_v1_dot_routing__pb2.WhatIfRoutingResponse.FromString,
+                _registered_method=True)
 
 
 class RoutingServiceServicer:
@@ -73,6 +98,50 @@ class RoutingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRoutingConfigVersions(self, request, context):
+        """Lists the versions of the merchant's routing configuration in the API key's mode, newest
+        first. The built-in default (version 0) is never listed: it was never saved.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRoutingConfigVersion(self, request, context):
+        """Returns one version of the merchant's routing configuration in the API key's mode; version
+        0 is the built-in default. Two versions are compared by the caller (the dashboard diffs
+        the two messages), not by the API.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackRoutingConfig(self, request, context):
+        """Makes a new version equal to an earlier one (its rules and settings, validated again as
+        UpdateRoutingConfig validates them), so that history only grows. Honours Idempotency-Key:
+        a retry with the same key answers the version the first call made.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SimulateRouting(self, request, context):
+        """Where one payment would go, by the active configuration or a draft, decided by the same
+        engine, processor registry, accounts and circuit breakers that route real payments. Changes
+        nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WhatIfRouting(self, request, context):
+        """Replays the merchant's recent payments of the API key's mode through a draft configuration:
+        where they would go now against where they went, and the success rate each split may
+        expect. Changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RoutingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -85,6 +154,31 @@ def add_RoutingServiceServicer_to_server(servicer, server):
                     servicer.UpdateRoutingConfig,
                     request_deserializer=payloops_dot_v1_dot_routing__pb2.UpdateRoutingConfigRequest.FromString,
                     response_serializer=payloops_dot_v1_dot_routing__pb2.RoutingConfig.SerializeToString,
+            ),
+            'ListRoutingConfigVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRoutingConfigVersions,
+                    request_deserializer=payloops_dot_v1_dot_routing__pb2.ListRoutingConfigVersionsRequest.FromString,
+                    response_serializer=payloops_dot_v1_dot_routing__pb2.ListRoutingConfigVersionsResponse.SerializeToString,
+            ),
+            'GetRoutingConfigVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRoutingConfigVersion,
+                    request_deserializer=payloops_dot_v1_dot_routing__pb2.GetRoutingConfigVersionRequest.FromString,
+                    response_serializer=payloops_dot_v1_dot_routing__pb2.RoutingConfig.SerializeToString,
+            ),
+            'RollbackRoutingConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackRoutingConfig,
+                    request_deserializer=payloops_dot_v1_dot_routing__pb2.RollbackRoutingConfigRequest.FromString,
+                    response_serializer=payloops_dot_v1_dot_routing__pb2.RoutingConfig.SerializeToString,
+            ),
+            'SimulateRouting': grpc.unary_unary_rpc_method_handler(
+                    servicer.SimulateRouting,
+                    request_deserializer=payloops_dot_v1_dot_routing__pb2.SimulateRoutingRequest.FromString,
+                    response_serializer=payloops_dot_v1_dot_routing__pb2.SimulateRoutingResponse.SerializeToString,
+            ),
+            'WhatIfRouting': grpc.unary_unary_rpc_method_handler(
+                    servicer.WhatIfRouting,
+                    request_deserializer=payloops_dot_v1_dot_routing__pb2.WhatIfRoutingRequest.FromString,
+                    response_serializer=payloops_dot_v1_dot_routing__pb2.WhatIfRoutingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -145,6 +239,141 @@ class RoutingService:
             '/payloops.v1.RoutingService/UpdateRoutingConfig',
             payloops_dot_v1_dot_routing__pb2.UpdateRoutingConfigRequest.SerializeToString,
             payloops_dot_v1_dot_routing__pb2.RoutingConfig.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRoutingConfigVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payloops.v1.RoutingService/ListRoutingConfigVersions',
+            payloops_dot_v1_dot_routing__pb2.ListRoutingConfigVersionsRequest.SerializeToString,
+            payloops_dot_v1_dot_routing__pb2.ListRoutingConfigVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRoutingConfigVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payloops.v1.RoutingService/GetRoutingConfigVersion',
+            payloops_dot_v1_dot_routing__pb2.GetRoutingConfigVersionRequest.SerializeToString,
+            payloops_dot_v1_dot_routing__pb2.RoutingConfig.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackRoutingConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payloops.v1.RoutingService/RollbackRoutingConfig',
+            payloops_dot_v1_dot_routing__pb2.RollbackRoutingConfigRequest.SerializeToString,
+            payloops_dot_v1_dot_routing__pb2.RoutingConfig.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SimulateRouting(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payloops.v1.RoutingService/SimulateRouting',
+            payloops_dot_v1_dot_routing__pb2.SimulateRoutingRequest.SerializeToString,
+            payloops_dot_v1_dot_routing__pb2.SimulateRoutingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WhatIfRouting(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/payloops.v1.RoutingService/WhatIfRouting',
+            payloops_dot_v1_dot_routing__pb2.WhatIfRoutingRequest.SerializeToString,
+            payloops_dot_v1_dot_routing__pb2.WhatIfRoutingResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,30 @@ class RoutingServiceStub:
     """Replaces the merchant's routing configuration of the API key's mode as a whole, after
     validating it. The other mode's configuration does not change.
     """
+    ListRoutingConfigVersions: _grpc.UnaryUnaryMultiCallable[_routing_pb2.ListRoutingConfigVersionsRequest, _routing_pb2.ListRoutingConfigVersionsResponse]
+    """Lists the versions of the merchant's routing configuration in the API key's mode, newest
+    first. The built-in default (version 0) is never listed: it was never saved.
+    """
+    GetRoutingConfigVersion: _grpc.UnaryUnaryMultiCallable[_routing_pb2.GetRoutingConfigVersionRequest, _routing_pb2.RoutingConfig]
+    """Returns one version of the merchant's routing configuration in the API key's mode; version
+    0 is the built-in default. Two versions are compared by the caller (the dashboard diffs
+    the two messages), not by the API.
+    """
+    RollbackRoutingConfig: _grpc.UnaryUnaryMultiCallable[_routing_pb2.RollbackRoutingConfigRequest, _routing_pb2.RoutingConfig]
+    """Makes a new version equal to an earlier one (its rules and settings, validated again as
+    UpdateRoutingConfig validates them), so that history only grows. Honours Idempotency-Key:
+    a retry with the same key answers the version the first call made.
+    """
+    SimulateRouting: _grpc.UnaryUnaryMultiCallable[_routing_pb2.SimulateRoutingRequest, _routing_pb2.SimulateRoutingResponse]
+    """Where one payment would go, by the active configuration or a draft, decided by the same
+    engine, processor registry, accounts and circuit breakers that route real payments. Changes
+    nothing.
+    """
+    WhatIfRouting: _grpc.UnaryUnaryMultiCallable[_routing_pb2.WhatIfRoutingRequest, _routing_pb2.WhatIfRoutingResponse]
+    """Replays the merchant's recent payments of the API key's mode through a draft configuration:
+    where they would go now against where they went, and the success rate each split may
+    expect. Changes nothing.
+    """
 
 @_typing.type_check_only
 class RoutingServiceAsyncStub(RoutingServiceStub):
@@ -62,6 +86,30 @@ class RoutingServiceAsyncStub(RoutingServiceStub):
     UpdateRoutingConfig: _aio.UnaryUnaryMultiCallable[_routing_pb2.UpdateRoutingConfigRequest, _routing_pb2.RoutingConfig]  # type: ignore[assignment]
     """Replaces the merchant's routing configuration of the API key's mode as a whole, after
     validating it. The other mode's configuration does not change.
+    """
+    ListRoutingConfigVersions: _aio.UnaryUnaryMultiCallable[_routing_pb2.ListRoutingConfigVersionsRequest, _routing_pb2.ListRoutingConfigVersionsResponse]  # type: ignore[assignment]
+    """Lists the versions of the merchant's routing configuration in the API key's mode, newest
+    first. The built-in default (version 0) is never listed: it was never saved.
+    """
+    GetRoutingConfigVersion: _aio.UnaryUnaryMultiCallable[_routing_pb2.GetRoutingConfigVersionRequest, _routing_pb2.RoutingConfig]  # type: ignore[assignment]
+    """Returns one version of the merchant's routing configuration in the API key's mode; version
+    0 is the built-in default. Two versions are compared by the caller (the dashboard diffs
+    the two messages), not by the API.
+    """
+    RollbackRoutingConfig: _aio.UnaryUnaryMultiCallable[_routing_pb2.RollbackRoutingConfigRequest, _routing_pb2.RoutingConfig]  # type: ignore[assignment]
+    """Makes a new version equal to an earlier one (its rules and settings, validated again as
+    UpdateRoutingConfig validates them), so that history only grows. Honours Idempotency-Key:
+    a retry with the same key answers the version the first call made.
+    """
+    SimulateRouting: _aio.UnaryUnaryMultiCallable[_routing_pb2.SimulateRoutingRequest, _routing_pb2.SimulateRoutingResponse]  # type: ignore[assignment]
+    """Where one payment would go, by the active configuration or a draft, decided by the same
+    engine, processor registry, accounts and circuit breakers that route real payments. Changes
+    nothing.
+    """
+    WhatIfRouting: _aio.UnaryUnaryMultiCallable[_routing_pb2.WhatIfRoutingRequest, _routing_pb2.WhatIfRoutingResponse]  # type: ignore[assignment]
+    """Replays the merchant's recent payments of the API key's mode through a draft configuration:
+    where they would go now against where they went, and the success rate each split may
+    expect. Changes nothing.
     """
 
 class RoutingServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -89,6 +137,60 @@ class RoutingServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_routing_pb2.RoutingConfig, _abc.Awaitable[_routing_pb2.RoutingConfig]]:
         """Replaces the merchant's routing configuration of the API key's mode as a whole, after
         validating it. The other mode's configuration does not change.
+        """
+
+    @_abc_1.abstractmethod
+    def ListRoutingConfigVersions(
+        self,
+        request: _routing_pb2.ListRoutingConfigVersionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.ListRoutingConfigVersionsResponse, _abc.Awaitable[_routing_pb2.ListRoutingConfigVersionsResponse]]:
+        """Lists the versions of the merchant's routing configuration in the API key's mode, newest
+        first. The built-in default (version 0) is never listed: it was never saved.
+        """
+
+    @_abc_1.abstractmethod
+    def GetRoutingConfigVersion(
+        self,
+        request: _routing_pb2.GetRoutingConfigVersionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.RoutingConfig, _abc.Awaitable[_routing_pb2.RoutingConfig]]:
+        """Returns one version of the merchant's routing configuration in the API key's mode; version
+        0 is the built-in default. Two versions are compared by the caller (the dashboard diffs
+        the two messages), not by the API.
+        """
+
+    @_abc_1.abstractmethod
+    def RollbackRoutingConfig(
+        self,
+        request: _routing_pb2.RollbackRoutingConfigRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.RoutingConfig, _abc.Awaitable[_routing_pb2.RoutingConfig]]:
+        """Makes a new version equal to an earlier one (its rules and settings, validated again as
+        UpdateRoutingConfig validates them), so that history only grows. Honours Idempotency-Key:
+        a retry with the same key answers the version the first call made.
+        """
+
+    @_abc_1.abstractmethod
+    def SimulateRouting(
+        self,
+        request: _routing_pb2.SimulateRoutingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.SimulateRoutingResponse, _abc.Awaitable[_routing_pb2.SimulateRoutingResponse]]:
+        """Where one payment would go, by the active configuration or a draft, decided by the same
+        engine, processor registry, accounts and circuit breakers that route real payments. Changes
+        nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def WhatIfRouting(
+        self,
+        request: _routing_pb2.WhatIfRoutingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_routing_pb2.WhatIfRoutingResponse, _abc.Awaitable[_routing_pb2.WhatIfRoutingResponse]]:
+        """Replays the merchant's recent payments of the API key's mode through a draft configuration:
+        where they would go now against where they went, and the success rate each split may
+        expect. Changes nothing.
         """
 
 def add_RoutingServiceServicer_to_server(servicer: RoutingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -295,7 +295,30 @@ class AsyncEvents(AsyncResource):
         return answer.deliveries
 
 
+class AsyncRoutingVersions(AsyncResource):
+    async def list(
+        self, *, page_size: int | None = None, page_token: str | None = None
+    ) -> AsyncPage[models.RoutingConfig]:
+        """One page of the saved versions of the key's mode, newest first."""
+        return await self._page(
+            ops.LIST_ROUTING_CONFIG_VERSIONS,
+            lambda answer: answer.routing_configs,
+            query=given(page_size=page_size, page_token=page_token or None),
+        )
+
+    def list_all(self, **filters: Any) -> AsyncIterator[models.RoutingConfig]:
+        return self._every(self.list, **filters)
+
+    async def retrieve(self, version: int) -> models.RoutingConfig:
+        """One version; 0 is the built-in default. Diff two by comparing what this returns."""
+        return await self._call(ops.GET_ROUTING_CONFIG_VERSION, path={"version": str(version)})
+
+
 class AsyncRouting(AsyncResource):
+    def __init__(self, requester: AsyncRequester) -> None:
+        super().__init__(requester)
+        self.versions = AsyncRoutingVersions(requester)
+
     async def retrieve(self) -> models.RoutingConfig:
         return await self._call(ops.GET_ROUTING_CONFIG)
 
@@ -305,6 +328,51 @@ class AsyncRouting(AsyncResource):
         """Replaces the routing configuration: a RoutingConfig (such as one retrieved and
         changed with dataclasses.replace) or its JSON form."""
         return await self._call(ops.UPDATE_ROUTING_CONFIG, body=as_body(config))
+
+    async def rollback(
+        self, version: int, *, idempotency_key: str | None = None
+    ) -> models.RoutingConfig:
+        """Makes a new version equal to `version` (0: the built-in default)."""
+        return await self._call(
+            ops.ROLLBACK_ROUTING_CONFIG,
+            path={"version": str(version)},
+            body={},
+            idempotency_key=idempotency_key,
+        )
+
+    async def simulate(
+        self,
+        *,
+        payment: Mapping[str, Any],
+        routing_config: models.RoutingConfig | Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.SimulateRoutingResponse:
+        """Where `payment` (amount, currency, card_network, card_funding, card_country,
+        payment_method_type, metadata, payment_method) would go: by the active configuration,
+        or by the draft `routing_config`."""
+        return await self._call(
+            ops.SIMULATE_ROUTING,
+            body=given(
+                payment=payment,
+                routing_config=None if routing_config is None else as_body(routing_config),
+            ),
+            idempotency_key=idempotency_key,
+        )
+
+    async def what_if(
+        self,
+        *,
+        routing_config: models.RoutingConfig | Mapping[str, Any],
+        days: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.WhatIfRoutingResponse:
+        """The last `days` (default 7) of the key's mode's payments replayed through the draft
+        `routing_config`: split and expected success rate, actual against draft."""
+        return await self._call(
+            ops.WHAT_IF_ROUTING,
+            body=given(routing_config=as_body(routing_config), days=days),
+            idempotency_key=idempotency_key,
+        )
 
 
 class AsyncProcessors(AsyncResource):

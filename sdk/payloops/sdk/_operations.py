@@ -112,6 +112,13 @@ GET_REFUND: Operation[models.Refund] = Operation(
 GET_ROUTING_CONFIG: Operation[models.RoutingConfig] = Operation(
     "GetRoutingConfig", "GET", "/v1/routing", "payloops.v1.RoutingService", models.RoutingConfig
 )
+GET_ROUTING_CONFIG_VERSION: Operation[models.RoutingConfig] = Operation(
+    "GetRoutingConfigVersion",
+    "GET",
+    "/v1/routing/versions/{version}",
+    "payloops.v1.RoutingService",
+    models.RoutingConfig,
+)
 LIST_API_KEYS: Operation[models.ListApiKeysResponse] = Operation(
     "ListApiKeys", "GET", "/v1/api_keys", "payloops.v1.ApiKeyService", models.ListApiKeysResponse
 )
@@ -169,6 +176,13 @@ LIST_REFUNDS: Operation[models.ListRefundsResponse] = Operation(
     "/v1/orders/{order}/refunds",
     "payloops.v1.RefundService",
     models.ListRefundsResponse,
+)
+LIST_ROUTING_CONFIG_VERSIONS: Operation[models.ListRoutingConfigVersionsResponse] = Operation(
+    "ListRoutingConfigVersions",
+    "GET",
+    "/v1/routing/versions",
+    "payloops.v1.RoutingService",
+    models.ListRoutingConfigVersionsResponse,
 )
 LIST_USERS: Operation[models.ListUsersResponse] = Operation(
     "ListUsers", "GET", "/v1/users", "payloops.v1.UserService", models.ListUsersResponse
@@ -236,6 +250,13 @@ REVOKE_API_KEY: Operation[models.ApiKey] = Operation(
 ROLL_API_KEY: Operation[models.ApiKey] = Operation(
     "RollApiKey", "POST", "/v1/api_keys/{api_key}:roll", "payloops.v1.ApiKeyService", models.ApiKey
 )
+ROLLBACK_ROUTING_CONFIG: Operation[models.RoutingConfig] = Operation(
+    "RollbackRoutingConfig",
+    "POST",
+    "/v1/routing/versions/{version}:rollback",
+    "payloops.v1.RoutingService",
+    models.RoutingConfig,
+)
 ROTATE_PROCESSOR_ACCOUNT_CREDENTIALS: Operation[models.ProcessorAccount] = Operation(
     "RotateProcessorAccountCredentials",
     "POST",
@@ -260,6 +281,13 @@ SEND_TEST_EVENT: Operation[models.EventDelivery] = Operation(
 SET_USER_ROLE: Operation[models.User] = Operation(
     "SetUserRole", "POST", "/v1/users/{user}:set_role", "payloops.v1.UserService", models.User
 )
+SIMULATE_ROUTING: Operation[models.SimulateRoutingResponse] = Operation(
+    "SimulateRouting",
+    "POST",
+    "/v1/routing:simulate",
+    "payloops.v1.RoutingService",
+    models.SimulateRoutingResponse,
+)
 UPDATE_CUSTOMER: Operation[models.Customer] = Operation(
     "UpdateCustomer",
     "PATCH",
@@ -276,4 +304,11 @@ UPDATE_WEBHOOK_ENDPOINT: Operation[models.WebhookEndpoint] = Operation(
     "/v1/webhook_endpoints/{webhook_endpoint.id}",
     "payloops.v1.WebhookEndpointService",
     models.WebhookEndpoint,
+)
+WHAT_IF_ROUTING: Operation[models.WhatIfRoutingResponse] = Operation(
+    "WhatIfRouting",
+    "POST",
+    "/v1/routing:what_if",
+    "payloops.v1.RoutingService",
+    models.WhatIfRoutingResponse,
 )

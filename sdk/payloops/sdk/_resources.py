@@ -300,7 +300,30 @@ class Events(Resource):
         return answer.deliveries
 
 
+class RoutingVersions(Resource):
+    def list(
+        self, *, page_size: int | None = None, page_token: str | None = None
+    ) -> Page[models.RoutingConfig]:
+        """One page of the saved versions of the key's mode, newest first."""
+        return self._page(
+            ops.LIST_ROUTING_CONFIG_VERSIONS,
+            lambda answer: answer.routing_configs,
+            query=given(page_size=page_size, page_token=page_token or None),
+        )
+
+    def list_all(self, **filters: Any) -> Iterator[models.RoutingConfig]:
+        return self._every(self.list, **filters)
+
+    def retrieve(self, version: int) -> models.RoutingConfig:
+        """One version; 0 is the built-in default. Diff two by comparing what this returns."""
+        return self._call(ops.GET_ROUTING_CONFIG_VERSION, path={"version": str(version)})
+
+
 class Routing(Resource):
+    def __init__(self, requester: Requester) -> None:
+        super().__init__(requester)
+        self.versions = RoutingVersions(requester)
+
     def retrieve(self) -> models.RoutingConfig:
         return self._call(ops.GET_ROUTING_CONFIG)
 
@@ -308,6 +331,49 @@ class Routing(Resource):
         """Replaces the routing configuration: a RoutingConfig (such as one retrieved and
         changed with dataclasses.replace) or its JSON form."""
         return self._call(ops.UPDATE_ROUTING_CONFIG, body=as_body(config))
+
+    def rollback(self, version: int, *, idempotency_key: str | None = None) -> models.RoutingConfig:
+        """Makes a new version equal to `version` (0: the built-in default)."""
+        return self._call(
+            ops.ROLLBACK_ROUTING_CONFIG,
+            path={"version": str(version)},
+            body={},
+            idempotency_key=idempotency_key,
+        )
+
+    def simulate(
+        self,
+        *,
+        payment: Mapping[str, Any],
+        routing_config: models.RoutingConfig | Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.SimulateRoutingResponse:
+        """Where `payment` (amount, currency, card_network, card_funding, card_country,
+        payment_method_type, metadata, payment_method) would go: by the active configuration,
+        or by the draft `routing_config`."""
+        return self._call(
+            ops.SIMULATE_ROUTING,
+            body=given(
+                payment=payment,
+                routing_config=None if routing_config is None else as_body(routing_config),
+            ),
+            idempotency_key=idempotency_key,
+        )
+
+    def what_if(
+        self,
+        *,
+        routing_config: models.RoutingConfig | Mapping[str, Any],
+        days: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> models.WhatIfRoutingResponse:
+        """The last `days` (default 7) of the key's mode's payments replayed through the draft
+        `routing_config`: split and expected success rate, actual against draft."""
+        return self._call(
+            ops.WHAT_IF_ROUTING,
+            body=given(routing_config=as_body(routing_config), days=days),
+            idempotency_key=idempotency_key,
+        )
 
 
 class Processors(Resource):

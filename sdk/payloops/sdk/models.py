@@ -378,6 +378,17 @@ class FailoverTarget:
 
 
 @dataclass(frozen=True)
+class FirstChoiceShare:
+    """A processor's chance of being tried first."""
+
+    processor: str = field(default="", metadata={WIRE: "string"})
+    """Processor name."""
+
+    share: float = field(default=0.0, metadata={WIRE: "float"})
+    """Probability from 0 to 1."""
+
+
+@dataclass(frozen=True)
 class GetPaymentAnalyticsResponse:
     """Response for AnalyticsService.GetPaymentAnalytics."""
 
@@ -541,6 +552,19 @@ class ListRefundsResponse:
 
     refunds: list[Refund] = field(default_factory=list, metadata={WIRE: "list:message:Refund"})
     """The order's refunds, oldest first."""
+
+
+@dataclass(frozen=True)
+class ListRoutingConfigVersionsResponse:
+    """One page of routing configuration versions, newest first."""
+
+    routing_configs: list[RoutingConfig] = field(
+        default_factory=list, metadata={WIRE: "list:message:RoutingConfig"}
+    )
+    """The versions, each a whole configuration."""
+
+    next_page_token: str = field(default="", metadata={WIRE: "string"})
+    """Set when there are more versions: pass it as `page_token`."""
 
 
 @dataclass(frozen=True)
@@ -1082,6 +1106,43 @@ class Session:
 
 
 @dataclass(frozen=True)
+class SimulateRoutingResponse:
+    """Where a simulated payment would go."""
+
+    config_version: int = field(default=0, metadata={WIRE: "int"})
+    """Version of the configuration used; 0 for a draft or the built-in default."""
+
+    draft: bool = field(default=False, metadata={WIRE: "bool"})
+    """Whether a draft from the request was used."""
+
+    rule: str = field(default="", metadata={WIRE: "string"})
+    """Name of the rule that matched; empty when none did."""
+
+    candidates: list[RoutingCandidate] = field(
+        default_factory=list, metadata={WIRE: "list:message:RoutingCandidate"}
+    )
+    """Every processor considered: first those in line, in the order they would be tried, then
+    those left out, each with its reason, exactly as an order's `routing.candidates`.
+    """
+
+    failure_code: str = field(default="", metadata={WIRE: "string"})
+    """Why the payment would fail without any processor tried ("routing_no_match",
+    "no_processor_available", "no_live_processor", "payment_method_unsupported"); empty when
+    some processor would be tried.
+    """
+
+    max_attempts: int = field(default=0, metadata={WIRE: "int"})
+    """At most this many of the candidates are tried."""
+
+    first_choice_shares: list[FirstChoiceShare] = field(
+        default_factory=list, metadata={WIRE: "list:message:FirstChoiceShare"}
+    )
+    """Where the first try may land when routing draws (a split's weights, success-rate
+    exploration); the order in `candidates` is the most likely one.
+    """
+
+
+@dataclass(frozen=True)
 class User:
     """A person who signs in to one merchant's dashboard."""
 
@@ -1225,6 +1286,78 @@ class WeightedProcessor:
     """Percentage, 1 to 100."""
 
 
+@dataclass(frozen=True)
+class WhatIfProcessorRate:
+    """A processor's observed record over the replayed window (this merchant, this mode)."""
+
+    processor: str = field(default="", metadata={WIRE: "string"})
+    """Processor name."""
+
+    attempts: int = field(default=0, metadata={WIRE: "int"})
+    """Finished attempts."""
+
+    successes: int = field(default=0, metadata={WIRE: "int"})
+    """Those that succeeded or were authorized (or asked for 3-D Secure)."""
+
+    success_rate: float = field(default=0.0, metadata={WIRE: "float"})
+    """successes / attempts."""
+
+
+@dataclass(frozen=True)
+class WhatIfRoutingResponse:
+    """What a draft configuration would have done with recent payments."""
+
+    start_time: datetime | None = field(default=None, metadata={WIRE: "timestamp"})
+    """Start of the replayed window."""
+
+    payments: int = field(default=0, metadata={WIRE: "int"})
+    """Payments replayed (routed orders of the window, newest first, at most the cap)."""
+
+    truncated: bool = field(default=False, metadata={WIRE: "bool"})
+    """True when the window held more routed payments than the cap; the newest were replayed."""
+
+    splits: list[WhatIfSplit] = field(
+        default_factory=list, metadata={WIRE: "list:message:WhatIfSplit"}
+    )
+    """Per processor and currency: actual against draft."""
+
+    processor_rates: list[WhatIfProcessorRate] = field(
+        default_factory=list, metadata={WIRE: "list:message:WhatIfProcessorRate"}
+    )
+    """Observed success rate per processor in the window."""
+
+    actual_expected_success_rate: float = field(default=0.0, metadata={WIRE: "float"})
+    """Expected first-attempt success rate of the payments as they were routed, from the observed
+    rates: the mean, over payments whose first processor has a rate, of that rate.
+    """
+
+    draft_expected_success_rate: float = field(default=0.0, metadata={WIRE: "float"})
+    """The same estimate for the draft's first choices."""
+
+
+@dataclass(frozen=True)
+class WhatIfSplit:
+    """Payments of one currency at one processor, as routed and as the draft would route them."""
+
+    processor: str = field(default="", metadata={WIRE: "string"})
+    """Processor tried first; empty for payments no processor took (or would take)."""
+
+    currency: str = field(default="", metadata={WIRE: "string"})
+    """ISO 4217 code."""
+
+    actual_payments: int = field(default=0, metadata={WIRE: "int"})
+    """Payments routed there first."""
+
+    actual_amount: int = field(default=0, metadata={WIRE: "int"})
+    """Their amount in minor units."""
+
+    draft_payments: int = field(default=0, metadata={WIRE: "int"})
+    """Payments the draft would route there first."""
+
+    draft_amount: int = field(default=0, metadata={WIRE: "int"})
+    """Their amount in minor units."""
+
+
 # Every model by its schema name, for the decoder's message:<schema> kinds.
 MODELS: dict[str, type[Any]] = {
     "ApiKey": ApiKey,
@@ -1240,6 +1373,7 @@ MODELS: dict[str, type[Any]] = {
     "Event": Event,
     "EventDelivery": EventDelivery,
     "FailoverTarget": FailoverTarget,
+    "FirstChoiceShare": FirstChoiceShare,
     "GetPaymentAnalyticsResponse": GetPaymentAnalyticsResponse,
     "Health": Health,
     "JsonWebKey": JsonWebKey,
@@ -1254,6 +1388,7 @@ MODELS: dict[str, type[Any]] = {
     "ListProcessorAccountsResponse": ListProcessorAccountsResponse,
     "ListProcessorsResponse": ListProcessorsResponse,
     "ListRefundsResponse": ListRefundsResponse,
+    "ListRoutingConfigVersionsResponse": ListRoutingConfigVersionsResponse,
     "ListUsersResponse": ListUsersResponse,
     "ListWebhookEndpointDeliveriesResponse": ListWebhookEndpointDeliveriesResponse,
     "ListWebhookEndpointsResponse": ListWebhookEndpointsResponse,
@@ -1272,12 +1407,16 @@ MODELS: dict[str, type[Any]] = {
     "RoutingDecision": RoutingDecision,
     "RoutingRule": RoutingRule,
     "Session": Session,
+    "SimulateRoutingResponse": SimulateRoutingResponse,
     "User": User,
     "VaultedCard": VaultedCard,
     "VaultedPaymentMethod": VaultedPaymentMethod,
     "VolumeSplit": VolumeSplit,
     "WebhookEndpoint": WebhookEndpoint,
     "WeightedProcessor": WeightedProcessor,
+    "WhatIfProcessorRate": WhatIfProcessorRate,
+    "WhatIfRoutingResponse": WhatIfRoutingResponse,
+    "WhatIfSplit": WhatIfSplit,
 }
 
 __all__ = [
@@ -1294,6 +1433,7 @@ __all__ = [
     "Event",
     "EventDelivery",
     "FailoverTarget",
+    "FirstChoiceShare",
     "GetPaymentAnalyticsResponse",
     "Health",
     "JsonWebKey",
@@ -1308,6 +1448,7 @@ __all__ = [
     "ListProcessorAccountsResponse",
     "ListProcessorsResponse",
     "ListRefundsResponse",
+    "ListRoutingConfigVersionsResponse",
     "ListUsersResponse",
     "ListWebhookEndpointDeliveriesResponse",
     "ListWebhookEndpointsResponse",
@@ -1326,10 +1467,14 @@ __all__ = [
     "RoutingDecision",
     "RoutingRule",
     "Session",
+    "SimulateRoutingResponse",
     "User",
     "VaultedCard",
     "VaultedPaymentMethod",
     "VolumeSplit",
     "WebhookEndpoint",
     "WeightedProcessor",
+    "WhatIfProcessorRate",
+    "WhatIfRoutingResponse",
+    "WhatIfSplit",
 ]

@@ -672,6 +672,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/routing:simulate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * SimulateRouting
+         * @description Where one payment would go, by the active configuration or a draft, decided by the same engine, processor registry, accounts and circuit breakers that route real payments. Changes nothing.
+         */
+        post: operations["SimulateRouting"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing:what_if": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replays the merchant's recent payments of the API key's mode through a draft configuration
+         * @description Replays the merchant's recent payments of the API key's mode through a draft configuration: where they would go now against where they went, and the success rate each split may expect. Changes nothing.
+         */
+        post: operations["WhatIfRouting"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists the versions of the merchant's routing configuration in the API key's mode, newest first
+         * @description Lists the versions of the merchant's routing configuration in the API key's mode, newest first. The built-in default (version 0) is never listed: it was never saved.
+         */
+        get: operations["ListRoutingConfigVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GetRoutingConfigVersion
+         * @description Returns one version of the merchant's routing configuration in the API key's mode; version 0 is the built-in default. Two versions are compared by the caller (the dashboard diffs the two messages), not by the API.
+         */
+        get: operations["GetRoutingConfigVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/routing/versions/{version}:rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * RollbackRoutingConfig
+         * @description Makes a new version equal to an earlier one (its rules and settings, validated again as UpdateRoutingConfig validates them), so that history only grows. Honours Idempotency-Key: a retry with the same key answers the version the first call made.
+         */
+        post: operations["RollbackRoutingConfig"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sessions": {
         parameters: {
             query?: never;
@@ -1306,6 +1406,13 @@ export interface components {
             /** @description Processor names. */
             processors?: string[];
         };
+        /** @description A processor's chance of being tried first. */
+        FirstChoiceShare: {
+            /** @description Processor name. */
+            processor?: string;
+            /** @description Probability from 0 to 1. */
+            share?: number;
+        };
         /**
          * @description What a time bucket is split by.
          *     - `GROUP_BY_UNSPECIFIED`: No split: one bucket per time bucket.
@@ -1488,6 +1595,13 @@ export interface components {
         ListRefundsResponse: {
             /** @description The order's refunds, oldest first. */
             refunds?: components["schemas"]["Refund"][];
+        };
+        /** @description One page of routing configuration versions, newest first. */
+        ListRoutingConfigVersionsResponse: {
+            /** @description Set when there are more versions: pass it as `page_token`. */
+            next_page_token?: string;
+            /** @description The versions, each a whole configuration. */
+            routing_configs?: components["schemas"]["RoutingConfig"][];
         };
         /** @description Response for UserService.ListUsers. */
         ListUsersResponse: {
@@ -1859,6 +1973,8 @@ export interface components {
             /** @description How long the rolled key keeps working: 0 (it stops now) to 7 days; default 0. */
             overlap?: string;
         };
+        /** @description The body of RollbackRoutingConfig: Request for RoutingService.RollbackRoutingConfig. */
+        RollbackRoutingConfigBody: Record<string, never>;
         /** @description The body of RotateProcessorAccountCredentials: Request for ProcessorAccountService.RotateProcessorAccountCredentials. */
         RotateProcessorAccountCredentialsBody: {
             /** @description The new credentials, complete. */
@@ -2008,6 +2124,60 @@ export interface components {
         SetUserRoleBody: {
             /** @description The new role. */
             role: components["schemas"]["User.Role"];
+        };
+        /** @description A payment as routing sees it. Codes are compared ignoring case. */
+        SimulatedPayment: {
+            /**
+             * Format: int64
+             * @description In minor units, positive.
+             */
+            amount: Int64String;
+            /** @description ISO 3166-1 alpha-2 issuing country. */
+            card_country?: string;
+            /** @description credit, debit or prepaid. */
+            card_funding?: string;
+            /** @description Card network: visa, mastercard, amex, rupay, discover, jcb, unionpay, diners. */
+            card_network?: string;
+            /** @description ISO 4217 code. */
+            currency: string;
+            /** @description Order metadata. */
+            metadata?: {
+                [key: string]: string;
+            };
+            /** @description Optional payment method token (`pm_…`): processors that cannot use it are skipped, and a sandbox test token supplies the card facts left empty above. Without one, no processor is ruled out for the payment method's form. */
+            payment_method?: string;
+            /** @description Payment method type, such as "card" (the default). */
+            payment_method_type?: string;
+        };
+        /** @description Request for RoutingService.SimulateRouting. */
+        SimulateRoutingRequest: {
+            /** @description The payment to route. */
+            payment: components["schemas"]["SimulatedPayment"];
+            /** @description A draft configuration to route by, validated exactly as UpdateRoutingConfig validates; unset: the active configuration of the API key's mode. */
+            routing_config?: components["schemas"]["RoutingConfig"];
+        };
+        /** @description Where a simulated payment would go. */
+        SimulateRoutingResponse: {
+            /** @description Every processor considered: first those in line, in the order they would be tried, then those left out, each with its reason, exactly as an order's `routing.candidates`. */
+            candidates?: components["schemas"]["RoutingCandidate"][];
+            /**
+             * Format: int64
+             * @description Version of the configuration used; 0 for a draft or the built-in default.
+             */
+            config_version?: Int64String;
+            /** @description Whether a draft from the request was used. */
+            draft?: boolean;
+            /** @description Why the payment would fail without any processor tried ("routing_no_match", "no_processor_available", "no_live_processor", "payment_method_unsupported"); empty when some processor would be tried. */
+            failure_code?: string;
+            /** @description Where the first try may land when routing draws (a split's weights, success-rate exploration); the order in `candidates` is the most likely one. */
+            first_choice_shares?: components["schemas"]["FirstChoiceShare"][];
+            /**
+             * Format: int32
+             * @description At most this many of the candidates are tried.
+             */
+            max_attempts?: number;
+            /** @description Name of the rule that matched; empty when none did. */
+            rule?: string;
         };
         /** @description The fields of the Customer to change; the others stay. */
         UpdateCustomerBody: {
@@ -2177,6 +2347,83 @@ export interface components {
              * @description Percentage, 1 to 100.
              */
             weight?: number;
+        };
+        /** @description A processor's observed record over the replayed window (this merchant, this mode). */
+        WhatIfProcessorRate: {
+            /**
+             * Format: int64
+             * @description Finished attempts.
+             */
+            attempts?: Int64String;
+            /** @description Processor name. */
+            processor?: string;
+            /** @description successes / attempts. */
+            success_rate?: number;
+            /**
+             * Format: int64
+             * @description Those that succeeded or were authorized (or asked for 3-D Secure).
+             */
+            successes?: Int64String;
+        };
+        /** @description Request for RoutingService.WhatIfRouting. */
+        WhatIfRoutingRequest: {
+            /**
+             * Format: int32
+             * @description How many days back to replay: 1 to 30, default 7.
+             */
+            days?: number;
+            /** @description The draft configuration, validated exactly as UpdateRoutingConfig validates. */
+            routing_config: components["schemas"]["RoutingConfig"];
+        };
+        /** @description What a draft configuration would have done with recent payments. */
+        WhatIfRoutingResponse: {
+            /** @description Expected first-attempt success rate of the payments as they were routed, from the observed rates: the mean, over payments whose first processor has a rate, of that rate. */
+            actual_expected_success_rate?: number;
+            /** @description The same estimate for the draft's first choices. */
+            draft_expected_success_rate?: number;
+            /**
+             * Format: int64
+             * @description Payments replayed (routed orders of the window, newest first, at most the cap).
+             */
+            payments?: Int64String;
+            /** @description Observed success rate per processor in the window. */
+            processor_rates?: components["schemas"]["WhatIfProcessorRate"][];
+            /** @description Per processor and currency: actual against draft. */
+            splits?: components["schemas"]["WhatIfSplit"][];
+            /**
+             * Format: date-time
+             * @description Start of the replayed window.
+             */
+            start_time?: TimestampString;
+            /** @description True when the window held more routed payments than the cap; the newest were replayed. */
+            truncated?: boolean;
+        };
+        /** @description Payments of one currency at one processor, as routed and as the draft would route them. */
+        WhatIfSplit: {
+            /**
+             * Format: int64
+             * @description Their amount in minor units.
+             */
+            actual_amount?: Int64String;
+            /**
+             * Format: int64
+             * @description Payments routed there first.
+             */
+            actual_payments?: Int64String;
+            /** @description ISO 4217 code. */
+            currency?: string;
+            /**
+             * Format: int64
+             * @description Their amount in minor units.
+             */
+            draft_amount?: Int64String;
+            /**
+             * Format: int64
+             * @description Payments the draft would route there first.
+             */
+            draft_payments?: Int64String;
+            /** @description Processor tried first; empty for payments no processor took (or would take). */
+            processor?: string;
         };
     };
     responses: {
@@ -3853,6 +4100,202 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RoutingConfig"];
+            };
+        };
+        responses: {
+            /** @description Rules are evaluated in order; the first whose conditions all match routes the payment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingConfig"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
+        };
+    };
+    SimulateRouting: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SimulateRoutingRequest"];
+            };
+        };
+        responses: {
+            /** @description Where a simulated payment would go */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimulateRoutingResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
+        };
+    };
+    WhatIfRouting: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatIfRoutingRequest"];
+            };
+        };
+        responses: {
+            /** @description What a draft configuration would have done with recent payments */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhatIfRoutingResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            409: components["responses"]["409"];
+            413: components["responses"]["413"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
+        };
+    };
+    ListRoutingConfigVersions: {
+        parameters: {
+            query?: {
+                /** @description Most versions per page: default 20, at most 100. */
+                page_size?: number;
+                /** @description `next_page_token` of the previous page. */
+                page_token?: string;
+            };
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of routing configuration versions, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListRoutingConfigVersionsResponse"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
+        };
+    };
+    GetRoutingConfigVersion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
+            path: {
+                /** @description The version number; 0 is the built-in default. */
+                version: Int64String;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rules are evaluated in order; the first whose conditions all match routes the payment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutingConfig"];
+                };
+            };
+            400: components["responses"]["400"];
+            401: components["responses"]["401"];
+            403: components["responses"]["403"];
+            404: components["responses"]["404"];
+            408: components["responses"]["408"];
+            429: components["responses"]["429"];
+            431: components["responses"]["431"];
+            500: components["responses"]["500"];
+            503: components["responses"]["503"];
+            504: components["responses"]["504"];
+        };
+    };
+    RollbackRoutingConfig: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any unique string up to 255 characters. A retry with the same key and the same request gets the first answer instead of doing the work again; the same key with a different request is refused (409). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description For a dashboard session only: `test` (default) or `live` data. An API key's mode is its prefix. */
+                "PayLoops-Mode"?: components["parameters"]["PayLoopsMode"];
+            };
+            path: {
+                /** @description The version to restore; 0 restores the built-in default. */
+                version: Int64String;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RollbackRoutingConfigBody"];
             };
         };
         responses: {

@@ -211,6 +211,12 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       }
     }
   },
+  "FirstChoiceShare": {
+    "object": {
+      "processor": "plain",
+      "share": "plain"
+    }
+  },
   "GetPaymentAnalyticsRequest.GroupBy": "enum",
   "GetPaymentAnalyticsRequest.Interval": "enum",
   "GetPaymentAnalyticsResponse": {
@@ -342,6 +348,16 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
           "ref": "Refund"
         }
       }
+    }
+  },
+  "ListRoutingConfigVersionsResponse": {
+    "object": {
+      "routing_configs": {
+        "array": {
+          "ref": "RoutingConfig"
+        }
+      },
+      "next_page_token": "plain"
     }
   },
   "ListUsersResponse": {
@@ -596,6 +612,9 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       "overlap": "plain"
     }
   },
+  "RollbackRoutingConfigBody": {
+    "object": {}
+  },
   "RotateProcessorAccountCredentialsBody": {
     "object": {
       "credentials": {
@@ -709,6 +728,49 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       }
     }
   },
+  "SimulateRoutingRequest": {
+    "object": {
+      "payment": {
+        "ref": "SimulatedPayment"
+      },
+      "routing_config": {
+        "ref": "RoutingConfig"
+      }
+    }
+  },
+  "SimulateRoutingResponse": {
+    "object": {
+      "config_version": "int64",
+      "draft": "plain",
+      "rule": "plain",
+      "candidates": {
+        "array": {
+          "ref": "RoutingCandidate"
+        }
+      },
+      "failure_code": "plain",
+      "max_attempts": "plain",
+      "first_choice_shares": {
+        "array": {
+          "ref": "FirstChoiceShare"
+        }
+      }
+    }
+  },
+  "SimulatedPayment": {
+    "object": {
+      "amount": "int64",
+      "currency": "plain",
+      "payment_method_type": "plain",
+      "card_network": "plain",
+      "card_funding": "plain",
+      "card_country": "plain",
+      "metadata": {
+        "map": "plain"
+      },
+      "payment_method": "plain"
+    }
+  },
   "UpdateCustomerBody": {
     "object": {
       "email": "plain",
@@ -803,6 +865,51 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
     "object": {
       "processor": "plain",
       "weight": "plain"
+    }
+  },
+  "WhatIfProcessorRate": {
+    "object": {
+      "processor": "plain",
+      "attempts": "int64",
+      "successes": "int64",
+      "success_rate": "plain"
+    }
+  },
+  "WhatIfRoutingRequest": {
+    "object": {
+      "routing_config": {
+        "ref": "RoutingConfig"
+      },
+      "days": "plain"
+    }
+  },
+  "WhatIfRoutingResponse": {
+    "object": {
+      "start_time": "timestamp",
+      "payments": "int64",
+      "truncated": "plain",
+      "splits": {
+        "array": {
+          "ref": "WhatIfSplit"
+        }
+      },
+      "processor_rates": {
+        "array": {
+          "ref": "WhatIfProcessorRate"
+        }
+      },
+      "actual_expected_success_rate": "plain",
+      "draft_expected_success_rate": "plain"
+    }
+  },
+  "WhatIfSplit": {
+    "object": {
+      "processor": "plain",
+      "currency": "plain",
+      "actual_payments": "int64",
+      "actual_amount": "int64",
+      "draft_payments": "int64",
+      "draft_amount": "int64"
     }
   },
   "google.protobuf.Any": {
@@ -1296,6 +1403,60 @@ export const OPERATIONS = {
     },
     "response": {
       "ref": "RoutingConfig"
+    }
+  },
+  "ListRoutingConfigVersions": {
+    "method": "GET",
+    "path": "/v1/routing/versions",
+    "query": {
+      "page_size": "plain",
+      "page_token": "plain"
+    },
+    "body": null,
+    "response": {
+      "ref": "ListRoutingConfigVersionsResponse"
+    }
+  },
+  "GetRoutingConfigVersion": {
+    "method": "GET",
+    "path": "/v1/routing/versions/{version}",
+    "query": {},
+    "body": null,
+    "response": {
+      "ref": "RoutingConfig"
+    }
+  },
+  "RollbackRoutingConfig": {
+    "method": "POST",
+    "path": "/v1/routing/versions/{version}:rollback",
+    "query": {},
+    "body": {
+      "ref": "RollbackRoutingConfigBody"
+    },
+    "response": {
+      "ref": "RoutingConfig"
+    }
+  },
+  "SimulateRouting": {
+    "method": "POST",
+    "path": "/v1/routing:simulate",
+    "query": {},
+    "body": {
+      "ref": "SimulateRoutingRequest"
+    },
+    "response": {
+      "ref": "SimulateRoutingResponse"
+    }
+  },
+  "WhatIfRouting": {
+    "method": "POST",
+    "path": "/v1/routing:what_if",
+    "query": {},
+    "body": {
+      "ref": "WhatIfRoutingRequest"
+    },
+    "response": {
+      "ref": "WhatIfRoutingResponse"
     }
   },
   "CreateSession": {

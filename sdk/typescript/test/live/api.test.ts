@@ -243,6 +243,44 @@ describe("the SDK against the mesh", () => {
     assert.equal((await new PayLoops("", { baseUrl: API_URL }).health.retrieve()).status, "ok");
   });
 
+  it("lists routing versions, rolls back, simulates and replays a draft", async () => {
+    const onlyB = { rules: [{ name: "b", failover: { processors: ["sandbox-b"] } }] };
+    const first = await payloops.routing.update(onlyB);
+    await payloops.routing.update({ rules: [{ name: "c", failover: { processors: ["sandbox"] } }] });
+    const versions: number[] = [];
+    for await (const version of payloops.routing.versions.list({ pageSize: 1 })) {
+      versions.push(version.version);
+    }
+    assert.deepEqual(versions.slice(0, 2), [first.version + 1, first.version]);
+    assert.deepEqual((await payloops.routing.versions.retrieve(first.version)).rules, first.rules);
+    const rolled = await payloops.routing.rollback(first.version, { idempotencyKey: unique("rb") });
+    assert.equal(rolled.version, first.version + 2);
+
+    const simulated = await payloops.routing.simulate({
+      payment: { amount: 2500, currency: "EUR", cardNetwork: "visa", metadata: { plan: "pro" } },
+    });
+    assert.equal(simulated.rule, "b");
+    assert.equal(simulated.configVersion, rolled.version);
+    assert.deepEqual(
+      simulated.candidates.map((c) => [c.processor, c.decision]),
+      [["sandbox-b", "candidate"]],
+    );
+    await assert.rejects(
+      payloops.routing.simulate({ payment: { amount: 1, currency: "EUR" }, routingConfig: {} }),
+      (error: unknown) => {
+        assert.ok(error instanceof InvalidRequestError);
+        assert.deepEqual(
+          error.fieldViolations.map((v) => [v.field, v.reason]),
+          [["rules", "RULES_EMPTY"]],
+        );
+        return true;
+      },
+    );
+    const whatIf = await payloops.routing.whatIf({ routingConfig: onlyB, days: 30 });
+    assert.equal(whatIf.truncated, false);
+    assert.ok(whatIf.payments >= 1, "the earlier tests' payments are replayed");
+  });
+
   it("signs in a dashboard user, who manages users", async () => {
     const admin = new PayLoops(ADMIN_KEY, { baseUrl: API_URL });
     const email = `${unique("owner")}@example.com`;
