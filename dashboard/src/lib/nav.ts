@@ -6,4 +6,8 @@ export interface NavItem {
   readonly owners?: boolean;
 }
 
-export const NAV: readonly NavItem[] = [{ href: "/payments", label: "Payments" }];
+export const NAV: readonly NavItem[] = [
+  { href: "/overview", label: "Overview" },
+  { href: "/payments", label: "Payments" },
+  { href: "/routing", label: "Routing" },
+];
