@@ -76,6 +76,14 @@ def is_built(build_dir: Path = BUILD_DIR) -> bool:
     return (build_dir / APP_PAGE).is_file()
 
 
+def serves(path: str, build_dir: Path = BUILD_DIR, routes_dir: Path = ROUTES_DIR) -> bool:
+    """Whether a GET of `path` is the dashboard's (a built file or one of the app's paths)."""
+    if re.fullmatch(app_path_regex(routes_dir), path):
+        return True
+    relative = path.lstrip("/")
+    return bool(relative) and (build_dir / relative).is_file() and ".." not in relative.split("/")
+
+
 def app_path_regex(routes_dir: Path = ROUTES_DIR) -> str:
     """The paths the app answers: `/` and everything under each top-level page directory
     (a `(group)` directory's pages count as top level, as in SvelteKit)."""
@@ -161,6 +169,7 @@ def _file_route(path: Path, url_path: str) -> dict[str, Any]:
     )
     content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
     return {
+        "name": f"dashboard_file:{url_path}",
         "match": {"path": url_path, **_get_only()},
         "direct_response": {"status": 200, "body": {"filename": str(path)}},
         "response_headers_to_add": _headers(content_type, cache, None),

@@ -54,9 +54,15 @@ SECURITY: dict[str, Requirement] = {
     "MerchantService": [{"AdminKey": []}],
     "ProcessorService": [{"AdminKey": []}],
     "TokenService": [{"PublishableKey": []}],
-    "UserService": [{"DashboardSession": []}],  # users are the dashboard's, never a key's
+    "UserService": [{"DashboardSession": []}],  # a user's own (CreateUser: below)
     # A gateway's notification is checked by the gateway's own signature, not by a PayLoops key.
     "ProcessorWebhookService": [],
+}
+# Methods that take another credential than their service's: CreateUser with a `merchant` is
+# the platform operator making a merchant's first owner (`payloops users create`), with the
+# admin key.
+METHOD_SECURITY: dict[str, Requirement] = {
+    "CreateUser": [{"DashboardSession": []}, {"AdminKey": []}],
 }
 # Methods of a secured service that come before any credential: signing in, and the keys that
 # verify a session token.
@@ -89,7 +95,8 @@ _ERROR_MEANINGS = {
     "400": "The request is invalid: a malformed body or query, a field violation "
     "(google.rpc.BadRequest lists them), or the resource is not in a state that allows it.",
     "401": "No credential, or one that is unknown, expired or revoked.",
-    "403": "The credential may not do this (its role, its mode, or the resource's merchant).",
+    "403": "The credential may not do this (its role, its mode, or the resource's merchant), "
+    "or it is a publishable key, which only tokenizes cards.",
     "404": "The resource does not exist (or belongs to another merchant or mode).",
     "408": "The request was not received in time.",
     "409": "A conflict: the Idempotency-Key is in use by a request still running or was used "
@@ -385,6 +392,8 @@ class Document:
     def _security(self, service: ServiceDescriptor, method: MethodDescriptor) -> Requirement:
         if method.name in UNAUTHENTICATED_METHODS:
             return []
+        if method.name in METHOD_SECURITY:
+            return METHOD_SECURITY[method.name]
         return SECURITY.get(service.name, _MERCHANT)
 
     def _path_parameter(self, request: Descriptor, dotted: str) -> dict[str, Any]:
@@ -623,9 +632,11 @@ def _query_fields(message: Descriptor, prefix: str = "") -> Iterator[tuple[str, 
 
 
 def _error_statuses(binding: Binding, *, secured: bool) -> list[str]:
-    statuses = {"400", "404", "408", "429", "431", "500", "503", "504"}
+    # 403 on every operation: the edge refuses a publishable key on every call, those that
+    # take no credential included (a browser's key must never reach them).
+    statuses = {"400", "403", "404", "408", "429", "431", "500", "503", "504"}
     if secured or binding.method.name in UNAUTHENTICATED_METHODS:
-        statuses |= {"401", "403"}
+        statuses |= {"401"}
     if binding.verb != "GET":
         statuses |= {"409"}
     if binding.body:
@@ -692,8 +703,8 @@ _SECURITY_SCHEMES = {
     "AdminKey": {
         "type": "http",
         "scheme": "bearer",
-        "description": "The platform operator's admin key: creating merchants, registering "
-        "the gateways (processors) merchants route to.",
+        "description": "The platform operator's admin key: creating merchants and their first "
+        "owner, registering the gateways (processors) merchants route to.",
     },
     "PublishableKey": {
         "type": "http",

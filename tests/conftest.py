@@ -33,7 +33,7 @@ from core.config import (
     TEMPORAL_CODEC_KEYS_VAR,
     Settings,
 )
-from tests import log_secrets
+from tests import log_secrets, openapi_responses
 from tests.fakes.razorpay_api import RazorpayFake
 from tests.fakes.stripe_api import FakeStripe
 from vault import config as vault_config
@@ -212,6 +212,8 @@ def start_mesh(extra_env: dict[str, str] | None = None) -> Mesh:
         stop_mesh_process(process, state_dir)
         raise RuntimeError("payloops dev did not become ready in 120 s")
     values = read_env_file(env_file)
+    # Every answer of its REST listener is held to the published document from now on.
+    openapi_responses.watch(values["PAYLOOPS_API_URL"])
     return Mesh(
         state_dir=state_dir,
         api_url=values["PAYLOOPS_API_URL"],
@@ -247,6 +249,10 @@ def retire_mesh(
     state dir, and fails loudly if a log held one: what a test did to it is in that log, so
     every mesh of the run is checked. `secrets`: values the caller knows to be secret beyond
     the installation's own (processor credentials it sent, say)."""
+    env_file = state_dir / "dev.env"
+    if env_file.exists():
+        # Its port may serve something else next: no more checking of what answers there.
+        openapi_responses.unwatch(read_env_file(env_file)["PAYLOOPS_API_URL"])
     stop_mesh_process(process, state_dir)
     try:
         known = log_secrets.Secrets(log_secrets.installation_secrets(state_dir)).plus(secrets)
@@ -270,10 +276,10 @@ def fake_gateway_credentials(stripe: FakeStripe, razorpay: RazorpayFake) -> list
     ]
 
 
-@pytest.fixture(scope="session")
-def mesh() -> Iterator[Mesh]:
-    # The real gateways are out of reach (and must never be charged by tests): the adapters of
-    # the mesh talk to wire-level fakes of their HTTP APIs instead.
+@contextlib.contextmanager
+def mesh_with_gateway_fakes() -> Iterator[Mesh]:
+    """A mesh (start_mesh) whose stripe and razorpay adapters talk to wire-level fakes of the
+    gateways' HTTP APIs: the real gateways are out of reach, and must never be charged by tests."""
     with FakeStripe() as stripe, RazorpayFake() as razorpay:
         started = start_mesh(
             {
@@ -288,6 +294,12 @@ def mesh() -> Iterator[Mesh]:
             retire_mesh(
                 started.process, started.state_dir, fake_gateway_credentials(stripe, razorpay)
             )
+
+
+@pytest.fixture(scope="session")
+def mesh() -> Iterator[Mesh]:
+    with mesh_with_gateway_fakes() as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

@@ -22,11 +22,12 @@ PAGES = [
 README_MAX_LINES = 200
 
 # Not the repository's own text: version control, the virtualenv, npm's installs, generated
-# code, tool state.
+# code, tool state (SvelteKit's .svelte-kit).
 NOT_OURS = {
     ".git",
     ".venv",
     "node_modules",
+    ".svelte-kit",
     "gen",
     ".payloops",
     "__pycache__",

@@ -51,9 +51,7 @@ def browser(tmp_path: Path) -> Iterator[BrowserContext]:
 
 
 @pytest.fixture
-def new_page(
-    mesh: Mesh, browser: BrowserContext
-) -> Iterator[Callable[[str], Page]]:
+def new_page(mesh: Mesh, browser: BrowserContext) -> Iterator[Callable[[str], Page]]:
     """Signs a user in on a fresh page of the dashboard; fails the test on any script error or
     CSP violation the page reports."""
     problems: list[str] = []
@@ -63,9 +61,11 @@ def new_page(
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
         page.on(
             "console",
-            lambda message: problems.append(message.text)
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None,
+            lambda message: (
+                problems.append(message.text)
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
         )
         page.goto(f"{mesh.api_url}/payments")
         expect(page).to_have_url(re.compile(r"/signin\?next=%2Fpayments$"))

@@ -21,20 +21,26 @@ from tests.dashboard.conftest import Merchant, check_accessibility, screenshot
 pytestmark = pytest.mark.e2e
 
 
-def paid_order(api: httpx.Client, metadata: dict[str, str], amount: int = 1500) -> dict[str, Any]:
+def paid_order(
+    api: httpx.Client,
+    metadata: dict[str, str],
+    amount: int = 1500,
+    token: str = "pm_card_visa",
+    status: str = "SUCCEEDED",
+) -> dict[str, Any]:
     order = api.post(
         "/v1/orders", json={"amount": amount, "currency": "USD", "metadata": metadata}
     ).json()
     paid = api.post(
         f"/v1/orders/{order['id']}:pay",
-        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+        json={"payment_method": {"type": "card", "token": token}},
     )
     assert paid.status_code == 200, paid.text
     deadline = time.monotonic() + 60
     while (current := api.get(f"/v1/orders/{order['id']}").json())["status"] == "PROCESSING":
         assert time.monotonic() < deadline, current
         time.sleep(0.2)
-    assert current["status"] == "SUCCEEDED", current
+    assert current["status"] == status, current
     return current
 
 
@@ -45,6 +51,9 @@ def payment(mesh: Mesh, merchant: Merchant) -> dict[str, Any]:
 
 
 def open_payment(page: Page, order_id: str) -> None:
+    """Finds the payment by its id (other tests' payments may push it off the first page)."""
+    page.get_by_role("searchbox", name="Search").fill(order_id)
+    page.get_by_role("button", name="Filter").click()
     page.get_by_role("link", name=order_id).click()
     expect(page.get_by_role("heading", name="History")).to_be_visible()
 
@@ -96,6 +105,49 @@ def test_filters_find_the_payment_and_leave_out_others(
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_text("No payments match these filters.")).to_be_visible()
     check_accessibility(page)
+
+    # An amount range, in the currency's own units.
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_label("Currency").fill("USD")
+    page.get_by_label("Amount from").fill("14.99")
+    page.get_by_label("Amount to").fill("15.00")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"amount_min=14.99&amount_max=15.00"))
+    expect(page.get_by_role("link", name=payment["id"])).to_be_visible()
+    page.get_by_label("Amount from").fill("15.01")
+    page.get_by_label("Amount to").fill("")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_text("No payments match these filters.")).to_be_visible()
+
+
+@pytest.mark.parametrize("finder", ["id", "processor_reference"])
+def test_search_finds_the_payment_by_its_id_or_processor_reference(
+    new_page: Callable[[str], Page], merchant: Merchant, payment: dict[str, Any], finder: str
+) -> None:
+    text = payment["id"] if finder == "id" else payment["attempts"][0]["processor_reference"]
+    page = new_page(merchant.owner)
+    page.get_by_role("searchbox", name="Search").fill(text)
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("link", name=payment["id"])).to_be_visible()
+    expect(page.get_by_role("row")).to_have_count(2)
+
+
+def test_the_failure_code_filter_finds_a_declined_payment(
+    mesh: Mesh, new_page: Callable[[str], Page], merchant: Merchant, payment: dict[str, Any]
+) -> None:
+    with mesh.client(merchant.test_key) as api:
+        declined = paid_order(api, {}, token="pm_card_declined", status="FAILED")
+    page = new_page(merchant.owner)
+    page.get_by_label("Failure code").fill(declined["failure_code"])
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_role("link", name=declined["id"])).to_be_visible()
+    expect(page.get_by_role("link", name=payment["id"])).to_have_count(0)
+    row = page.get_by_role("row").filter(has_text=declined["id"])
+    expect(row).to_contain_text(declined["failure_code"])
+    page.get_by_role("link", name=declined["id"]).click()
+    attempt = page.get_by_role("listitem").filter(has_text="Attempt 1 at")
+    expect(attempt).to_contain_text(declined["attempts"][0]["decline_code"])
+    screenshot(page, "payment-detail-declined")
 
 
 def test_a_partial_refund_from_the_page_then_the_refund_and_its_event(
@@ -163,8 +215,15 @@ def test_the_switch_shows_live_data_apart_from_test_data(
     mesh: Mesh, new_page: Callable[[str], Page], merchant: Merchant, payment: dict[str, Any]
 ) -> None:
     with mesh.client(merchant.live_key) as live:
-        live_order = live.post("/v1/orders", json={"amount": 1250, "currency": "KWD"}).json()
+        live_order = live.post(
+            "/v1/orders",
+            json={"amount": 1250, "currency": "KWD", "metadata": payment["metadata"]},
+        ).json()
     page = new_page(merchant.owner)
+    # The same metadata in both modes: only the mode tells them apart.
+    page.get_by_label("Metadata key").fill("batch")
+    page.get_by_label("Metadata value").fill(payment["metadata"]["batch"])
+    page.get_by_role("button", name="Filter").click()
     expect(page.get_by_role("link", name=payment["id"])).to_be_visible()
     expect(page.get_by_role("link", name=live_order["id"])).to_have_count(0)
 
@@ -184,9 +243,11 @@ def test_a_viewer_sees_no_actions_and_its_forged_request_is_refused(
     tokens: list[str] = []
     page.on(
         "request",
-        lambda request: tokens.append(request.headers["authorization"])
-        if "/v1/orders/" in request.url and "authorization" in request.headers
-        else None,
+        lambda request: (
+            tokens.append(request.headers["authorization"])
+            if "/v1/orders/" in request.url and "authorization" in request.headers
+            else None
+        ),
     )
     open_payment(page, payment["id"])
     expect(page.get_by_role("listitem").filter(has_text="Attempt 1 at sandbox")).to_be_visible()
@@ -204,3 +265,32 @@ def test_a_viewer_sees_no_actions_and_its_forged_request_is_refused(
         )
     assert forged.status_code == 403, forged.text
     assert forged.json()["details"][0]["reason"] == "ROLE_FORBIDDEN"
+
+
+def test_the_pages_read_on_a_phone_and_work_by_keyboard(
+    new_page: Callable[[str], Page], merchant: Merchant, payment: dict[str, Any]
+) -> None:
+    page = new_page(merchant.owner)
+    page.set_viewport_size({"width": 390, "height": 844})
+    fits = "() => document.documentElement.scrollWidth <= window.innerWidth"
+    assert page.evaluate(fits)
+    # The search by keyboard alone: focus, type, Enter; then the payment's link.
+    page.get_by_role("searchbox", name="Search").focus()
+    page.keyboard.type(payment["id"])
+    page.keyboard.press("Enter")
+    link = page.get_by_role("link", name=payment["id"])
+    expect(link).to_be_visible()
+    screenshot(page, "payments-phone")
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
+    assert page.evaluate(fits)
+    check_accessibility(page)
+    screenshot(page, "payment-detail-phone")
+    # The navigation folds into a menu button.
+    menu = page.get_by_role("button", name="Menu")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    menu.press("Enter")
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Payments")
+    ).to_be_visible()

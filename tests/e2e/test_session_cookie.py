@@ -202,7 +202,7 @@ def test_chromium_keeps_the_token_where_no_script_reads_it(
         assert page.goto(f"{mesh.api_url}/health") is not None
         signed = page.evaluate(_POST, ["/v1/sessions", {"email": owner, "password": PASSWORD}])
         assert signed["status"] == 200, signed
-        stored = {c.get("path"): c for c in browser.cookies() if c.get("name") == NAME}
+        stored = {c.get("path", ""): c for c in browser.cookies() if c.get("name") == NAME}
         assert sorted(stored) == sorted(PATHS)
         assert all(
             c.get("httpOnly") and c.get("secure") and c.get("sameSite") == "Strict"

@@ -73,6 +73,11 @@ def eventually(read: Callable[[], T | None], timeout_s: float = 30.0) -> T:
         time.sleep(0.2)
 
 
+def attempt_reference(order: Order) -> str:
+    (attempt,) = order.attempts
+    return attempt.processor_reference
+
+
 def test_orders_capture_cancel_and_refunds(merchant: PayLoops) -> None:
     order = merchant.orders.create(
         amount=2000, currency="USD", capture_method="manual", metadata={"ref": "cap-1"}
@@ -94,6 +99,8 @@ def test_orders_capture_cancel_and_refunds(merchant: PayLoops) -> None:
     assert canceled.status == "canceled"
 
     assert [o.id for o in merchant.orders.list(status="canceled")] == [other.id]
+    assert [o.id for o in merchant.orders.list(currency="USD", amount_min=1000)] == [order.id]
+    assert [o.id for o in merchant.orders.list(query=attempt_reference(held))] == [order.id]
     assert [o.id for o in merchant.orders.list_all(page_size=1)] == [other.id, order.id]
     assert isinstance(order.create_time, datetime) and order.create_time.tzinfo is not None
     (attempt,) = held.attempts
@@ -118,6 +125,11 @@ def test_webhook_endpoints_events_and_deliveries(merchant: PayLoops) -> None:
     assert (delivery.event, delivery.webhook_endpoint) == (event.id, endpoint.id)
     again = merchant.events.redeliver(event.id, webhook_endpoint=endpoint.id)
     assert all(isinstance(d, models.EventDelivery) for d in again)
+    test = merchant.webhook_endpoints.send_test_event(endpoint.id)
+    assert (test.event_type, test.webhook_endpoint) == ("webhook_endpoint.test", endpoint.id)
+    to_endpoint = list(merchant.webhook_endpoints.deliveries.list_all(endpoint.id, page_size=1))
+    assert [d.id for d in to_endpoint] == [test.id, delivery.id]
+    assert to_endpoint[1].event_type == "order.succeeded"
 
     disabled = merchant.webhook_endpoints.update(endpoint.id, status="disabled")
     assert disabled.status == "disabled" and disabled.enabled_events == ["order.succeeded"]

@@ -1,6 +1,6 @@
 // What the Payments pages share: the list filters as the URL holds them, and the CSV export.
 import type { Order, OrderListParams } from "@payloops/sdk";
-import { toDecimal } from "./format";
+import { parseAmount, toDecimal } from "./format";
 
 export const STATUSES = [
   "requires_payment_method",
@@ -14,6 +14,7 @@ export const STATUSES = [
 
 /** The filters the API offers on ListOrders, by their URL query names. */
 export const FILTER_NAMES = [
+  "query",
   "status",
   "processor",
   "currency",
@@ -21,6 +22,9 @@ export const FILTER_NAMES = [
   "created_before",
   "metadata_key",
   "metadata_value",
+  "amount_min",
+  "amount_max",
+  "failure_code",
 ] as const;
 export type FilterName = (typeof FILTER_NAMES)[number];
 export type Filters = Partial<Record<FilterName, string>>;
@@ -60,6 +64,15 @@ export function listParams(filters: Filters): OrderListParams {
   if (filters.created_before) params.createdBefore = dayStart(filters.created_before, 1);
   if (filters.metadata_key) params.metadataKey = filters.metadata_key;
   if (filters.metadata_key && filters.metadata_value) params.metadataValue = filters.metadata_value;
+  if (filters.failure_code) params.failureCode = filters.failure_code;
+  if (filters.query) params.query = filters.query;
+  // Amounts compare within one currency only: the API takes a range with a currency.
+  if (filters.currency) {
+    const min = filters.amount_min ? parseAmount(filters.amount_min, filters.currency) : null;
+    const max = filters.amount_max ? parseAmount(filters.amount_max, filters.currency) : null;
+    if (min) params.amountMin = min;
+    if (max) params.amountMax = max;
+  }
   return params as OrderListParams;
 }
 

@@ -1,10 +1,11 @@
 // The signed-in user's session and the API client every page calls through.
 //
-// Where the secrets live: the access token (a JWT, 10 minutes) and the refresh token are held
-// in this module's variables, in this tab's memory only: never in localStorage, sessionStorage,
-// a readable cookie or the URL, so a script that is not ours (which the CSP already refuses to
-// run) finds nothing in storage, and a reload asks the user to sign in again. The page's only
-// credential is the user's own session: the bundle holds no API key.
+// Where the secrets live: the access token (a JWT, 10 minutes) is held in this module's
+// variable, in this tab's memory only: never in localStorage, sessionStorage, a readable cookie
+// or the URL. The refresh token never reaches the page at all that it keeps: the API sets it
+// in an httpOnly, Secure, SameSite=Strict cookie scoped to the refresh and logout calls, which
+// no script can read; the page refreshes and signs out with an empty body and the browser
+// sends the cookie. A reload restores the session from that cookie. The bundle holds no key.
 import { APIError, PayLoops, type FetchFunction, type Session, type User } from "@payloops/sdk";
 
 export type Mode = "test" | "live";
@@ -19,16 +20,18 @@ interface SessionState {
   mode: Mode;
   /** Why the user was signed out, shown on the sign-in page. */
   signedOutReason: string;
+  /** True until the page has tried to resume a session from the refresh cookie. */
+  restoring: boolean;
 }
 
 export const session: SessionState = $state({
   user: null,
   mode: storedMode(),
   signedOutReason: "",
+  restoring: true,
 });
 
 let accessToken = "";
-let refreshToken = "";
 let refreshTimer: ReturnType<typeof setTimeout> | undefined;
 let refreshing: Promise<void> | null = null;
 
@@ -60,20 +63,31 @@ export async function signIn(email: string, password: string): Promise<void> {
 }
 
 export async function signOut(reason = ""): Promise<void> {
-  const token = refreshToken;
   forget(reason);
-  if (token) {
-    try {
-      await anonymous().sessions.logout({ refreshToken: token });
-    } catch {
-      // The session is gone from this tab either way; an unreachable API cannot undo that.
-    }
+  try {
+    // Revokes the session and clears the cookie.
+    await anonymous().sessions.logout();
+  } catch {
+    // The session is gone from this tab either way; an unreachable API cannot undo that.
+  }
+}
+
+/** Resumes the session of the refresh cookie, if there is one (after a reload). */
+export async function restore(): Promise<void> {
+  try {
+    await refresh();
+    session.signedOutReason = "";
+  } catch {
+    // No session to resume: the user signs in.
+    session.signedOutReason = "";
+  } finally {
+    session.restoring = false;
   }
 }
 
 function adopt(fresh: Session): void {
+  // The body's refresh token is for API clients without cookies: the page leaves it.
   accessToken = fresh.accessToken;
-  refreshToken = fresh.refreshToken;
   session.user = fresh.user ?? null;
   clearTimeout(refreshTimer);
   const expiresAt = fresh.expireTime ? fresh.expireTime.getTime() : Date.now() + 600_000;
@@ -84,17 +98,16 @@ function adopt(fresh: Session): void {
 function forget(reason: string): void {
   clearTimeout(refreshTimer);
   accessToken = "";
-  refreshToken = "";
   session.user = null;
   session.signedOutReason = reason;
 }
 
-/** A new access token from the refresh token; one refresh at a time (refresh tokens rotate:
+/** A new access token from the refresh cookie; one refresh at a time (refresh tokens rotate:
  * presenting one twice would revoke the whole session). */
 export function refresh(): Promise<void> {
   refreshing ??= (async () => {
     try {
-      adopt(await anonymous().sessions.refresh({ refreshToken }));
+      adopt(await anonymous().sessions.refresh());
     } catch (error) {
       forget("Your session ended: sign in again.");
       throw error;
@@ -127,7 +140,7 @@ const sessionFetch: FetchFunction = async (input, init) => {
   };
   const response = await send();
   if (response.status !== 401 || !accessToken) return response;
-  if (!(await expiredToken(response)) || !refreshToken) {
+  if (!(await expiredToken(response))) {
     // Removed user, revoked or expired session: this tab's session is over.
     forget("Your session ended: sign in again.");
     return response;

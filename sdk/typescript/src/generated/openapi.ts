@@ -2445,7 +2445,7 @@ export interface components {
                 "application/json": components["schemas"]["google.rpc.Status"];
             };
         };
-        /** @description The credential may not do this (its role, its mode, or the resource's merchant). */
+        /** @description The credential may not do this (its role, its mode, or the resource's merchant), or it is a publishable key, which only tokenizes cards. */
         403: {
             headers: {
                 [name: string]: unknown;
@@ -2599,6 +2599,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["400"];
+            403: components["responses"]["403"];
             404: components["responses"]["404"];
             408: components["responses"]["408"];
             429: components["responses"]["429"];
@@ -3901,6 +3902,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["400"];
+            403: components["responses"]["403"];
             404: components["responses"]["404"];
             408: components["responses"]["408"];
             409: components["responses"]["409"];
@@ -3941,6 +3943,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["400"];
+            403: components["responses"]["403"];
             404: components["responses"]["404"];
             408: components["responses"]["408"];
             409: components["responses"]["409"];
