@@ -86,7 +86,8 @@ def test_edit_simulate_what_if_diff_and_roll_back(
     page.get_by_label(PROCESSORS).fill("sandbox-c, sandbox")
     page.get_by_label("Route by").select_option("draft")
     page.get_by_role("button", name="Simulate").click()
-    expect(page.get_by_text(re.compile("would go to sandbox-c, then sandbox, because rule “all” of the draft"))).to_be_visible()
+    by_draft = "would go to sandbox-c, then sandbox, because rule “all” of the draft"
+    expect(page.get_by_text(re.compile(by_draft))).to_be_visible()
     page.get_by_role("button", name="Replay history through the draft").click()
     replayed = page.get_by_role("table", name=re.compile("^Where the payments went first"))
     expect(replayed.get_by_role("row", name=re.compile(r"^sandbox USD 2 0 "))).to_be_visible()
@@ -125,7 +126,8 @@ def test_a_viewer_sees_no_routing_actions(
     page = new_page(merchant.viewer)
     open_routing(page)
     expect(page.get_by_role("heading", name="Version history")).to_be_visible()
-    expect(page.get_by_text("editing, simulating and replaying it are for developers")).to_be_visible()
+    read_only = "editing, simulating and replaying it are for developers"
+    expect(page.get_by_text(read_only)).to_be_visible()
     for action in ("Save and activate", "Simulate", "Replay history through the draft"):
         expect(page.get_by_role("button", name=action)).to_have_count(0)
     expect(page.get_by_role("button", name=re.compile("^Roll back"))).to_have_count(0)
