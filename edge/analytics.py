@@ -2,8 +2,8 @@
 
 Each order counts once, in the time bucket of its creation. What an order contributes that
 lives in its attempts (the processor that decided it, its latency, whether it failed over) is
-folded per order first, by a lateral subquery that an index covers (attempts_order_figures), so
-no attempt is counted twice. The statement groups by GROUPING SETS: per currency, for the
+kept on the order by the worker as it writes them, so the statement reads one index
+(orders_merchant_figures) and nothing else. It groups by GROUPING SETS: per currency, for the
 amounts (never added across currencies), and per bucket and group, for the counts and the
 latency percentiles (which cannot be merged from per-currency rows). docs/analytics.md says
 what each figure means."""
@@ -20,26 +20,22 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    Table,
     and_,
     func,
     literal,
     literal_column,
     select,
-    true,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.selectable import NamedFromClause
 
+from core.contracts.vocabulary import OrderStatus
 from core.db import models
 from edge.auth import Caller
 
-# What the Order.Status names of an authorized payment are in the read model.
-AUTHORIZED_STATUSES = ("succeeded", "requires_capture")
-FAILED_STATUS = "failed"
-# An attempt with a result (one still pending has no latency yet).
-_PENDING_OUTCOME = "pending"
+# An order whose payment was authorized (captured or not).
+AUTHORIZED_STATUSES = (OrderStatus.SUCCEEDED, OrderStatus.REQUIRES_CAPTURE)
 
 
 class Interval(enum.Enum):
@@ -104,23 +100,9 @@ async def payment_analytics(session: AsyncSession, caller: Caller, query: Query)
 
 def statement(caller: Caller, query: Query) -> Select[Any]:
     """The one SELECT."""
-    order = models.Order.__table__.alias("o")
-    attempt = models.Attempt.__table__.alias("a")
-    per_order = (
-        select(
-            func.sum(attempt.c.latency_ms)
-            .filter(attempt.c.outcome != _PENDING_OUTCOME)
-            .label("latency_ms"),
-            func.bool_or(attempt.c.failover_reason != "").label("failed_over"),
-            func.array_agg(aggregate_order_by(attempt.c.processor, attempt.c.seq.desc()))[1].label(
-                "processor"
-            ),
-        )
-        .where(attempt.c.order_id == order.c.id)
-        .lateral("per_order")
-    )
+    order = models.table_of(models.Order)
     authorized = order.c.status.in_(AUTHORIZED_STATUSES)
-    failed_over = and_(authorized, per_order.c.failed_over.is_(True))
+    failed_over = and_(authorized, order.c.failed_over)
     bucket: ColumnElement[Any] = literal(None)
     group: ColumnElement[Any] = literal("")
     keys: list[ColumnElement[Any]] = []
@@ -131,7 +113,7 @@ def statement(caller: Caller, query: Query) -> Select[Any]:
         )
         keys.append(bucket)
     if query.group_by:
-        group = _group_column(query.group_by, order, per_order.c.processor)
+        group = _group_column(query.group_by, order)
         keys.append(group)
     # Grouped by currency, a group IS a currency: one grouping set, each row both a bucket and
     # its one volume.
@@ -142,6 +124,7 @@ def statement(caller: Caller, query: Query) -> Select[Any]:
         if per_currency
         else tuple_(*keys)
     )
+    latency = order.c.payment_latency_ms
     return (
         select(
             bucket.label("bucket"),
@@ -149,16 +132,17 @@ def statement(caller: Caller, query: Query) -> Select[Any]:
             order.c.currency,
             all_currencies.label("all_currencies"),
             func.count().label("total"),
-            func.count().filter(authorized).label("succeeded"),
-            func.count().filter(order.c.status == FAILED_STATUS).label("failed"),
+            func.count().filter(authorized).label("authorized_count"),
+            func.count().filter(order.c.status == OrderStatus.FAILED).label("failed_count"),
             func.count().filter(failed_over).label("failovers"),
             func.coalesce(func.sum(order.c.amount), 0).label("amount"),
-            func.coalesce(func.sum(order.c.amount).filter(authorized), 0).label("succeeded_amount"),
+            func.coalesce(func.sum(order.c.amount).filter(authorized), 0).label(
+                "authorized_amount"
+            ),
             func.coalesce(func.sum(order.c.amount).filter(failed_over), 0).label("failover_amount"),
-            func.percentile_cont(0.5).within_group(per_order.c.latency_ms).label("p50"),
-            func.percentile_cont(0.95).within_group(per_order.c.latency_ms).label("p95"),
+            func.percentile_cont(0.5).within_group(latency).label("p50"),
+            func.percentile_cont(0.95).within_group(latency).label("p95"),
         )
-        .select_from(order.outerjoin(per_order, true()))
         .where(
             order.c.merchant_id == caller.merchant_id,
             order.c.livemode == caller.livemode,
@@ -169,12 +153,9 @@ def statement(caller: Caller, query: Query) -> Select[Any]:
     )
 
 
-def _group_column(
-    group_by: GroupBy, order: NamedFromClause, processor: ColumnElement[Any]
-) -> ColumnElement[Any]:
+def _group_column(group_by: GroupBy, order: Table) -> ColumnElement[Any]:
     if group_by is GroupBy.PROCESSOR:
-        # Never sent to a processor: no attempt, so no processor.
-        return func.coalesce(processor, literal_column("''"))
+        return order.c.decided_processor
     if group_by is GroupBy.CURRENCY:
         return order.c.currency
     if group_by is GroupBy.STATUS:
@@ -198,7 +179,7 @@ def buckets_of(rows: Sequence[Row[object]], query: Query) -> list[Bucket]:
                     row.currency,
                     row.total,
                     int(row.amount),
-                    int(row.succeeded_amount),
+                    int(row.authorized_amount),
                     int(row.failover_amount),
                 )
             )
@@ -215,8 +196,8 @@ def _bucket(row: Row[object], query: Query) -> Bucket:
         end=end,
         group=row.grp,
         total=row.total,
-        succeeded=row.succeeded,
-        failed=row.failed,
+        succeeded=row.authorized_count,
+        failed=row.failed_count,
         failovers=row.failovers,
         latency_p50_ms=row.p50,
         latency_p95_ms=row.p95,

@@ -248,7 +248,15 @@ class Order(Base):
             "merchant_id",
             "livemode",
             "created_at",
-            postgresql_include=["id", "amount", "currency", "status", "failure_code"],
+            postgresql_include=[
+                "amount",
+                "currency",
+                "status",
+                "failure_code",
+                "decided_processor",
+                "payment_latency_ms",
+                "failed_over",
+            ],
         ),
     )
 
@@ -286,6 +294,12 @@ class Order(Base):
     # its payment (set by the edge): what a merchant quoting a request searches by.
     created_correlation_id: Mapped[str] = mapped_column(String(128), default="")
     paid_correlation_id: Mapped[str] = mapped_column(String(128), default="")
+    # Its attempts, summed up for analytics each time one is written (summarize_attempts in
+    # orchestrator/activities/orders.py): the processor of the last one ("" before any), the
+    # latency of those with a result added up (NULL: none yet), and whether one failed over.
+    decided_processor: Mapped[str] = mapped_column(String(64), default="")
+    payment_latency_ms: Mapped[int | None] = mapped_column(Integer)
+    failed_over: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Customer(Base):
@@ -340,13 +354,6 @@ class Attempt(Base):
             "attempts_processor_reference",
             "processor_reference",
             postgresql_where=text("processor_reference <> ''"),
-        ),
-        # Analytics folds each order's attempts from this index alone (edge/analytics.py).
-        Index(
-            "attempts_order_figures",
-            "order_id",
-            "seq",
-            postgresql_include=["processor", "outcome", "latency_ms", "failover_reason"],
         ),
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from core.contracts import events, views
+from core.contracts.vocabulary import AttemptOutcome, FailoverReason
 from core.db import models
 from orchestrator.activities.types import AttemptRecord, OrderUpdate, Progress
 from orchestrator.routing_engine import breaker
@@ -66,6 +67,25 @@ _UPSERT_ATTEMPT_BY_TRY = _NEW_ATTEMPT.on_conflict_do_update(
     set_={
         name: _NEW_ATTEMPT.excluded[name] for name in (*_ATTEMPT_RESULT, "processor", "attempt_key")
     },
+)
+# An order's attempts summed up on the order, for analytics (the columns say what each is).
+_ATTEMPTS_OF_ORDER = _ATTEMPTS.c.order_id == bindparam("order_id")
+_SUMMARIZE_ATTEMPTS = (
+    update(_ORDERS)
+    .where(_ORDERS.c.id == bindparam("order_id"))
+    .values(
+        decided_processor=select(_ATTEMPTS.c.processor)
+        .where(_ATTEMPTS_OF_ORDER)
+        .order_by(_ATTEMPTS.c.seq.desc())
+        .limit(1)
+        .scalar_subquery(),
+        payment_latency_ms=select(func.sum(_ATTEMPTS.c.latency_ms))
+        .where(_ATTEMPTS_OF_ORDER, _ATTEMPTS.c.outcome != AttemptOutcome.PENDING)
+        .scalar_subquery(),
+        failed_over=select(func.count() > 0)
+        .where(_ATTEMPTS_OF_ORDER, _ATTEMPTS.c.failover_reason != FailoverReason.NONE)
+        .scalar_subquery(),
+    )
 )
 # Columns a step may leave as they are: NULL (or "") keeps the stored value.
 _WRITE_ORDER = (
@@ -122,6 +142,13 @@ async def write_attempt(
             "account_id": attempt.account_id,
         },
     )
+    await summarize_attempts(session, attempt.order_id)
+
+
+async def summarize_attempts(session: AsyncSession, order_id: str) -> None:
+    """Refreshes the order's summary of its attempts, in the transaction that wrote one: an
+    attempt and the figures drawn from it are never seen apart."""
+    await session.execute(_SUMMARIZE_ATTEMPTS, {"order_id": order_id})
 
 
 async def write_order(session: AsyncSession, order: OrderUpdate) -> None:

@@ -1,5 +1,6 @@
-"""Payment analytics' statement against a real PostgreSQL: orders and attempts written as the
-orchestrator writes them, the figures read back as the edge computes them."""
+"""Payment analytics' statement against a real PostgreSQL: attempts written by the worker's own
+code (which keeps each order's summary of them), the figures read back as the edge computes
+them."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import insert
 
+from core.contracts.vocabulary import AttemptOutcome, FailoverReason
 from core.db import models
 from core.db.session import create_engine, session_factory
 from edge import analytics
 from edge.analytics import GroupBy, Interval, Query
 from edge.auth import Caller
+from orchestrator.activities.orders import write_attempt
+from orchestrator.activities.types import AttemptRecord
 from tests.core.migrated_database import database_at
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -37,20 +42,16 @@ def _order(merchant: str, minute: int, **columns: object) -> dict[str, object]:
     return row | columns
 
 
-def _attempt(
-    order: dict[str, object], seq: int, processor: str, **columns: object
-) -> dict[str, object]:
-    row: dict[str, object] = {
-        "order_id": order["id"],
-        "seq": seq,
-        "processor": processor,
-        "attempt_key": f"{order['id']}-{seq}",
-        "outcome": "succeeded",
-        "latency_ms": 100,
-        "decline_code": "",
-        "failover_reason": "",
-    }
-    return row | columns
+def _attempt(order: dict[str, object], seq: int, processor: str, **fields: Any) -> AttemptRecord:
+    return AttemptRecord(
+        order_id=str(order["id"]),
+        seq=seq,
+        processor=processor,
+        attempt_key=f"{order['id']}-{seq}",
+        outcome=fields.pop("outcome", AttemptOutcome.SUCCEEDED),
+        latency_ms=fields.pop("latency_ms", 100),
+        **fields,
+    )
 
 
 async def _figures(url: str, caller: Caller, query: Query) -> list[analytics.Bucket]:
@@ -81,13 +82,19 @@ async def _seed(url: str) -> None:
         _order("m1", 120),
     ]
     orders = [ok, declined, saved, unpaid, later, *noise]
+    declined_outcome = {"outcome": AttemptOutcome.DECLINED, "decline_code": "card_declined"}
     attempts = [
         _attempt(ok, 1, "sandbox"),
+        _attempt(declined, 1, "sandbox", latency_ms=300, **declined_outcome),
+        # Written first while it waits for its answer (no latency yet), then with its result.
+        _attempt(saved, 1, "sandbox", outcome=AttemptOutcome.PENDING, latency_ms=0),
         _attempt(
-            declined, 1, "sandbox", outcome="declined", decline_code="card_declined", latency_ms=300
-        ),
-        _attempt(
-            saved, 1, "sandbox", outcome="declined", latency_ms=200, failover_reason="soft_decline"
+            saved,
+            1,
+            "sandbox",
+            latency_ms=200,
+            failover_reason=FailoverReason.SOFT_DECLINE,
+            **declined_outcome,
         ),
         _attempt(saved, 2, "backup", latency_ms=50),
         _attempt(later, 1, "backup", latency_ms=40),
@@ -102,7 +109,10 @@ async def _seed(url: str) -> None:
                     )
                 )
             await connection.execute(insert(models.Order), orders)
-            await connection.execute(insert(models.Attempt), attempts)
+        # As the worker writes them, each in a transaction of its own.
+        for attempt in attempts:
+            async with session_factory(engine)() as session, session.begin():
+                await write_attempt(session, attempt)
     finally:
         await engine.dispose()
 
