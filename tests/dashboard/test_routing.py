@@ -93,6 +93,9 @@ def test_edit_simulate_what_if_diff_and_roll_back(
     expect(replayed.get_by_role("row", name=re.compile(r"^sandbox USD 2 0 "))).to_be_visible()
     expect(replayed.get_by_role("row", name=re.compile(r"^sandbox-c USD 0 2 "))).to_be_visible()
     expect(page.get_by_text("Payments replayed")).to_be_visible()
+    # sandbox-c took no payment in the window: its expected rate is not known, not 0%.
+    draft_rate = page.get_by_role("definition").filter(has_text="no record of its processors")
+    expect(draft_rate).to_have_text("unknown: no record of its processors in the window")
     check_accessibility(page)
     screenshot(page, "routing")
 
