@@ -8,11 +8,11 @@ payment method type and card network, funding and country as the routing step re
 them). The draft decides through the payment activity's own engine, with today's processors
 and accounts, as if every circuit breaker were closed (a breaker's state is a moment's, not the
 window's), without the payment method's form (history does not keep the token), a split's draw
-fixed per order from its id (the same answer on every call) and, in success-rate mode, this
-window's observed rates without exploration.
+fixed per order from its id (the same answer on every call) and, in success-rate mode, the
+observed rates below (at least SUCCESS_RATE_MIN_ATTEMPTS) without exploration.
 
 The expected success rate is an estimate of first attempts: each processor's observed success
-rate over the window (this merchant and mode; finished attempts that succeeded, authorized or
+rate over the replayed payments' attempts (finished attempts that succeeded, authorized or
 asked for 3-D Secure, over all finished attempts), averaged over the payments by the processor
 they go to first; payments going to a processor without finished attempts, or to none, are left
 out of the mean. Actual and draft are estimated alike, so the two compare."""
@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import String, any_, bindparam, case, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.contracts.vocabulary import AttemptOutcome, CandidateDecision
@@ -80,7 +81,7 @@ async def what_if(
     start = await session.scalar(select(func.now() - timedelta(days=days or DEFAULT_DAYS)))
     assert isinstance(start, datetime)
     payments, truncated = await _payments(session, merchant_id, livemode, start)
-    rates = await _rates(session, merchant_id, livemode, start)
+    rates = await _rates(session, payments)
     inputs = await routing_inputs(session, merchant_id, livemode, config)
     # Breakers are a moment's state; in success-rate mode the window's own rates rank.
     inputs = RoutingInputs(
@@ -220,18 +221,15 @@ def replayed(
     )
 
 
-async def _rates(
-    session: AsyncSession, merchant_id: str, livemode: bool, start: datetime
-) -> dict[str, Rate]:
-    attempt, order = models.Attempt, models.Order
+async def _rates(session: AsyncSession, payments: list[Replayed]) -> dict[str, Rate]:
+    """Over the attempts of the replayed payments only: as bounded as the replay itself."""
+    attempt = models.Attempt
     ok = func.sum(case((attempt.outcome.in_(ANSWERED_OK), 1), else_=0))
+    replayed_ids = bindparam("ids", [p.order_id for p in payments], type_=ARRAY(String))
     rows = await session.execute(
         select(attempt.processor, func.count(), ok)
-        .join(order, order.id == attempt.order_id)
         .where(
-            order.merchant_id == merchant_id,
-            order.livemode == livemode,
-            attempt.created_at >= start,
+            attempt.order_id == any_(replayed_ids),
             attempt.outcome != AttemptOutcome.PENDING,
         )
         .group_by(attempt.processor)

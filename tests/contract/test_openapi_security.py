@@ -33,7 +33,19 @@ OPERATIONS = sorted(documented_operations(), key=lambda each: each[2]["operation
 
 def send(client: httpx.Client, path: str, verb: str, found: dict[str, Any]) -> httpx.Response:
     # Ids that look right and name nothing: the credential is checked before anything is found.
-    url = _VARIABLE.sub(lambda match: f"{match.group(1).split('.')[0][:3]}_unknown", path)
+    # A number (a routing configuration's version) must be one, or the transcoder refuses it;
+    # one no merchant has, so a rollback changes nothing.
+    numeric = {
+        parameter["name"]
+        for parameter in found.get("parameters", [])
+        if parameter.get("in") == "path" and parameter["schema"].get("format") == "int64"
+    }
+    url = _VARIABLE.sub(
+        lambda match: (
+            "0" if match.group(1) in numeric else f"{match.group(1).split('.')[0][:3]}_unknown"
+        ),
+        path,
+    )
     body = b"{}" if "requestBody" in found else None
     return client.request(verb.upper(), url, content=body)
 

@@ -186,6 +186,8 @@ def real_ids(mesh: Mesh, key: str, examples: dict[str, Any]) -> dict[str, str]:
         "processor": "sandbox",
         "customer": customer.json()["id"],
         "customer.id": customer.json()["id"],
+        # A routing configuration version is a number; 0, the built-in default, every merchant has.
+        "version": "0",
     }
 
 

@@ -729,7 +729,7 @@ Global___WhatIfSplit: _TypeAlias = WhatIfSplit  # noqa: Y015
 
 @_typing.final
 class WhatIfProcessorRate(_message.Message):
-    """A processor's observed record over the replayed window (this merchant, this mode)."""
+    """A processor's observed record over the attempts of the replayed payments."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -794,7 +794,7 @@ class WhatIfRoutingResponse(_message.Message):
 
     @_builtins.property
     def processor_rates(self) -> _containers.RepeatedCompositeFieldContainer[Global___WhatIfProcessorRate]:
-        """Observed success rate per processor in the window."""
+        """Observed success rate per processor, over the replayed payments' attempts."""
 
     def __init__(
         self,

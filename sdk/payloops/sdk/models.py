@@ -1288,7 +1288,7 @@ class WeightedProcessor:
 
 @dataclass(frozen=True)
 class WhatIfProcessorRate:
-    """A processor's observed record over the replayed window (this merchant, this mode)."""
+    """A processor's observed record over the attempts of the replayed payments."""
 
     processor: str = field(default="", metadata={WIRE: "string"})
     """Processor name."""
@@ -1324,7 +1324,7 @@ class WhatIfRoutingResponse:
     processor_rates: list[WhatIfProcessorRate] = field(
         default_factory=list, metadata={WIRE: "list:message:WhatIfProcessorRate"}
     )
-    """Observed success rate per processor in the window."""
+    """Observed success rate per processor, over the replayed payments' attempts."""
 
     actual_expected_success_rate: float = field(default=0.0, metadata={WIRE: "float"})
     """Expected first-attempt success rate of the payments as they were routed, from the observed

@@ -2348,7 +2348,7 @@ export interface components {
              */
             weight?: number;
         };
-        /** @description A processor's observed record over the replayed window (this merchant, this mode). */
+        /** @description A processor's observed record over the attempts of the replayed payments. */
         WhatIfProcessorRate: {
             /**
              * Format: int64
@@ -2386,7 +2386,7 @@ export interface components {
              * @description Payments replayed (routed orders of the window, newest first, at most the cap).
              */
             payments?: Int64String;
-            /** @description Observed success rate per processor in the window. */
+            /** @description Observed success rate per processor, over the replayed payments' attempts. */
             processor_rates?: components["schemas"]["WhatIfProcessorRate"][];
             /** @description Per processor and currency: actual against draft. */
             splits?: components["schemas"]["WhatIfSplit"][];
