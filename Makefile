@@ -117,11 +117,12 @@ AGAINST ?= HEAD~1
 check-compat: $(STAMP)
 	$(BIN)/python -m cli.compat --against '$(AGAINST)'
 
-lint: $(STAMP)
+lint: $(STAMP) $(DASHBOARD_STAMP)
 	$(BIN)/buf lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd $(DASHBOARD) && npm run check
 
 validate-envoy: $(STAMP)
 	$(BIN)/python -m cli.envoy_config --validate

@@ -59,3 +59,13 @@ def test_the_apis_paths_keep_their_own_answers(mesh: Mesh) -> None:
     assert "content-security-policy" not in listed.headers
     assert posted.status_code == 404
     assert "text/html" not in posted.headers.get("content-type", "")
+
+
+def test_payloops_dev_prints_the_dashboard_and_where_its_sign_in_is(mesh: Mesh) -> None:
+    ready = (mesh.state_dir / "dev.out").read_text().split("payloops dev ready")[-1]
+    match = re.search(r"dashboard (\S+) \(sign in as (\w+) with (\w+), in dev\.env\)", ready)
+    assert match, ready[:400]
+    assert match.group(1) == f"{mesh.api_url}/"
+    assert {match.group(2), match.group(3)} <= set(mesh.env)
+    with httpx.Client(timeout=30) as client:
+        assert client.get(match.group(1)).headers["content-type"].startswith("text/html")
