@@ -24,7 +24,7 @@ _ATTEMPT = (
 
 
 @pytest.fixture
-def database_at_0009(postgres_url: str) -> Iterator[str]:
+def database_at_0010(postgres_url: str) -> Iterator[str]:
     with database_at(postgres_url, "0010") as url:
         sql_at(
             url, "insert into merchants (id, name, default_processor) values ('mer_1', 'm', 's')"
@@ -49,8 +49,8 @@ def database_at_0009(postgres_url: str) -> Iterator[str]:
         yield url
 
 
-def test_orders_paid_before_get_the_summary_of_their_attempts(database_at_0009: str) -> None:
-    url = database_at_0009
+def test_orders_paid_before_get_the_summary_of_their_attempts(database_at_0010: str) -> None:
+    url = database_at_0010
     upgrade(url, "0011")
     assert sql_at(
         url,
@@ -58,8 +58,8 @@ def test_orders_paid_before_get_the_summary_of_their_attempts(database_at_0009: 
     ) == [("ord_new", "", None, False), ("ord_saved", "backup", 250, True)]
 
 
-def test_the_way_back_keeps_the_orders(database_at_0009: str) -> None:
-    url = database_at_0009
+def test_the_way_back_keeps_the_orders(database_at_0010: str) -> None:
+    url = database_at_0010
     upgrade(url, "0011")
     downgrade(url, "0010")
     assert sql_at(
