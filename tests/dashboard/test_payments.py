@@ -27,9 +27,16 @@ def paid_order(
     amount: int = 1500,
     token: str = "pm_card_visa",
     status: str = "SUCCEEDED",
+    capture_method: str = "AUTOMATIC",
 ) -> dict[str, Any]:
     order = api.post(
-        "/v1/orders", json={"amount": amount, "currency": "USD", "metadata": metadata}
+        "/v1/orders",
+        json={
+            "amount": amount,
+            "currency": "USD",
+            "metadata": metadata,
+            "capture_method": capture_method,
+        },
     ).json()
     paid = api.post(
         f"/v1/orders/{order['id']}:pay",
@@ -183,6 +190,37 @@ def test_a_partial_refund_from_the_page_then_the_refund_and_its_event(
         page.reload()
         expect(page.get_by_role("heading", name="History")).to_be_visible()
     expect(page.get_by_role("definition").filter(has_text="$4.50").first).to_be_visible()
+
+
+def test_a_partial_capture_and_a_cancel_from_the_page(
+    mesh: Mesh, new_page: Callable[[str], Page], merchant: Merchant
+) -> None:
+    with mesh.client(merchant.test_key) as api:
+        to_capture, to_cancel = (
+            paid_order(api, {}, status="REQUIRES_CAPTURE", capture_method="MANUAL")
+            for _ in range(2)
+        )
+    page = new_page(merchant.owner)
+    open_payment(page, to_capture["id"])
+    page.get_by_role("button", name="Capture").click()
+    dialog = page.get_by_role("dialog", name="Capture this payment")
+    dialog.get_by_label("Amount (USD)").fill("10.00")
+    dialog.get_by_role("button", name="Capture").click()
+    expect(dialog).to_be_hidden()
+    captured = page.get_by_role("definition").filter(has_text="$10.00")
+    expect(captured.first).to_be_visible()
+    with mesh.client(merchant.test_key) as api:
+        assert api.get(f"/v1/orders/{to_capture['id']}").json()["amount_received"] == "1000"
+
+    page.get_by_role("link", name="← Payments").click()
+    open_payment(page, to_cancel["id"])
+    page.get_by_role("button", name="Cancel payment").click()
+    dialog = page.get_by_role("dialog", name="Cancel this payment")
+    dialog.get_by_role("button", name="Cancel payment").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_text("canceled", exact=True).first).to_be_visible()
+    with mesh.client(merchant.test_key) as api:
+        assert api.get(f"/v1/orders/{to_cancel['id']}").json()["status"] == "CANCELED"
 
 
 def test_csv_export_holds_every_filtered_payment_across_pages(

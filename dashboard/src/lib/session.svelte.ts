@@ -102,12 +102,25 @@ function forget(reason: string): void {
   session.signedOutReason = reason;
 }
 
+// Every tab of the dashboard shares the one refresh cookie. Refreshes run one at a time across
+// tabs (a Web Lock), so each presents the cookie's newest token: two at once would present one
+// token twice, which the API takes for a stolen copy and answers by revoking the session.
+async function acrossTabs<T>(work: () => Promise<T>): Promise<T> {
+  const locks = globalThis.navigator?.locks;
+  if (!locks) return work();
+  let result: T | undefined;
+  await locks.request("payloops.session-refresh", async () => {
+    result = await work();
+  });
+  return result as T;
+}
+
 /** A new access token from the refresh cookie; one refresh at a time (refresh tokens rotate:
  * presenting one twice would revoke the whole session). */
 export function refresh(): Promise<void> {
   refreshing ??= (async () => {
     try {
-      adopt(await anonymous().sessions.refresh());
+      adopt(await acrossTabs(() => anonymous().sessions.refresh()));
     } catch (error) {
       forget("Your session ended: sign in again.");
       throw error;
