@@ -7,7 +7,9 @@ export interface NavItem {
 }
 
 export const NAV: readonly NavItem[] = [
+  { href: "/overview", label: "Overview" },
   { href: "/payments", label: "Payments" },
+  { href: "/routing", label: "Routing" },
   { href: "/processors", label: "Processors" },
   { href: "/webhooks", label: "Webhooks" },
   { href: "/developers", label: "Developers" },
