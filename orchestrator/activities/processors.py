@@ -10,7 +10,9 @@ that take card data (core/payment_method_tokens.py).
 Provably not sent is either the adapter's own word (UNAVAILABLE with reason NOT_SENT) or a call
 that was never started because no connection to the adapter could be made (a gateway that is
 down): the payment then moves on at once, and the breaker counts it. Anything that fails after
-the call started may have reached the gateway, so it is unknown."""
+the call started may have reached the gateway, so it is unknown. Only the first send of an
+attempt key can be "not sent" (or settled by a refusal): a re-send's earlier send may have
+charged."""
 
 from __future__ import annotations
 
@@ -149,7 +151,23 @@ class ProcessorActivities:
         return await self.send_authorize(call, first_send=activity.info().attempt == 1)
 
     async def send_authorize(self, call: AuthorizeCall, first_send: bool) -> GatewayResult:
-        """Authorize; `first_send`: no earlier try can have sent this attempt key."""
+        """Authorize; `first_send`: no earlier try can have sent this attempt key.
+
+        A re-send (not `first_send`: a retried activity, or the routing step's first call run
+        again after its worker died) is settled only by an answer about the payment itself.
+        "Not sent", a refusal or a card that could not be read speaks of this request alone,
+        while the earlier one may have charged: the outcome is unknown, resolved by lookup."""
+        try:
+            result = await self._authorize_once(call, first_send)
+        except ApplicationError as raised:
+            if first_send or raised.type != ProcessorCallError.NOT_SENT:
+                raise
+            raise _resend_unknown() from raised
+        if not first_send and result.outcome == GatewayOutcome.FAILED:
+            raise _resend_unknown()
+        return result
+
+    async def _authorize_once(self, call: AuthorizeCall, first_send: bool) -> GatewayResult:
         payment, method = call.payment, call.payment_method
         try:
             sent_method = await self._payment_method(call, method, first_send)
@@ -424,6 +442,14 @@ class _CardUnavailable(Exception):
         self.result = GatewayResult(
             outcome=GatewayOutcome.FAILED, decline_code=code, decline_message=message
         )
+
+
+def _resend_unknown() -> ApplicationError:
+    # Fixed text: the merchant sees it on the attempt.
+    return ApplicationError(
+        "the re-sent request was not taken; an earlier send of this attempt may have charged",
+        type=ProcessorCallError.OUTCOME_UNKNOWN,
+    )
 
 
 def _raise_unless_refused(error: grpc.aio.AioRpcError) -> None:

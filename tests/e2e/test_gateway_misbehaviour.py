@@ -5,13 +5,19 @@ secondary; in every case at most one charge survives and the order says which.""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import signal
+import threading
 import time
 from typing import Any
 
 import grpc
 import httpx
 import pytest
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from payloops.processor.v1 import processor_pb2 as pb
 from payloops.sandbox.v1 import control_pb2
@@ -223,6 +229,73 @@ def test_a_late_charge_claims_the_order_and_the_next_charge_is_undone(mesh: Mesh
     assert gateway.live()
     assert live_charges(mesh, order["id"], "sandbox-b") == []
     assert [c.state for c in charges(mesh, order["id"], "sandbox-b")] == ["refunded"]
+
+
+def test_a_first_call_resent_by_a_new_worker_and_not_taken_is_not_never_charged(
+    mesh: Mesh,
+) -> None:
+    """The worker dies after the primary charged and before the payment kept the answer; the
+    new worker sends the first call again under the same key, and the primary says NOT_SENT
+    (about that re-send only). Taken as "never charged", the payment moved on and the secondary
+    charged too: the chaos test saw a SUCCEEDED order with two live charges. The re-send's
+    outcome is unknown, so the primary is asked and its charge is the payment."""
+    charged, worker_gone = threading.Event(), threading.Event()
+
+    def charge_then_die(gateway: ScriptedGateway, request: Any, context: Any) -> Any:
+        if gateway.payment is None:
+            gateway.charge(request.attempt_key, amount=request.amount)
+            charged.set()
+            worker_gone.wait(timeout=60)  # the answer goes to a worker that is no more
+            return pb.AuthorizeResponse(payment=gateway.payment)
+        context.abort_with_status(rpc_status.to_status(_not_sent_status()))
+
+    with scripted_gateway(mesh) as gateway:
+        gateway.scripts["Authorize"] = charge_then_die
+        api = routed_to(mesh, gateway)
+        order = api.post("/v1/orders", json={"amount": 1500, "currency": "USD"}).json()
+        payer = threading.Thread(target=_pay_quietly, args=(api, order["id"]), daemon=True)
+        payer.start()
+        old_worker = mesh.pid_of("worker")
+        try:
+            assert charged.wait(timeout=60), "the primary was never called"
+            os.kill(old_worker, signal.SIGKILL)
+        finally:
+            worker_gone.set()
+        order = wait_for(api, order["id"], _settled_and_undone, timeout=120)
+        payer.join(timeout=60)
+    assert mesh.pid_of("worker") != old_worker
+    assert order["status"] == "SUCCEEDED", order
+    # Whether the secondary was tried depends on how much of the resolution budget the new
+    # worker had left; if it was, its charge was undone.
+    assert (order["attempts"][0]["processor"], order["attempts"][0]["outcome"]) == (
+        gateway.name,
+        "SUCCEEDED",
+    )
+    assert gateway.live()
+    assert live_charges(mesh, order["id"], "sandbox-b") == []
+
+
+def _settled_and_undone(order: dict[str, Any]) -> bool:
+    """Decided, and every charge that must not survive undone."""
+    return order["status"] in ("SUCCEEDED", "FAILED") and all(
+        a["outcome"] != "PENDING" and a["compensation"] != "pending" for a in order["attempts"]
+    )
+
+
+def _not_sent_status() -> status_pb2.Status:
+    """What an adapter answers for a request its gateway never got."""
+    status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message="gateway refused the connection")
+    status.details.add().Pack(error_details_pb2.ErrorInfo(reason="NOT_SENT"))
+    return status
+
+
+def _pay_quietly(api: httpx.Client, order_id: str) -> None:
+    """PayOrder while the worker dies: its answer does not matter, the order's end does."""
+    with contextlib.suppress(httpx.HTTPError):
+        api.post(
+            f"/v1/orders/{order_id}:pay",
+            json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+        )
 
 
 def _honest(method: str) -> Answer:

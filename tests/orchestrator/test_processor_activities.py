@@ -143,6 +143,58 @@ async def test_a_retry_that_finds_no_connection_is_unknown(sandbox: Sandbox) -> 
     assert rerun.value.type == "OutcomeUnknown"
 
 
+async def test_a_resend_the_adapter_says_it_did_not_send_is_unknown(sandbox: Sandbox) -> None:
+    """The first send charged, its answer was lost (the worker died), and the adapter says
+    NOT_SENT to the re-send: that speaks of the re-send alone. Taken as "not sent", the
+    payment moved on and charged a second processor (the chaos test caught an order with two
+    live charges); so the re-send's outcome is unknown, and resolving it finds the charge."""
+    activities = _activities()
+    key = "k-resend-unavailable"
+    first = await ActivityEnvironment().run(activities.send_authorize, call(sandbox, key), True)
+    assert first.outcome == "succeeded"
+    await sandbox.fault(control_pb2.FAULT_MODE_UNAVAILABLE, count=1)
+    with pytest.raises(ApplicationError) as rerun:
+        await ActivityEnvironment().run(activities.send_authorize, call(sandbox, key), False)
+    assert rerun.value.type == "OutcomeUnknown"
+    await sandbox.fault(control_pb2.FAULT_MODE_UNAVAILABLE, count=1)
+    retried = ActivityEnvironment()
+    retried.info = replace(retried.info, attempt=2)
+    with pytest.raises(ApplicationError) as retry:
+        await retried.run(activities.authorize, call(sandbox, key))
+    assert retry.value.type == "OutcomeUnknown"
+    looked_up = await ActivityEnvironment().run(
+        activities.get_payment, LookupCall(route=sandbox.route, attempt_key=key)
+    )
+    assert (looked_up.outcome, looked_up.processor_reference) == (
+        "succeeded",
+        first.processor_reference,
+    )
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        # The processor refuses the request (as it might once credentials were rotated).
+        "pm_card_unknown_token",
+        # The card could not be read from the vault: nothing went out this time.
+        "pm_vault_" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2",
+    ],
+)
+async def test_a_resend_refused_or_never_made_is_unknown(sandbox: Sandbox, token: str) -> None:
+    """A first send is settled by a refusal; a re-send is not, whatever this request's fate:
+    the earlier send of the key may have charged."""
+    activities = _activities()
+    first = await ActivityEnvironment().run(
+        activities.send_authorize, call(sandbox, f"k-first-{token}", token), True
+    )
+    assert first.outcome == "failed"
+    with pytest.raises(ApplicationError) as rerun:
+        await ActivityEnvironment().run(
+            activities.send_authorize, call(sandbox, f"k-resend-{token}", token), False
+        )
+    assert rerun.value.type == "OutcomeUnknown"
+
+
 async def test_a_gateway_stopped_after_use_is_not_sent(sandbox: Sandbox) -> None:
     """The worker's channel was connected; the gateway stops. Once the channel has seen its
     connection close, every call finds no connection and is not sent. (A call started before
