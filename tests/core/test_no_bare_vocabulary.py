@@ -28,7 +28,8 @@ OTHER_MEANINGS = {
     ("edge/services/refunds.py", "refund"): "the error metadata key naming a refund id",
     ("core/routing_config/model.py", "unknown"): "a routing mode or policy with no name",
     ("core/routing_config/model.py", "success_rate"): "the routing mode, defined there",
-    ("orchestrator/activities/routing.py", "test_only"): "a processor capability's name",
+    ("orchestrator/routing_engine/inputs.py", "test_only"): "a processor capability's name",
+    ("edge/services/processor_accounts.py", "test_only"): "a processor capability's name",
 }
 
 
