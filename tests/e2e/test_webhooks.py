@@ -520,7 +520,9 @@ def test_a_hanging_receiver_never_holds_up_deliveries_to_another_endpoint(
         # requests open, before any of its attempts has even timed out (10 s).
         eventually(lambda: len(fast.delivered(quick["secret"])) == 3, timeout=8)
         assert sorted(e["id"] for e in fast.delivered(quick["secret"])) == sorted(sent)
-        assert len(hanging.requests) == 3
+        # Each endpoint's deliveries run on their own: the hanging one's third request may
+        # start a moment after the quick one has all three (a loaded machine), never blocked.
+        eventually(lambda: len(hanging.requests) == 3, timeout=8)
         assert all(not r.answered for r in hanging.requests)
         assert all(
             delivery_to(api, event_id, stuck["id"])["attempts"] == []  # type: ignore[index]
