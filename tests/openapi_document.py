@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
-DOCUMENT = Path(__file__).resolve().parents[1] / "gen" / "openapi.json"
+from cli.openapi import DEFAULT_OUT as DOCUMENT
 
 
 def load() -> dict[str, Any]:

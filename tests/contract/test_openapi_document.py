@@ -4,7 +4,6 @@ the JSON mapping of our print options, the protos' field behaviours and comments
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from referencing.jsonschema import DRAFT202012
 
 from cli import openapi
 from cli import openapi_examples as examples
+from tests import openapi_document
 from tests.e2e.api_surface import operations
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,8 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @cache
 def document() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(openapi.DEFAULT_OUT.read_text())
-    return loaded
+    return openapi_document.load()
 
 
 def schema(name: str) -> dict[str, Any]:

@@ -5,7 +5,6 @@ for one."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cli import openapi
+from tests import openapi_document
 from tests.conftest import Mesh
 
 pytestmark = pytest.mark.e2e
@@ -22,7 +21,7 @@ _VARIABLE = re.compile(r"\{([^}]+)\}")
 
 
 def documented_operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
-    document = json.loads(openapi.DEFAULT_OUT.read_text())
+    document = openapi_document.load()
     for path, methods in document["paths"].items():
         for verb, found in methods.items():
             yield path, verb, found
