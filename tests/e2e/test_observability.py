@@ -91,7 +91,9 @@ def trace_of(mesh: Mesh, trace_id: str) -> dict[str, list[dict[str, Any]]]:
 def test_a_payment_is_one_trace_from_the_edge_to_the_processor(traced_mesh: Mesh) -> None:
     cid = f"trace-{uuid.uuid4().hex}"
     api = traced_mesh.client(**{"X-Correlation-ID": cid})
-    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
+    created = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"})
+    assert created.status_code == 200, created.text
+    order = created.json()
     # The caller's own trace, through Envoy: the payment continues it.
     caller_trace = uuid.uuid4().hex
     paid = api.post(
