@@ -131,6 +131,7 @@ validate-envoy: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.analytics
+	$(BIN)/python -m bench.temporal_journal
 
 clean:
 	rm -rf $(VENV) .payloops $(APIREF)/node_modules $(DASHBOARD)/node_modules $(DASHBOARD)/build

@@ -4,7 +4,7 @@ ready. Which ones, and on which ports, is cli.dev_layout."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +27,13 @@ TEMPORAL_DYNAMIC_CONFIG = (
     "frontend.enableUpdateWorkflowExecutionAsyncAccepted=true",
     "frontend.enableServerVersionCheck=false",
 )
+# The history file in write-ahead-log mode, synced at checkpoints rather than at every commit:
+# a payment's workflow takes a fraction of the server's time and CPU it took with the default
+# rollback journal (docs/benchmarks.md, "The local Temporal server"). A committed transaction
+# survives a crash of the server process (the log is in the file system); only an OS crash or a
+# power cut can lose the last ones, which is right for a development server (production runs a
+# Temporal cluster on PostgreSQL).
+TEMPORAL_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
 
 def _nothing() -> None:
@@ -89,7 +96,13 @@ class TemporalPorts:
         return [f"127.0.0.1:{port}" for port in (self.grpc, self.http, self.metrics)]
 
 
-def temporal(state: StatePaths, binary: Path, ports: TemporalPorts, env: dict[str, str]) -> Service:
+def temporal_argv(
+    binary: Path,
+    db_file: Path,
+    ports: TemporalPorts,
+    sqlite_pragmas: Sequence[str] = TEMPORAL_SQLITE_PRAGMAS,
+) -> list[str]:
+    """The dev server's command line (bench/temporal_journal.py compares its journal modes)."""
     argv = [
         str(binary),
         "server",
@@ -104,12 +117,19 @@ def temporal(state: StatePaths, binary: Path, ports: TemporalPorts, env: dict[st
         str(ports.metrics),
         "--headless",
         "--db-filename",
-        str(state.temporal_db),
+        str(db_file),
         "--log-level",
         "warn",
     ]
     for value in TEMPORAL_DYNAMIC_CONFIG:
         argv += ["--dynamic-config-value", value]
+    for pragma in sqlite_pragmas:
+        argv += ["--sqlite-pragma", pragma]
+    return argv
+
+
+def temporal(state: StatePaths, binary: Path, ports: TemporalPorts, env: dict[str, str]) -> Service:
+    argv = temporal_argv(binary, state.temporal_db, ports)
     target = f"127.0.0.1:{ports.grpc}"
     # The OTEL_* variables configure PayLoops' own tracing. The dev server reads them too and
     # refuses to start on values it does not know (OTEL_TRACES_EXPORTER=console): it is not

@@ -42,7 +42,9 @@ class FirstCallActivities:
         try:
             # A local activity runs again from its first try when its worker died before the
             # answer was kept: only a plan decided by this very run proves the key unsent.
-            first = await self._processors.send_authorize(call, first_send=decided_now)
+            first = await self._processors.send_authorize(
+                call, first_send=decided_now, route_is_fresh=decided_now
+            )
         except Exception as error:  # classified as the workflow classifies a failed activity
             first = unanswered(error)
         return RoutedFirstCall(plan, first)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 import grpc
 from google.rpc import error_details_pb2
@@ -105,14 +106,22 @@ class ProcessorActivities:
         self._cards = cards
 
     async def _stub(
-        self, route: Route, timeout_s: float, first_send: bool | None = None
+        self,
+        route: Route,
+        timeout_s: float,
+        first_send: bool | None = None,
+        route_is_fresh: bool = False,
     ) -> processor_pb2_grpc.ProcessorAsyncStub:
-        """A stub with a connection to the route's adapter. With none within `timeout_s`, no
-        call was started now; that is NotSent only on the first send of this call's key (the
-        activity's first try). A retry's earlier try may have reached the gateway before its
-        worker died, so then it is OutcomeUnknown, resolved like any unknown outcome."""
+        """A stub with a connection to the route's adapter, where it listens now (unless the
+        route was read from the registry by this very call: `route_is_fresh`). With none within
+        `timeout_s`, no call was started now; that is NotSent only on the first send of this
+        call's key (the activity's first try). A retry's earlier try may have reached the
+        gateway before its worker died, so then it is OutcomeUnknown, resolved like any
+        unknown outcome."""
         if first_send is None:
             first_send = activity.info().attempt == 1
+        if not route_is_fresh:
+            route = await self._where_it_listens_now(route)
         try:
             return await self._channels.connected_stub(
                 route.target, timeout_s, route.tls, route.tls_ca_pem
@@ -128,6 +137,21 @@ class ProcessorActivities:
                 "the processor could not be reached: nothing was sent",
                 type=ProcessorCallError.NOT_SENT,
             ) from error
+
+    async def _where_it_listens_now(self, route: Route) -> Route:
+        """The route with its adapter's registered address as it is now. The route in the
+        workflow's history says where the adapter listened when the payment was routed; a
+        capture, void, refund or re-send may come days later, after an operator moved the
+        adapter and registered its new address: following the old one would fail the capture
+        until the authorization expired. An adapter no longer registered keeps its recorded
+        address (the money may still be there)."""
+        async with self._sessions() as session:
+            registered = await session.get(models.Processor, route.processor)
+        if registered is None:
+            return route
+        return replace(
+            route, target=registered.target, tls=registered.tls, tls_ca_pem=registered.tls_ca_pem
+        )
 
     async def _credentials(self, route: Route) -> pb.Credentials:
         """The route's account credentials, opened for this one call."""
@@ -150,15 +174,18 @@ class ProcessorActivities:
     async def authorize(self, call: AuthorizeCall) -> GatewayResult:
         return await self.send_authorize(call, first_send=activity.info().attempt == 1)
 
-    async def send_authorize(self, call: AuthorizeCall, first_send: bool) -> GatewayResult:
-        """Authorize; `first_send`: no earlier try can have sent this attempt key.
+    async def send_authorize(
+        self, call: AuthorizeCall, first_send: bool, route_is_fresh: bool = False
+    ) -> GatewayResult:
+        """Authorize; `first_send`: no earlier try can have sent this attempt key;
+        `route_is_fresh`: the route was read from the registry by this very run.
 
         A re-send (not `first_send`: a retried activity, or the routing step's first call run
         again after its worker died) is settled only by an answer about the payment itself.
         "Not sent", a refusal or a card that could not be read speaks of this request alone,
         while the earlier one may have charged: the outcome is unknown, resolved by lookup."""
         try:
-            result = await self._authorize_once(call, first_send)
+            result = await self._authorize_once(call, first_send, route_is_fresh)
         except ApplicationError as raised:
             if first_send or raised.type != ProcessorCallError.NOT_SENT:
                 raise
@@ -167,7 +194,9 @@ class ProcessorActivities:
             raise _resend_unknown()
         return result
 
-    async def _authorize_once(self, call: AuthorizeCall, first_send: bool) -> GatewayResult:
+    async def _authorize_once(
+        self, call: AuthorizeCall, first_send: bool, route_is_fresh: bool
+    ) -> GatewayResult:
         payment, method = call.payment, call.payment_method
         try:
             sent_method = await self._payment_method(call, method, first_send)
@@ -197,7 +226,7 @@ class ProcessorActivities:
         # Unless the call ends otherwise (a cancelled activity stays so).
         outcome = GatewayOutcome.UNKNOWN
         try:
-            stub = await self._stub(call.route, timeout_s, first_send)
+            stub = await self._stub(call.route, timeout_s, first_send, route_is_fresh)
             try:
                 response = await stub.Authorize(request, timeout=_left(started, timeout_s))
             except grpc.aio.AioRpcError as error:
