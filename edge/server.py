@@ -28,7 +28,7 @@ from core.telemetry import Telemetry, configure_telemetry
 from core.temporal import connect as connect_temporal
 from core.webhooks.deliveries import RetrySchedule
 from core.webhooks.urls import Destinations
-from edge import auth, key_usage
+from edge import analytics_rollup, auth, key_usage
 from edge.access_tokens import AccessTokens
 from edge.delivery_starter import DeliveryStarter
 from edge.idempotency import Idempotency
@@ -236,12 +236,14 @@ async def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     recording_key_usage = asyncio.create_task(key_usage.flush_forever(sessions))
+    refreshing_analytics = asyncio.create_task(analytics_rollup.refresh_forever(sessions))
     try:
         await stop.wait()
     finally:
         await health_servicer.enter_graceful_shutdown()
         await server.stop(grace=5)
         recording_key_usage.cancel()
+        refreshing_analytics.cancel()
         await key_usage.flush(sessions)
         await channels.close()
         if vault is not None:

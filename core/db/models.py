@@ -4,17 +4,20 @@ migrations in core/db/migrations; these classes mirror it."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
     DateTime,
     ForeignKey,
     Identity,
     Index,
     Integer,
     LargeBinary,
+    Numeric,
     String,
     Table,
     Text,
@@ -23,7 +26,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.contracts.vocabulary import BreakerState
@@ -215,7 +218,8 @@ class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         Index("orders_merchant_page", "merchant_id", "livemode", "created_at", "id"),
-        # Analytics reads a window of orders from this index alone (edge/analytics.py).
+        # Analytics reads the partial hours at a window's edges, and the rollup's refresh the
+        # hours it recomputes, from this index alone (edge/analytics.py, analytics_rollup.py).
         Index(
             "orders_merchant_figures",
             "merchant_id",
@@ -300,6 +304,56 @@ class Order(Base):
     # its payment (set by the edge): what a merchant quoting a request searches by.
     created_correlation_id: Mapped[str] = mapped_column(String(128), default="")
     paid_correlation_id: Mapped[str] = mapped_column(String(128), default="")
+
+
+class OrderFiguresHourly(Base):
+    """Payment analytics' hourly rollup of the orders (edge/analytics_rollup.py keeps it): per
+    merchant, mode, grouping ('' for none, processor, status, failure_code), UTC hour, the
+    group's value and currency, exact counts and amounts."""
+
+    __tablename__ = "order_figures_hourly"
+
+    merchant_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    livemode: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    total: Mapped[int] = mapped_column(BigInteger)
+    authorized: Mapped[int] = mapped_column(BigInteger)
+    failed: Mapped[int] = mapped_column(BigInteger)
+    failovers: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal] = mapped_column(Numeric)
+    authorized_amount: Mapped[Decimal] = mapped_column(Numeric)
+    failover_amount: Mapped[Decimal] = mapped_column(Numeric)
+
+
+class OrderLatencyHourly(Base):
+    """The same hours' payment latencies, per grouping (currency one of them) and group: how
+    many orders fell in each histogram bucket (edge/latency_histogram.py), as parallel arrays
+    in ascending bucket order."""
+
+    __tablename__ = "order_latency_hourly"
+
+    merchant_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    livemode: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    buckets: Mapped[list[int]] = mapped_column(ARRAY(Integer))
+    counts: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
+
+
+# The hours a change of an order made stale, appended by a trigger on orders. No key: two
+# payments of one merchant must never wait for each other on it.
+order_figures_dirty = Table(
+    "order_figures_dirty",
+    Base.metadata,
+    Column("merchant_id", String(32), nullable=False),
+    Column("livemode", Boolean, nullable=False),
+    Column("hour", DateTime(timezone=True), nullable=False),
+    Index("order_figures_dirty_merchant", "merchant_id", "livemode"),
+)
 
 
 class Customer(Base):

@@ -190,12 +190,13 @@ class PaymentAnalyticsBucket(_message.Message):
     @_builtins.property
     def latency_p50(self) -> _duration_pb2.Duration:
         """Median payment latency: the time the order's attempts spent at processors, added up
-        over its attempts with a result; absent when no order of the bucket has one.
+        over its attempts with a result; absent when no order of the bucket has one. From a
+        histogram of the latencies: within 5 % (+1 ms) of the exact value.
         """
 
     @_builtins.property
     def latency_p95(self) -> _duration_pb2.Duration:
-        """95th percentile of the same payment latency."""
+        """95th percentile of the same payment latency, as approximate."""
 
     @_builtins.property
     def failover_saved(self) -> _containers.RepeatedCompositeFieldContainer[Global___CurrencyAmount]:

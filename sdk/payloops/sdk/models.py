@@ -817,13 +817,14 @@ class PaymentAnalyticsBucket:
         default=None, metadata={WIRE: "duration", OUTPUT_ONLY: True}
     )
     """Median payment latency: the time the order's attempts spent at processors, added up over its
-    attempts with a result; absent when no order of the bucket has one.
+    attempts with a result; absent when no order of the bucket has one. From a histogram of the
+    latencies: within 5 % (+1 ms) of the exact value.
     """
 
     latency_p95: timedelta | None = field(
         default=None, metadata={WIRE: "duration", OUTPUT_ONLY: True}
     )
-    """95th percentile of the same payment latency."""
+    """95th percentile of the same payment latency, as approximate."""
 
     failover_count: int = field(default=0, metadata={WIRE: "int", OUTPUT_ONLY: True})
     """Orders authorized after a failover: an earlier attempt failed and a later one succeeded.

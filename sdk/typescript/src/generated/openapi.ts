@@ -1852,9 +1852,9 @@ export interface components {
             failover_saved?: $Read<components["schemas"]["CurrencyAmount"][]>;
             /** @description The group's value (a processor name, a currency, a status name, a failure code); empty without group_by, or for orders without one (never sent to a processor, no failure code). */
             group?: $Read<string>;
-            /** @description Median payment latency: the time the order's attempts spent at processors, added up over its attempts with a result; absent when no order of the bucket has one. */
+            /** @description Median payment latency: the time the order's attempts spent at processors, added up over its attempts with a result; absent when no order of the bucket has one. From a histogram of the latencies: within 5 % (+1 ms) of the exact value. */
             latency_p50?: $Read<string>;
-            /** @description 95th percentile of the same payment latency. */
+            /** @description 95th percentile of the same payment latency, as approximate. */
             latency_p95?: $Read<string>;
             /**
              * Format: date-time
