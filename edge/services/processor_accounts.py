@@ -11,16 +11,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import errors
 from core.audit import AuditAction
+from core.contracts.vocabulary import BreakerState
 from core.db import models
 from core.processors import accounts as processor_accounts
 from core.processors.channels import capabilities_from_json
 from core.secrets import SecretBox, SecretsNotConfigured
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext
+from orchestrator.routing_engine import breaker
 from payloops.v1 import processors_pb2, processors_pb2_grpc
 
 _ENABLED_PROCESSORS = select(models.Processor).where(models.Processor.enabled)
 _Source = processors_pb2.AvailableProcessor.AccountSource
+_State = processors_pb2.ProcessorHealth.State
+_STATES = {
+    BreakerState.CLOSED: _State.CLOSED,
+    BreakerState.OPEN: _State.OPEN,
+    BreakerState.HALF_OPEN: _State.HALF_OPEN,
+}
 
 
 class ProcessorAccountService(processors_pb2_grpc.ProcessorAccountServiceServicer):
@@ -77,9 +85,11 @@ class ProcessorAccountService(processors_pb2_grpc.ProcessorAccountServiceService
                 )
                 if account.enabled
             }
+            # The platform's breakers, not the merchant's: a gateway down is down for all.
+            health = await breaker.health(session, [processor.name for processor in registered])
         return processors_pb2.ListAvailableProcessorsResponse(
             processors=[
-                _available(processor, used, own)
+                _available(processor, used, own, health[processor.name])
                 for processor in sorted(registered, key=lambda p: p.name)
             ],
             livemode=caller.livemode,
@@ -161,7 +171,10 @@ def account_message(account: processor_accounts.Account) -> processors_pb2.Proce
 
 
 def _available(
-    processor: models.Processor, used: dict[str, str | None], own: dict[str, str]
+    processor: models.Processor,
+    used: dict[str, str | None],
+    own: dict[str, str],
+    health: breaker.Health,
 ) -> processors_pb2.AvailableProcessor:
     """The processor as the merchant sees it: never where it runs (the operator's)."""
     own_account = own.get(processor.name, "")
@@ -178,4 +191,21 @@ def _available(
         capabilities=capabilities_from_json(processor.capabilities),
         account_source=source,
         processor_account=own_account if source == _Source.OWN else "",
+        health=_health_message(health),
     )
+
+
+def _health_message(health: breaker.Health) -> processors_pb2.ProcessorHealth:
+    message = processors_pb2.ProcessorHealth(
+        state=_STATES[health.state],
+        consecutive_failures=health.consecutive_failures,
+        probe_ready=health.probe_ready,
+    )
+    for field, time in (
+        (message.open_time, health.opened_at),
+        (message.retry_time, health.retry_at),
+        (message.update_time, health.updated_at),
+    ):
+        if time is not None:
+            field.FromDatetime(time)
+    return message

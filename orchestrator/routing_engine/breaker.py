@@ -12,7 +12,8 @@ half-open forever.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -28,21 +29,21 @@ PROBE_LEASE = timedelta(seconds=30)
 
 _H = models.ProcessorHealth
 _HEALTH = models.table_of(models.ProcessorHealth)
-# The two statements every payment runs, built once (see orchestrator/activities/orders.py).
 _NOW = func.now()
-_NOT_CLOSED = select(
-    _H.processor,
-    case(
-        (
-            or_(
-                and_(_H.state == BreakerState.OPEN, _H.opened_at > _NOW - COOL_DOWN),
-                and_(_H.state == BreakerState.HALF_OPEN, _H.probe_started_at > _NOW - PROBE_LEASE),
-            ),
-            BreakerVerdict.BLOCKED.value,
+# What a breaker that is not closed lets routing do now (meaningless for a closed one).
+_VERDICT = case(
+    (
+        or_(
+            and_(_H.state == BreakerState.OPEN, _H.opened_at > _NOW - COOL_DOWN),
+            and_(_H.state == BreakerState.HALF_OPEN, _H.probe_started_at > _NOW - PROBE_LEASE),
         ),
-        else_=BreakerVerdict.PROBE.value,
+        BreakerVerdict.BLOCKED.value,
     ),
-).where(_H.processor.in_(bindparam("names", expanding=True)), _H.state != BreakerState.CLOSED)
+    else_=BreakerVerdict.PROBE.value,
+)
+_NAMED = _H.processor.in_(bindparam("names", expanding=True))
+# The two statements every payment runs, built once (see orchestrator/activities/orders.py).
+_NOT_CLOSED = select(_H.processor, _VERDICT).where(_NAMED, _H.state != BreakerState.CLOSED)
 # Only a breaker that is not already closed and clean is written: in steady state every
 # payment answers, and a write per payment to one row would serialize them all.
 _CLOSE = (
@@ -60,6 +61,21 @@ _CLOSE = (
         updated_at=_NOW,
     )
 )
+# What the API shows of the breakers; the retry time is when one stops blocking: the end of
+# the cool-down, or of the probe's lease.
+_RETRY_AT = case(
+    (_H.state == BreakerState.OPEN, _H.opened_at + COOL_DOWN),
+    (_H.state == BreakerState.HALF_OPEN, _H.probe_started_at + PROBE_LEASE),
+)
+_HEALTH_ROWS = select(
+    _H.processor,
+    _H.state,
+    _H.consecutive_failures,
+    _H.opened_at,
+    _RETRY_AT,
+    _VERDICT,
+    _H.updated_at,
+).where(_NAMED)
 
 
 async def availability(session: AsyncSession, processors: list[str]) -> dict[str, BreakerVerdict]:
@@ -68,6 +84,43 @@ async def availability(session: AsyncSession, processors: list[str]) -> dict[str
     in the result are closed: one query, and no writes, in the common case."""
     rows = await session.execute(_NOT_CLOSED, {"names": processors})
     return {name: BreakerVerdict(verdict) for name, verdict in rows}
+
+
+@dataclass(frozen=True)
+class Health:
+    """A breaker as the API shows it (ListAvailableProcessors): what routing does with the
+    processor now, and since when."""
+
+    state: BreakerState
+    consecutive_failures: int
+    opened_at: datetime | None
+    # When it stops blocking routing: the cool-down's end (open) or the probe lease's
+    # (half-open); None when closed.
+    retry_at: datetime | None
+    # Past `retry_at`: the next payment routed to the processor probes it.
+    probe_ready: bool
+    updated_at: datetime | None
+
+
+# A processor without a breaker row has never failed.
+NEVER_FAILED = Health(BreakerState.CLOSED, 0, None, None, False, None)
+
+
+async def health(session: AsyncSession, processors: list[str]) -> dict[str, Health]:
+    """Each processor's breaker, judged by the database's clock as routing judges it."""
+    rows = await session.execute(_HEALTH_ROWS, {"names": processors})
+    found = {
+        name: Health(
+            state=BreakerState(state),
+            consecutive_failures=failures,
+            opened_at=opened_at,
+            retry_at=retry_at,
+            probe_ready=state != BreakerState.CLOSED and verdict == BreakerVerdict.PROBE,
+            updated_at=updated_at,
+        )
+        for name, state, failures, opened_at, retry_at, verdict, updated_at in rows
+    }
+    return {name: found.get(name, NEVER_FAILED) for name in processors}
 
 
 async def claim_probe(session: AsyncSession, processor: str) -> bool:

@@ -506,6 +506,7 @@ class AvailableProcessor(_message.Message):
     CAPABILITIES_FIELD_NUMBER: _builtins.int
     ACCOUNT_SOURCE_FIELD_NUMBER: _builtins.int
     PROCESSOR_ACCOUNT_FIELD_NUMBER: _builtins.int
+    HEALTH_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Processor name, as routing rules and processor accounts name it."""
     account_source: Global___AvailableProcessor.AccountSource.ValueType
@@ -516,6 +517,10 @@ class AvailableProcessor(_message.Message):
     def capabilities(self) -> Global___ProcessorCapabilities:
         """What the processor supports, and the credential fields an account needs."""
 
+    @_builtins.property
+    def health(self) -> Global___ProcessorHealth:
+        """The processor's circuit breaker now: whether routing sends payments to it."""
+
     def __init__(
         self,
         *,
@@ -523,14 +528,113 @@ class AvailableProcessor(_message.Message):
         capabilities: Global___ProcessorCapabilities | None = ...,
         account_source: Global___AvailableProcessor.AccountSource.ValueType = ...,
         processor_account: _builtins.str = ...,
+        health: Global___ProcessorHealth | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["capabilities", b"capabilities", "health", b"health"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_source", b"account_source", "capabilities", b"capabilities", "name", b"name", "processor_account", b"processor_account"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_source", b"account_source", "capabilities", b"capabilities", "health", b"health", "name", b"name", "processor_account", b"processor_account"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AvailableProcessor: _TypeAlias = AvailableProcessor  # noqa: Y015
+
+@_typing.final
+class ProcessorHealth(_message.Message):
+    """A processor's circuit breaker. It is the platform's, the same for every merchant (a gateway
+    that is down is down for all of them), and it counts calls that got no answer: the processor
+    could not be reached, or its outcome is unknown. A decline is an answer. After a run of such
+    failures the breaker opens and routing skips the processor; when its cool-down ends, the next
+    payment routed there probes it, and any answer closes it again.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _State:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _StateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[ProcessorHealth._State.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        STATE_UNSPECIFIED: ProcessorHealth._State.ValueType  # 0
+        """Never returned."""
+        CLOSED: ProcessorHealth._State.ValueType  # 1
+        """Payments go to the processor (also one that never failed)."""
+        OPEN: ProcessorHealth._State.ValueType  # 2
+        """Too many failures in a row: routing skips the processor until `retry_time`, then the
+        next payment routed to it probes it.
+        """
+        HALF_OPEN: ProcessorHealth._State.ValueType  # 3
+        """One payment is probing the processor: an answer closes the breaker, a failure opens it
+        again. Other payments skip it until then, or until `retry_time` if the probe never
+        reports back.
+        """
+
+    class State(_State, metaclass=_StateEnumTypeWrapper):
+        """The breaker's state."""
+
+    STATE_UNSPECIFIED: ProcessorHealth.State.ValueType  # 0
+    """Never returned."""
+    CLOSED: ProcessorHealth.State.ValueType  # 1
+    """Payments go to the processor (also one that never failed)."""
+    OPEN: ProcessorHealth.State.ValueType  # 2
+    """Too many failures in a row: routing skips the processor until `retry_time`, then the
+    next payment routed to it probes it.
+    """
+    HALF_OPEN: ProcessorHealth.State.ValueType  # 3
+    """One payment is probing the processor: an answer closes the breaker, a failure opens it
+    again. Other payments skip it until then, or until `retry_time` if the probe never
+    reports back.
+    """
+
+    STATE_FIELD_NUMBER: _builtins.int
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _builtins.int
+    OPEN_TIME_FIELD_NUMBER: _builtins.int
+    RETRY_TIME_FIELD_NUMBER: _builtins.int
+    PROBE_READY_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    state: Global___ProcessorHealth.State.ValueType
+    """CLOSED, OPEN or HALF_OPEN."""
+    consecutive_failures: _builtins.int
+    """The failures in a row the breaker has counted towards opening (within a short window);
+    zero once the processor answers.
+    """
+    probe_ready: _builtins.bool
+    """`retry_time` has passed: the next payment routed to the processor probes it. False when
+    CLOSED, cooling down, or while a probe is under way.
+    """
+    @_builtins.property
+    def open_time(self) -> _timestamp_pb2.Timestamp:
+        """When the breaker last opened; unset when CLOSED."""
+
+    @_builtins.property
+    def retry_time(self) -> _timestamp_pb2.Timestamp:
+        """When routing may try the processor again: the end of the cool-down (OPEN) or of the
+        probe's lease (HALF_OPEN). Unset when CLOSED.
+        """
+
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When the breaker last changed (a failure counted, opened, probed or closed); unset for a
+        processor that has never failed.
+        """
+
+    def __init__(
+        self,
+        *,
+        state: Global___ProcessorHealth.State.ValueType = ...,
+        consecutive_failures: _builtins.int = ...,
+        open_time: _timestamp_pb2.Timestamp | None = ...,
+        retry_time: _timestamp_pb2.Timestamp | None = ...,
+        probe_ready: _builtins.bool = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["open_time", b"open_time", "retry_time", b"retry_time", "update_time", b"update_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consecutive_failures", b"consecutive_failures", "open_time", b"open_time", "probe_ready", b"probe_ready", "retry_time", b"retry_time", "state", b"state", "update_time", b"update_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProcessorHealth: _TypeAlias = ProcessorHealth  # noqa: Y015
 
 @_typing.final
 class RotateProcessorAccountCredentialsRequest(_message.Message):

@@ -218,7 +218,8 @@ class ProcessorAccountServiceServicer:
     def ListAvailableProcessors(self, request, context):
         """Lists the processors the merchant can route to in the API key's mode: the operator's
         enabled processors (test-only ones in test mode only), what each can do and which
-        credentials it needs, and whose account its payments would use. Where the processors run
+        credentials it needs, whose account its payments would use, and its circuit breaker's
+        state (the platform's, shared by every merchant and both modes). Where the processors run
         is the operator's, not shown.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

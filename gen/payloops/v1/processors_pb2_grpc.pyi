@@ -105,7 +105,8 @@ class ProcessorAccountServiceStub:
     ListAvailableProcessors: _grpc.UnaryUnaryMultiCallable[_processors_pb2.ListAvailableProcessorsRequest, _processors_pb2.ListAvailableProcessorsResponse]
     """Lists the processors the merchant can route to in the API key's mode: the operator's
     enabled processors (test-only ones in test mode only), what each can do and which
-    credentials it needs, and whose account its payments would use. Where the processors run
+    credentials it needs, whose account its payments would use, and its circuit breaker's
+    state (the platform's, shared by every merchant and both modes). Where the processors run
     is the operator's, not shown.
     """
     RotateProcessorAccountCredentials: _grpc.UnaryUnaryMultiCallable[_processors_pb2.RotateProcessorAccountCredentialsRequest, _processors_pb2.ProcessorAccount]
@@ -130,7 +131,8 @@ class ProcessorAccountServiceAsyncStub(ProcessorAccountServiceStub):
     ListAvailableProcessors: _aio.UnaryUnaryMultiCallable[_processors_pb2.ListAvailableProcessorsRequest, _processors_pb2.ListAvailableProcessorsResponse]  # type: ignore[assignment]
     """Lists the processors the merchant can route to in the API key's mode: the operator's
     enabled processors (test-only ones in test mode only), what each can do and which
-    credentials it needs, and whose account its payments would use. Where the processors run
+    credentials it needs, whose account its payments would use, and its circuit breaker's
+    state (the platform's, shared by every merchant and both modes). Where the processors run
     is the operator's, not shown.
     """
     RotateProcessorAccountCredentials: _aio.UnaryUnaryMultiCallable[_processors_pb2.RotateProcessorAccountCredentialsRequest, _processors_pb2.ProcessorAccount]  # type: ignore[assignment]
@@ -170,7 +172,8 @@ class ProcessorAccountServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_processors_pb2.ListAvailableProcessorsResponse, _abc.Awaitable[_processors_pb2.ListAvailableProcessorsResponse]]:
         """Lists the processors the merchant can route to in the API key's mode: the operator's
         enabled processors (test-only ones in test mode only), what each can do and which
-        credentials it needs, and whose account its payments would use. Where the processors run
+        credentials it needs, whose account its payments would use, and its circuit breaker's
+        state (the platform's, shared by every merchant and both modes). Where the processors run
         is the operator's, not shown.
         """
 

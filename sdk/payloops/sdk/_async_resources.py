@@ -419,7 +419,8 @@ class AsyncProcessorAccounts(AsyncResource):
 
     async def available_processors(self) -> AsyncPage[models.AvailableProcessor]:
         """The processors the merchant can route to in this mode, with the credential fields
-        an account at each needs and whose account its payments would use."""
+        an account at each needs, whose account its payments would use, and its circuit
+        breaker (`health`: the platform's, the same for every merchant)."""
         return await self._page(ops.LIST_AVAILABLE_PROCESSORS, lambda answer: answer.processors)
 
     async def rotate_credentials(

@@ -418,7 +418,8 @@ class ProcessorAccounts(Resource):
 
     def available_processors(self) -> Page[models.AvailableProcessor]:
         """The processors the merchant can route to in this mode, with the credential fields
-        an account at each needs and whose account its payments would use."""
+        an account at each needs, whose account its payments would use, and its circuit
+        breaker (`health`: the platform's, the same for every merchant)."""
         return self._page(ops.LIST_AVAILABLE_PROCESSORS, lambda answer: answer.processors)
 
     def rotate_credentials(

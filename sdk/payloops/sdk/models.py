@@ -209,6 +209,11 @@ class AvailableProcessor:
     processor_account: str = field(default="", metadata={WIRE: "string"})
     """The merchant's own account, when account_source is OWN."""
 
+    health: ProcessorHealth | None = field(
+        default=None, metadata={WIRE: "message:ProcessorHealth", OUTPUT_ONLY: True}
+    )
+    """The processor's circuit breaker now: whether routing sends payments to it."""
+
 
 @dataclass(frozen=True)
 class CurrencyAmount:
@@ -935,6 +940,51 @@ class ProcessorCapabilities:
 
 
 @dataclass(frozen=True)
+class ProcessorHealth:
+    """A processor's circuit breaker. It is the platform's, the same for every merchant (a gateway
+    that is down is down for all of them), and it counts calls that got no answer: the processor
+    could not be reached, or its outcome is unknown. A decline is an answer. After a run of such
+    failures the breaker opens and routing skips the processor; when its cool-down ends, the
+    next payment routed there probes it, and any answer closes it again.
+    """
+
+    state: str = field(default="", metadata={WIRE: "enum", OUTPUT_ONLY: True})
+    """CLOSED, OPEN or HALF_OPEN.
+
+    One of: closed, open, half_open.
+    """
+
+    consecutive_failures: int = field(default=0, metadata={WIRE: "int", OUTPUT_ONLY: True})
+    """The failures in a row the breaker has counted towards opening (within a short window); zero
+    once the processor answers.
+    """
+
+    open_time: datetime | None = field(
+        default=None, metadata={WIRE: "timestamp", OUTPUT_ONLY: True}
+    )
+    """When the breaker last opened; unset when CLOSED."""
+
+    retry_time: datetime | None = field(
+        default=None, metadata={WIRE: "timestamp", OUTPUT_ONLY: True}
+    )
+    """When routing may try the processor again: the end of the cool-down (OPEN) or of the probe's
+    lease (HALF_OPEN). Unset when CLOSED.
+    """
+
+    probe_ready: bool = field(default=False, metadata={WIRE: "bool", OUTPUT_ONLY: True})
+    """`retry_time` has passed: the next payment routed to the processor probes it. False when
+    CLOSED, cooling down, or while a probe is under way.
+    """
+
+    update_time: datetime | None = field(
+        default=None, metadata={WIRE: "timestamp", OUTPUT_ONLY: True}
+    )
+    """When the breaker last changed (a failure counted, opened, probed or closed); unset for a
+    processor that has never failed.
+    """
+
+
+@dataclass(frozen=True)
 class Refund:
     """A refund of (part of) an order's payment."""
 
@@ -1438,6 +1488,7 @@ MODELS: dict[str, type[Any]] = {
     "Processor": Processor,
     "ProcessorAccount": ProcessorAccount,
     "ProcessorCapabilities": ProcessorCapabilities,
+    "ProcessorHealth": ProcessorHealth,
     "Refund": Refund,
     "RoutingCandidate": RoutingCandidate,
     "RoutingConditions": RoutingConditions,
@@ -1500,6 +1551,7 @@ __all__ = [
     "Processor",
     "ProcessorAccount",
     "ProcessorCapabilities",
+    "ProcessorHealth",
     "Refund",
     "RoutingCandidate",
     "RoutingConditions",

@@ -130,6 +130,8 @@ export type RoutingConfig = ResponseOf<"GetRoutingConfig">;
 export type Processor = ResponseOf<"CreateProcessor">;
 export type ProcessorAccount = ResponseOf<"CreateProcessorAccount">;
 export type AvailableProcessor = ResponseOf<"ListAvailableProcessors">["processors"][number];
+/** A processor's circuit breaker (the platform's, shared by every merchant). */
+export type ProcessorHealth = NonNullable<AvailableProcessor["health"]>;
 export type ApiKey = ResponseOf<"ListApiKeys">["apiKeys"][number];
 export type CreatedApiKey = ResponseOf<"CreateApiKey">;
 export type User = ResponseOf<"CreateUser">;

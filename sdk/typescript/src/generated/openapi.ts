@@ -169,7 +169,7 @@ export interface paths {
         };
         /**
          * Lists the processors the merchant can route to in the API key's mode
-         * @description Lists the processors the merchant can route to in the API key's mode: the operator's enabled processors (test-only ones in test mode only), what each can do and which credentials it needs, and whose account its payments would use. Where the processors run is the operator's, not shown.
+         * @description Lists the processors the merchant can route to in the API key's mode: the operator's enabled processors (test-only ones in test mode only), what each can do and which credentials it needs, whose account its payments would use, and its circuit breaker's state (the platform's, shared by every merchant and both modes). Where the processors run is the operator's, not shown.
          */
         get: operations["ListAvailableProcessors"];
         put?: never;
@@ -1214,6 +1214,8 @@ export interface components {
             account_source?: components["schemas"]["AvailableProcessor.AccountSource"];
             /** @description What the processor supports, and the credential fields an account needs. */
             capabilities?: components["schemas"]["ProcessorCapabilities"];
+            /** @description The processor's circuit breaker now: whether routing sends payments to it. */
+            health?: $Read<components["schemas"]["ProcessorHealth"]>;
             /** @description Processor name, as routing rules and processor accounts name it. */
             name?: string;
             /** @description The merchant's own account, when account_source is OWN. */
@@ -1955,6 +1957,43 @@ export interface components {
             /** @description Prefixes of the gateway's own payment-method tokens: a token is routed only to the gateways whose prefixes it starts with. Empty, with `accepts_raw_cards` false: the gateway declared no forms (written before they existed), and takes any token that is not a vaulted card. */
             token_prefixes?: string[];
         };
+        /** @description A processor's circuit breaker. It is the platform's, the same for every merchant (a gateway that is down is down for all of them), and it counts calls that got no answer: the processor could not be reached, or its outcome is unknown. A decline is an answer. After a run of such failures the breaker opens and routing skips the processor; when its cool-down ends, the next payment routed there probes it, and any answer closes it again. */
+        ProcessorHealth: {
+            /**
+             * Format: int32
+             * @description The failures in a row the breaker has counted towards opening (within a short window); zero once the processor answers.
+             */
+            consecutive_failures?: $Read<number>;
+            /**
+             * Format: date-time
+             * @description When the breaker last opened; unset when CLOSED.
+             */
+            open_time?: $Read<TimestampString>;
+            /** @description `retry_time` has passed: the next payment routed to the processor probes it. False when CLOSED, cooling down, or while a probe is under way. */
+            probe_ready?: $Read<boolean>;
+            /**
+             * Format: date-time
+             * @description When routing may try the processor again: the end of the cool-down (OPEN) or of the probe's lease (HALF_OPEN). Unset when CLOSED.
+             */
+            retry_time?: $Read<TimestampString>;
+            /** @description CLOSED, OPEN or HALF_OPEN. */
+            state?: $Read<components["schemas"]["ProcessorHealth.State"]>;
+            /**
+             * Format: date-time
+             * @description When the breaker last changed (a failure counted, opened, probed or closed); unset for a processor that has never failed.
+             */
+            update_time?: $Read<TimestampString>;
+        };
+        /**
+         * @description The breaker's state.
+         *     - `STATE_UNSPECIFIED`: Never returned.
+         *     - `CLOSED`: Payments go to the processor (also one that never failed).
+         *     - `OPEN`: Too many failures in a row: routing skips the processor until `retry_time`, then the next payment routed to it probes it.
+         *     - `HALF_OPEN`: One payment is probing the processor: an answer closes the breaker, a failure opens it again. Other payments skip it until then, or until `retry_time` if the probe never reports back.
+         *     Case-insensitive on input.
+         * @enum {string}
+         */
+        "ProcessorHealth.State": "STATE_UNSPECIFIED" | "CLOSED" | "OPEN" | "HALF_OPEN";
         /** @description The body of RedeliverEvent: Request for EventService.RedeliverEvent. */
         RedeliverEventBody: {
             /** @description Only to this endpoint; empty: every enabled endpoint that takes the event's type. */

@@ -84,7 +84,10 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       "account_source": {
         "ref": "AvailableProcessor.AccountSource"
       },
-      "processor_account": "plain"
+      "processor_account": "plain",
+      "health": {
+        "ref": "ProcessorHealth"
+      }
     }
   },
   "AvailableProcessor.AccountSource": "enum",
@@ -594,6 +597,19 @@ export const SCHEMAS: Readonly<Record<string, Shape>> = {
       }
     }
   },
+  "ProcessorHealth": {
+    "object": {
+      "state": {
+        "ref": "ProcessorHealth.State"
+      },
+      "consecutive_failures": "plain",
+      "open_time": "timestamp",
+      "retry_time": "timestamp",
+      "probe_ready": "plain",
+      "update_time": "timestamp"
+    }
+  },
+  "ProcessorHealth.State": "enum",
   "RedeliverEventBody": {
     "object": {
       "webhook_endpoint": "plain"

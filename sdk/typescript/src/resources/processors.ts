@@ -39,7 +39,8 @@ export class ProcessorAccounts extends Resource {
   }
 
   /** The processors the merchant can route to in this mode, with the credential fields an
-   * account at each needs and whose account its payments would use. */
+   * account at each needs, whose account its payments would use, and its circuit breaker
+   * (`health`: the platform's, the same for every merchant). */
   async availableProcessors(options?: RequestOptions): Promise<AvailableProcessorList> {
     return (await this.api.call(
       "ListAvailableProcessors",
