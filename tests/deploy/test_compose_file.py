@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from cli import dev_services, envoy_config
+from cli.state import StatePaths
 from tests.deploy.compose import COMPOSE_FILE, REPO, required_variables, resolved, run_config
 
 DOCKERFILE = REPO / "Dockerfile"
@@ -131,3 +132,47 @@ def test_temporal_runs_with_the_dev_servers_dynamic_config(setting: str) -> None
     key, _, value = setting.partition("=")
     assert key in config, f"{key} is missing from deploy/temporal/dynamicconfig.yaml"
     assert str(config[key][0]["value"]).lower() == value.lower()
+
+
+def dev_commands(state_dir: Path) -> dict[str, list[str]]:
+    """What `payloops dev` runs for each kind of PayLoops service, from `serve` on."""
+    state = StatePaths.at(state_dir)
+    services = [
+        ("edge", dev_services.edge(state, 50051, {})),
+        ("worker", dev_services.worker(state, "temporal:7233", {})),
+        ("vault", dev_services.vault(state, 50081, {})),
+        ("sandbox", dev_services.sandbox(state, "sandbox", dev_services.SandboxPorts(1, 2), {})),
+        ("stripe", dev_services.gateway(state, "stripe", 50071, {})),
+        ("razorpay", dev_services.gateway(state, "razorpay", 50072, {})),
+    ]
+    commands = {}
+    for name, service in services:
+        argv = [str(part) for part in service.child.argv]
+        commands[name] = argv[argv.index("serve") :]
+    return commands
+
+
+def options(command: list[str]) -> set[str]:
+    return {part for part in command if part.startswith("--")}
+
+
+def component(command: list[str]) -> list[str]:
+    """`serve processor sandbox --name …` -> `serve processor sandbox`."""
+    first_option = next(i for i, part in enumerate(command) if part.startswith("--"))
+    return command[:first_option]
+
+
+def test_each_service_starts_as_payloops_dev_starts_it(tmp_path: Path) -> None:
+    """The same `payloops serve` component and options; a container adds only where it
+    listens (--host 0.0.0.0: the dev mesh's loopback default would be unreachable)."""
+    compose = resolved(dummy_secrets())["services"]
+    for name, dev_command in dev_commands(tmp_path).items():
+        replicas = [s for s in compose if re.fullmatch(rf"{name}(-\d+)?", s)]
+        assert replicas, f"no {name} service"
+        for service_name in replicas:
+            command = [str(part) for part in compose[service_name]["command"]]
+            assert command[0] == "payloops", service_name
+            served = command[1:]
+            assert component(served) == component(dev_command), service_name
+            assert options(served) - options(dev_command) <= {"--host"}, service_name
+            assert options(dev_command) <= options(served), service_name
