@@ -2,7 +2,10 @@
 
 `python -m cli.envoy_config --validate` (what `make validate-envoy` runs) renders the defaults
 with an absolute descriptor path and runs `envoy --mode validate`; its exit code is Envoy's.
-Both read the per-key rate limit from PAYLOOPS_RATE_LIMIT_PER_SECOND and _BURST.
+`--container` writes the container variant docker-compose.yml runs (envoy/envoy.compose.yaml,
+`make gen`); with `--validate`, validates that committed file. The dev renderings read the
+per-key rate limit from PAYLOOPS_RATE_LIMIT_PER_SECOND and _BURST; the container variant, a
+committed file, keeps the template's.
 """
 
 from __future__ import annotations
