@@ -10,7 +10,7 @@ NPM_STAMP := $(TS_SDK)/node_modules/.installed
 SITE = $(shell $(BIN)/python -c 'import sysconfig;print(sysconfig.get_path("purelib"))')
 PROTOS := $(shell find proto/payloops -name '*.proto' | sort)
 
-.PHONY: setup chromium dashboard dev test test-fast gen api-reference check-gen check-compat lint bench validate-envoy clean
+.PHONY: setup chromium compose-tools dashboard dev test test-fast gen api-reference check-gen check-compat lint bench validate-envoy validate-compose clean
 
 setup: $(STAMP) $(NPM_STAMP)
 
@@ -47,7 +47,7 @@ dashboard: $(DASHBOARD_STAMP)
 dev: $(STAMP) $(DASHBOARD_STAMP)
 	$(BIN)/payloops dev
 
-test: $(STAMP) $(NPM_STAMP) $(DASHBOARD_STAMP) chromium
+test: $(STAMP) $(NPM_STAMP) $(DASHBOARD_STAMP) chromium compose-tools
 	$(BIN)/python -m pytest -q tests
 
 # The browser tests (tests/browser.py) drive Debian's Chromium, never a downloaded one: installed
@@ -62,7 +62,20 @@ chromium:
 	         "run 'sudo apt-get install -y chromium'" >&2; exit 1; \
 	  fi; }
 
-test-fast: $(STAMP) $(NPM_STAMP)
+# The container deployment's checks (tests/deploy) read docker-compose.yml through Debian's
+# docker-compose, whose `config` validates a compose file without a container engine: installed
+# here when missing and we are root, else a clear failure, as for Chromium.
+DOCKER_COMPOSE := /usr/bin/docker-compose
+compose-tools:
+	@test -x $(DOCKER_COMPOSE) || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose; \
+	  else \
+	    echo "error: $(DOCKER_COMPOSE) is missing; the deployment checks need Debian's" \
+	         "docker-compose: run 'sudo apt-get install -y docker-compose'" >&2; exit 1; \
+	  fi; }
+
+test-fast: $(STAMP) $(NPM_STAMP) compose-tools
 	$(BIN)/python -m pytest -q -m 'not e2e and not slow' tests
 
 # Redocly's CLI, which renders the API reference (tools/apiref: its version pinned exactly and
@@ -92,6 +105,7 @@ gen: $(STAMP) $(APIREF_STAMP) $(NPM_STAMP)
 	$(BIN)/python -m cli.sdk_codegen
 	cd $(TS_SDK) && node scripts/generate.mjs ../../gen/openapi.json src/generated
 	$(MAKE) --no-print-directory api-reference
+	$(BIN)/python -m cli.envoy_config --container
 
 # The API reference (GET /docs/api, served by Envoy): one self-contained page, Redoc's script
 # inlined (--inlineBundle) rather than fetched from Redocly's CDN, so it works offline. Nothing
@@ -106,10 +120,11 @@ api-reference: $(APIREF_STAMP)
 
 # CI: fails when the committed gen/ differs from what the protos produce (and the SDKs' generated
 # code from gen/openapi.json: the Python SDK's modules and async resources, the TypeScript SDK's
-# types).
+# types; and the container Envoy config from envoy/envoy.yaml).
+GENERATED := gen sdk/payloops/sdk $(TS_SDK)/src/generated envoy/envoy.compose.yaml
 check-gen: gen
-	git diff --exit-code -- gen sdk/payloops/sdk $(TS_SDK)/src/generated
-	test -z "$$(git status --porcelain -- gen sdk/payloops/sdk $(TS_SDK)/src/generated)"
+	git diff --exit-code -- $(GENERATED)
+	test -z "$$(git status --porcelain -- $(GENERATED))"
 
 # CI: buf breaking and the REST diff of gen/openapi.json against a previous commit
 # (docs/compatibility.md); `make check-compat AGAINST=main` compares a branch with main.
@@ -124,8 +139,17 @@ lint: $(STAMP) $(DASHBOARD_STAMP)
 	$(BIN)/mypy
 	cd $(DASHBOARD) && npm run check
 
+# Both Envoy configs through `envoy --mode validate`: the dev one rendered with the defaults,
+# and the committed container one (envoy/envoy.compose.yaml) that docker-compose.yml mounts.
 validate-envoy: $(STAMP)
 	$(BIN)/python -m cli.envoy_config --validate
+	$(BIN)/python -m cli.envoy_config --container --validate
+
+# The container deployment (docs/deploy.md) as far as a machine without a container engine can
+# check it: the compose file by docker-compose's own validation, pinned images, present files,
+# the container Envoy config; then the compose twin runs it natively and pays through it.
+validate-compose: $(STAMP) $(DASHBOARD_STAMP) compose-tools
+	$(BIN)/python -m pytest -q tests/deploy
 
 # The platform's figures, then the dashboard's queries over a million orders (bench/analytics.py).
 bench: $(STAMP)

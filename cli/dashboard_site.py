@@ -29,7 +29,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD_DIR = REPO_ROOT / "dashboard"
 BUILD_DIR = DASHBOARD_DIR / "build"
 ROUTES_DIR = DASHBOARD_DIR / "src" / "routes"
+# Copied as they are to the build's top level.
+STATIC_DIR = DASHBOARD_DIR / "static"
 APP_PAGE = "index.html"
+# The dashboard's own server (cli/dashboard_server.py), in the container deployment only:
+# `payloops dev` has Envoy answer the built files itself.
+SERVER_PORT = 8088
 
 CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
@@ -56,6 +61,8 @@ CSP = (
 _STYLE_ATTRIBUTE = re.compile(r'\bstyle="([^"<>]*)"')
 # SvelteKit names these files by their content's hash: a new build has new names.
 IMMUTABLE_PREFIX = "/_app/immutable/"
+# Everything SvelteKit writes itself (scripts, styles, its version file) is under this path.
+ASSETS_PREFIX = "/_app/"
 
 NOT_BUILT_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>PayLoops dashboard not built</title></head>
@@ -148,6 +155,36 @@ def routes(build_dir: Path = BUILD_DIR, routes_dir: Path = ROUTES_DIR) -> list[d
         "typed_per_filter_config": _TRANSCODER_OFF,
     }
     return [*files, app_route]
+
+
+def proxied_routes(
+    cluster: str, routes_dir: Path = ROUTES_DIR, static_dir: Path = STATIC_DIR
+) -> list[dict[str, Any]]:
+    """Envoy routes for a deployment where the dashboard's own server answers (containers,
+    cli/dashboard_server.py): the paths routes() answers, named from the sources rather than a
+    build (the build lives in the dashboard's image), sent to `cluster`, which answers them
+    with routes()'s very files and headers."""
+    matches: list[tuple[str, dict[str, Any]]] = [
+        ("assets", {"prefix": ASSETS_PREFIX}),
+        *(
+            (url_path, {"path": url_path})
+            for url_path in (
+                "/" + path.relative_to(static_dir).as_posix()
+                for path in sorted(static_dir.rglob("*"))
+                if path.is_file()
+            )
+        ),
+        ("app", {"safe_regex": {"regex": app_path_regex(routes_dir)}}),
+    ]
+    return [
+        {
+            "name": f"dashboard_proxy:{name}",
+            "match": {**match, **_get_only()},
+            "route": {"cluster": cluster, "timeout": "10s"},
+            "typed_per_filter_config": _TRANSCODER_OFF,
+        }
+        for name, match in matches
+    ]
 
 
 def style_attribute_hashes(build_dir: Path = BUILD_DIR) -> list[str]:

@@ -2,7 +2,10 @@
 
 `python -m cli.envoy_config --validate` (what `make validate-envoy` runs) renders the defaults
 with an absolute descriptor path and runs `envoy --mode validate`; its exit code is Envoy's.
-Both read the per-key rate limit from PAYLOOPS_RATE_LIMIT_PER_SECOND and _BURST.
+`--container` writes the container variant docker-compose.yml runs (envoy/envoy.compose.yaml,
+`make gen`); with `--validate`, validates that committed file. The dev renderings read the
+per-key rate limit from PAYLOOPS_RATE_LIMIT_PER_SECOND and _BURST; the container variant, a
+committed file, keeps the template's.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,10 @@ _HCM = (
     "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 )
 _COLLECTOR_CLUSTER = "opentelemetry_collector"
+_DASHBOARD_CLUSTER = "dashboard"
+# The container variant (render_container), committed: `make gen` writes it, `make check-gen`
+# keeps it fresh, docker-compose.yml mounts it.
+CONTAINER_CONFIG = REPO_ROOT / "envoy" / "envoy.compose.yaml"
 _LOCAL_RATE_LIMIT = (
     "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
 )
@@ -100,6 +107,21 @@ class Upstreams:
 
 
 @dataclass(frozen=True)
+class ContainerLayout:
+    """Where things are in docker-compose.yml's deployment: the upstreams by service name, the
+    repository's files where the compose file mounts them into the Envoy container, the admin
+    socket in the container's own /tmp (Envoy's image has no /run/payloops), the collector
+    Envoy sends its spans to, and the dashboard service."""
+
+    edges: tuple[str, ...] = ("edge-1:50051", "edge-2:50051")
+    vault: str = f"vault:{dev_layout.VAULT_PORT}"
+    dashboard: str = f"dashboard:{dashboard_site.SERVER_PORT}"
+    collector: str = "otel-collector:4317"
+    files_root: Path = Path("/etc/payloops")
+    admin_socket: Path = Path("/tmp/envoy-admin.sock")
+
+
+@dataclass(frozen=True)
 class Tracing:
     """Where Envoy sends its spans (OTLP over gRPC), and how often it flushes them."""
 
@@ -142,6 +164,61 @@ def render(
     the edge. `rate_limit` is the per-key limit (RateLimit's defaults when None).
     `dashboard_build` is the dashboard's build directory, read now: Envoy serves the files it
     holds when it starts (a page saying how to build it when there is none)."""
+    config = _config(
+        http_port,
+        grpc_port,
+        admin_socket,
+        edge_address,
+        vault_address,
+        descriptor_path,
+        access_log_path,
+        tracing,
+        rate_limit,
+        files_root=REPO_ROOT,
+    )
+    _add_dashboard(config, dashboard_build)
+    return _dump(config)
+
+
+def render_container(layout: ContainerLayout | None = None) -> str:
+    """The config of docker-compose.yml's Envoy: the dev template with the container's
+    addresses and paths (ContainerLayout), committed as envoy/envoy.compose.yaml."""
+    layout = layout or ContainerLayout()
+    collector_host, collector_port = _split_address(layout.collector, "collector")
+    config = _config(
+        DEFAULT_HTTP_PORT,
+        DEFAULT_GRPC_PORT,
+        layout.admin_socket,
+        layout.edges[0],
+        layout.vault,
+        layout.files_root / DEFAULT_DESCRIPTOR.relative_to(REPO_ROOT),
+        "/dev/stdout",
+        Tracing(collector_host, collector_port),
+        None,
+        files_root=layout.files_root,
+    )
+    for listener in config["static_resources"]["listeners"]:
+        _socket_address(listener)["address"] = "0.0.0.0"
+    clusters = {item["name"]: item for item in config["static_resources"]["clusters"]}
+    for name, addresses in (("edge", layout.edges), ("vault", (layout.vault,))):
+        _resolve_by_name(clusters[name], addresses)
+    clusters[_COLLECTOR_CLUSTER].update(dns_lookup_family="V4_ONLY")
+    _add_dashboard_service(config, layout.dashboard)
+    return _dump(config)
+
+
+def _config(
+    http_port: int,
+    grpc_port: int,
+    admin_socket: str | Path,
+    edge_address: str,
+    vault_address: str,
+    descriptor_path: str | Path,
+    access_log_path: str | Path,
+    tracing: Tracing | None,
+    rate_limit: RateLimit | None,
+    files_root: Path,
+) -> dict[str, Any]:
     config: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
     if len(str(admin_socket).encode()) > MAX_SOCKET_PATH:
         raise ValueError(
@@ -172,22 +249,26 @@ def render(
         if node.get("@type") == _LOCAL_RATE_LIMIT:
             _set_rate_limit(node, rate_limit or RateLimit())
         if "direct_response" in node:
-            _serve_repository_file(node)
-    _add_dashboard(config, dashboard_build)
+            _serve_repository_file(node, files_root)
     if tracing is not None:
         _add_tracing(config, tracing)
+    return config
+
+
+def _dump(config: dict[str, Any]) -> str:
     return yaml.safe_dump(config, sort_keys=False, width=120)
 
 
-def _serve_repository_file(route: dict[str, Any]) -> None:
-    """Points a route's direct response read from a file at that file in the repository
-    (Envoy reads it at start-up, relative to its own working directory otherwise), and puts
-    the hashes of the file's inline scripts in its headers' place for them."""
+def _serve_repository_file(route: dict[str, Any], files_root: Path) -> None:
+    """Points a route's direct response read from a file at that file under `files_root`,
+    where Envoy finds the repository (Envoy reads it at start-up, relative to its own working
+    directory otherwise), and puts the hashes of the file's inline scripts (read from the
+    repository here) in its headers' place for them."""
     body = route["direct_response"].get("body", {})
     if "filename" not in body:
         return
     path = REPO_ROOT / body["filename"]
-    body["filename"] = str(path)
+    body["filename"] = str(files_root / body["filename"])
     for item in route.get("response_headers_to_add", []):
         header = item["header"]
         if PAGE_INLINE_SCRIPTS in header["value"]:
@@ -202,6 +283,36 @@ def _add_dashboard(config: dict[str, Any], build_dir: Path) -> None:
         if node.get("@type") == _HCM:
             virtual_host = node["route_config"]["virtual_hosts"][0]
             virtual_host["routes"].extend(dashboard_site.routes(build_dir))
+
+
+def _add_dashboard_service(config: dict[str, Any], address: str) -> None:
+    """The dashboard's paths after the API's, sent to the dashboard service, which serves the
+    build it was made with (cli/dashboard_server.py)."""
+    listeners = {item["name"]: item for item in config["static_resources"]["listeners"]}
+    for node in _dicts(listeners["rest"]):
+        if node.get("@type") == _HCM:
+            virtual_host = node["route_config"]["virtual_hosts"][0]
+            virtual_host["routes"].extend(dashboard_site.proxied_routes(_DASHBOARD_CLUSTER))
+    cluster: dict[str, Any] = {"name": _DASHBOARD_CLUSTER, "connect_timeout": "1s"}
+    _resolve_by_name(cluster, (address,))
+    config["static_resources"]["clusters"].append(cluster)
+
+
+def _resolve_by_name(cluster: dict[str, Any], addresses: Sequence[str]) -> None:
+    """A cluster of the hosts named in `addresses` (HOST:PORT), looked up in DNS and again
+    every 5 s (Envoy's default) as containers restart with new addresses; IPv4 only, as a
+    container network is by default."""
+    cluster.update(type="STRICT_DNS", dns_lookup_family="V4_ONLY")
+    endpoints = []
+    for address in addresses:
+        host, port = _split_address(address, cluster["name"])
+        endpoints.append(
+            {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}
+        )
+    cluster["load_assignment"] = {
+        "cluster_name": cluster["name"],
+        "endpoints": [{"lb_endpoints": endpoints}],
+    }
 
 
 def _set_rate_limit(local_rate_limit: dict[str, Any], limit: RateLimit) -> None:
@@ -276,6 +387,20 @@ def _add_tracing(config: dict[str, Any], tracing: Tracing) -> None:
     )
 
 
+CONTAINER_HEADER = (
+    "# Generated by `make gen` (python -m cli.envoy_config --container) from envoy/envoy.yaml:\n"
+    "# do not edit. docker-compose.yml's Envoy runs it (docs/deploy.md).\n"
+)
+
+
+def container_config_on_this_machine(layout: ContainerLayout | None = None) -> str:
+    """The committed container config with the repository's files where they are here rather
+    than where the compose file mounts them, for `envoy --mode validate` (which reads every
+    file the config names) and for the compose twin test."""
+    root = str((layout or ContainerLayout()).files_root)
+    return CONTAINER_CONFIG.read_text().replace(f"{root}/", f"{REPO_ROOT}/")
+
+
 def validate(config_path: Path, envoy: str | None = None) -> subprocess.CompletedProcess[str]:
     """Runs `envoy --mode validate` on a rendered config (binds nothing)."""
     binary = envoy or str(find_binary("envoy"))
@@ -326,17 +451,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vault-address", default=DEFAULT_VAULT_ADDRESS)
     parser.add_argument("--descriptor", type=Path, default=DEFAULT_DESCRIPTOR)
     parser.add_argument("--access-log", default="/dev/stdout")
+    parser.add_argument(
+        "--container",
+        action="store_true",
+        help=f"the container variant: write {CONTAINER_CONFIG.relative_to(REPO_ROOT)} "
+        "(with --validate: validate that committed file instead)",
+    )
     args = parser.parse_args(argv)
 
-    text = render(
-        args.http_port,
-        args.grpc_port,
-        args.admin_socket,
-        args.edge_address,
-        args.vault_address,
-        args.descriptor.resolve(),
-        args.access_log,
-        rate_limit=RateLimit.from_env(os.environ),
+    if args.container and not args.validate:
+        CONTAINER_CONFIG.write_text(CONTAINER_HEADER + render_container())
+        return 0
+    text = (
+        container_config_on_this_machine()
+        if args.container
+        else render(
+            args.http_port,
+            args.grpc_port,
+            args.admin_socket,
+            args.edge_address,
+            args.vault_address,
+            args.descriptor.resolve(),
+            args.access_log,
+            rate_limit=RateLimit.from_env(os.environ),
+        )
     )
     if not args.validate:
         sys.stdout.write(text)

@@ -1,15 +1,17 @@
 """The `payloops` command.
 
     payloops dev [--state-dir DIR] [--http-port N] [--grpc-port N] [--show-key]
-    payloops serve edge|worker|vault [ARGS...]
+    payloops serve edge|worker|vault|dashboard [ARGS...]
     payloops serve processor NAME [ARGS...]
     payloops migrate [--state-dir DIR]
+    payloops bootstrap --out FILE
     payloops merchants create NAME [--live] [--json] [--state-dir DIR]
     payloops users create --merchant MER --email EMAIL --role ROLE [--password-stdin] [--json]
                           [--state-dir DIR]
     payloops signing-key new
     payloops codec-key new
     payloops vault migrate|rewrap [--batch-size N] [--state-dir DIR]
+    payloops vault provision
     payloops vault new-kek ID
     payloops processors add NAME TARGET [--deadline-ms MS] [--tls] [--tls-ca FILE] [--state-dir DIR]
     payloops processors account NAME --credential KEY=VALUE ... [--live] [--state-dir DIR]
@@ -59,6 +61,13 @@ def _serve_vault(args: list[str]) -> object:
     return 0
 
 
+def _serve_dashboard(args: list[str]) -> object:
+    from cli.dashboard_server import main
+
+    main(args)
+    return 0
+
+
 def _serve_processor(name: str, args: list[str]) -> object:
     # processors/<name>/server.py with main(argv); the name is checked so it can only pick a
     # module under processors/.
@@ -84,6 +93,8 @@ def _cmd_serve(args: argparse.Namespace, rest: list[str]) -> int:
         result = _serve_worker(rest)
     elif args.component == "vault":
         result = _serve_vault(rest)
+    elif args.component == "dashboard":
+        result = _serve_dashboard(rest)
     else:
         result = _serve_processor(args.processor, rest)
     return result if isinstance(result, int) else 0
@@ -265,6 +276,8 @@ def _cmd_vault(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
+    if args.vault_command == "provision":
+        return _vault_provision()
     from vault.config import VaultSettings
 
     settings = VaultSettings.from_env(_vault_env(args.state_dir))
@@ -284,6 +297,35 @@ def _cmd_vault(args: argparse.Namespace) -> int:
         settings, args.batch_size, lambda done: print(f"re-wrapped {done}", flush=True)
     )
     print(f"done: {total} records re-wrapped under KEK {settings.keks[0].id!r}")
+    return 0
+
+
+def _vault_provision() -> int:
+    """What `payloops dev` does for the vault's database on its own PostgreSQL, for a
+    deployment's migrate job."""
+    from sqlalchemy.engine import make_url
+
+    from vault import config
+    from vault.db.migrate import upgrade
+    from vault.db.provision import provision
+
+    admin_url = os.environ.get("PAYLOOPS_DATABASE_URL", "")
+    vault_url = os.environ.get(config.DATABASE_URL_VAR, "")
+    if not admin_url or not vault_url:
+        print(
+            "payloops vault provision: error: set PAYLOOPS_DATABASE_URL and "
+            f"{config.DATABASE_URL_VAR}",
+            file=sys.stderr,
+        )
+        return 2
+    parsed = make_url(vault_url)
+    try:
+        provision(admin_url, parsed.password or "", parsed.username or "")
+        upgrade(vault_url)
+    except Exception as error:
+        print(f"payloops vault provision: error: {_one_line(error)}", file=sys.stderr)
+        return 1
+    print(f"vault role {parsed.username} and schema are up to date")
     return 0
 
 
@@ -506,7 +548,14 @@ def build_parser() -> argparse.ArgumentParser:
     components.add_parser(
         "worker", add_help=False, help="the Temporal worker (args: --ready-file PATH)"
     )
-    components.add_parser("vault", add_help=False, help="the card vault, gRPC (args: --port N)")
+    components.add_parser(
+        "vault", add_help=False, help="the card vault, gRPC (args: --port N --host H)"
+    )
+    components.add_parser(
+        "dashboard",
+        add_help=False,
+        help="the dashboard's built files over HTTP, for containers (args: --port --host --build)",
+    )
     processor = components.add_parser(
         "processor",
         add_help=False,
@@ -516,6 +565,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "migrate", parents=[from_state], help="bring the database schema to the newest migration"
+    )
+    bootstrap = commands.add_parser(
+        "bootstrap",
+        help="register processors and make the first merchant and owner (a deployment's "
+        "one-shot job; docs/deploy.md)",
+    )
+    bootstrap.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="where the first merchant's id and API key are written (owner-only)",
     )
 
     merchants = commands.add_parser("merchants", help="manage merchants")
@@ -585,6 +645,11 @@ def build_parser() -> argparse.ArgumentParser:
     vault_commands = vault.add_subparsers(dest="vault_command", required=True, metavar="ACTION")
     vault_commands.add_parser(
         "migrate", parents=[from_state], help="bring the vault's own schema to its newest migration"
+    )
+    vault_commands.add_parser(
+        "provision",
+        help="make the vault's role and schema (PAYLOOPS_VAULT_DATABASE_URL's role and "
+        "password) with PAYLOOPS_DATABASE_URL's administrative role, then migrate them",
     )
     rewrap = vault_commands.add_parser(
         "rewrap",
@@ -723,6 +788,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = _cmd_dev(args)
     elif args.command == "migrate":
         code = _cmd_migrate(args)
+    elif args.command == "bootstrap":
+        from cli import bootstrap
+
+        code = bootstrap.main(args.out)
     elif args.command == "sandbox":
         code = _cmd_sandbox(args)
     elif args.command == "processor-check":

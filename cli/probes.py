@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -59,3 +60,20 @@ def unix_http_ok(
     except httpx.HTTPError:
         return False
     return response.status_code == 200 and response.text.startswith(expect_body)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m cli.probes grpc HOST:PORT` or `python -m cli.probes http URL`: exit 0 when
+    ready. A container's health check (docker-compose.yml), with the image's own Python:
+    the images carry no curl or grpc_health_probe."""
+    match argv:
+        case ["grpc", target]:
+            return 0 if grpc_serving(target, timeout=3.0) else 1
+        case ["http", url]:
+            return 0 if http_ok(url, timeout=3.0) else 1
+    print("usage: python -m cli.probes grpc HOST:PORT | http URL", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,12 +1,14 @@
-"""The vault process: `payloops serve vault [--port N]`. gRPC on 127.0.0.1: TokenService (which
-Envoy routes /v1/tokens to) and VaultService (which Envoy never routes: the worker calls it on
-this port), plus grpc.health.v1. A background task wipes CVCs past their time to live."""
+"""The vault process: `payloops serve vault [--port N] [--host H]`. gRPC on 127.0.0.1 (or
+H): TokenService (which Envoy routes /v1/tokens to) and VaultService (which Envoy never routes:
+the worker calls it on this port), plus grpc.health.v1. A background task wipes CVCs past their
+time to live."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import Callable
@@ -77,7 +79,11 @@ async def _wipe_expired_cvcs_forever(vault: Vault) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="payloops serve vault")
     parser.add_argument("--port", type=int, help="gRPC port (default PAYLOOPS_VAULT_PORT)")
+    # 127.0.0.1 unless told: a container listens on 0.0.0.0 to be reached by its neighbours.
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     args = parser.parse_args(argv)
     configure_logging("vault")
     settings = VaultSettings.from_env()
+    if args.host:
+        settings = dataclasses.replace(settings, host=args.host)
     asyncio.run(serve(settings, settings.port if args.port is None else args.port))
