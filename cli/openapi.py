@@ -35,6 +35,7 @@ from google.protobuf.descriptor import (
 )
 
 from cli import openapi_examples as examples
+from edge.access import reads_only
 from edge.refresh_cookie import NAME as REFRESH_COOKIE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -376,6 +377,8 @@ class Document:
             operation["requestBody"] = self._request_body(binding)
             _add_example(operation["requestBody"], examples.REQUESTS.get(binding.operation_id))
         operation["security"] = security
+        # Who may call it: a viewer and a read-only API key call exactly these (edge.access).
+        operation["x-payloops-read-only"] = reads_only(method)
         success = self._success(method)
         _add_example(success, examples.RESPONSES.get(binding.operation_id))
         if method.name in SETS_REFRESH_COOKIE:
@@ -684,7 +687,11 @@ zero values included. Unknown fields and query parameters are rejected.
 invalid fields, a `google.rpc.BadRequest` listing each field and its own reason.
 
 **Retries.** Send an `Idempotency-Key` with every POST that creates or moves money: a retry with
-the same key gets the first answer, and the payment happens once."""
+the same key gets the first answer, and the payment happens once.
+
+**Reads.** An operation with `x-payloops-read-only: true` changes nothing (every GET, and a
+simulation that takes a body): a read-only API key and a dashboard viewer may call exactly
+these."""
 
 _SECURITY_SCHEMES = {
     "ApiKey": {

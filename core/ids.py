@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -10,6 +11,11 @@ _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 def _random(length: int) -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+# What an order id can look like: `new_id("ord")`, within its column's 32 characters. A filter
+# given anything else is a mistake worth saying (an id cut short, the wrong object's id).
+ORDER_ID = re.compile(r"ord_[A-Za-z0-9]{1,28}")
 
 
 def new_id(prefix: str) -> str:

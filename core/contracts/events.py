@@ -57,6 +57,7 @@ _RECORD = (
         livemode=bindparam("mode"),
         type=bindparam("event_type"),
         object=bindparam("obj"),
+        order_id=bindparam("order"),
     )
     .on_conflict_do_nothing()
 )
@@ -88,8 +89,10 @@ async def record(
     type: str,
     obj: dict[str, Any],
     key: str,
+    order_id: str,
 ) -> str:
-    """Records the event in the caller's transaction (once per key); returns its id."""
+    """Records the event in the caller's transaction (once per key); returns its id.
+    `order_id` is the order the event is about ("" for none): ListEvents finds it by that."""
     new_id = event_id(key)
     await session.execute(
         _RECORD,
@@ -99,6 +102,7 @@ async def record(
             "mode": livemode,
             "event_type": type,
             "obj": obj,
+            "order": order_id,
         },
     )
     return new_id
@@ -112,6 +116,7 @@ async def record_for_delivery(
     type: str,
     obj: dict[str, Any],
     key: str,
+    order_id: str,
 ) -> str | None:
     """Records the event as `record` does; returns its id if the merchant has an endpoint to
     deliver it to, None if nobody is listening."""
@@ -124,6 +129,7 @@ async def record_for_delivery(
             "mode": livemode,
             "event_type": type,
             "obj": obj,
+            "order": order_id,
         },
     )
     if listening is None:  # recorded before, by an earlier run of the same step

@@ -500,12 +500,25 @@ class Event(Base):
     """Something that happened to a merchant's object, with the object as the API shows it."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("events_merchant_page", "merchant_id", "livemode", "created_at", "id"),)
+    __table_args__ = (
+        Index("events_merchant_page", "merchant_id", "livemode", "created_at", "id"),
+        # One order's events, in the page's order (ListEvents?order=…).
+        Index(
+            "events_order_page",
+            "merchant_id",
+            "livemode",
+            "order_id",
+            "created_at",
+            "id",
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
     livemode: Mapped[bool] = mapped_column(Boolean)
     type: Mapped[str] = mapped_column(String(64))
+    # The order the event is about (an order's change, or one of its refunds'); "" for others.
+    order_id: Mapped[str] = mapped_column(String(32), server_default="")
     object: Mapped[dict[str, object]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -26,6 +26,7 @@ async def record(session: AsyncSession, endpoint: models.WebhookEndpoint) -> mod
         obj=as_json(endpoint_message(endpoint)),
         # Every request is a new event: sending a test twice sends two.
         key=f"{endpoint.id}:{events.WEBHOOK_ENDPOINT_TEST}:{ids.new_id('tst')}",
+        order_id="",
     )
     event = await session.get(models.Event, event_id)
     assert event is not None, "recorded in this transaction"

@@ -5,10 +5,10 @@ happen (core/contracts/events.py); the edge only reads them, and starts deliveri
 
 from __future__ import annotations
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core import errors
+from core import errors, ids
 from core.contracts import events
 from core.contracts.vocabulary import EndpointStatus
 from core.db import models
@@ -38,43 +38,17 @@ class EventService(webhooks_pb2_grpc.EventServiceServicer):
     ) -> webhooks_pb2.ListEventsResponse:
         async with self._sessions() as session:
             caller = await authenticate(session, context)
-            violations = page_size_violations(request.page_size)
-            if request.type and request.type not in events.TYPES:
-                violations.append(
-                    errors.FieldViolation(
-                        "type",
-                        "EVENT_TYPE_UNKNOWN",
-                        f"{request.type!r} is not an event type; one of {', '.join(events.TYPES)}",
-                    )
-                )
+            violations = page_size_violations(request.page_size) + _filter_violations(request)
             if violations:
                 raise errors.invalid(violations)
             size = page_size(request.page_size)
-            # The token is bound to who asked, in which mode, with which filter.
-            scope = f"events|{caller.merchant_id}|{caller.livemode}|{request.type}"
+            # The token is bound to who asked, in which mode, with which filters.
+            scope = f"events|{caller.merchant_id}|{caller.livemode}|{request.type}|{request.order}"
             after = (
                 self._page_tokens.decode(request.page_token, scope) if request.page_token else None
             )
-            query = select(models.Event).where(
-                models.Event.merchant_id == caller.merchant_id,
-                models.Event.livemode == caller.livemode,
-            )
-            if request.type:
-                query = query.where(models.Event.type == request.type)
-            if after is not None:
-                query = query.where(
-                    tuple_(models.Event.created_at, models.Event.id)
-                    < tuple_(after.created_at, after.order_id)
-                )
-            rows = list(
-                (
-                    await session.execute(
-                        query.order_by(
-                            models.Event.created_at.desc(), models.Event.id.desc()
-                        ).limit(size + 1)
-                    )
-                ).scalars()
-            )
+            query = events_query(caller, request.type, request.order, after, size + 1)
+            rows = list((await session.execute(query)).scalars())
         page = rows[:size]
         response = webhooks_pb2.ListEventsResponse(events=[event_message(e) for e in page])
         if len(rows) > size:
@@ -136,6 +110,47 @@ class EventService(webhooks_pb2_grpc.EventServiceServicer):
             # first step writes the same to the database.
             message.status = webhooks_pb2.EventDelivery.PENDING
         return webhooks_pb2.ListEventDeliveriesResponse(deliveries=messages)
+
+
+def _filter_violations(request: webhooks_pb2.ListEventsRequest) -> list[errors.FieldViolation]:
+    found = []
+    if request.type and request.type not in events.TYPES:
+        found.append(
+            errors.FieldViolation(
+                "type",
+                "EVENT_TYPE_UNKNOWN",
+                f"{request.type!r} is not an event type; one of {', '.join(events.TYPES)}",
+            )
+        )
+    if request.order and not ids.ORDER_ID.fullmatch(request.order):
+        found.append(
+            errors.FieldViolation(
+                "order", "ORDER_ID_MALFORMED", "is not an order id (ord_ and letters or digits)"
+            )
+        )
+    return found
+
+
+def events_query(
+    caller: Caller, type: str, order: str, after: Cursor | None, limit: int
+) -> Select[models.Event]:
+    """A page of the caller's events, newest first, of one type and about one order when
+    given. An order's events are read from their own index (events_order_page), in the page's
+    order, however far back they are among the merchant's."""
+    query = select(models.Event).where(
+        models.Event.merchant_id == caller.merchant_id,
+        models.Event.livemode == caller.livemode,
+    )
+    if type:
+        query = query.where(models.Event.type == type)
+    if order:
+        query = query.where(models.Event.order_id == order)
+    if after is not None:
+        query = query.where(
+            tuple_(models.Event.created_at, models.Event.id)
+            < tuple_(after.created_at, after.order_id)
+        )
+    return query.order_by(models.Event.created_at.desc(), models.Event.id.desc()).limit(limit)
 
 
 async def _find(session: AsyncSession, caller: Caller, event_id: str) -> models.Event:

@@ -183,4 +183,5 @@ async def record_order_event(session: AsyncSession, change: OrderUpdate) -> str 
         type=change.event,
         obj=views.as_json(message),
         key=change.event_key or f"{order.id}:{change.event}",
+        order_id=order.id,
     )

@@ -134,6 +134,7 @@ class RefundActivities:
                 type=event_type,
                 obj=views.as_json(views.refund_message(refund)),
                 key=f"{refund.id}:{event_type}",
+                order_id=refund.order_id,
             )
 
 

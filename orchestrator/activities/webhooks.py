@@ -284,6 +284,7 @@ class WebhookActivities:
                 type=events.WEBHOOK_ENDPOINT_DISABLED,
                 obj=as_json(endpoint_message(disabled)),
                 key=key,
+                order_id="",
             )
 
     def _signing_secrets(self, endpoint: models.WebhookEndpoint) -> list[str]:

@@ -10,13 +10,13 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from core.db.migrate import downgrade, upgrade
 from edge.auth import Caller
 from edge.read_model import OrderFilter, orders_query
 from tests.core.migrated_database import database_at
+from tests.core.query_plans import generic_plan
 from tests.e2e.mesh_db import sql_at
 
 CALLER = Caller(merchant_id="mer_1", livemode=False)
@@ -45,37 +45,6 @@ def database_at_0009(postgres_url: str) -> Iterator[str]:
             "'card_declined', '', 'sbx_ref_1', 5, '', '', '')",
         )
         yield url
-
-
-def _plan(url: str, query: Select[object]) -> str:
-    """The plan PostgreSQL runs `query` with as the edge sends it (a prepared statement, its
-    values bound), generic: the plan a statement gets once prepared and run often."""
-
-    async def run() -> str:
-        engine = create_async_engine(url)
-        try:
-            async with engine.begin() as connection:
-                compiled = query.compile(dialect=connection.dialect)
-                values = [compiled.params[name] for name in compiled.positiontup or ()]
-                for setting in ("enable_seqscan = off", "plan_cache_mode = force_generic_plan"):
-                    await connection.execute(text(f"set local {setting}"))
-                await connection.exec_driver_sql(f"prepare listing as {compiled}")
-                arguments = ", ".join(_literal(value) for value in values)
-                rows = await connection.exec_driver_sql(f"explain execute listing({arguments})")
-                return "\n".join(str(row[0]) for row in rows)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
-
-
-def _literal(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    assert isinstance(value, str), value
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _ids(url: str, wanted: OrderFilter) -> list[str]:
@@ -123,5 +92,5 @@ def test_orders_from_before_are_found_and_the_way_back_is_clean(database_at_0009
 def test_list_and_search_queries_use_indexes(database_at_0009: str, wanted: OrderFilter) -> None:
     url = database_at_0009
     upgrade(url, "head")
-    plan = _plan(url, orders_query(CALLER, wanted, None, 21))
+    plan = generic_plan(url, orders_query(CALLER, wanted, None, 21))
     assert "Seq Scan" not in plan, plan

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -17,8 +18,13 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import Mesh
 from tests.dashboard.conftest import Merchant, check_accessibility, screenshot
+from tests.e2e.mesh_db import sql
+from tests.e2e.people import create_user
 
 pytestmark = pytest.mark.e2e
+
+# More than a page of the merchant's events, and more than the page ever scanned for an order's.
+NEWER_EVENTS = 600
 
 
 def paid_order(
@@ -190,6 +196,48 @@ def test_a_partial_refund_from_the_page_then_the_refund_and_its_event(
         page.reload()
         expect(page.get_by_role("heading", name="History")).to_be_visible()
     expect(page.get_by_role("definition").filter(has_text="$4.50").first).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def busy_merchant(mesh: Mesh) -> tuple[str, dict[str, Any]]:
+    """A merchant's owner and a payment of its, followed by hundreds of newer events of the
+    merchant's other orders. Made before the browser starts (the database helpers run an event
+    loop of their own, which Playwright's would refuse)."""
+    merchant_id, key = mesh.new_merchant("busy shop")
+    owner = create_user(mesh, merchant_id, "owner")
+    with mesh.client(key) as api:
+        order = paid_order(api, {"case": "busy"})
+    sql(
+        mesh,
+        "insert into events (id, merchant_id, livemode, type, object) "
+        "select 'evt_newer_' || g, :m, false, 'order.succeeded', "
+        "jsonb_build_object('id', 'ord_newer' || g) from generate_series(1, :n) g",
+        m=merchant_id,
+        n=NEWER_EVENTS,
+    )
+    return owner, order
+
+
+def test_a_payments_events_show_however_many_events_came_after_it(
+    new_page: Callable[[str], Page], busy_merchant: tuple[str, dict[str, Any]]
+) -> None:
+    """The page asks the API for this order's events (GET /v1/events?order=…, page by page),
+    so hundreds of newer events of the merchant's other orders never hide them."""
+    owner, order = busy_merchant
+    page = new_page(owner)
+    listed: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            listed.append(request.url) if urlparse(request.url).path == "/v1/events" else None
+        ),
+    )
+    open_payment(page, order["id"])
+    event = page.get_by_role("listitem").filter(has_text="Event order.succeeded")
+    expect(event).to_have_count(1)
+    assert listed and all(
+        parse_qs(urlparse(url).query).get("order") == [order["id"]] for url in listed
+    ), listed
 
 
 def test_a_partial_capture_and_a_cancel_from_the_page(

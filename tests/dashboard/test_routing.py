@@ -1,7 +1,8 @@
 """The Routing page in Chromium against the live mesh: an edit the API refuses shows its field
 violation by the field, a valid one becomes the active version, the simulator says where a
 payment would go, the what-if replays this merchant's payments through a draft, two versions are
-diffed and a rollback restores the earlier one; a viewer sees no routing action."""
+diffed and a rollback restores the earlier one; a viewer simulates and replays but sees no
+activation or rollback."""
 
 from __future__ import annotations
 
@@ -123,17 +124,33 @@ def test_edit_simulate_what_if_diff_and_roll_back(
     assert (restored["version"], restored["rules"]) == (str(second + 1), first["rules"])
 
 
-def test_a_viewer_sees_no_routing_actions(
-    new_page: Callable[[str], Page], merchant: Merchant
+def test_a_viewer_simulates_and_replays_but_cannot_activate_or_roll_back(
+    mesh: Mesh, new_page: Callable[[str], Page], merchant: Merchant
 ) -> None:
+    """Simulating and replaying change nothing: the API lets a viewer run them, and the page
+    offers them; activating and rolling back it offers to developers and owners only."""
+    with mesh.client(merchant.test_key) as api:
+        api.put("/v1/routing", json=FIRST).raise_for_status()
+        second = api.put("/v1/routing", json=FIRST).json()
+        assert pay(api)["status"] == "SUCCEEDED"  # history to replay
     page = new_page(merchant.viewer)
     open_routing(page)
     expect(page.get_by_role("heading", name="Version history")).to_be_visible()
-    read_only = "editing, simulating and replaying it are for developers"
-    expect(page.get_by_text(read_only)).to_be_visible()
-    for action in ("Save and activate", "Simulate", "Replay history through the draft"):
-        expect(page.get_by_role("button", name=action)).to_have_count(0)
+    expect(page.get_by_text("Activating it is for developers and owners")).to_be_visible()
+    expect(page.get_by_role("button", name="Save and activate")).to_have_count(0)
     expect(page.get_by_role("button", name=re.compile("^Roll back"))).to_have_count(0)
-    expect(page.get_by_role("textbox")).to_have_count(0)
+
+    page.get_by_role("button", name="Simulate").click()
+    expect(page.get_by_text(re.compile("^A €25.00 visa payment from DE"))).to_contain_text(
+        f"would go to sandbox, then sandbox-b, because rule “all” of version {second['version']}"
+    )
+    page.get_by_label(PROCESSORS).fill("sandbox-c, sandbox")
+    page.get_by_role("button", name="Replay history through the draft").click()
+    expect(
+        page.get_by_role("table", name=re.compile("^Where the payments went first"))
+    ).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
     check_accessibility(page)
     screenshot(page, "routing-viewer")
+    with mesh.client(merchant.test_key) as api:
+        assert api.get("/v1/routing").json()["version"] == second["version"]

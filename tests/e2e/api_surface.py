@@ -16,6 +16,8 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 from google.protobuf.message import Message
 
+from payloops.v1 import options_pb2
+
 DESCRIPTOR_SET = Path(__file__).resolve().parents[2] / "gen" / "payloops.binpb"
 PACKAGE = "payloops.v1"
 HTTP_BODY = "google.api.HttpBody"
@@ -53,6 +55,12 @@ class Operation:
     @property
     def request(self) -> Descriptor:
         return self.method.input_type
+
+    @property
+    def reads_only(self) -> bool:
+        """Changes nothing, as the protos declare it: a GET binding, or `(read_only) = true`."""
+        declared = self.method.GetOptions().Extensions[options_pb2.read_only]
+        return declared or any(binding.verb == "GET" for binding in self.bindings)
 
     def new_request(self) -> Message:
         return message_factory.GetMessageClass(self.request)()

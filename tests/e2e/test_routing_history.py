@@ -17,6 +17,7 @@ from grpc_status import rpc_status
 from payloops.v1 import routing_pb2, routing_pb2_grpc
 from tests.conftest import Mesh
 from tests.e2e.failover_helpers import clean_processors, pay, settled, wait_for
+from tests.e2e.people import create_user, reason, signed_in
 
 pytestmark = pytest.mark.e2e
 __all__ = ["clean_processors"]  # a fixture these tests use
@@ -344,6 +345,38 @@ def test_what_if_replays_this_merchants_payments_of_this_mode_only(
     live_body = live_answer.json()
     assert live_body["payments"] == "1"
     assert [(s["processor"], s["actual_payments"]) for s in live_body["splits"]] == [("", "1")]
+
+
+def test_a_viewer_and_a_read_only_key_simulate_and_replay_but_change_nothing(
+    mesh: Mesh, clean_processors: None
+) -> None:
+    """Simulating and replaying change nothing, so whoever may read the routing may run them;
+    saving and rolling back stay refused."""
+    merchant_id, key = mesh.new_merchant("routing readers")
+    viewer = signed_in(mesh, create_user(mesh, merchant_id, "viewer")).access_token
+    with mesh.client(key) as owner_key:
+        saved = put(owner_key, only("sandbox"))
+        created = owner_key.post("/v1/api_keys", json={"read_only": True})
+        assert created.status_code == 200, created.text
+        read_only_key = created.json()["secret"]
+    for caller, refusal in ((viewer, "ROLE_FORBIDDEN"), (read_only_key, "API_KEY_READ_ONLY")):
+        with mesh.client(caller) as api:
+            answer = simulated(
+                api,
+                payment={"amount": "1500", "currency": "USD", "payment_method": "pm_card_visa"},
+            )
+            assert (answer["config_version"], answer["rule"]) == (saved["version"], "all")
+            what_if = api.post(
+                "/v1/routing:what_if", json={"routing_config": only("sandbox-b"), "days": 1}
+            )
+            assert what_if.status_code == 200, what_if.text
+            for verb, path, body in (
+                ("PUT", "/v1/routing", only("sandbox-b")),
+                ("POST", f"/v1/routing/versions/{saved['version']}:rollback", {}),
+            ):
+                refused = api.request(verb, path, json=body)
+                assert (refused.status_code, reason(refused)) == (403, refusal), refused.text
+            assert api.get("/v1/routing").json()["version"] == saved["version"]
 
 
 def grpc_error(error: grpc.RpcError) -> tuple[grpc.StatusCode, str, dict[str, str]]:

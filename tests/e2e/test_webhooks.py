@@ -190,6 +190,7 @@ def emit(
                 type=type,
                 obj=obj,
                 key=f"test:{uuid.uuid4()}",
+                order_id=str(obj.get("id", "")),
             )
         client = await mesh.temporal()
         activity_env = ActivityEnvironment(client=client)
@@ -642,3 +643,66 @@ def test_events_are_listed_newest_first_by_page_and_type(mesh: Mesh) -> None:
     event = api.get(f"/v1/events/{made[1]}").json()
     assert (event["type"], event["livemode"]) == ("order.failed", False)
     assert event["object"]["amount"] == "4999" and event["create_time"].endswith("Z")
+
+
+def paid_order(api: httpx.Client) -> str:
+    order = api.post("/v1/orders", json={"amount": 4999, "currency": "USD"}).json()
+    paid = api.post(
+        f"/v1/orders/{order['id']}:pay",
+        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+    )
+    assert paid.json()["status"] == "SUCCEEDED", paid.text
+    return str(order["id"])
+
+
+def test_an_orders_events_are_listed_by_order_with_its_refunds_and_no_one_elses(
+    mesh: Mesh,
+) -> None:
+    """The worker names each event's order as it records it (an order's change, a refund's),
+    so ListEvents?order= finds them however many newer events the merchant has."""
+    api, live_key = new_merchant_with_live_key(mesh)
+    order = paid_order(api)
+    refunded = api.post(f"/v1/orders/{order}/refunds", json={"amount": 1000})
+    assert refunded.status_code == 200, refunded.text
+    other = paid_order(api)
+    eventually(lambda: api.get(f"/v1/events?order={other}").json()["events"])
+    newer = [emit(mesh, api) for _ in range(2)]  # other orders' events, after all of these
+
+    def of_order(page_size: int, token: str = "") -> dict[str, Any]:
+        answer = api.get(
+            "/v1/events", params={"order": order, "page_size": page_size, "page_token": token}
+        )
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+    def both_recorded() -> list[str] | None:
+        found = [e["type"] for e in of_order(10)["events"]]
+        return found if len(found) == 2 else None
+
+    types = eventually(both_recorded)
+    assert types == ["refund.succeeded", "order.succeeded"]
+    first = of_order(1)
+    rest = of_order(1, first["next_page_token"])
+    listed = first["events"] + rest["events"]
+    assert rest["next_page_token"] == ""
+    assert [e["type"] for e in listed] == types
+    assert listed[0]["object"]["order"] == order and listed[1]["object"]["id"] == order
+    assert not {e["id"] for e in listed} & set(newer)
+    # Newest first across the merchant, this order's are not on the first page.
+    everything = api.get("/v1/events?page_size=2").json()["events"]
+    assert [e["id"] for e in everything] == newer[::-1]
+
+    # The token stays with its filter; an order of no one here, or of another merchant or mode,
+    # lists nothing; an id that is no order's shape is refused.
+    swapped = api.get(f"/v1/events?order={other}&page_token={first['next_page_token']}")
+    assert (swapped.status_code, reason(swapped)) == (400, "PAGE_TOKEN_INVALID")
+    assert api.get(f"/v1/events?order={ids.new_id('ord')}").json()["events"] == []
+    with new_merchant(mesh) as stranger, mesh.client(live_key) as live:
+        for outsider in (stranger, live):
+            answer = outsider.get(f"/v1/events?order={order}")
+            assert (answer.status_code, answer.json()["events"]) == (200, [])
+    for malformed in ("evt_1", "ord_", "ord_a-b", "ord_" + "a" * 29, order + "'"):
+        refused = api.get("/v1/events", params={"order": malformed})
+        assert refused.status_code == 400, refused.text
+        assert violations(refused) == {"order": "ORDER_ID_MALFORMED"}

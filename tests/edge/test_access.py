@@ -1,4 +1,5 @@
-"""Which RPCs a read-only key may call, as the API's descriptors say: GET bindings only."""
+"""Which RPCs a read-only key may call, as the API's descriptors say: GET bindings, and those
+declared `(payloops.v1.read_only) = true` (simulations that take a body)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,23 @@ for _module in pkgutil.iter_modules(payloops.v1.__path__):
     importlib.import_module(f"payloops.v1.{_module.name}")
 
 
-def test_exactly_the_get_bound_rpcs_are_reads() -> None:
-    reads = {op.grpc_path for op in operations() if any(b.verb == "GET" for b in op.bindings)}
+def test_exactly_the_get_bound_and_declared_rpcs_are_reads() -> None:
+    reads = {op.grpc_path for op in operations() if op.reads_only}
     writes = {op.grpc_path for op in operations()} - reads
     assert reads and writes
     assert {path for path in reads | writes if is_read_only(path)} == reads
     assert "/payloops.v1.ApiKeyService/ListApiKeys" in reads
     assert "/payloops.v1.ApiKeyService/RevokeApiKey" in writes
+
+
+def test_simulating_and_replaying_routing_are_reads_and_changing_it_is_not() -> None:
+    routing = "/payloops.v1.RoutingService/"
+    for method in ("SimulateRouting", "WhatIfRouting", "GetRoutingConfig"):
+        assert is_read_only(routing + method), method
+    for method in ("UpdateRoutingConfig", "RollbackRoutingConfig"):
+        assert not is_read_only(routing + method), method
+        assert not role_allows(Role.VIEWER, routing + method)
+    assert role_allows(Role.VIEWER, routing + "SimulateRouting")
 
 
 def test_an_unknown_or_missing_method_is_not_a_read() -> None:

@@ -115,14 +115,16 @@ class World:
         return endpoint_id, secret
 
     async def event(self, type: str = events.ORDER_SUCCEEDED) -> str:
+        order_id = f"ord_{uuid.uuid4().hex[:20]}"
         async with self.sessions.begin() as session:
             return await events.record(
                 session,
                 merchant_id=self.merchant_id,
                 livemode=False,
                 type=type,
-                obj={"id": f"ord_{uuid.uuid4().hex[:20]}", "amount": "4999", "attempts": 1},
+                obj={"id": order_id, "amount": "4999", "attempts": 1},
                 key=f"test:{uuid.uuid4()}",
+                order_id=order_id,
             )
 
     async def dispatch(self, event_id: str) -> int:

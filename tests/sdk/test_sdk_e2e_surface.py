@@ -141,6 +141,12 @@ def test_webhook_endpoints_events_and_deliveries(merchant: PayLoops) -> None:
     merchant.webhook_endpoints.delete(endpoint.id)
     assert list(merchant.webhook_endpoints.list()) == []
 
+    # One order's events only, however many others came after them.
+    other = merchant.orders.create(amount=1200, currency="USD")
+    settled(merchant, merchant.orders.pay(other.id, payment_method="pm_card_visa"))
+    eventually(lambda: next(iter(merchant.events.list(order=other.id).data), None))
+    assert [e.id for e in merchant.events.list_all(page_size=1, order=order.id)] == [event.id]
+
 
 def test_routing_round_trips_a_model(merchant: PayLoops) -> None:
     config = merchant.routing.retrieve()

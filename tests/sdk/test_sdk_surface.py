@@ -135,6 +135,13 @@ CALLS: list[tuple[Callable[[Any], Any], str, str, dict[str, str], object]] = [
         {"type": "order.succeeded"},
         None,
     ),
+    (
+        lambda c: c.events.list(order="ord_1", page_size=100),
+        "GET",
+        "/v1/events",
+        {"order": "ord_1", "page_size": "100"},
+        None,
+    ),
     (lambda c: c.events.retrieve("evt_1"), "GET", "/v1/events/evt_1", {}, None),
     (
         lambda c: c.events.redeliver("evt_1", webhook_endpoint="we_1"),

@@ -14,16 +14,6 @@ export type Entry =
   | { kind: "refund"; time: Date | undefined; refund: Refund }
   | { kind: "event"; time: Date | undefined; event: Event; deliveries: EventDeliveries };
 
-// Events are listed newest first across the merchant; an order's are found among the latest
-// this many (a long-lived order's oldest events may be beyond them).
-export const EVENTS_SCANNED = 500;
-
-/** Whether an event is about this order: the order itself, or one of its refunds. */
-export function concernsOrder(event: Event, orderId: string): boolean {
-  const object = event.object as Record<string, unknown> | undefined;
-  return object?.["id"] === orderId || object?.["order"] === orderId;
-}
-
 export function timeline(
   order: Order,
   refunds: readonly Refund[],

@@ -26,10 +26,11 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from payloops.v1 import options_pb2 as payloops_dot_v1_dot_options__pb2
 from payloops.v1 import orders_pb2 as payloops_dot_v1_dot_orders__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19payloops/v1/routing.proto\x12\x0bpayloops.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18payloops/v1/orders.proto\"\x9b\x04\n\rRoutingConfig\x12\x15\n\x07version\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\'\n\x05rules\x18\x02 \x03(\x0b\x32\x18.payloops.v1.RoutingRule\x12-\n\x04mode\x18\x03 \x01(\x0e\x32\x1f.payloops.v1.RoutingConfig.Mode\x12O\n\x16unknown_outcome_policy\x18\x04 \x01(\x0e\x32/.payloops.v1.RoutingConfig.UnknownOutcomePolicy\x12\x14\n\x0cmax_attempts\x18\x05 \x01(\x05\x12\x31\n\x0epayment_budget\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x34\n\x11resolution_budget\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"<\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x0c\n\x08PRIORITY\x10\x01\x12\x10\n\x0cSUCCESS_RATE\x10\x02\"V\n\x14UnknownOutcomePolicy\x12&\n\"UNKNOWN_OUTCOME_POLICY_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x46\x41ILOVER\x10\x01\x12\x08\n\x04WAIT\x10\x02\"\xbb\x01\n\x0bRoutingRule\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\nconditions\x18\x02 \x01(\x0b\x32\x1e.payloops.v1.RoutingConditions\x12/\n\x08\x66\x61ilover\x18\x03 \x01(\x0b\x32\x1b.payloops.v1.FailoverTargetH\x00\x12)\n\x05split\x18\x04 \x01(\x0b\x32\x18.payloops.v1.VolumeSplitH\x00\x42\x08\n\x06target\"\xa3\x02\n\x11RoutingConditions\x12\x12\n\ncurrencies\x18\x01 \x03(\t\x12\x12\n\namount_min\x18\x02 \x01(\x03\x12\x12\n\namount_max\x18\x03 \x01(\x03\x12\x15\n\rcard_networks\x18\x04 \x03(\t\x12\x14\n\x0c\x63\x61rd_funding\x18\x05 \x03(\t\x12\x16\n\x0e\x63\x61rd_countries\x18\x06 \x03(\t\x12\x1c\n\x14payment_method_types\x18\x07 \x03(\t\x12>\n\x08metadata\x18\x08 \x03(\x0b\x32,.payloops.v1.RoutingConditions.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"$\n\x0e\x46\x61iloverTarget\x12\x12\n\nprocessors\x18\x01 \x03(\t\">\n\x0bVolumeSplit\x12/\n\x07targets\x18\x01 \x03(\x0b\x32\x1e.payloops.v1.WeightedProcessor\"6\n\x11WeightedProcessor\x12\x11\n\tprocessor\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x05\"\x19\n\x17GetRoutingConfigRequest\"V\n\x1aUpdateRoutingConfigRequest\x12\x38\n\x0erouting_config\x18\x01 \x01(\x0b\x32\x1a.payloops.v1.RoutingConfigB\x04\xe2\x41\x01\x02\"I\n ListRoutingConfigVersionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"q\n!ListRoutingConfigVersionsResponse\x12\x33\n\x0frouting_configs\x18\x01 \x03(\x0b\x32\x1a.payloops.v1.RoutingConfig\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"7\n\x1eGetRoutingConfigVersionRequest\x12\x15\n\x07version\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"5\n\x1cRollbackRoutingConfigRequest\x12\x15\n\x07version\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"\xa7\x02\n\x10SimulatedPayment\x12\x14\n\x06\x61mount\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x16\n\x08\x63urrency\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\x13payment_method_type\x18\x03 \x01(\t\x12\x14\n\x0c\x63\x61rd_network\x18\x04 \x01(\t\x12\x14\n\x0c\x63\x61rd_funding\x18\x05 \x01(\t\x12\x14\n\x0c\x63\x61rd_country\x18\x06 \x01(\t\x12=\n\x08metadata\x18\x07 \x03(\x0b\x32+.payloops.v1.SimulatedPayment.MetadataEntry\x12\x16\n\x0epayment_method\x18\x08 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x82\x01\n\x16SimulateRoutingRequest\x12\x34\n\x07payment\x18\x01 \x01(\x0b\x32\x1d.payloops.v1.SimulatedPaymentB\x04\xe2\x41\x01\x02\x12\x32\n\x0erouting_config\x18\x02 \x01(\x0b\x32\x1a.payloops.v1.RoutingConfig\"4\n\x10\x46irstChoiceShare\x12\x11\n\tprocessor\x18\x01 \x01(\t\x12\r\n\x05share\x18\x02 \x01(\x01\"\xe9\x01\n\x17SimulateRoutingResponse\x12\x16\n\x0e\x63onfig_version\x18\x01 \x01(\x03\x12\r\n\x05\x64raft\x18\x02 \x01(\x08\x12\x0c\n\x04rule\x18\x03 \x01(\t\x12\x31\n\ncandidates\x18\x04 \x03(\x0b\x32\x1d.payloops.v1.RoutingCandidate\x12\x14\n\x0c\x66\x61ilure_code\x18\x05 \x01(\t\x12\x14\n\x0cmax_attempts\x18\x06 \x01(\x05\x12:\n\x13\x66irst_choice_shares\x18\x07 \x03(\x0b\x32\x1d.payloops.v1.FirstChoiceShare\"^\n\x14WhatIfRoutingRequest\x12\x38\n\x0erouting_config\x18\x01 \x01(\x0b\x32\x1a.payloops.v1.RoutingConfigB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\x05\"\x90\x01\n\x0bWhatIfSplit\x12\x11\n\tprocessor\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\x12\x17\n\x0f\x61\x63tual_payments\x18\x03 \x01(\x03\x12\x15\n\ractual_amount\x18\x04 \x01(\x03\x12\x16\n\x0e\x64raft_payments\x18\x05 \x01(\x03\x12\x14\n\x0c\x64raft_amount\x18\x06 \x01(\x03\"c\n\x13WhatIfProcessorRate\x12\x11\n\tprocessor\x18\x01 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x02 \x01(\x03\x12\x11\n\tsuccesses\x18\x03 \x01(\x03\x12\x14\n\x0csuccess_rate\x18\x04 \x01(\x01\"\x9c\x02\n\x15WhatIfRoutingResponse\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08payments\x18\x02 \x01(\x03\x12\x11\n\ttruncated\x18\x03 \x01(\x08\x12(\n\x06splits\x18\x04 \x03(\x0b\x32\x18.payloops.v1.WhatIfSplit\x12\x39\n\x0fprocessor_rates\x18\x05 \x03(\x0b\x32 .payloops.v1.WhatIfProcessorRate\x12$\n\x1c\x61\x63tual_expected_success_rate\x18\x06 \x01(\x01\x12#\n\x1b\x64raft_expected_success_rate\x18\x07 \x01(\x01\x32\xb0\x07\n\x0eRoutingService\x12i\n\x10GetRoutingConfig\x12$.payloops.v1.GetRoutingConfigRequest\x1a\x1a.payloops.v1.RoutingConfig\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/routing\x12\x7f\n\x13UpdateRoutingConfig\x12\'.payloops.v1.UpdateRoutingConfigRequest\x1a\x1a.payloops.v1.RoutingConfig\"#\x82\xd3\xe4\x93\x02\x1d\x1a\x0b/v1/routing:\x0erouting_config\x12\x98\x01\n\x19ListRoutingConfigVersions\x12-.payloops.v1.ListRoutingConfigVersionsRequest\x1a..payloops.v1.ListRoutingConfigVersionsResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/routing/versions\x12\x8a\x01\n\x17GetRoutingConfigVersion\x12+.payloops.v1.GetRoutingConfigVersionRequest\x1a\x1a.payloops.v1.RoutingConfig\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/routing/versions/{version}\x12\x92\x01\n\x15RollbackRoutingConfig\x12).payloops.v1.RollbackRoutingConfigRequest\x1a\x1a.payloops.v1.RoutingConfig\"2\x82\xd3\xe4\x93\x02,\"\'/v1/routing/versions/{version}:rollback:\x01*\x12}\n\x0fSimulateRouting\x12#.payloops.v1.SimulateRoutingRequest\x1a$.payloops.v1.SimulateRoutingResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/v1/routing:simulate:\x01*\x12v\n\rWhatIfRouting\x12!.payloops.v1.WhatIfRoutingRequest\x1a\".payloops.v1.WhatIfRoutingResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/routing:what_if:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19payloops/v1/routing.proto\x12\x0bpayloops.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19payloops/v1/options.proto\x1a\x18payloops/v1/orders.proto\"\x9b\x04\n\rRoutingConfig\x12\x15\n\x07version\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\'\n\x05rules\x18\x02 \x03(\x0b\x32\x18.payloops.v1.RoutingRule\x12-\n\x04mode\x18\x03 \x01(\x0e\x32\x1f.payloops.v1.RoutingConfig.Mode\x12O\n\x16unknown_outcome_policy\x18\x04 \x01(\x0e\x32/.payloops.v1.RoutingConfig.UnknownOutcomePolicy\x12\x14\n\x0cmax_attempts\x18\x05 \x01(\x05\x12\x31\n\x0epayment_budget\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x34\n\x11resolution_budget\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"<\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x0c\n\x08PRIORITY\x10\x01\x12\x10\n\x0cSUCCESS_RATE\x10\x02\"V\n\x14UnknownOutcomePolicy\x12&\n\"UNKNOWN_OUTCOME_POLICY_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x46\x41ILOVER\x10\x01\x12\x08\n\x04WAIT\x10\x02\"\xbb\x01\n\x0bRoutingRule\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\nconditions\x18\x02 \x01(\x0b\x32\x1e.payloops.v1.RoutingConditions\x12/\n\x08\x66\x61ilover\x18\x03 \x01(\x0b\x32\x1b.payloops.v1.FailoverTargetH\x00\x12)\n\x05split\x18\x04 \x01(\x0b\x32\x18.payloops.v1.VolumeSplitH\x00\x42\x08\n\x06target\"\xa3\x02\n\x11RoutingConditions\x12\x12\n\ncurrencies\x18\x01 \x03(\t\x12\x12\n\namount_min\x18\x02 \x01(\x03\x12\x12\n\namount_max\x18\x03 \x01(\x03\x12\x15\n\rcard_networks\x18\x04 \x03(\t\x12\x14\n\x0c\x63\x61rd_funding\x18\x05 \x03(\t\x12\x16\n\x0e\x63\x61rd_countries\x18\x06 \x03(\t\x12\x1c\n\x14payment_method_types\x18\x07 \x03(\t\x12>\n\x08metadata\x18\x08 \x03(\x0b\x32,.payloops.v1.RoutingConditions.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"$\n\x0e\x46\x61iloverTarget\x12\x12\n\nprocessors\x18\x01 \x03(\t\">\n\x0bVolumeSplit\x12/\n\x07targets\x18\x01 \x03(\x0b\x32\x1e.payloops.v1.WeightedProcessor\"6\n\x11WeightedProcessor\x12\x11\n\tprocessor\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x05\"\x19\n\x17GetRoutingConfigRequest\"V\n\x1aUpdateRoutingConfigRequest\x12\x38\n\x0erouting_config\x18\x01 \x01(\x0b\x32\x1a.payloops.v1.RoutingConfigB\x04\xe2\x41\x01\x02\"I\n ListRoutingConfigVersionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"q\n!ListRoutingConfigVersionsResponse\x12\x33\n\x0frouting_configs\x18\x01 \x03(\x0b\x32\x1a.payloops.v1.RoutingConfig\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"7\n\x1eGetRoutingConfigVersionRequest\x12\x15\n\x07version\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"5\n\x1cRollbackRoutingConfigRequest\x12\x15\n\x07version\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\"\xa7\x02\n\x10SimulatedPayment\x12\x14\n\x06\x61mount\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02\x12\x16\n\x08\x63urrency\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1b\n\x13payment_method_type\x18\x03 \x01(\t\x12\x14\n\x0c\x63\x61rd_network\x18\x04 \x01(\t\x12\x14\n\x0c\x63\x61rd_funding\x18\x05 \x01(\t\x12\x14\n\x0c\x63\x61rd_country\x18\x06 \x01(\t\x12=\n\x08metadata\x18\x07 \x03(\x0b\x32+.payloops.v1.SimulatedPayment.MetadataEntry\x12\x16\n\x0epayment_method\x18\x08 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x82\x01\n\x16SimulateRoutingRequest\x12\x34\n\x07payment\x18\x01 \x01(\x0b\x32\x1d.payloops.v1.SimulatedPaymentB\x04\xe2\x41\x01\x02\x12\x32\n\x0erouting_config\x18\x02 \x01(\x0b\x32\x1a.payloops.v1.RoutingConfig\"4\n\x10\x46irstChoiceShare\x12\x11\n\tprocessor\x18\x01 \x01(\t\x12\r\n\x05share\x18\x02 \x01(\x01\"\xe9\x01\n\x17SimulateRoutingResponse\x12\x16\n\x0e\x63onfig_version\x18\x01 \x01(\x03\x12\r\n\x05\x64raft\x18\x02 \x01(\x08\x12\x0c\n\x04rule\x18\x03 \x01(\t\x12\x31\n\ncandidates\x18\x04 \x03(\x0b\x32\x1d.payloops.v1.RoutingCandidate\x12\x14\n\x0c\x66\x61ilure_code\x18\x05 \x01(\t\x12\x14\n\x0cmax_attempts\x18\x06 \x01(\x05\x12:\n\x13\x66irst_choice_shares\x18\x07 \x03(\x0b\x32\x1d.payloops.v1.FirstChoiceShare\"^\n\x14WhatIfRoutingRequest\x12\x38\n\x0erouting_config\x18\x01 \x01(\x0b\x32\x1a.payloops.v1.RoutingConfigB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\x05\"\x90\x01\n\x0bWhatIfSplit\x12\x11\n\tprocessor\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\x12\x17\n\x0f\x61\x63tual_payments\x18\x03 \x01(\x03\x12\x15\n\ractual_amount\x18\x04 \x01(\x03\x12\x16\n\x0e\x64raft_payments\x18\x05 \x01(\x03\x12\x14\n\x0c\x64raft_amount\x18\x06 \x01(\x03\"c\n\x13WhatIfProcessorRate\x12\x11\n\tprocessor\x18\x01 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x02 \x01(\x03\x12\x11\n\tsuccesses\x18\x03 \x01(\x03\x12\x14\n\x0csuccess_rate\x18\x04 \x01(\x01\"\x9c\x02\n\x15WhatIfRoutingResponse\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08payments\x18\x02 \x01(\x03\x12\x11\n\ttruncated\x18\x03 \x01(\x08\x12(\n\x06splits\x18\x04 \x03(\x0b\x32\x18.payloops.v1.WhatIfSplit\x12\x39\n\x0fprocessor_rates\x18\x05 \x03(\x0b\x32 .payloops.v1.WhatIfProcessorRate\x12$\n\x1c\x61\x63tual_expected_success_rate\x18\x06 \x01(\x01\x12#\n\x1b\x64raft_expected_success_rate\x18\x07 \x01(\x01\x32\xb9\x07\n\x0eRoutingService\x12i\n\x10GetRoutingConfig\x12$.payloops.v1.GetRoutingConfigRequest\x1a\x1a.payloops.v1.RoutingConfig\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/routing\x12\x7f\n\x13UpdateRoutingConfig\x12\'.payloops.v1.UpdateRoutingConfigRequest\x1a\x1a.payloops.v1.RoutingConfig\"#\x82\xd3\xe4\x93\x02\x1d\x1a\x0b/v1/routing:\x0erouting_config\x12\x98\x01\n\x19ListRoutingConfigVersions\x12-.payloops.v1.ListRoutingConfigVersionsRequest\x1a..payloops.v1.ListRoutingConfigVersionsResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/routing/versions\x12\x8a\x01\n\x17GetRoutingConfigVersion\x12+.payloops.v1.GetRoutingConfigVersionRequest\x1a\x1a.payloops.v1.RoutingConfig\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/routing/versions/{version}\x12\x92\x01\n\x15RollbackRoutingConfig\x12).payloops.v1.RollbackRoutingConfigRequest\x1a\x1a.payloops.v1.RoutingConfig\"2\x82\xd3\xe4\x93\x02,\"\'/v1/routing/versions/{version}:rollback:\x01*\x12\x81\x01\n\x0fSimulateRouting\x12#.payloops.v1.SimulateRoutingRequest\x1a$.payloops.v1.SimulateRoutingResponse\"#\x88\xb5\x18\x01\x82\xd3\xe4\x93\x02\x19\"\x14/v1/routing:simulate:\x01*\x12z\n\rWhatIfRouting\x12!.payloops.v1.WhatIfRoutingRequest\x1a\".payloops.v1.WhatIfRoutingResponse\"\"\x88\xb5\x18\x01\x82\xd3\xe4\x93\x02\x18\"\x13/v1/routing:what_if:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -71,57 +72,57 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROUTINGSERVICE'].methods_by_name['RollbackRoutingConfig']._loaded_options = None
   _globals['_ROUTINGSERVICE'].methods_by_name['RollbackRoutingConfig']._serialized_options = b'\202\323\344\223\002,\"\'/v1/routing/versions/{version}:rollback:\001*'
   _globals['_ROUTINGSERVICE'].methods_by_name['SimulateRouting']._loaded_options = None
-  _globals['_ROUTINGSERVICE'].methods_by_name['SimulateRouting']._serialized_options = b'\202\323\344\223\002\031\"\024/v1/routing:simulate:\001*'
+  _globals['_ROUTINGSERVICE'].methods_by_name['SimulateRouting']._serialized_options = b'\210\265\030\001\202\323\344\223\002\031\"\024/v1/routing:simulate:\001*'
   _globals['_ROUTINGSERVICE'].methods_by_name['WhatIfRouting']._loaded_options = None
-  _globals['_ROUTINGSERVICE'].methods_by_name['WhatIfRouting']._serialized_options = b'\202\323\344\223\002\030\"\023/v1/routing:what_if:\001*'
-  _globals['_ROUTINGCONFIG']._serialized_start=197
-  _globals['_ROUTINGCONFIG']._serialized_end=736
-  _globals['_ROUTINGCONFIG_MODE']._serialized_start=588
-  _globals['_ROUTINGCONFIG_MODE']._serialized_end=648
-  _globals['_ROUTINGCONFIG_UNKNOWNOUTCOMEPOLICY']._serialized_start=650
-  _globals['_ROUTINGCONFIG_UNKNOWNOUTCOMEPOLICY']._serialized_end=736
-  _globals['_ROUTINGRULE']._serialized_start=739
-  _globals['_ROUTINGRULE']._serialized_end=926
-  _globals['_ROUTINGCONDITIONS']._serialized_start=929
-  _globals['_ROUTINGCONDITIONS']._serialized_end=1220
-  _globals['_ROUTINGCONDITIONS_METADATAENTRY']._serialized_start=1173
-  _globals['_ROUTINGCONDITIONS_METADATAENTRY']._serialized_end=1220
-  _globals['_FAILOVERTARGET']._serialized_start=1222
-  _globals['_FAILOVERTARGET']._serialized_end=1258
-  _globals['_VOLUMESPLIT']._serialized_start=1260
-  _globals['_VOLUMESPLIT']._serialized_end=1322
-  _globals['_WEIGHTEDPROCESSOR']._serialized_start=1324
-  _globals['_WEIGHTEDPROCESSOR']._serialized_end=1378
-  _globals['_GETROUTINGCONFIGREQUEST']._serialized_start=1380
-  _globals['_GETROUTINGCONFIGREQUEST']._serialized_end=1405
-  _globals['_UPDATEROUTINGCONFIGREQUEST']._serialized_start=1407
-  _globals['_UPDATEROUTINGCONFIGREQUEST']._serialized_end=1493
-  _globals['_LISTROUTINGCONFIGVERSIONSREQUEST']._serialized_start=1495
-  _globals['_LISTROUTINGCONFIGVERSIONSREQUEST']._serialized_end=1568
-  _globals['_LISTROUTINGCONFIGVERSIONSRESPONSE']._serialized_start=1570
-  _globals['_LISTROUTINGCONFIGVERSIONSRESPONSE']._serialized_end=1683
-  _globals['_GETROUTINGCONFIGVERSIONREQUEST']._serialized_start=1685
-  _globals['_GETROUTINGCONFIGVERSIONREQUEST']._serialized_end=1740
-  _globals['_ROLLBACKROUTINGCONFIGREQUEST']._serialized_start=1742
-  _globals['_ROLLBACKROUTINGCONFIGREQUEST']._serialized_end=1795
-  _globals['_SIMULATEDPAYMENT']._serialized_start=1798
-  _globals['_SIMULATEDPAYMENT']._serialized_end=2093
-  _globals['_SIMULATEDPAYMENT_METADATAENTRY']._serialized_start=1173
-  _globals['_SIMULATEDPAYMENT_METADATAENTRY']._serialized_end=1220
-  _globals['_SIMULATEROUTINGREQUEST']._serialized_start=2096
-  _globals['_SIMULATEROUTINGREQUEST']._serialized_end=2226
-  _globals['_FIRSTCHOICESHARE']._serialized_start=2228
-  _globals['_FIRSTCHOICESHARE']._serialized_end=2280
-  _globals['_SIMULATEROUTINGRESPONSE']._serialized_start=2283
-  _globals['_SIMULATEROUTINGRESPONSE']._serialized_end=2516
-  _globals['_WHATIFROUTINGREQUEST']._serialized_start=2518
-  _globals['_WHATIFROUTINGREQUEST']._serialized_end=2612
-  _globals['_WHATIFSPLIT']._serialized_start=2615
-  _globals['_WHATIFSPLIT']._serialized_end=2759
-  _globals['_WHATIFPROCESSORRATE']._serialized_start=2761
-  _globals['_WHATIFPROCESSORRATE']._serialized_end=2860
-  _globals['_WHATIFROUTINGRESPONSE']._serialized_start=2863
-  _globals['_WHATIFROUTINGRESPONSE']._serialized_end=3147
-  _globals['_ROUTINGSERVICE']._serialized_start=3150
-  _globals['_ROUTINGSERVICE']._serialized_end=4094
+  _globals['_ROUTINGSERVICE'].methods_by_name['WhatIfRouting']._serialized_options = b'\210\265\030\001\202\323\344\223\002\030\"\023/v1/routing:what_if:\001*'
+  _globals['_ROUTINGCONFIG']._serialized_start=224
+  _globals['_ROUTINGCONFIG']._serialized_end=763
+  _globals['_ROUTINGCONFIG_MODE']._serialized_start=615
+  _globals['_ROUTINGCONFIG_MODE']._serialized_end=675
+  _globals['_ROUTINGCONFIG_UNKNOWNOUTCOMEPOLICY']._serialized_start=677
+  _globals['_ROUTINGCONFIG_UNKNOWNOUTCOMEPOLICY']._serialized_end=763
+  _globals['_ROUTINGRULE']._serialized_start=766
+  _globals['_ROUTINGRULE']._serialized_end=953
+  _globals['_ROUTINGCONDITIONS']._serialized_start=956
+  _globals['_ROUTINGCONDITIONS']._serialized_end=1247
+  _globals['_ROUTINGCONDITIONS_METADATAENTRY']._serialized_start=1200
+  _globals['_ROUTINGCONDITIONS_METADATAENTRY']._serialized_end=1247
+  _globals['_FAILOVERTARGET']._serialized_start=1249
+  _globals['_FAILOVERTARGET']._serialized_end=1285
+  _globals['_VOLUMESPLIT']._serialized_start=1287
+  _globals['_VOLUMESPLIT']._serialized_end=1349
+  _globals['_WEIGHTEDPROCESSOR']._serialized_start=1351
+  _globals['_WEIGHTEDPROCESSOR']._serialized_end=1405
+  _globals['_GETROUTINGCONFIGREQUEST']._serialized_start=1407
+  _globals['_GETROUTINGCONFIGREQUEST']._serialized_end=1432
+  _globals['_UPDATEROUTINGCONFIGREQUEST']._serialized_start=1434
+  _globals['_UPDATEROUTINGCONFIGREQUEST']._serialized_end=1520
+  _globals['_LISTROUTINGCONFIGVERSIONSREQUEST']._serialized_start=1522
+  _globals['_LISTROUTINGCONFIGVERSIONSREQUEST']._serialized_end=1595
+  _globals['_LISTROUTINGCONFIGVERSIONSRESPONSE']._serialized_start=1597
+  _globals['_LISTROUTINGCONFIGVERSIONSRESPONSE']._serialized_end=1710
+  _globals['_GETROUTINGCONFIGVERSIONREQUEST']._serialized_start=1712
+  _globals['_GETROUTINGCONFIGVERSIONREQUEST']._serialized_end=1767
+  _globals['_ROLLBACKROUTINGCONFIGREQUEST']._serialized_start=1769
+  _globals['_ROLLBACKROUTINGCONFIGREQUEST']._serialized_end=1822
+  _globals['_SIMULATEDPAYMENT']._serialized_start=1825
+  _globals['_SIMULATEDPAYMENT']._serialized_end=2120
+  _globals['_SIMULATEDPAYMENT_METADATAENTRY']._serialized_start=1200
+  _globals['_SIMULATEDPAYMENT_METADATAENTRY']._serialized_end=1247
+  _globals['_SIMULATEROUTINGREQUEST']._serialized_start=2123
+  _globals['_SIMULATEROUTINGREQUEST']._serialized_end=2253
+  _globals['_FIRSTCHOICESHARE']._serialized_start=2255
+  _globals['_FIRSTCHOICESHARE']._serialized_end=2307
+  _globals['_SIMULATEROUTINGRESPONSE']._serialized_start=2310
+  _globals['_SIMULATEROUTINGRESPONSE']._serialized_end=2543
+  _globals['_WHATIFROUTINGREQUEST']._serialized_start=2545
+  _globals['_WHATIFROUTINGREQUEST']._serialized_end=2639
+  _globals['_WHATIFSPLIT']._serialized_start=2642
+  _globals['_WHATIFSPLIT']._serialized_end=2786
+  _globals['_WHATIFPROCESSORRATE']._serialized_start=2788
+  _globals['_WHATIFPROCESSORRATE']._serialized_end=2887
+  _globals['_WHATIFROUTINGRESPONSE']._serialized_start=2890
+  _globals['_WHATIFROUTINGRESPONSE']._serialized_end=3174
+  _globals['_ROUTINGSERVICE']._serialized_start=3177
+  _globals['_ROUTINGSERVICE']._serialized_end=4130
 # @@protoc_insertion_point(module_scope)

@@ -267,12 +267,14 @@ class AsyncEvents(AsyncResource):
         page_size: int | None = None,
         page_token: str | None = None,
         type: str | None = None,
+        order: str | None = None,
     ) -> AsyncPage[models.Event]:
-        """One page of events, newest first; `type` (such as "order.succeeded") filters."""
+        """One page of events, newest first; `type` (such as "order.succeeded") and `order`
+        (an order's own events and its refunds', however old) filter."""
         return await self._page(
             ops.LIST_EVENTS,
             lambda answer: answer.events,
-            query=given(page_size=page_size, page_token=page_token or None, type=type),
+            query=given(page_size=page_size, page_token=page_token or None, type=type, order=order),
         )
 
     def list_all(self, **filters: Any) -> AsyncIterator[models.Event]:

@@ -272,12 +272,14 @@ class Events(Resource):
         page_size: int | None = None,
         page_token: str | None = None,
         type: str | None = None,
+        order: str | None = None,
     ) -> Page[models.Event]:
-        """One page of events, newest first; `type` (such as "order.succeeded") filters."""
+        """One page of events, newest first; `type` (such as "order.succeeded") and `order`
+        (an order's own events and its refunds', however old) filter."""
         return self._page(
             ops.LIST_EVENTS,
             lambda answer: answer.events,
-            query=given(page_size=page_size, page_token=page_token or None, type=type),
+            query=given(page_size=page_size, page_token=page_token or None, type=type, order=order),
         )
 
     def list_all(self, **filters: Any) -> Iterator[models.Event]:

@@ -3301,6 +3301,8 @@ export interface operations {
     ListEvents: {
         parameters: {
             query?: {
+                /** @description Only events about this order (`ord_…`): the order's own events and its refunds', however old. An id of no order of the caller's lists none. */
+                order?: string;
                 /** @description Maximum number of events to return: default 20, at most 100. */
                 page_size?: number;
                 /** @description `next_page_token` of the previous page. Other parameters must stay the same. */

@@ -1201,7 +1201,8 @@ export const OPERATIONS = {
     "query": {
       "page_size": "plain",
       "page_token": "plain",
-      "type": "plain"
+      "type": "plain",
+      "order": "plain"
     },
     "body": null,
     "response": {

@@ -372,6 +372,10 @@ describe("the SDK against the mesh", () => {
       for await (const each of payloops.events.list({ type: "order.succeeded" }))
         seen.push(each.id);
       assert.ok(seen.includes(event.id));
+      const ofOrder: string[] = [];
+      for await (const each of payloops.events.list({ order: order.id, pageSize: 1 }))
+        ofOrder.push(each.id);
+      assert.deepEqual(ofOrder, [event.id]);
       const { deliveries: sent } = await payloops.events.deliveries.list(event.id);
       assert.equal(sent[0]?.webhookEndpoint, endpoint.id);
 
