@@ -151,11 +151,13 @@ validate-envoy: $(STAMP)
 validate-compose: $(STAMP) $(DASHBOARD_STAMP) compose-tools
 	$(BIN)/python -m pytest -q tests/deploy
 
-# The platform's figures, then the dashboard's queries over a million orders (bench/analytics.py).
-bench: $(STAMP)
+# The platform's figures, then the dashboard's queries over a million orders (bench/analytics.py),
+# then scaling out on the compose twin (bench/scale.py: it runs the dashboard service too).
+bench: $(STAMP) $(DASHBOARD_STAMP) compose-tools
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.analytics
 	$(BIN)/python -m bench.temporal_journal
+	$(BIN)/python -m bench.scale
 
 clean:
 	rm -rf $(VENV) .payloops $(APIREF)/node_modules $(DASHBOARD)/node_modules $(DASHBOARD)/build

@@ -148,8 +148,10 @@ class Idempotency:
                     "a request with this Idempotency-Key is still in progress; retry shortly",
                     metadata={"idempotencyKey": key},
                 )
-            # Let go of this transaction's snapshot and locks while the first call finishes.
-            await session.commit()
+            # The caller's transaction stays open (its callers run it in a `begin()` block, which
+            # a commit here would close under them): at READ COMMITTED every statement of the
+            # next round sees what the first call committed meanwhile, and nothing done so far
+            # holds a lock (a claim that lost its insert, a take-over that matched no row).
             await asyncio.sleep(0.05)
 
     async def store(self, session: AsyncSession, claim: Claim, response: Message) -> None:

@@ -128,6 +128,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="payloops serve worker")
     parser.add_argument("--ready-file", type=Path, help="touched once the worker polls")
     args = parser.parse_args(argv)
+    if args.ready_file is not None:
+        # A restarted container keeps its /tmp: a file the process before this one touched
+        # would pass the health check before this one polls.
+        args.ready_file.unlink(missing_ok=True)
     configure_logging("worker")
     settings = Settings.from_env()
     try:

@@ -22,12 +22,16 @@ What is translated, and nothing else:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -36,11 +40,12 @@ from typing import Any
 
 import yaml
 
-from cli import envoy_config, postgres, probes
+from cli import dev, envoy_config, postgres, probes
 from cli.binaries import find_binary
 from cli.procs import dying_with_this_process
 from tests.conftest import free_port
-from tests.deploy.compose import REPO
+from tests.deploy.compose import REPO, required_variables, resolved
+from vault.crypto import new_fingerprint_key, new_kek
 
 # Replaced by a native equivalent, or not run (the module's docstring says which and why).
 NATIVE = {"postgres", "temporal", "envoy"}
@@ -48,6 +53,9 @@ NOT_RUN = {"temporal-schema", "temporal-namespace", "temporal-ui", "otel-collect
 POSTGRES_ADDRESS = "postgres:5432"
 HEALTH_TIMEOUT_S = 120.0
 JOB_TIMEOUT_S = 180.0
+# The merchant and owner the bootstrap job is asked to make.
+MERCHANT = "Twin merchant"
+OWNER = "owner@twin.payloops.test"
 
 
 @dataclass
@@ -131,7 +139,8 @@ class Twin:
     # -- running ----------------------------------------------------------------------------
 
     def start(self, name: str, argv: list[str], env: Mapping[str, str]) -> None:
-        log = (self.root / f"{name}.log").open("wb")
+        # Appended: a restarted service's log keeps what its earlier process wrote.
+        log = (self.root / f"{name}.log").open("ab")
         process = subprocess.Popen(
             dying_with_this_process(argv),
             cwd=REPO,
@@ -141,6 +150,28 @@ class Twin:
             start_new_session=True,
         )
         self.processes.append((name, process))
+
+    def process(self, name: str) -> subprocess.Popen[bytes]:
+        """The service's latest process (a restarted service's new one)."""
+        return [process for started, process in self.processes if started == name][-1]
+
+    def kill(self, name: str) -> int:
+        """SIGKILL the service's process, by the pid the twin holds, as a crash would; returns
+        that pid."""
+        process = self.process(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=20)
+        return process.pid
+
+    def stop_service(self, name: str) -> None:
+        """SIGTERM the service's process by its pid, as `docker compose stop` does."""
+        process = self.process(name)
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
     def log(self, name: str) -> str:
         return (self.root / f"{name}.log").read_text(errors="replace")[-3000:]
@@ -209,16 +240,24 @@ class Twin:
             assert time.monotonic() < deadline, f"temporal not serving:\n{self.log('temporal')}"
             time.sleep(0.5)
 
-    def start_envoy(self) -> str:
+    def start_envoy(self, absent: frozenset[str] = frozenset()) -> str:
         """The envoy service: its command, with the committed container config it mounts
         (the repository's files where they are here), the admin socket in its /tmp and
-        every upstream at its twin address. Returns the REST listener's URL."""
+        every upstream at its twin address. Returns the REST listener's URL.
+
+        `absent` names services whose endpoints are left out: a stopped container's name no
+        longer resolves, so STRICT_DNS stops sending to it (the bench's one-edge runs)."""
         service = self.service("envoy")
         config = yaml.safe_load(envoy_config.container_config_on_this_machine())
         text = self.translate("envoy", yaml.safe_dump(config, sort_keys=False))
         config = yaml.safe_load(text)
         for cluster in config["static_resources"]["clusters"]:
             for group in cluster["load_assignment"]["endpoints"]:
+                group["lb_endpoints"] = [
+                    endpoint
+                    for endpoint in group["lb_endpoints"]
+                    if endpoint["endpoint"]["address"]["socket_address"]["address"] not in absent
+                ]
                 for endpoint in group["lb_endpoints"]:
                     socket = endpoint["endpoint"]["address"]["socket_address"]
                     socket["address"] = self.addresses.get(socket["address"], socket["address"])
@@ -243,6 +282,78 @@ class Twin:
                 process.wait()
         if self.database is not None:
             self.database.stop()
+
+
+def installation_secrets(root: Path) -> dict[str, str]:
+    """What an operator puts in the environment, made as `payloops dev` makes each."""
+    password_file = root / "owner-password"
+    password_file.write_text(dev.new_dev_owner_password() + "\n")
+    return {
+        "PAYLOOPS_POSTGRES_PASSWORD": dev.new_database_password(),
+        "PAYLOOPS_SECRETS_KEYS": dev.new_secrets_key(),
+        "PAYLOOPS_TEMPORAL_CODEC_KEYS": dev.new_temporal_codec_key(),
+        "PAYLOOPS_ADMIN_API_KEY": dev.new_admin_api_key(),
+        "PAYLOOPS_PAGE_TOKEN_SECRET": dev.new_page_token_secret(),
+        "PAYLOOPS_JWT_SIGNING_KEYS": dev.new_jwt_signing_key(),
+        "PAYLOOPS_VAULT_EDGE_TOKEN": dev.new_page_token_secret(),
+        "PAYLOOPS_VAULT_WORKER_TOKEN": dev.new_page_token_secret(),
+        "PAYLOOPS_VAULT_DB_PASSWORD": dev.new_database_password(),
+        "PAYLOOPS_VAULT_KEKS": new_kek("twin-1"),
+        "PAYLOOPS_VAULT_FINGERPRINT_KEY": new_fingerprint_key(),
+        "PAYLOOPS_OPENOBSERVE_BASIC_AUTH": "dHdpbjp0d2lu",
+        "PAYLOOPS_OPENOBSERVE_EMAIL": "root@twin.payloops.test",
+        "PAYLOOPS_OPENOBSERVE_PASSWORD": dev.new_database_password(),
+        "PAYLOOPS_BOOTSTRAP_MERCHANT": MERCHANT,
+        "PAYLOOPS_BOOTSTRAP_OWNER_EMAIL": OWNER,
+        "PAYLOOPS_BOOTSTRAP_OWNER_PASSWORD_FILE": str(password_file),
+    }
+
+
+@contextlib.contextmanager
+def running_twin() -> Iterator[Twin]:
+    """A twin with the installation's secrets made and the file resolved with them, not yet
+    started; every process it started is stopped and its folder removed at the end."""
+    # /tmp: PostgreSQL's socket path must stay under 107 bytes.
+    root = Path(tempfile.mkdtemp(prefix="pl-twin-", dir="/tmp"))
+    secrets = installation_secrets(root)
+    # Every required variable of the file is one an operator is told to set, and is set.
+    assert required_variables() <= set(secrets)
+    started = Twin.of(resolved(secrets), root)
+    try:
+        yield started
+    finally:
+        started.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def bring_up(twin: Twin) -> str:
+    """Every service in depends_on order, as `docker compose up` does; returns the API's URL."""
+    api_url = ""
+    for name in start_order(twin.compose):
+        service = twin.service(name)
+        if name in NOT_RUN:
+            continue
+        if name == "postgres":
+            twin.start_postgres()
+        elif name == "temporal":
+            twin.start_temporal()
+        elif name == "envoy":
+            api_url = twin.start_envoy()
+        elif service.get("restart") == "no":
+            twin.run_job(name)
+        else:
+            twin.start_service(name)
+            twin.wait_healthy(name)
+    assert set(twin.compose["services"]) >= NATIVE, "a replaced service left the file"
+    return api_url
+
+
+def made_merchant(twin: Twin) -> dict[str, Any]:
+    """What the bootstrap job wrote of the merchant it made (its id and secret API key)."""
+    made: dict[str, Any] = json.loads(
+        (twin.root / "volumes" / "bootstrapdata" / "merchant.json").read_text()
+    )
+    return made
 
 
 def start_order(compose: dict[str, Any]) -> Iterator[str]:

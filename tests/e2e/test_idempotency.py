@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
+from payloops.sandbox.v1 import control_pb2
 from tests.conftest import Mesh
-from tests.e2e.sandbox_control import charges, live_charges
+from tests.e2e.sandbox_control import charges, live_charges, set_fault
 
 pytestmark = pytest.mark.e2e
 
@@ -95,3 +98,29 @@ def test_concurrent_duplicates_with_one_key_get_one_answer(mesh: Mesh) -> None:
         results = list(pool.map(create, range(10)))
     assert {status for status, _ in results} == {200}
     assert len({order_id for _, order_id in results}) == 1
+
+
+def test_duplicates_of_a_pay_still_in_progress_wait_and_replay_it(mesh: Mesh) -> None:
+    """A PayOrder commits its claim before the work: a duplicate (a client's retry after a
+    dropped connection, say) that finds the claim still held waits for it and replays its
+    answer, rather than failing."""
+    with mesh.client() as api:
+        order = api.post("/v1/orders", json={"amount": 6100, "currency": "USD"}).json()
+    set_fault(mesh, control_pb2.FAULT_MODE_LATENCY, count=1, latency_ms=2500)
+    key = str(uuid.uuid4())
+
+    def pay(delay_s: float) -> tuple[int, dict[str, Any]]:
+        time.sleep(delay_s)
+        with mesh.client(**{"Idempotency-Key": key}) as api:
+            response = api.post(
+                f"/v1/orders/{order['id']}:pay",
+                json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+            )
+            return response.status_code, response.json()
+
+    # The first claims the key; the others arrive while its payment is still with the processor.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(pay, [0.0, 0.8, 0.9, 1.0]))
+    assert [status for status, _ in results] == [200] * 4, results
+    assert all(body == results[0][1] for _, body in results)
+    assert len(live_charges(mesh, order["id"])) == 1
