@@ -14,6 +14,8 @@ from opentelemetry import baggage
 from core.card_numbers import mask_card_numbers
 
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
+# The order the line is about, where the process knows it (a payment's activities).
+order_id: contextvars.ContextVar[str] = contextvars.ContextVar("order_id", default="")
 # The correlation id's name as trace baggage and span attribute (core.telemetry).
 CORRELATION_ID = "payloops.correlation_id"
 
@@ -42,6 +44,8 @@ class JsonFormatter(logging.Formatter):
         }
         if cid := current_correlation_id():
             entry["correlation_id"] = cid
+        if order := order_id.get():
+            entry["order_id"] = order
         # log.info(msg, extra={"fields": {...}}) adds structured fields to the entry.
         for name, value in getattr(record, "fields", {}).items():
             entry[name] = mask_card_numbers(value) if isinstance(value, str) else value

@@ -29,6 +29,7 @@ from orchestrator.activities.processors import ProcessorActivities
 from orchestrator.activities.refunds import RefundActivities
 from orchestrator.activities.routing import RoutingActivities
 from orchestrator.activities.webhooks import WebhookActivities
+from orchestrator.correlation import CorrelationInterceptor
 from orchestrator.workflows.payment import PaymentWorkflow
 from orchestrator.workflows.refund import RefundWorkflow
 from orchestrator.workflows.webhook_delivery import WebhookDeliveryWorkflow
@@ -88,6 +89,7 @@ async def run(
             webhooks.record_lost_attempt,
             webhooks.give_up_delivery,
         ],
+        interceptors=[CorrelationInterceptor()],
         graceful_shutdown_timeout=timedelta(seconds=5),
         # The sandbox re-imports the workflow module for every run and proxies its calls: about
         # half of a workflow task's CPU here, 15 ms of every payment. Determinism is checked

@@ -4,7 +4,7 @@ A `ProcessorError` becomes its status, with an ErrorInfo in the adapter's domain
 exception is INTERNAL (reason ADAPTER_ERROR): the contract reads that as "outcome unknown", the
 only safe reading when the adapter may have been half-way through a charge. The exception is
 logged; the request is not (it carries credentials). The interceptor also makes the caller's
-`x-correlation-id` the correlation id of the RPC's log lines.
+`x-correlation-id` the correlation id of the RPC's log lines, and logs one line per RPC.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
 
     async def _answer(self, inner: Handler, request: Any, context: Context, method: str) -> Any:
         try:
-            return await inner(request, context)
+            answer = await inner(request, context)
         except ProcessorError as error:
             failure = error
         except grpc.aio.AbortError:
@@ -77,6 +77,11 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 ADAPTER_ERROR,
                 "the adapter failed unexpectedly; the outcome is unknown",
             )
+        else:
+            # One line per RPC, with the caller's correlation id: the call's trail in the
+            # adapter's log even with tracing off.
+            log.info("rpc=%s code=OK", method)
+            return answer
         log.info("rpc=%s code=%s reason=%s", method, failure.code.name, failure.reason)
         await context.abort_with_status(failure.status(self._domain))
         raise AssertionError("abort_with_status returned")  # it raises AbortError

@@ -304,3 +304,42 @@ def test_without_an_exporter_nothing_is_traced(mesh: Mesh) -> None:
     logs = mesh.state_dir / "logs"
     assert spans(logs / "edge.log") == [] and spans(logs / "worker.log") == []
     assert metric_points(logs / "worker.log") == {}
+
+
+def test_with_tracing_off_the_worker_and_the_adapter_log_the_correlation_id(mesh: Mesh) -> None:
+    """The id travels in the workflow's input and the processor call's metadata, not only in a
+    trace's baggage: the shared mesh traces nothing, and its logs still follow the payment."""
+    cid = f"untraced-{uuid.uuid4().hex}"
+    api = mesh.client(**{"X-Correlation-ID": cid})
+    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
+    paid = api.post(
+        f"/v1/orders/{order['id']}:pay",
+        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+    ).json()
+    assert paid["status"] == "SUCCEEDED", paid
+
+    logs = mesh.state_dir / "logs"
+
+    def worker_lines() -> list[dict[str, Any]]:
+        return [
+            json.loads(line)
+            for line in (logs / "worker.log").read_text().splitlines()
+            if line.startswith("{") and cid in line
+        ]
+
+    def adapter_lines() -> list[str]:
+        return [
+            line
+            for log in logs.glob("sandbox*.log")
+            for line in log.read_text().splitlines()
+            if f"correlation_id={cid} " in line
+        ]
+
+    deadline = time.monotonic() + 30
+    while not (worker_lines() and adapter_lines()):
+        assert time.monotonic() < deadline, "no log line carries the correlation id"
+        time.sleep(0.3)
+    activities = {line["activity"] for line in worker_lines() if "activity" in line}
+    assert "route_and_authorize" in activities, worker_lines()
+    assert {line["order_id"] for line in worker_lines()} == {order["id"]}
+    assert any("rpc=Authorize code=OK" in line for line in adapter_lines()), adapter_lines()
