@@ -67,7 +67,9 @@ class Health(_message.Message):
     """"ok" when every dependency answered, "degraded" otherwise."""
     @_builtins.property
     def checks(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """Per dependency ("database", "temporal"): "ok" or a short error."""
+        """Per dependency ("database", "temporal", and "worker": a worker polls the task queue): "ok"
+        or a short error ("no_poller" for a worker missing).
+        """
 
     def __init__(
         self,

@@ -437,7 +437,9 @@ class Health:
     checks: dict[str, str] = field(
         default_factory=dict, metadata={WIRE: "map:string", OUTPUT_ONLY: True}
     )
-    """Per dependency ("database", "temporal"): "ok" or a short error."""
+    """Per dependency ("database", "temporal", and "worker": a worker polls the task queue): "ok"
+    or a short error ("no_poller" for a worker missing).
+    """
 
 
 @dataclass(frozen=True)

@@ -1553,7 +1553,7 @@ export interface components {
         };
         /** @description Health of the edge and the parts it depends on. */
         Health: {
-            /** @description Per dependency ("database", "temporal"): "ok" or a short error. */
+            /** @description Per dependency ("database", "temporal", and "worker": a worker polls the task queue): "ok" or a short error ("no_poller" for a worker missing). */
             checks?: $Read<{
                 [key: string]: string;
             }>;
