@@ -82,10 +82,11 @@ class Settings:
     # The platform's listeners webhooks must never reach, besides those named above (edge,
     # Temporal, database) and the processors' targets: Envoy's listeners, the sandbox's pages…
     platform_listeners: tuple[Listener, ...] = ()
-    # Where spans and metrics go (core.telemetry): the standard OTEL_TRACES_EXPORTER and
-    # OTEL_METRICS_EXPORTER, "none" unless set.
+    # Where spans, metrics and log records go (core.telemetry): the standard
+    # OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER and OTEL_LOGS_EXPORTER, "none" unless set.
     traces_exporter: str = "none"
     metrics_exporter: str = "none"
+    logs_exporter: str = "none"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -147,6 +148,7 @@ class Settings:
             platform_listeners=_parsed(env, "PAYLOOPS_PLATFORM_LISTENERS", parse_listeners),
             traces_exporter=otel_exporter(env, "OTEL_TRACES_EXPORTER"),
             metrics_exporter=otel_exporter(env, "OTEL_METRICS_EXPORTER"),
+            logs_exporter=otel_exporter(env, "OTEL_LOGS_EXPORTER"),
         )
 
 

@@ -19,7 +19,11 @@ from typing import Any
 
 import grpc
 import pytest
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.logs.v1 import logs_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from tests.conftest import Mesh, retire_mesh, start_mesh
@@ -192,6 +196,10 @@ def test_the_worker_counts_processor_calls_amounts_latencies_and_deliveries(
         receiver.close()
 
 
+def service_name(resource: resource_pb2.Resource) -> str:
+    return next((a.value.string_value for a in resource.attributes if a.key == "service.name"), "")
+
+
 class Collector(trace_service_pb2_grpc.TraceServiceServicer):
     """An OpenTelemetry collector's OTLP/gRPC trace endpoint, keeping (service, span) pairs."""
 
@@ -205,13 +213,9 @@ class Collector(trace_service_pb2_grpc.TraceServiceServicer):
     ) -> trace_service_pb2.ExportTraceServiceResponse:
         with self._lock:
             for resource in request.resource_spans:
-                names = [
-                    a.value.string_value
-                    for a in resource.resource.attributes
-                    if a.key == "service.name"
-                ]
+                name = service_name(resource.resource)
                 for scope in resource.scope_spans:
-                    self.spans += [(names[0] if names else "", span) for span in scope.spans]
+                    self.spans += [(name, span) for span in scope.spans]
         return trace_service_pb2.ExportTraceServiceResponse()
 
     def received(self) -> list[tuple[str, trace_pb2.Span]]:
@@ -219,16 +223,45 @@ class Collector(trace_service_pb2_grpc.TraceServiceServicer):
             return list(self.spans)
 
 
-def attribute(span: trace_pb2.Span, key: str) -> str:
-    return next((a.value.string_value for a in span.attributes if a.key == key), "")
+class LogCollector(logs_service_pb2_grpc.LogsServiceServicer):
+    """The collector's OTLP/gRPC logs endpoint, keeping (service, log record) pairs."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, logs_pb2.LogRecord]] = []
+        self._lock = threading.Lock()
+
+    def Export(
+        self, request: logs_service_pb2.ExportLogsServiceRequest, context: grpc.ServicerContext
+    ) -> logs_service_pb2.ExportLogsServiceResponse:
+        with self._lock:
+            for resource in request.resource_logs:
+                name = service_name(resource.resource)
+                for scope in resource.scope_logs:
+                    self.records += [(name, record) for record in scope.log_records]
+        return logs_service_pb2.ExportLogsServiceResponse()
+
+    def received(self) -> list[tuple[str, logs_pb2.LogRecord]]:
+        with self._lock:
+            return list(self.records)
+
+
+def attribute(item: trace_pb2.Span | logs_pb2.LogRecord, key: str) -> str:
+    found: list[common_pb2.KeyValue] = [a for a in item.attributes if a.key == key]
+    return found[0].value.string_value if found else ""
 
 
 @pytest.fixture(scope="module")
-def collector() -> Iterator[Collector]:
+def log_collector() -> LogCollector:
+    return LogCollector()
+
+
+@pytest.fixture(scope="module")
+def collector(log_collector: LogCollector) -> Iterator[Collector]:
     received = Collector()
     server = grpc.server(ThreadPoolExecutor(max_workers=4))
-    # opentelemetry-proto's gRPC module has no type hints.
+    # opentelemetry-proto's gRPC modules have no type hints.
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(received, server)  # type: ignore[no-untyped-call]
+    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(log_collector, server)  # type: ignore[no-untyped-call]
     received.port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
@@ -243,8 +276,10 @@ def otlp_mesh(collector: Collector) -> Iterator[Mesh]:
     mesh = start_mesh(
         {
             "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_LOGS_EXPORTER": "otlp",
             "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
             "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "OTEL_BLRP_SCHEDULE_DELAY": "100",
         }
     )
     try:
@@ -291,6 +326,54 @@ def test_with_otlp_the_trace_starts_at_envoy_and_reaches_a_collector(
     [envoy] = [s for service, s in trace if service == "payloops-envoy"]
     assert envoy.parent_span_id == b""
     assert pay[0].parent_span_id == envoy.span_id
+
+
+def test_with_otlp_logs_every_service_sends_the_payments_log_records(
+    otlp_mesh: Mesh, collector: Collector, log_collector: LogCollector
+) -> None:
+    cid = f"logs-{uuid.uuid4().hex}"
+    api = otlp_mesh.client(**{"X-Correlation-ID": cid})
+    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
+    paid = api.post(
+        f"/v1/orders/{order['id']}:pay",
+        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+    ).json()
+    assert paid["status"] == "SUCCEEDED", paid
+
+    services = {"payloops-edge", "payloops-worker", "payloops-sandbox"}
+    deadline = time.monotonic() + 30
+    while True:
+        pay = [
+            s
+            for service, s in collector.received()
+            if service == "payloops-edge"
+            and s.name == "/payloops.v1.OrderService/PayOrder"
+            and attribute(s, "payloops.correlation_id") == cid
+        ]
+        records = [
+            (service, r)
+            for service, r in log_collector.received()
+            if pay and r.trace_id == pay[0].trace_id
+        ]
+        if services <= {service for service, _ in records}:
+            break
+        assert time.monotonic() < deadline, f"log records from {[s for s, _ in records]}"
+        time.sleep(0.3)
+    # Every record of the payment's trace names its request, its span and its level; the
+    # worker's name the order too.
+    for service, record in records:
+        assert attribute(record, "payloops.correlation_id") == cid, (service, record)
+        assert len(record.span_id) == 8 and record.severity_text, (service, record)
+    assert {
+        attribute(r, "payloops.order_id") for service, r in records if service == "payloops-worker"
+    } == {order["id"]}
+    assert any(
+        r.body.string_value == "rpc=Authorize code=OK"
+        for service, r in records
+        if service == "payloops-sandbox"
+    )
+    text = str([r for _, r in records])
+    assert "pm_card_visa" not in text and otlp_mesh.api_key not in text
 
 
 def test_without_an_exporter_nothing_is_traced(mesh: Mesh) -> None:
