@@ -16,9 +16,11 @@ bodies: no card token, credential or secret reaches a span.
 from __future__ import annotations
 
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextvars import Token
+from datetime import timedelta
 
 from opentelemetry import baggage, context, metrics, trace
 from opentelemetry.instrumentation.grpc import (
@@ -41,6 +43,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.util.types import AnyValue
 from temporalio.client import Interceptor
 from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.runtime import OpenTelemetryConfig, Runtime, TelemetryConfig
 
 from core.card_numbers import mask_card_numbers
 from core.config import Settings
@@ -63,10 +66,24 @@ class Telemetry:
         tracer: TracerProvider | None,
         meter: MeterProvider | None,
         logs: LoggerProvider | None = None,
+        temporal_metrics: OpenTelemetryConfig | None = None,
     ) -> None:
         self._tracer = tracer
         self._meter = meter
         self._logs = logs
+        self._temporal_metrics = temporal_metrics
+
+    @property
+    def metrics_on(self) -> bool:
+        return self._meter is not None
+
+    def temporal_runtime(self) -> Runtime | None:
+        """For the worker's `Client.connect`: with OTLP metrics, a Temporal runtime that sends
+        the SDK's own metrics (workflow and activity task latencies, polls, failures) to the
+        same collector; None keeps the default runtime."""
+        if self._temporal_metrics is None:
+            return None
+        return Runtime(telemetry=TelemetryConfig(metrics=self._temporal_metrics))
 
     def temporal_interceptors(self) -> Sequence[Interceptor]:
         """For `Client.connect`: with tracing, client calls start spans and a worker on that
@@ -109,7 +126,36 @@ def configure_telemetry(service: str, settings: Settings) -> Telemetry:
     logs = None
     if settings.logs_exporter == "otlp":
         logs = otlp.export_logs(f"payloops-{service}", _log_attributes, _log_body)
-    return Telemetry(tracer, meter, logs)
+    temporal_metrics = _temporal_metrics() if settings.metrics_exporter == "otlp" else None
+    return Telemetry(tracer, meter, logs, temporal_metrics)
+
+
+def _temporal_metrics(env: Mapping[str, str] | None = None) -> OpenTelemetryConfig:
+    """The Temporal SDK's metrics to where the OTEL_EXPORTER_OTLP_* variables send ours."""
+    env = os.environ if env is None else env
+    http = otlp.protocol("metrics", env) == "http/protobuf"
+    url = env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "")
+    if not url:
+        base = env.get(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://localhost:4318" if http else "http://localhost:4317",
+        )
+        url = base.rstrip("/") + "/v1/metrics" if http else base
+    headers = dict(
+        (name.strip(), value.strip())
+        for name, _, value in (
+            part.partition("=") for part in env.get("OTEL_EXPORTER_OTLP_HEADERS", "").split(",")
+        )
+        if name.strip()
+    )
+    interval_ms = float(env.get("OTEL_METRIC_EXPORT_INTERVAL", "60000"))
+    return OpenTelemetryConfig(
+        url=url,
+        headers=headers,
+        metric_periodicity=timedelta(milliseconds=interval_ms),
+        durations_as_seconds=True,
+        http=http,
+    )
 
 
 def _log_attributes(record: logging.LogRecord) -> dict[str, AnyValue]:

@@ -15,7 +15,7 @@ import grpc
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 
-from core import api_keys, errors
+from core import api_keys, errors, metrics
 from core.card_numbers import looks_like_card_number
 from core.logs import correlation_id, stack_without_messages
 from core.secret_shapes import secret_shapes_in
@@ -86,6 +86,7 @@ def _unary(
         response_headers.set(headers)
         started = time.monotonic()
         outcome = "OK"
+        code = grpc.StatusCode.OK.name
         try:
             _refuse_publishable_key(metadata)
             request = request_checks.decode(parse, raw)
@@ -94,14 +95,18 @@ def _unary(
             response = await inner(request, context)
         except errors.PayLoopsError as error:
             outcome = error.kind.reason
+            code = error.kind.code.name
             await _abort(context, headers, error.to_status())
         except StoredStatus as stored:
             outcome = "REPLAYED_ERROR"
+            code = _code_name(stored.status.code)
             await _abort(context, headers, stored.status)
         except grpc.aio.AbortError:
+            code = getattr(context.code(), "name", "UNKNOWN")
             raise
         except Exception as error:
             outcome = errors.INTERNAL.reason
+            code = errors.INTERNAL.code.name
             log.error(
                 "unhandled error in %s: %s",
                 method,
@@ -119,6 +124,8 @@ def _unary(
             )
         finally:
             otel_context.detach(carried)
+            seconds = time.monotonic() - started
+            metrics.edge_rpc(method, code, seconds)
             # One line per call; request_id ties it to Envoy's access log line.
             log.info(
                 "rpc %s %s",
@@ -129,7 +136,7 @@ def _unary(
                         "rpc": method,
                         "outcome": outcome,
                         "request_id": _loggable_request_id(metadata),
-                        "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                        "duration_ms": round(seconds * 1000, 1),
                     }
                 },
             )
@@ -209,6 +216,11 @@ def _refuse_publishable_key(metadata: Any) -> None:
         raise errors.PayLoopsError(
             errors.API_KEY_PUBLISHABLE, "a publishable key can only tokenize cards"
         )
+
+
+def _code_name(code: int) -> str:
+    """The name of a google.rpc.Status code (a gRPC status code's number)."""
+    return next((c.name for c in grpc.StatusCode if c.value[0] == code), "UNKNOWN")
 
 
 def _new_correlation_id() -> str:
