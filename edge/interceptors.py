@@ -17,7 +17,7 @@ from opentelemetry import context as otel_context
 
 from core import api_keys, errors, metrics
 from core.card_numbers import looks_like_card_number
-from core.logs import correlation_id, stack_without_messages
+from core.logs import correlation_id, order_id, stack_without_messages
 from core.secret_shapes import secret_shapes_in
 from core.telemetry import with_correlation_id
 from edge import request_checks, validation
@@ -25,6 +25,7 @@ from edge.context import ServicerContext, request_header, response_headers, rpc_
 
 log = logging.getLogger("payloops.edge")
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_ORDER_ID = re.compile(r"^ord_[A-Za-z0-9]{1,64}$")
 
 
 class StoredStatus(Exception):
@@ -92,6 +93,7 @@ def _unary(
             request = request_checks.decode(parse, raw)
             if found := card_numbers + request_checks.violations(request):
                 raise errors.invalid(found)
+            _name_the_order(request)
             response = await inner(request, context)
         except errors.PayLoopsError as error:
             outcome = error.kind.reason
@@ -216,6 +218,14 @@ def _refuse_publishable_key(metadata: Any) -> None:
         raise errors.PayLoopsError(
             errors.API_KEY_PUBLISHABLE, "a publishable key can only tokenize cards"
         )
+
+
+def _name_the_order(request: Any) -> None:
+    """The order a request is about (PayOrder's, GetOrder's… `order`), for its log lines: only
+    a well-formed order id, since the field is the caller's text."""
+    given = getattr(request, "order", None)
+    if isinstance(given, str) and _ORDER_ID.match(given):
+        order_id.set(given)
 
 
 def _code_name(code: int) -> str:

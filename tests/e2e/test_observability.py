@@ -517,3 +517,13 @@ def test_with_tracing_off_the_worker_and_the_adapter_log_the_correlation_id(mesh
     assert "route_and_authorize" in activities, worker_lines()
     assert {line["order_id"] for line in worker_lines()} == {order["id"]}
     assert any("rpc=Authorize code=OK" in line for line in adapter_lines()), adapter_lines()
+    # The edge's line for each call names the order too, the one it created included.
+    edge = [
+        json.loads(line)
+        for line in (logs / "edge.log").read_text().splitlines()
+        if line.startswith("{") and cid in line
+    ]
+    assert {(line["rpc"].rsplit("/", 1)[-1], line.get("order_id")) for line in edge} == {
+        ("CreateOrder", order["id"]),
+        ("PayOrder", order["id"]),
+    }
