@@ -104,10 +104,10 @@ class _ActivityInbound(ActivityInboundInterceptor):
         cid = correlation_id.set(_header(input.headers, CORRELATION_HEADER))
         oid = order_id.set(_header(input.headers, ORDER_HEADER))
         started = time.monotonic()
-        outcome = "failed"
+        raised = True
         try:
             result = await super().execute_activity(input)
-            outcome = "completed"
+            raised = False
             return result
         finally:
             # One line per activity run: with the ids, an operator follows a payment through
@@ -116,11 +116,12 @@ class _ActivityInbound(ActivityInboundInterceptor):
             log.info(
                 "activity %s %s",
                 info.activity_type,
-                outcome,
+                "raised" if raised else "returned",
                 extra={
                     "fields": {
                         "activity": info.activity_type,
                         "attempt": info.attempt,
+                        "raised": raised,
                         "workflow_id": info.workflow_id,
                         "took_ms": round((time.monotonic() - started) * 1000, 1),
                     }
