@@ -1,6 +1,11 @@
 """HealthService: GET /health answers whether the edge reaches PostgreSQL and Temporal, and
-whether a worker is polling the task queue: with none, payments are accepted and then wait, so
-the platform is degraded even though every dependency answers."""
+whether a worker is polling the task queue.
+
+Without the database or Temporal the edge cannot serve: 503 DEPENDENCY_UNAVAILABLE. Without a
+worker it still serves (orders are created and read, payments accepted, and they wait for a
+worker): 200 with status "degraded" and the worker check "no_poller", so a probe that only
+reads the code does not take every edge out of service for what no edge can fix, and
+monitoring that reads the status sees the platform degraded."""
 
 from __future__ import annotations
 
@@ -22,6 +27,9 @@ _CHECK_TIMEOUT = 2.0
 # A worker polls for both: one without the other cannot finish a payment.
 _QUEUE_TYPES = (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
 NO_POLLER = "no_poller"
+DEGRADED = "degraded"
+# What the edge itself cannot serve without.
+_EDGE_NEEDS = ("database", "temporal")
 
 
 class WorkerPresence:
@@ -65,9 +73,10 @@ class HealthService(health_pb2_grpc.HealthServiceServicer):
         self, request: health_pb2.GetHealthRequest, context: ServicerContext
     ) -> health_pb2.Health:
         checks = dict(await asyncio.gather(self._database(), self._workflows(), self._worker()))
-        if any(result != "ok" for result in checks.values()):
+        if any(checks[needed] != "ok" for needed in _EDGE_NEEDS):
             raise errors.PayLoopsError(errors.DEPENDENCY_UNAVAILABLE, "degraded", metadata=checks)
-        return health_pb2.Health(status="ok", checks=checks)
+        status = "ok" if all(result == "ok" for result in checks.values()) else DEGRADED
+        return health_pb2.Health(status=status, checks=checks)
 
     async def _database(self) -> tuple[str, str]:
         try:

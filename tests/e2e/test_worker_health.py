@@ -1,6 +1,6 @@
 """/health says degraded when no worker polls the task queue (edge/services/health.py), and
 healthy again once one does: Temporal accepts payments with no worker, so only this tells an
-operator that they will wait."""
+operator that they will wait. The edge itself still serves: the answer stays a 200."""
 
 from __future__ import annotations
 
@@ -38,14 +38,6 @@ def health(mesh: Mesh) -> tuple[int, dict[str, Any]]:
     return answer.status_code, answer.json()
 
 
-def worker_check(body: dict[str, Any]) -> str:
-    """The worker check, from a healthy answer or from a degraded one's ErrorInfo."""
-    if "checks" in body:
-        return str(body["checks"]["worker"])
-    [info] = [d for d in body["details"] if d["@type"].endswith("ErrorInfo")]
-    return str(info["metadata"]["worker"])
-
-
 def pay(mesh: Mesh) -> str:
     api = mesh.client()
     order = api.post("/v1/orders", json={"amount": 700, "currency": "USD"}).json()
@@ -62,7 +54,8 @@ def healthy_after_a_payment(mesh: Mesh) -> None:
     while True:
         assert pay(mesh) == "SUCCEEDED"
         code, body = health(mesh)
-        if code == 200:
+        assert code == 200, body
+        if body["status"] == "ok":
             assert body["checks"] == {"database": "ok", "temporal": "ok", "worker": "ok"}
             return
         assert time.monotonic() < deadline, body
@@ -78,13 +71,15 @@ def test_a_stopped_worker_turns_health_degraded_until_it_polls_again(own_mesh: M
         deadline = time.monotonic() + SILENCE_SECONDS + 90
         while True:
             code, body = health(own_mesh)
-            if code != 200:
+            assert code == 200, body
+            if body["status"] != "ok":
                 break
             assert time.monotonic() < deadline, "health stayed ok without a polling worker"
             time.sleep(1)
-        assert code == 503, body
-        assert worker_check(body) == "no_poller"
-        assert body["message"] == "degraded"
+        assert body == {
+            "status": "degraded",
+            "checks": {"database": "ok", "temporal": "ok", "worker": "no_poller"},
+        }
     finally:
         os.kill(worker, signal.SIGCONT)
     healthy_after_a_payment(own_mesh)
