@@ -83,9 +83,13 @@ class Twin:
         return found
 
     def translate(self, name: str, text: str) -> str:
-        # Container paths first: the twin's own paths (under /tmp) must not be translated.
+        # Container paths first: the twin's own paths (under /tmp) must not be translated, nor
+        # the checkout's (a bind mount's source), which may itself be under /tmp.
+        checkout = "\0checkout\0"
+        text = text.replace(str(REPO), checkout)
         for container_path, here in self.mounts(name).items():
             text = re.sub(rf"(?<![\w/.-]){re.escape(container_path)}(?=/|$)", str(here), text)
+        text = text.replace(checkout, str(REPO))
         own = self.addresses[name]
         text = text.replace("0.0.0.0", own).replace("127.0.0.1", own)
         if self.database is not None:
