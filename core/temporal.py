@@ -10,17 +10,13 @@ import asyncio
 from collections.abc import Sequence
 
 from temporalio.client import Client, Interceptor
-from temporalio.runtime import Runtime
 
 from core.config import Settings
 from core.payload_codec import data_converter
 
 
 async def connect(
-    settings: Settings,
-    attempts: int = 100,
-    interceptors: Sequence[Interceptor] = (),
-    runtime: Runtime | None = None,
+    settings: Settings, attempts: int = 100, interceptors: Sequence[Interceptor] = ()
 ) -> Client:
     converter = data_converter(settings.temporal_codec_keys)
     for attempt in range(attempts):
@@ -30,7 +26,6 @@ async def connect(
                 namespace=settings.temporal_namespace,
                 interceptors=interceptors,
                 data_converter=converter,
-                runtime=runtime,
             )
         except RuntimeError:
             if attempt == attempts - 1:
