@@ -98,6 +98,8 @@ class Options:
     # Print the demo API key itself once ready; by default only where it is (dev.env): the
     # output of `payloops dev` ends up in terminals' scrollback and CI logs.
     show_key: bool = False
+    # `--otel URL`: the OpenTelemetry collector every service sends its telemetry to.
+    otel: str = ""
 
 
 class DevMesh:
@@ -118,6 +120,8 @@ class DevMesh:
     def start(self) -> None:
         self.state.dev_env.unlink(missing_ok=True)  # written again once everything is ready
         env = dict(os.environ)
+        if self.options.otel:
+            env.update(dev_services.otel_env(self.options.otel))
         envoy_bin = find_binary("envoy")
         temporal_bin = None if env.get("PAYLOOPS_TEMPORAL_ADDRESS") else find_binary("temporal")
 
@@ -159,6 +163,7 @@ class DevMesh:
                 grpc=self.ports.pick(dev_layout.TEMPORAL_PORT),
                 http=self.ports.pick(dev_layout.TEMPORAL_HTTP_PORT),
                 metrics=self.ports.pick(dev_layout.TEMPORAL_METRICS_PORT),
+                ui=self.ports.pick(dev_layout.TEMPORAL_UI_PORT),
             )
             listeners += temporal_ports.listeners()
             temporal_address = f"127.0.0.1:{temporal_ports.grpc}"
@@ -577,7 +582,13 @@ def preflight(options: Options) -> None:
         raise DevError(f"rate limit: {error}") from error
 
 
-def run(state_dir: str | Path, http_port: int, grpc_port: int, show_key: bool = False) -> int:
+def run(
+    state_dir: str | Path,
+    http_port: int,
+    grpc_port: int,
+    show_key: bool = False,
+    otel: str = "",
+) -> int:
     stop = StopFlag()
     stop.install()
     options = Options(
@@ -585,6 +596,7 @@ def run(state_dir: str | Path, http_port: int, grpc_port: int, show_key: bool = 
         http_port=http_port,
         grpc_port=grpc_port,
         show_key=show_key,
+        otel=otel,
     )
     mesh: DevMesh | None = None
     try:

@@ -24,6 +24,7 @@ GRPC_PORT = 8081
 TEMPORAL_PORT = 7233
 TEMPORAL_HTTP_PORT = 7243
 TEMPORAL_METRICS_PORT = 7244
+TEMPORAL_UI_PORT = 8233
 EDGE_PORT = 50051
 SANDBOX_GRPC_PORT = 50061  # + index in SANDBOXES
 SANDBOX_HTTP_PORT = 8091  # + index in SANDBOXES
@@ -47,9 +48,10 @@ def _internal_ports() -> list[tuple[str, str]]:
     return [
         (_ports(EDGE_PORT, 1), "edge, gRPC (PAYLOOPS_EDGE_PORT fixes it)"),
         (_ports(VAULT_PORT, 1), "card vault, gRPC (tokens via Envoy; detokenization here only)"),
-        (_ports(TEMPORAL_PORT, 1), "Temporal dev server, gRPC (no web UI)"),
+        (_ports(TEMPORAL_PORT, 1), "Temporal dev server, gRPC"),
         (_ports(TEMPORAL_HTTP_PORT, 1), "Temporal dev server, HTTP API"),
         (_ports(TEMPORAL_METRICS_PORT, 1), "Temporal dev server, metrics"),
+        (_ports(TEMPORAL_UI_PORT, 1), "Temporal web UI"),
         (_ports(SANDBOX_GRPC_PORT, len(SANDBOXES)), f"sandboxes {sandboxes}, gRPC"),
         (
             _ports(SANDBOX_HTTP_PORT, len(SANDBOXES)),

@@ -91,9 +91,12 @@ class TemporalPorts:
     # nobody could list among the platform's listeners (webhooks must never reach them).
     http: int
     metrics: int
+    # The web UI (workflows searchable by id); None runs the server headless.
+    ui: int | None = None
 
     def listeners(self) -> list[str]:
-        return [f"127.0.0.1:{port}" for port in (self.grpc, self.http, self.metrics)]
+        ports = (self.grpc, self.http, self.metrics, *([self.ui] if self.ui else []))
+        return [f"127.0.0.1:{port}" for port in ports]
 
 
 def temporal_argv(
@@ -115,7 +118,7 @@ def temporal_argv(
         str(ports.http),
         "--metrics-port",
         str(ports.metrics),
-        "--headless",
+        *(["--ui-ip", "127.0.0.1", "--ui-port", str(ports.ui)] if ports.ui else ["--headless"]),
         "--db-filename",
         str(db_file),
         "--log-level",
@@ -126,6 +129,17 @@ def temporal_argv(
     for pragma in sqlite_pragmas:
         argv += ["--sqlite-pragma", pragma]
     return argv
+
+
+def otel_env(collector_url: str) -> dict[str, str]:
+    """`payloops dev --otel URL`: every service sends its traces, metrics and logs over OTLP to
+    the collector at URL (Envoy its traces)."""
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector_url,
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_METRICS_EXPORTER": "otlp",
+        "OTEL_LOGS_EXPORTER": "otlp",
+    }
 
 
 def temporal(state: StatePaths, binary: Path, ports: TemporalPorts, env: dict[str, str]) -> Service:
@@ -139,7 +153,9 @@ def temporal(state: StatePaths, binary: Path, ports: TemporalPorts, env: dict[st
         child=_child(state, "temporal", argv, untraced),
         probe=lambda: probes.grpc_serving(target, probes.TEMPORAL_SERVICE),
         ready_timeout=60,
-        summary=f"{target}  (history in {state.temporal_db})",
+        summary=f"{target}  UI http://127.0.0.1:{ports.ui}  (history in {state.temporal_db})"
+        if ports.ui
+        else f"{target}  (history in {state.temporal_db})",
     )
 
 

@@ -103,7 +103,9 @@ def _cmd_serve(args: argparse.Namespace, rest: list[str]) -> int:
 def _cmd_dev(args: argparse.Namespace) -> int:
     from cli import dev
 
-    return dev.run(args.state_dir, args.http_port, args.grpc_port, show_key=args.show_key)
+    return dev.run(
+        args.state_dir, args.http_port, args.grpc_port, show_key=args.show_key, otel=args.otel
+    )
 
 
 def _database_url_or_exit(state_dir: str) -> str:
@@ -537,6 +539,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the demo merchant's API key when ready (default: only where it is, "
         "<state-dir>/dev.env)",
+    )
+    dev.add_argument(
+        "--otel",
+        metavar="URL",
+        default="",
+        help="send every service's traces, metrics and logs over OTLP to the OpenTelemetry "
+        "collector at URL (e.g. http://127.0.0.1:4317; sets the OTEL_* variables)",
     )
 
     serve = commands.add_parser(

@@ -34,6 +34,10 @@ class Settings:
     # edge and the worker refuse to start without one.
     temporal_codec_keys: tuple[str, ...] = ()
     task_queue: str = DEFAULT_TASK_QUEUE
+    # /health calls the worker missing when no poller has asked the task queue for work for
+    # this long. An idle worker's long poll is renewed about once a minute (Temporal's long-poll
+    # expiry), so the default leaves it half a minute more.
+    worker_silence_seconds: float = 90.0
     edge_host: str = "127.0.0.1"
     edge_port: int = 50051
     # Signs list page tokens so a client cannot forge a cursor or swap filters between pages.
@@ -78,10 +82,11 @@ class Settings:
     # The platform's listeners webhooks must never reach, besides those named above (edge,
     # Temporal, database) and the processors' targets: Envoy's listeners, the sandbox's pages…
     platform_listeners: tuple[Listener, ...] = ()
-    # Where spans and metrics go (core.telemetry): the standard OTEL_TRACES_EXPORTER and
-    # OTEL_METRICS_EXPORTER, "none" unless set.
+    # Where spans, metrics and log records go (core.telemetry): the standard
+    # OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER and OTEL_LOGS_EXPORTER, "none" unless set.
     traces_exporter: str = "none"
     metrics_exporter: str = "none"
+    logs_exporter: str = "none"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +101,9 @@ class Settings:
             temporal_namespace=env.get("PAYLOOPS_TEMPORAL_NAMESPACE", defaults.temporal_namespace),
             temporal_codec_keys=_comma_separated(env.get(TEMPORAL_CODEC_KEYS_VAR, "")),
             task_queue=env.get("PAYLOOPS_TASK_QUEUE", defaults.task_queue),
+            worker_silence_seconds=float(
+                env.get("PAYLOOPS_WORKER_SILENCE_SECONDS", defaults.worker_silence_seconds)
+            ),
             edge_host=env.get("PAYLOOPS_EDGE_HOST", defaults.edge_host),
             edge_port=int(env.get("PAYLOOPS_EDGE_PORT", defaults.edge_port)),
             page_token_secret=env.get(PAGE_TOKEN_SECRET_VAR, defaults.page_token_secret),
@@ -140,6 +148,7 @@ class Settings:
             platform_listeners=_parsed(env, "PAYLOOPS_PLATFORM_LISTENERS", parse_listeners),
             traces_exporter=otel_exporter(env, "OTEL_TRACES_EXPORTER"),
             metrics_exporter=otel_exporter(env, "OTEL_METRICS_EXPORTER"),
+            logs_exporter=otel_exporter(env, "OTEL_LOGS_EXPORTER"),
         )
 
 

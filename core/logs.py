@@ -8,12 +8,15 @@ import logging
 import sys
 import traceback
 from datetime import UTC, datetime
+from typing import Any
 
 from opentelemetry import baggage
 
 from core.card_numbers import mask_card_numbers
 
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
+# The order the line is about, where the process knows it (a payment's activities).
+order_id: contextvars.ContextVar[str] = contextvars.ContextVar("order_id", default="")
 # The correlation id's name as trace baggage and span attribute (core.telemetry).
 CORRELATION_ID = "payloops.correlation_id"
 
@@ -31,23 +34,36 @@ class JsonFormatter(logging.Formatter):
         self._service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "service": self._service,
             "logger": record.name,
-            # Every text that can quote a caller's input (the message, the fields, an error) is
-            # masked: the last line of defence against a card number in the logs.
-            "msg": mask_card_numbers(record.getMessage()),
+            "msg": masked_message(record),
+            **record_fields(record),
         }
-        if cid := current_correlation_id():
-            entry["correlation_id"] = cid
-        # log.info(msg, extra={"fields": {...}}) adds structured fields to the entry.
-        for name, value in getattr(record, "fields", {}).items():
-            entry[name] = mask_card_numbers(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exc"] = mask_card_numbers(self.formatException(record.exc_info))
         return json.dumps(entry)
+
+
+def masked_message(record: logging.LogRecord) -> str:
+    # Every text that can quote a caller's input (the message, the fields, an error) is
+    # masked: the last line of defence against a card number in the logs.
+    return mask_card_numbers(record.getMessage())
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """What a log line says besides its message: the correlation id and order id it serves,
+    and the structured fields of log.info(msg, extra={"fields": {...}}), masked."""
+    fields: dict[str, Any] = {}
+    if cid := current_correlation_id():
+        fields["correlation_id"] = cid
+    if order := order_id.get():
+        fields["order_id"] = order
+    for name, value in getattr(record, "fields", {}).items():
+        fields[name] = mask_card_numbers(value) if isinstance(value, str) else value
+    return fields
 
 
 def configure_logging(service: str, level: int = logging.INFO) -> None:

@@ -10,13 +10,17 @@ import asyncio
 from collections.abc import Sequence
 
 from temporalio.client import Client, Interceptor
+from temporalio.runtime import Runtime
 
 from core.config import Settings
 from core.payload_codec import data_converter
 
 
 async def connect(
-    settings: Settings, attempts: int = 100, interceptors: Sequence[Interceptor] = ()
+    settings: Settings,
+    attempts: int = 100,
+    interceptors: Sequence[Interceptor] = (),
+    runtime: Runtime | None = None,
 ) -> Client:
     converter = data_converter(settings.temporal_codec_keys)
     for attempt in range(attempts):
@@ -26,6 +30,7 @@ async def connect(
                 namespace=settings.temporal_namespace,
                 interceptors=interceptors,
                 data_converter=converter,
+                runtime=runtime,
             )
         except RuntimeError:
             if attempt == attempts - 1:

@@ -15,9 +15,9 @@ import grpc
 from grpc_status import rpc_status
 from opentelemetry import context as otel_context
 
-from core import api_keys, errors
+from core import api_keys, errors, metrics
 from core.card_numbers import looks_like_card_number
-from core.logs import correlation_id, stack_without_messages
+from core.logs import correlation_id, order_id, stack_without_messages
 from core.secret_shapes import secret_shapes_in
 from core.telemetry import with_correlation_id
 from edge import request_checks, validation
@@ -25,6 +25,7 @@ from edge.context import ServicerContext, request_header, response_headers, rpc_
 
 log = logging.getLogger("payloops.edge")
 _CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_ORDER_ID = re.compile(r"^ord_[A-Za-z0-9]{1,64}$")
 
 
 class StoredStatus(Exception):
@@ -86,22 +87,28 @@ def _unary(
         response_headers.set(headers)
         started = time.monotonic()
         outcome = "OK"
+        code = grpc.StatusCode.OK.name
         try:
             _refuse_publishable_key(metadata)
             request = request_checks.decode(parse, raw)
             if found := card_numbers + request_checks.violations(request):
                 raise errors.invalid(found)
+            _name_the_order(request)
             response = await inner(request, context)
         except errors.PayLoopsError as error:
             outcome = error.kind.reason
+            code = error.kind.code.name
             await _abort(context, headers, error.to_status())
         except StoredStatus as stored:
             outcome = "REPLAYED_ERROR"
+            code = _code_name(stored.status.code)
             await _abort(context, headers, stored.status)
         except grpc.aio.AbortError:
+            code = getattr(context.code(), "name", "UNKNOWN")
             raise
         except Exception as error:
             outcome = errors.INTERNAL.reason
+            code = errors.INTERNAL.code.name
             log.error(
                 "unhandled error in %s: %s",
                 method,
@@ -119,6 +126,8 @@ def _unary(
             )
         finally:
             otel_context.detach(carried)
+            seconds = time.monotonic() - started
+            metrics.edge_rpc(method, code, seconds)
             # One line per call; request_id ties it to Envoy's access log line.
             log.info(
                 "rpc %s %s",
@@ -129,7 +138,7 @@ def _unary(
                         "rpc": method,
                         "outcome": outcome,
                         "request_id": _loggable_request_id(metadata),
-                        "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                        "duration_ms": round(seconds * 1000, 1),
                     }
                 },
             )
@@ -209,6 +218,19 @@ def _refuse_publishable_key(metadata: Any) -> None:
         raise errors.PayLoopsError(
             errors.API_KEY_PUBLISHABLE, "a publishable key can only tokenize cards"
         )
+
+
+def _name_the_order(request: Any) -> None:
+    """The order a request is about (PayOrder's, GetOrder's… `order`), for its log lines: only
+    a well-formed order id, since the field is the caller's text."""
+    given = getattr(request, "order", None)
+    if isinstance(given, str) and _ORDER_ID.match(given):
+        order_id.set(given)
+
+
+def _code_name(code: int) -> str:
+    """The name of a google.rpc.Status code (a gRPC status code's number)."""
+    return next((c.name for c in grpc.StatusCode if c.value[0] == code), "UNKNOWN")
 
 
 def _new_correlation_id() -> str:

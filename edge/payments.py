@@ -31,6 +31,7 @@ from core.contracts.payment import (
 )
 from core.contracts.vocabulary import CaptureMethod
 from core.db import models
+from core.logs import correlation_id
 
 log = logging.getLogger("payloops.edge")
 
@@ -107,4 +108,5 @@ def payment_input(order: models.Order, method: PaymentMethod | None = None) -> P
         return_url=order.return_url,
         metadata=dict(order.metadata_),
         payment_method=method,
+        correlation_id=correlation_id.get(),
     )

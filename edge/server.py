@@ -41,7 +41,7 @@ from edge.services.api_keys import ApiKeyService
 from edge.services.audit_log import AuditLogService
 from edge.services.customers import CustomerService
 from edge.services.events import EventService
-from edge.services.health import HealthService
+from edge.services.health import HealthService, WorkerPresence
 from edge.services.merchants import MerchantService
 from edge.services.orders import OrderService
 from edge.services.processor_accounts import ProcessorAccountService
@@ -191,7 +191,12 @@ async def serve(
         server,
     )
     api_health_pb2_grpc.add_HealthServiceServicer_to_server(
-        HealthService(sessions, temporal), server
+        HealthService(
+            sessions,
+            temporal,
+            WorkerPresence(temporal, settings.task_queue, settings.worker_silence_seconds),
+        ),
+        server,
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -29,6 +29,8 @@ from orchestrator.activities.processors import ProcessorActivities
 from orchestrator.activities.refunds import RefundActivities
 from orchestrator.activities.routing import RoutingActivities
 from orchestrator.activities.webhooks import WebhookActivities
+from orchestrator.breaker_gauge import BreakerStates
+from orchestrator.correlation import CorrelationInterceptor
 from orchestrator.workflows.payment import PaymentWorkflow
 from orchestrator.workflows.refund import RefundWorkflow
 from orchestrator.workflows.webhook_delivery import WebhookDeliveryWorkflow
@@ -49,7 +51,9 @@ async def run(
     # With tracing, the client's interceptor continues the edge's trace in workflows and
     # activities, and the processor calls' spans join it (core.telemetry).
     client = await temporal.connect(
-        settings, interceptors=telemetry.temporal_interceptors() if telemetry else ()
+        settings,
+        interceptors=telemetry.temporal_interceptors() if telemetry else (),
+        runtime=telemetry.temporal_runtime() if telemetry else None,
     )
     # No ping per checkout (a round trip on every step): after a database restart the first
     # use of an old connection fails and the pool drops them all. Database steps are retried
@@ -88,6 +92,7 @@ async def run(
             webhooks.record_lost_attempt,
             webhooks.give_up_delivery,
         ],
+        interceptors=[CorrelationInterceptor()],
         graceful_shutdown_timeout=timedelta(seconds=5),
         # The sandbox re-imports the workflow module for every run and proxies its calls: about
         # half of a workflow task's CPU here, 15 ms of every payment. Determinism is checked
@@ -99,11 +104,16 @@ async def run(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    breakers = None
+    if telemetry is not None and telemetry.metrics_on:
+        breakers = asyncio.create_task(BreakerStates(sessions).refresh_forever())
     async with worker:
         log.info("worker polling task queue %s", settings.task_queue)
         if ready_file is not None:
             await asyncio.to_thread(ready_file.touch)
         await stop.wait()
+    if breakers is not None:
+        breakers.cancel()
     await channels.close()
     await engine.dispose()
 

@@ -90,6 +90,10 @@ class PaymentInput:
     # it too, but an update is only kept once a workflow task accepts it: a worker that dies
     # during the first task could lose it, and the start input is kept from the first moment.
     payment_method: PaymentMethod | None = None
+    # The correlation id of the request that started the workflow: the worker's log lines and
+    # processor calls carry it whether or not tracing is on (orchestrator/correlation.py).
+    # Empty in histories recorded before it existed.
+    correlation_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,8 @@ class RefundInput:
     livemode: bool
     amount: int  # 0: all that remains refundable
     reason: RefundReason
+    # As PaymentInput.correlation_id: the CreateRefund request's.
+    correlation_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import hashlib
 import grpc
 from google.protobuf import json_format
 
+from core.processors.call_metadata import CorrelationMetadata
 from payloops.processor.v1 import processor_pb2, processor_pb2_grpc
 from payloops.v1 import processors_pb2
 
@@ -27,6 +28,8 @@ _CHANNEL_OPTIONS = (
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 2000),
 )
+
+_INTERCEPTORS = (CorrelationMetadata(),)
 
 
 class NotConnected(Exception):
@@ -69,9 +72,13 @@ class ProcessorChannels:
                 credentials = grpc.ssl_channel_credentials(
                     root_certificates=tls_ca_pem.encode() if tls_ca_pem else None
                 )
-                channel = grpc.aio.secure_channel(target, credentials, _CHANNEL_OPTIONS)
+                channel = grpc.aio.secure_channel(
+                    target, credentials, _CHANNEL_OPTIONS, interceptors=_INTERCEPTORS
+                )
             else:
-                channel = grpc.aio.insecure_channel(target, _CHANNEL_OPTIONS)
+                channel = grpc.aio.insecure_channel(
+                    target, _CHANNEL_OPTIONS, interceptors=_INTERCEPTORS
+                )
             self._channels[key] = channel
         return channel
 

@@ -16,7 +16,7 @@ from core.contracts import views
 from core.contracts.payment import CardHints, PaymentMethod
 from core.contracts.vocabulary import CaptureMethod, OrderStatus
 from core.db import models
-from core.logs import correlation_id
+from core.logs import correlation_id, order_id
 from edge import read_model, validation
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext, request_header
@@ -240,11 +240,14 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
     async def _create(
         self, session: AsyncSession, caller: Caller, order: orders_pb2.Order
     ) -> orders_pb2.Order:
+        new_order = ids.new_id("ord")
+        # The call's log line names the order it made (edge.interceptors).
+        order_id.set(new_order)
         row = (
             await session.execute(
                 _NEW_ORDER,
                 {
-                    "order_id": ids.new_id("ord"),
+                    "order_id": new_order,
                     "merchant": caller.merchant_id,
                     "mode": caller.livemode,
                     "order_amount": order.amount,

@@ -12,6 +12,7 @@ from core.contracts import views
 from core.contracts.payment import RefundInput
 from core.contracts.vocabulary import RefundReason
 from core.db import models
+from core.logs import correlation_id
 from edge import read_model
 from edge.auth import Caller, authenticate
 from edge.context import ServicerContext, request_header
@@ -84,6 +85,7 @@ class RefundService(refunds_pb2_grpc.RefundServiceServicer):
                     livemode=caller.livemode,
                     amount=wanted.amount,
                     reason=RefundReason(wanted.reason or RefundReason.REQUESTED_BY_CUSTOMER),
+                    correlation_id=correlation_id.get(),
                 )
             )
             async with self._sessions.begin() as session:

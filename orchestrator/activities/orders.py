@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from core import metrics
 from core.contracts import events, views
 from core.contracts.vocabulary import AttemptOutcome, FailoverReason
 from core.db import models
@@ -35,8 +36,12 @@ class OrderActivities:
             if progress.health is not None:
                 await breaker.report(session, progress.health.processor, progress.health.answered)
             if progress.order is not None and progress.order.event:
-                return await record_order_event(session, progress.order)
-        return None
+                event_id = await record_order_event(session, progress.order)
+            else:
+                event_id = None
+        if progress.order is not None and progress.order.pay_seconds:
+            metrics.payment_settled(str(progress.order.status), progress.order.pay_seconds)
+        return event_id
 
 
 # The statements of the payment's hot path are built once, with bind parameters: building a

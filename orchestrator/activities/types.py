@@ -182,6 +182,9 @@ class OrderUpdate:
     # and the key that names the change (so a retried write records it once); "" for none.
     event: str = ""
     event_key: str = ""
+    # Seconds from the pay to this status, when this status ends the payment (succeeded,
+    # failed, requires_capture, canceled): the payment_latency_seconds metric. 0 otherwise.
+    pay_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

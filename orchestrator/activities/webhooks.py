@@ -179,7 +179,9 @@ class WebhookActivities:
         )
         latency_ms = int((time.monotonic() - started) * 1000)
         delivered = 200 <= status < 300
-        metrics.webhook_delivery(delivered)
+        # The lag an endpoint sees: from the event (the order's change) to this answer,
+        # retries and their back-off included.
+        metrics.webhook_delivery(delivered, (datetime.now(UTC) - event.created_at).total_seconds())
         async with self._sessions.begin() as session:
             await _write_attempt(
                 session, call.delivery_id, call.attempt_number, status, latency_ms, error

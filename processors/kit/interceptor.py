@@ -4,7 +4,8 @@ A `ProcessorError` becomes its status, with an ErrorInfo in the adapter's domain
 exception is INTERNAL (reason ADAPTER_ERROR): the contract reads that as "outcome unknown", the
 only safe reading when the adapter may have been half-way through a charge. The exception is
 logged; the request is not (it carries credentials). The interceptor also makes the caller's
-`x-correlation-id` the correlation id of the RPC's log lines.
+`x-correlation-id` the correlation id of the RPC's log lines, and the caller's trace theirs, and
+logs one line per RPC.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import grpc
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 
 from processors.kit.errors import ProcessorError
 from processors.kit.logs import correlation_id
@@ -54,18 +57,22 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
 
     def _guard(self, inner: Handler, method: str) -> Handler:
         async def guarded(request: Any, context: Context) -> Any:
-            given = dict(context.invocation_metadata() or ()).get(CORRELATION_HEADER, "")
-            token = correlation_id.set(str(given)[:_MAX_CORRELATION_ID])
+            metadata = {str(k): str(v) for k, v in context.invocation_metadata() or ()}
+            token = correlation_id.set(metadata.get(CORRELATION_HEADER, "")[:_MAX_CORRELATION_ID])
+            # The caller's trace (W3C traceparent, sent when the caller traces): the RPC's log
+            # records name it and the caller's span.
+            traced = otel_context.attach(propagate.extract(metadata))
             try:
                 return await self._answer(inner, request, context, method)
             finally:
+                otel_context.detach(traced)
                 correlation_id.reset(token)
 
         return guarded
 
     async def _answer(self, inner: Handler, request: Any, context: Context, method: str) -> Any:
         try:
-            return await inner(request, context)
+            answer = await inner(request, context)
         except ProcessorError as error:
             failure = error
         except grpc.aio.AbortError:
@@ -77,6 +84,11 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 ADAPTER_ERROR,
                 "the adapter failed unexpectedly; the outcome is unknown",
             )
+        else:
+            # One line per RPC, with the caller's correlation id: the call's trail in the
+            # adapter's log even with tracing off.
+            log.info("rpc=%s code=OK", method)
+            return answer
         log.info("rpc=%s code=%s reason=%s", method, failure.code.name, failure.reason)
         await context.abort_with_status(failure.status(self._domain))
         raise AssertionError("abort_with_status returned")  # it raises AbortError

@@ -38,5 +38,5 @@ async def serve(config: RazorpayConfig, on_ready: Callable[[int], None] | None =
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
-    configure_logging()
+    configure_logging("razorpay")
     run(serve(config))

@@ -79,5 +79,5 @@ async def _stop_page(page: ChallengePageServer, thread: threading.Thread) -> Non
 
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
-    configure_logging()
+    configure_logging("sandbox")
     run(serve(config))

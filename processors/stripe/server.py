@@ -44,5 +44,5 @@ def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
     # The SDK logs every request and error at INFO; the adapter's line per RPC says what
     # mattered, with Stripe's request id in error details.
-    configure_logging(quiet=("stripe",))
+    configure_logging("stripe", quiet=("stripe",))
     run(serve(config))

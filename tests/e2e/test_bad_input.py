@@ -236,7 +236,10 @@ def test_api_keys_are_stored_only_as_hashes(mesh: Mesh) -> None:
 def test_health_answers_through_envoy_without_a_key(mesh: Mesh) -> None:
     response = httpx.get(f"{mesh.api_url}/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "temporal": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "temporal": "ok", "worker": "ok"},
+    }
 
 
 # Legal in an HTTP token, not in gRPC metadata (grpcio failed the call with a 500 on each).

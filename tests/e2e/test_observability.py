@@ -19,7 +19,15 @@ from typing import Any
 
 import grpc
 import pytest
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
+from opentelemetry.proto.collector.metrics.v1 import (
+    metrics_service_pb2,
+    metrics_service_pb2_grpc,
+)
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.logs.v1 import logs_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 from tests.conftest import Mesh, retire_mesh, start_mesh
@@ -153,15 +161,24 @@ def test_the_worker_counts_processor_calls_amounts_latencies_and_deliveries(
     traced_mesh: Mesh,
 ) -> None:
     log = traced_mesh.state_dir / "logs" / "worker.log"
+    edge_log = traced_mesh.state_dir / "logs" / "edge.log"
+    pay_rpc = "/payloops.v1.OrderService/PayOrder"
 
     def now() -> tuple[float, ...]:
         points = metric_points(log)
+        edge = metric_points(edge_log)
         return (
             total(points, "payment_attempts_total", processor="sandbox", outcome="succeeded"),
             total(points, "payment_attempts_total", processor="sandbox", outcome="declined"),
             total(points, "payment_amount_total", processor="sandbox", currency="EUR"),
-            total(points, "payment_latency_seconds", processor="sandbox"),
+            total(points, "processor_call_latency_seconds", processor="sandbox"),
+            # End to end: one payment succeeded, one failed.
+            total(points, "payment_latency_seconds", status="succeeded"),
+            total(points, "payment_latency_seconds", status="failed"),
             total(points, "webhook_deliveries_total", result="delivered"),
+            total(points, "webhook_delivery_lag_seconds", result="delivered"),
+            # The edge served both PayOrders with OK (a decline is an answer, not an error).
+            total(edge, "edge_rpc_duration_seconds", method=pay_rpc, code="OK"),
         )
 
     # Totals before these payments, once no earlier call is still on its way to an export.
@@ -183,13 +200,34 @@ def test_the_worker_counts_processor_calls_amounts_latencies_and_deliveries(
                 json={"payment_method": {"type": "card", "token": token}},
             )
         # One call that charged 12.34 EUR, one hard decline; two latencies; one delivery.
-        expected = tuple(b + d for b, d in zip(before, (1, 1, 1234, 2, 1), strict=True))
+        changes = (1, 1, 1234, 2, 1, 1, 1, 1, 2)
+        expected = tuple(b + d for b, d in zip(before, changes, strict=True))
         deadline = time.monotonic() + 30
         while now() != expected:
             assert time.monotonic() < deadline, f"{now()} != {expected}"
             time.sleep(0.3)
     finally:
         receiver.close()
+    # Refused requests count under their code.
+    refused = api.post("/v1/orders", json={"amount": -1, "currency": "EUR"})
+    assert refused.status_code == 400
+    create = "/payloops.v1.OrderService/CreateOrder"
+    deadline = time.monotonic() + 30
+    while not total(
+        metric_points(edge_log), "edge_rpc_duration_seconds", method=create, code="INVALID_ARGUMENT"
+    ):
+        assert time.monotonic() < deadline, "the refused CreateOrder was not counted"
+        time.sleep(0.3)
+    # Every registered processor's breaker, closed here.
+    breakers = {
+        p["attributes"]["processor"]: p["value"]
+        for p in metric_points(log).get("processor_breaker_state", [])
+    }
+    assert breakers.get("sandbox") == 0, breakers
+
+
+def service_name(resource: resource_pb2.Resource) -> str:
+    return next((a.value.string_value for a in resource.attributes if a.key == "service.name"), "")
 
 
 class Collector(trace_service_pb2_grpc.TraceServiceServicer):
@@ -205,13 +243,9 @@ class Collector(trace_service_pb2_grpc.TraceServiceServicer):
     ) -> trace_service_pb2.ExportTraceServiceResponse:
         with self._lock:
             for resource in request.resource_spans:
-                names = [
-                    a.value.string_value
-                    for a in resource.resource.attributes
-                    if a.key == "service.name"
-                ]
+                name = service_name(resource.resource)
                 for scope in resource.scope_spans:
-                    self.spans += [(names[0] if names else "", span) for span in scope.spans]
+                    self.spans += [(name, span) for span in scope.spans]
         return trace_service_pb2.ExportTraceServiceResponse()
 
     def received(self) -> list[tuple[str, trace_pb2.Span]]:
@@ -219,16 +253,77 @@ class Collector(trace_service_pb2_grpc.TraceServiceServicer):
             return list(self.spans)
 
 
-def attribute(span: trace_pb2.Span, key: str) -> str:
-    return next((a.value.string_value for a in span.attributes if a.key == key), "")
+class LogCollector(logs_service_pb2_grpc.LogsServiceServicer):
+    """The collector's OTLP/gRPC logs endpoint, keeping (service, log record) pairs."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, logs_pb2.LogRecord]] = []
+        self._lock = threading.Lock()
+
+    def Export(
+        self, request: logs_service_pb2.ExportLogsServiceRequest, context: grpc.ServicerContext
+    ) -> logs_service_pb2.ExportLogsServiceResponse:
+        with self._lock:
+            for resource in request.resource_logs:
+                name = service_name(resource.resource)
+                for scope in resource.scope_logs:
+                    self.records += [(name, record) for record in scope.log_records]
+        return logs_service_pb2.ExportLogsServiceResponse()
+
+    def received(self) -> list[tuple[str, logs_pb2.LogRecord]]:
+        with self._lock:
+            return list(self.records)
+
+
+class MetricCollector(metrics_service_pb2_grpc.MetricsServiceServicer):
+    """The collector's OTLP/gRPC metrics endpoint, keeping the (service, metric) names seen."""
+
+    def __init__(self) -> None:
+        self.names: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def Export(
+        self,
+        request: metrics_service_pb2.ExportMetricsServiceRequest,
+        context: grpc.ServicerContext,
+    ) -> metrics_service_pb2.ExportMetricsServiceResponse:
+        with self._lock:
+            for resource in request.resource_metrics:
+                name = service_name(resource.resource)
+                for scope in resource.scope_metrics:
+                    self.names |= {(name, metric.name) for metric in scope.metrics}
+        return metrics_service_pb2.ExportMetricsServiceResponse()
+
+    def received(self) -> set[tuple[str, str]]:
+        with self._lock:
+            return set(self.names)
+
+
+def attribute(item: trace_pb2.Span | logs_pb2.LogRecord, key: str) -> str:
+    found: list[common_pb2.KeyValue] = [a for a in item.attributes if a.key == key]
+    return found[0].value.string_value if found else ""
 
 
 @pytest.fixture(scope="module")
-def collector() -> Iterator[Collector]:
+def log_collector() -> LogCollector:
+    return LogCollector()
+
+
+@pytest.fixture(scope="module")
+def metric_collector() -> MetricCollector:
+    return MetricCollector()
+
+
+@pytest.fixture(scope="module")
+def collector(
+    log_collector: LogCollector, metric_collector: MetricCollector
+) -> Iterator[Collector]:
     received = Collector()
     server = grpc.server(ThreadPoolExecutor(max_workers=4))
-    # opentelemetry-proto's gRPC module has no type hints.
+    # opentelemetry-proto's gRPC modules have no type hints.
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(received, server)  # type: ignore[no-untyped-call]
+    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(log_collector, server)  # type: ignore[no-untyped-call]
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(metric_collector, server)  # type: ignore[no-untyped-call]
     received.port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
@@ -243,8 +338,12 @@ def otlp_mesh(collector: Collector) -> Iterator[Mesh]:
     mesh = start_mesh(
         {
             "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_LOGS_EXPORTER": "otlp",
+            "OTEL_METRICS_EXPORTER": "otlp",
+            "OTEL_METRIC_EXPORT_INTERVAL": "300",
             "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
             "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "OTEL_BLRP_SCHEDULE_DELAY": "100",
         }
     )
     try:
@@ -293,6 +392,81 @@ def test_with_otlp_the_trace_starts_at_envoy_and_reaches_a_collector(
     assert pay[0].parent_span_id == envoy.span_id
 
 
+def test_with_otlp_logs_every_service_sends_the_payments_log_records(
+    otlp_mesh: Mesh, collector: Collector, log_collector: LogCollector
+) -> None:
+    cid = f"logs-{uuid.uuid4().hex}"
+    api = otlp_mesh.client(**{"X-Correlation-ID": cid})
+    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
+    paid = api.post(
+        f"/v1/orders/{order['id']}:pay",
+        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+    ).json()
+    assert paid["status"] == "SUCCEEDED", paid
+
+    services = {"payloops-edge", "payloops-worker", "payloops-sandbox"}
+    deadline = time.monotonic() + 30
+    while True:
+        pay = [
+            s
+            for service, s in collector.received()
+            if service == "payloops-edge"
+            and s.name == "/payloops.v1.OrderService/PayOrder"
+            and attribute(s, "payloops.correlation_id") == cid
+        ]
+        records = [
+            (service, r)
+            for service, r in log_collector.received()
+            if pay and r.trace_id == pay[0].trace_id
+        ]
+        if services <= {service for service, _ in records}:
+            break
+        assert time.monotonic() < deadline, f"log records from {[s for s, _ in records]}"
+        time.sleep(0.3)
+    # Every record of the payment's trace names its request, its span and its level; the
+    # worker's name the order too.
+    for service, record in records:
+        assert attribute(record, "payloops.correlation_id") == cid, (service, record)
+        assert len(record.span_id) == 8 and record.severity_text, (service, record)
+    assert {
+        attribute(r, "payloops.order_id") for service, r in records if service == "payloops-worker"
+    } == {order["id"]}
+    assert any(
+        r.body.string_value == "rpc=Authorize code=OK"
+        for service, r in records
+        if service == "payloops-sandbox"
+    )
+    text = str([r for _, r in records])
+    assert "pm_card_visa" not in text and otlp_mesh.api_key not in text
+
+
+def test_with_otlp_metrics_the_edge_the_worker_and_temporals_sdk_send_theirs(
+    otlp_mesh: Mesh, metric_collector: MetricCollector
+) -> None:
+    api = otlp_mesh.client()
+    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
+    paid = api.post(
+        f"/v1/orders/{order['id']}:pay",
+        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+    ).json()
+    assert paid["status"] == "SUCCEEDED", paid
+    wanted = {
+        ("payloops-edge", "edge_rpc_duration_seconds"),
+        ("payloops-worker", "payment_latency_seconds"),
+        ("payloops-worker", "processor_call_latency_seconds"),
+        ("payloops-worker", "processor_breaker_state"),
+    }
+    deadline = time.monotonic() + 30
+    while True:
+        names = metric_collector.received()
+        # The worker's Temporal SDK metrics (task latencies, polls) come from its runtime.
+        temporal = {name for _, name in names if name.startswith("temporal_")}
+        if wanted <= names and "temporal_workflow_task_execution_latency" in temporal:
+            break
+        assert time.monotonic() < deadline, f"missing: {wanted - names}, temporal: {temporal}"
+        time.sleep(0.3)
+
+
 def test_without_an_exporter_nothing_is_traced(mesh: Mesh) -> None:
     api = mesh.client()
     order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
@@ -304,3 +478,52 @@ def test_without_an_exporter_nothing_is_traced(mesh: Mesh) -> None:
     logs = mesh.state_dir / "logs"
     assert spans(logs / "edge.log") == [] and spans(logs / "worker.log") == []
     assert metric_points(logs / "worker.log") == {}
+
+
+def test_with_tracing_off_the_worker_and_the_adapter_log_the_correlation_id(mesh: Mesh) -> None:
+    """The id travels in the workflow's input and the processor call's metadata, not only in a
+    trace's baggage: the shared mesh traces nothing, and its logs still follow the payment."""
+    cid = f"untraced-{uuid.uuid4().hex}"
+    api = mesh.client(**{"X-Correlation-ID": cid})
+    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
+    paid = api.post(
+        f"/v1/orders/{order['id']}:pay",
+        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+    ).json()
+    assert paid["status"] == "SUCCEEDED", paid
+
+    logs = mesh.state_dir / "logs"
+
+    def worker_lines() -> list[dict[str, Any]]:
+        return [
+            json.loads(line)
+            for line in (logs / "worker.log").read_text().splitlines()
+            if line.startswith("{") and cid in line
+        ]
+
+    def adapter_lines() -> list[str]:
+        return [
+            line
+            for log in logs.glob("sandbox*.log")
+            for line in log.read_text().splitlines()
+            if f"correlation_id={cid} " in line
+        ]
+
+    deadline = time.monotonic() + 30
+    while not (worker_lines() and adapter_lines()):
+        assert time.monotonic() < deadline, "no log line carries the correlation id"
+        time.sleep(0.3)
+    activities = {line["activity"] for line in worker_lines() if "activity" in line}
+    assert "route_and_authorize" in activities, worker_lines()
+    assert {line["order_id"] for line in worker_lines()} == {order["id"]}
+    assert any("rpc=Authorize code=OK" in line for line in adapter_lines()), adapter_lines()
+    # The edge's line for each call names the order too, the one it created included.
+    edge = [
+        json.loads(line)
+        for line in (logs / "edge.log").read_text().splitlines()
+        if line.startswith("{") and cid in line
+    ]
+    assert {(line["rpc"].rsplit("/", 1)[-1], line.get("order_id")) for line in edge} == {
+        ("CreateOrder", order["id"]),
+        ("PayOrder", order["id"]),
+    }

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     config = parse_config(
         parser, argv, lambda args: EchoConfig(name=args.name, host=args.host, port=args.port)
     )
-    configure_logging()
+    configure_logging("kit-example")
     run(serve(config))
 
 

@@ -64,10 +64,15 @@ class Health(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     CHECKS_FIELD_NUMBER: _builtins.int
     status: _builtins.str
-    """"ok" when every dependency answered, "degraded" otherwise."""
+    """"ok" when every check passed, "degraded" when no worker polls the task queue (the edge
+    serves; payments wait for a worker). A database or Temporal the edge cannot reach answers
+    503 DEPENDENCY_UNAVAILABLE instead.
+    """
     @_builtins.property
     def checks(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """Per dependency ("database", "temporal"): "ok" or a short error."""
+        """Per dependency ("database", "temporal", and "worker": a worker polls the task queue): "ok"
+        or a short error ("no_poller" for a worker missing).
+        """
 
     def __init__(
         self,

@@ -90,5 +90,20 @@ async def settle_attempt(
             else "",
             event=event,
             event_key=f"{payment.order_id}:{event}:{attempt.attempt_key}",
+            pay_seconds=_pay_seconds(state, status),
         ),
     )
+
+
+# The statuses a payment ends in: its end-to-end latency is measured to them.
+_PAY_ENDS = frozenset(
+    {OrderStatus.SUCCEEDED, OrderStatus.FAILED, OrderStatus.REQUIRES_CAPTURE, OrderStatus.CANCELED}
+)
+
+
+def _pay_seconds(state: PaymentState, status: OrderStatus) -> float:
+    """From the pay (when routing began) to `status`, if it ends the payment. The workflow's
+    clock, so a replay computes the same."""
+    if status not in _PAY_ENDS or state.routed_at is None:
+        return 0.0
+    return (workflow.now() - state.routed_at).total_seconds()

@@ -432,12 +432,17 @@ class Health:
     """Health of the edge and the parts it depends on."""
 
     status: str = field(default="", metadata={WIRE: "string", OUTPUT_ONLY: True})
-    """"ok" when every dependency answered, "degraded" otherwise."""
+    """"ok" when every check passed, "degraded" when no worker polls the task queue (the edge
+    serves; payments wait for a worker). A database or Temporal the edge cannot reach answers
+    503 DEPENDENCY_UNAVAILABLE instead.
+    """
 
     checks: dict[str, str] = field(
         default_factory=dict, metadata={WIRE: "map:string", OUTPUT_ONLY: True}
     )
-    """Per dependency ("database", "temporal"): "ok" or a short error."""
+    """Per dependency ("database", "temporal", and "worker": a worker polls the task queue): "ok"
+    or a short error ("no_poller" for a worker missing).
+    """
 
 
 @dataclass(frozen=True)

@@ -1553,11 +1553,11 @@ export interface components {
         };
         /** @description Health of the edge and the parts it depends on. */
         Health: {
-            /** @description Per dependency ("database", "temporal"): "ok" or a short error. */
+            /** @description Per dependency ("database", "temporal", and "worker": a worker polls the task queue): "ok" or a short error ("no_poller" for a worker missing). */
             checks?: $Read<{
                 [key: string]: string;
             }>;
-            /** @description "ok" when every dependency answered, "degraded" otherwise. */
+            /** @description "ok" when every check passed, "degraded" when no worker polls the task queue (the edge serves; payments wait for a worker). A database or Temporal the edge cannot reach answers 503 DEPENDENCY_UNAVAILABLE instead. */
             status?: $Read<string>;
         };
         /** @description One public key (RFC 7517 section 4, RFC 8037 for Ed25519). */
