@@ -15,7 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from bench.load import Operation
-from core.payload_codec import data_converter, new_key
+from core.payload_codec import PayloadEncryption, new_key
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,10 @@ class FloorWorkflow:
 
 @contextlib.asynccontextmanager
 async def floor_workflow(address: str, namespace: str) -> AsyncIterator[Operation]:
-    # Payloads encrypted as the platform's are (core.payload_codec), with a key of its own: a
-    # payment pays that too.
+    # Payloads and headers encrypted as the platform's are (core.payload_codec), with a key of
+    # its own: a payment pays that too.
     client = await Client.connect(
-        address, namespace=namespace, data_converter=data_converter([new_key()])
+        address, namespace=namespace, plugins=[PayloadEncryption([new_key()])]
     )
     task_queue = f"bench-floor-{uuid.uuid4().hex[:8]}"
     worker = Worker(

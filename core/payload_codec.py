@@ -12,6 +12,12 @@ Keys: PAYLOOPS_TEMPORAL_CODEC_KEYS, comma-separated `ID:KEY` entries, KEY the ba
 random bytes (`payloops codec-key new` prints one). The first encrypts; every one decrypts, so a
 key rotates without stopping anything (docs/architecture.md, "Temporal payload encryption").
 
+Headers too (Temporal's HeaderCodecBehavior.CODEC): the ids the worker sends with each
+activity (orchestrator.correlation) and the tracing context are as readable as any input, and
+the SDK leaves headers in clear unless told. `PayloadEncryption` is the one way the platform
+configures a client, a worker (through its client) or a replayer: converter and headers
+together, so no one can have the one without the other.
+
 A payload without the marker is passed through as it is: workflows started before payloads
 were encrypted, and recorded histories, keep decoding.
 """
@@ -28,11 +34,15 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
+from temporalio.client import ClientConfig
+from temporalio.common import HeaderCodecBehavior
 from temporalio.converter import (
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
     PayloadCodec,
 )
+from temporalio.plugin import SimplePlugin
+from temporalio.worker import ReplayerConfig
 
 from core.config import TEMPORAL_CODEC_KEYS_VAR as KEYS_VAR
 
@@ -146,3 +156,22 @@ def data_converter(entries: Sequence[str]) -> DataConverter:
         payload_codec=EncryptionCodec(parse_keys(entries)),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
+
+
+class PayloadEncryption(SimplePlugin):
+    """For `Client.connect(plugins=...)`, `Replayer(plugins=...)` and the test environments:
+    payloads, failures and headers through the codec of `entries` (PAYLOOPS_TEMPORAL_CODEC_KEYS).
+    A worker takes its client's."""
+
+    def __init__(self, entries: Sequence[str]) -> None:
+        super().__init__("payloops.PayloadEncryption", data_converter=data_converter(entries))
+
+    def configure_client(self, config: ClientConfig) -> ClientConfig:
+        config = super().configure_client(config)
+        config["header_codec_behavior"] = HeaderCodecBehavior.CODEC
+        return config
+
+    def configure_replayer(self, config: ReplayerConfig) -> ReplayerConfig:
+        config = super().configure_replayer(config)
+        config["header_codec_behavior"] = HeaderCodecBehavior.CODEC
+        return config

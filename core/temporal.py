@@ -1,7 +1,7 @@
 """Connecting to Temporal, which may still be starting (payloops dev starts everything together).
 
 Every client of the platform is made here, so every one (and every worker, which uses its
-client's converter) encrypts and decrypts payloads with the configured keys
+client's converter) encrypts and decrypts payloads and headers with the configured keys
 (core.payload_codec)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from temporalio.client import Client, Interceptor
 from temporalio.runtime import Runtime
 
 from core.config import Settings
-from core.payload_codec import data_converter
+from core.payload_codec import PayloadEncryption
 
 
 async def connect(
@@ -22,14 +22,14 @@ async def connect(
     interceptors: Sequence[Interceptor] = (),
     runtime: Runtime | None = None,
 ) -> Client:
-    converter = data_converter(settings.temporal_codec_keys)
+    encryption = PayloadEncryption(settings.temporal_codec_keys)
     for attempt in range(attempts):
         try:
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
                 interceptors=interceptors,
-                data_converter=converter,
+                plugins=[encryption],
                 runtime=runtime,
             )
         except RuntimeError:

@@ -7,7 +7,8 @@ Temporal headers with every activity and local activity it starts, and sets them
 context (core.logs) of the activity that runs, so its log lines carry them and its processor
 calls send the correlation id as `x-correlation-id` (core.processors.call_metadata). Headers
 are not part of a workflow's determinism: histories recorded before this replay unchanged,
-with an empty id.
+with an empty id. Headers go through the payload codec like any input (core.payload_codec's
+PayloadEncryption): the history holds them encrypted.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ log = logging.getLogger("payloops.worker.activities")
 
 CORRELATION_HEADER = "payloops-correlation-id"
 ORDER_HEADER = "payloops-order-id"
-# Plain JSON: the ids are not secret, and headers are not run through the payload codec.
+# Only the payload converter: the worker's codec encrypts headers after this interceptor
+# (outbound) and decrypts them before it (inbound).
 _CONVERTER = PayloadConverter.default
 
 

@@ -35,6 +35,36 @@ def payloads_in(message: Message) -> Iterator[Payload]:
             yield from payloads_in(entry)
 
 
+def messages_named(message: Message, full_name: str) -> Iterator[Message]:
+    """Every message of type `full_name` in `message`, itself included."""
+    if message.DESCRIPTOR.full_name == full_name:
+        yield message
+        return
+    for field, value in message.ListFields():
+        kind = field.message_type
+        if field.type != FieldDescriptor.TYPE_MESSAGE or kind is None:
+            continue
+        if kind.GetOptions().map_entry:
+            if kind.fields_by_name["value"].type != FieldDescriptor.TYPE_MESSAGE:
+                continue
+            entries = list(value.values())
+        else:
+            entries = list(value) if field.is_repeated else [value]
+        for entry in entries:
+            yield from messages_named(entry, full_name)
+
+
+def header_payloads(history: WorkflowHistory) -> list[Payload]:
+    """The payloads of every header in `history` (a workflow's start, its activities', its
+    child workflows', its signals'): what interceptors send alongside the inputs."""
+    return [
+        payload
+        for event in history.events
+        for header in messages_named(event, "temporal.api.common.v1.Header")
+        for payload in payloads_in(header)
+    ]
+
+
 def history_payloads(history: WorkflowHistory) -> list[Payload]:
     return [payload for event in history.events for payload in payloads_in(event)]
 

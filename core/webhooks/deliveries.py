@@ -32,6 +32,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from core.config import Settings
 from core.contracts.vocabulary import DeliveryStatus, EndpointStatus
 from core.db import models
+from core.logs import correlation_id
 
 log = logging.getLogger("payloops.webhooks")
 
@@ -79,6 +80,10 @@ class DeliveryInput:
     # In the input (not read by the workflow from settings) so a test can run the real
     # 3-day schedule, and a deployment's change applies to new deliveries only.
     schedule: RetrySchedule = field(default_factory=RetrySchedule)
+    # The request's or the payment's that caused the delivery: the worker's correlation
+    # interceptor puts it in the log lines of the delivery's activities. Empty in deliveries
+    # started before it was carried.
+    correlation_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -197,4 +202,7 @@ def _input(delivery: models.EventDelivery, schedule: RetrySchedule) -> DeliveryI
         event_id=delivery.event_id,
         endpoint_id=delivery.endpoint_id,
         schedule=schedule,
+        # Both callers run in a correlated context: the worker's dispatch_event activity
+        # (orchestrator.correlation) and the edge's RedeliverEvent (edge.interceptors).
+        correlation_id=correlation_id.get(),
     )

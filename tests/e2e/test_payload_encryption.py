@@ -1,12 +1,14 @@
-"""Temporal payloads are encrypted (core.payload_codec): read raw from the Temporal server, a
-payment's history holds no order id, amount or merchant metadata in clear, while the platform
-reads it; and a payment waiting for 3-D Secure finishes after its worker and edge restart with
-a rotated key list."""
+"""Temporal payloads are encrypted (core.payload_codec): read raw from the Temporal server, the
+histories of a payment, its refund and its webhook delivery hold no order id, amount or merchant
+metadata in clear, their headers (the ids the worker sends with each activity) included, while
+the platform reads them; and a payment waiting for 3-D Secure finishes after its worker and edge
+restart with a rotated key list."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from contextlib import closing
 
 import grpc
 import httpx
@@ -16,14 +18,22 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
 from core.contracts.payment import PaymentInput, refund_workflow_id, workflow_id
-from core.payload_codec import ENCODING, KEY_ID_METADATA, data_converter, new_key
+from core.payload_codec import (
+    ENCODING,
+    KEY_ID_METADATA,
+    PayloadEncryption,
+    data_converter,
+    new_key,
+)
+from core.webhooks import deliveries
 from orchestrator.workflows.payment import PaymentWorkflow
 from payloops.v1 import orders_pb2, orders_pb2_grpc
 from tests.conftest import Mesh
 from tests.e2e.failover_helpers import wait_for
 from tests.e2e.second_edge import start_second_edge
 from tests.e2e.second_worker import start_second_worker
-from tests.temporal_payloads import history_payloads, payloads_in
+from tests.e2e.test_webhooks import Receiver, create_endpoint, settled_delivery
+from tests.temporal_payloads import header_payloads, history_payloads, payloads_in
 
 pytestmark = pytest.mark.e2e
 
@@ -67,7 +77,8 @@ def test_a_payments_history_holds_no_order_data_in_clear_and_the_platform_reads_
 ) -> None:
     probe = f"cart-{uuid.uuid4().hex}"
     _, key = mesh.new_merchant("codec")
-    with mesh.client(key) as api:
+    with closing(Receiver()) as receiver, mesh.client(key) as api:
+        endpoint = create_endpoint(api, receiver.url, ["order.succeeded"])
         created = api.post(
             "/v1/orders",
             json={"amount": AMOUNT, "currency": "USD", "metadata": {"cart": probe}},
@@ -81,12 +92,24 @@ def test_a_payments_history_holds_no_order_data_in_clear_and_the_platform_reads_
         refunded = api.post(f"/v1/orders/{order_id}/refunds", json={"amount": AMOUNT - 1})
         assert refunded.status_code == 200, refunded.text
         refund_id = refunded.json()["id"]
+        [event] = api.get("/v1/events?type=order.succeeded").json()["events"]
+        delivery = settled_delivery(api, event["id"], endpoint["id"])
+        assert delivery["status"] == "SUCCEEDED", delivery
+    workflows = (
+        workflow_id(order_id),
+        refund_workflow_id(refund_id),
+        deliveries.workflow_id(delivery["id"]),
+    )
 
     async def read() -> None:
-        for workflow in (workflow_id(order_id), refund_workflow_id(refund_id)):
+        for workflow in workflows:
             history = await raw_history(mesh, workflow)
             assert history_payloads(history), workflow
             assert plain_payloads_outside_bookkeeping(history) == [], workflow
+            # The worker sends the correlation id (and the order id) with every activity.
+            headers = header_payloads(history)
+            assert headers, workflow
+            assert {p.metadata["encoding"] for p in headers} == {ENCODING}, workflow
             stored = b"".join(event.SerializeToString() for event in history.events)
             for clear in (str(AMOUNT), str(AMOUNT - 1), probe):
                 assert clear.encode() not in stored, (workflow, clear)
@@ -159,7 +182,7 @@ def test_a_waiting_payment_finishes_after_its_worker_and_edge_restart_with_a_rot
         assert set(key_ids) == {old_id, new_id}
         # And it replays, as a worker holding both keys would after a cache eviction.
         await Replayer(
-            workflows=[PaymentWorkflow], data_converter=data_converter([new, old])
+            workflows=[PaymentWorkflow], plugins=[PayloadEncryption([new, old])]
         ).replay_workflow(history)
 
     asyncio.run(check())

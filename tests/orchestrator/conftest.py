@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from tests.orchestrator.codec import CONVERTER
+from tests.orchestrator.codec import ENCRYPTION
 
 TEMPORAL = shutil.which("temporal", path=sysconfig.get_path("scripts"))
 DYNAMIC_CONFIG = (
@@ -31,8 +31,8 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_extra_args=[
             arg for value in DYNAMIC_CONFIG for arg in ("--dynamic-config-value", value)
         ],
-        # Workflows run here as they do in the worker: payloads and failures encrypted.
-        data_converter=CONVERTER,
+        # Workflows run here as they do in the worker: payloads, failures and headers encrypted.
+        plugins=[ENCRYPTION],
     )
     yield started
     await started.shutdown()

@@ -63,7 +63,7 @@ from orchestrator.activities.types import (
 )
 from orchestrator.keys import attempt_key, undo_key
 from orchestrator.workflows.payment import PaymentWorkflow
-from tests.orchestrator.codec import CONVERTER
+from tests.orchestrator.codec import ENCRYPTION
 
 # A processor that never answered (a deadline, a dropped connection): the stand-in raises.
 NO_ANSWER = None
@@ -252,7 +252,7 @@ async def outcome(
         await handle.terminate("the test failed")
         pytest.fail(f"the workflow made a call the test did not expect: {stand_ins.unscripted}")
     surprised.cancel()
-    replayer = Replayer(workflows=[PaymentWorkflow], data_converter=CONVERTER)
+    replayer = Replayer(workflows=[PaymentWorkflow], plugins=[ENCRYPTION])
     await replayer.replay_workflow(await handle.fetch_history())
     return finished.result()
 

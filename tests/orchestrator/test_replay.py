@@ -19,7 +19,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from core.payload_codec import data_converter, new_key
+from core.payload_codec import PayloadEncryption, new_key
 from orchestrator.workflows.payment import PaymentWorkflow
 
 HISTORY_DIR = Path(__file__).parent / "histories"
@@ -40,9 +40,9 @@ def test_every_kind_of_payment_has_a_recorded_history_in_each_generation() -> No
 async def test_recorded_payment_replays_deterministically(path: Path) -> None:
     history = WorkflowHistory.from_json(f"payment-{path.stem}", _read(path))
     # The default runner is the sandboxed one; raise_on_replay_failure is on by default. The
-    # worker's converter, as the worker would replay them: the recorded payloads are plain,
-    # as those of payments started before payloads were encrypted, and must decode as they are.
-    replayer = Replayer(workflows=[PaymentWorkflow], data_converter=data_converter([new_key()]))
+    # worker's encryption, as the worker would replay them: the recorded payloads and headers are
+    # plain, as those of payments started before they were encrypted, and must decode as they are.
+    replayer = Replayer(workflows=[PaymentWorkflow], plugins=[PayloadEncryption([new_key()])])
     await replayer.replay_workflow(history)
 
 

@@ -40,7 +40,7 @@ from orchestrator.activities.webhooks import WebhookActivities
 from orchestrator.workflows.webhook_delivery import WebhookDeliveryWorkflow, retry_wait
 from payloops.sdk import webhooks
 from tests.conftest import free_port
-from tests.orchestrator.codec import CONVERTER
+from tests.orchestrator.codec import ENCRYPTION
 
 pytestmark = pytest.mark.slow
 
@@ -210,7 +210,7 @@ async def test_three_days_of_refused_connections_disable_the_endpoint(
     result = await handle.result()
     # The worker runs workflows unsandboxed; replaying the run under the sandbox catches
     # clocks, randomness or I/O that would make it non-deterministic.
-    await Replayer(workflows=[WebhookDeliveryWorkflow], data_converter=CONVERTER).replay_workflow(
+    await Replayer(workflows=[WebhookDeliveryWorkflow], plugins=[ENCRYPTION]).replay_workflow(
         await handle.fetch_history()
     )
 
