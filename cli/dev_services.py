@@ -12,6 +12,7 @@ from cli import envoy_config, probes
 from cli.dev_layout import GATEWAYS
 from cli.procs import Child
 from cli.state import StatePaths
+from core.contracts import search_attributes
 
 # The dev server's default history poll limits quantize every round trip to ~50 ms; these
 # remove that. Updates (PayOrder's `pay`) must be enabled explicitly, and the version check
@@ -126,6 +127,7 @@ def temporal_argv(
     ]
     for value in TEMPORAL_DYNAMIC_CONFIG:
         argv += ["--dynamic-config-value", value]
+    argv += search_attributes.dev_server_flags()
     for pragma in sqlite_pragmas:
         argv += ["--sqlite-pragma", pragma]
     return argv

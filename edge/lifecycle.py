@@ -31,7 +31,6 @@ from core.contracts.payment import (
     CAPTURE_UPDATE,
     REFUND_WORKFLOW_TYPE,
     RESERVE_UPDATE,
-    WORKFLOW_TYPE,
     CancelRequest,
     CaptureRequest,
     LifecycleResult,
@@ -43,7 +42,7 @@ from core.contracts.payment import (
 )
 from core.contracts.vocabulary import OrderStatus, Refusal
 from core.db import models
-from edge.payments import payment_input
+from edge.payments import start_payment
 
 # Just inside Envoy's 30 s route timeout for refunds.
 RESERVE_WAIT_SECONDS = 25.0
@@ -137,18 +136,10 @@ class Lifecycle:
         unpaid order). None when the wait ran out: the workflow finishes it by itself."""
         try:
             if start:
-                operation: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-                    WORKFLOW_TYPE,
-                    payment_input(order),
-                    id=workflow_id(order.id),
-                    task_queue=self._task_queue,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                )
                 call = self._client.execute_update_with_start_workflow(
                     update,
                     request,
-                    start_workflow_operation=operation,
+                    start_workflow_operation=start_payment(order, self._task_queue),
                     result_type=LifecycleResult,
                     rpc_timeout=timedelta(seconds=self._wait_seconds),
                 )

@@ -20,6 +20,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from core import errors
+from core.contracts import search_attributes
 from core.contracts.payment import (
     PAY_UPDATE,
     WORKFLOW_TYPE,
@@ -46,15 +47,7 @@ class Payments:
         """Returns once the payment reached a status PayOrder answers with, or after the bounded
         wait while it is still processing. The read model holds the result either way. True when
         the payment is known to be under way (or done), False when Temporal never got it."""
-        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-            WORKFLOW_TYPE,
-            payment_input(order, method),
-            id=workflow_id(order.id),
-            task_queue=self._task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            # A finished payment is never run again under the same order.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
+        start = start_payment(order, self._task_queue, method)
         try:
             await asyncio.wait_for(
                 self._client.execute_update_with_start_workflow(
@@ -92,6 +85,25 @@ class Payments:
         except (TimeoutError, RPCError):
             return False
         return True
+
+
+def start_payment(
+    order: models.Order, task_queue: str, method: PaymentMethod | None = None
+) -> WithStartWorkflowOperation[Any, Any]:
+    """The start of the order's payment workflow, for an update-with-start (PayOrder's `pay`,
+    or the cancel of an unpaid order): the one place a payment workflow is started."""
+    payment = payment_input(order, method)
+    return WithStartWorkflowOperation(
+        WORKFLOW_TYPE,
+        payment,
+        id=workflow_id(order.id),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        # A finished payment is never run again under the same order.
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        # Temporal's index, so its UI finds the payment by order, merchant or request.
+        search_attributes=search_attributes.at_start(payment),
+    )
 
 
 def payment_input(order: models.Order, method: PaymentMethod | None = None) -> PaymentInput:

@@ -43,6 +43,7 @@ import yaml
 from cli import dev, envoy_config, postgres, probes
 from cli.binaries import find_binary
 from cli.procs import dying_with_this_process
+from core.contracts import search_attributes
 from tests.conftest import free_port
 from tests.deploy.compose import REPO, required_variables, resolved
 from vault.crypto import new_fingerprint_key, new_kek
@@ -236,6 +237,9 @@ class Twin:
         argv += ["--port", str(grpc_port), "--http-port", str(http_port)]
         argv += ["--metrics-port", str(metrics_port), "--headless", "--log-level", "warn"]
         argv += ["--db-filename", str(self.root / "volumes" / "temporal.db")]
+        # What the temporal-namespace job registers (tests/deploy/test_temporal_namespace.py
+        # runs its script).
+        argv += search_attributes.dev_server_flags()
         for key, [setting] in dynamic.items():
             argv += ["--dynamic-config-value", f"{key}={_json(setting['value'])}"]
         self.start("temporal", argv, {"PATH": os.environ["PATH"]})

@@ -8,6 +8,7 @@ exported (the shared mesh writes no spans)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -30,6 +31,8 @@ from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
+from core.contracts import search_attributes
+from core.contracts.payment import workflow_id
 from tests.conftest import Mesh, retire_mesh, start_mesh
 from tests.e2e.test_webhooks import Receiver, create_endpoint
 
@@ -527,3 +530,77 @@ def test_with_tracing_off_the_worker_and_the_adapter_log_the_correlation_id(mesh
         ("CreateOrder", order["id"]),
         ("PayOrder", order["id"]),
     }
+
+
+def test_with_tracing_off_a_webhook_deliverys_activities_log_the_payments_correlation_id(
+    mesh: Mesh,
+) -> None:
+    """The delivery workflow's input carries the correlation id of what caused the event (here
+    the PayOrder's, through the payment workflow's dispatch_event)."""
+    cid = f"hooked-{uuid.uuid4().hex}"
+    _, key = mesh.new_merchant("correlated hooks")
+    api = mesh.client(key, **{"X-Correlation-ID": cid})
+    receiver = Receiver()
+    try:
+        create_endpoint(api, receiver.url, ["order.succeeded"])
+        order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
+        paid = api.post(
+            f"/v1/orders/{order['id']}:pay",
+            json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+        ).json()
+        assert paid["status"] == "SUCCEEDED", paid
+        log = mesh.state_dir / "logs" / "worker.log"
+
+        def delivery_activities() -> set[str]:
+            return {
+                line.get("activity", "")
+                for line in map(json.loads, _lines_with(log, cid))
+                if line.get("workflow_id", "").startswith("webhook-")
+            }
+
+        deadline = time.monotonic() + 30
+        while not {"begin_delivery", "attempt_delivery"} <= delivery_activities():
+            assert time.monotonic() < deadline, delivery_activities()
+            time.sleep(0.3)
+    finally:
+        receiver.close()
+    assert receiver.requests, "the receiver got no delivery"
+
+
+def _lines_with(log: Path, text: str) -> list[str]:
+    return [line for line in log.read_text().splitlines() if line.startswith("{") and text in line]
+
+
+def test_a_payment_is_found_in_temporal_by_its_order_merchant_and_correlation_id(
+    mesh: Mesh,
+) -> None:
+    """The payment workflow's search attributes (core.contracts.search_attributes), as the
+    Temporal UI and `temporal workflow list --query` use them: the ids from the start, the
+    status as the workflow upserts it. Temporal's visibility catches up eventually: polled."""
+    cid = f"indexed-{uuid.uuid4().hex}"
+    merchant, key = mesh.new_merchant("indexed")
+    api = mesh.client(key, **{"X-Correlation-ID": cid})
+    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
+    paid = api.post(
+        f"/v1/orders/{order['id']}:pay",
+        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
+    ).json()
+    assert paid["status"] == "SUCCEEDED", paid
+
+    async def found(query: str) -> list[tuple[str, str]]:
+        client = await mesh.temporal()
+        return [
+            (execution.id, execution.typed_search_attributes.get(search_attributes.STATUS) or "")
+            async for execution in client.list_workflows(query)
+        ]
+
+    expected = [(workflow_id(order["id"]), "SUCCEEDED")]
+    for query in (
+        f'PayLoopsOrderId="{order["id"]}"',
+        f'PayLoopsCorrelationId="{cid}"',
+        f'PayLoopsMerchantId="{merchant}" AND PayLoopsStatus="SUCCEEDED"',
+    ):
+        deadline = time.monotonic() + 30
+        while (listed := asyncio.run(found(query))) != expected:
+            assert time.monotonic() < deadline, (query, listed)
+            time.sleep(0.5)

@@ -7,6 +7,7 @@ restart with a rotated key list."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from contextlib import closing
 
@@ -14,9 +15,12 @@ import grpc
 import httpx
 import pytest
 from google.protobuf.message import Message
+from temporalio.api.common.v1 import SearchAttributes
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
+from core.contracts import search_attributes
 from core.contracts.payment import PaymentInput, refund_workflow_id, workflow_id
 from core.payload_codec import (
     ENCODING,
@@ -33,7 +37,12 @@ from tests.e2e.failover_helpers import wait_for
 from tests.e2e.second_edge import start_second_edge
 from tests.e2e.second_worker import start_second_worker
 from tests.e2e.test_webhooks import Receiver, create_endpoint, settled_delivery
-from tests.temporal_payloads import header_payloads, history_payloads, payloads_in
+from tests.temporal_payloads import (
+    header_payloads,
+    history_payloads,
+    messages_named,
+    payloads_in,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -50,6 +59,34 @@ async def raw_history(mesh: Mesh, workflow: str) -> WorkflowHistory:
 # workflow took (a marker's "patch-data", and a search attribute the server indexes), and when
 # and how a local activity ran (its marker's "data"; the activity's result is its "result").
 SDK_MARKER_DETAILS = {"patch-data", "data"}
+# The SDK's search attribute for the patches a workflow took.
+SDK_SEARCH_ATTRIBUTES = {"TemporalChangeVersion"}
+SEARCH_ATTRIBUTES = "temporal.api.common.v1.SearchAttributes"
+
+
+def outside_the_index(event: HistoryEvent) -> HistoryEvent:
+    """`event` without its search attributes: Temporal's index, in clear by design (what the
+    platform puts there is checked by `indexed`)."""
+    copy = HistoryEvent()
+    copy.CopyFrom(event)
+    kind = copy.WhichOneof("attributes")
+    if kind is not None:
+        attributes = getattr(copy, kind)
+        for field, _ in attributes.ListFields():
+            if field.message_type and field.message_type.full_name == SEARCH_ATTRIBUTES:
+                attributes.ClearField(field.name)
+    return copy
+
+
+def indexed(history: WorkflowHistory) -> dict[str, list[object]]:
+    """Every search attribute the history sets (at the start and by upserts), with its values."""
+    found: dict[str, list[object]] = {}
+    for event in history.events:
+        for attributes in messages_named(event, SEARCH_ATTRIBUTES):
+            assert isinstance(attributes, SearchAttributes)
+            for name, payload in attributes.indexed_fields.items():
+                found.setdefault(name, []).append(json.loads(payload.data))
+    return found
 
 
 def plain_payloads_outside_bookkeeping(history: WorkflowHistory) -> list[str]:
@@ -66,7 +103,7 @@ def plain_payloads_outside_bookkeeping(history: WorkflowHistory) -> list[str]:
                 if name not in SDK_MARKER_DETAILS
             ]
         else:
-            parts = [(str(kind), event)]
+            parts = [(str(kind), outside_the_index(event))]
         for place, message in parts:
             found += [place for p in payloads_in(message) if p.metadata["encoding"] != ENCODING]
     return found
@@ -76,7 +113,7 @@ def test_a_payments_history_holds_no_order_data_in_clear_and_the_platform_reads_
     mesh: Mesh,
 ) -> None:
     probe = f"cart-{uuid.uuid4().hex}"
-    _, key = mesh.new_merchant("codec")
+    merchant_id, key = mesh.new_merchant("codec")
     with closing(Receiver()) as receiver, mesh.client(key) as api:
         endpoint = create_endpoint(api, receiver.url, ["order.succeeded"])
         created = api.post(
@@ -113,8 +150,19 @@ def test_a_payments_history_holds_no_order_data_in_clear_and_the_platform_reads_
             stored = b"".join(event.SerializeToString() for event in history.events)
             for clear in (str(AMOUNT), str(AMOUNT - 1), probe):
                 assert clear.encode() not in stored, (workflow, clear)
-            for payload in history_payloads(history):
-                assert order_id.encode() not in payload.data
+            for event in history.events:
+                for payload in payloads_in(outside_the_index(event)):
+                    assert order_id.encode() not in payload.data
+        # What Temporal indexes in clear: the payment's ids and status, nothing else (the
+        # refund and the delivery set none).
+        payment_history = await raw_history(mesh, workflows[0])
+        found = indexed(payment_history)
+        assert set(found) - SDK_SEARCH_ATTRIBUTES == {key.name for key in search_attributes.ALL}
+        assert found[search_attributes.ORDER_ID.name] == [order_id]
+        assert found[search_attributes.MERCHANT_ID.name] == [merchant_id]
+        assert found[search_attributes.STATUS.name] == ["PROCESSING", "SUCCEEDED"]
+        for other in workflows[1:]:
+            assert set(indexed(await raw_history(mesh, other))) <= SDK_SEARCH_ATTRIBUTES, other
         # The platform's own client reads what the server cannot.
         history = (
             await (await mesh.temporal()).get_workflow_handle(workflow_id(order_id)).fetch_history()

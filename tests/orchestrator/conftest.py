@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
+from core.contracts import search_attributes
 from tests.orchestrator.codec import ENCRYPTION
 
 TEMPORAL = shutil.which("temporal", path=sysconfig.get_path("scripts"))
@@ -33,6 +34,8 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         ],
         # Workflows run here as they do in the worker: payloads, failures and headers encrypted.
         plugins=[ENCRYPTION],
+        # The payment workflow upserts its status, which needs it registered.
+        search_attributes=search_attributes.ALL,
     )
     yield started
     await started.shutdown()

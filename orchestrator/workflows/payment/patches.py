@@ -18,9 +18,14 @@ recorded before a patch.
 | first_step.py)                | activity; further calls are   | activity/ (routed by          |
 |                               | regular activities            | route_payment, every          |
 |                               |                               | Authorize a regular activity) |
+| `index-status`                | the order's status upserted   | every history in histories/   |
+| (INDEX_STATUS, state.py)      | as the PayLoopsStatus search  | and its subfolder (none       |
+|                               | attribute each time it        | upserts anything)             |
+|                               | changes                       |                               |
 
 histories/authorize-as-activity/ was recorded before both patches (hold-authorization is the
-older); histories/ with both. Only a payment that ends in REQUIRES_CAPTURE asks about
+older); histories/ with both, before `index-status` (the workflow tests of tests/orchestrator
+replay their own runs, which take it). Only a payment that ends in REQUIRES_CAPTURE asks about
 `hold-authorization`: the other histories replay either way.
 
 When a patch can be retired: once no payment started before the patch's deploy is still open.
@@ -38,3 +43,4 @@ before that deploy is open either, delete the `deprecate_patch` calls.
 
 AUTHORIZE_LOCALLY = "authorize-as-local-activity"
 HOLD_AUTHORIZATION = "hold-authorization"
+INDEX_STATUS = "index-status"

@@ -43,7 +43,7 @@ async def record(
         )
     if order is not None:
         # The read model is written first, so whoever the `pay` update wakes reads this.
-        state.status = order.status
+        state.set_status(order.status)
     if event_id:
         state.in_background(dispatch(event_id))
 

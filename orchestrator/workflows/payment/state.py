@@ -13,7 +13,10 @@ from typing import Any
 
 from temporalio import workflow
 
+from orchestrator.workflows.payment.patches import INDEX_STATUS
+
 with workflow.unsafe.imports_passed_through():
+    from core.contracts import search_attributes
     from core.contracts.payment import (
         CancelRequest,
         CaptureRequest,
@@ -73,6 +76,17 @@ class PaymentState:
     first_call_local: bool = False
     first_answer: GatewayResult | None = None
     routed_at: datetime | None = None
+
+    def set_status(self, status: OrderStatus) -> None:
+        """The order's status as the workflow knows it, and as Temporal's index shows it
+        (core.contracts.search_attributes). Payments started before the status was indexed
+        keep the commands their histories hold (patches.py)."""
+        changed = status != self.status
+        self.status = status
+        if changed and workflow.patched(INDEX_STATUS):
+            workflow.upsert_search_attributes(
+                [search_attributes.STATUS.value_set(search_attributes.status_value(status))]
+            )
 
     def cancel_requested(self) -> bool:
         return isinstance(self.action, CancelRequest)

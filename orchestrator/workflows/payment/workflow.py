@@ -100,12 +100,12 @@ class PaymentWorkflow:
         state.plan = plan
         # Routing wrote the decision and the first step (PROCESSING, or FAILED).
         if not plan.routes:
-            state.status = OrderStatus.FAILED
+            state.set_status(OrderStatus.FAILED)
             if plan.event_id:
                 state.in_background(dispatch(plan.event_id))
             await workflow.wait_condition(lambda: not state.background)
             return PaymentOutcome(status=OrderStatus.FAILED, failure_code=plan.failure_code)
-        state.status = OrderStatus.PROCESSING
+        state.set_status(OrderStatus.PROCESSING)
 
         last = await try_processors(state, plan)
         if state.winner is None and state.open_obligations:
