@@ -10,7 +10,9 @@ OTEL_METRICS_EXPORTER), so counting costs next to nothing when nobody collects.
   authorized (before any later void or refund).
 - processor_call_latency_seconds{processor, outcome}: how long each Authorize call took.
 - payment_latency_seconds{status}: a payment end to end, from PayOrder to the status that ends
-  it (succeeded, failed, requires_capture, canceled), through failovers and 3-D Secure.
+  it (succeeded, failed, requires_capture, canceled), through failovers and 3-D Secure, and
+  through unknown attempts resolved before a failure is decided; once per payment (not again
+  when an authorization is captured or expires, nor when a write is retried).
 - edge_rpc_duration_seconds{method, code}: every RPC the edge served, by method and gRPC status
   code: its count is the request rate, the counts with a code other than OK the errors.
 - processor_breaker_state{processor}: each processor's circuit breaker as the worker last

@@ -31,15 +31,18 @@ class OrderActivities:
         async with self._sessions.begin() as session:
             if progress.attempt is not None:
                 await write_attempt(session, progress.attempt)
+            settled = False
             if progress.order is not None:
-                await write_order(session, progress.order)
+                changed = await write_order(session, progress.order)
+                settled = changed and progress.order.pay_seconds > 0
             if progress.health is not None:
                 await breaker.report(session, progress.health.processor, progress.health.answered)
             if progress.order is not None and progress.order.event:
                 event_id = await record_order_event(session, progress.order)
             else:
                 event_id = None
-        if progress.order is not None and progress.order.pay_seconds:
+        if settled and progress.order is not None:
+            # Once per payment: a retry of a write that committed finds the status set already.
             metrics.payment_settled(str(progress.order.status), progress.order.pay_seconds)
         return event_id
 
@@ -92,10 +95,19 @@ _SUMMARIZE_ATTEMPTS = (
         .scalar_subquery(),
     )
 )
+# The order's status before the write, locked (a concurrent write of the same order, such as
+# a timed-out activity attempt still running beside its retry, waits and then reads what that
+# one wrote): the write says whether it changed the status.
+_PREVIOUS = (
+    select(_ORDERS.c.id, _ORDERS.c.status)
+    .where(_ORDERS.c.id == bindparam("order"))
+    .with_for_update()
+    .cte("previous")
+)
 # Columns a step may leave as they are: NULL (or "") keeps the stored value.
 _WRITE_ORDER = (
     update(_ORDERS)
-    .where(_ORDERS.c.id == bindparam("order"))
+    .where(_ORDERS.c.id == _PREVIOUS.c.id)
     .values(
         status=bindparam("new_status"),
         failure_code=bindparam("new_failure_code"),
@@ -116,6 +128,7 @@ _WRITE_ORDER = (
             _ORDERS.c.cancellation_reason,
         ),
     )
+    .returning(_PREVIOUS.c.status)
 )
 _ORDER_BY_ID = (
     select(models.Order)
@@ -156,8 +169,9 @@ async def summarize_attempts(session: AsyncSession, order_id: str) -> None:
     await session.execute(_SUMMARIZE_ATTEMPTS, {"order_id": order_id})
 
 
-async def write_order(session: AsyncSession, order: OrderUpdate) -> None:
-    await session.execute(
+async def write_order(session: AsyncSession, order: OrderUpdate) -> bool:
+    """Writes the order's change; True when it changed the order's status."""
+    previous = await session.execute(
         _WRITE_ORDER,
         {
             "order": order.order_id,
@@ -174,6 +188,7 @@ async def write_order(session: AsyncSession, order: OrderUpdate) -> None:
             "new_cancellation_reason": order.cancellation_reason,
         },
     )
+    return bool(previous.scalar_one() != order.status)
 
 
 async def record_order_event(session: AsyncSession, change: OrderUpdate) -> str | None:

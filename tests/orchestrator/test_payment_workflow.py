@@ -451,6 +451,9 @@ async def test_an_expired_authorization_is_voided_and_never_captured(
         CancellationReason.AUTHORIZATION_EXPIRED,
     )
     assert stand_ins.attempts(1)[-1].outcome == AttemptOutcome.CANCELED
+    # The payment ended at REQUIRES_CAPTURE, measured there; the authorization's expiry is
+    # not a second end of it.
+    assert (authorized.pay_seconds > 0, canceled.pay_seconds) == (True, 0)
 
 
 async def test_a_capture_that_arrives_as_the_authorization_expires_is_answered_canceled(
@@ -473,3 +476,31 @@ async def test_a_capture_that_arrives_as_the_authorization_expires_is_answered_c
         assert await outcome(handle, stand_ins) == PaymentOutcome(status=OrderStatus.CANCELED)
     assert not [call for call in stand_ins.calls if call.activity == "capture_payment"]
     assert stand_ins.orders()[-1].cancellation_reason == CancellationReason.AUTHORIZATION_EXPIRED
+
+
+async def test_a_failure_decided_once_an_unknown_attempt_is_resolved_is_measured_once(
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    """alpha's answer is lost and beta declines: the order cannot be FAILED while alpha may
+    still have charged. Once alpha's lookup says declined, the workflow fails the order: that
+    write ends the payment and carries its latency (payment_latency_seconds), the only one."""
+    hard = GatewayResult(outcome=GatewayOutcome.DECLINED, decline_code="do_not_honor")
+
+    def alpha_known_once_beta_declined(stand_ins: StandIns) -> GatewayResult | None:
+        declined = [a for a in stand_ins.attempts(2) if a.outcome == AttemptOutcome.DECLINED]
+        return hard if declined else NO_ANSWER
+
+    stand_ins = StandIns(
+        plan_for("alpha", "beta"),
+        {
+            ("authorize", "alpha"): answers(NO_ANSWER),
+            ("get_payment", "alpha"): alpha_known_once_beta_declined,
+            ("authorize", "beta"): answers(hard),
+        },
+    )
+    assert await pay(temporal_env, stand_ins) == PaymentOutcome(
+        status=OrderStatus.FAILED, failure_code="do_not_honor"
+    )
+    [failed] = stand_ins.orders()
+    assert failed.status == OrderStatus.FAILED
+    assert failed.pay_seconds > 0

@@ -3,6 +3,7 @@ the events they record handed to the webhook deliveries."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from temporalio import workflow
@@ -25,6 +26,8 @@ async def record(
 ) -> None:
     """One write to the read model: a local activity (no round trip through the server),
     or a regular one `through_server`, which ends the workflow task first."""
+    if order is not None:
+        order = _with_pay_seconds(state, order)
     progress = Progress(attempt=attempt, order=order, health=state.unreported_health)
     state.unreported_health = None
     if through_server:
@@ -90,7 +93,6 @@ async def settle_attempt(
             else "",
             event=event,
             event_key=f"{payment.order_id}:{event}:{attempt.attempt_key}",
-            pay_seconds=_pay_seconds(state, status),
         ),
     )
 
@@ -101,9 +103,14 @@ _PAY_ENDS = frozenset(
 )
 
 
-def _pay_seconds(state: PaymentState, status: OrderStatus) -> float:
-    """From the pay (when routing began) to `status`, if it ends the payment. The workflow's
-    clock, so a replay computes the same."""
-    if status not in _PAY_ENDS or state.routed_at is None:
-        return 0.0
-    return (workflow.now() - state.routed_at).total_seconds()
+def _with_pay_seconds(state: PaymentState, order: OrderUpdate) -> OrderUpdate:
+    """`order` with the time from the pay (when routing began) to it, if it is the first
+    status that ends the payment, whichever path reached it (an attempt's answer, a failure
+    decided once unknown attempts were resolved, a cancel during a challenge): the
+    payment_latency_seconds metric. A later end (the capture or expiry of an authorization, a
+    late charge) is not the payment's latency again. The workflow's clock, so a replay computes
+    the same."""
+    if order.status not in _PAY_ENDS or state.routed_at is None or state.pay_measured:
+        return order
+    state.pay_measured = True
+    return replace(order, pay_seconds=(workflow.now() - state.routed_at).total_seconds())

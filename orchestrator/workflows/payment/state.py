@@ -76,6 +76,8 @@ class PaymentState:
     first_call_local: bool = False
     first_answer: GatewayResult | None = None
     routed_at: datetime | None = None
+    # Whether the payment's end-to-end latency went with a write already (progress.py).
+    pay_measured: bool = False
 
     def set_status(self, status: OrderStatus) -> None:
         """The order's status as the workflow knows it, and as Temporal's index shows it
