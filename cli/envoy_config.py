@@ -26,6 +26,7 @@ import yaml
 from cli import dashboard_site, dev_layout, page_scripts
 from cli.binaries import BinaryNotFound, find_binary
 from core.config import otel_exporter
+from processors.kit import otlp
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO_ROOT / "envoy" / "envoy.yaml"
@@ -123,27 +124,35 @@ class ContainerLayout:
 
 @dataclass(frozen=True)
 class Tracing:
-    """Where Envoy sends its spans (OTLP over gRPC), and how often it flushes them."""
+    """Where Envoy sends its spans, and how often it flushes them: OTLP over gRPC, or over
+    HTTP (protobuf bodies POSTed to `http_path`) when `http_path` is set."""
 
     collector_host: str
     collector_port: int
     flush_interval_ms: int = 5000
+    http_path: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Tracing | None:
         """From the standard OTEL_* variables PayLoops' own services read (core.telemetry):
-        Envoy traces when they export OTLP, to the same collector, on the same batch delay."""
+        Envoy traces when they export OTLP, to the same collector, over the same protocol
+        (OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL), on the same batch delay. The endpoint as the
+        OTLP specification reads it: the traces endpoint as given, the common one with
+        /v1/traces after its path for HTTP."""
         if otel_exporter(env, "OTEL_TRACES_EXPORTER") != "otlp":
             return None
-        endpoint = urlsplit(
-            env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-            or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-            or "http://localhost:4317"
-        )
+        http = otlp.protocol("traces", env) == "http/protobuf"
+        own = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+        common = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+        endpoint = urlsplit(own or common or f"http://localhost:{4318 if http else 4317}")
+        path = ""
+        if http:
+            path = endpoint.path if own else f"{endpoint.path.rstrip('/')}/v1/traces"
         return cls(
             collector_host=endpoint.hostname or "localhost",
-            collector_port=endpoint.port or 4317,
+            collector_port=endpoint.port or (4318 if http else 4317),
             flush_interval_ms=int(env.get("OTEL_BSP_SCHEDULE_DELAY", "5000")),
+            http_path=path or ("/" if http else ""),
         )
 
 
@@ -336,26 +345,28 @@ def _add_tracing(config: dict[str, Any], tracing: Tracing) -> None:
                     "name": "envoy.tracers.opentelemetry",
                     "typed_config": {
                         "@type": "type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig",
-                        "grpc_service": {
-                            "envoy_grpc": {"cluster_name": _COLLECTOR_CLUSTER},
-                            "timeout": "1s",
-                        },
+                        **_exporter(tracing),
                         "service_name": "payloops-envoy",
                     },
                 },
             }
+    collector: dict[str, Any] = {
+        "name": _COLLECTOR_CLUSTER,
+        "type": "STRICT_DNS",
+        "connect_timeout": "1s",
+    }
+    if not tracing.http_path:
+        # OTLP/gRPC needs HTTP/2 to the collector; OTLP/HTTP goes over HTTP/1.1.
+        collector["typed_extension_protocol_options"] = {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/"
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}},
+            }
+        }
     config["static_resources"]["clusters"].append(
-        {
-            "name": _COLLECTOR_CLUSTER,
-            "type": "STRICT_DNS",
-            "connect_timeout": "1s",
-            "typed_extension_protocol_options": {
-                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                    "@type": "type.googleapis.com/"
-                    "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                    "explicit_http_config": {"http2_protocol_options": {}},
-                }
-            },
+        collector
+        | {
             "load_assignment": {
                 "cluster_name": _COLLECTOR_CLUSTER,
                 "endpoints": [
@@ -385,6 +396,20 @@ def _add_tracing(config: dict[str, Any], tracing: Tracing) -> None:
             "static_layer": {"tracing.opentelemetry.flush_interval_ms": tracing.flush_interval_ms},
         }
     )
+
+
+def _exporter(tracing: Tracing) -> dict[str, Any]:
+    """The OpenTelemetry tracer's service: OTLP over gRPC, or over HTTP to `http_path`."""
+    if not tracing.http_path:
+        return {
+            "grpc_service": {"envoy_grpc": {"cluster_name": _COLLECTOR_CLUSTER}, "timeout": "1s"}
+        }
+    uri = f"http://{tracing.collector_host}:{tracing.collector_port}{tracing.http_path}"
+    return {
+        "http_service": {
+            "http_uri": {"uri": uri, "cluster": _COLLECTOR_CLUSTER, "timeout": "1s"},
+        }
+    }
 
 
 CONTAINER_HEADER = (

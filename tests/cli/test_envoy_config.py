@@ -4,10 +4,12 @@ Envoy makes up itself is google.rpc.Status JSON."""
 from __future__ import annotations
 
 import contextlib
+import http.server
 import json
 import re
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ import pytest
 import yaml
 from google.protobuf import descriptor_pb2, json_format
 from google.rpc import error_details_pb2, status_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from cli import dev_services, envoy_config, page_scripts, probes
 from cli.binaries import find_binary
@@ -117,7 +120,13 @@ def test_rest_routes_have_payment_safe_timeouts_and_retries() -> None:
 
 
 @pytest.mark.parametrize(
-    "tracing", [None, envoy_config.Tracing("127.0.0.1", 4317, 200)], ids=["plain", "traced"]
+    "tracing",
+    [
+        None,
+        envoy_config.Tracing("127.0.0.1", 4317, 200),
+        envoy_config.Tracing("127.0.0.1", 4318, 200, http_path="/v1/traces"),
+    ],
+    ids=["plain", "traced", "traced-over-http"],
 )
 def test_rendered_config_passes_envoy_validate(
     tmp_path: Path, tracing: envoy_config.Tracing | None
@@ -154,6 +163,73 @@ def test_envoy_traces_only_when_the_services_export_otlp() -> None:
     ) == envoy_config.Tracing("10.0.0.7", 4317, 250)
 
 
+def test_envoy_traces_over_http_when_the_services_do() -> None:
+    """As the OTLP specification reads the variables: the common endpoint with /v1/traces
+    after its path, the traces endpoint as given; the traces' own protocol wins."""
+    http = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}
+    assert envoy_config.Tracing.from_env(http) == envoy_config.Tracing(
+        "localhost", 4318, 5000, http_path="/v1/traces"
+    )
+    assert envoy_config.Tracing.from_env(
+        http | {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/otlp/"}
+    ) == envoy_config.Tracing("collector", 4318, 5000, http_path="/otlp/v1/traces")
+    assert envoy_config.Tracing.from_env(
+        http | {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://10.0.0.7:9000/traces"}
+    ) == envoy_config.Tracing("10.0.0.7", 9000, 5000, http_path="/traces")
+    assert envoy_config.Tracing.from_env(
+        http | {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"}
+    ) == envoy_config.Tracing("localhost", 4317, 5000)
+
+
+def test_envoy_sends_its_spans_to_a_real_otlp_http_receiver(tmp_path: Path) -> None:
+    """OTLP/HTTP: a request through Envoy (to an edge that is not there) becomes a span that
+    reaches a receiver as a protobuf ExportTraceServiceRequest POSTed to its traces path."""
+    received: list[tuple[str, str, bytes]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append((self.path, self.headers["Content-Type"], self._body()))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def _body(self) -> bytes:
+            if self.headers["Content-Length"] is not None:
+                return self.rfile.read(int(self.headers["Content-Length"]))
+            # Envoy streams some exports chunked.
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0], 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            self.rfile.readline()
+            return b"".join(chunks)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver) as receiver:
+        threading.Thread(target=receiver.serve_forever, daemon=True).start()
+        tracing = envoy_config.Tracing(
+            "127.0.0.1", receiver.server_port, 100, http_path="/v1/traces"
+        )
+        try:
+            with running_envoy(tmp_path, tracing=tracing) as envoy:
+                httpx.get(f"{envoy.rest_url}/v1/orders/ord_traced", timeout=10)
+                deadline = time.monotonic() + 20
+                while not received:
+                    assert time.monotonic() < deadline, "no OTLP/HTTP export from Envoy"
+                    time.sleep(0.1)
+        finally:
+            receiver.shutdown()
+    path, content_type, body = received[0]
+    assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
+    [spans] = trace_service_pb2.ExportTraceServiceRequest.FromString(body).resource_spans
+    service = {a.key: a.value.string_value for a in spans.resource.attributes}
+    assert service["service.name"] == "payloops-envoy"
+    assert [span for scope in spans.scope_spans for span in scope.spans]
+
+
 def test_validate_command_exits_with_envoys_code() -> None:
     assert envoy_config.main(["--validate"]) == 0
 
@@ -171,7 +247,9 @@ class RunningEnvoy:
 
 @contextlib.contextmanager
 def running_envoy(
-    tmp_path: Path, rate_limit: envoy_config.RateLimit | None = None
+    tmp_path: Path,
+    rate_limit: envoy_config.RateLimit | None = None,
+    tracing: envoy_config.Tracing | None = None,
 ) -> Iterator[RunningEnvoy]:
     """Real Envoy in front of an edge address where nothing listens. Its access log is
     complete once the block is left (Envoy flushes it as it stops); so is its stats dump,
@@ -187,6 +265,7 @@ def running_envoy(
             descriptor_path=envoy_config.DEFAULT_DESCRIPTOR,
             access_log_path=tmp_path / "access.log",
             rate_limit=rate_limit,
+            tracing=tracing,
         )
     )
     log = (tmp_path / "envoy.log").open("wb")
