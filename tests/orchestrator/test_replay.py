@@ -7,7 +7,8 @@ that is meant to diverge goes behind `workflow.patched`, or re-records the histo
 
 histories/ holds payments recorded with the current workflow; each subfolder, payments recorded
 before a patch (histories/authorize-as-activity/: before authorizations were held and before
-Authorize became a local activity), which must still replay for as long as such payments may
+Authorize became a local activity; histories/before-index-status/: before the workflow upserted
+its status as a search attribute), which must still replay for as long as such payments may
 be in flight. Which history needs which patch, and when each can be retired:
 orchestrator/workflows/payment/patches.py."""
 

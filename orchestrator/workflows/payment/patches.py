@@ -19,14 +19,14 @@ recorded before a patch.
 |                               | regular activities            | route_payment, every          |
 |                               |                               | Authorize a regular activity) |
 | `index-status`                | the order's status upserted   | every history in histories/   |
-| (INDEX_STATUS, state.py)      | as the PayLoopsStatus search  | and its subfolder (none       |
-|                               | attribute each time it        | upserts anything)             |
-|                               | changes                       |                               |
+| (INDEX_STATUS, state.py)      | as the PayLoopsStatus search  | before-index-status/ and      |
+|                               | attribute each time it        | histories/authorize-as-       |
+|                               | changes                       | activity/ (none upserts)      |
 
-histories/authorize-as-activity/ was recorded before both patches (hold-authorization is the
-older); histories/ with both, before `index-status` (the workflow tests of tests/orchestrator
-replay their own runs, which take it). Only a payment that ends in REQUIRES_CAPTURE asks about
-`hold-authorization`: the other histories replay either way.
+histories/authorize-as-activity/ was recorded before all three patches (hold-authorization is
+the oldest); histories/before-index-status/ with the first two; histories/ with all three. Only
+a payment that ends in REQUIRES_CAPTURE asks about `hold-authorization`: the other histories
+replay either way.
 
 When a patch can be retired: once no payment started before the patch's deploy is still open.
 A payment stays open while it holds an authorization (up to PAYLOOPS_AUTHORIZATION_TTL_SECONDS,
@@ -38,7 +38,8 @@ AND StartTime < '<deploy time>'"` finds none. Both old paths are replayed by the
 subfolder, so the two patches retire together, once the later one (`authorize-as-local-activity`)
 may. Then: replace each `workflow.patched(id)` with `workflow.deprecate_patch(id)`, delete the
 old paths, histories/authorize-as-activity/ and this table's rows; once no payment started
-before that deploy is open either, delete the `deprecate_patch` calls.
+before that deploy is open either, delete the `deprecate_patch` calls. `index-status` retires
+the same way on its own schedule, with histories/before-index-status/.
 """
 
 AUTHORIZE_LOCALLY = "authorize-as-local-activity"
