@@ -188,7 +188,8 @@ async def write_order(session: AsyncSession, order: OrderUpdate) -> bool:
             "new_cancellation_reason": order.cancellation_reason,
         },
     )
-    return bool(previous.scalar_one() != order.status)
+    before = previous.scalar_one_or_none()
+    return before is not None and before != order.status
 
 
 async def record_order_event(session: AsyncSession, change: OrderUpdate) -> str | None:
