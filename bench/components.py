@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.proc_cpu import tree_cpu_seconds
-from bench.proc_memory import tree_rss_bytes
+from bench.proc_memory import Resident, tree_resident
 
 ENVOY, EDGE, WORKER, ADAPTERS, VAULT, POSTGRESQL, TEMPORAL = (
     "Envoy",
@@ -79,9 +79,9 @@ def read_cpu(state_dir: Path) -> CpuReading:
     return CpuReading(seconds)
 
 
-def read_rss(state_dir: Path) -> dict[str, int]:
-    """Each component's resident bytes now."""
-    return {name: tree_rss_bytes(pids) for name, pids in mesh_components(state_dir).items()}
+def read_resident(state_dir: Path) -> dict[str, Resident]:
+    """Each component's resident memory now."""
+    return {name: tree_resident(pids) for name, pids in mesh_components(state_dir).items()}
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ from bench.components import (
     CpuRun,
     own_cpu_line,
     read_cpu,
-    read_rss,
+    read_resident,
 )
 from bench.load import Throughput, closed_loop
+from bench.proc_memory import Resident
 from bench.rest import create_and_pay
 
 MIB = 1024 * 1024
@@ -35,21 +36,26 @@ GROWTH_TOLERANCE = 0.05
 class MemoryFigures:
     half: int
     payments: int
-    rss_half: dict[str, int]
-    rss_end: dict[str, int]
+    rss_half: dict[str, Resident]
+    rss_end: dict[str, Resident]
     first: Throughput
     second: Throughput
     # CPU ms per payment over the second half, per component (and the load generator).
     cpu_ms: dict[str, float]
 
     def growth(self, name: str) -> int:
-        return self.rss_end[name] - self.rss_half[name]
+        return self.rss_end[name].rss - self.rss_half[name].rss
+
+    def shared_growth(self, name: str) -> int:
+        return self.rss_end[name].shmem - self.rss_half[name].shmem
 
     def grew(self) -> list[str]:
+        """The components whose memory other than shared memory grew beyond the tolerance."""
         return [
             name
             for name in COMPONENTS
-            if self.growth(name) > GROWTH_TOLERANCE * max(1, self.rss_half[name])
+            if self.growth(name) - self.shared_growth(name)
+            > GROWTH_TOLERANCE * max(1, self.rss_half[name].rss - self.rss_half[name].shmem)
         ]
 
 
@@ -65,12 +71,12 @@ async def measure_memory(
     async with create_and_pay(api_url, api_key, concurrency) as operation:
         print(f"(m) memory: {half} payments, {concurrency} clients", flush=True)
         first = await closed_loop(operation, concurrency, math.inf, op_timeout_s, half)
-        rss_half = read_rss(state_dir)
+        rss_half = read_resident(state_dir)
         before = read_cpu(state_dir)
         print(f"(m) memory: {payments - half} payments more", flush=True)
         second = await closed_loop(operation, concurrency, math.inf, op_timeout_s, payments - half)
         after = read_cpu(state_dir)
-        rss_end = read_rss(state_dir)
+        rss_end = read_resident(state_dir)
     run = CpuRun(before, after, second.completed)
     cpu_ms = {name: run.spent(name) * 1000 / max(1, second.completed) for name in after.seconds}
     return MemoryFigures(half, payments, rss_half, rss_end, first, second, cpu_ms)
@@ -80,26 +86,29 @@ def report_memory(figures: MemoryFigures, write: Callable[[str], None] = print) 
     half, payments = figures.half, figures.payments
     write("")
     write(
-        f"(m) resident size (VmRSS, MiB) after {half} and {payments} payments, and CPU per "
+        f"(m) resident size (VmRSS, MiB) after {half} and {payments} payments, its growth, the "
+        f"growth's shared memory (RssShmem), the rest's growth in percent, and CPU ms per "
         f"payment over the last {payments - half}"
     )
     write(
         f"{'component':16}{f'after {half}':>14}{f'after {payments}':>14}{'growth':>10}"
-        f"{'growth %':>10}{'CPU ms':>9}"
+        f"{'shared':>9}{'other %':>9}{'CPU ms':>9}"
     )
     for name in COMPONENTS:
-        before, after = figures.rss_half[name] / MIB, figures.rss_end[name] / MIB
-        share = (after - before) / before * 100 if before else 0.0
+        before, after = figures.rss_half[name].rss / MIB, figures.rss_end[name].rss / MIB
+        shared = figures.shared_growth(name) / MIB
+        private_before = (figures.rss_half[name].rss - figures.rss_half[name].shmem) / MIB
+        share = (after - before - shared) / private_before * 100 if private_before else 0.0
         write(
-            f"{name:16}{before:>14.1f}{after:>14.1f}{after - before:>+10.1f}{share:>+9.1f}%"
-            f"{figures.cpu_ms[name]:>9.1f}"
+            f"{name:16}{before:>14.1f}{after:>14.1f}{after - before:>+10.1f}{shared:>+9.1f}"
+            f"{share:>+8.1f}%{figures.cpu_ms[name]:>9.1f}"
         )
-    write(f"{LOAD_GENERATOR:16}{'':>48}{figures.cpu_ms[LOAD_GENERATOR]:>9.1f}")
-    total_before = sum(figures.rss_half.values()) / MIB
-    total_after = sum(figures.rss_end.values()) / MIB
+    write(f"{LOAD_GENERATOR:16}{'':>56}{figures.cpu_ms[LOAD_GENERATOR]:>9.1f}")
+    total_before = sum(r.rss for r in figures.rss_half.values()) / MIB
+    total_after = sum(r.rss for r in figures.rss_end.values()) / MIB
     write(
         f"{'total':16}{total_before:>14.1f}{total_after:>14.1f}"
-        f"{total_after - total_before:>+10.1f}{'':>10}{sum(figures.cpu_ms.values()):>9.1f}"
+        f"{total_after - total_before:>+10.1f}{'':>18}{sum(figures.cpu_ms.values()):>9.1f}"
     )
     write(own_cpu_line(figures.cpu_ms, f"over the last {payments - half} payments"))
     for label, run in (("first", figures.first), ("second", figures.second)):
@@ -112,8 +121,13 @@ def report_memory(figures: MemoryFigures, write: Callable[[str], None] = print) 
     write(
         "(m) leak check: "
         + (
-            "GREW: " + ", ".join(f"{name} {figures.growth(name) / MIB:+.1f} MiB" for name in grew)
+            "GREW: "
+            + ", ".join(
+                f"{name} {(figures.growth(name) - figures.shared_growth(name)) / MIB:+.1f} MiB"
+                for name in grew
+            )
             if grew
-            else f"no component grew by more than {GROWTH_TOLERANCE:.0%} over the second half"
+            else f"no component's memory other than shared memory grew by more than "
+            f"{GROWTH_TOLERANCE:.0%} over the second half"
         )
     )

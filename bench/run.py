@@ -317,7 +317,10 @@ async def measure_throughput(
         flush=True,
     )
     async with scenario.operation() as operation:
-        await warm_up(operation, min(4, scenario.concurrency), args.warmup, scenario.timeout)
+        # At the run's concurrency when CPU is read: every run then starts with as many
+        # payments' tails (their workflows going on after the answer) as it leaves behind.
+        warm_clients = scenario.concurrency if state_dir else min(4, scenario.concurrency)
+        await warm_up(operation, warm_clients, args.warmup, scenario.timeout)
 
         async def timed(seconds: float) -> tuple[Throughput, CpuRun | None]:
             before = read_cpu(state_dir) if state_dir else None
