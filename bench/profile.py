@@ -48,8 +48,10 @@ def py_spy() -> str:
 
 
 def record_argv(pid: int, seconds: float, output: Path, rate: int) -> list[str]:
+    """py-spy's command line, run with executable=py_spy(): the SVG's title shows it, and the
+    program's name there says no more than which tool made it."""
     return [
-        py_spy(),
+        "py-spy",
         "record",
         "--format",
         "flamegraph",
@@ -74,6 +76,7 @@ async def record_under_load(mesh: Mesh, args: argparse.Namespace) -> None:
         recorders = [
             await asyncio.create_subprocess_exec(
                 *record_argv(mesh.pid_of(name), args.seconds, args.out / f"{name}.svg", args.rate),
+                executable=py_spy(),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
             )

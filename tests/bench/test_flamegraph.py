@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.flamegraph import package_of, self_by_package, shares
-from bench.profile import record_argv
+from bench.profile import py_spy, record_argv
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,12 @@ def test_self_and_total_shares_come_from_the_recorded_stacks(tmp_path: Path) -> 
     try:
         time.sleep(0.5)
         svg = tmp_path / "busy.svg"
-        subprocess.run(record_argv(busy.pid, 2, svg, 100), check=True, capture_output=True)
+        subprocess.run(
+            record_argv(busy.pid, 2, svg, 100),
+            executable=py_spy(),
+            check=True,
+            capture_output=True,
+        )
     finally:
         busy.kill()
         busy.wait()
