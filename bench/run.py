@@ -322,20 +322,27 @@ async def measure_throughput(
         warm_clients = scenario.concurrency if state_dir else min(4, scenario.concurrency)
         await warm_up(operation, warm_clients, args.warmup, scenario.timeout)
 
-        async def timed(seconds: float) -> tuple[Throughput, CpuRun | None]:
-            before = read_cpu(state_dir) if state_dir else None
-            run = await closed_loop(operation, scenario.concurrency, seconds, scenario.timeout)
-            if state_dir is None or before is None:
-                return run, None
-            return run, CpuRun(before, read_cpu(state_dir), run.completed)
-
         if state_dir is None:
-            return (await timed(args.duration))[0], {}
-        _, short = await timed(args.duration * SHORT_RUN_SHARE)
-        throughput, long = await timed(args.duration)
-        assert short is not None and long is not None
+            throughput = await closed_loop(
+                operation, scenario.concurrency, args.duration, scenario.timeout
+            )
+            return throughput, {}
+        _, short = await _closed_loop_with_cpu(
+            operation, scenario, args.duration * SHORT_RUN_SHARE, state_dir
+        )
+        throughput, long = await _closed_loop_with_cpu(
+            operation, scenario, args.duration, state_dir
+        )
         cpu_ms = ms_per_operation(short, long)
         return throughput, floor_view(cpu_ms) if scenario.floor else cpu_ms
+
+
+async def _closed_loop_with_cpu(
+    operation: Operation, scenario: Scenario, seconds: float, state_dir: Path
+) -> tuple[Throughput, CpuRun]:
+    before = read_cpu(state_dir)
+    throughput = await closed_loop(operation, scenario.concurrency, seconds, scenario.timeout)
+    return throughput, CpuRun(before, read_cpu(state_dir), throughput.completed)
 
 
 async def measure_latencies(
