@@ -10,14 +10,14 @@ NPM_STAMP := $(TS_SDK)/node_modules/.installed
 SITE = $(shell $(BIN)/python -c 'import sysconfig;print(sysconfig.get_path("purelib"))')
 PROTOS := $(shell find proto/payloops -name '*.proto' | sort)
 
-.PHONY: setup chromium compose-tools dashboard dev test test-fast gen api-reference check-gen check-compat lint bench validate-envoy validate-compose clean
+.PHONY: setup chromium compose-tools dashboard dev test test-fast gen api-reference check-gen check-compat lint bench validate-envoy validate-compose profile clean
 
 setup: $(STAMP) $(NPM_STAMP)
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]' -e './sdk[grpc]'
+	$(BIN)/pip install -q -e '.[dev,profile]' -e './sdk[grpc]'
 	touch $(STAMP)
 
 $(NPM_STAMP): $(TS_SDK)/package.json $(TS_SDK)/package-lock.json
@@ -151,13 +151,19 @@ validate-envoy: $(STAMP)
 validate-compose: $(STAMP) $(DASHBOARD_STAMP) compose-tools
 	$(BIN)/python -m pytest -q tests/deploy
 
-# The platform's figures, then the dashboard's queries over a million orders (bench/analytics.py),
-# then scaling out on the compose twin (bench/scale.py: it runs the dashboard service too).
+# The platform's figures (the floors, CPU per component, memory over 10 000 payments), then
+# the dashboard's queries over a million orders (bench/analytics.py), the local Temporal's
+# history file, then scaling out on the compose twin (bench/scale.py: it runs the dashboard too).
 bench: $(STAMP) $(DASHBOARD_STAMP) compose-tools
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.analytics
 	$(BIN)/python -m bench.temporal_journal
 	$(BIN)/python -m bench.scale
+
+# Flame graphs of the edge and the worker paying under load (py-spy, the `profile` extra), into
+# docs/profiles/edge.svg and worker.svg, and where their time goes (bench/profile.py).
+profile: $(STAMP)
+	$(BIN)/python -m bench.profile
 
 clean:
 	rm -rf $(VENV) .payloops $(APIREF)/node_modules $(DASHBOARD)/node_modules $(DASHBOARD)/build

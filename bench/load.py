@@ -1,7 +1,8 @@
 """Two ways to load a system, both bounded in time and in the number of operations:
 
 * closed loop: N clients, each sends its next operation when the previous one returns, for a
-  fixed duration. The rate they reach is the throughput at saturation.
+  fixed duration (or until a number of operations has been started). The rate they reach is
+  the throughput at saturation.
 * open loop: operations start on a fixed schedule (R per second) whatever the latency, so a slow
   reply cannot slow the arrivals down. Latency is measured from the scheduled start, so a
   load generator that falls behind shows up in the figures instead of hiding.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -56,14 +58,27 @@ class _Tally:
 
 
 async def closed_loop(
-    operation: Operation, concurrency: int, seconds: float, op_timeout_s: float
+    operation: Operation,
+    concurrency: int,
+    seconds: float,
+    op_timeout_s: float,
+    max_operations: int | None = None,
 ) -> Throughput:
+    """`seconds` may be math.inf when `max_operations` bounds the run."""
     tally = _Tally([])
     start = time.perf_counter()
     deadline = start + seconds
+    unstarted = math.inf if max_operations is None else max_operations
+
+    def another() -> bool:
+        nonlocal unstarted
+        if unstarted <= 0 or time.perf_counter() >= deadline:
+            return False
+        unstarted -= 1
+        return True
 
     async def client() -> None:
-        while time.perf_counter() < deadline:
+        while another():
             began = time.perf_counter()
             try:
                 await asyncio.wait_for(operation(), op_timeout_s)

@@ -34,10 +34,10 @@ def _children() -> dict[int, list[int]]:
     return children
 
 
-def tree_cpu_seconds(roots: Iterable[int]) -> float:
-    """utime + stime + cutime + cstime over the roots and all their live descendants."""
+def tree_pids(roots: Iterable[int]) -> list[int]:
+    """The roots that are alive and all their live descendants."""
     children = _children()
-    total_ticks = 0
+    found: list[int] = []
     pending = list(roots)
     seen: set[int] = set()
     while pending:
@@ -45,10 +45,17 @@ def tree_cpu_seconds(roots: Iterable[int]) -> float:
         if pid in seen:
             continue
         seen.add(pid)
-        fields = _stat_fields(pid)
-        if fields is None:
-            continue
+        if Path(f"/proc/{pid}").exists():
+            found.append(pid)
+            pending += children.get(pid, [])
+    return found
+
+
+def tree_cpu_seconds(roots: Iterable[int]) -> float:
+    """utime + stime + cutime + cstime over the roots and all their live descendants."""
+    total_ticks = 0
+    for pid in tree_pids(roots):
         # Fields 14-17 of /proc/<pid>/stat; index 0 here is field 3.
-        total_ticks += sum(int(value) for value in fields[11:15])
-        pending += children.get(pid, [])
+        if (fields := _stat_fields(pid)) is not None:
+            total_ticks += sum(int(value) for value in fields[11:15])
     return total_ticks / CLOCK_TICKS

@@ -1,8 +1,12 @@
-"""`make bench` / `python -m bench.run [--quick]`: one run, one machine, six measurements.
+"""`make bench` / `python -m bench.run [--quick]`: one run, one machine, seven measurements.
 
   (a) the sandbox processor's Authorize, directly over gRPC;
-  (b) the floor: a one-activity Temporal workflow on the mesh's Temporal server;
+  (b) the floors, three Temporal workflows on the mesh's Temporal server (bench/floor.py):
+      (b1) one activity, (b2) one local activity, (b3) update-with-start whose update waits
+      for one local activity (a payment's shape, stripped);
   (c) a payment through the platform: create + pay over Envoy REST;
+  (m) memory: each component's resident size after half of --payments payments and after all
+      of them, and the growth between (bench/memory.py);
   (r) the routing decision per payment: the pure engine, and the routing activity with its
       database work;
   (f) failover: time to success when the primary processor hangs, with its circuit breaker
@@ -10,10 +14,13 @@
   (l) the per-key rate limit: a request's p50 with and without the limit applied.
 
 (a)-(c) each get a closed-loop throughput run (N clients for a fixed time), then, once all
-three are known, an open-loop latency run at one moderate rate for all (a quarter of the
-slowest throughput, at most 10/s, unless --rate says otherwise). Then (c) is compared with (b):
-the targets are (c) >= 50 percent of (b)'s throughput and (c)'s p50 within 25 ms of (b)'s.
-(r), (f) and (l) run after them, on the same mesh, and print tables of their own.
+are known, an open-loop latency run at one moderate rate for all (a quarter of the slowest
+throughput, at most 10/s, unless --rate says otherwise). Around the closed-loop runs of (b) and
+(c), each component's CPU is read from /proc (bench/components.py): a shorter run before the
+timed one, the two differenced, gives CPU ms per operation. Then (c) is compared with the
+floors: its p50 within 10 ms of (b3)'s and at most 45 ms, its throughput at least 30/s and
+0.8 x (b2)'s, PayLoops' own components at most 25 ms of CPU per payment.
+(m), (r), (f) and (l) run after them, on the same mesh, and print tables of their own.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import os
@@ -34,8 +42,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
 
+from bench.components import (
+    COMPONENTS,
+    LOAD_GENERATOR,
+    CpuRun,
+    floor_view,
+    ms_per_operation,
+    own_cpu_line,
+    own_cpu_ms,
+    read_cpu,
+)
 from bench.failover import FailoverFigures, measure_failover
-from bench.floor import floor_workflow
+from bench.floor import FloorShape, floor_workflow
 from bench.load import (
     Latency,
     Operation,
@@ -44,6 +62,7 @@ from bench.load import (
     open_loops_in_turns,
     warm_up,
 )
+from bench.memory import MemoryFigures, measure_memory, report_memory
 from bench.processor import authorize, sandbox
 from bench.ratelimit import RateLimitCost, measure_rate_limit_cost
 from bench.rest import create_and_pay
@@ -51,8 +70,16 @@ from bench.routing import RoutingRow, measure_activity, measure_engine
 from core.config import Settings
 from tests.conftest import Mesh, free_port, start_mesh, stop_mesh_process
 
-THROUGHPUT_TARGET = 0.5  # (c) at least this share of (b)'s payments/s
-P50_TARGET_MS = 25.0  # (c)'s p50 at most this much above (b)'s
+# (c)'s targets against the floors: p50 at most P50_GAP_TARGET_MS above (b3)'s and at most
+# P50_TARGET_MS; throughput at least THROUGHPUT_TARGET/s and THROUGHPUT_SHARE_TARGET x (b2)'s;
+# PayLoops' own components (bench/components.py OWN) at most OWN_CPU_TARGET_MS per payment.
+P50_GAP_TARGET_MS = 10.0
+P50_TARGET_MS = 45.0
+THROUGHPUT_TARGET = 30.0
+THROUGHPUT_SHARE_TARGET = 0.8
+OWN_CPU_TARGET_MS = 25.0
+# The CPU run before each timed closed loop lasts this share of it (bench/components.py).
+SHORT_RUN_SHARE = 1 / 3
 AUTO_RATE_SHARE = 0.25
 MAX_AUTO_RATE = 10.0
 SETTLE_S = 3.0
@@ -60,8 +87,13 @@ SETTLE_S = 3.0
 LATENCY_BLOCKS = 5
 # The tests shorten PayOrder's wait to exercise it; the bench measures the platform as shipped.
 MESH_ENV = {"PAYLOOPS_PAY_WAIT_SECONDS": str(Settings(database_url="").pay_wait_seconds)}
-LETTERS = "abcrfl"
-MESH_LETTERS = "bcrfl"
+LETTERS = "abcmrfl"
+MESH_LETTERS = "bcmrfl"
+FLOORS = (
+    ("b1", FloorShape.ACTIVITY),
+    ("b2", FloorShape.LOCAL_ACTIVITY),
+    ("b3", FloorShape.UPDATE_WITH_START),
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +103,8 @@ class Scenario:
     concurrency: int
     timeout: float
     operation: Callable[[], AbstractAsyncContextManager[Operation]]
+    # A floor's client and worker run in the bench process (bench/components.py floor_view).
+    floor: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +113,8 @@ class Result:
     title: str
     throughput: Throughput
     latency: Latency
+    # CPU ms per operation of each component (bench/components.py); empty for (a).
+    cpu_ms: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -86,6 +122,7 @@ class Figures:
     results: list[Result]
     # The open-loop rate of (a)-(c); 0 when none of them ran.
     rate: float
+    memory: MemoryFigures | None
     routing: list[RoutingRow]
     failover: FailoverFigures | None
     rate_limit: RateLimitCost | None
@@ -100,13 +137,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="short runs (3 s throughput, 20 latency samples) for a smoke test",
+        help="short runs (3 s throughput, 20 latency samples, 200 payments for (m)) for a "
+        "smoke test",
     )
     parser.add_argument(
         "--duration",
         type=float,
         default=10.0,
-        help="seconds of each closed-loop throughput run (default 10)",
+        help="seconds of each closed-loop throughput run (default 10; (b) and (c) are preceded "
+        f"by one {SHORT_RUN_SHARE:.2g} as long, their CPU differenced)",
     )
     parser.add_argument(
         "--rate",
@@ -138,10 +177,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--temporal-concurrency",
         type=int,
         default=32,
-        help="closed-loop clients for (b) (default 32)",
+        help="closed-loop clients for each of (b1)-(b3) (default 32)",
     )
     parser.add_argument(
         "--rest-concurrency", type=int, default=32, help="closed-loop clients for (c) (default 32)"
+    )
+    parser.add_argument(
+        "--payments",
+        type=int,
+        default=10_000,
+        help="(m) payments made, with the rest-concurrency's clients; resident sizes are read "
+        "after half of them and after all (default 10000)",
     )
     parser.add_argument(
         "--routing-iterations",
@@ -198,7 +244,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.duration, args.samples, args.warmup = 3.0, 20, 1.0
+        args.duration, args.samples, args.warmup, args.payments = 3.0, 20, 1.0, 200
         args.routing_iterations, args.routing_calls = 5_000, 50
         args.failover_samples, args.breaker_open_samples, args.down_samples = 3, 20, 5
     if not args.only or not set(args.only) <= set(LETTERS):
@@ -212,8 +258,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.breaker_open_samples,
         args.down_samples,
     )
-    if min(counts) < 1 or args.resolution_budget < 1:
-        parser.error("(r) and (f) counts must be positive and --resolution-budget at least 1")
+    if min(counts) < 1 or args.payments < 2 or args.resolution_budget < 1:
+        parser.error(
+            "(r) and (f) counts must be positive, --payments at least 2 and "
+            "--resolution-budget at least 1"
+        )
     return args
 
 
@@ -235,15 +284,17 @@ def scenarios(args: argparse.Namespace, mesh: Mesh | None, workdir: Path) -> lis
     if mesh is not None and "b" in args.only:
         address = mesh.env["PAYLOOPS_TEMPORAL_ADDRESS"]
         namespace = mesh.env.get("PAYLOOPS_TEMPORAL_NAMESPACE", "default")
-        found.append(
-            Scenario(
-                "b",
-                "(b) 1-activity workflow (floor)",
-                args.temporal_concurrency,
-                30.0,
-                lambda: floor_workflow(address, namespace),
+        for key, shape in FLOORS:
+            found.append(
+                Scenario(
+                    key,
+                    f"({key}) floor: {shape.value}",
+                    args.temporal_concurrency,
+                    30.0,
+                    functools.partial(floor_workflow, address, namespace, shape),
+                    floor=True,
+                )
             )
-        )
     if mesh is not None and "c" in args.only:
         found.append(
             Scenario(
@@ -257,14 +308,41 @@ def scenarios(args: argparse.Namespace, mesh: Mesh | None, workdir: Path) -> lis
     return found
 
 
-async def measure_throughput(scenario: Scenario, args: argparse.Namespace) -> Throughput:
+async def measure_throughput(
+    scenario: Scenario, args: argparse.Namespace, state_dir: Path | None
+) -> tuple[Throughput, dict[str, float]]:
+    """The closed-loop throughput and, on the mesh, each component's CPU ms per operation."""
     print(
         f"{scenario.title}: throughput, {scenario.concurrency} clients for {args.duration:g} s",
         flush=True,
     )
     async with scenario.operation() as operation:
-        await warm_up(operation, min(4, scenario.concurrency), args.warmup, scenario.timeout)
-        return await closed_loop(operation, scenario.concurrency, args.duration, scenario.timeout)
+        # At the run's concurrency when CPU is read: every run then starts with as many
+        # payments' tails (their workflows going on after the answer) as it leaves behind.
+        warm_clients = scenario.concurrency if state_dir else min(4, scenario.concurrency)
+        await warm_up(operation, warm_clients, args.warmup, scenario.timeout)
+
+        if state_dir is None:
+            throughput = await closed_loop(
+                operation, scenario.concurrency, args.duration, scenario.timeout
+            )
+            return throughput, {}
+        _, short = await _closed_loop_with_cpu(
+            operation, scenario, args.duration * SHORT_RUN_SHARE, state_dir
+        )
+        throughput, long = await _closed_loop_with_cpu(
+            operation, scenario, args.duration, state_dir
+        )
+        cpu_ms = ms_per_operation(short, long)
+        return throughput, floor_view(cpu_ms) if scenario.floor else cpu_ms
+
+
+async def _closed_loop_with_cpu(
+    operation: Operation, scenario: Scenario, seconds: float, state_dir: Path
+) -> tuple[Throughput, CpuRun]:
+    before = read_cpu(state_dir)
+    throughput = await closed_loop(operation, scenario.concurrency, seconds, scenario.timeout)
+    return throughput, CpuRun(before, read_cpu(state_dir), throughput.completed)
 
 
 async def measure_latencies(
@@ -300,15 +378,26 @@ async def run_all(args: argparse.Namespace, mesh: Mesh | None, workdir: Path) ->
     results: list[Result] = []
     rate = 0.0
     if chosen:
-        throughputs = {s.key: await measure_throughput(s, args) for s in chosen}
+        state_dir = mesh.state_dir if mesh is not None else None
+        measured = {
+            s.key: await measure_throughput(s, args, None if s.key == "a" else state_dir)
+            for s in chosen
+        }
+        throughputs = {key: throughput for key, (throughput, _) in measured.items()}
         rate = args.rate or latency_rate(throughputs)
         # Let the work the saturation runs left behind (workflows finishing) drain first.
         await asyncio.sleep(SETTLE_S)
         latencies = await measure_latencies(chosen, rate, args)
         results = [
-            Result(s.key, s.title, throughputs[s.key], latency)
+            Result(s.key, s.title, throughputs[s.key], latency, measured[s.key][1])
             for s, latency in zip(chosen, latencies, strict=True)
         ]
+    memory = None
+    if mesh is not None and "m" in args.only:
+        # Before (f): its hung primary would slow these payments down.
+        memory = await measure_memory(
+            mesh.api_url, mesh.api_key, mesh.state_dir, args.payments, args.rest_concurrency, 60.0
+        )
     routing: list[RoutingRow] = []
     failover = None
     if mesh is not None and "r" in args.only:
@@ -333,12 +422,14 @@ async def run_all(args: argparse.Namespace, mesh: Mesh | None, workdir: Path) ->
             flush=True,
         )
         rate_limit = await measure_rate_limit_cost(mesh.api_url, mesh.api_key, args.samples)
-    return Figures(results, rate, routing, failover, rate_limit)
+    return Figures(results, rate, memory, routing, failover, rate_limit)
 
 
 def report(figures: Figures) -> bool:
     """Prints the figures; True when the (c)-vs-(b) targets hold (or cannot be checked)."""
     ok = report_platform(figures.results, figures.rate) if figures.results else True
+    if figures.memory is not None:
+        report_memory(figures.memory)
     if figures.routing:
         report_routing(figures.routing)
     if figures.failover is not None:
@@ -348,18 +439,22 @@ def report(figures: Figures) -> bool:
     return ok
 
 
+TITLE_WIDTH = 44
+
+
 def report_platform(results: list[Result], rate: float) -> bool:
-    """(a)-(c), and (c) against (b)."""
+    """(a)-(c), each component's CPU per operation, and (c) against the floors."""
+    w = TITLE_WIDTH
     print()
-    print(f"{'':34}{'throughput (closed loop)':>30}   {f'latency (open loop, {rate:g}/s)':>34}")
+    print(f"{'':{w}}{'throughput (closed loop)':>30}   {f'latency (open loop, {rate:g}/s)':>34}")
     print(
-        f"{'measurement':34}{'N':>4}{'per s':>10}{'p50 ms':>9}{'failed':>7}   "
+        f"{'measurement':{w}}{'N':>4}{'per s':>10}{'p50 ms':>9}{'failed':>7}   "
         f"{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'failed':>7}"
     )
     for r in results:
         t, lat = r.throughput, r.latency
         print(
-            f"{r.title:34}{t.concurrency:>4}{t.per_second:>10.1f}{t.p50_ms:>9.1f}"
+            f"{r.title:{w}}{t.concurrency:>4}{t.per_second:>10.1f}{t.p50_ms:>9.1f}"
             f"{t.failed:>7}   {lat.p50_ms:>9.1f}{lat.p99_ms:>9.1f}{lat.max_ms:>9.1f}"
             f"{lat.failed:>7}"
         )
@@ -370,24 +465,82 @@ def report_platform(results: list[Result], rate: float) -> bool:
         ):
             if error:
                 print(f"  {r.title}, {phase} run, first failure: {error}")
+    with_cpu = [r for r in results if r.cpu_ms]
+    if with_cpu:
+        report_cpu(with_cpu)
     by_key = {r.key: r for r in results}
-    if "b" not in by_key or "c" not in by_key:
+    if "c" not in by_key:
         return True
-    b, c = by_key["b"], by_key["c"]
-    ratio = c.throughput.per_second / b.throughput.per_second
-    p50_gap = c.latency.p50_ms - b.latency.p50_ms
-    throughput_ok = ratio >= THROUGHPUT_TARGET
-    p50_ok = p50_gap <= P50_TARGET_MS
+    return report_targets(by_key)
+
+
+def report_cpu(results: list[Result]) -> None:
+    """CPU ms per operation, a column per measurement and a row per component."""
     print()
     print(
-        f"(c)/(b) throughput: {ratio:.2f}  (target >= {THROUGHPUT_TARGET:.2f}: "
-        f"{'met' if throughput_ok else 'MISSED'})"
+        f"CPU ms per operation (closed loop: runs of {SHORT_RUN_SHARE:.2g} x and 1 x the "
+        "duration, differenced; a floor's worker is the bench process, its client too)"
     )
-    print(
-        f"(c)-(b) p50:        {p50_gap:+.1f} ms  (target <= {P50_TARGET_MS:g} ms: "
-        f"{'met' if p50_ok else 'MISSED'})"
+    print(f"{'component':16}" + "".join(f"{f'({r.key})':>10}" for r in results))
+    for name in (*COMPONENTS, LOAD_GENERATOR, "total"):
+        cells = []
+        for r in results:
+            value = sum(r.cpu_ms.values()) if name == "total" else r.cpu_ms.get(name)
+            cells.append(f"{'-':>10}" if value is None else f"{value:>10.1f}")
+        print(f"{name:16}{''.join(cells)}")
+    if payment := next((r for r in results if r.key == "c"), None):
+        print(own_cpu_line(payment.cpu_ms, "(c)", OWN_CPU_TARGET_MS))
+
+
+def report_targets(by_key: dict[str, Result]) -> bool:
+    """(c) against the floors: True when every target that could be checked is met."""
+    c = by_key["c"]
+    checks: list[tuple[str, str, bool]] = []
+    if (b3 := by_key.get("b3")) is not None:
+        gap = c.latency.p50_ms - b3.latency.p50_ms
+        checks.append(
+            (
+                "(c)-(b3) p50",
+                f"{gap:+.1f} ms  (target <= {P50_GAP_TARGET_MS:g} ms",
+                gap <= P50_GAP_TARGET_MS,
+            )
+        )
+    checks.append(
+        (
+            "(c) p50",
+            f"{c.latency.p50_ms:.1f} ms  (target <= {P50_TARGET_MS:g} ms",
+            c.latency.p50_ms <= P50_TARGET_MS,
+        )
     )
-    return throughput_ok and p50_ok
+    if (b2 := by_key.get("b2")) is not None:
+        share = c.throughput.per_second / b2.throughput.per_second
+        checks.append(
+            (
+                "(c)/(b2) throughput",
+                f"{share:.2f}  (target >= {THROUGHPUT_SHARE_TARGET:.2f}",
+                share >= THROUGHPUT_SHARE_TARGET,
+            )
+        )
+    checks.append(
+        (
+            "(c) throughput",
+            f"{c.throughput.per_second:.1f}/s  (target >= {THROUGHPUT_TARGET:g}/s",
+            c.throughput.per_second >= THROUGHPUT_TARGET,
+        )
+    )
+    if c.cpu_ms:
+        own = own_cpu_ms(c.cpu_ms)
+        checks.append(
+            (
+                "(c) PayLoops' own CPU",
+                f"{own:.1f} ms  (target <= {OWN_CPU_TARGET_MS:g} ms",
+                own <= OWN_CPU_TARGET_MS,
+            )
+        )
+    print()
+    for label, figure, met in checks:
+        print(f"{label + ':':24}{figure}: {'met' if met else 'MISSED'})")
+    return all(met for _, _, met in checks)
 
 
 def report_routing(rows: list[RoutingRow]) -> None:
@@ -489,6 +642,7 @@ def main(argv: list[str] | None = None) -> int:
                         {**asdict(r), "throughput_per_s": r.throughput.per_second}
                         for r in figures.results
                     ],
+                    "memory": None if figures.memory is None else asdict(figures.memory),
                     "routing": [asdict(row) for row in figures.routing],
                     "failover": None
                     if failover is None
