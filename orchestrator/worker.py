@@ -55,11 +55,10 @@ async def run(
         interceptors=telemetry.temporal_interceptors() if telemetry else (),
         runtime=telemetry.temporal_runtime() if telemetry else None,
     )
-    # No ping per checkout (a round trip on every step): after a database restart the first
-    # use of an old connection fails and the pool drops them all. Database steps are retried
-    # (DB_RETRY); an Authorize whose credentials read fails that way is unknown, and resolved
-    # by re-sending it with its key, like any other.
-    engine = create_engine(settings.database_url, pre_ping=False)
+    # A connection the server closed is not handed out (core.db.session); one that breaks in
+    # use fails its step, which is retried (DB_RETRY); an Authorize whose credentials read
+    # fails that way is unknown, and resolved by re-sending it with its key, like any other.
+    engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     channels = ProcessorChannels()
     processors = ProcessorActivities(

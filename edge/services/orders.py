@@ -165,11 +165,11 @@ class OrderService(orders_pb2_grpc.OrderServiceServicer):
         if order.status != OrderStatus.REQUIRES_PAYMENT_METHOD:
             return False
         method = request.payment_method
-        async with self._sessions() as session:
-            saved = await customers.saved_method_for(session, order, method.token)
-        if request.off_session and saved is None:
-            raise customers.not_saved(order)
+        # One transaction: a refused method leaves the order's payer as it was.
         async with self._sessions.begin() as session:
+            saved = await customers.saved_method_for(session, order, method.token)
+            if request.off_session and saved is None:
+                raise customers.not_saved(order)
             await session.execute(
                 _PAID_BY, {"order_id": order.id, "paying_correlation_id": correlation_id.get()}
             )

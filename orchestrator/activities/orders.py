@@ -28,22 +28,25 @@ class OrderActivities:
     async def record_progress(self, progress: Progress) -> str | None:
         """Writes the progress; returns the id of the event it recorded when the merchant has
         an endpoint to deliver it to (None otherwise)."""
+        attempt, order = progress.attempt, progress.order
+        # The attempt first: the order's update that follows sums it up.
+        together = attempt is not None and order is not None and attempt.order_id == order.order_id
         async with self._sessions.begin() as session:
-            if progress.attempt is not None:
-                await write_attempt(session, progress.attempt)
+            if attempt is not None:
+                await write_attempt(session, attempt, summarize=not together)
             settled = False
-            if progress.order is not None:
-                changed = await write_order(session, progress.order)
-                settled = changed and progress.order.pay_seconds > 0
+            if order is not None:
+                changed = await write_order(session, order, summarize_attempts=together)
+                settled = changed and order.pay_seconds > 0
             if progress.health is not None:
                 await breaker.report(session, progress.health.processor, progress.health.answered)
-            if progress.order is not None and progress.order.event:
-                event_id = await record_order_event(session, progress.order)
+            if order is not None and order.event:
+                event_id = await record_order_event(session, order)
             else:
                 event_id = None
-        if settled and progress.order is not None:
+        if settled and order is not None:
             # Once per payment: a retry of a write that committed finds the status set already.
-            metrics.payment_settled(str(progress.order.status), progress.order.pay_seconds)
+            metrics.payment_settled(str(order.status), order.pay_seconds)
         return event_id
 
 
@@ -78,22 +81,21 @@ _UPSERT_ATTEMPT_BY_TRY = _NEW_ATTEMPT.on_conflict_do_update(
 )
 # An order's attempts summed up on the order, for analytics (the columns say what each is).
 _ATTEMPTS_OF_ORDER = _ATTEMPTS.c.order_id == bindparam("order_id")
+_ATTEMPT_SUMMARY = {
+    "decided_processor": select(_ATTEMPTS.c.processor)
+    .where(_ATTEMPTS_OF_ORDER)
+    .order_by(_ATTEMPTS.c.seq.desc())
+    .limit(1)
+    .scalar_subquery(),
+    "payment_latency_ms": select(func.sum(_ATTEMPTS.c.latency_ms))
+    .where(_ATTEMPTS_OF_ORDER, _ATTEMPTS.c.outcome != AttemptOutcome.PENDING)
+    .scalar_subquery(),
+    "failed_over": select(func.count() > 0)
+    .where(_ATTEMPTS_OF_ORDER, _ATTEMPTS.c.failover_reason != FailoverReason.NONE)
+    .scalar_subquery(),
+}
 _SUMMARIZE_ATTEMPTS = (
-    update(_ORDERS)
-    .where(_ORDERS.c.id == bindparam("order_id"))
-    .values(
-        decided_processor=select(_ATTEMPTS.c.processor)
-        .where(_ATTEMPTS_OF_ORDER)
-        .order_by(_ATTEMPTS.c.seq.desc())
-        .limit(1)
-        .scalar_subquery(),
-        payment_latency_ms=select(func.sum(_ATTEMPTS.c.latency_ms))
-        .where(_ATTEMPTS_OF_ORDER, _ATTEMPTS.c.outcome != AttemptOutcome.PENDING)
-        .scalar_subquery(),
-        failed_over=select(func.count() > 0)
-        .where(_ATTEMPTS_OF_ORDER, _ATTEMPTS.c.failover_reason != FailoverReason.NONE)
-        .scalar_subquery(),
-    )
+    update(_ORDERS).where(_ORDERS.c.id == bindparam("order_id")).values(_ATTEMPT_SUMMARY)
 )
 # The order's status before the write, locked (a concurrent write of the same order, such as
 # a timed-out activity attempt still running beside its retry, waits and then reads what that
@@ -130,6 +132,10 @@ _WRITE_ORDER = (
     )
     .returning(_PREVIOUS.c.status)
 )
+# A step that writes an attempt and the order's status refreshes the summary in the same
+# statement: one update of the order's row instead of two (each also fires the analytics
+# trigger on orders).
+_WRITE_ORDER_AND_SUMMARY = _WRITE_ORDER.values(_ATTEMPT_SUMMARY)
 _ORDER_BY_ID = (
     select(models.Order)
     .where(models.Order.id == bindparam("order_id"))
@@ -138,11 +144,12 @@ _ORDER_BY_ID = (
 
 
 async def write_attempt(
-    session: AsyncSession, attempt: AttemptRecord, replace_try: bool = False
+    session: AsyncSession, attempt: AttemptRecord, replace_try: bool = False, summarize: bool = True
 ) -> None:
     """Upserts by attempt key. With `replace_try`, by (order, try number) instead: for the first
     try written by routing, which a replayed routing may have pointed at another processor
-    before anything was sent."""
+    before anything was sent. Without `summarize`, the caller's write_order(...,
+    summarize_attempts=True) that follows, in the same transaction, sums it up."""
     await session.execute(
         _UPSERT_ATTEMPT_BY_TRY if replace_try else _UPSERT_ATTEMPT_BY_KEY,
         {
@@ -160,7 +167,8 @@ async def write_attempt(
             "account_id": attempt.account_id,
         },
     )
-    await summarize_attempts(session, attempt.order_id)
+    if summarize:
+        await summarize_attempts(session, attempt.order_id)
 
 
 async def summarize_attempts(session: AsyncSession, order_id: str) -> None:
@@ -169,12 +177,17 @@ async def summarize_attempts(session: AsyncSession, order_id: str) -> None:
     await session.execute(_SUMMARIZE_ATTEMPTS, {"order_id": order_id})
 
 
-async def write_order(session: AsyncSession, order: OrderUpdate) -> bool:
-    """Writes the order's change; True when it changed the order's status."""
+async def write_order(
+    session: AsyncSession, order: OrderUpdate, summarize_attempts: bool = False
+) -> bool:
+    """Writes the order's change; True when it changed the order's status. With
+    `summarize_attempts`, also refreshes the order's summary of its attempts (after a
+    write_attempt(..., summarize=False) in the same transaction)."""
     previous = await session.execute(
-        _WRITE_ORDER,
+        _WRITE_ORDER_AND_SUMMARY if summarize_attempts else _WRITE_ORDER,
         {
             "order": order.order_id,
+            "order_id": order.order_id,
             "new_status": order.status,
             "new_failure_code": order.failure_code,
             "new_failure_message": order.failure_message,

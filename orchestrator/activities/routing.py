@@ -148,9 +148,8 @@ class RoutingActivities:
                 routing=routing_decision(version, rule.name if rule else "", considered, facts),
                 event=events.ORDER_FAILED if failure else "",
             )
-            await write_order(session, change)
-            event_id = await record_order_event(session, change) if failure else None
             if routes:
+                # The first try before the order's update, which sums it up.
                 await write_attempt(
                     session,
                     AttemptRecord(
@@ -162,7 +161,10 @@ class RoutingActivities:
                         account_id=routes[0].account_id,
                     ),
                     replace_try=True,
+                    summarize=False,
                 )
+            await write_order(session, change, summarize_attempts=bool(routes))
+            event_id = await record_order_event(session, change) if failure else None
             decision = RoutePlan(
                 config_version=version,
                 rule=rule.name if rule else "",
