@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, select, update
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.converter import value_to_type
 
+from core import metrics
 from core.config import Settings
 from core.contracts import events
 from core.contracts.vocabulary import (
@@ -72,6 +74,7 @@ class RoutingActivities:
         """The payment's plan, and whether it was decided now (False: an earlier run of this
         step decided it, and may have sent its first call before its worker died)."""
         payment = request.payment
+        began = time.monotonic()
         async with self._sessions.begin() as session:
             kept = await session.scalar(_PLAN_OF_ORDER, {"order_id": payment.order_id})
             if kept is not None:
@@ -183,6 +186,10 @@ class RoutingActivities:
             await session.execute(
                 _KEEP_PLAN, {"order_id": payment.order_id, "plan": dataclasses.asdict(decision)}
             )
+        if failure:
+            # Nothing can take the payment: it ends here, once (a later run finds the plan), and
+            # this step is all of its time from pay to the final status.
+            metrics.payment_settled(str(OrderStatus.FAILED), time.monotonic() - began)
         return decision, True
 
 

@@ -1,6 +1,7 @@
 """The record_progress activity against the real SQL: the payment's end-to-end latency
 (payment_latency_seconds) is recorded once per payment, even when Temporal retries a write that
-had committed (the worker died, or the completion was lost, after the commit)."""
+had committed (the worker died, or the completion was lost, after the commit); a payment that
+nothing can take ends in the routing step, which records it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from core.db import models
 from core.db.session import create_engine, session_factory
 from orchestrator.activities.orders import OrderActivities
 from orchestrator.activities.types import OrderUpdate, Progress
-from tests.routing.orders import new_order
+from tests.routing.orders import new_order, route
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -78,3 +79,24 @@ async def test_a_retried_write_that_ends_the_payment_records_its_latency_once(
     async with sessions() as session:
         order = await session.get(models.Order, order_id)
         assert order is not None and order.status == OrderStatus.SUCCEEDED
+
+
+async def test_a_payment_no_processor_can_take_records_its_latency_once(
+    sessions: async_sessionmaker[AsyncSession], latencies: InMemoryMetricReader
+) -> None:
+    merchant_id = ids.new_id("mer")
+    async with sessions.begin() as session:
+        # Its default processor is registered nowhere: routing finds no route.
+        session.add(
+            models.Merchant(
+                id=merchant_id, name="no route", default_processor=ids.new_id("nowhere")
+            )
+        )
+    order_id = await new_order(sessions, merchant_id)
+    plan = await route(sessions, merchant_id, order_id)
+    again = await route(sessions, merchant_id, order_id)  # a run after a lost completion
+    assert plan.failure_code and again == plan and not plan.routes
+    assert recorded(latencies) == [(str(OrderStatus.FAILED), 1)]
+    async with sessions() as session:
+        order = await session.get(models.Order, order_id)
+        assert order is not None and order.status == OrderStatus.FAILED
