@@ -11,6 +11,7 @@ committed file, keeps the template's.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import subprocess
 import sys
@@ -55,6 +56,9 @@ _HCM = (
     "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 )
 _COLLECTOR_CLUSTER = "opentelemetry_collector"
+# Debian's bundle of the certificate authorities the system trusts (the ca-certificates
+# package, which Envoy's own images carry too).
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 _DASHBOARD_CLUSTER = "dashboard"
 # The container variant (render_container), committed: `make gen` writes it, `make check-gen`
 # keeps it fresh, docker-compose.yml mounts it.
@@ -125,12 +129,14 @@ class ContainerLayout:
 @dataclass(frozen=True)
 class Tracing:
     """Where Envoy sends its spans, and how often it flushes them: OTLP over gRPC, or over
-    HTTP (protobuf bodies POSTed to `http_path`) when `http_path` is set."""
+    HTTP (protobuf bodies POSTed to `http_path`) when `http_path` is set; over TLS, verified
+    against the certificates in `ca_file`, when that is set."""
 
     collector_host: str
     collector_port: int
     flush_interval_ms: int = 5000
     http_path: str = ""
+    ca_file: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Tracing | None:
@@ -138,7 +144,9 @@ class Tracing:
         Envoy traces when they export OTLP, to the same collector, over the same protocol
         (OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL), on the same batch delay. The endpoint as the
         OTLP specification reads it: the traces endpoint as given, the common one with
-        /v1/traces after its path for HTTP."""
+        /v1/traces after its path for HTTP; an https endpoint over TLS, trusting
+        OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE or else the system's certificates, as the
+        services' exporters do."""
         if otel_exporter(env, "OTEL_TRACES_EXPORTER") != "otlp":
             return None
         http = otlp.protocol("traces", env) == "http/protobuf"
@@ -148,11 +156,19 @@ class Tracing:
         path = ""
         if http:
             path = endpoint.path if own else f"{endpoint.path.rstrip('/')}/v1/traces"
+        ca_file = ""
+        if endpoint.scheme == "https":
+            ca_file = (
+                env.get("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "").strip()
+                or env.get("OTEL_EXPORTER_OTLP_CERTIFICATE", "").strip()
+                or SYSTEM_CA_BUNDLE
+            )
         return cls(
             collector_host=endpoint.hostname or "localhost",
             collector_port=endpoint.port or (4318 if http else 4317),
             flush_interval_ms=int(env.get("OTEL_BSP_SCHEDULE_DELAY", "5000")),
             http_path=path or ("/" if http else ""),
+            ca_file=ca_file,
         )
 
 
@@ -364,6 +380,8 @@ def _add_tracing(config: dict[str, Any], tracing: Tracing) -> None:
                 "explicit_http_config": {"http2_protocol_options": {}},
             }
         }
+    if tracing.ca_file:
+        collector["transport_socket"] = _tls_to(tracing)
     config["static_resources"]["clusters"].append(
         collector
         | {
@@ -398,13 +416,42 @@ def _add_tracing(config: dict[str, Any], tracing: Tracing) -> None:
     )
 
 
+def _tls_to(tracing: Tracing) -> dict[str, Any]:
+    """TLS to the collector: its certificate verified against `ca_file` and for its name (or
+    address), ALPN as the protocol needs (gRPC is HTTP/2 only)."""
+    host = tracing.collector_host
+    try:
+        ipaddress.ip_address(host)
+        san, sni = "IP_ADDRESS", {}
+    except ValueError:
+        san, sni = "DNS", {"sni": host}
+    return {
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": "type.googleapis.com/"
+            "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+            **sni,
+            "common_tls_context": {
+                "alpn_protocols": ["http/1.1"] if tracing.http_path else ["h2"],
+                "validation_context": {
+                    "trusted_ca": {"filename": tracing.ca_file},
+                    "match_typed_subject_alt_names": [
+                        {"san_type": san, "matcher": {"exact": host}}
+                    ],
+                },
+            },
+        },
+    }
+
+
 def _exporter(tracing: Tracing) -> dict[str, Any]:
     """The OpenTelemetry tracer's service: OTLP over gRPC, or over HTTP to `http_path`."""
     if not tracing.http_path:
         return {
             "grpc_service": {"envoy_grpc": {"cluster_name": _COLLECTOR_CLUSTER}, "timeout": "1s"}
         }
-    uri = f"http://{tracing.collector_host}:{tracing.collector_port}{tracing.http_path}"
+    scheme = "https" if tracing.ca_file else "http"
+    uri = f"{scheme}://{tracing.collector_host}:{tracing.collector_port}{tracing.http_path}"
     return {
         "http_service": {
             "http_uri": {"uri": uri, "cluster": _COLLECTOR_CLUSTER, "timeout": "1s"},

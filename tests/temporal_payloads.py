@@ -16,23 +16,9 @@ from temporalio.converter import PayloadCodec
 def payloads_in(message: Message) -> Iterator[Payload]:
     """The payloads of `message` and of every message inside it, as references (changing one
     changes `message`)."""
-    if isinstance(message, Payload):
-        yield message
-        return
-    for field, value in message.ListFields():
-        kind = field.message_type
-        if field.type != FieldDescriptor.TYPE_MESSAGE or kind is None:
-            continue
-        if kind.GetOptions().map_entry:
-            entries = value.values()
-            if kind.fields_by_name["value"].type != FieldDescriptor.TYPE_MESSAGE:
-                continue
-        elif field.is_repeated:
-            entries = value
-        else:
-            entries = [value]
-        for entry in entries:
-            yield from payloads_in(entry)
+    for payload in messages_named(message, Payload.DESCRIPTOR.full_name):
+        assert isinstance(payload, Payload)
+        yield payload
 
 
 def messages_named(message: Message, full_name: str) -> Iterator[Message]:

@@ -4,10 +4,12 @@ Envoy makes up itself is google.rpc.Status JSON."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.server
 import json
 import re
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -29,6 +31,7 @@ from cli.state import StatePaths
 from edge.server import MAX_METADATA_BYTES, SERVER_OPTIONS
 from payloops.v1 import orders_pb2, orders_pb2_grpc
 from tests import raw_http
+from tests.cli.broken_processor import self_signed_for_127_0_0_1
 
 
 def free_port() -> int:
@@ -125,12 +128,17 @@ def test_rest_routes_have_payment_safe_timeouts_and_retries() -> None:
         None,
         envoy_config.Tracing("127.0.0.1", 4317, 200),
         envoy_config.Tracing("127.0.0.1", 4318, 200, http_path="/v1/traces"),
+        envoy_config.Tracing("127.0.0.1", 4318, 200, http_path="/v1/traces", ca_file="ca.pem"),
+        envoy_config.Tracing("collector.example", 4317, 200, ca_file="ca.pem"),
     ],
-    ids=["plain", "traced", "traced-over-http"],
+    ids=["plain", "traced", "traced-over-http", "traced-over-https", "traced-over-grpc-tls"],
 )
 def test_rendered_config_passes_envoy_validate(
     tmp_path: Path, tracing: envoy_config.Tracing | None
 ) -> None:
+    if tracing and tracing.ca_file:
+        (tmp_path / "ca.pem").write_bytes(self_signed_for_127_0_0_1()[1])
+        tracing = dataclasses.replace(tracing, ca_file=str(tmp_path / "ca.pem"))
     path = tmp_path / "envoy.yaml"
     path.write_text(
         envoy_config.render(
@@ -181,9 +189,51 @@ def test_envoy_traces_over_http_when_the_services_do() -> None:
     ) == envoy_config.Tracing("localhost", 4317, 5000)
 
 
-def test_envoy_sends_its_spans_to_a_real_otlp_http_receiver(tmp_path: Path) -> None:
-    """OTLP/HTTP: a request through Envoy (to an edge that is not there) becomes a span that
-    reaches a receiver as a protobuf ExportTraceServiceRequest POSTed to its traces path."""
+def test_envoy_traces_over_tls_to_an_https_collector() -> None:
+    """An https endpoint is TLS to the collector, trusting the certificate file the services'
+    exporters are told to trust (the traces' own first), else the system's certificates."""
+    tls = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example"}
+    assert envoy_config.Tracing.from_env(tls) == envoy_config.Tracing(
+        "otel.example", 4317, 5000, ca_file=envoy_config.SYSTEM_CA_BUNDLE
+    )
+    assert envoy_config.Tracing.from_env(
+        tls | {"OTEL_EXPORTER_OTLP_CERTIFICATE": "/etc/otel/ca.pem"}
+    ) == envoy_config.Tracing("otel.example", 4317, 5000, ca_file="/etc/otel/ca.pem")
+    assert envoy_config.Tracing.from_env(
+        tls
+        | {
+            "OTEL_EXPORTER_OTLP_CERTIFICATE": "/etc/otel/ca.pem",
+            "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE": "/etc/otel/traces-ca.pem",
+        }
+    ) == envoy_config.Tracing("otel.example", 4317, 5000, ca_file="/etc/otel/traces-ca.pem")
+    plain = tls | {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel.example"}
+    assert envoy_config.Tracing.from_env(
+        plain | {"OTEL_EXPORTER_OTLP_CERTIFICATE": "/etc/otel/ca.pem"}
+    ) == envoy_config.Tracing("otel.example", 4317, 5000)
+    # A certificate for a name is checked for that name, and Envoy says it (SNI).
+    [collector] = [
+        cluster
+        for cluster in yaml.safe_load(
+            envoy_config.render(tracing=envoy_config.Tracing.from_env(tls))
+        )["static_resources"]["clusters"]
+        if cluster["name"] == "opentelemetry_collector"
+    ]
+    context = collector["transport_socket"]["typed_config"]
+    assert context["sni"] == "otel.example"
+    assert context["common_tls_context"]["alpn_protocols"] == ["h2"]
+    assert context["common_tls_context"]["validation_context"] == {
+        "trusted_ca": {"filename": envoy_config.SYSTEM_CA_BUNDLE},
+        "match_typed_subject_alt_names": [
+            {"san_type": "DNS", "matcher": {"exact": "otel.example"}}
+        ],
+    }
+
+
+def _spans_exported(
+    tmp_path: Path, tracing: envoy_config.Tracing, tls: ssl.SSLContext | None, wait_s: float
+) -> list[tuple[str, str, bytes]]:
+    """What a receiver of OTLP/HTTP (over TLS with `tls`) is POSTed within `wait_s` of a request
+    through Envoy (to an edge that is not there)."""
     received: list[tuple[str, str, bytes]] = []
 
     class Receiver(http.server.BaseHTTPRequestHandler):
@@ -209,25 +259,61 @@ def test_envoy_sends_its_spans_to_a_real_otlp_http_receiver(tmp_path: Path) -> N
             pass
 
     with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver) as receiver:
+        if tls is not None:
+            receiver.socket = tls.wrap_socket(receiver.socket, server_side=True)
         threading.Thread(target=receiver.serve_forever, daemon=True).start()
-        tracing = envoy_config.Tracing(
-            "127.0.0.1", receiver.server_port, 100, http_path="/v1/traces"
-        )
+        tracing = dataclasses.replace(tracing, collector_port=receiver.server_port)
         try:
             with running_envoy(tmp_path, tracing=tracing) as envoy:
                 httpx.get(f"{envoy.rest_url}/v1/orders/ord_traced", timeout=10)
-                deadline = time.monotonic() + 20
-                while not received:
-                    assert time.monotonic() < deadline, "no OTLP/HTTP export from Envoy"
+                deadline = time.monotonic() + wait_s
+                while not received and time.monotonic() < deadline:
                     time.sleep(0.1)
         finally:
             receiver.shutdown()
+    return received
+
+
+def _tls_receiver(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    """A receiver's TLS with a self-signed certificate for 127.0.0.1, and that certificate."""
+    key, cert = self_signed_for_127_0_0_1()
+    (tmp_path / "receiver.key").write_bytes(key)
+    (tmp_path / "receiver.pem").write_bytes(cert)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "receiver.pem", tmp_path / "receiver.key")
+    return context, tmp_path / "receiver.pem"
+
+
+@pytest.mark.parametrize("over_tls", [False, True], ids=["http", "https"])
+def test_envoy_sends_its_spans_to_a_real_otlp_http_receiver(tmp_path: Path, over_tls: bool) -> None:
+    """OTLP/HTTP, in clear or over TLS: a request through Envoy becomes a span that reaches a
+    receiver as a protobuf ExportTraceServiceRequest POSTed to its traces path."""
+    tracing = envoy_config.Tracing("127.0.0.1", 0, 100, http_path="/v1/traces")
+    tls = None
+    if over_tls:
+        tls, cert = _tls_receiver(tmp_path)
+        tracing = dataclasses.replace(tracing, ca_file=str(cert))
+    received = _spans_exported(tmp_path, tracing, tls, wait_s=20)
+    assert received, "no OTLP/HTTP export from Envoy"
     path, content_type, body = received[0]
     assert (path, content_type) == ("/v1/traces", "application/x-protobuf")
     [spans] = trace_service_pb2.ExportTraceServiceRequest.FromString(body).resource_spans
     service = {a.key: a.value.string_value for a in spans.resource.attributes}
     assert service["service.name"] == "payloops-envoy"
     assert [span for scope in spans.scope_spans for span in scope.spans]
+
+
+def test_envoy_sends_no_span_to_a_collector_its_certificates_do_not_vouch_for(
+    tmp_path: Path,
+) -> None:
+    """Envoy verifies the collector: a receiver whose certificate is not the trusted one gets
+    nothing, though its address is right (with the trusted one it gets spans, above)."""
+    tls, _ = _tls_receiver(tmp_path)
+    (tmp_path / "other-ca.pem").write_bytes(self_signed_for_127_0_0_1()[1])
+    tracing = envoy_config.Tracing(
+        "127.0.0.1", 0, 100, http_path="/v1/traces", ca_file=str(tmp_path / "other-ca.pem")
+    )
+    assert _spans_exported(tmp_path, tracing, tls, wait_s=3) == []
 
 
 def test_validate_command_exits_with_envoys_code() -> None:
