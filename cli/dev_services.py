@@ -151,13 +151,14 @@ def temporal(state: StatePaths, binary: Path, ports: TemporalPorts, env: dict[st
     # refuses to start on values it does not know (OTEL_TRACES_EXPORTER=console): it is not
     # traced.
     untraced = {key: value for key, value in env.items() if not key.startswith("OTEL_")}
+    ui = f"UI http://127.0.0.1:{ports.ui}  " if ports.ui else ""
+    # Its own metrics, in Prometheus' text format, for a collector to scrape.
+    metrics = f"metrics http://127.0.0.1:{ports.metrics}/metrics  "
     return Service(
         child=_child(state, "temporal", argv, untraced),
         probe=lambda: probes.grpc_serving(target, probes.TEMPORAL_SERVICE),
         ready_timeout=60,
-        summary=f"{target}  UI http://127.0.0.1:{ports.ui}  (history in {state.temporal_db})"
-        if ports.ui
-        else f"{target}  (history in {state.temporal_db})",
+        summary=f"{target}  {ui}{metrics}(history in {state.temporal_db})",
     )
 
 

@@ -1,5 +1,5 @@
-"""`payloops dev` runs Temporal with its web UI and prints where; `--otel URL` sends every
-service's telemetry to a collector."""
+"""`payloops dev` runs Temporal with its web UI and its metrics for scraping, and prints where;
+`--otel URL` sends every service's telemetry to a collector."""
 
 from __future__ import annotations
 
@@ -40,3 +40,15 @@ def test_dev_prints_the_temporal_ui_and_it_answers(mesh: Mesh) -> None:
     found = re.search(r"UI (http://127\.0\.0\.1:\d+)", printed)
     assert found, printed
     assert httpx.get(found.group(1), timeout=10).status_code == 200
+
+
+@pytest.mark.e2e
+def test_dev_prints_where_temporals_metrics_are_scraped_and_they_answer(mesh: Mesh) -> None:
+    printed = (mesh.state_dir / "dev.out").read_text()
+    found = re.search(r"metrics (http://127\.0\.0\.1:\d+/metrics)", printed)
+    assert found, printed
+    scraped = httpx.get(found.group(1), timeout=10)
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain")
+    # The server's own series, in Prometheus' text format (a collector's scrape job reads it).
+    assert re.search(r"^# TYPE \w+ (counter|gauge|histogram)$", scraped.text, re.MULTILINE)

@@ -18,6 +18,8 @@ from core import ids, metrics
 from core.contracts.vocabulary import OrderStatus
 from core.db import models
 from core.db.session import create_engine, session_factory
+from core.routing_config import store
+from core.routing_config.model import RoutingConfig, Rule
 from orchestrator.activities.orders import OrderActivities
 from orchestrator.activities.types import OrderUpdate, Progress
 from tests.routing.orders import new_order, route
@@ -86,12 +88,11 @@ async def test_a_payment_no_processor_can_take_records_its_latency_once(
 ) -> None:
     merchant_id = ids.new_id("mer")
     async with sessions.begin() as session:
-        # Its default processor is registered nowhere: routing finds no route.
-        session.add(
-            models.Merchant(
-                id=merchant_id, name="no route", default_processor=ids.new_id("nowhere")
-            )
-        )
+        session.add(models.Merchant(id=merchant_id, name="no route", default_processor="sandbox"))
+    # Its one rule names a processor registered nowhere, with no fallback: routing finds no
+    # route, whatever else the database has registered.
+    nowhere = RoutingConfig(rules=(Rule(name="all", failover=(ids.new_id("nowhere"),)),))
+    await store.save(sessions, merchant_id, False, nowhere)
     order_id = await new_order(sessions, merchant_id)
     plan = await route(sessions, merchant_id, order_id)
     again = await route(sessions, merchant_id, order_id)  # a run after a lost completion
