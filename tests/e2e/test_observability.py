@@ -34,6 +34,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from core.contracts import search_attributes
 from core.contracts.payment import workflow_id
 from tests.conftest import Mesh, retire_mesh, start_mesh
+from tests.e2e.failover_helpers import pay
 from tests.e2e.test_webhooks import Receiver, create_endpoint
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -360,24 +361,24 @@ def test_with_otlp_the_trace_starts_at_envoy_and_reaches_a_collector(
 ) -> None:
     cid = f"otlp-{uuid.uuid4().hex}"
     api = otlp_mesh.client(**{"X-Correlation-ID": cid})
-    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
-    paid = api.post(
-        f"/v1/orders/{order['id']}:pay",
-        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
-    ).json()
-    assert paid["status"] == "SUCCEEDED", paid
+    order = pay(api, amount=2500)
+    assert order["status"] == "SUCCEEDED", order
 
     deadline = time.monotonic() + 30
     while True:
         spans = collector.received()
-        pay = [
+        pay_spans = [
             s
             for service, s in spans
             if service == "payloops-edge"
             and s.name == "/payloops.v1.OrderService/PayOrder"
             and attribute(s, "payloops.correlation_id") == cid
         ]
-        trace = [(service, s) for service, s in spans if pay and s.trace_id == pay[0].trace_id]
+        trace = [
+            (service, s)
+            for service, s in spans
+            if pay_spans and s.trace_id == pay_spans[0].trace_id
+        ]
         services = {service for service, _ in trace}
         calls = {s.name for _, s in trace}
         if {
@@ -392,7 +393,7 @@ def test_with_otlp_the_trace_starts_at_envoy_and_reaches_a_collector(
     # child: the whole request, from the public door to the processor, is one tree.
     [envoy] = [s for service, s in trace if service == "payloops-envoy"]
     assert envoy.parent_span_id == b""
-    assert pay[0].parent_span_id == envoy.span_id
+    assert pay_spans[0].parent_span_id == envoy.span_id
 
 
 def test_with_otlp_logs_every_service_sends_the_payments_log_records(
@@ -400,17 +401,13 @@ def test_with_otlp_logs_every_service_sends_the_payments_log_records(
 ) -> None:
     cid = f"logs-{uuid.uuid4().hex}"
     api = otlp_mesh.client(**{"X-Correlation-ID": cid})
-    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
-    paid = api.post(
-        f"/v1/orders/{order['id']}:pay",
-        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
-    ).json()
-    assert paid["status"] == "SUCCEEDED", paid
+    order = pay(api, amount=2500)
+    assert order["status"] == "SUCCEEDED", order
 
     services = {"payloops-edge", "payloops-worker", "payloops-sandbox"}
     deadline = time.monotonic() + 30
     while True:
-        pay = [
+        pay_spans = [
             s
             for service, s in collector.received()
             if service == "payloops-edge"
@@ -420,7 +417,7 @@ def test_with_otlp_logs_every_service_sends_the_payments_log_records(
         records = [
             (service, r)
             for service, r in log_collector.received()
-            if pay and r.trace_id == pay[0].trace_id
+            if pay_spans and r.trace_id == pay_spans[0].trace_id
         ]
         if services <= {service for service, _ in records}:
             break
@@ -447,12 +444,8 @@ def test_with_otlp_metrics_the_edge_the_worker_and_temporals_sdk_send_theirs(
     otlp_mesh: Mesh, metric_collector: MetricCollector
 ) -> None:
     api = otlp_mesh.client()
-    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
-    paid = api.post(
-        f"/v1/orders/{order['id']}:pay",
-        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
-    ).json()
-    assert paid["status"] == "SUCCEEDED", paid
+    order = pay(api, amount=2500)
+    assert order["status"] == "SUCCEEDED", order
     wanted = {
         ("payloops-edge", "edge_rpc_duration_seconds"),
         ("payloops-worker", "payment_latency_seconds"),
@@ -472,12 +465,8 @@ def test_with_otlp_metrics_the_edge_the_worker_and_temporals_sdk_send_theirs(
 
 def test_without_an_exporter_nothing_is_traced(mesh: Mesh) -> None:
     api = mesh.client()
-    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
-    paid = api.post(
-        f"/v1/orders/{order['id']}:pay",
-        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
-    ).json()
-    assert paid["status"] == "SUCCEEDED", paid
+    order = pay(api, amount=2500)
+    assert order["status"] == "SUCCEEDED", order
     logs = mesh.state_dir / "logs"
     assert spans(logs / "edge.log") == [] and spans(logs / "worker.log") == []
     assert metric_points(logs / "worker.log") == {}
@@ -488,12 +477,8 @@ def test_with_tracing_off_the_worker_and_the_adapter_log_the_correlation_id(mesh
     trace's baggage: the shared mesh traces nothing, and its logs still follow the payment."""
     cid = f"untraced-{uuid.uuid4().hex}"
     api = mesh.client(**{"X-Correlation-ID": cid})
-    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
-    paid = api.post(
-        f"/v1/orders/{order['id']}:pay",
-        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
-    ).json()
-    assert paid["status"] == "SUCCEEDED", paid
+    order = pay(api, amount=2500)
+    assert order["status"] == "SUCCEEDED", order
 
     logs = mesh.state_dir / "logs"
 
@@ -543,12 +528,8 @@ def test_with_tracing_off_a_webhook_deliverys_activities_log_the_payments_correl
     receiver = Receiver()
     try:
         create_endpoint(api, receiver.url, ["order.succeeded"])
-        order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
-        paid = api.post(
-            f"/v1/orders/{order['id']}:pay",
-            json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
-        ).json()
-        assert paid["status"] == "SUCCEEDED", paid
+        order = pay(api, amount=2500)
+        assert order["status"] == "SUCCEEDED", order
         log = mesh.state_dir / "logs" / "worker.log"
 
         def delivery_activities() -> set[str]:
@@ -580,12 +561,8 @@ def test_a_payment_is_found_in_temporal_by_its_order_merchant_and_correlation_id
     cid = f"indexed-{uuid.uuid4().hex}"
     merchant, key = mesh.new_merchant("indexed")
     api = mesh.client(key, **{"X-Correlation-ID": cid})
-    order = api.post("/v1/orders", json={"amount": 2500, "currency": "USD"}).json()
-    paid = api.post(
-        f"/v1/orders/{order['id']}:pay",
-        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
-    ).json()
-    assert paid["status"] == "SUCCEEDED", paid
+    order = pay(api, amount=2500)
+    assert order["status"] == "SUCCEEDED", order
 
     async def found(query: str) -> list[tuple[str, str]]:
         client = await mesh.temporal()

@@ -15,6 +15,7 @@ import pytest
 
 from cli.state import StatePaths
 from tests.conftest import Mesh, retire_mesh, start_mesh
+from tests.e2e.failover_helpers import pay
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -38,21 +39,11 @@ def health(mesh: Mesh) -> tuple[int, dict[str, Any]]:
     return answer.status_code, answer.json()
 
 
-def pay(mesh: Mesh) -> str:
-    api = mesh.client()
-    order = api.post("/v1/orders", json={"amount": 700, "currency": "USD"}).json()
-    paid = api.post(
-        f"/v1/orders/{order['id']}:pay",
-        json={"payment_method": {"type": "card", "token": "pm_card_visa"}},
-    ).json()
-    return str(paid["status"])
-
-
 def healthy_after_a_payment(mesh: Mesh) -> None:
     """A payment makes the worker poll afresh; then /health is ok."""
     deadline = time.monotonic() + 90
     while True:
-        assert pay(mesh) == "SUCCEEDED"
+        assert pay(mesh.client(), amount=700)["status"] == "SUCCEEDED"
         code, body = health(mesh)
         assert code == 200, body
         if body["status"] == "ok":
